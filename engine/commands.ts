@@ -1,0 +1,118 @@
+// Commands in: everything that changes the exchange's state. The sequencer stamps each one with
+// its sequence number and time before the engine sees it; the engine reads no clock of its own.
+// Prices and money are integer fen, quantities whole tonnes.
+import type { Restriction } from './account.ts';
+import type { AccountClass, VenueProfile } from './profile.ts';
+
+export type Role = 'member' | 'risk' | 'operator';
+
+/** Who issued the command: a member (trading for its accounts), a risk officer or an operator. */
+export interface Actor { role: Role; id: string }
+
+export interface Stamp {
+  seq: number;
+  /** Milliseconds since the epoch, stamped by the sequencer. */
+  time: number;
+  actor: Actor;
+}
+
+export interface PlaceOrder extends Stamp {
+  type: 'placeOrder';
+  accountId: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  orderType: 'limit' | 'market' | 'pick';
+  price?: number | null;
+  quantity: number;
+  timeInForce?: 'DAY' | 'IOC' | 'FOK';
+  targetOrderId?: number | null;
+  clientOrderId?: string | null;
+}
+
+export interface CancelOrder extends Stamp { type: 'cancelOrder'; orderId: number }
+
+/** `quantity` is the new total quantity of the order (filled included). */
+export interface ModifyOrder extends Stamp { type: 'modifyOrder'; orderId: number; quantity?: number | null; price?: number | null }
+
+export interface CreateAccount extends Stamp {
+  type: 'createAccount';
+  accountId: string;
+  member: string;
+  accountClass: AccountClass;
+  allocation?: number;
+  venues?: string[] | null;
+}
+
+/** Cash (fen) or allowances (symbol and tonnes) in or out, by bank or registry transfer. */
+export interface Transfer extends Stamp {
+  type: 'deposit' | 'withdraw';
+  accountId: string;
+  cash?: number | null;
+  symbol?: string | null;
+  quantity?: number | null;
+}
+
+export interface ListInstrument extends Stamp {
+  type: 'listInstrument';
+  symbol: string;
+  name?: string;
+  vintage?: number | null;
+  profile: VenueProfile;
+  listingPrice: number;
+}
+
+export interface SetInstrument extends Stamp {
+  type: 'setInstrument';
+  symbol: string;
+  listedBandPct?: string | null;
+  blockBandPct?: string | null;
+  referencePrice?: number | null;
+  status?: 'trading' | 'halted' | null;
+  reason: string;
+}
+
+export interface MarketStatus extends Stamp { type: 'haltMarket' | 'resumeMarket'; reason: string }
+
+/** A cap or threshold for a class (optionally on top of the allocation) or for one account. */
+export interface SetLimit extends Stamp {
+  type: 'setPositionCap' | 'setLargeHolderThreshold';
+  symbol: string;
+  accountClass?: AccountClass | null;
+  accountId?: string | null;
+  /** Tonnes; null removes it (for an account: back to its class rule; for a class: no limit). */
+  quantity: number | null;
+  plusAllocation?: boolean;
+  reason?: string;
+}
+
+export interface RestrictAccount extends Stamp { type: 'restrictAccount'; accountId: string; restriction: Restriction; reason: string }
+
+export interface CancelAll extends Stamp { type: 'cancelAll'; accountId: string; reason: string }
+
+export interface FileLargeHolderReport extends Stamp { type: 'fileLargeHolderReport'; accountId: string; symbol: string; text: string }
+
+export type Command =
+  | PlaceOrder | CancelOrder | ModifyOrder
+  | CreateAccount | Transfer | ListInstrument
+  | SetInstrument | MarketStatus | SetLimit | RestrictAccount | CancelAll | FileLargeHolderReport;
+
+export type CommandType = Command['type'];
+
+/** Which role may issue each command. */
+export const COMMAND_ROLES: Record<CommandType, readonly Role[]> = {
+  placeOrder: ['member'],
+  cancelOrder: ['member'],
+  modifyOrder: ['member'],
+  fileLargeHolderReport: ['member'],
+  createAccount: ['operator'],
+  deposit: ['operator'],
+  withdraw: ['operator'],
+  listInstrument: ['operator'],
+  setInstrument: ['risk'],
+  haltMarket: ['risk'],
+  resumeMarket: ['risk'],
+  setPositionCap: ['risk'],
+  setLargeHolderThreshold: ['risk'],
+  restrictAccount: ['risk'],
+  cancelAll: ['risk'],
+};

@@ -1,0 +1,969 @@
+// The matching engine: one deterministic state machine for the whole exchange. `apply` takes a
+// stamped command, checks it completely, and only then changes the state and returns the events;
+// a rejection changes nothing. No clock, no randomness, no I/O: the same commands always give the
+// same events and the same state hash.
+import { Account, Position, RESTRICTIONS, type Restriction } from './account.ts';
+import { ladderBook, type BookFactory, type DepthLevel } from './book.ts';
+import { addTradingDays, describeSessions, inSession, isTradingDay, localDay, localMinute } from './calendar.ts';
+import {
+  COMMAND_ROLES, type CancelAll, type CancelOrder, type Command, type CreateAccount, type FileLargeHolderReport,
+  type ListInstrument, type MarketStatus, type ModifyOrder, type PlaceOrder, type RestrictAccount, type SetInstrument,
+  type SetLimit, type Transfer,
+} from './commands.ts';
+import { reject, type RejectCode, type Rejection } from './errors.ts';
+import type { EngineEvent, OrderEvent } from './events.ts';
+import { Instrument } from './instrument.ts';
+import { buyFeeReserve, formatMoney, parsePercent, tradeFee } from './money.ts';
+import { BUY, Order, SELL, sideName, type Side, type TimeInForce } from './order.ts';
+import { restore, snapshot, stateHash, type EngineSnapshot } from './snapshot.ts';
+import { ACCOUNT_CLASSES, ProfileError, dateOfDay, dayOfDate, validateProfile, type AccountClass, type ClassLimit } from './profile.ts';
+
+export interface Accepted {
+  ok: true;
+  events: EngineEvent[];
+  /** The order the command placed, changed or cancelled. */
+  orderId?: number;
+  /** A repeated clientOrderId: nothing was done; `orderId` is the original order. */
+  duplicate?: boolean;
+}
+
+export type Result = Accepted | Rejection;
+
+export interface EngineOptions {
+  /** The first trading day, "YYYY-MM-DD". */
+  tradingDate: string;
+  /** The book implementation; the fast ladder unless a test asks for the reference book. */
+  bookFactory?: BookFactory;
+}
+
+const ACCOUNT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+const VENUE_RE = /^[A-Z][A-Z0-9-]{1,15}$/;
+const CLIENT_ORDER_ID_RE = /^[\x21-\x7e]{1,64}$/;
+const MAX_REASON = 500;
+const MAX_REPORT = 10_000;
+/** Money and quantities stay far inside 2^53 (about 9·10^15): 10^15 fen is ten trillion yuan. */
+const MAX_AMOUNT = 1e15;
+
+const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+export class Engine {
+  private lastSeq = 0;
+  private lastTime = 0;
+  /** The trading day in force, as a day number (days since 1970-01-01, local date). */
+  tradingDay: number;
+  marketHalted = false;
+  marketHaltReason: string | null = null;
+  readonly instruments: Instrument[] = [];
+  private readonly bySymbol = new Map<string, Instrument>();
+  readonly accounts = new Map<string, Account>();
+  /** Open orders by id. Finished orders leave the engine; their history lives in the events. */
+  private readonly openOrders = new Map<number, Order>();
+  /** accountId + NUL + clientOrderId → the order it placed today and what it asked for. */
+  private readonly clientOrderIds = new Map<string, { orderId: number; fingerprint: string }>();
+  private nextOrderId = 1;
+  private nextTradeId = 1;
+  /** Fees collected by the exchange, in fen. */
+  feesCollected = 0;
+  private readonly bookFactory: BookFactory;
+  /** Events of the command being applied. */
+  private events: EngineEvent[] = [];
+
+  constructor(options: EngineOptions) {
+    const day = dayOfDate(options.tradingDate);
+    if (day === null) throw new Error(`tradingDate must be a date "YYYY-MM-DD", not ${JSON.stringify(options.tradingDate)}`);
+    this.tradingDay = day;
+    this.bookFactory = options.bookFactory ?? ladderBook;
+  }
+
+  get tradingDate(): string {
+    return dateOfDay(this.tradingDay);
+  }
+
+  get lastSequence(): number {
+    return this.lastSeq;
+  }
+
+  /** Applies one stamped command. Sequence numbers must rise and times must not go back. */
+  apply(command: Command): Result {
+    if (!(command.seq > this.lastSeq) || !Number.isSafeInteger(command.seq)) {
+      throw new Error(`command sequence ${command.seq} does not follow ${this.lastSeq}`);
+    }
+    if (!(command.time >= this.lastTime) || !Number.isSafeInteger(command.time)) {
+      throw new Error(`command time ${command.time} goes back before ${this.lastTime}`);
+    }
+    this.lastSeq = command.seq;
+    this.lastTime = command.time;
+    const roles = COMMAND_ROLES[command.type];
+    if (roles === undefined) return reject('INVALID_COMMAND', `unknown command type ${JSON.stringify(command.type)}`);
+    if (!command.actor || !roles.includes(command.actor.role)) {
+      return reject('NOT_PERMITTED', `${command.type} is for the role ${roles.join(' or ')}, not ${command.actor?.role ?? 'anonymous'}`);
+    }
+    this.events = [];
+    switch (command.type) {
+      case 'placeOrder': return this.placeOrder(command);
+      case 'cancelOrder': return this.cancelOrder(command);
+      case 'modifyOrder': return this.modifyOrder(command);
+      case 'createAccount': return this.createAccount(command);
+      case 'deposit':
+      case 'withdraw': return this.transfer(command);
+      case 'listInstrument': return this.listInstrument(command);
+      case 'setInstrument': return this.setInstrument(command);
+      case 'haltMarket':
+      case 'resumeMarket': return this.setMarketStatus(command);
+      case 'setPositionCap':
+      case 'setLargeHolderThreshold': return this.setLimit(command);
+      case 'restrictAccount': return this.restrictAccount(command);
+      case 'cancelAll': return this.cancelAll(command);
+      case 'fileLargeHolderReport': return this.fileLargeHolderReport(command);
+    }
+  }
+
+  private done(orderId?: number): Accepted {
+    const result: Accepted = { ok: true, events: this.events };
+    if (orderId !== undefined) result.orderId = orderId;
+    return result;
+  }
+
+  // ---------------------------------------------------------------- listed trading
+
+  private placeOrder(c: PlaceOrder): Result {
+    const inst = this.bySymbol.get(c.symbol);
+    if (inst === undefined) return reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(c.symbol)} is listed`);
+    const acct = this.accounts.get(c.accountId);
+    if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(c.accountId)}`);
+    if (acct.member !== c.actor.id) return reject('ACCOUNT_NOT_OWNED', `account ${acct.id} belongs to another member`);
+    const side: Side = c.side === 'buy' ? BUY : c.side === 'sell' ? SELL : -1 as Side;
+    if (side !== BUY && side !== SELL) return reject('INVALID_COMMAND', 'side must be "buy" or "sell"');
+    const orderType = c.orderType;
+    if (orderType !== 'limit' && orderType !== 'market' && orderType !== 'pick') {
+      return reject('INVALID_COMMAND', 'type must be "limit", "market" or "pick"');
+    }
+    const tif: TimeInForce = orderType === 'limit' ? (c.timeInForce ?? 'DAY') : 'IOC';
+    if (tif !== 'DAY' && tif !== 'IOC' && tif !== 'FOK') return reject('INVALID_COMMAND', 'timeInForce must be DAY, IOC or FOK');
+    if (orderType !== 'limit' && c.timeInForce != null && c.timeInForce !== 'IOC') {
+      return reject('INVALID_COMMAND', `a ${orderType} order is immediate: timeInForce must be left out`);
+    }
+
+    let key: string | null = null;
+    let fingerprint = '';
+    const clientOrderId = c.clientOrderId ?? null;
+    if (clientOrderId !== null) {
+      if (typeof clientOrderId !== 'string' || !CLIENT_ORDER_ID_RE.test(clientOrderId)) {
+        return reject('INVALID_COMMAND', 'clientOrderId must be 1–64 printable characters without spaces');
+      }
+      key = acct.id + '\u0000' + clientOrderId;
+      fingerprint = `${c.symbol}|${c.side}|${orderType}|${c.price ?? ''}|${c.quantity}|${tif}|${c.targetOrderId ?? ''}`;
+      const seen = this.clientOrderIds.get(key);
+      if (seen !== undefined) {
+        if (seen.fingerprint !== fingerprint) {
+          return reject('CLIENT_ORDER_ID_REUSED', `clientOrderId ${clientOrderId} was used today for order ${seen.orderId} with other terms`);
+        }
+        return { ok: true, events: [], orderId: seen.orderId, duplicate: true };
+      }
+    }
+
+    const gate = this.tradingGate(inst, acct, side, 'listed', c.time);
+    if (gate !== null) return gate;
+    const profile = inst.profile;
+    const quantity = c.quantity;
+    const q = this.checkQuantity(quantity, profile.lot);
+    if (q !== null) return q;
+    if (quantity > profile.source.maxListedOrderQuantity) {
+      return reject('ORDER_TOO_LARGE', `quantity ${quantity} t exceeds the largest single listed order of ${inst.symbol}, ${profile.source.maxListedOrderQuantity} t`);
+    }
+
+    const book = inst.book;
+    const opposite: Side = side === BUY ? SELL : BUY;
+    let price: number;
+    let target: Order | null = null;
+    if (orderType === 'limit') {
+      if (c.price == null) return reject('PRICE_REQUIRED', 'a limit order needs a price');
+      const p = this.checkPrice(inst, c.price);
+      if (p !== null) return p;
+      price = c.price;
+    } else {
+      if (c.price != null) return reject('PRICE_REQUIRED', `a ${orderType} order takes no price: it trades at the resting orders' prices`);
+      if (orderType === 'market') {
+        const levels = profile.source.marketDepthLevels;
+        const worst = this.deepestLevel(inst, opposite, levels);
+        if (worst === null) return reject('NO_LIQUIDITY', `a market ${c.side} of ${inst.symbol} needs resting ${sideName(opposite)} orders; there are none`);
+        price = worst;
+      } else {
+        const found = c.targetOrderId == null ? undefined : this.openOrders.get(c.targetOrderId);
+        if (found === undefined || found.instrument !== inst || found.side !== opposite || !found.resting) {
+          return reject('PICK_TARGET_INVALID', `a pick ${c.side} must name a resting ${sideName(opposite)} order of ${inst.symbol}; ${c.targetOrderId ?? '(none)'} is not one`);
+        }
+        const levels = profile.source.pickDepthLevels;
+        const worst = this.deepestLevel(inst, opposite, levels) as number;
+        if (opposite === SELL ? found.price > worst : found.price < worst) {
+          return reject('PICK_TARGET_INVALID', `order ${found.id} at ${formatMoney(found.price)} is not within the best ${levels} ${sideName(opposite)} levels (down to ${formatMoney(worst)})`);
+        }
+        if (found.account === acct) return reject('SELF_TRADE', `order ${found.id} is account ${acct.id}'s own: an account never trades with itself`);
+        if (profile.source.pickQuantity === 'whole' && quantity !== found.remaining) {
+          return reject('PICK_QUANTITY_MISMATCH', `${inst.symbol} requires a pick to take the whole resting quantity, ${found.remaining} t, not ${quantity} t`);
+        }
+        target = found;
+        price = found.price;
+      }
+    }
+
+    const pos = acct.position(inst.index);
+    const fillable = target === null ? quantity : Math.min(quantity, target.remaining);
+    let reserve = 0;
+    if (side === BUY) {
+      const notional = price * fillable;
+      const rate = profile.fees.listed.buy;
+      reserve = notional + (target === null ? buyFeeReserve(notional, fillable, rate) : tradeFee(notional, rate));
+      const r = this.checkBuy(acct, pos, inst, fillable, reserve);
+      if (r !== null) return r;
+    } else if (pos.available < fillable) {
+      return reject('INSUFFICIENT_HOLDINGS', this.holdingsMessage(acct, pos, inst, fillable));
+    }
+
+    // Checked: from here on the command takes effect. A pick is clipped to the picked order.
+    const order = new Order(this.nextOrderId++, acct, pos, inst, side, orderType, price, fillable, tif, clientOrderId, c.seq, c.time);
+    if (key !== null) this.clientOrderIds.set(key, { orderId: order.id, fingerprint });
+    if (side === BUY) {
+      acct.cash -= reserve;
+      acct.cashFrozen += reserve;
+      order.frozenCash = reserve;
+      pos.openBuy += fillable;
+    } else {
+      pos.available -= fillable;
+      pos.frozen += fillable;
+    }
+
+    if (target !== null) {
+      this.trade(order, target, fillable, c);
+      this.finish(order, 'filled', null);
+    } else if (tif === 'FOK' && this.fillableAgainst(order, book.best(opposite)) < quantity) {
+      this.finish(order, 'cancelled', 'fok_not_filled');
+    } else {
+      const stopped = this.match(order, c);
+      if (order.remaining === 0) this.finish(order, 'filled', null);
+      else if (stopped) this.finish(order, 'cancelled', 'self_trade_prevented');
+      else if (tif === 'DAY') this.rest(order);
+      else this.finish(order, 'cancelled', orderType === 'market' ? 'market_remainder' : 'ioc_remainder');
+    }
+    this.orderEvent(order, c);
+    return this.done(order.id);
+  }
+
+  /**
+   * Trades `taker` against the other side while prices cross. Returns true when it stopped at an
+   * order of the same account (self-trade prevention cancels the newer order's remainder).
+   */
+  private match(taker: Order, c: Command): boolean {
+    const book = taker.instrument.book;
+    const opposite: Side = taker.side === BUY ? SELL : BUY;
+    const limit = taker.price;
+    for (;;) {
+      const maker = book.best(opposite);
+      if (maker === null) return false;
+      if (taker.side === BUY ? maker.price > limit : maker.price < limit) return false;
+      if (maker.account === taker.account) return true;
+      const remaining = taker.quantity - taker.filled;
+      const makerRemaining = maker.quantity - maker.filled;
+      this.trade(taker, maker, remaining < makerRemaining ? remaining : makerRemaining, c);
+      if (taker.quantity === taker.filled) return false;
+    }
+  }
+
+  /** How much a FOK order could fill, walking the book from `from` until the price or its own account stops it. */
+  private fillableAgainst(taker: Order, from: Order | null): number {
+    const book = taker.instrument.book;
+    let sum = 0;
+    for (let o = from; o !== null && sum < taker.quantity; o = book.after(o)) {
+      if (taker.side === BUY ? o.price > taker.price : o.price < taker.price) break;
+      if (o.account === taker.account) break;
+      sum += o.quantity - o.filled;
+    }
+    return sum;
+  }
+
+  /** One fill at the maker's price: delivery versus payment of MARKET-RULES section 5. */
+  private trade(taker: Order, maker: Order, quantity: number, c: Command): void {
+    const inst = taker.instrument;
+    const price = maker.price;
+    const buy = taker.side === BUY ? taker : maker;
+    const sell = taker.side === BUY ? maker : taker;
+    const turnover = price * quantity;
+    const fees = inst.profile.fees.listed;
+    const buyFee = fees.buy === 0 ? 0 : tradeFee(turnover, fees.buy);
+    const sellFee = fees.sell === 0 ? 0 : tradeFee(turnover, fees.sell);
+
+    const cost = turnover + buyFee;
+    buy.frozenCash -= cost;
+    buy.account.cashFrozen -= cost;
+    const buyPos = buy.position;
+    buyPos.openBuy -= quantity;
+    buyPos.pending += quantity;
+    sell.position.frozen -= quantity;
+    sell.account.cash += turnover - sellFee;
+    this.feesCollected += buyFee + sellFee;
+
+    buy.filled += quantity;
+    buy.filledNotional += turnover;
+    sell.filled += quantity;
+    sell.filledNotional += turnover;
+    if (maker.filled === maker.quantity) {
+      inst.book.remove(maker);
+      this.finish(maker, 'filled', null);
+    } else {
+      inst.book.reduced(maker, quantity);
+      maker.status = 'partially_filled';
+    }
+    if (taker.filled < taker.quantity) taker.status = 'partially_filled';
+
+    const stats = inst.stats;
+    if (stats.open === null) stats.open = stats.high = stats.low = price;
+    else {
+      if (price > (stats.high as number)) stats.high = price;
+      if (price < (stats.low as number)) stats.low = price;
+    }
+    stats.last = price;
+    stats.listedVolume += quantity;
+    stats.listedTurnover += turnover;
+    stats.trades++;
+
+    this.events.push({
+      type: 'trade', seq: c.seq, time: c.time, tradeId: this.nextTradeId++, symbol: inst.symbol, mode: 'listed',
+      price, quantity, buyOrderId: buy.id, sellOrderId: sell.id, buyAccountId: buy.account.id, sellAccountId: sell.account.id,
+      buyRemaining: buy.quantity - buy.filled, sellRemaining: sell.quantity - sell.filled, buyFee, sellFee,
+      aggressor: taker.side === BUY ? 'buy' : 'sell',
+    });
+    this.holdingRose(buy.account, buyPos, inst, c);
+    this.holdingFell(sell.position, sell.account, inst);
+  }
+
+  /** Puts the rest of a DAY order in the book. */
+  private rest(order: Order): void {
+    order.instrument.book.add(order);
+    this.openOrders.set(order.id, order);
+    order.account.openOrders++;
+  }
+
+  /** Ends an order that is not (or no longer) in the book and releases what it still holds back. */
+  private finish(order: Order, status: 'filled' | 'cancelled' | 'expired', reason: string | null): void {
+    if (this.openOrders.delete(order.id)) order.account.openOrders--;
+    order.status = status;
+    order.reason = reason;
+    this.release(order);
+  }
+
+  private release(order: Order): void {
+    const left = order.quantity - order.filled;
+    if (order.side === BUY) {
+      const acct = order.account;
+      acct.cash += order.frozenCash;
+      acct.cashFrozen -= order.frozenCash;
+      order.frozenCash = 0;
+      order.position.openBuy -= left;
+    } else {
+      order.position.frozen -= left;
+      order.position.available += left;
+    }
+  }
+
+  private cancelOrder(c: CancelOrder): Result {
+    const order = this.ownOpenOrder(c.orderId, c.actor.id);
+    if (!(order instanceof Order)) return order;
+    order.instrument.book.remove(order);
+    this.finish(order, 'cancelled', null);
+    this.orderEvent(order, c);
+    return this.done(order.id);
+  }
+
+  private ownOpenOrder(orderId: number, member: string): Order | Rejection {
+    if (!isPositiveInt(orderId)) return reject('INVALID_COMMAND', 'orderId must be a positive whole number');
+    const order = this.openOrders.get(orderId);
+    if (order === undefined || order.account.member !== member) {
+      if (order === undefined && orderId < this.nextOrderId) return reject('ORDER_NOT_OPEN', `order ${orderId} is no longer open (filled, cancelled or expired)`);
+      return reject('UNKNOWN_ORDER', `you have no order ${orderId}`);
+    }
+    return order;
+  }
+
+  private modifyOrder(c: ModifyOrder): Result {
+    const order = this.ownOpenOrder(c.orderId, c.actor.id);
+    if (!(order instanceof Order)) return order;
+    const inst = order.instrument;
+    const acct = order.account;
+    const profile = inst.profile;
+    if (c.quantity == null && c.price == null) return reject('INVALID_COMMAND', 'a modification names a new quantity, a new price or both');
+    const newQuantity = c.quantity ?? order.quantity;
+    const newPrice = c.price ?? order.price;
+    if (c.quantity != null) {
+      const q = this.checkQuantity(newQuantity, profile.lot);
+      if (q !== null) return q;
+      if (newQuantity <= order.filled) {
+        return reject('INVALID_QUANTITY', `order ${order.id} has filled ${order.filled} t: the new quantity must be above that (cancel it instead)`);
+      }
+      if (newQuantity > profile.source.maxListedOrderQuantity) {
+        return reject('ORDER_TOO_LARGE', `quantity ${newQuantity} t exceeds the largest single listed order of ${inst.symbol}, ${profile.source.maxListedOrderQuantity} t`);
+      }
+    }
+    if (c.price != null) {
+      const p = this.checkPrice(inst, newPrice);
+      if (p !== null) return p;
+    }
+    if (newQuantity === order.quantity && newPrice === order.price) return reject('NO_CHANGE', `order ${order.id} is already ${order.quantity} t at ${formatMoney(order.price)}`);
+
+    const oldRemaining = order.remaining;
+    const newRemaining = newQuantity - order.filled;
+    const book = inst.book;
+    const pos = order.position;
+    if (newPrice === order.price && newQuantity < order.quantity) {
+      // A pure reduction keeps its place in the queue and is allowed whatever the market's state.
+      const cut = oldRemaining - newRemaining;
+      book.reduced(order, cut);
+      order.quantity = newQuantity;
+      if (order.side === BUY) {
+        const keep = order.price * newRemaining + buyFeeReserve(order.price * newRemaining, newRemaining, profile.fees.listed.buy);
+        if (order.frozenCash > keep) {
+          const freed = order.frozenCash - keep;
+          order.frozenCash = keep;
+          acct.cash += freed;
+          acct.cashFrozen -= freed;
+        }
+        pos.openBuy -= cut;
+      } else {
+        pos.frozen -= cut;
+        pos.available += cut;
+      }
+      this.orderEvent(order, c);
+      return this.done(order.id);
+    }
+
+    const gate = this.tradingGate(inst, acct, order.side, 'listed', c.time);
+    if (gate !== null) return gate;
+    let newReserve = 0;
+    if (order.side === BUY) {
+      const notional = newPrice * newRemaining;
+      newReserve = notional + buyFeeReserve(notional, newRemaining, profile.fees.listed.buy);
+      const extra = newReserve - order.frozenCash;
+      const more = newRemaining - oldRemaining;
+      const r = this.checkBuy(acct, pos, inst, more > 0 ? more : 0, extra > 0 ? extra : 0);
+      if (r !== null) return r;
+    } else if (newRemaining > oldRemaining && pos.available < newRemaining - oldRemaining) {
+      return reject('INSUFFICIENT_HOLDINGS', this.holdingsMessage(acct, pos, inst, newRemaining - oldRemaining));
+    }
+
+    // A price change or an increase loses time priority: the order re-enters as if new, and may trade.
+    book.remove(order);
+    this.openOrders.delete(order.id);
+    acct.openOrders--;
+    if (order.side === BUY) {
+      acct.cash += order.frozenCash - newReserve;
+      acct.cashFrozen += newReserve - order.frozenCash;
+      order.frozenCash = newReserve;
+      pos.openBuy += newRemaining - oldRemaining;
+    } else {
+      pos.available -= newRemaining - oldRemaining;
+      pos.frozen += newRemaining - oldRemaining;
+    }
+    order.quantity = newQuantity;
+    order.price = newPrice;
+    order.seq = c.seq;
+    order.time = c.time;
+    const stopped = this.match(order, c);
+    if (order.remaining === 0) this.finish(order, 'filled', null);
+    else if (stopped) this.finish(order, 'cancelled', 'self_trade_prevented');
+    else this.rest(order);
+    this.orderEvent(order, c);
+    return this.done(order.id);
+  }
+
+  // ---------------------------------------------------------------- checks shared by orders
+
+  /** Halts, session, admission and restrictions: whether the account may trade this side now. */
+  private tradingGate(inst: Instrument, acct: Account, side: Side, mode: 'listed' | 'block', time: number): Rejection | null {
+    if (this.marketHalted) return reject('MARKET_HALTED', `the market is halted (${this.marketHaltReason})`);
+    if (inst.status === 'halted') return reject('INSTRUMENT_HALTED', `${inst.symbol} is halted (${inst.statusReason})`);
+    const profile = inst.profile;
+    const day = localDay(time);
+    if (day !== this.tradingDay) {
+      return reject('MARKET_CLOSED', `orders are taken for the trading day ${this.tradingDate}, not ${dateOfDay(day)}`);
+    }
+    if (!isTradingDay(profile, day)) return reject('MARKET_CLOSED', `${dateOfDay(day)} is not a trading day of ${inst.venue}`);
+    if (!inSession(profile, mode, localMinute(time))) {
+      return reject('MARKET_CLOSED', `${mode} trading in ${inst.symbol} is closed now; its sessions are ${describeSessions(profile, mode)} (UTC+8)`);
+    }
+    const admitted = (acct.venues === null || acct.venues.has(inst.venue)) && profile.source.admittedClasses.includes(acct.accountClass);
+    if (!admitted) return reject('VENUE_NOT_ADMITTED', `account ${acct.id} (${acct.accountClass}) is not admitted to ${inst.venue}`);
+    const restriction = acct.restriction;
+    if (restriction !== 'none' && (restriction === 'frozen' || (restriction === 'no_buy') === (side === BUY))) {
+      return reject('ACCOUNT_RESTRICTED', `account ${acct.id} is restricted (${restriction}): ${acct.restrictionReason}`);
+    }
+    return null;
+  }
+
+  private checkQuantity(quantity: number, lot: number): Rejection | null {
+    if (!isPositiveInt(quantity) || quantity > MAX_AMOUNT) return reject('INVALID_QUANTITY', `quantity must be a positive whole number of tonnes, not ${quantity}`);
+    if (quantity % lot !== 0) return reject('INVALID_QUANTITY', `quantity must be a multiple of the lot, ${lot} t`);
+    return null;
+  }
+
+  private checkPrice(inst: Instrument, price: number): Rejection | null {
+    if (!isPositiveInt(price) || price > MAX_AMOUNT || price % inst.profile.tick !== 0) {
+      return reject('INVALID_PRICE', `price must be a positive multiple of the tick ${formatMoney(inst.profile.tick)}`);
+    }
+    if (price < inst.bandLow || price > inst.bandHigh) {
+      return reject('PRICE_OUT_OF_BAND', `price ${formatMoney(price)} is outside today's band ${formatMoney(inst.bandLow)}–${formatMoney(inst.bandHigh)}`);
+    }
+    return null;
+  }
+
+  /** Funds, position cap and an overdue large-holder report, for `quantity` more tonnes costing `cash`. */
+  private checkBuy(acct: Account, pos: Position, inst: Instrument, quantity: number, cash: number): Rejection | null {
+    if (acct.cash < cash) {
+      return reject('INSUFFICIENT_FUNDS', `account ${acct.id} needs ${formatMoney(cash)} available (price × quantity and fees); it has ${formatMoney(acct.cash)}`);
+    }
+    const cap = this.capOf(acct, pos, inst);
+    if (cap !== null && pos.holding + pos.openBuy + quantity > cap) {
+      return reject('POSITION_CAP_EXCEEDED', `account ${acct.id} holds ${pos.holding} t of ${inst.symbol} and has ${pos.openBuy} t in open buys; ${quantity} t more exceeds its cap of ${cap} t`);
+    }
+    const lh = pos.largeHolder;
+    if (lh !== null && lh.filedDay === null && lh.dueDay < this.tradingDay && inst.profile.source.largeHolder.overdueAction === 'no_buy') {
+      return reject('REPORT_OVERDUE', `account ${acct.id}'s large-holder report for ${inst.symbol} was due ${dateOfDay(lh.dueDay)}; buying is restricted until it is filed`);
+    }
+    return null;
+  }
+
+  private holdingsMessage(acct: Account, pos: Position, inst: Instrument, quantity: number): string {
+    const pending = pos.pending > 0 ? ` (${pos.pending} t bought today are pending until the end of day)` : '';
+    return `account ${acct.id} has ${pos.available} t of ${inst.symbol} available, not ${quantity} t${pending}`;
+  }
+
+  /** Price of the deepest of the best `levels` levels of a side, or null when the side is empty. */
+  private deepestLevel(inst: Instrument, side: Side, levels: number): number | null {
+    let price: number | null = null;
+    for (let rank = 1; rank <= levels; rank++) {
+      const p = inst.book.levelPrice(side, rank);
+      if (p === null) break;
+      price = p;
+    }
+    return price;
+  }
+
+  private limitFor(limit: ClassLimit | null, acct: Account): number | null {
+    return limit === null ? null : limit.quantity + (limit.plusAllocation ? acct.allocation : 0);
+  }
+
+  /** The account's cap for the instrument: its own override, else its class rule; null = none. */
+  capOf(acct: Account, pos: Position, inst: Instrument): number | null {
+    return pos.capOverride !== undefined ? pos.capOverride : this.limitFor(inst.classCaps[acct.accountClass], acct);
+  }
+
+  thresholdOf(acct: Account, pos: Position, inst: Instrument): number | null {
+    return pos.thresholdOverride !== undefined ? pos.thresholdOverride : this.limitFor(inst.classThresholds[acct.accountClass], acct);
+  }
+
+  // ---------------------------------------------------------------- large holders
+
+  /** After a holding grew: crossing the threshold raises an alert and opens a report obligation. */
+  private holdingRose(acct: Account, pos: Position, inst: Instrument, c: Command): void {
+    if (pos.largeHolder !== null) return;
+    const threshold = this.thresholdOf(acct, pos, inst);
+    const holding = pos.holding;
+    if (threshold === null || holding <= threshold) return;
+    const dueDay = addTradingDays(inst.profile, this.tradingDay, inst.profile.source.largeHolder.reportDays);
+    pos.largeHolder = { since: this.tradingDay, dueDay, holding, threshold, filedDay: null, text: null };
+    this.events.push({
+      type: 'largeHolder', seq: c.seq, time: c.time, accountId: acct.id, symbol: inst.symbol, holding, threshold,
+      action: 'alert', dueDate: dateOfDay(dueDay),
+    });
+  }
+
+  /** After a holding shrank: a filed report is closed once the holding is back at or under the threshold. */
+  private holdingFell(pos: Position, acct: Account, inst: Instrument): void {
+    const lh = pos.largeHolder;
+    if (lh === null || lh.filedDay === null) return;
+    const threshold = this.thresholdOf(acct, pos, inst);
+    if (threshold === null || pos.holding <= threshold) pos.largeHolder = null;
+  }
+
+  private fileLargeHolderReport(c: FileLargeHolderReport): Result {
+    const acct = this.accounts.get(c.accountId);
+    if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(c.accountId)}`);
+    if (acct.member !== c.actor.id) return reject('ACCOUNT_NOT_OWNED', `account ${acct.id} belongs to another member`);
+    const inst = this.bySymbol.get(c.symbol);
+    if (inst === undefined) return reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(c.symbol)} is listed`);
+    if (typeof c.text !== 'string' || c.text.trim().length === 0 || c.text.length > MAX_REPORT) {
+      return reject('INVALID_COMMAND', `the report text must be 1–${MAX_REPORT} characters`);
+    }
+    const pos = acct.positions[inst.index];
+    const lh = pos?.largeHolder ?? null;
+    if (pos === undefined || lh === null || lh.filedDay !== null) {
+      return reject('REPORT_NOT_DUE', `account ${acct.id} owes no large-holder report for ${inst.symbol}`);
+    }
+    lh.filedDay = this.tradingDay;
+    lh.text = c.text;
+    this.events.push({
+      type: 'largeHolder', seq: c.seq, time: c.time, accountId: acct.id, symbol: inst.symbol, holding: pos.holding,
+      threshold: lh.threshold, action: 'filed', dueDate: dateOfDay(lh.dueDay),
+    });
+    this.holdingFell(pos, acct, inst);
+    return this.done();
+  }
+
+  // ---------------------------------------------------------------- operators
+
+  private createAccount(c: CreateAccount): Result {
+    if (typeof c.accountId !== 'string' || !ACCOUNT_ID_RE.test(c.accountId)) {
+      return reject('INVALID_COMMAND', 'accountId must be 1–32 letters, digits, dots, dashes or underscores');
+    }
+    if (this.accounts.has(c.accountId)) return reject('ACCOUNT_EXISTS', `account ${c.accountId} exists already`);
+    if (typeof c.member !== 'string' || !ACCOUNT_ID_RE.test(c.member)) {
+      return reject('INVALID_COMMAND', 'member must be 1–32 letters, digits, dots, dashes or underscores');
+    }
+    if (!ACCOUNT_CLASSES.includes(c.accountClass)) return reject('INVALID_COMMAND', `class must be one of ${ACCOUNT_CLASSES.join(', ')}`);
+    const allocation = c.allocation ?? 0;
+    if (!Number.isSafeInteger(allocation) || allocation < 0 || allocation > MAX_AMOUNT) {
+      return reject('INVALID_COMMAND', 'allocation must be a whole number of tonnes, 0 or more');
+    }
+    if (allocation > 0 && c.accountClass !== 'compliance') return reject('INVALID_COMMAND', 'only compliance accounts have an allocation');
+    let venues: Set<string> | null = null;
+    if (c.venues != null) {
+      if (!Array.isArray(c.venues) || c.venues.length === 0 || !c.venues.every((v) => typeof v === 'string' && VENUE_RE.test(v))) {
+        return reject('INVALID_COMMAND', 'venues must be a non-empty list of venue codes such as "CEA"');
+      }
+      venues = new Set(c.venues);
+    }
+    const acct = new Account(c.accountId, c.member, c.accountClass, allocation, venues);
+    this.accounts.set(acct.id, acct);
+    this.accountEvent(acct, c, 'created', null, null, null);
+    return this.done();
+  }
+
+  private transfer(c: Transfer): Result {
+    const acct = this.accounts.get(c.accountId);
+    if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(c.accountId)}`);
+    const inbound = c.type === 'deposit';
+    const hasCash = c.cash != null;
+    const hasTonnes = c.symbol != null || c.quantity != null;
+    if (hasCash === hasTonnes) return reject('INVALID_COMMAND', 'a transfer moves either cash or a symbol and quantity, not both and not neither');
+    if (!inbound && acct.restriction === 'frozen') return reject('ACCOUNT_RESTRICTED', `account ${acct.id} is frozen: ${acct.restrictionReason}`);
+    if (hasCash) {
+      const cash = c.cash as number;
+      if (!isPositiveInt(cash) || cash > MAX_AMOUNT) return reject('INVALID_COMMAND', 'cash must be a positive amount of at most 10,000,000,000,000.00');
+      if (inbound) {
+        if (acct.cash + acct.cashFrozen + cash > MAX_AMOUNT) return reject('INVALID_COMMAND', 'the deposit would take the account above 10,000,000,000,000.00');
+        acct.cash += cash;
+      } else {
+        if (acct.cash < cash) return reject('INSUFFICIENT_FUNDS', `account ${acct.id} has ${formatMoney(acct.cash)} available, less than ${formatMoney(cash)}`);
+        acct.cash -= cash;
+      }
+      this.accountEvent(acct, c, inbound ? 'deposit' : 'withdraw', null, cash, null);
+      return this.done();
+    }
+    const inst = this.bySymbol.get(c.symbol as string);
+    if (inst === undefined) return reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(c.symbol)} is listed`);
+    const quantity = c.quantity as number;
+    if (!isPositiveInt(quantity) || quantity > MAX_AMOUNT) return reject('INVALID_QUANTITY', 'quantity must be a positive whole number of tonnes');
+    const pos = acct.position(inst.index);
+    if (inbound) {
+      pos.available += quantity;
+      this.accountEvent(acct, c, 'deposit', inst.symbol, quantity, null);
+      this.holdingRose(acct, pos, inst, c);
+    } else {
+      if (pos.available < quantity) return reject('INSUFFICIENT_HOLDINGS', this.holdingsMessage(acct, pos, inst, quantity));
+      pos.available -= quantity;
+      this.accountEvent(acct, c, 'withdraw', inst.symbol, quantity, null);
+      this.holdingFell(pos, acct, inst);
+    }
+    return this.done();
+  }
+
+  private listInstrument(c: ListInstrument): Result {
+    let profile;
+    try {
+      profile = validateProfile(c.profile, 'profile');
+    } catch (e) {
+      if (e instanceof ProfileError) return reject('INVALID_COMMAND', e.message);
+      throw e;
+    }
+    if (typeof c.symbol !== 'string' || !/^[A-Z][A-Z0-9-]{1,15}$/.test(c.symbol)) {
+      return reject('INVALID_COMMAND', 'symbol must be 2–16 capitals, digits or dashes, starting with a capital');
+    }
+    if (this.bySymbol.has(c.symbol)) return reject('INSTRUMENT_EXISTS', `${c.symbol} is listed already`);
+    const known = profile.source.instruments.find((i) => i.symbol === c.symbol);
+    const name = c.name ?? known?.name;
+    if (typeof name !== 'string' || name.length === 0 || name.length > 100) return reject('INVALID_COMMAND', 'name must be 1–100 characters (or the symbol must be one of the profile\'s instruments)');
+    const vintage = c.vintage !== undefined ? c.vintage : (known?.vintage ?? null);
+    if (vintage !== null && !(Number.isSafeInteger(vintage) && vintage >= 2000 && vintage <= 2100)) return reject('INVALID_COMMAND', 'vintage must be a year');
+    if (!isPositiveInt(c.listingPrice) || c.listingPrice % profile.tick !== 0 || c.listingPrice > 100_000_000) {
+      return reject('INVALID_PRICE', `the listing price must be a positive multiple of the tick ${formatMoney(profile.tick)}`);
+    }
+    const inst = new Instrument(this.instruments.length, c.symbol, name, vintage, profile, c.listingPrice, this.bookFactory);
+    this.instruments.push(inst);
+    this.bySymbol.set(inst.symbol, inst);
+    this.instrumentEvent(inst, c, 'listed');
+    return this.done();
+  }
+
+  // ---------------------------------------------------------------- risk officers
+
+  private checkReason(reason: unknown): Rejection | null {
+    if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > MAX_REASON) {
+      return reject('INVALID_COMMAND', `a reason of 1–${MAX_REASON} characters is required`);
+    }
+    return null;
+  }
+
+  private setInstrument(c: SetInstrument): Result {
+    const inst = this.bySymbol.get(c.symbol);
+    if (inst === undefined) return reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(c.symbol)} is listed`);
+    const r = this.checkReason(c.reason);
+    if (r !== null) return r;
+    let listedRate = inst.listedBandRate;
+    let blockRate = inst.blockBandRate;
+    if (c.listedBandPct != null) {
+      const v = parsePercent(c.listedBandPct);
+      if (v === null || v <= 0) return reject('INVALID_COMMAND', 'listedBandPct must be a percentage above 0 and at most 100, such as "10"');
+      listedRate = v;
+    }
+    if (c.blockBandPct != null) {
+      const v = parsePercent(c.blockBandPct);
+      if (v === null || v <= 0) return reject('INVALID_COMMAND', 'blockBandPct must be a percentage above 0 and at most 100, such as "30"');
+      blockRate = v;
+    }
+    let reference = inst.referencePrice;
+    if (c.referencePrice != null) {
+      if (!isPositiveInt(c.referencePrice) || c.referencePrice % inst.profile.tick !== 0 || c.referencePrice > 100_000_000) {
+        return reject('INVALID_PRICE', `the reference price must be a positive multiple of the tick ${formatMoney(inst.profile.tick)}`);
+      }
+      reference = c.referencePrice;
+    }
+    if (c.status != null && c.status !== 'trading' && c.status !== 'halted') return reject('INVALID_COMMAND', 'status must be "trading" or "halted"');
+    if (c.listedBandPct == null && c.blockBandPct == null && c.referencePrice == null && c.status == null) {
+      return reject('INVALID_COMMAND', 'name at least one of listedBandPct, blockBandPct, referencePrice, status');
+    }
+
+    if (c.status != null) {
+      inst.status = c.status;
+      inst.statusReason = c.status === 'halted' ? c.reason : null;
+    }
+    if (listedRate !== inst.listedBandRate || blockRate !== inst.blockBandRate || reference !== inst.referencePrice) {
+      inst.listedBandRate = listedRate;
+      inst.blockBandRate = blockRate;
+      inst.setReference(reference);
+      this.rebandBook(inst, c);
+    }
+    this.instrumentEvent(inst, c, c.reason);
+    return this.done();
+  }
+
+  /** After a band change: resting orders outside the new band are cancelled; nothing trades outside it. */
+  private rebandBook(inst: Instrument, c: Command): void {
+    const book = inst.book;
+    for (const side of [BUY, SELL] as const) {
+      for (const order of book.ordersInPriority(side)) {
+        if (order.price < inst.bandLow || order.price > inst.bandHigh) {
+          book.remove(order);
+          this.finish(order, 'cancelled', 'price_out_of_band');
+          this.orderEvent(order, c);
+        }
+      }
+    }
+    book.setRange(inst.bandLow, inst.bandHigh);
+  }
+
+  private setMarketStatus(c: MarketStatus): Result {
+    const r = this.checkReason(c.reason);
+    if (r !== null) return r;
+    this.marketHalted = c.type === 'haltMarket';
+    this.marketHaltReason = this.marketHalted ? c.reason : null;
+    this.events.push({ type: 'market', seq: c.seq, time: c.time, status: this.marketHalted ? 'halted' : 'trading', reason: c.reason });
+    return this.done();
+  }
+
+  private setLimit(c: SetLimit): Result {
+    const inst = this.bySymbol.get(c.symbol);
+    if (inst === undefined) return reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(c.symbol)} is listed`);
+    const forClass = c.accountClass != null;
+    if (forClass === (c.accountId != null)) return reject('INVALID_COMMAND', 'name either accountClass or accountId');
+    if (c.quantity !== null && (!Number.isSafeInteger(c.quantity) || c.quantity < 0 || c.quantity > MAX_AMOUNT)) {
+      return reject('INVALID_QUANTITY', 'the limit must be a whole number of tonnes, 0 or more, or null to remove it');
+    }
+    const plusAllocation = c.plusAllocation === true;
+    const cap = c.type === 'setPositionCap';
+    let accountId: string | null = null;
+    if (forClass) {
+      if (!ACCOUNT_CLASSES.includes(c.accountClass as AccountClass)) return reject('INVALID_COMMAND', `accountClass must be one of ${ACCOUNT_CLASSES.join(', ')}`);
+      const limit = c.quantity === null ? null : { quantity: c.quantity, plusAllocation };
+      (cap ? inst.classCaps : inst.classThresholds)[c.accountClass as AccountClass] = limit;
+    } else {
+      const acct = this.accounts.get(c.accountId as string);
+      if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(c.accountId)}`);
+      if (plusAllocation) return reject('INVALID_COMMAND', 'plusAllocation applies to a class rule; give an account its limit in tonnes');
+      const pos = acct.position(inst.index);
+      const value = c.quantity === null ? undefined : c.quantity;
+      if (cap) pos.capOverride = value;
+      else pos.thresholdOverride = value;
+      accountId = acct.id;
+    }
+    this.events.push({
+      type: 'limit', seq: c.seq, time: c.time, kind: cap ? 'positionCap' : 'largeHolderThreshold', symbol: inst.symbol,
+      accountClass: forClass ? (c.accountClass as string) : null, accountId, quantity: c.quantity, plusAllocation,
+    });
+    return this.done();
+  }
+
+  private restrictAccount(c: RestrictAccount): Result {
+    const acct = this.accounts.get(c.accountId);
+    if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(c.accountId)}`);
+    const r = this.checkReason(c.reason);
+    if (r !== null) return r;
+    if (!RESTRICTIONS.includes(c.restriction)) return reject('INVALID_COMMAND', `restriction must be one of ${RESTRICTIONS.join(', ')}`);
+    acct.restriction = c.restriction as Restriction;
+    acct.restrictionReason = c.restriction === 'none' ? null : c.reason;
+    this.accountEvent(acct, c, 'restriction', null, null, c.reason);
+    return this.done();
+  }
+
+  private cancelAll(c: CancelAll): Result {
+    const acct = this.accounts.get(c.accountId);
+    if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(c.accountId)}`);
+    const r = this.checkReason(c.reason);
+    if (r !== null) return r;
+    if (acct.openOrders > 0) {
+      const mine = [...this.openOrders.values()].filter((o) => o.account === acct);
+      for (const order of mine) {
+        order.instrument.book.remove(order);
+        this.finish(order, 'cancelled', 'cancelled_by_risk');
+        this.orderEvent(order, c);
+      }
+    }
+    return this.done();
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** The order's state as an event. */
+  private orderEvent(order: Order, c: Command): void {
+    const e: OrderEvent = {
+      type: 'order', seq: c.seq, time: c.time, orderId: order.id, clientOrderId: order.clientOrderId,
+      accountId: order.account.id, symbol: order.instrument.symbol, side: order.side === BUY ? 'buy' : 'sell',
+      orderType: order.type, timeInForce: order.tif, price: order.type === 'market' ? null : order.price,
+      quantity: order.quantity, filled: order.filled, filledNotional: order.filledNotional,
+      status: order.status, reason: order.reason,
+    };
+    this.events.push(e);
+  }
+
+  private accountEvent(acct: Account, c: Command, change: 'created' | 'deposit' | 'withdraw' | 'restriction', symbol: string | null, quantity: number | null, reason: string | null): void {
+    this.events.push({
+      type: 'account', seq: c.seq, time: c.time, accountId: acct.id, change, cash: acct.cash, cashFrozen: acct.cashFrozen,
+      symbol, quantity, restriction: acct.restriction, reason,
+    });
+  }
+
+  private instrumentEvent(inst: Instrument, c: Command, reason: string): void {
+    this.events.push({
+      type: 'instrument', seq: c.seq, time: c.time, symbol: inst.symbol, status: inst.status, referencePrice: inst.referencePrice,
+      bandLow: inst.bandLow, bandHigh: inst.bandHigh, blockLow: inst.blockLow, blockHigh: inst.blockHigh, reason,
+    });
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  instrument(symbol: string): Instrument | undefined {
+    return this.bySymbol.get(symbol);
+  }
+
+  account(accountId: string): Account | undefined {
+    return this.accounts.get(accountId);
+  }
+
+  /** An open order, or undefined when it is unknown or finished. */
+  order(orderId: number): Order | undefined {
+    return this.openOrders.get(orderId);
+  }
+
+  /** The open orders of an account, oldest first. */
+  ordersOf(accountId: string): Order[] {
+    const out: Order[] = [];
+    for (const o of this.openOrders.values()) if (o.account.id === accountId) out.push(o);
+    return out.sort((a, b) => a.id - b.id);
+  }
+
+  get openOrderCount(): number {
+    return this.openOrders.size;
+  }
+
+  /** Every open order, in id order. */
+  allOpenOrders(): Order[] {
+    return [...this.openOrders.values()].sort((a, b) => a.id - b.id);
+  }
+
+  depth(symbol: string, levels: number): { bids: DepthLevel[]; asks: DepthLevel[] } | undefined {
+    const inst = this.bySymbol.get(symbol);
+    if (inst === undefined) return undefined;
+    return { bids: inst.book.depth(BUY, levels), asks: inst.book.depth(SELL, levels) };
+  }
+
+  /** Accounts over their large-holder threshold for an instrument (or all), with report status. */
+  largeHolders(symbol?: string): { accountId: string; symbol: string; holding: number; threshold: number; since: string; dueDate: string; filed: string | null; overdue: boolean }[] {
+    const out = [];
+    for (const acct of [...this.accounts.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      for (const pos of acct.positions) {
+        if (pos === undefined || pos.largeHolder === null) continue;
+        const inst = this.instruments[pos.instrumentIndex];
+        if (symbol !== undefined && inst.symbol !== symbol) continue;
+        const lh = pos.largeHolder;
+        out.push({
+          accountId: acct.id, symbol: inst.symbol, holding: pos.holding, threshold: lh.threshold, since: dateOfDay(lh.since),
+          dueDate: dateOfDay(lh.dueDay), filed: lh.filedDay === null ? null : dateOfDay(lh.filedDay),
+          overdue: lh.filedDay === null && lh.dueDay < this.tradingDay,
+        });
+      }
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- snapshot and hash
+  // (snapshot.ts holds the serialisable form; the internals below give it access to private state)
+
+  /** SHA-256 over the canonical snapshot of the whole state. */
+  stateHash(): string {
+    return stateHash(this);
+  }
+
+  snapshot(): EngineSnapshot {
+    return snapshot(this);
+  }
+
+  static restore(s: EngineSnapshot, options: { bookFactory?: BookFactory } = {}): Engine {
+    return restore(s, options);
+  }
+
+  /** @internal */
+  internals() {
+    return {
+      lastSeq: this.lastSeq, lastTime: this.lastTime, nextOrderId: this.nextOrderId, nextTradeId: this.nextTradeId,
+      openOrders: this.openOrders, clientOrderIds: this.clientOrderIds, bySymbol: this.bySymbol, bookFactory: this.bookFactory,
+    };
+  }
+
+  /** @internal */
+  restoreInternals(v: { lastSeq: number; lastTime: number; nextOrderId: number; nextTradeId: number }): void {
+    this.lastSeq = v.lastSeq;
+    this.lastTime = v.lastTime;
+    this.nextOrderId = v.nextOrderId;
+    this.nextTradeId = v.nextTradeId;
+  }
+
+  /** @internal: a listed instrument rebuilt from a snapshot. */
+  addInstrument(inst: Instrument): void {
+    this.instruments.push(inst);
+    this.bySymbol.set(inst.symbol, inst);
+  }
+
+  /** @internal: an open order rebuilt from a snapshot, appended to its level in priority order. */
+  addRestingOrder(order: Order): void {
+    this.rest(order);
+  }
+}
+

@@ -1,0 +1,52 @@
+// The closed set of reasons the exchange refuses a command. Every rejection carries exactly one of
+// these codes and a message saying what was wrong and what is allowed. The HTTP status is the one
+// API.md assigns to the kind of refusal; the gateway uses it as is.
+
+export const REJECT_CODES = {
+  INVALID_COMMAND: { status: 400, meaning: 'the command is malformed: a field is missing, of the wrong type or out of range' },
+  INVALID_PRICE: { status: 400, meaning: 'the price is not a positive multiple of the tick' },
+  INVALID_QUANTITY: { status: 400, meaning: 'the quantity is not a positive whole number of lots' },
+  UNKNOWN_INSTRUMENT: { status: 404, meaning: 'no instrument has that symbol' },
+  UNKNOWN_ACCOUNT: { status: 404, meaning: 'no account has that id' },
+  UNKNOWN_ORDER: { status: 404, meaning: 'no order of the caller has that id' },
+  NOT_PERMITTED: { status: 403, meaning: 'the caller\'s role may not issue this command' },
+  ACCOUNT_NOT_OWNED: { status: 403, meaning: 'the account belongs to another member' },
+  VENUE_NOT_ADMITTED: { status: 403, meaning: 'the account is not admitted to the instrument\'s venue' },
+  ACCOUNT_EXISTS: { status: 409, meaning: 'an account with that id exists already' },
+  INSTRUMENT_EXISTS: { status: 409, meaning: 'an instrument with that symbol is listed already' },
+  ORDER_NOT_OPEN: { status: 409, meaning: 'the order is filled, cancelled or expired' },
+  CLIENT_ORDER_ID_REUSED: { status: 409, meaning: 'the clientOrderId was used today for a different order' },
+  NO_CHANGE: { status: 409, meaning: 'the modification changes nothing' },
+  REPORT_NOT_DUE: { status: 409, meaning: 'the account has no open large-holder report obligation for the instrument' },
+  PRICE_OUT_OF_BAND: { status: 422, meaning: 'the price is outside today\'s band' },
+  ORDER_TOO_LARGE: { status: 422, meaning: 'the quantity exceeds the largest single listed order' },
+  PRICE_REQUIRED: { status: 422, meaning: 'a limit order needs a price; a market or pick order takes none' },
+  INSUFFICIENT_FUNDS: { status: 422, meaning: 'available cash does not cover the order (full funds)' },
+  INSUFFICIENT_HOLDINGS: { status: 422, meaning: 'available allowances do not cover the sale (full holdings; bought today is pending)' },
+  POSITION_CAP_EXCEEDED: { status: 422, meaning: 'holdings, pending, open buys and the order together exceed the position cap' },
+  ACCOUNT_RESTRICTED: { status: 422, meaning: 'a restriction on the account forbids this side' },
+  REPORT_OVERDUE: { status: 422, meaning: 'a large-holder report is overdue and the venue restricts buying until it is filed' },
+  NO_LIQUIDITY: { status: 422, meaning: 'a market order needs resting orders on the other side' },
+  PICK_TARGET_INVALID: { status: 422, meaning: 'the picked order is not a resting order of the other side within the best levels' },
+  PICK_QUANTITY_MISMATCH: { status: 422, meaning: 'the venue requires a pick to take the whole resting quantity' },
+  SELF_TRADE: { status: 422, meaning: 'an account never trades with itself' },
+  INSTRUMENT_HALTED: { status: 503, meaning: 'the instrument is halted' },
+  MARKET_HALTED: { status: 503, meaning: 'the whole market is halted' },
+  MARKET_CLOSED: { status: 503, meaning: 'the command came outside the session of its trading mode or off the trading day' },
+} as const;
+
+export type RejectCode = keyof typeof REJECT_CODES;
+
+export interface Rejection {
+  ok: false;
+  code: RejectCode;
+  message: string;
+}
+
+export function reject(code: RejectCode, message: string): Rejection {
+  return { ok: false, code, message };
+}
+
+export function httpStatusOf(code: RejectCode): number {
+  return REJECT_CODES[code].status;
+}

@@ -1,0 +1,105 @@
+// Events out: what a command did. Execution reports, market data, the audit trail and the
+// end-of-day outputs are built from these. Each event is a flat snapshot of plain values taken
+// when it happened, so it stays true however the state moves on.
+import type { OrderStatus, OrderType, TimeInForce } from './order.ts';
+import type { Restriction } from './account.ts';
+
+export interface OrderEvent {
+  type: 'order';
+  seq: number;
+  time: number;
+  orderId: number;
+  clientOrderId: string | null;
+  accountId: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  orderType: OrderType;
+  timeInForce: TimeInForce;
+  price: number | null;
+  quantity: number;
+  filled: number;
+  filledNotional: number;
+  status: OrderStatus;
+  /** Why the exchange ended or changed it: self_trade_prevented, fok_not_filled, ioc_remainder, … */
+  reason: string | null;
+}
+
+export interface TradeEvent {
+  type: 'trade';
+  seq: number;
+  time: number;
+  tradeId: number;
+  symbol: string;
+  mode: 'listed' | 'block' | 'auction';
+  price: number;
+  quantity: number;
+  buyOrderId: number;
+  sellOrderId: number;
+  buyAccountId: string;
+  sellAccountId: string;
+  /** Remaining quantity of each order after this fill. */
+  buyRemaining: number;
+  sellRemaining: number;
+  buyFee: number;
+  sellFee: number;
+  /** The side that took liquidity. */
+  aggressor: 'buy' | 'sell';
+}
+
+export interface LargeHolderEvent {
+  type: 'largeHolder';
+  seq: number;
+  time: number;
+  accountId: string;
+  symbol: string;
+  holding: number;
+  threshold: number;
+  /** 'alert' when it crossed; 'filed' when the report came in. */
+  action: 'alert' | 'filed';
+  dueDate: string;
+}
+
+export interface InstrumentEvent {
+  type: 'instrument';
+  seq: number;
+  time: number;
+  symbol: string;
+  status: 'trading' | 'halted';
+  referencePrice: number;
+  bandLow: number;
+  bandHigh: number;
+  blockLow: number;
+  blockHigh: number;
+  reason: string;
+}
+
+export interface MarketEvent { type: 'market'; seq: number; time: number; status: 'trading' | 'halted'; reason: string }
+
+export interface AccountEvent {
+  type: 'account';
+  seq: number;
+  time: number;
+  accountId: string;
+  /** What changed: created, deposit, withdraw, restriction, cap, threshold. */
+  change: 'created' | 'deposit' | 'withdraw' | 'restriction' | 'limit';
+  cash: number;
+  cashFrozen: number;
+  symbol: string | null;
+  quantity: number | null;
+  restriction: Restriction;
+  reason: string | null;
+}
+
+export interface LimitEvent {
+  type: 'limit';
+  seq: number;
+  time: number;
+  kind: 'positionCap' | 'largeHolderThreshold';
+  symbol: string;
+  accountClass: string | null;
+  accountId: string | null;
+  quantity: number | null;
+  plusAllocation: boolean;
+}
+
+export type EngineEvent = OrderEvent | TradeEvent | LargeHolderEvent | InstrumentEvent | MarketEvent | AccountEvent | LimitEvent;

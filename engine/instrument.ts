@@ -1,0 +1,72 @@
+// A listed instrument: its compiled venue profile, today's reference price and bands, its status,
+// its order book and the day's statistics of its listed trades.
+import { bandLimits } from './money.ts';
+import type { Book, BookFactory } from './book.ts';
+import type { AccountClass, ClassLimit, CompiledProfile } from './profile.ts';
+
+export type InstrumentStatus = 'trading' | 'halted';
+
+export class DayStats {
+  /** Prices in fen; null until the first listed trade of the day. */
+  open: number | null = null;
+  high: number | null = null;
+  low: number | null = null;
+  last: number | null = null;
+  listedVolume = 0;
+  listedTurnover = 0;
+  blockVolume = 0;
+  blockTurnover = 0;
+  auctionVolume = 0;
+  auctionTurnover = 0;
+  trades = 0;
+}
+
+export class Instrument {
+  status: InstrumentStatus = 'trading';
+  statusReason: string | null = null;
+  listedBandRate: number;
+  blockBandRate: number;
+  /** Today's reference price (the previous close, or the listing price) and the limits it gives, in fen. */
+  referencePrice = 0;
+  bandLow = 0;
+  bandHigh = 0;
+  blockLow = 0;
+  blockHigh = 0;
+  /** Caps and large-holder thresholds per account class: the profile's, as a risk officer left them. */
+  readonly classCaps: Record<AccountClass, ClassLimit | null>;
+  readonly classThresholds: Record<AccountClass, ClassLimit | null>;
+  readonly book: Book;
+  stats = new DayStats();
+
+  constructor(
+    public readonly index: number,
+    public readonly symbol: string,
+    public readonly name: string,
+    public readonly vintage: number | null,
+    public readonly profile: CompiledProfile,
+    referencePrice: number,
+    bookFactory: BookFactory,
+  ) {
+    this.listedBandRate = profile.listedBandRate;
+    this.blockBandRate = profile.blockBandRate;
+    this.classCaps = { ...profile.source.positionCaps };
+    this.classThresholds = { ...profile.source.largeHolder.thresholds };
+    this.setReference(referencePrice);
+    this.book = bookFactory(this.bandLow, this.bandHigh, profile.tick);
+  }
+
+  get venue(): string {
+    return this.profile.source.venue;
+  }
+
+  /** Recomputes the listed and block bands from the reference price and the band rates. */
+  setReference(referencePrice: number): void {
+    this.referencePrice = referencePrice;
+    const listed = bandLimits(referencePrice, this.listedBandRate, this.profile.tick);
+    const block = bandLimits(referencePrice, this.blockBandRate, this.profile.tick);
+    this.bandLow = listed.low;
+    this.bandHigh = listed.high;
+    this.blockLow = block.low;
+    this.blockHigh = block.high;
+  }
+}

@@ -1,0 +1,107 @@
+// Money and prices at the edges. Inside the engine a price is an integer count of fen (0.01 CNY) per
+// tonne, money is integer fen and quantities are whole tonnes. decimal.js is used only where a
+// decimal string comes in or goes out, and where a percentage has to be rounded to the tick.
+import { Decimal } from 'decimal.js';
+
+const PRICE_RE = /^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$/;
+const RATE_RE = /^(0|[1-9][0-9]{0,2})(\.[0-9]{1,8})?$/;
+
+/** Parses a decimal CNY string ("57.46", "57.5", "57") into fen; null when it is not one. */
+export function parseMoney(text: string): number | null {
+  if (typeof text !== 'string' || !PRICE_RE.test(text)) return null;
+  const dot = text.indexOf('.');
+  if (dot < 0) return Number(text) * 100;
+  const frac = text.slice(dot + 1);
+  return Number(text.slice(0, dot)) * 100 + Number(frac.length === 1 ? frac + '0' : frac);
+}
+
+/** Formats fen as a decimal string with exactly two decimals: 5746 → "57.46", -5 → "-0.05". */
+export function formatMoney(fen: number): string {
+  const neg = fen < 0;
+  const abs = neg ? -fen : fen;
+  const units = Math.floor(abs / 100);
+  const cents = abs - units * 100;
+  return (neg ? '-' : '') + units + '.' + (cents < 10 ? '0' : '') + cents;
+}
+
+/** A fee rate or a percentage given as a decimal string, as an integer count of parts per 10^8. */
+export const RATE_SCALE = 100_000_000;
+
+/** Parses a rate of turnover ("0.005" = 0.5 %) into parts per 10^8; null when malformed or ≥ 1. */
+export function parseRate(text: string): number | null {
+  if (typeof text !== 'string' || !RATE_RE.test(text)) return null;
+  const d = new Decimal(text);
+  if (d.gte(1)) return null;
+  return d.mul(RATE_SCALE).toNumber();
+}
+
+/** Parses a percentage ("10", "7.5") into parts per 10^8 of the whole (10 % → 10_000_000). */
+export function parsePercent(text: string): number | null {
+  if (typeof text !== 'string' || !RATE_RE.test(text)) return null;
+  const d = new Decimal(text);
+  if (d.gt(100)) return null;
+  const parts = d.mul(RATE_SCALE).div(100);
+  return parts.isInteger() ? parts.toNumber() : null;
+}
+
+export function formatPercent(rate: number): string {
+  return new Decimal(rate).mul(100).div(RATE_SCALE).toString();
+}
+
+/**
+ * amount × rate / 10^8 as an exact integer, rounded half-up (mode 'half-up') or up ('ceil').
+ * Splits the amount so that no intermediate product leaves the exact range of a double.
+ */
+export function applyRate(amount: number, rate: number, mode: 'half-up' | 'ceil'): number {
+  if (rate === 0 || amount === 0) return 0;
+  const high = Math.floor(amount / RATE_SCALE);
+  const low = amount - high * RATE_SCALE; // < 10^8, so low × rate < 10^16 … split once more
+  const lowHigh = Math.floor(low / 10_000);
+  const lowLow = low - lowHigh * 10_000;
+  // amount × rate = high·rate·10^8 + lowHigh·rate·10^4 + lowLow·rate; divide by 10^8
+  const partA = high * rate; // exact integer result part
+  const mid = lowHigh * rate; // < 10^4 · 10^8 = 10^12
+  const small = lowLow * rate; // < 10^12
+  // (mid·10^4 + small) / 10^8 = mid / 10^4 + small / 10^8
+  const midWhole = Math.floor(mid / 10_000);
+  const midRest = mid - midWhole * 10_000; // < 10^4, worth midRest·10^4 in units of 10^-8
+  const numerator = midRest * 10_000 + small; // < 10^8 + 10^12, exact
+  const whole = Math.floor(numerator / RATE_SCALE);
+  const rest = numerator - whole * RATE_SCALE;
+  let result = partA + midWhole + whole;
+  if (mode === 'half-up') { if (rest * 2 >= RATE_SCALE) result += 1; }
+  else if (rest > 0) result += 1;
+  return result;
+}
+
+/** The fee on one side of one trade: the rate of turnover, rounded half-up to the fen. */
+export function tradeFee(turnover: number, rate: number): number {
+  return applyRate(turnover, rate, 'half-up');
+}
+
+/**
+ * What a buy order must hold back for its fees: the fee on its whole notional, rounded up, plus
+ * half a fen for every tonne, because each fill rounds its own fee half-up and an order of q tonnes
+ * fills at most q times. Zero when the venue charges no fee.
+ */
+export function buyFeeReserve(notional: number, quantity: number, rate: number): number {
+  if (rate === 0) return 0;
+  return applyRate(notional, rate, 'ceil') + Math.ceil(quantity / 2);
+}
+
+/**
+ * reference × (1 ± pct), rounded half-up to the tick: the band limits of MARKET-RULES section 3.
+ * All values in fen except pct in parts per 10^8.
+ */
+export function bandLimits(reference: number, pct: number, tick: number): { low: number; high: number } {
+  const ref = new Decimal(reference);
+  const p = new Decimal(pct).div(RATE_SCALE);
+  const toTick = (v: Decimal) => v.div(tick).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).mul(tick).toNumber();
+  const low = Math.max(tick, toTick(ref.mul(new Decimal(1).minus(p))));
+  return { low, high: toTick(ref.mul(new Decimal(1).plus(p))) };
+}
+
+/** Half-up rounding of a ratio of two integers to an integer: the average price of a set of fills. */
+export function divideHalfUp(numerator: number, denominator: number): number {
+  return new Decimal(numerator).div(denominator).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
+}

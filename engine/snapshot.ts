@@ -1,0 +1,201 @@
+// The whole engine state as plain JSON, and back. A snapshot lists everything in a canonical order
+// (accounts by id, instruments in listing order, open orders in book priority), so that the same
+// state always gives the same text, and the state hash is the SHA-256 of that text.
+// restore(snapshot) followed by the later commands gives the same hash as the original run.
+import { createHash } from 'node:crypto';
+import { Account, type LargeHolderStatus, type Restriction } from './account.ts';
+import type { BookFactory } from './book.ts';
+import { Engine } from './engine.ts';
+import { DayStats, Instrument, type InstrumentStatus } from './instrument.ts';
+import { BUY, Order, SELL, type OrderStatus, type OrderType, type TimeInForce } from './order.ts';
+import { dateOfDay, validateProfile, type AccountClass, type ClassLimit, type VenueProfile } from './profile.ts';
+
+export const SNAPSHOT_VERSION = 1;
+
+export interface PositionSnapshot {
+  symbol: string;
+  available: number;
+  frozen: number;
+  pending: number;
+  openBuy: number;
+  /** Absent: the class rule applies; null: no limit. */
+  capOverride?: number | null;
+  thresholdOverride?: number | null;
+  largeHolder: LargeHolderStatus | null;
+}
+
+export interface AccountSnapshot {
+  id: string;
+  member: string;
+  accountClass: AccountClass;
+  allocation: number;
+  venues: string[] | null;
+  cash: number;
+  cashFrozen: number;
+  restriction: Restriction;
+  restrictionReason: string | null;
+  positions: PositionSnapshot[];
+}
+
+export interface InstrumentSnapshot {
+  symbol: string;
+  name: string;
+  vintage: number | null;
+  profile: VenueProfile;
+  status: InstrumentStatus;
+  statusReason: string | null;
+  listedBandRate: number;
+  blockBandRate: number;
+  referencePrice: number;
+  classCaps: Record<AccountClass, ClassLimit | null>;
+  classThresholds: Record<AccountClass, ClassLimit | null>;
+  stats: DayStats;
+}
+
+export interface OrderSnapshot {
+  id: number;
+  accountId: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  type: OrderType;
+  price: number;
+  quantity: number;
+  filled: number;
+  filledNotional: number;
+  frozenCash: number;
+  tif: TimeInForce;
+  clientOrderId: string | null;
+  status: OrderStatus;
+  seq: number;
+  time: number;
+}
+
+export interface EngineSnapshot {
+  version: number;
+  lastSeq: number;
+  lastTime: number;
+  tradingDate: string;
+  marketHalted: boolean;
+  marketHaltReason: string | null;
+  nextOrderId: number;
+  nextTradeId: number;
+  feesCollected: number;
+  instruments: InstrumentSnapshot[];
+  accounts: AccountSnapshot[];
+  /** Open orders: per instrument, bids then asks, each in priority order. */
+  orders: OrderSnapshot[];
+  clientOrderIds: [key: string, orderId: number, fingerprint: string][];
+}
+
+export function snapshot(engine: Engine): EngineSnapshot {
+  const inner = engine.internals();
+  const instruments = engine.instruments.map((inst): InstrumentSnapshot => ({
+    symbol: inst.symbol, name: inst.name, vintage: inst.vintage, profile: inst.profile.source, status: inst.status,
+    statusReason: inst.statusReason, listedBandRate: inst.listedBandRate, blockBandRate: inst.blockBandRate,
+    referencePrice: inst.referencePrice, classCaps: { ...inst.classCaps }, classThresholds: { ...inst.classThresholds },
+    stats: { ...inst.stats },
+  }));
+  const accounts = [...engine.accounts.values()]
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((a): AccountSnapshot => ({
+      id: a.id, member: a.member, accountClass: a.accountClass, allocation: a.allocation,
+      venues: a.venues === null ? null : [...a.venues].sort(), cash: a.cash, cashFrozen: a.cashFrozen,
+      restriction: a.restriction, restrictionReason: a.restrictionReason,
+      positions: a.positions.flatMap((p) => {
+        if (p === undefined) return [];
+        const out: PositionSnapshot = {
+          symbol: engine.instruments[p.instrumentIndex].symbol, available: p.available, frozen: p.frozen, pending: p.pending,
+          openBuy: p.openBuy, largeHolder: p.largeHolder === null ? null : { ...p.largeHolder },
+        };
+        if (p.capOverride !== undefined) out.capOverride = p.capOverride;
+        if (p.thresholdOverride !== undefined) out.thresholdOverride = p.thresholdOverride;
+        return [out];
+      }),
+    }));
+  const orders: OrderSnapshot[] = [];
+  for (const inst of engine.instruments) {
+    for (const side of [BUY, SELL] as const) {
+      for (const o of inst.book.ordersInPriority(side)) {
+        orders.push({
+          id: o.id, accountId: o.account.id, symbol: inst.symbol, side: side === BUY ? 'buy' : 'sell', type: o.type,
+          price: o.price, quantity: o.quantity, filled: o.filled, filledNotional: o.filledNotional, frozenCash: o.frozenCash,
+          tif: o.tif, clientOrderId: o.clientOrderId, status: o.status, seq: o.seq, time: o.time,
+        });
+      }
+    }
+  }
+  const clientOrderIds = [...inner.clientOrderIds.entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([k, v]): [string, number, string] => [k, v.orderId, v.fingerprint]);
+  return {
+    version: SNAPSHOT_VERSION, lastSeq: inner.lastSeq, lastTime: inner.lastTime, tradingDate: engine.tradingDate,
+    marketHalted: engine.marketHalted, marketHaltReason: engine.marketHaltReason, nextOrderId: inner.nextOrderId,
+    nextTradeId: inner.nextTradeId, feesCollected: engine.feesCollected, instruments, accounts, orders, clientOrderIds,
+  };
+}
+
+/** Rebuilds an engine from a snapshot (after JSON.parse, or as snapshot() returned it). */
+export function restore(s: EngineSnapshot, options: { bookFactory?: BookFactory } = {}): Engine {
+  if (s.version !== SNAPSHOT_VERSION) throw new Error(`snapshot version ${s.version} is not ${SNAPSHOT_VERSION}`);
+  const engine = new Engine({ tradingDate: s.tradingDate, bookFactory: options.bookFactory });
+  const factory = engine.internals().bookFactory;
+  engine.restoreInternals(s);
+  engine.marketHalted = s.marketHalted;
+  engine.marketHaltReason = s.marketHaltReason;
+  engine.feesCollected = s.feesCollected;
+  for (const [index, i] of s.instruments.entries()) {
+    const inst = new Instrument(index, i.symbol, i.name, i.vintage, validateProfile(i.profile, `snapshot ${i.symbol}`), i.referencePrice, factory);
+    inst.status = i.status;
+    inst.statusReason = i.statusReason;
+    inst.listedBandRate = i.listedBandRate;
+    inst.blockBandRate = i.blockBandRate;
+    inst.setReference(i.referencePrice);
+    inst.book.setRange(inst.bandLow, inst.bandHigh);
+    Object.assign(inst.classCaps, i.classCaps);
+    Object.assign(inst.classThresholds, i.classThresholds);
+    inst.stats = Object.assign(new DayStats(), i.stats);
+    engine.addInstrument(inst);
+  }
+  for (const a of s.accounts) {
+    const acct = new Account(a.id, a.member, a.accountClass, a.allocation, a.venues === null ? null : new Set(a.venues));
+    acct.cash = a.cash;
+    acct.cashFrozen = a.cashFrozen;
+    acct.restriction = a.restriction;
+    acct.restrictionReason = a.restrictionReason;
+    for (const p of a.positions) {
+      const inst = engine.instrument(p.symbol);
+      if (inst === undefined) throw new Error(`snapshot: account ${a.id} holds unknown ${p.symbol}`);
+      const pos = acct.position(inst.index);
+      pos.available = p.available;
+      pos.frozen = p.frozen;
+      pos.pending = p.pending;
+      pos.openBuy = p.openBuy;
+      if ('capOverride' in p) pos.capOverride = p.capOverride;
+      if ('thresholdOverride' in p) pos.thresholdOverride = p.thresholdOverride;
+      pos.largeHolder = p.largeHolder === null ? null : { ...p.largeHolder };
+    }
+    engine.accounts.set(acct.id, acct);
+  }
+  for (const o of s.orders) {
+    const acct = engine.account(o.accountId);
+    const inst = engine.instrument(o.symbol);
+    if (acct === undefined || inst === undefined) throw new Error(`snapshot: order ${o.id} names an unknown account or instrument`);
+    const order = new Order(o.id, acct, acct.position(inst.index), inst, o.side === 'buy' ? BUY : SELL, o.type, o.price,
+      o.quantity, o.tif, o.clientOrderId, o.seq, o.time);
+    order.filled = o.filled;
+    order.filledNotional = o.filledNotional;
+    order.frozenCash = o.frozenCash;
+    order.status = o.status;
+    engine.addRestingOrder(order);
+  }
+  const ids = engine.internals().clientOrderIds;
+  for (const [key, orderId, fingerprint] of s.clientOrderIds) ids.set(key, { orderId, fingerprint });
+  return engine;
+}
+
+/** The SHA-256 of the canonical snapshot text: equal hashes, equal states. */
+export function stateHash(engine: Engine): string {
+  return createHash('sha256').update(JSON.stringify(snapshot(engine))).digest('hex');
+}
+
+
