@@ -91,8 +91,32 @@ export interface CancelAll extends Stamp { type: 'cancelAll'; accountId: string;
 
 export interface FileLargeHolderReport extends Stamp { type: 'fileLargeHolderReport'; accountId: string; symbol: string; text: string }
 
+/** A block trade (大宗协议) proposal: to one named account, or open to every admitted account. */
+export interface ProposeBlock extends Stamp {
+  type: 'proposeBlock';
+  accountId: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  price: number;
+  quantity: number;
+  counterpartyAccountId?: string | null;
+}
+
+/** New terms from the party the block waits for; on an open proposal, a new proposal back to its proposer. */
+export interface CounterBlock extends Stamp { type: 'counterBlock'; blockId: number; accountId?: string | null; price: number; quantity: number }
+
+/** Confirms the current terms: the trade executes. `accountId` names the accepting account of an open proposal. */
+export interface AcceptBlock extends Stamp { type: 'acceptBlock'; blockId: number; accountId?: string | null }
+
+/** The party the block waits for refuses it; the party that set its terms withdraws it. */
+export interface EndBlock extends Stamp { type: 'rejectBlock' | 'withdrawBlock'; blockId: number }
+
+/** Closes the trading day `date` (MARKET-RULES section 11). */
+export interface EndOfDay extends Stamp { type: 'endOfDay'; date: string }
+
 export type Command =
   | PlaceOrder | CancelOrder | ModifyOrder
+  | ProposeBlock | CounterBlock | AcceptBlock | EndBlock | EndOfDay
   | CreateAccount | Transfer | ListInstrument
   | SetInstrument | MarketStatus | SetLimit | RestrictAccount | CancelAll | FileLargeHolderReport;
 
@@ -104,6 +128,12 @@ export const COMMAND_ROLES: Record<CommandType, readonly Role[]> = {
   cancelOrder: ['member'],
   modifyOrder: ['member'],
   fileLargeHolderReport: ['member'],
+  proposeBlock: ['member'],
+  counterBlock: ['member'],
+  acceptBlock: ['member'],
+  rejectBlock: ['member'],
+  withdrawBlock: ['member'],
+  endOfDay: ['operator'],
   createAccount: ['operator'],
   deposit: ['operator'],
   withdraw: ['operator'],

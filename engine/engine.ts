@@ -13,6 +13,8 @@ import {
 import { reject, type RejectCode, type Rejection } from './errors.ts';
 import type { EngineEvent, OrderEvent } from './events.ts';
 import { Instrument } from './instrument.ts';
+import { BlockDesk } from './blockTrades.ts';
+import { endOfDay } from './endOfDay.ts';
 import { buyFeeReserve, formatMoney, parsePercent, tradeFee } from './money.ts';
 import { BUY, Order, SELL, sideName, type Side, type TimeInForce } from './order.ts';
 import { restore, snapshot, stateHash, type EngineSnapshot } from './snapshot.ts';
@@ -25,6 +27,8 @@ export interface Accepted {
   orderId?: number;
   /** A repeated clientOrderId: nothing was done; `orderId` is the original order. */
   duplicate?: boolean;
+  /** The block trade proposal the command made or acted on. */
+  blockId?: number;
 }
 
 export type Result = Accepted | Rejection;
@@ -65,9 +69,11 @@ export class Engine {
   private nextTradeId = 1;
   /** Fees collected by the exchange, in fen. */
   feesCollected = 0;
+  /** Block trade proposals under negotiation. */
+  readonly blocks = new BlockDesk(this);
   private readonly bookFactory: BookFactory;
-  /** Events of the command being applied. */
-  private events: EngineEvent[] = [];
+  /** @internal Events of the command being applied. */
+  events: EngineEvent[] = [];
 
   constructor(options: EngineOptions) {
     const day = dayOfDate(options.tradingDate);
@@ -116,10 +122,27 @@ export class Engine {
       case 'restrictAccount': return this.restrictAccount(command);
       case 'cancelAll': return this.cancelAll(command);
       case 'fileLargeHolderReport': return this.fileLargeHolderReport(command);
+      case 'proposeBlock': return this.blocks.propose(command);
+      case 'counterBlock': return this.blocks.counter(command);
+      case 'acceptBlock': return this.blocks.accept(command);
+      case 'rejectBlock':
+      case 'withdrawBlock': return this.blocks.end(command);
+      case 'endOfDay': return endOfDay(this, command);
     }
   }
 
-  private done(orderId?: number): Accepted {
+  /** @internal */
+  takeTradeId(): number {
+    return this.nextTradeId++;
+  }
+
+  /** @internal: what lasts only for a day (clientOrderIds) is forgotten when the day closes. */
+  clearDay(): void {
+    this.clientOrderIds.clear();
+  }
+
+  /** @internal */
+  done(orderId?: number): Accepted {
     const result: Accepted = { ok: true, events: this.events };
     if (orderId !== undefined) result.orderId = orderId;
     return result;
@@ -329,7 +352,7 @@ export class Engine {
 
     this.events.push({
       type: 'trade', seq: c.seq, time: c.time, tradeId: this.nextTradeId++, symbol: inst.symbol, mode: 'listed',
-      price, quantity, buyOrderId: buy.id, sellOrderId: sell.id, buyAccountId: buy.account.id, sellAccountId: sell.account.id,
+      price, quantity, buyOrderId: buy.id, sellOrderId: sell.id, blockId: null, buyAccountId: buy.account.id, sellAccountId: sell.account.id,
       buyRemaining: buy.quantity - buy.filled, sellRemaining: sell.quantity - sell.filled, buyFee, sellFee,
       aggressor: taker.side === BUY ? 'buy' : 'sell',
     });
@@ -345,7 +368,8 @@ export class Engine {
   }
 
   /** Ends an order that is not (or no longer) in the book and releases what it still holds back. */
-  private finish(order: Order, status: 'filled' | 'cancelled' | 'expired', reason: string | null): void {
+  /** @internal */
+  finish(order: Order, status: 'filled' | 'cancelled' | 'expired', reason: string | null): void {
     if (this.openOrders.delete(order.id)) order.account.openOrders--;
     order.status = status;
     order.reason = reason;
@@ -478,7 +502,8 @@ export class Engine {
   // ---------------------------------------------------------------- checks shared by orders
 
   /** Halts, session, admission and restrictions: whether the account may trade this side now. */
-  private tradingGate(inst: Instrument, acct: Account, side: Side, mode: 'listed' | 'block', time: number): Rejection | null {
+  /** @internal */
+  tradingGate(inst: Instrument, acct: Account, side: Side, mode: 'listed' | 'block', time: number): Rejection | null {
     if (this.marketHalted) return reject('MARKET_HALTED', `the market is halted (${this.marketHaltReason})`);
     if (inst.status === 'halted') return reject('INSTRUMENT_HALTED', `${inst.symbol} is halted (${inst.statusReason})`);
     const profile = inst.profile;
@@ -499,13 +524,15 @@ export class Engine {
     return null;
   }
 
-  private checkQuantity(quantity: number, lot: number): Rejection | null {
+  /** @internal */
+  checkQuantity(quantity: number, lot: number): Rejection | null {
     if (!isPositiveInt(quantity) || quantity > MAX_AMOUNT) return reject('INVALID_QUANTITY', `quantity must be a positive whole number of tonnes, not ${quantity}`);
     if (quantity % lot !== 0) return reject('INVALID_QUANTITY', `quantity must be a multiple of the lot, ${lot} t`);
     return null;
   }
 
-  private checkPrice(inst: Instrument, price: number): Rejection | null {
+  /** @internal */
+  checkPrice(inst: Instrument, price: number): Rejection | null {
     if (!isPositiveInt(price) || price > MAX_AMOUNT || price % inst.profile.tick !== 0) {
       return reject('INVALID_PRICE', `price must be a positive multiple of the tick ${formatMoney(inst.profile.tick)}`);
     }
@@ -516,7 +543,8 @@ export class Engine {
   }
 
   /** Funds, position cap and an overdue large-holder report, for `quantity` more tonnes costing `cash`. */
-  private checkBuy(acct: Account, pos: Position, inst: Instrument, quantity: number, cash: number): Rejection | null {
+  /** @internal */
+  checkBuy(acct: Account, pos: Position, inst: Instrument, quantity: number, cash: number): Rejection | null {
     if (acct.cash < cash) {
       return reject('INSUFFICIENT_FUNDS', `account ${acct.id} needs ${formatMoney(cash)} available (price × quantity and fees); it has ${formatMoney(acct.cash)}`);
     }
@@ -531,7 +559,8 @@ export class Engine {
     return null;
   }
 
-  private holdingsMessage(acct: Account, pos: Position, inst: Instrument, quantity: number): string {
+  /** @internal */
+  holdingsMessage(acct: Account, pos: Position, inst: Instrument, quantity: number): string {
     const pending = pos.pending > 0 ? ` (${pos.pending} t bought today are pending until the end of day)` : '';
     return `account ${acct.id} has ${pos.available} t of ${inst.symbol} available, not ${quantity} t${pending}`;
   }
@@ -563,7 +592,8 @@ export class Engine {
   // ---------------------------------------------------------------- large holders
 
   /** After a holding grew: crossing the threshold raises an alert and opens a report obligation. */
-  private holdingRose(acct: Account, pos: Position, inst: Instrument, c: Command): void {
+  /** @internal */
+  holdingRose(acct: Account, pos: Position, inst: Instrument, c: Command): void {
     if (pos.largeHolder !== null) return;
     const threshold = this.thresholdOf(acct, pos, inst);
     const holding = pos.holding;
@@ -577,7 +607,8 @@ export class Engine {
   }
 
   /** After a holding shrank: a filed report is closed once the holding is back at or under the threshold. */
-  private holdingFell(pos: Position, acct: Account, inst: Instrument): void {
+  /** @internal */
+  holdingFell(pos: Position, acct: Account, inst: Instrument): void {
     const lh = pos.largeHolder;
     if (lh === null || lh.filedDay === null) return;
     const threshold = this.thresholdOf(acct, pos, inst);
@@ -705,7 +736,8 @@ export class Engine {
 
   // ---------------------------------------------------------------- risk officers
 
-  private checkReason(reason: unknown): Rejection | null {
+  /** @internal */
+  checkReason(reason: unknown): Rejection | null {
     if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > MAX_REASON) {
       return reject('INVALID_COMMAND', `a reason of 1–${MAX_REASON} characters is required`);
     }
@@ -842,7 +874,8 @@ export class Engine {
   // ---------------------------------------------------------------- events
 
   /** The order's state as an event. */
-  private orderEvent(order: Order, c: Command): void {
+  /** @internal */
+  orderEvent(order: Order, c: Command): void {
     const e: OrderEvent = {
       type: 'order', seq: c.seq, time: c.time, orderId: order.id, clientOrderId: order.clientOrderId,
       accountId: order.account.id, symbol: order.instrument.symbol, side: order.side === BUY ? 'buy' : 'sell',

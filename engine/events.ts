@@ -33,8 +33,11 @@ export interface TradeEvent {
   mode: 'listed' | 'block' | 'auction';
   price: number;
   quantity: number;
-  buyOrderId: number;
-  sellOrderId: number;
+  /** The orders of a listed trade; null for a block trade. */
+  buyOrderId: number | null;
+  sellOrderId: number | null;
+  /** The block trade proposal a block trade executed; null for a listed trade. */
+  blockId: number | null;
   buyAccountId: string;
   sellAccountId: string;
   /** Remaining quantity of each order after this fill. */
@@ -102,4 +105,60 @@ export interface LimitEvent {
   plusAllocation: boolean;
 }
 
-export type EngineEvent = OrderEvent | TradeEvent | LargeHolderEvent | InstrumentEvent | MarketEvent | AccountEvent | LimitEvent;
+export type BlockStatus = 'proposed' | 'countered' | 'executed' | 'rejected' | 'withdrawn' | 'expired';
+
+export interface BlockEvent {
+  type: 'block';
+  seq: number;
+  time: number;
+  blockId: number;
+  symbol: string;
+  status: BlockStatus;
+  /** The proposing account and its side; the named counterparty, or null for an open proposal. */
+  proposerAccountId: string;
+  side: 'buy' | 'sell';
+  counterpartyAccountId: string | null;
+  price: number;
+  quantity: number;
+  /** The account whose terms these are (it holds the freeze); the other party confirms. */
+  termsBy: string;
+  /** For a counter to an open proposal: the proposal it answers. */
+  inReplyTo: number | null;
+  reason: string | null;
+}
+
+/** One instrument's day, as the end of day closed it. Prices in fen (null: no listed trade). */
+export interface DayInstrumentStats {
+  symbol: string;
+  prevClose: number;
+  open: number;
+  high: number | null;
+  low: number | null;
+  last: number | null;
+  close: number;
+  listedVolume: number;
+  listedTurnover: number;
+  blockVolume: number;
+  blockTurnover: number;
+  auctionVolume: number;
+  auctionTurnover: number;
+  trades: number;
+  cumulativeVolume: number;
+  cumulativeTurnover: number;
+}
+
+export interface EndOfDayEvent {
+  type: 'endOfDay';
+  seq: number;
+  time: number;
+  /** The day closed and the trading day now in force. */
+  date: string;
+  nextDate: string;
+  /** All fees the exchange has collected so far, in fen. */
+  feesCollected: number;
+  instruments: DayInstrumentStats[];
+  /** Every account's closing cash (fen) and holdings (tonnes, all available after the run). */
+  accounts: { accountId: string; member: string; cash: number; holdings: [symbol: string, quantity: number][] }[];
+}
+
+export type EngineEvent = EndOfDayEvent | BlockEvent | OrderEvent | TradeEvent | LargeHolderEvent | InstrumentEvent | MarketEvent | AccountEvent | LimitEvent;

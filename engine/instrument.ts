@@ -21,6 +21,16 @@ export class DayStats {
   trades = 0;
 }
 
+/** All-time totals, rolled up at each end of day. */
+export class Totals {
+  listedVolume = 0;
+  listedTurnover = 0;
+  blockVolume = 0;
+  blockTurnover = 0;
+  auctionVolume = 0;
+  auctionTurnover = 0;
+}
+
 export class Instrument {
   status: InstrumentStatus = 'trading';
   statusReason: string | null = null;
@@ -37,6 +47,7 @@ export class Instrument {
   readonly classThresholds: Record<AccountClass, ClassLimit | null>;
   readonly book: Book;
   stats = new DayStats();
+  totals = new Totals();
 
   constructor(
     public readonly index: number,

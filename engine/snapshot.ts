@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { Account, type LargeHolderStatus, type Restriction } from './account.ts';
 import type { BookFactory } from './book.ts';
 import { Engine } from './engine.ts';
-import { DayStats, Instrument, type InstrumentStatus } from './instrument.ts';
+import { DayStats, Instrument, Totals, type InstrumentStatus } from './instrument.ts';
+import { Block } from './blockTrades.ts';
 import { BUY, Order, SELL, type OrderStatus, type OrderType, type TimeInForce } from './order.ts';
 import { dateOfDay, validateProfile, type AccountClass, type ClassLimit, type VenueProfile } from './profile.ts';
 
@@ -50,6 +51,22 @@ export interface InstrumentSnapshot {
   classCaps: Record<AccountClass, ClassLimit | null>;
   classThresholds: Record<AccountClass, ClassLimit | null>;
   stats: DayStats;
+  totals: Totals;
+}
+
+export interface BlockSnapshot {
+  id: number;
+  symbol: string;
+  proposerAccountId: string;
+  side: 'buy' | 'sell';
+  counterpartyAccountId: string | null;
+  price: number;
+  quantity: number;
+  inReplyTo: number | null;
+  status: 'proposed' | 'countered';
+  termsBy: string;
+  frozenCash: number;
+  frozenTonnes: number;
 }
 
 export interface OrderSnapshot {
@@ -85,6 +102,8 @@ export interface EngineSnapshot {
   /** Open orders: per instrument, bids then asks, each in priority order. */
   orders: OrderSnapshot[];
   clientOrderIds: [key: string, orderId: number, fingerprint: string][];
+  nextBlockId: number;
+  blocks: BlockSnapshot[];
 }
 
 export function snapshot(engine: Engine): EngineSnapshot {
@@ -93,7 +112,7 @@ export function snapshot(engine: Engine): EngineSnapshot {
     symbol: inst.symbol, name: inst.name, vintage: inst.vintage, profile: inst.profile.source, status: inst.status,
     statusReason: inst.statusReason, listedBandRate: inst.listedBandRate, blockBandRate: inst.blockBandRate,
     referencePrice: inst.referencePrice, classCaps: { ...inst.classCaps }, classThresholds: { ...inst.classThresholds },
-    stats: { ...inst.stats },
+    stats: { ...inst.stats }, totals: { ...inst.totals },
   }));
   const accounts = [...engine.accounts.values()]
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
@@ -131,6 +150,12 @@ export function snapshot(engine: Engine): EngineSnapshot {
     version: SNAPSHOT_VERSION, lastSeq: inner.lastSeq, lastTime: inner.lastTime, tradingDate: engine.tradingDate,
     marketHalted: engine.marketHalted, marketHaltReason: engine.marketHaltReason, nextOrderId: inner.nextOrderId,
     nextTradeId: inner.nextTradeId, feesCollected: engine.feesCollected, instruments, accounts, orders, clientOrderIds,
+    nextBlockId: engine.blocks.nextBlockId,
+    blocks: engine.blocks.visibleTo(null).map((b): BlockSnapshot => ({
+      id: b.id, symbol: b.instrument.symbol, proposerAccountId: b.proposer.id, side: b.side === BUY ? 'buy' : 'sell',
+      counterpartyAccountId: b.counterparty?.id ?? null, price: b.price, quantity: b.quantity, inReplyTo: b.inReplyTo,
+      status: b.status, termsBy: b.termsBy.id, frozenCash: b.frozenCash, frozenTonnes: b.frozenTonnes,
+    })),
   };
 }
 
@@ -154,6 +179,7 @@ export function restore(s: EngineSnapshot, options: { bookFactory?: BookFactory 
     Object.assign(inst.classCaps, i.classCaps);
     Object.assign(inst.classThresholds, i.classThresholds);
     inst.stats = Object.assign(new DayStats(), i.stats);
+    inst.totals = Object.assign(new Totals(), i.totals);
     engine.addInstrument(inst);
   }
   for (const a of s.accounts) {
@@ -190,6 +216,21 @@ export function restore(s: EngineSnapshot, options: { bookFactory?: BookFactory 
   }
   const ids = engine.internals().clientOrderIds;
   for (const [key, orderId, fingerprint] of s.clientOrderIds) ids.set(key, { orderId, fingerprint });
+  engine.blocks.nextBlockId = s.nextBlockId;
+  for (const b of s.blocks) {
+    const inst = engine.instrument(b.symbol);
+    const proposer = engine.account(b.proposerAccountId);
+    const counterparty = b.counterpartyAccountId === null ? null : engine.account(b.counterpartyAccountId);
+    const termsBy = engine.account(b.termsBy);
+    if (inst === undefined || proposer === undefined || counterparty === undefined || termsBy === undefined) {
+      throw new Error(`snapshot: block ${b.id} names an unknown account or instrument`);
+    }
+    const block = new Block(b.id, inst, proposer, b.side === 'buy' ? BUY : SELL, counterparty, b.price, b.quantity, b.inReplyTo, b.status);
+    block.termsBy = termsBy;
+    block.frozenCash = b.frozenCash;
+    block.frozenTonnes = b.frozenTonnes;
+    engine.blocks.restoreBlock(block);
+  }
   return engine;
 }
 

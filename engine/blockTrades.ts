@@ -1,0 +1,317 @@
+// Block trades (大宗协议, MARKET-RULES section 2.2): negotiated between two accounts, never matched
+// by the book. Whoever set the current terms holds the freeze for them (cash with the exact fee, or
+// tonnes); the other party confirms, counters or refuses. A counter moves the terms, and with them
+// the freeze, to the countering party. Every check runs again when the trade executes.
+import type { Account, Position } from './account.ts';
+import type { AcceptBlock, Command, CounterBlock, EndBlock, ProposeBlock } from './commands.ts';
+import type { Engine, Result } from './engine.ts';
+import { reject, type Rejection } from './errors.ts';
+import type { BlockStatus } from './events.ts';
+import type { Instrument } from './instrument.ts';
+import { formatMoney, tradeFee } from './money.ts';
+import { BUY, SELL, type Side } from './order.ts';
+
+export class Block {
+  /** The account whose terms stand, and what it holds back for them. */
+  termsBy: Account;
+  frozenCash = 0;
+  frozenTonnes = 0;
+  constructor(
+    readonly id: number,
+    readonly instrument: Instrument,
+    readonly proposer: Account,
+    readonly side: Side,
+    public counterparty: Account | null,
+    public price: number,
+    public quantity: number,
+    readonly inReplyTo: number | null,
+    public status: 'proposed' | 'countered',
+  ) {
+    this.termsBy = proposer;
+  }
+
+  sideOf(acct: Account): Side {
+    return acct === this.proposer ? this.side : this.side === BUY ? SELL : BUY;
+  }
+
+  /** The party that must confirm the current terms; null while an open proposal waits for anyone. */
+  get awaited(): Account | null {
+    return this.termsBy === this.proposer ? this.counterparty : this.proposer;
+  }
+}
+
+const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+
+export class BlockDesk {
+  /** Live proposals by id; finished ones leave, their history is in the events. */
+  readonly open = new Map<number, Block>();
+  nextBlockId = 1;
+
+  constructor(private readonly engine: Engine) {}
+
+  propose(c: ProposeBlock): Result {
+    const e = this.engine;
+    const inst = e.instrument(c.symbol);
+    if (inst === undefined) return reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(c.symbol)} is listed`);
+    const acct = e.account(c.accountId);
+    if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(c.accountId)}`);
+    if (acct.member !== c.actor.id) return reject('ACCOUNT_NOT_OWNED', `account ${acct.id} belongs to another member`);
+    if (c.side !== 'buy' && c.side !== 'sell') return reject('INVALID_COMMAND', 'side must be "buy" or "sell"');
+    const side: Side = c.side === 'buy' ? BUY : SELL;
+    let counterparty: Account | null = null;
+    if (c.counterpartyAccountId != null) {
+      const other = e.account(c.counterpartyAccountId);
+      if (other === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(c.counterpartyAccountId)}`);
+      if (other === acct) return reject('SELF_TRADE', 'an account never trades with itself: name another counterparty');
+      counterparty = other;
+    }
+    const terms = this.checkTerms(inst, acct, side, c.price, c.quantity, c.time);
+    if (terms !== null) return terms;
+    const block = new Block(this.nextBlockId++, inst, acct, side, counterparty, c.price, c.quantity, null, 'proposed');
+    this.freeze(block, acct);
+    this.open.set(block.id, block);
+    this.event(block, 'proposed', c, null);
+    return { ok: true, events: e.events, blockId: block.id };
+  }
+
+  counter(c: CounterBlock): Result {
+    const e = this.engine;
+    const found = this.find(c.blockId, c.actor.id, c.accountId ?? null);
+    if (!Array.isArray(found)) return found;
+    const [block, acct] = found;
+    if (block.counterparty === null) {
+      // Countering an open proposal opens a negotiation of its own, back to the proposer.
+      if (acct === block.proposer) return reject('NOT_YOUR_TURN', `block ${block.id} is your own open proposal: withdraw it to change it`);
+      const side: Side = block.side === BUY ? SELL : BUY;
+      const terms = this.checkTerms(block.instrument, acct, side, c.price, c.quantity, c.time);
+      if (terms !== null) return terms;
+      const reply = new Block(this.nextBlockId++, block.instrument, acct, side, block.proposer, c.price, c.quantity, block.id, 'proposed');
+      this.freeze(reply, acct);
+      this.open.set(reply.id, reply);
+      this.event(reply, 'proposed', c, null);
+      return { ok: true, events: e.events, blockId: reply.id };
+    }
+    if (block.awaited !== acct) return reject('NOT_YOUR_TURN', `block ${block.id} waits for account ${block.awaited?.id}`);
+    if (c.price === block.price && c.quantity === block.quantity) return reject('NO_CHANGE', 'a counter must change the price or the quantity; accept to confirm these terms');
+    const terms = this.checkTerms(block.instrument, acct, block.sideOf(acct), c.price, c.quantity, c.time);
+    if (terms !== null) return terms;
+    this.unfreeze(block);
+    block.price = c.price;
+    block.quantity = c.quantity;
+    block.status = 'countered';
+    this.freeze(block, acct);
+    this.event(block, 'countered', c, null);
+    return { ok: true, events: e.events, blockId: block.id };
+  }
+
+  accept(c: AcceptBlock): Result {
+    const e = this.engine;
+    const found = this.find(c.blockId, c.actor.id, c.accountId ?? null);
+    if (!Array.isArray(found)) return found;
+    const [block, acct] = found;
+    if (block.counterparty === null ? acct === block.proposer : block.awaited !== acct) {
+      return reject('NOT_YOUR_TURN', `block ${block.id} waits for ${block.counterparty === null ? 'another account' : `account ${block.awaited?.id}`}`);
+    }
+    const inst = block.instrument;
+    const maker = block.termsBy;
+    const makerSide = block.sideOf(maker);
+    const takerSide = block.sideOf(acct);
+    // Every check again, for both parties, at execution.
+    const again = this.checkTerms(inst, maker, makerSide, block.price, block.quantity, c.time, block)
+      ?? this.checkTerms(inst, acct, takerSide, block.price, block.quantity, c.time);
+    if (again !== null) return again;
+    if (block.counterparty === null) block.counterparty = acct;
+    this.execute(block, acct, c);
+    return { ok: true, events: e.events, blockId: block.id };
+  }
+
+  end(c: EndBlock): Result {
+    const found = this.find(c.blockId, c.actor.id, null);
+    if (!Array.isArray(found)) return found;
+    const [block, acct] = found;
+    if (c.type === 'rejectBlock') {
+      if (block.counterparty === null || block.awaited !== acct) {
+        return reject('NOT_YOUR_TURN', block.counterparty === null
+          ? `block ${block.id} is an open proposal: there is nobody to refuse it for`
+          : `block ${block.id}'s terms are yours: withdraw it instead`);
+      }
+    } else if (acct !== block.termsBy && acct !== block.proposer) {
+      return reject('NOT_YOUR_TURN', `block ${block.id}'s terms are account ${block.termsBy.id}'s: reject it instead`);
+    }
+    this.close(block, c.type === 'rejectBlock' ? 'rejected' : 'withdrawn', c, null);
+    return { ok: true, events: this.engine.events, blockId: block.id };
+  }
+
+  /** At the end of the day every unconfirmed proposal expires and releases what it froze. */
+  expireAll(c: Command): void {
+    for (const block of [...this.open.values()].sort((a, b) => a.id - b.id)) this.close(block, 'expired', c, 'end_of_day');
+  }
+
+  /** Open proposals that involve one of the member's accounts, or that are open to anyone. */
+  visibleTo(member: string | null): Block[] {
+    return [...this.open.values()]
+      .filter((b) => member === null || b.counterparty === null || b.proposer.member === member || b.counterparty.member === member)
+      .sort((a, b) => a.id - b.id);
+  }
+
+  /** The block and which of the member's accounts acts on it. */
+  private find(blockId: number, member: string, accountId: string | null): [Block, Account] | Rejection {
+    if (!isPositiveInt(blockId)) return reject('INVALID_COMMAND', 'blockId must be a positive whole number');
+    const block = this.open.get(blockId);
+    if (block === undefined) {
+      return blockId < this.nextBlockId
+        ? reject('BLOCK_NOT_OPEN', `block ${blockId} is no longer open (executed, rejected, withdrawn or expired)`)
+        : reject('UNKNOWN_BLOCK', `there is no block ${blockId}`);
+    }
+    if (accountId !== null) {
+      const acct = this.engine.account(accountId);
+      if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(accountId)}`);
+      if (acct.member !== member) return reject('ACCOUNT_NOT_OWNED', `account ${acct.id} belongs to another member`);
+      if (acct !== block.proposer && block.counterparty !== null && acct !== block.counterparty) {
+        return reject('UNKNOWN_BLOCK', `there is no block ${blockId} for account ${acct.id}`);
+      }
+      return [block, acct];
+    }
+    // Without an account: the member's party to the block, the one whose turn it is first.
+    const parties = [block.awaited, block.termsBy, block.proposer, block.counterparty];
+    const acct = parties.find((a) => a !== null && a.member === member);
+    if (acct === undefined || acct === null) {
+      return block.counterparty === null
+        ? reject('INVALID_COMMAND', `block ${blockId} is an open proposal: name the accountId that acts on it`)
+        : reject('UNKNOWN_BLOCK', `there is no block ${blockId} for your accounts`);
+    }
+    return [block, acct];
+  }
+
+  /**
+   * Whether `acct` may stand behind these terms on `side` now: halts, the block session,
+   * admission, restrictions, the minimum, the band and full funds or holdings. `held` is a block
+   * whose freeze the account already holds for exactly these terms.
+   */
+  private checkTerms(inst: Instrument, acct: Account, side: Side, price: number, quantity: number, time: number, held?: Block): Rejection | null {
+    const e = this.engine;
+    const gate = e.tradingGate(inst, acct, side, 'block', time);
+    if (gate !== null) return gate;
+    const profile = inst.profile;
+    const q = e.checkQuantity(quantity, profile.lot);
+    if (q !== null) return q;
+    if (quantity < profile.source.blockMinQuantity) {
+      return reject('BLOCK_TOO_SMALL', `a block trade in ${inst.symbol} is at least ${profile.source.blockMinQuantity} t, not ${quantity} t`);
+    }
+    if (!isPositiveInt(price) || price % profile.tick !== 0 || price > 100_000_000) {
+      return reject('INVALID_PRICE', `price must be a positive multiple of the tick ${formatMoney(profile.tick)}`);
+    }
+    const exempt = profile.source.blockBandExemptFromQuantity;
+    if ((exempt === null || quantity < exempt) && (price < inst.blockLow || price > inst.blockHigh)) {
+      return reject('PRICE_OUT_OF_BAND', `price ${formatMoney(price)} is outside today's block band ${formatMoney(inst.blockLow)}–${formatMoney(inst.blockHigh)}`);
+    }
+    const pos = acct.position(inst.index);
+    if (side === BUY) {
+      const need = held !== undefined ? 0 : this.cost(inst, price, quantity);
+      return e.checkBuy(acct, pos, inst, held !== undefined ? 0 : quantity, need);
+    }
+    if (held === undefined && pos.available < quantity) return reject('INSUFFICIENT_HOLDINGS', e.holdingsMessage(acct, pos, inst, quantity));
+    return null;
+  }
+
+  /** What the buyer pays: the price times the quantity plus its block fee (one fill, so exact). */
+  private cost(inst: Instrument, price: number, quantity: number): number {
+    const turnover = price * quantity;
+    return turnover + tradeFee(turnover, inst.profile.fees.block.buy);
+  }
+
+  private freeze(block: Block, acct: Account): void {
+    block.termsBy = acct;
+    const pos = acct.position(block.instrument.index);
+    if (block.sideOf(acct) === BUY) {
+      const cash = this.cost(block.instrument, block.price, block.quantity);
+      acct.cash -= cash;
+      acct.cashFrozen += cash;
+      block.frozenCash = cash;
+      pos.openBuy += block.quantity;
+    } else {
+      pos.available -= block.quantity;
+      pos.frozen += block.quantity;
+      block.frozenTonnes = block.quantity;
+    }
+  }
+
+  private unfreeze(block: Block): void {
+    const acct = block.termsBy;
+    const pos = acct.position(block.instrument.index);
+    if (block.frozenCash > 0) {
+      acct.cash += block.frozenCash;
+      acct.cashFrozen -= block.frozenCash;
+      pos.openBuy -= block.quantity;
+      block.frozenCash = 0;
+    }
+    if (block.frozenTonnes > 0) {
+      pos.frozen -= block.frozenTonnes;
+      pos.available += block.frozenTonnes;
+      block.frozenTonnes = 0;
+    }
+  }
+
+  /** Delivery versus payment between the party that set the terms (frozen) and the one accepting. */
+  private execute(block: Block, acceptor: Account, c: Command): void {
+    const e = this.engine;
+    const inst = block.instrument;
+    const maker = block.termsBy;
+    const buyer = block.sideOf(maker) === BUY ? maker : acceptor;
+    const seller = buyer === maker ? acceptor : maker;
+    const buyPos = buyer.position(inst.index);
+    const sellPos = seller.position(inst.index);
+    const quantity = block.quantity;
+    const turnover = block.price * quantity;
+    const buyFee = tradeFee(turnover, inst.profile.fees.block.buy);
+    const sellFee = tradeFee(turnover, inst.profile.fees.block.sell);
+    if (buyer === maker) {
+      buyer.cashFrozen -= block.frozenCash; // exactly turnover + buyFee
+      buyPos.openBuy -= quantity;
+      block.frozenCash = 0;
+      sellPos.available -= quantity;
+    } else {
+      buyer.cash -= turnover + buyFee;
+      sellPos.frozen -= quantity;
+      block.frozenTonnes = 0;
+    }
+    buyPos.pending += quantity;
+    seller.cash += turnover - sellFee;
+    e.feesCollected += buyFee + sellFee;
+    inst.stats.blockVolume += quantity;
+    inst.stats.blockTurnover += turnover;
+    inst.stats.trades++;
+    this.open.delete(block.id);
+    this.event(block, 'executed', c, null);
+    e.events.push({
+      type: 'trade', seq: c.seq, time: c.time, tradeId: e.takeTradeId(), symbol: inst.symbol, mode: 'block',
+      price: block.price, quantity, buyOrderId: null, sellOrderId: null, blockId: block.id, buyAccountId: buyer.id,
+      sellAccountId: seller.id, buyRemaining: 0, sellRemaining: 0, buyFee, sellFee,
+      aggressor: buyer === acceptor ? 'buy' : 'sell',
+    });
+    e.holdingRose(buyer, buyPos, inst, c);
+    e.holdingFell(sellPos, seller, inst);
+  }
+
+  private close(block: Block, status: 'rejected' | 'withdrawn' | 'expired', c: Command, reason: string | null): void {
+    this.unfreeze(block);
+    this.open.delete(block.id);
+    this.event(block, status, c, reason);
+  }
+
+  private event(block: Block, status: BlockStatus, c: Command, reason: string | null): void {
+    this.engine.events.push({
+      type: 'block', seq: c.seq, time: c.time, blockId: block.id, symbol: block.instrument.symbol, status,
+      proposerAccountId: block.proposer.id, side: block.side === BUY ? 'buy' : 'sell',
+      counterpartyAccountId: block.counterparty?.id ?? null, price: block.price, quantity: block.quantity,
+      termsBy: block.termsBy.id, inReplyTo: block.inReplyTo, reason,
+    });
+  }
+
+  /** @internal for snapshots */
+  restoreBlock(b: Block): void {
+    this.open.set(b.id, b);
+  }
+}
+
+export type { Position };

@@ -1,0 +1,117 @@
+// The end of the trading day (MARKET-RULES section 11, steps 1–3): expire DAY orders and open block
+// proposals, compute each instrument's close by its venue's rule, roll the reference price and bands
+// to the next trading day, and make today's pending allowances available. The `endOfDay` event it
+// emits carries the day's statistics and every account's closing balances; the settlement outputs
+// (persistence/) are built from the day's events and that event.
+import { isTradingDay, localDay, localMinute } from './calendar.ts';
+import type { EndOfDay } from './commands.ts';
+import type { Engine, Result } from './engine.ts';
+import { reject } from './errors.ts';
+import type { DayInstrumentStats, EndOfDayEvent } from './events.ts';
+import { DayStats, type Instrument } from './instrument.ts';
+import { divideHalfUp } from './money.ts';
+import { dateOfDay, dayOfDate, type CompiledProfile } from './profile.ts';
+
+/** True when the venue's listed sessions run the whole day (the demo set-up). */
+function runsAllDay(profile: CompiledProfile): boolean {
+  const listed = profile.sessions.listed;
+  return listed.length === 2 && listed[0] === 0 && listed[1] === 1440;
+}
+
+/** The minute the last session of any mode ends. */
+function lastSessionEnd(profile: CompiledProfile): number {
+  let end = 0;
+  for (const ranges of Object.values(profile.sessions)) if (ranges.length > 0) end = Math.max(end, ranges[ranges.length - 1]);
+  return end;
+}
+
+/** The close of MARKET-RULES section 4: VWAP of the listed trades, half-up to the fen; the venue's rule when thin. */
+export function closeOf(inst: Instrument): number {
+  const s = inst.stats;
+  const previous = inst.referencePrice;
+  if (s.listedVolume === 0) return previous;
+  const thin = inst.profile.source.closeRule.thinListedVolume;
+  if (thin !== null && s.listedVolume <= thin) return inst.profile.source.closeRule.whenThin === 'open' ? (s.open as number) : previous;
+  return divideHalfUp(s.listedTurnover, s.listedVolume);
+}
+
+export function endOfDay(e: Engine, c: EndOfDay): Result {
+  const day = typeof c.date === 'string' ? dayOfDate(c.date) : null;
+  if (day === null) return reject('INVALID_COMMAND', 'date must be the trading day to close, "YYYY-MM-DD"');
+  if (day < e.tradingDay) return reject('DAY_ALREADY_CLOSED', `${c.date} has been closed already; the trading day is ${e.tradingDate}`);
+  if (day > e.tradingDay) return reject('INVALID_COMMAND', `the trading day is ${e.tradingDate}: close it before ${c.date}`);
+  const stampDay = localDay(c.time);
+  const minute = localMinute(c.time);
+  for (const inst of e.instruments) {
+    const profile = inst.profile;
+    if (runsAllDay(profile) || !isTradingDay(profile, e.tradingDay)) continue;
+    const end = lastSessionEnd(profile);
+    if (stampDay < e.tradingDay || (stampDay === e.tradingDay && minute < end)) {
+      const hh = String(Math.floor(end / 60)).padStart(2, '0'), mm = String(end % 60).padStart(2, '0');
+      return reject('SESSION_OPEN', `${inst.symbol} trades until ${hh}:${mm} (UTC+8) on ${e.tradingDate}; the end of day runs after that`);
+    }
+  }
+
+  // 1. Expire what is still open and release what it froze.
+  for (const order of e.allOpenOrders()) {
+    order.instrument.book.remove(order);
+    e.finish(order, 'expired', 'end_of_day');
+    e.orderEvent(order, c);
+  }
+  e.blocks.expireAll(c);
+
+  // 2. Statistics and the close; 3. tomorrow's reference price and bands.
+  const instruments: DayInstrumentStats[] = [];
+  for (const inst of e.instruments) {
+    const s = inst.stats;
+    const close = closeOf(inst);
+    const t = inst.totals;
+    t.listedVolume += s.listedVolume;
+    t.listedTurnover += s.listedTurnover;
+    t.blockVolume += s.blockVolume;
+    t.blockTurnover += s.blockTurnover;
+    t.auctionVolume += s.auctionVolume;
+    t.auctionTurnover += s.auctionTurnover;
+    instruments.push({
+      symbol: inst.symbol, prevClose: inst.referencePrice, open: s.open ?? inst.referencePrice, high: s.high, low: s.low,
+      last: s.last, close, listedVolume: s.listedVolume, listedTurnover: s.listedTurnover, blockVolume: s.blockVolume,
+      blockTurnover: s.blockTurnover, auctionVolume: s.auctionVolume, auctionTurnover: s.auctionTurnover, trades: s.trades,
+      cumulativeVolume: t.listedVolume + t.blockVolume + t.auctionVolume,
+      cumulativeTurnover: t.listedTurnover + t.blockTurnover + t.auctionTurnover,
+    });
+    inst.stats = new DayStats();
+    inst.setReference(close);
+    inst.book.setRange(inst.bandLow, inst.bandHigh);
+  }
+
+  // Pending allowances become available; balances close.
+  const accounts: EndOfDayEvent['accounts'] = [];
+  for (const acct of [...e.accounts.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+    const holdings: [string, number][] = [];
+    for (const pos of acct.positions) {
+      if (pos === undefined) continue;
+      pos.available += pos.pending;
+      pos.pending = 0;
+      if (pos.available > 0) holdings.push([e.instruments[pos.instrumentIndex].symbol, pos.available]);
+    }
+    accounts.push({ accountId: acct.id, member: acct.member, cash: acct.cash, holdings });
+  }
+
+  const closed = e.tradingDay;
+  e.tradingDay = nextTradingDay(e, closed);
+  e.clearDay();
+  e.events.push({
+    type: 'endOfDay', seq: c.seq, time: c.time, date: dateOfDay(closed), nextDate: e.tradingDate,
+    feesCollected: e.feesCollected, instruments, accounts,
+  });
+  return { ok: true, events: e.events };
+}
+
+/** The first later day on which any listed venue trades. */
+function nextTradingDay(e: Engine, day: number): number {
+  if (e.instruments.length === 0) return day + 1;
+  for (let d = day + 1; d < day + 3660; d++) {
+    if (e.instruments.some((inst) => isTradingDay(inst.profile, d))) return d;
+  }
+  throw new Error('no venue trades within ten years of ' + dateOfDay(day));
+}
