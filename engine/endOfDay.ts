@@ -60,6 +60,8 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
   }
   e.blocks.expireAll(c);
 
+  const largeHolders = e.largeHolders();
+
   // 2. Statistics and the close; 3. tomorrow's reference price and bands.
   const instruments: DayInstrumentStats[] = [];
   for (const inst of e.instruments) {
@@ -102,7 +104,7 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
   e.clearDay();
   e.events.push({
     type: 'endOfDay', seq: c.seq, time: c.time, date: dateOfDay(closed), nextDate: e.tradingDate,
-    feesCollected: e.feesCollected, instruments, accounts,
+    feesCollected: e.feesCollected, instruments, largeHolders, accounts,
   });
   return { ok: true, events: e.events };
 }

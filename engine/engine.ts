@@ -886,10 +886,12 @@ export class Engine {
     this.events.push(e);
   }
 
+  /** For a cash transfer `symbol` is null and `quantity` is the amount in fen. */
   private accountEvent(acct: Account, c: Command, change: 'created' | 'deposit' | 'withdraw' | 'restriction', symbol: string | null, quantity: number | null, reason: string | null): void {
+    const cash = (change === 'deposit' || change === 'withdraw') && symbol === null;
     this.events.push({
       type: 'account', seq: c.seq, time: c.time, accountId: acct.id, change, cash: acct.cash, cashFrozen: acct.cashFrozen,
-      symbol, quantity, restriction: acct.restriction, reason,
+      amount: cash ? quantity : null, symbol, quantity: cash ? null : quantity, restriction: acct.restriction, reason,
     });
   }
 

@@ -85,8 +85,12 @@ export interface AccountEvent {
   accountId: string;
   /** What changed: created, deposit, withdraw, restriction, cap, threshold. */
   change: 'created' | 'deposit' | 'withdraw' | 'restriction' | 'limit';
+  /** The account's cash and frozen cash after the change, in fen. */
   cash: number;
   cashFrozen: number;
+  /** A cash transfer's amount in fen; null otherwise. */
+  amount: number | null;
+  /** An allowance transfer's instrument and tonnes; null otherwise. */
   symbol: string | null;
   quantity: number | null;
   restriction: Restriction;
@@ -157,6 +161,8 @@ export interface EndOfDayEvent {
   /** All fees the exchange has collected so far, in fen. */
   feesCollected: number;
   instruments: DayInstrumentStats[];
+  /** Accounts over a large-holder threshold at the close, with their report status. */
+  largeHolders: { accountId: string; symbol: string; holding: number; threshold: number; since: string; dueDate: string; filed: string | null; overdue: boolean }[];
   /** Every account's closing cash (fen) and holdings (tonnes, all available after the run). */
   accounts: { accountId: string; member: string; cash: number; holdings: [symbol: string, quantity: number][] }[];
 }

@@ -1,0 +1,251 @@
+// Settlement of one trading day (MARKET-RULES section 11, steps 3–4), built from the day's events
+// alone: gross, trade by trade, delivery versus payment. Pure and deterministic: the same events give
+// the same reports, byte for byte, so a re-run for a day rewrites identical files. The reports refuse
+// to exist (SettlementError) unless every total reconciles.
+import { isoTime } from './calendar.ts';
+import type { AccountEvent, EndOfDayEvent, EngineEvent, TradeEvent } from './events.ts';
+import { divideHalfUp, formatMoney } from './money.ts';
+
+export class SettlementError extends Error {
+  constructor(date: string, problem: string) {
+    super(`settlement of ${date} does not reconcile: ${problem}`);
+    this.name = 'SettlementError';
+  }
+}
+
+export interface Movement {
+  /** opening | trade | deposit | withdraw | closing */
+  kind: 'opening' | 'trade' | 'deposit' | 'withdraw' | 'closing';
+  seq: number;
+  time: string;
+  ref: string;
+  symbol: string;
+  side: '' | 'buy' | 'sell';
+  mode: string;
+  price: string;
+  quantity: number;
+  amount: string;
+  fee: string;
+  /** On opening and closing rows the balance; on the others the signed change: cash (decimal string) and tonnes of `symbol`. */
+  cash: string;
+  tonnes: number;
+}
+
+export interface Statement {
+  date: string;
+  accountId: string;
+  member: string;
+  cash: { opening: string; paid: string; received: string; fees: string; deposited: string; withdrawn: string; closing: string };
+  instruments: { symbol: string; opening: number; bought: number; sold: number; deposited: number; withdrawn: number; closing: number }[];
+  movements: Movement[];
+}
+
+export interface TradeRegisterRow {
+  date: string; tradeId: number; seq: number; time: string; symbol: string; mode: string; price: string; quantity: number;
+  amount: string; buyAccountId: string; sellAccountId: string; buyOrderId: number | null; sellOrderId: number | null;
+  blockId: number | null; buyFee: string; sellFee: string;
+}
+
+export interface MarketReportRow {
+  date: string; symbol: string; prevClose: string; open: string; high: string; low: string; close: string; changePct: string;
+  average: string; totalVolume: number; totalTurnover: string; listedVolume: number; listedTurnover: string;
+  blockVolume: number; blockTurnover: string; auctionVolume: number; auctionTurnover: string; trades: number;
+  cumulativeVolume: number; cumulativeTurnover: string;
+}
+
+export interface LargeHolderRow {
+  date: string; accountId: string; symbol: string; holding: number; threshold: number; since: string; dueDate: string;
+  filed: string; overdue: boolean;
+}
+
+export interface SettlementReports {
+  date: string;
+  statements: Statement[];
+  trades: TradeRegisterRow[];
+  market: MarketReportRow[];
+  largeHolders: LargeHolderRow[];
+  totals: { tradeCount: number; cashPaid: string; cashReceived: string; fees: string; tonnesBought: number; tonnesSold: number };
+}
+
+type Balances = EndOfDayEvent['accounts'];
+
+interface Work {
+  accountId: string; member: string; openingCash: number; paid: number; received: number; fees: number; deposited: number;
+  withdrawn: number; tonnes: Map<string, { opening: number; bought: number; sold: number; deposited: number; withdrawn: number }>;
+  movements: Movement[];
+}
+
+const pct = (close: number, prev: number): string => {
+  // (close − prev) / prev × 100, half-up to 0.01, from integers: 10000·(close − prev) / prev hundredths.
+  const hundredths = divideHalfUp(Math.abs(close - prev) * 10_000, prev);
+  return (close < prev && hundredths > 0 ? '-' : '') + formatMoney(hundredths);
+};
+const priceOrEmpty = (v: number | null): string => (v === null ? '' : formatMoney(v));
+
+/**
+ * Builds the reports of the day closed by `eod` from the events of that day (everything after the
+ * previous end of day, in sequence order) and the previous day's closing balances (null on the
+ * first day).
+ */
+export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, previousClose: Balances | null): SettlementReports {
+  const date = eod.date;
+  const works = new Map<string, Work>();
+  const work = (accountId: string, member: string): Work => {
+    let w = works.get(accountId);
+    if (w === undefined) {
+      w = { accountId, member, openingCash: 0, paid: 0, received: 0, fees: 0, deposited: 0, withdrawn: 0, tonnes: new Map(), movements: [] };
+      works.set(accountId, w);
+    }
+    return w;
+  };
+  const tonnes = (w: Work, symbol: string) => {
+    let t = w.tonnes.get(symbol);
+    if (t === undefined) { t = { opening: 0, bought: 0, sold: 0, deposited: 0, withdrawn: 0 }; w.tonnes.set(symbol, t); }
+    return t;
+  };
+  const memberOf = new Map(eod.accounts.map((a) => [a.accountId, a.member]));
+  for (const a of previousClose ?? []) {
+    const w = work(a.accountId, a.member);
+    w.openingCash = a.cash;
+    for (const [symbol, q] of a.holdings) tonnes(w, symbol).opening = q;
+  }
+
+  const trades: TradeRegisterRow[] = [];
+  let cashPaid = 0, cashReceived = 0, fees = 0, tonnesBought = 0, tonnesSold = 0;
+  for (const e of dayEvents) {
+    if (e.type === 'trade') {
+      const t = e as TradeEvent;
+      const amount = t.price * t.quantity;
+      trades.push({
+        date, tradeId: t.tradeId, seq: t.seq, time: isoTime(t.time), symbol: t.symbol, mode: t.mode, price: formatMoney(t.price),
+        quantity: t.quantity, amount: formatMoney(amount), buyAccountId: t.buyAccountId, sellAccountId: t.sellAccountId,
+        buyOrderId: t.buyOrderId, sellOrderId: t.sellOrderId, blockId: t.blockId, buyFee: formatMoney(t.buyFee), sellFee: formatMoney(t.sellFee),
+      });
+      cashPaid += amount + t.buyFee;
+      cashReceived += amount - t.sellFee;
+      fees += t.buyFee + t.sellFee;
+      tonnesBought += t.quantity;
+      tonnesSold += t.quantity;
+      for (const side of ['buy', 'sell'] as const) {
+        const accountId = side === 'buy' ? t.buyAccountId : t.sellAccountId;
+        const w = work(accountId, memberOf.get(accountId) ?? '');
+        const fee = side === 'buy' ? t.buyFee : t.sellFee;
+        const tt = tonnes(w, t.symbol);
+        if (side === 'buy') { w.paid += amount; tt.bought += t.quantity; } else { w.received += amount; tt.sold += t.quantity; }
+        w.fees += fee;
+        const cash = side === 'buy' ? -(amount + fee) : amount - fee;
+        w.movements.push({
+          kind: 'trade', seq: t.seq, time: isoTime(t.time), ref: `T${t.tradeId}`, symbol: t.symbol, side, mode: t.mode,
+          price: formatMoney(t.price), quantity: t.quantity, amount: formatMoney(amount), fee: formatMoney(fee),
+          cash: formatMoney(cash), tonnes: side === 'buy' ? t.quantity : -t.quantity,
+        });
+      }
+    } else if (e.type === 'account' && (e.change === 'deposit' || e.change === 'withdraw')) {
+      const a = e as AccountEvent;
+      const w = work(a.accountId, memberOf.get(a.accountId) ?? '');
+      const sign = a.change === 'deposit' ? 1 : -1;
+      if (a.amount !== null) {
+        if (sign > 0) w.deposited += a.amount; else w.withdrawn += a.amount;
+      } else if (a.symbol !== null && a.quantity !== null) {
+        const tt = tonnes(w, a.symbol);
+        if (sign > 0) tt.deposited += a.quantity; else tt.withdrawn += a.quantity;
+      }
+      w.movements.push({
+        kind: a.change as 'deposit' | 'withdraw', seq: a.seq, time: isoTime(a.time), ref: `S${a.seq}`, symbol: a.symbol ?? '', side: '', mode: '', price: '',
+        quantity: a.quantity ?? 0, amount: a.amount === null ? '' : formatMoney(a.amount), fee: '0.00',
+        cash: formatMoney(sign * (a.amount ?? 0)), tonnes: sign * (a.quantity ?? 0),
+      });
+    }
+  }
+
+  // Reconciliation: the market as a whole, then every account against its closing balances.
+  if (cashPaid !== cashReceived + fees) {
+    throw new SettlementError(date, `cash paid ${formatMoney(cashPaid)} ≠ cash received ${formatMoney(cashReceived)} + fees ${formatMoney(fees)}`);
+  }
+  if (tonnesBought !== tonnesSold) throw new SettlementError(date, `tonnes bought ${tonnesBought} ≠ tonnes sold ${tonnesSold}`);
+
+  const statements: Statement[] = [];
+  const closing = new Map(eod.accounts.map((a) => [a.accountId, a]));
+  for (const a of eod.accounts) work(a.accountId, a.member);
+  for (const w of [...works.values()].sort((x, y) => (x.accountId < y.accountId ? -1 : x.accountId > y.accountId ? 1 : 0))) {
+    const close = closing.get(w.accountId);
+    if (close === undefined) throw new SettlementError(date, `account ${w.accountId} has movements but no closing balance`);
+    const expectedCash = w.openingCash - w.paid + w.received - w.fees + w.deposited - w.withdrawn;
+    if (expectedCash !== close.cash) {
+      throw new SettlementError(date, `account ${w.accountId} closes with ${formatMoney(close.cash)} cash, its movements give ${formatMoney(expectedCash)}`);
+    }
+    const closeHoldings = new Map(close.holdings);
+    for (const symbol of closeHoldings.keys()) tonnes(w, symbol);
+    const instruments = [...w.tonnes.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)).map(([symbol, t]) => {
+      const expected = t.opening + t.bought - t.sold + t.deposited - t.withdrawn;
+      const actual = closeHoldings.get(symbol) ?? 0;
+      if (expected !== actual) throw new SettlementError(date, `account ${w.accountId} closes with ${actual} t of ${symbol}, its movements give ${expected} t`);
+      return { symbol, opening: t.opening, bought: t.bought, sold: t.sold, deposited: t.deposited, withdrawn: t.withdrawn, closing: actual };
+    });
+    const line = (kind: 'opening' | 'closing', cash: number, symbol: string, q: number): Movement => ({
+      kind, seq: kind === 'opening' ? 0 : eod.seq, time: '', ref: '', symbol, side: '', mode: '', price: '', quantity: q, amount: '',
+      fee: '', cash: formatMoney(cash), tonnes: q,
+    });
+    const movements = [
+      line('opening', w.openingCash, '', 0), ...instruments.map((i) => line('opening', 0, i.symbol, i.opening)),
+      ...w.movements,
+      line('closing', close.cash, '', 0), ...instruments.map((i) => line('closing', 0, i.symbol, i.closing)),
+    ];
+    statements.push({
+      date, accountId: w.accountId, member: w.member || close.member,
+      cash: {
+        opening: formatMoney(w.openingCash), paid: formatMoney(w.paid), received: formatMoney(w.received), fees: formatMoney(w.fees),
+        deposited: formatMoney(w.deposited), withdrawn: formatMoney(w.withdrawn), closing: formatMoney(close.cash),
+      },
+      instruments, movements,
+    });
+  }
+
+  const market: MarketReportRow[] = eod.instruments.map((s) => {
+    const volume = s.listedVolume + s.blockVolume + s.auctionVolume;
+    const turnover = s.listedTurnover + s.blockTurnover + s.auctionTurnover;
+    return {
+      date, symbol: s.symbol, prevClose: formatMoney(s.prevClose), open: formatMoney(s.open), high: priceOrEmpty(s.high), low: priceOrEmpty(s.low),
+      close: formatMoney(s.close), changePct: pct(s.close, s.prevClose), average: volume === 0 ? '' : formatMoney(divideHalfUp(turnover, volume)),
+      totalVolume: volume, totalTurnover: formatMoney(turnover), listedVolume: s.listedVolume, listedTurnover: formatMoney(s.listedTurnover),
+      blockVolume: s.blockVolume, blockTurnover: formatMoney(s.blockTurnover), auctionVolume: s.auctionVolume,
+      auctionTurnover: formatMoney(s.auctionTurnover), trades: s.trades, cumulativeVolume: s.cumulativeVolume,
+      cumulativeTurnover: formatMoney(s.cumulativeTurnover),
+    };
+  });
+
+  const largeHolders: LargeHolderRow[] = eod.largeHolders.map((l) => ({
+    date, accountId: l.accountId, symbol: l.symbol, holding: l.holding, threshold: l.threshold, since: l.since, dueDate: l.dueDate,
+    filed: l.filed ?? '', overdue: l.overdue,
+  }));
+
+  return {
+    date, statements, trades, market, largeHolders,
+    totals: {
+      tradeCount: trades.length, cashPaid: formatMoney(cashPaid), cashReceived: formatMoney(cashReceived), fees: formatMoney(fees),
+      tonnesBought, tonnesSold,
+    },
+  };
+}
+
+/** Rows as CSV with a header, every field quoted only when it must be; LF line ends. */
+export function toCsv<T extends object>(rows: readonly T[], columns: readonly (keyof T & string)[]): string {
+  const quote = (v: unknown): string => {
+    const s = v === null || v === undefined ? '' : String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [columns.join(','), ...rows.map((r) => columns.map((c) => quote(r[c])).join(','))].join('\n') + '\n';
+}
+
+export const CSV_COLUMNS = {
+  trades: ['date', 'tradeId', 'seq', 'time', 'symbol', 'mode', 'price', 'quantity', 'amount', 'buyAccountId', 'sellAccountId', 'buyOrderId', 'sellOrderId', 'blockId', 'buyFee', 'sellFee'] as (keyof TradeRegisterRow & string)[],
+  market: ['date', 'symbol', 'prevClose', 'open', 'high', 'low', 'close', 'changePct', 'average', 'totalVolume', 'totalTurnover', 'listedVolume', 'listedTurnover', 'blockVolume', 'blockTurnover', 'auctionVolume', 'auctionTurnover', 'trades', 'cumulativeVolume', 'cumulativeTurnover'] as (keyof MarketReportRow & string)[],
+  largeHolders: ['date', 'accountId', 'symbol', 'holding', 'threshold', 'since', 'dueDate', 'filed', 'overdue'] as (keyof LargeHolderRow & string)[],
+  statements: ['date', 'accountId', 'member', 'kind', 'seq', 'time', 'ref', 'symbol', 'side', 'mode', 'price', 'quantity', 'amount', 'fee', 'cash', 'tonnes'] as const,
+};
+
+/** The statements as one CSV ledger: a row per movement, opening and closing lines included. */
+export function statementsCsv(statements: readonly Statement[]): string {
+  const rows = statements.flatMap((s) => s.movements.map((m) => ({ date: s.date, accountId: s.accountId, member: s.member, ...m })));
+  return toCsv(rows, CSV_COLUMNS.statements as unknown as (keyof (typeof rows)[number] & string)[]);
+}
