@@ -15,7 +15,7 @@ import type { EngineEvent, OrderEvent } from './events.ts';
 import { Instrument } from './instrument.ts';
 import { BlockDesk } from './blockTrades.ts';
 import { endOfDay } from './endOfDay.ts';
-import { buyFeeReserve, formatMoney, parsePercent, tradeFee } from './money.ts';
+import { buyFeeReserve, divideHalfUp, formatMoney, parsePercent, tradeFee } from './money.ts';
 import { BUY, Order, SELL, sideName, type Side, type TimeInForce } from './order.ts';
 import { restore, snapshot, stateHash, type EngineSnapshot } from './snapshot.ts';
 import { ACCOUNT_CLASSES, ProfileError, dateOfDay, dayOfDate, validateProfile, type AccountClass, type ClassLimit } from './profile.ts';
@@ -937,6 +937,26 @@ export class Engine {
     const inst = this.bySymbol.get(symbol);
     if (inst === undefined) return undefined;
     return { bids: inst.book.depth(BUY, levels), asks: inst.book.depth(SELL, levels) };
+  }
+
+  /** Live statistics of the day: MARKET-RULES section 4 (prices in fen; changePct in hundredths of a percent). */
+  ticker(symbol: string) {
+    const inst = this.bySymbol.get(symbol);
+    if (inst === undefined) return undefined;
+    const s = inst.stats;
+    const prevClose = inst.referencePrice;
+    const volume = s.listedVolume + s.blockVolume + s.auctionVolume;
+    const turnover = s.listedTurnover + s.blockTurnover + s.auctionTurnover;
+    return {
+      symbol, status: this.marketHalted ? 'halted' as const : inst.status, prevClose, open: s.open, high: s.high, low: s.low, last: s.last,
+      vwap: s.listedVolume === 0 ? null : divideHalfUp(s.listedTurnover, s.listedVolume),
+      changeHundredths: s.last === null ? 0 : (s.last >= prevClose ? 1 : -1) * divideHalfUp(Math.abs(s.last - prevClose) * 10_000, prevClose),
+      listedVolume: s.listedVolume, listedTurnover: s.listedTurnover, blockVolume: s.blockVolume, blockTurnover: s.blockTurnover,
+      auctionVolume: s.auctionVolume, auctionTurnover: s.auctionTurnover, volume, turnover,
+      cumulativeVolume: inst.totals.listedVolume + inst.totals.blockVolume + inst.totals.auctionVolume + volume,
+      cumulativeTurnover: inst.totals.listedTurnover + inst.totals.blockTurnover + inst.totals.auctionTurnover + turnover,
+      bandLow: inst.bandLow, bandHigh: inst.bandHigh, blockLow: inst.blockLow, blockHigh: inst.blockHigh, trades: s.trades,
+    };
   }
 
   /** Accounts over their large-holder threshold for an instrument (or all), with report status. */

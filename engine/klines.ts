@@ -1,0 +1,62 @@
+// K-lines (candlesticks) of listed trades, per instrument and interval, built from trade events.
+// Block and auction trades never enter a K-line (MARKET-RULES section 2.2). Bars are aligned to
+// China Standard Time, so a 1d bar runs from local midnight to midnight.
+import { CST_OFFSET_MS } from './calendar.ts';
+import type { TradeEvent } from './events.ts';
+
+export const KLINE_INTERVALS = { '1m': 60_000, '5m': 300_000, '15m': 900_000, '1h': 3_600_000, '1d': 86_400_000 } as const;
+export type KlineInterval = keyof typeof KLINE_INTERVALS;
+export const INTERVAL_NAMES = Object.keys(KLINE_INTERVALS) as KlineInterval[];
+
+export interface Kline {
+  openTime: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  turnover: number;
+}
+
+/** How many bars each series keeps. */
+const KEEP = 1500;
+
+export function barStart(time: number, interval: KlineInterval): number {
+  const ms = KLINE_INTERVALS[interval];
+  return Math.floor((time + CST_OFFSET_MS) / ms) * ms - CST_OFFSET_MS;
+}
+
+export class Klines {
+  private readonly series = new Map<string, Kline[]>();
+
+  /** Folds a trade into every interval's current bar; returns the bars it changed, by interval. */
+  onTrade(t: TradeEvent): [KlineInterval, Kline][] {
+    if (t.mode !== 'listed') return [];
+    const changed: [KlineInterval, Kline][] = [];
+    for (const interval of INTERVAL_NAMES) {
+      const key = t.symbol + ' ' + interval;
+      let bars = this.series.get(key);
+      if (bars === undefined) { bars = []; this.series.set(key, bars); }
+      const start = barStart(t.time, interval);
+      let bar = bars[bars.length - 1];
+      if (bar === undefined || bar.openTime !== start) {
+        bar = { openTime: start, open: t.price, high: t.price, low: t.price, close: t.price, volume: 0, turnover: 0 };
+        bars.push(bar);
+        if (bars.length > KEEP) bars.splice(0, bars.length - KEEP);
+      }
+      if (t.price > bar.high) bar.high = t.price;
+      if (t.price < bar.low) bar.low = t.price;
+      bar.close = t.price;
+      bar.volume += t.quantity;
+      bar.turnover += t.price * t.quantity;
+      changed.push([interval, bar]);
+    }
+    return changed;
+  }
+
+  /** The latest `limit` bars, oldest first. */
+  get(symbol: string, interval: KlineInterval, limit = 500): Kline[] {
+    const bars = this.series.get(symbol + ' ' + interval) ?? [];
+    return bars.slice(Math.max(0, bars.length - limit)).map((b) => ({ ...b }));
+  }
+}
