@@ -1,0 +1,113 @@
+// The sequencer: the one door every change of state passes. It stamps a command with the next
+// sequence number and the time, appends it to the journal's open batch and applies it to the engine.
+// Everything that arrives in one turn of the event loop forms one batch; when the turn ends the batch
+// is committed (synchronous=FULL), and only then are the outcomes released to callers and the events
+// to subscribers. A crash before the commit loses only commands nobody was answered about.
+import type { Actor, Command, EngineEvent, Result } from '../engine/index.ts';
+import type { Engine } from '../engine/index.ts';
+import type { Journal } from './journal.ts';
+import type { SnapshotStore } from './snapshots.ts';
+
+type Body = Command extends infer C ? (C extends Command ? Omit<C, 'seq' | 'time' | 'actor'> : never) : never;
+export type CommandBody = Body;
+
+export interface Committed { command: Command; result: Result }
+
+export interface SequencerOptions {
+  /** Take a snapshot after this many commands (0 = never by count). */
+  snapshotEvery?: number;
+  /** The clock; tests may fix it. Stamped times never go back even if it does. */
+  now?: () => number;
+}
+
+export class Sequencer {
+  private waiting: { command: Command; result: Result; resolve: (r: Result) => void }[] = [];
+  private scheduled = false;
+  private lastTime = 0;
+  private sinceSnapshot = 0;
+  private snapshotting = false;
+  private stopped = false;
+  private readonly listeners: ((batch: Committed[]) => void)[] = [];
+  readonly stats = { commands: 0, batches: 0, lastCommitMs: 0, maxCommitMs: 0 };
+
+  constructor(
+    readonly engine: Engine,
+    private readonly journal: Journal,
+    private readonly snapshots: SnapshotStore | null,
+    private readonly options: SequencerOptions = {},
+  ) {}
+
+  /** Called with each committed batch, in order: execution reports and market data start here. */
+  onCommit(listener: (batch: Committed[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Stamps, journals and applies a command; resolves with its outcome once its batch is durable. */
+  submit(actor: Actor, body: CommandBody): Promise<Result> {
+    if (this.stopped) return Promise.reject(new Error('the exchange is shutting down'));
+    const now = (this.options.now ?? Date.now)();
+    const time = now > this.lastTime ? now : this.lastTime;
+    this.lastTime = time;
+    const command = { ...body, seq: this.engine.lastSequence + 1, time, actor } as Command;
+    this.journal.append(command);
+    let result: Result;
+    try {
+      result = this.engine.apply(command);
+    } catch (e) {
+      // An engine invariant broke: stop before the batch commits, so that the journal holds
+      // nothing the engine could not apply; recovery restarts from the last good state.
+      process.stderr.write(`fatal: the engine failed on seq ${command.seq}: ${(e as Error).stack}\n`);
+      process.exit(70);
+    }
+    this.stats.commands++;
+    this.sinceSnapshot++;
+    return new Promise((resolve) => {
+      this.waiting.push({ command, result, resolve });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits the open batch and releases its outcomes. */
+  flush(): void {
+    this.scheduled = false;
+    if (this.waiting.length === 0) return;
+    const batch = this.waiting;
+    this.waiting = [];
+    this.journal.commit();
+    this.stats.batches++;
+    this.stats.lastCommitMs = this.journal.lastCommitMs;
+    if (this.journal.lastCommitMs > this.stats.maxCommitMs) this.stats.maxCommitMs = this.journal.lastCommitMs;
+    for (const w of batch) w.resolve(w.result);
+    if (this.listeners.length > 0) {
+      const committed = batch.map((w) => ({ command: w.command, result: w.result }));
+      for (const l of this.listeners) l(committed);
+    }
+    const every = this.options.snapshotEvery ?? 0;
+    if (this.snapshots !== null && every > 0 && this.sinceSnapshot >= every && !this.snapshotting) this.snapshotInBackground();
+  }
+
+  private snapshotInBackground(): void {
+    this.sinceSnapshot = 0;
+    this.snapshotting = true;
+    (this.snapshots as SnapshotStore).take(this.engine)
+      .catch((e) => process.stderr.write(`snapshot failed: ${(e as Error).message}\n`))
+      .finally(() => { this.snapshotting = false; });
+  }
+
+  /** Stops intake, commits what is open and takes a final snapshot. */
+  shutdown(): void {
+    this.stopped = true;
+    this.flush();
+    if (this.snapshots !== null && this.engine.lastSequence > 0) this.snapshots.takeSync(this.engine);
+  }
+
+  /** Events of a committed batch, in order. */
+  static events(batch: Committed[]): EngineEvent[] {
+    const out: EngineEvent[] = [];
+    for (const c of batch) if (c.result.ok) for (const e of c.result.events) out.push(e);
+    return out;
+  }
+}

@@ -1,0 +1,92 @@
+// Snapshots of the engine state with its state hash. The state is serialised synchronously (that is
+// the only pause trading sees); the file is written and synced in the background and recorded in
+// the journal database once it is safely on disk. At start-up the newest snapshot that reads back
+// whole and whose state hash matches is used; a damaged one is skipped for the one before it.
+import { mkdirSync, existsSync, readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { open as openAsync, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { Engine, type EngineSnapshot } from '../engine/index.ts';
+import type { Journal } from './journal.ts';
+
+export interface SnapshotRecord { seq: number; hash: string; file: string; crc: number }
+
+export class SnapshotStore {
+  readonly folder: string;
+  constructor(private readonly journal: Journal) {
+    this.folder = join(journal.dir, 'snapshots');
+    if (!existsSync(this.folder)) mkdirSync(this.folder, { recursive: true });
+  }
+
+  private serialise(engine: Engine): { seq: number; hash: string; text: string } {
+    const snap = engine.snapshot();
+    const text = JSON.stringify(snap);
+    // The hash is of the canonical snapshot text, the same that stateHash() computes.
+    const hash = engine.stateHash();
+    return { seq: snap.lastSeq, hash, text };
+  }
+
+  /** Takes a snapshot now and writes it synchronously (clean shutdown, end of day). */
+  takeSync(engine: Engine): SnapshotRecord {
+    const { seq, hash, text } = this.serialise(engine);
+    const file = `snapshot-${String(seq).padStart(12, '0')}.json`;
+    const tmp = join(this.folder, file + '.tmp');
+    writeFileSync(tmp, text);
+    const fd = openSync(tmp, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, join(this.folder, file));
+    return this.record({ seq, hash, file, crc: crc32(text) });
+  }
+
+  /** Serialises now, writes in the background; resolves when the snapshot is recorded. */
+  async take(engine: Engine): Promise<SnapshotRecord> {
+    const { seq, hash, text } = this.serialise(engine);
+    const file = `snapshot-${String(seq).padStart(12, '0')}.json`;
+    const tmp = join(this.folder, file + '.tmp');
+    const handle = await openAsync(tmp, 'w');
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, join(this.folder, file));
+    return this.record({ seq, hash, file, crc: crc32(text) });
+  }
+
+  private record(r: SnapshotRecord): SnapshotRecord {
+    this.journal.db.prepare('INSERT OR REPLACE INTO snapshots (seq, hash, file, crc, taken) VALUES (?, ?, ?, ?, ?)')
+      .run(r.seq, r.hash, r.file, r.crc, Date.now());
+    return r;
+  }
+
+  list(): SnapshotRecord[] {
+    return this.journal.db.prepare('SELECT seq, hash, file, crc FROM snapshots ORDER BY seq DESC').all() as SnapshotRecord[];
+  }
+
+  /**
+   * The newest snapshot that reads back whole and whose restored state has the recorded hash, with
+   * the problems of any newer one it had to pass over.
+   */
+  latestValid(): { engine: Engine; record: SnapshotRecord; skipped: string[] } | { engine: null; skipped: string[] } {
+    const skipped: string[] = [];
+    for (const r of this.list()) {
+      const path = join(this.folder, r.file);
+      if (!existsSync(path)) { skipped.push(`snapshot at seq ${r.seq}: file ${r.file} is missing`); continue; }
+      const text = readFileSync(path, 'utf8');
+      if (crc32(text) !== r.crc) { skipped.push(`snapshot at seq ${r.seq}: checksum mismatch`); continue; }
+      let engine: Engine;
+      try {
+        engine = Engine.restore(JSON.parse(text) as EngineSnapshot);
+      } catch (e) {
+        skipped.push(`snapshot at seq ${r.seq}: unreadable (${(e as Error).message})`);
+        continue;
+      }
+      const hash = engine.stateHash();
+      if (hash !== r.hash) { skipped.push(`snapshot at seq ${r.seq}: state hash ${hash.slice(0, 12)}… is not the recorded ${r.hash.slice(0, 12)}…`); continue; }
+      return { engine, record: r, skipped };
+    }
+    return { engine: null, skipped };
+  }
+}
