@@ -111,13 +111,20 @@ export function validateProfile(value: unknown, where: string): CompiledProfile 
     const r = typeof v === 'string' ? parseRate(v) : null;
     return r !== null ? r : fail(field, 'must be a rate of turnover as a decimal string below 1, such as "0.005"');
   };
+  /** An object whose keys must all be among `known`, so that a misspelt key is not silently ignored. */
+  const strict = (v: unknown, field: string, known: readonly string[]): Record<string, unknown> => {
+    const o = obj(v, field);
+    for (const key of Object.keys(o)) if (!known.includes(key)) fail(`${field}.${key}`, `is not a known field (known: ${known.join(', ')})`);
+    return o;
+  };
   const limit = (v: unknown, field: string): ClassLimit | null => {
     if (v === null) return null;
-    const o = obj(v, field);
+    const o = strict(v, field, ['quantity', 'plusAllocation']);
+    if (o.plusAllocation !== undefined && typeof o.plusAllocation !== 'boolean') fail(field + '.plusAllocation', 'must be true or false');
     return { quantity: int(o.quantity, field + '.quantity', 0), plusAllocation: o.plusAllocation === true };
   };
   const classLimits = (v: unknown, field: string): Record<AccountClass, ClassLimit | null> => {
-    const o = obj(v, field);
+    const o = strict(v, field, ACCOUNT_CLASSES);
     const out = {} as Record<AccountClass, ClassLimit | null>;
     for (const c of ACCOUNT_CLASSES) {
       if (!(c in o)) fail(`${field}.${c}`, 'is missing (use null for no limit)');
@@ -167,14 +174,14 @@ export function validateProfile(value: unknown, where: string): CompiledProfile 
 
   if (!Array.isArray(p.instruments) || p.instruments.length === 0) fail('instruments', 'must be a non-empty array');
   (p.instruments as unknown[]).forEach((v, i) => {
-    const o = obj(v, `instruments[${i}]`);
+    const o = strict(v, `instruments[${i}]`, ['symbol', 'name', 'vintage']);
     const symbol = str(o.symbol, `instruments[${i}].symbol`);
     if (!SYMBOL_RE.test(symbol)) fail(`instruments[${i}].symbol`, 'must be 2–16 capitals, digits or dashes, starting with a capital');
     const vintage = o.vintage === null || o.vintage === undefined ? null : int(o.vintage, `instruments[${i}].vintage`, 2000, 2100);
     profile.instruments.push({ symbol, name: str(o.name, `instruments[${i}].name`), vintage });
   });
 
-  const sessions = obj(p.sessions, 'sessions');
+  const sessions = strict(p.sessions, 'sessions', TRADE_MODES);
   const compiledSessions = { listed: [], block: [], auction: [] } as Record<TradeMode, SessionRanges>;
   for (const mode of TRADE_MODES) {
     const list = sessions[mode] ?? [];
@@ -199,6 +206,7 @@ export function validateProfile(value: unknown, where: string): CompiledProfile 
   const weekdays = [false, false, false, false, false, false, false];
   (p.tradingWeekdays as unknown[]).forEach((d, i) => {
     const n = int(d, `tradingWeekdays[${i}]`, 1, 7);
+    if (weekdays[n % 7]) fail(`tradingWeekdays[${i}]`, `lists weekday ${n} twice`);
     weekdays[n % 7] = true;
     profile.tradingWeekdays.push(n);
   });
@@ -212,7 +220,7 @@ export function validateProfile(value: unknown, where: string): CompiledProfile 
     profile.holidays.push(d as string);
   });
 
-  const close = obj(p.closeRule, 'closeRule');
+  const close = strict(p.closeRule, 'closeRule', ['method', 'thinListedVolume', 'whenThin']);
   if (close.method !== 'vwap') fail('closeRule.method', 'must be "vwap" (volume-weighted average of the day\'s listed trades)');
   profile.closeRule = {
     method: 'vwap',
@@ -220,10 +228,10 @@ export function validateProfile(value: unknown, where: string): CompiledProfile 
     whenThin: oneOf(close.whenThin ?? 'open', 'closeRule.whenThin', ['open', 'previous_close'] as const),
   };
 
-  const fees = obj(p.fees, 'fees');
+  const fees = strict(p.fees, 'fees', TRADE_MODES);
   const compiledFees = {} as Record<TradeMode, { buy: number; sell: number }>;
   for (const mode of TRADE_MODES) {
-    const f = obj(fees[mode], `fees.${mode}`);
+    const f = strict(fees[mode], `fees.${mode}`, ['buy', 'sell']);
     compiledFees[mode] = { buy: rate(f.buy, `fees.${mode}.buy`), sell: rate(f.sell, `fees.${mode}.sell`) };
     profile.fees[mode] = { buy: f.buy as string, sell: f.sell as string };
   }
@@ -231,7 +239,7 @@ export function validateProfile(value: unknown, where: string): CompiledProfile 
   if (!Array.isArray(p.admittedClasses) || p.admittedClasses.length === 0) fail('admittedClasses', `must list account classes among ${ACCOUNT_CLASSES.join(', ')}`);
   (p.admittedClasses as unknown[]).forEach((c, i) => profile.admittedClasses.push(oneOf(c, `admittedClasses[${i}]`, ACCOUNT_CLASSES)));
 
-  const lh = obj(p.largeHolder, 'largeHolder');
+  const lh = strict(p.largeHolder, 'largeHolder', ['thresholds', 'reportDays', 'overdueAction']);
   profile.largeHolder = {
     thresholds: classLimits(lh.thresholds, 'largeHolder.thresholds'),
     reportDays: int(lh.reportDays, 'largeHolder.reportDays', 1, 60),
