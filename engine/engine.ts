@@ -912,6 +912,13 @@ export class Engine {
     return this.accounts.get(accountId);
   }
 
+  /** The ids of a member's accounts, sorted. */
+  accountsOfMember(member: string): string[] {
+    const out: string[] = [];
+    for (const a of this.accounts.values()) if (a.member === member) out.push(a.id);
+    return out.sort();
+  }
+
   /** An open order, or undefined when it is unknown or finished. */
   order(orderId: number): Order | undefined {
     return this.openOrders.get(orderId);

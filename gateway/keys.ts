@@ -1,0 +1,61 @@
+// API keys: each belongs to one principal with one role. Only SHA-256 hashes are kept; a key
+// itself is shown once, when it is generated (the demo's first start) or never (a keys file).
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Role } from '../engine/index.ts';
+
+export interface Principal { role: Role; id: string; member?: string }
+export interface KeySpec { key: string; role: Role; member?: string }
+
+export const hashKey = (key: string): string => createHash('sha256').update(key).digest('hex');
+
+export class KeyRing {
+  private readonly byHash = new Map<string, Principal>();
+
+  add(spec: KeySpec, index: number): void {
+    if (typeof spec.key !== 'string' || spec.key.length < 16) throw new Error(`keys[${index}].key must be a string of at least 16 characters`);
+    if (spec.role !== 'member' && spec.role !== 'risk' && spec.role !== 'operator') throw new Error(`keys[${index}].role must be member, risk or operator`);
+    if (spec.role === 'member' && typeof spec.member !== 'string') throw new Error(`keys[${index}].member names the member a member key trades for`);
+    this.addHashed(hashKey(spec.key), { role: spec.role, id: spec.member ?? `${spec.role}-${index + 1}`, member: spec.member });
+  }
+
+  addHashed(hash: string, p: Principal): void {
+    this.byHash.set(hash, p);
+  }
+
+  /** The principal of a bearer key, or null. */
+  lookup(key: string): Principal | null {
+    return this.byHash.get(hashKey(key)) ?? null;
+  }
+
+  static fromFile(file: string): KeyRing {
+    const ring = new KeyRing();
+    const specs = JSON.parse(readFileSync(file, 'utf8')) as KeySpec[];
+    if (!Array.isArray(specs)) throw new Error(`${file} must hold a JSON array of {"key", "role", "member"?}`);
+    specs.forEach((s, i) => ring.add(s, i));
+    return ring;
+  }
+
+  /**
+   * The demo's keys: generated on the first start of a data directory (one per member, one risk
+   * officer, one operator), stored hashed in keys.json beside the journal, returned in clear once.
+   */
+  static demo(dataDir: string, members: string[]): { ring: KeyRing; fresh: KeySpec[] } {
+    const file = join(dataDir, 'keys.json');
+    const ring = new KeyRing();
+    if (existsSync(file)) {
+      for (const k of JSON.parse(readFileSync(file, 'utf8')) as (Principal & { hash: string })[]) ring.addHashed(k.hash, { role: k.role, id: k.id, member: k.member });
+      return { ring, fresh: [] };
+    }
+    const fresh: KeySpec[] = [
+      ...members.map((member): KeySpec => ({ key: 'mem_' + randomBytes(18).toString('base64url'), role: 'member', member })),
+      { key: 'risk_' + randomBytes(18).toString('base64url'), role: 'risk' },
+      { key: 'ops_' + randomBytes(18).toString('base64url'), role: 'operator' },
+    ];
+    fresh.forEach((s, i) => ring.add(s, i));
+    const stored = fresh.map((s, i) => ({ hash: hashKey(s.key), role: s.role, id: s.member ?? `${s.role}-${i + 1}`, member: s.member }));
+    writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
+    return { ring, fresh };
+  }
+}
