@@ -63,6 +63,11 @@ export class Account {
     public readonly venues: ReadonlySet<string> | null,
   ) {}
 
+  /** The position for reading: an empty one (not stored) when the account has none yet. */
+  peek(instrumentIndex: number): Position {
+    return this.positions[instrumentIndex] ?? EMPTY_POSITION;
+  }
+
   position(instrumentIndex: number): Position {
     let p = this.positions[instrumentIndex];
     if (p === undefined) {
@@ -72,3 +77,6 @@ export class Account {
     return p;
   }
 }
+
+/** What an account without a position in an instrument reads as. Never written to. */
+const EMPTY_POSITION = Object.freeze(new Position(-1)) as Position;

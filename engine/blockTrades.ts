@@ -205,7 +205,7 @@ export class BlockDesk {
     if ((exempt === null || quantity < exempt) && (price < inst.blockLow || price > inst.blockHigh)) {
       return reject('PRICE_OUT_OF_BAND', `price ${formatMoney(price)} is outside today's block band ${formatMoney(inst.blockLow)}–${formatMoney(inst.blockHigh)}`);
     }
-    const pos = acct.position(inst.index);
+    const pos = acct.peek(inst.index);
     if (side === BUY) {
       const need = held !== undefined ? 0 : this.cost(inst, price, quantity);
       return e.checkBuy(acct, pos, inst, held !== undefined ? 0 : quantity, need);

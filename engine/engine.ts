@@ -231,20 +231,21 @@ export class Engine {
       }
     }
 
-    const pos = acct.position(inst.index);
+    const peeked = acct.peek(inst.index);
     const fillable = target === null ? quantity : Math.min(quantity, target.remaining);
     let reserve = 0;
     if (side === BUY) {
       const notional = price * fillable;
       const rate = profile.fees.listed.buy;
       reserve = notional + (target === null ? buyFeeReserve(notional, fillable, rate) : tradeFee(notional, rate));
-      const r = this.checkBuy(acct, pos, inst, fillable, reserve);
+      const r = this.checkBuy(acct, peeked, inst, fillable, reserve);
       if (r !== null) return r;
-    } else if (pos.available < fillable) {
-      return reject('INSUFFICIENT_HOLDINGS', this.holdingsMessage(acct, pos, inst, fillable));
+    } else if (peeked.available < fillable) {
+      return reject('INSUFFICIENT_HOLDINGS', this.holdingsMessage(acct, peeked, inst, fillable));
     }
 
     // Checked: from here on the command takes effect. A pick is clipped to the picked order.
+    const pos = acct.position(inst.index);
     const order = new Order(this.nextOrderId++, acct, pos, inst, side, orderType, price, fillable, tif, clientOrderId, c.seq, c.time);
     if (key !== null) this.clientOrderIds.set(key, { orderId: order.id, fingerprint });
     if (side === BUY) {
@@ -330,11 +331,11 @@ export class Engine {
     buy.filledNotional += turnover;
     sell.filled += quantity;
     sell.filledNotional += turnover;
+    inst.book.reduced(maker, quantity);
     if (maker.filled === maker.quantity) {
       inst.book.remove(maker);
       this.finish(maker, 'filled', null);
     } else {
-      inst.book.reduced(maker, quantity);
       maker.status = 'partially_filled';
     }
     if (taker.filled < taker.quantity) taker.status = 'partially_filled';
@@ -362,12 +363,29 @@ export class Engine {
 
   /** Puts the rest of a DAY order in the book. */
   private rest(order: Order): void {
+    if (order.side === BUY && order.filled > 0) this.trimReservation(order);
     order.instrument.book.add(order);
     this.openOrders.set(order.id, order);
     order.account.openOrders++;
   }
 
   /** Ends an order that is not (or no longer) in the book and releases what it still holds back. */
+  /**
+   * Gives back what a buy order holds beyond what its remaining quantity needs at its limit: the
+   * price improvement of fills below the limit and the unused fee reserve.
+   */
+  private trimReservation(order: Order): void {
+    const left = order.quantity - order.filled;
+    const notional = order.price * left;
+    const keep = notional + buyFeeReserve(notional, left, order.instrument.profile.fees.listed.buy);
+    if (order.frozenCash > keep) {
+      const freed = order.frozenCash - keep;
+      order.frozenCash = keep;
+      order.account.cash += freed;
+      order.account.cashFrozen -= freed;
+    }
+  }
+
   /** @internal */
   finish(order: Order, status: 'filled' | 'cancelled' | 'expired', reason: string | null): void {
     if (this.openOrders.delete(order.id)) order.account.openOrders--;
@@ -444,13 +462,7 @@ export class Engine {
       book.reduced(order, cut);
       order.quantity = newQuantity;
       if (order.side === BUY) {
-        const keep = order.price * newRemaining + buyFeeReserve(order.price * newRemaining, newRemaining, profile.fees.listed.buy);
-        if (order.frozenCash > keep) {
-          const freed = order.frozenCash - keep;
-          order.frozenCash = keep;
-          acct.cash += freed;
-          acct.cashFrozen -= freed;
-        }
+        this.trimReservation(order);
         pos.openBuy -= cut;
       } else {
         pos.frozen -= cut;
@@ -468,8 +480,10 @@ export class Engine {
       newReserve = notional + buyFeeReserve(notional, newRemaining, profile.fees.listed.buy);
       const extra = newReserve - order.frozenCash;
       const more = newRemaining - oldRemaining;
-      const r = this.checkBuy(acct, pos, inst, more > 0 ? more : 0, extra > 0 ? extra : 0);
-      if (r !== null) return r;
+      if (more > 0 || extra > 0) {
+        const r = this.checkBuy(acct, pos, inst, more > 0 ? more : 0, extra > 0 ? extra : 0);
+        if (r !== null) return r;
+      }
     } else if (newRemaining > oldRemaining && pos.available < newRemaining - oldRemaining) {
       return reject('INSUFFICIENT_HOLDINGS', this.holdingsMessage(acct, pos, inst, newRemaining - oldRemaining));
     }
@@ -693,12 +707,13 @@ export class Engine {
     if (inst === undefined) return reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(c.symbol)} is listed`);
     const quantity = c.quantity as number;
     if (!isPositiveInt(quantity) || quantity > MAX_AMOUNT) return reject('INVALID_QUANTITY', 'quantity must be a positive whole number of tonnes');
-    const pos = acct.position(inst.index);
     if (inbound) {
+      const pos = acct.position(inst.index);
       pos.available += quantity;
       this.accountEvent(acct, c, 'deposit', inst.symbol, quantity, null);
       this.holdingRose(acct, pos, inst, c);
     } else {
+      const pos = acct.peek(inst.index);
       if (pos.available < quantity) return reject('INSUFFICIENT_HOLDINGS', this.holdingsMessage(acct, pos, inst, quantity));
       pos.available -= quantity;
       this.accountEvent(acct, c, 'withdraw', inst.symbol, quantity, null);

@@ -1,6 +1,7 @@
 // The whole engine state as plain JSON, and back. A snapshot lists everything in a canonical order
 // (accounts by id, instruments in listing order, open orders in book priority), so that the same
-// state always gives the same text, and the state hash is the SHA-256 of that text.
+// state always gives the same text, and the state hash is the SHA-256 of that text (without the
+// sequence number and time of the last command).
 // restore(snapshot) followed by the later commands gives the same hash as the original run.
 import { createHash } from 'node:crypto';
 import { Account, type LargeHolderStatus, type Restriction } from './account.ts';
@@ -234,9 +235,14 @@ export function restore(s: EngineSnapshot, options: { bookFactory?: BookFactory 
   return engine;
 }
 
-/** The SHA-256 of the canonical snapshot text: equal hashes, equal states. */
+/**
+ * The SHA-256 of the canonical snapshot text, less the position in the command stream (lastSeq,
+ * lastTime): equal hashes, equal states. A rejected command moves the stream on but leaves the
+ * state, and so the hash, as it was.
+ */
 export function stateHash(engine: Engine): string {
-  return createHash('sha256').update(JSON.stringify(snapshot(engine))).digest('hex');
+  const { lastSeq: _seq, lastTime: _time, ...state } = snapshot(engine);
+  return createHash('sha256').update(JSON.stringify(state)).digest('hex');
 }
 
 

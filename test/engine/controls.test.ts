@@ -1,0 +1,218 @@
+// Risk-officer controls and who may do what, MARKET-RULES sections 1 and 8: account restrictions,
+// instrument and market halts, cancel-all, the role of each command, member ownership of accounts,
+// and venue admission.
+import t from 'tap';
+import type { Command, Result } from '../../engine/index.ts';
+import { Harness, fen, loadProfile, ok, ordersOf } from '../support/harness.ts';
+import { expectReject, funds, hubei, national, position, voluntary } from './fixtures.ts';
+
+const CASH = fen('1000000.00');
+const id = (r: Result) => ok(r).orderId as number;
+
+/** CEA24 and CEA25 at 57.46; A1-A has cash and 1,000 t of each; S1-A sells, B1-A buys. */
+function market(): Harness {
+  const h = new Harness({ tradingDate: '2026-11-20' });
+  h.list(national(), 'CEA24', '57.46');
+  h.list(national(), 'CEA25', '57.46');
+  h.open('A1-A', { cash: '1000000.00', holdings: { CEA24: 1000, CEA25: 1000 } });
+  h.open('S1-A', { holdings: { CEA24: 1000, CEA25: 1000 } });
+  h.open('B1-A', { cash: '1000000.00' });
+  return h;
+}
+
+const order = (symbol: string, side: 'buy' | 'sell', price: string, quantity: number) => ({ symbol, side, price, quantity });
+const restrict = (h: Harness, restriction: 'none' | 'no_buy' | 'no_sell' | 'frozen', reason = 'margin call') =>
+  h.risk({ type: 'restrictAccount', accountId: 'A1-A', restriction, reason });
+
+t.test('account restrictions', async (t) => {
+  t.test('no_buy refuses buys and lets the account sell', async (t) => {
+    const h = market();
+    const r = ok(restrict(h, 'no_buy'));
+    t.match(r.events, [{ type: 'account', change: 'restriction', accountId: 'A1-A', restriction: 'no_buy', reason: 'margin call' }]);
+    const refused = expectReject(t, h, () => h.order('A1-A', order('CEA24', 'buy', '57.00', 10)), 'ACCOUNT_RESTRICTED', 'no_buy');
+    t.match(refused?.message, 'margin call', 'the message gives the officer\'s reason');
+    expectReject(t, h, () => h.order('A1-A', { symbol: 'CEA24', side: 'buy', type: 'market', quantity: 10 }), 'ACCOUNT_RESTRICTED');
+    ok(h.order('A1-A', order('CEA24', 'sell', '58.00', 10)));
+  });
+
+  t.test('no_sell refuses sells and lets the account buy', async (t) => {
+    const h = market();
+    ok(restrict(h, 'no_sell'));
+    expectReject(t, h, () => h.order('A1-A', order('CEA24', 'sell', '58.00', 10)), 'ACCOUNT_RESTRICTED', 'no_sell');
+    ok(h.order('A1-A', order('CEA24', 'buy', '57.00', 10)));
+  });
+
+  t.test('frozen refuses trading and withdrawals but allows cancels, reductions and deposits', async (t) => {
+    const h = market();
+    const bid = id(h.order('A1-A', order('CEA24', 'buy', '57.00', 100)));
+    ok(restrict(h, 'frozen', 'court order'));
+    expectReject(t, h, () => h.order('A1-A', order('CEA24', 'buy', '57.00', 10)), 'ACCOUNT_RESTRICTED', 'frozen');
+    expectReject(t, h, () => h.order('A1-A', order('CEA25', 'sell', '58.00', 10)), 'ACCOUNT_RESTRICTED', 'court order');
+    expectReject(t, h, () => h.modify('A1-A', bid, { price: '57.10' }), 'ACCOUNT_RESTRICTED');
+    expectReject(t, h, () => h.operator({ type: 'withdraw', accountId: 'A1-A', cash: 100 }), 'ACCOUNT_RESTRICTED');
+    expectReject(t, h, () => h.operator({ type: 'withdraw', accountId: 'A1-A', symbol: 'CEA24', quantity: 1 }), 'ACCOUNT_RESTRICTED');
+    ok(h.modify('A1-A', bid, { quantity: 60 }));
+    ok(h.operator({ type: 'deposit', accountId: 'A1-A', cash: 100 }));
+    const c = h.cancel('A1-A', bid);
+    t.match(ordersOf(ok(c).events), [{ orderId: bid, status: 'cancelled' }]);
+    t.same(funds(h, 'A1-A'), { cash: CASH + 100, cashFrozen: 0 });
+  });
+
+  t.test('none lifts the restriction', async (t) => {
+    const h = market();
+    ok(restrict(h, 'frozen'));
+    const r = ok(restrict(h, 'none', 'resolved'));
+    t.match(r.events, [{ type: 'account', change: 'restriction', restriction: 'none', reason: 'resolved' }]);
+    ok(h.order('A1-A', order('CEA24', 'buy', '57.00', 10)));
+    ok(h.order('A1-A', order('CEA24', 'sell', '58.00', 10)));
+  });
+
+  t.test('a restriction needs a known account, a known restriction and a reason', async (t) => {
+    const h = market();
+    expectReject(t, h, () => h.risk({ type: 'restrictAccount', accountId: 'A1-A', restriction: 'no_trade' as 'frozen', reason: 'x' }), 'INVALID_COMMAND', 'no_buy');
+    expectReject(t, h, () => h.risk({ type: 'restrictAccount', accountId: 'A1-A', restriction: 'frozen', reason: '' }), 'INVALID_COMMAND', 'reason');
+    expectReject(t, h, () => h.risk({ type: 'restrictAccount', accountId: 'NOBODY', restriction: 'frozen', reason: 'x' }), 'UNKNOWN_ACCOUNT');
+  });
+});
+
+t.test('halts', async (t) => {
+  t.test('a halted instrument refuses orders until it is resumed; its book waits', async (t) => {
+    const h = market();
+    const bid = id(h.order('B1-A', order('CEA24', 'buy', '57.00', 100)));
+    const halt = ok(h.risk({ type: 'setInstrument', symbol: 'CEA24', status: 'halted', reason: 'technical fault' }));
+    t.match(halt.events, [{ type: 'instrument', symbol: 'CEA24', status: 'halted', reason: 'technical fault' }]);
+    t.equal(halt.events.length, 1, 'a halt cancels nothing');
+    expectReject(t, h, () => h.order('S1-A', order('CEA24', 'sell', '57.00', 100)), 'INSTRUMENT_HALTED', 'technical fault');
+    expectReject(t, h, () => h.order('S1-A', { symbol: 'CEA24', side: 'sell', type: 'market', quantity: 10 }), 'INSTRUMENT_HALTED');
+    expectReject(t, h, () => h.order('S1-A', { symbol: 'CEA24', side: 'sell', type: 'pick', targetOrderId: bid, quantity: 10 }), 'INSTRUMENT_HALTED');
+    expectReject(t, h, () => h.modify('B1-A', bid, { price: '57.10' }), 'INSTRUMENT_HALTED');
+    ok(h.order('S1-A', order('CEA25', 'sell', '58.00', 10)));
+    const resume = ok(h.risk({ type: 'setInstrument', symbol: 'CEA24', status: 'trading', reason: 'fixed' }));
+    t.match(resume.events, [{ type: 'instrument', status: 'trading' }]);
+    const r = ok(h.order('S1-A', order('CEA24', 'sell', '57.00', 100)));
+    t.match(r.events.filter((e) => e.type === 'trade'), [{ buyOrderId: bid, quantity: 100, price: 5700 }]);
+  });
+
+  t.test('a member may cancel during a halt', async (t) => {
+    const h = market();
+    const bid = id(h.order('B1-A', order('CEA24', 'buy', '57.00', 100)));
+    const ask = id(h.order('S1-A', order('CEA25', 'sell', '58.00', 100)));
+    ok(h.risk({ type: 'setInstrument', symbol: 'CEA24', status: 'halted', reason: 'technical fault' }));
+    ok(h.cancel('B1-A', bid));
+    ok(h.risk({ type: 'haltMarket', reason: 'exchange outage' }));
+    ok(h.cancel('S1-A', ask));
+    t.same(funds(h, 'B1-A'), { cash: CASH, cashFrozen: 0 });
+    t.same(position(h, 'S1-A', 'CEA25'), { available: 1000, frozen: 0, pending: 0, openBuy: 0 });
+  });
+
+  t.test('a market halt refuses orders on every instrument until it is resumed', async (t) => {
+    const h = market();
+    const bid = id(h.order('B1-A', order('CEA25', 'buy', '57.00', 100)));
+    const halt = ok(h.risk({ type: 'haltMarket', reason: 'exchange outage' }));
+    t.same(halt.events.map((e) => ({ ...e })), [{ type: 'market', seq: h.seq, time: h.time, status: 'halted', reason: 'exchange outage' }]);
+    expectReject(t, h, () => h.order('A1-A', order('CEA24', 'buy', '57.00', 10)), 'MARKET_HALTED', 'exchange outage');
+    expectReject(t, h, () => h.order('A1-A', order('CEA25', 'sell', '58.00', 10)), 'MARKET_HALTED');
+    ok(h.cancel('B1-A', bid));
+    expectReject(t, h, () => h.risk({ type: 'resumeMarket', reason: '' }), 'INVALID_COMMAND');
+    const resume = ok(h.risk({ type: 'resumeMarket', reason: 'restored' }));
+    t.match(resume.events, [{ type: 'market', status: 'trading', reason: 'restored' }]);
+    ok(h.order('A1-A', order('CEA24', 'buy', '57.00', 10)));
+  });
+});
+
+t.test('cancel all', async (t) => {
+  t.test('cancels every open order of the account, releases what they froze, and touches no one else', async (t) => {
+    const h = market();
+    const bid24 = id(h.order('A1-A', order('CEA24', 'buy', '57.00', 100)));
+    const bid25 = id(h.order('A1-A', order('CEA25', 'buy', '57.00', 50)));
+    const ask24 = id(h.order('A1-A', order('CEA24', 'sell', '58.00', 200)));
+    ok(h.order('S1-A', order('CEA24', 'sell', '57.00', 30)));
+    const other = id(h.order('B1-A', order('CEA24', 'buy', '56.00', 10)));
+    t.same(funds(h, 'A1-A'), { cash: CASH - 570_000 - 285_000, cashFrozen: 570_000 - 171_000 + 285_000 });
+
+    const r = ok(h.risk({ type: 'cancelAll', accountId: 'A1-A', reason: 'member in default' }));
+    const cancelled = ordersOf(r.events);
+    t.same(cancelled.map((e) => e.orderId).sort((a, b) => a - b), [bid24, bid25, ask24]);
+    t.ok(cancelled.every((e) => e.status === 'cancelled' && e.reason === 'cancelled_by_risk'), 'each is cancelled_by_risk');
+    t.match(cancelled.find((e) => e.orderId === bid24), { filled: 30 }, 'what had filled stays filled');
+    t.same(h.engine.ordersOf('A1-A'), []);
+    t.same(funds(h, 'A1-A'), { cash: CASH - 171_000, cashFrozen: 0 });
+    t.same(position(h, 'A1-A', 'CEA24'), { available: 1000, frozen: 0, pending: 30, openBuy: 0 });
+    t.same(position(h, 'A1-A', 'CEA25'), { available: 1000, frozen: 0, pending: 0, openBuy: 0 });
+    t.match(h.engine.order(other), { status: 'new' });
+  });
+
+  t.test('with no open orders it changes nothing', async (t) => {
+    const h = market();
+    const r = ok(h.risk({ type: 'cancelAll', accountId: 'A1-A', reason: 'precaution' }));
+    t.same(r.events, []);
+  });
+
+  t.test('needs a risk officer, a known account and a reason', async (t) => {
+    const h = market();
+    expectReject(t, h, () => h.member('A1', { type: 'cancelAll', accountId: 'A1-A', reason: 'x' }), 'NOT_PERMITTED');
+    expectReject(t, h, () => h.risk({ type: 'cancelAll', accountId: 'NOBODY', reason: 'x' }), 'UNKNOWN_ACCOUNT');
+    expectReject(t, h, () => h.risk({ type: 'cancelAll', accountId: 'A1-A', reason: ' ' }), 'INVALID_COMMAND');
+  });
+});
+
+t.test('roles', async (t) => {
+  t.test('a member cannot set bands, halt or move money; operators and risk officers cannot trade', async (t) => {
+    const h = market();
+    const r = expectReject(t, h, () => h.member('A1', { type: 'setInstrument', symbol: 'CEA24', listedBandPct: '5', reason: 'x' }), 'NOT_PERMITTED', 'risk');
+    t.match(r?.message, 'member');
+    expectReject(t, h, () => h.member('A1', { type: 'haltMarket', reason: 'x' }), 'NOT_PERMITTED');
+    expectReject(t, h, () => h.member('A1', { type: 'deposit', accountId: 'A1-A', cash: 100 }), 'NOT_PERMITTED');
+    expectReject(t, h, () => h.member('A1', { type: 'restrictAccount', accountId: 'B1-A', restriction: 'frozen', reason: 'x' }), 'NOT_PERMITTED');
+    const place = { type: 'placeOrder', accountId: 'A1-A', symbol: 'CEA24', side: 'buy', orderType: 'limit', price: 5700, quantity: 10 } as const;
+    expectReject(t, h, () => h.operator(place), 'NOT_PERMITTED', 'member');
+    expectReject(t, h, () => h.risk(place), 'NOT_PERMITTED', 'member');
+    expectReject(t, h, () => h.risk({ type: 'createAccount', accountId: 'Z1-A', member: 'Z1', accountClass: 'institution' }), 'NOT_PERMITTED', 'operator');
+    expectReject(t, h, () => h.run({ role: 'auditor' as 'risk', id: 'x' }, { type: 'haltMarket', reason: 'x' }), 'NOT_PERMITTED');
+    expectReject(t, h, () => h.engine.apply({ type: 'haltMarket', reason: 'x', seq: ++h.seq, time: h.time } as unknown as Command), 'NOT_PERMITTED', 'anonymous');
+  });
+
+  t.test('a member trades only its own accounts, and may have several', async (t) => {
+    const h = market();
+    const place = (accountId: string) => ({ type: 'placeOrder', accountId, symbol: 'CEA24', side: 'buy', orderType: 'limit', price: 5700, quantity: 10 } as const);
+    expectReject(t, h, () => h.member('B1', place('A1-A')), 'ACCOUNT_NOT_OWNED', 'A1-A');
+    h.open('A1-B', { cash: '1000.00' });
+    ok(h.member('A1', place('A1-A')));
+    ok(h.member('A1', place('A1-B')));
+    expectReject(t, h, () => h.member('A1', place('NOBODY')), 'UNKNOWN_ACCOUNT');
+  });
+
+  t.test('account and instrument set-up by an operator is checked', async (t) => {
+    const h = market();
+    expectReject(t, h, () => h.operator({ type: 'createAccount', accountId: 'A1-A', member: 'A1', accountClass: 'institution' }), 'ACCOUNT_EXISTS');
+    expectReject(t, h, () => h.operator({ type: 'createAccount', accountId: 'Z1-A', member: 'Z1', accountClass: 'institution', allocation: 100 }), 'INVALID_COMMAND', 'compliance');
+    expectReject(t, h, () => h.operator({ type: 'createAccount', accountId: 'Z1-A', member: 'Z1', accountClass: 'fund' as 'institution' }), 'INVALID_COMMAND');
+    expectReject(t, h, () => h.operator({ type: 'createAccount', accountId: 'Z1-A', member: 'Z1', accountClass: 'institution', venues: [] }), 'INVALID_COMMAND');
+    expectReject(t, h, () => h.operator({ type: 'createAccount', accountId: 'has space', member: 'Z1', accountClass: 'institution' }), 'INVALID_COMMAND');
+    expectReject(t, h, () => h.operator({ type: 'listInstrument', symbol: 'CEA24', profile: national(), listingPrice: 5746 }), 'INSTRUMENT_EXISTS');
+    expectReject(t, h, () => h.operator({ type: 'listInstrument', symbol: 'CEA23', profile: { ...national(), tick: 'abc' }, listingPrice: 5746 }), 'INVALID_COMMAND', 'tick');
+    expectReject(t, h, () => h.operator({ type: 'listInstrument', symbol: 'CEA23', profile: national(), listingPrice: 0 }), 'INVALID_PRICE');
+    expectReject(t, h, () => h.operator({ type: 'listInstrument', symbol: 'CEA23', profile: loadProfile('cea', { tick: '0.05' }), listingPrice: 5746 }), 'INVALID_PRICE', '0.05');
+  });
+});
+
+t.test('venue admission', async (t) => {
+  t.test('an account trades only on the venues it is admitted to', async (t) => {
+    const h = market();
+    h.list(hubei(), 'HBEA', '40.67');
+    h.open('H1-A', { cash: '100000.00', venues: ['HBEA'] });
+    expectReject(t, h, () => h.order('H1-A', order('CEA24', 'buy', '57.00', 10)), 'VENUE_NOT_ADMITTED', 'CEA');
+    ok(h.order('H1-A', order('HBEA', 'buy', '40.67', 10)));
+    ok(h.order('B1-A', order('HBEA', 'buy', '40.67', 10))); // no venue list: every venue that admits its class
+  });
+
+  t.test('an individual is not admitted to a venue without individuals', async (t) => {
+    const h = market();
+    h.list(voluntary(), 'CCER', '80.00');
+    h.open('I1-A', { accountClass: 'individual', cash: '100000.00' });
+    h.open('N1-A', { cash: '100000.00' });
+    expectReject(t, h, () => h.order('I1-A', order('CCER', 'buy', '80.00', 10)), 'VENUE_NOT_ADMITTED', 'individual');
+    ok(h.order('N1-A', order('CCER', 'buy', '80.00', 10)));
+    ok(h.order('I1-A', order('CEA24', 'buy', '57.00', 10)));
+  });
+});

@@ -1,0 +1,110 @@
+// Sessions and the calendar, MARKET-RULES section 9: national listed sessions 09:30–11:30 and
+// 13:00–15:00 China Standard Time (UTC+8), Monday to Friday less exchange holidays; outside them new
+// orders are refused with MARKET_CLOSED naming the sessions, while resting DAY orders wait.
+import t from 'tap';
+import type { Result } from '../../engine/index.ts';
+import { Harness, ok } from '../support/harness.ts';
+import { expectReject, guangdong, national, nationalWithSessions } from './fixtures.ts';
+
+const SESSIONS = '09:30–11:30, 13:00–15:00';
+const id = (r: Result) => ok(r).orderId as number;
+const cea = (side: 'buy' | 'sell', price: string, quantity: number) => ({ symbol: 'CEA24', side, price, quantity });
+
+/** The national market as published; accounts opened at 09:00 (operators are not bound by sessions). */
+function market(tradingDate = '2026-11-20', profile = nationalWithSessions()): Harness {
+  const h = new Harness({ tradingDate, time: '09:00' });
+  h.list(profile, 'CEA24', '57.46');
+  h.open('B1-A', { cash: '1000000.00' });
+  h.open('S1-A', { holdings: { CEA24: 1000 } });
+  return h;
+}
+
+t.test('the national listed sessions are 09:30–11:30 and 13:00–15:00', async (t) => {
+  const h = market();
+  const attempt = () => h.order('B1-A', cea('buy', '57.00', 10));
+  for (const [time, open] of [
+    ['09:29', false], ['09:30', true], ['11:29', true], ['11:30', false], ['12:00', false], ['12:59', false],
+    ['13:00', true], ['14:59', true], ['15:00', false], ['23:59', false],
+  ] as const) {
+    h.at('2026-11-20', time);
+    if (open) t.ok(attempt().ok, `${time} is in session`);
+    else expectReject(t, h, attempt, 'MARKET_CLOSED', SESSIONS);
+  }
+});
+
+t.test('the message says the sessions are in UTC+8', async (t) => {
+  const h = market();
+  h.at('2026-11-20', '12:00');
+  expectReject(t, h, () => h.order('B1-A', cea('buy', '57.00', 10)), 'MARKET_CLOSED', 'UTC+8');
+});
+
+t.test('session times are China Standard Time, whatever the stamp\'s time zone', async (t) => {
+  const h = market();
+  h.time = Date.parse('2026-11-20T01:29:00Z'); // 09:29 in Shanghai
+  expectReject(t, h, () => h.order('B1-A', cea('buy', '57.00', 10)), 'MARKET_CLOSED', SESSIONS);
+  h.time = Date.parse('2026-11-20T01:30:00Z'); // 09:30
+  ok(h.order('B1-A', cea('buy', '57.00', 10)));
+  h.time = Date.parse('2026-11-20T07:00:00Z'); // 15:00
+  expectReject(t, h, () => h.order('B1-A', cea('buy', '57.00', 10)), 'MARKET_CLOSED', SESSIONS);
+});
+
+t.test('a resting DAY order waits through the lunch break and trades after it', async (t) => {
+  const h = market();
+  h.at('2026-11-20', '11:00');
+  const bid = id(h.order('B1-A', cea('buy', '57.50', 100)));
+  h.at('2026-11-20', '12:00');
+  expectReject(t, h, () => h.order('S1-A', cea('sell', '57.50', 100)), 'MARKET_CLOSED', SESSIONS);
+  t.match(h.engine.order(bid), { status: 'new', quantity: 100 }, 'still resting at lunch');
+  h.at('2026-11-20', '13:00');
+  const r = ok(h.order('S1-A', cea('sell', '57.50', 100)));
+  t.match(r.events.filter((e) => e.type === 'trade'), [{ buyOrderId: bid, price: 5750, quantity: 100 }]);
+});
+
+t.test('during the break a member may cancel or reduce, but not re-price', async (t) => {
+  const h = market();
+  h.at('2026-11-20', '11:00');
+  const bid = id(h.order('B1-A', cea('buy', '57.50', 100)));
+  const other = id(h.order('B1-A', cea('buy', '57.40', 100)));
+  h.at('2026-11-20', '12:00');
+  expectReject(t, h, () => h.modify('B1-A', bid, { price: '57.60' }), 'MARKET_CLOSED', SESSIONS);
+  expectReject(t, h, () => h.modify('B1-A', bid, { quantity: 150 }), 'MARKET_CLOSED', SESSIONS);
+  ok(h.modify('B1-A', bid, { quantity: 60 }));
+  ok(h.cancel('B1-A', other));
+  t.match(h.engine.order(bid), { quantity: 60 });
+});
+
+t.test('Saturday is not a trading day', async (t) => {
+  const h = market('2026-11-21');
+  h.at('2026-11-21', '10:00');
+  expectReject(t, h, () => h.order('B1-A', cea('buy', '57.00', 10)), 'MARKET_CLOSED', '2026-11-21 is not a trading day');
+});
+
+t.test('a listed holiday is not a trading day', async (t) => {
+  const h = market('2026-10-01'); // National Day, a Thursday
+  h.at('2026-10-01', '10:00');
+  expectReject(t, h, () => h.order('B1-A', cea('buy', '57.00', 10)), 'MARKET_CLOSED', '2026-10-01 is not a trading day');
+});
+
+t.test('an order stamped on another day than the engine\'s trading day is refused', async (t) => {
+  const h = market();
+  h.at('2026-11-23', '10:00'); // Monday, but the engine has not closed Friday
+  expectReject(t, h, () => h.order('B1-A', cea('buy', '57.00', 10)), 'MARKET_CLOSED', '2026-11-20');
+});
+
+t.test('a Guangdong-like venue has its own afternoon session, 13:30–15:30', async (t) => {
+  const h = new Harness({ tradingDate: '2026-11-20', time: '09:00' });
+  h.list(guangdong(), 'GDEA', '57.46');
+  h.open('B1-A', { cash: '1000000.00' });
+  const attempt = () => h.order('B1-A', { symbol: 'GDEA', side: 'buy', price: '57.00', quantity: 10 });
+  for (const [time, open] of [['13:15', false], ['13:30', true], ['15:15', true], ['15:30', false]] as const) {
+    h.at('2026-11-20', time);
+    if (open) t.ok(attempt().ok, `${time} is in session`);
+    else expectReject(t, h, attempt, 'MARKET_CLOSED', '09:30–11:30, 13:30–15:30');
+  }
+});
+
+t.test('a demo profile open all day takes orders at any hour, any day', async (t) => {
+  const h = market('2026-11-21', national());
+  h.at('2026-11-21', '23:30');
+  ok(h.order('B1-A', cea('buy', '57.00', 10)));
+});
