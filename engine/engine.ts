@@ -361,9 +361,13 @@ export class Engine {
     this.holdingFell(sell.position, sell.account, inst);
   }
 
-  /** Puts the rest of a DAY order in the book. */
+  /** Puts the rest of a DAY order in the book, giving back a buy's price improvement first. */
   private rest(order: Order): void {
     if (order.side === BUY && order.filled > 0) this.trimReservation(order);
+    this.enqueue(order);
+  }
+
+  private enqueue(order: Order): void {
     order.instrument.book.add(order);
     this.openOrders.set(order.id, order);
     order.account.openOrders++;
@@ -876,7 +880,8 @@ export class Engine {
     const r = this.checkReason(c.reason);
     if (r !== null) return r;
     if (acct.openOrders > 0) {
-      const mine = [...this.openOrders.values()].filter((o) => o.account === acct);
+      // In id order, not map order: a restored engine fills its map in book order.
+      const mine = [...this.openOrders.values()].filter((o) => o.account === acct).sort((a, b) => a.id - b.id);
       for (const order of mine) {
         order.instrument.book.remove(order);
         this.finish(order, 'cancelled', 'cancelled_by_risk');
@@ -1040,7 +1045,7 @@ export class Engine {
 
   /** @internal: an open order rebuilt from a snapshot, appended to its level in priority order. */
   addRestingOrder(order: Order): void {
-    this.rest(order);
+    this.enqueue(order);
   }
 }
 
