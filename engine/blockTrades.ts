@@ -2,12 +2,12 @@
 // by the book. Whoever set the current terms holds the freeze for them (cash with the exact fee, or
 // tonnes); the other party confirms, counters or refuses. A counter moves the terms, and with them
 // the freeze, to the countering party. Every check runs again when the trade executes.
-import type { Account, Position } from './account.ts';
+import { Account, type Position } from './account.ts';
 import type { AcceptBlock, Command, CounterBlock, EndBlock, ProposeBlock } from './commands.ts';
 import type { Engine, Result } from './engine.ts';
 import { reject, type Rejection } from './errors.ts';
 import type { BlockStatus } from './events.ts';
-import type { Instrument } from './instrument.ts';
+import { Instrument } from './instrument.ts';
 import { formatMoney, tradeFee } from './money.ts';
 import { BUY, SELL, type Side } from './order.ts';
 
@@ -51,27 +51,31 @@ export class BlockDesk {
 
   propose(c: ProposeBlock): Result {
     const e = this.engine;
-    const inst = e.instrument(c.symbol);
-    if (inst === undefined) return reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(c.symbol)} is listed`);
-    const acct = e.account(c.accountId);
-    if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(c.accountId)}`);
-    if (acct.member !== c.actor.id) return reject('ACCOUNT_NOT_OWNED', `account ${acct.id} belongs to another member`);
+    const inst = e.listed(c.symbol);
+    if (!(inst instanceof Instrument)) return inst;
+    const acct = e.accountFor(c.accountId, c.actor.id);
+    if (!(acct instanceof Account)) return acct;
     if (c.side !== 'buy' && c.side !== 'sell') return reject('INVALID_COMMAND', 'side must be "buy" or "sell"');
     const side: Side = c.side === 'buy' ? BUY : SELL;
     let counterparty: Account | null = null;
     if (c.counterpartyAccountId != null) {
-      const other = e.account(c.counterpartyAccountId);
-      if (other === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(c.counterpartyAccountId)}`);
+      const other = e.accountFor(c.counterpartyAccountId);
+      if (!(other instanceof Account)) return other;
       if (other === acct) return reject('SELF_TRADE', 'an account never trades with itself: name another counterparty');
       counterparty = other;
     }
-    const terms = this.checkTerms(inst, acct, side, c.price, c.quantity, c.time);
+    return this.openProposal(inst, acct, side, counterparty, c.price, c.quantity, null, c);
+  }
+
+  /** A new proposal from `acct`, checked, with its freeze. */
+  private openProposal(inst: Instrument, acct: Account, side: Side, counterparty: Account | null, price: number, quantity: number, inReplyTo: number | null, c: Command): Result {
+    const terms = this.checkTerms(inst, acct, side, price, quantity, c.time);
     if (terms !== null) return terms;
-    const block = new Block(this.nextBlockId++, inst, acct, side, counterparty, c.price, c.quantity, null, 'proposed');
+    const block = new Block(this.nextBlockId++, inst, acct, side, counterparty, price, quantity, inReplyTo, 'proposed');
     this.freeze(block, acct);
     this.open.set(block.id, block);
     this.event(block, 'proposed', c, null);
-    return { ok: true, events: e.events, blockId: block.id };
+    return { ok: true, events: this.engine.events, blockId: block.id };
   }
 
   counter(c: CounterBlock): Result {
@@ -82,14 +86,7 @@ export class BlockDesk {
     if (block.counterparty === null) {
       // Countering an open proposal opens a negotiation of its own, back to the proposer.
       if (acct === block.proposer) return reject('NOT_YOUR_TURN', `block ${block.id} is your own open proposal: withdraw it to change it`);
-      const side: Side = block.side === BUY ? SELL : BUY;
-      const terms = this.checkTerms(block.instrument, acct, side, c.price, c.quantity, c.time);
-      if (terms !== null) return terms;
-      const reply = new Block(this.nextBlockId++, block.instrument, acct, side, block.proposer, c.price, c.quantity, block.id, 'proposed');
-      this.freeze(reply, acct);
-      this.open.set(reply.id, reply);
-      this.event(reply, 'proposed', c, null);
-      return { ok: true, events: e.events, blockId: reply.id };
+      return this.openProposal(block.instrument, acct, block.side === BUY ? SELL : BUY, block.proposer, c.price, c.quantity, block.id, c);
     }
     if (block.awaited !== acct) return reject('NOT_YOUR_TURN', `block ${block.id} waits for account ${block.awaited?.id}`);
     if (c.price === block.price && c.quantity === block.quantity) return reject('NO_CHANGE', 'a counter must change the price or the quantity; accept to confirm these terms');
@@ -164,9 +161,8 @@ export class BlockDesk {
         : reject('UNKNOWN_BLOCK', `there is no block ${blockId}`);
     }
     if (accountId !== null) {
-      const acct = this.engine.account(accountId);
-      if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(accountId)}`);
-      if (acct.member !== member) return reject('ACCOUNT_NOT_OWNED', `account ${acct.id} belongs to another member`);
+      const acct = this.engine.accountFor(accountId, member);
+      if (!(acct instanceof Account)) return acct;
       if (acct !== block.proposer && block.counterparty !== null && acct !== block.counterparty) {
         return reject('UNKNOWN_BLOCK', `there is no block ${blockId} for account ${acct.id}`);
       }

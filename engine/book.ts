@@ -19,8 +19,8 @@ export interface Book {
   best(side: Side): Order | null;
   /** The order right after `order` in priority on its side. */
   after(order: Order): Order | null;
-  /** Price of the level of rank `rank` (1 = best) on a side, or null when the side has fewer levels. */
-  levelPrice(side: Side, rank: number): number | null;
+  /** Price of the deepest of the best `levels` levels of a side (the last one there is), or null when the side is empty. */
+  deepestPrice(side: Side, levels: number): number | null;
   /** The best `levels` levels of a side as [price, quantity, number of orders]. */
   depth(side: Side, levels: number): DepthLevel[];
   /** Every resting order of a side in priority order. */
@@ -166,13 +166,14 @@ export class LadderBook implements Book {
     return j < this.size ? this.levels[SELL][j].head : null;
   }
 
-  levelPrice(side: Side, rank: number): number | null {
+  deepestPrice(side: Side, levels: number): number | null {
     let i = side === BUY ? this.bestBid : this.bestAsk;
-    for (let r = 1; ; r++) {
-      if (i < 0 || i >= this.size) return null;
-      if (r === rank) return this.levels[side][i].price;
+    let price: number | null = null;
+    for (let r = 0; r < levels && i >= 0 && i < this.size; r++) {
+      price = this.levels[side][i].price;
       i = side === BUY ? this.below(BUY, i - 1) : this.above(SELL, i + 1);
     }
+    return price;
   }
 
   depth(side: Side, levels: number): DepthLevel[] {

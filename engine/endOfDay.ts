@@ -68,18 +68,12 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
     const s = inst.stats;
     const close = closeOf(inst);
     const t = inst.totals;
-    t.listedVolume += s.listedVolume;
-    t.listedTurnover += s.listedTurnover;
-    t.blockVolume += s.blockVolume;
-    t.blockTurnover += s.blockTurnover;
-    t.auctionVolume += s.auctionVolume;
-    t.auctionTurnover += s.auctionTurnover;
+    t.add(s);
     instruments.push({
       symbol: inst.symbol, prevClose: inst.referencePrice, open: s.open ?? inst.referencePrice, high: s.high, low: s.low,
       last: s.last, close, listedVolume: s.listedVolume, listedTurnover: s.listedTurnover, blockVolume: s.blockVolume,
       blockTurnover: s.blockTurnover, auctionVolume: s.auctionVolume, auctionTurnover: s.auctionTurnover, trades: s.trades,
-      cumulativeVolume: t.listedVolume + t.blockVolume + t.auctionVolume,
-      cumulativeTurnover: t.listedTurnover + t.blockTurnover + t.auctionTurnover,
+      cumulativeVolume: t.volume, cumulativeTurnover: t.turnover,
     });
     inst.stats = new DayStats();
     inst.setReference(close);
@@ -88,7 +82,7 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
 
   // Pending allowances become available; balances close.
   const accounts: EndOfDayEvent['accounts'] = [];
-  for (const acct of [...e.accounts.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+  for (const acct of e.accountsById()) {
     const holdings: [string, number][] = [];
     for (const pos of acct.positions) {
       if (pos === undefined) continue;

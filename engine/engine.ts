@@ -51,6 +51,17 @@ const MAX_AMOUNT = 1e15;
 const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** An order's state as a flat event, stamped with the given seq and time. */
+export function describeOrder(order: Order, seq: number, time: number): OrderEvent {
+  return {
+    type: 'order', seq, time, orderId: order.id, clientOrderId: order.clientOrderId,
+    accountId: order.account.id, symbol: order.instrument.symbol, side: order.side === BUY ? 'buy' : 'sell',
+    orderType: order.type, timeInForce: order.tif, price: order.type === 'market' ? null : order.price,
+    quantity: order.quantity, filled: order.filled, filledNotional: order.filledNotional,
+    status: order.status, reason: order.reason,
+  };
+}
+
 export class Engine {
   private lastSeq = 0;
   private lastTime = 0;
@@ -134,6 +145,24 @@ export class Engine {
     }
   }
 
+  /** @internal The listed instrument, or the rejection that names the symbol. */
+  listed(symbol: string): Instrument | Rejection {
+    return this.bySymbol.get(symbol) ?? reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(symbol)} is listed`);
+  }
+
+  /** @internal The account, or the rejection; with `member`, only if that member owns it. */
+  accountFor(accountId: string, member?: string): Account | Rejection {
+    const acct = this.accounts.get(accountId);
+    if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(accountId)}`);
+    if (member !== undefined && acct.member !== member) return reject('ACCOUNT_NOT_OWNED', `account ${acct.id} belongs to another member`);
+    return acct;
+  }
+
+  /** Every account in id order: the canonical order of snapshots, reports and listings. */
+  accountsById(): Account[] {
+    return [...this.accounts.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
   /** @internal */
   takeTradeId(): number {
     return this.nextTradeId++;
@@ -152,11 +181,10 @@ export class Engine {
   // ---------------------------------------------------------------- listed trading
 
   private placeOrder(c: PlaceOrder): Result {
-    const inst = this.bySymbol.get(c.symbol);
-    if (inst === undefined) return reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(c.symbol)} is listed`);
-    const acct = this.accounts.get(c.accountId);
-    if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(c.accountId)}`);
-    if (acct.member !== c.actor.id) return reject('ACCOUNT_NOT_OWNED', `account ${acct.id} belongs to another member`);
+    const inst = this.listed(c.symbol);
+    if (!(inst instanceof Instrument)) return inst;
+    const acct = this.accountFor(c.accountId, c.actor.id);
+    if (!(acct instanceof Account)) return acct;
     const side: Side = c.side === 'buy' ? BUY : c.side === 'sell' ? SELL : -1 as Side;
     if (side !== BUY && side !== SELL) return reject('INVALID_COMMAND', 'side must be "buy" or "sell"');
     const orderType = c.orderType;
@@ -210,7 +238,7 @@ export class Engine {
       if (c.price != null) return reject('PRICE_REQUIRED', `a ${orderType} order takes no price: it trades at the resting orders' prices`);
       if (orderType === 'market') {
         const levels = profile.source.marketDepthLevels;
-        const worst = this.deepestLevel(inst, opposite, levels);
+        const worst = inst.book.deepestPrice(opposite, levels);
         if (worst === null) return reject('NO_LIQUIDITY', `a market ${c.side} of ${inst.symbol} needs resting ${sideName(opposite)} orders; there are none`);
         price = worst;
       } else {
@@ -219,7 +247,7 @@ export class Engine {
           return reject('PICK_TARGET_INVALID', `a pick ${c.side} must name a resting ${sideName(opposite)} order of ${inst.symbol}; ${c.targetOrderId ?? '(none)'} is not one`);
         }
         const levels = profile.source.pickDepthLevels;
-        const worst = this.deepestLevel(inst, opposite, levels) as number;
+        const worst = inst.book.deepestPrice(opposite, levels) as number;
         if (opposite === SELL ? found.price > worst : found.price < worst) {
           return reject('PICK_TARGET_INVALID', `order ${found.id} at ${formatMoney(found.price)} is not within the best ${levels} ${sideName(opposite)} levels (down to ${formatMoney(worst)})`);
         }
@@ -586,17 +614,6 @@ export class Engine {
     return `account ${acct.id} has ${pos.available} t of ${inst.symbol} available, not ${quantity} t${pending}`;
   }
 
-  /** Price of the deepest of the best `levels` levels of a side, or null when the side is empty. */
-  private deepestLevel(inst: Instrument, side: Side, levels: number): number | null {
-    let price: number | null = null;
-    for (let rank = 1; rank <= levels; rank++) {
-      const p = inst.book.levelPrice(side, rank);
-      if (p === null) break;
-      price = p;
-    }
-    return price;
-  }
-
   private limitFor(limit: ClassLimit | null, acct: Account): number | null {
     return limit === null ? null : limit.quantity + (limit.plusAllocation ? acct.allocation : 0);
   }
@@ -637,11 +654,10 @@ export class Engine {
   }
 
   private fileLargeHolderReport(c: FileLargeHolderReport): Result {
-    const acct = this.accounts.get(c.accountId);
-    if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(c.accountId)}`);
-    if (acct.member !== c.actor.id) return reject('ACCOUNT_NOT_OWNED', `account ${acct.id} belongs to another member`);
-    const inst = this.bySymbol.get(c.symbol);
-    if (inst === undefined) return reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(c.symbol)} is listed`);
+    const acct = this.accountFor(c.accountId, c.actor.id);
+    if (!(acct instanceof Account)) return acct;
+    const inst = this.listed(c.symbol);
+    if (!(inst instanceof Instrument)) return inst;
     if (typeof c.text !== 'string' || c.text.trim().length === 0 || c.text.length > MAX_REPORT) {
       return reject('INVALID_COMMAND', `the report text must be 1–${MAX_REPORT} characters`);
     }
@@ -690,8 +706,8 @@ export class Engine {
   }
 
   private transfer(c: Transfer): Result {
-    const acct = this.accounts.get(c.accountId);
-    if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(c.accountId)}`);
+    const acct = this.accountFor(c.accountId);
+    if (!(acct instanceof Account)) return acct;
     const inbound = c.type === 'deposit';
     const hasCash = c.cash != null;
     const hasTonnes = c.symbol != null || c.quantity != null;
@@ -710,8 +726,8 @@ export class Engine {
       this.accountEvent(acct, c, inbound ? 'deposit' : 'withdraw', null, cash, null);
       return this.done();
     }
-    const inst = this.bySymbol.get(c.symbol as string);
-    if (inst === undefined) return reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(c.symbol)} is listed`);
+    const inst = this.listed(c.symbol as string);
+    if (!(inst instanceof Instrument)) return inst;
     const quantity = c.quantity as number;
     if (!isPositiveInt(quantity) || quantity > MAX_AMOUNT) return reject('INVALID_QUANTITY', 'quantity must be a positive whole number of tonnes');
     if (inbound) {
@@ -767,8 +783,8 @@ export class Engine {
   }
 
   private setInstrument(c: SetInstrument): Result {
-    const inst = this.bySymbol.get(c.symbol);
-    if (inst === undefined) return reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(c.symbol)} is listed`);
+    const inst = this.listed(c.symbol);
+    if (!(inst instanceof Instrument)) return inst;
     const r = this.checkReason(c.reason);
     if (r !== null) return r;
     let listedRate = inst.listedBandRate;
@@ -834,8 +850,8 @@ export class Engine {
   }
 
   private setLimit(c: SetLimit): Result {
-    const inst = this.bySymbol.get(c.symbol);
-    if (inst === undefined) return reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(c.symbol)} is listed`);
+    const inst = this.listed(c.symbol);
+    if (!(inst instanceof Instrument)) return inst;
     const forClass = c.accountClass != null;
     if (forClass === (c.accountId != null)) return reject('INVALID_COMMAND', 'name either accountClass or accountId');
     if (c.quantity !== null && (!Number.isSafeInteger(c.quantity) || c.quantity < 0 || c.quantity > MAX_AMOUNT)) {
@@ -849,8 +865,8 @@ export class Engine {
       const limit = c.quantity === null ? null : { quantity: c.quantity, plusAllocation };
       (cap ? inst.classCaps : inst.classThresholds)[c.accountClass as AccountClass] = limit;
     } else {
-      const acct = this.accounts.get(c.accountId as string);
-      if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(c.accountId)}`);
+      const acct = this.accountFor(c.accountId as string);
+      if (!(acct instanceof Account)) return acct;
       if (plusAllocation) return reject('INVALID_COMMAND', 'plusAllocation applies to a class rule; give an account its limit in tonnes');
       const pos = acct.position(inst.index);
       const value = c.quantity === null ? undefined : c.quantity;
@@ -866,8 +882,8 @@ export class Engine {
   }
 
   private restrictAccount(c: RestrictAccount): Result {
-    const acct = this.accounts.get(c.accountId);
-    if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(c.accountId)}`);
+    const acct = this.accountFor(c.accountId);
+    if (!(acct instanceof Account)) return acct;
     const r = this.checkReason(c.reason);
     if (r !== null) return r;
     if (!RESTRICTIONS.includes(c.restriction)) return reject('INVALID_COMMAND', `restriction must be one of ${RESTRICTIONS.join(', ')}`);
@@ -878,8 +894,8 @@ export class Engine {
   }
 
   private cancelAll(c: CancelAll): Result {
-    const acct = this.accounts.get(c.accountId);
-    if (acct === undefined) return reject('UNKNOWN_ACCOUNT', `no account ${JSON.stringify(c.accountId)}`);
+    const acct = this.accountFor(c.accountId);
+    if (!(acct instanceof Account)) return acct;
     const r = this.checkReason(c.reason);
     if (r !== null) return r;
     if (acct.openOrders > 0) {
@@ -899,14 +915,7 @@ export class Engine {
   /** The order's state as an event. */
   /** @internal */
   orderEvent(order: Order, c: Command): void {
-    const e: OrderEvent = {
-      type: 'order', seq: c.seq, time: c.time, orderId: order.id, clientOrderId: order.clientOrderId,
-      accountId: order.account.id, symbol: order.instrument.symbol, side: order.side === BUY ? 'buy' : 'sell',
-      orderType: order.type, timeInForce: order.tif, price: order.type === 'market' ? null : order.price,
-      quantity: order.quantity, filled: order.filled, filledNotional: order.filledNotional,
-      status: order.status, reason: order.reason,
-    };
-    this.events.push(e);
+    this.events.push(describeOrder(order, c.seq, c.time));
   }
 
   /** For a cash transfer `symbol` is null and `quantity` is the amount in fen. */
@@ -975,16 +984,15 @@ export class Engine {
     if (inst === undefined) return undefined;
     const s = inst.stats;
     const prevClose = inst.referencePrice;
-    const volume = s.listedVolume + s.blockVolume + s.auctionVolume;
-    const turnover = s.listedTurnover + s.blockTurnover + s.auctionTurnover;
+    const volume = s.volume;
+    const turnover = s.turnover;
     return {
       symbol, status: this.marketHalted ? 'halted' as const : inst.status, prevClose, open: s.open, high: s.high, low: s.low, last: s.last,
       vwap: s.listedVolume === 0 ? null : divideHalfUp(s.listedTurnover, s.listedVolume),
       changeHundredths: s.last === null ? 0 : (s.last >= prevClose ? 1 : -1) * divideHalfUp(Math.abs(s.last - prevClose) * 10_000, prevClose),
       listedVolume: s.listedVolume, listedTurnover: s.listedTurnover, blockVolume: s.blockVolume, blockTurnover: s.blockTurnover,
       auctionVolume: s.auctionVolume, auctionTurnover: s.auctionTurnover, volume, turnover,
-      cumulativeVolume: inst.totals.listedVolume + inst.totals.blockVolume + inst.totals.auctionVolume + volume,
-      cumulativeTurnover: inst.totals.listedTurnover + inst.totals.blockTurnover + inst.totals.auctionTurnover + turnover,
+      cumulativeVolume: inst.totals.volume + volume, cumulativeTurnover: inst.totals.turnover + turnover,
       bandLow: inst.bandLow, bandHigh: inst.bandHigh, blockLow: inst.blockLow, blockHigh: inst.blockHigh, trades: s.trades,
     };
   }
@@ -992,7 +1000,7 @@ export class Engine {
   /** Accounts over their large-holder threshold for an instrument (or all), with report status. */
   largeHolders(symbol?: string): { accountId: string; symbol: string; holding: number; threshold: number; since: string; dueDate: string; filed: string | null; overdue: boolean }[] {
     const out = [];
-    for (const acct of [...this.accounts.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    for (const acct of this.accountsById()) {
       for (const pos of acct.positions) {
         if (pos === undefined || pos.largeHolder === null) continue;
         const inst = this.instruments[pos.instrumentIndex];

@@ -6,22 +6,7 @@ import type { AccountClass, ClassLimit, CompiledProfile } from './profile.ts';
 
 export type InstrumentStatus = 'trading' | 'halted';
 
-export class DayStats {
-  /** Prices in fen; null until the first listed trade of the day. */
-  open: number | null = null;
-  high: number | null = null;
-  low: number | null = null;
-  last: number | null = null;
-  listedVolume = 0;
-  listedTurnover = 0;
-  blockVolume = 0;
-  blockTurnover = 0;
-  auctionVolume = 0;
-  auctionTurnover = 0;
-  trades = 0;
-}
-
-/** All-time totals, rolled up at each end of day. */
+/** Volume (tonnes) and turnover (fen) per trading mode. */
 export class Totals {
   listedVolume = 0;
   listedTurnover = 0;
@@ -29,6 +14,33 @@ export class Totals {
   blockTurnover = 0;
   auctionVolume = 0;
   auctionTurnover = 0;
+
+  get volume(): number {
+    return this.listedVolume + this.blockVolume + this.auctionVolume;
+  }
+
+  get turnover(): number {
+    return this.listedTurnover + this.blockTurnover + this.auctionTurnover;
+  }
+
+  /** Rolls a day's figures into these (all-time) totals. */
+  add(day: Totals): void {
+    this.listedVolume += day.listedVolume;
+    this.listedTurnover += day.listedTurnover;
+    this.blockVolume += day.blockVolume;
+    this.blockTurnover += day.blockTurnover;
+    this.auctionVolume += day.auctionVolume;
+    this.auctionTurnover += day.auctionTurnover;
+  }
+}
+
+/** The day so far: totals per mode, and the prices of the listed trades (fen; null until the first). */
+export class DayStats extends Totals {
+  open: number | null = null;
+  high: number | null = null;
+  low: number | null = null;
+  last: number | null = null;
+  trades = 0;
 }
 
 export class Instrument {

@@ -51,8 +51,9 @@ export class ReferenceBook implements Book {
     return all[all.indexOf(order) + 1] ?? null;
   }
 
-  levelPrice(side: Side, rank: number): number | null {
-    return this.sides[side][rank - 1]?.price ?? null;
+  deepestPrice(side: Side, levels: number): number | null {
+    const best = this.sides[side].slice(0, levels);
+    return best.length === 0 ? null : best[best.length - 1].price;
   }
 
   depth(side: Side, levels: number): DepthLevel[] {

@@ -39,6 +39,9 @@ export interface AccountSnapshot {
   positions: PositionSnapshot[];
 }
 
+/** The stored figures of Totals, without its derived getters. */
+type TotalsData = Omit<Totals, 'volume' | 'turnover' | 'add'>;
+
 export interface InstrumentSnapshot {
   symbol: string;
   name: string;
@@ -51,8 +54,8 @@ export interface InstrumentSnapshot {
   referencePrice: number;
   classCaps: Record<AccountClass, ClassLimit | null>;
   classThresholds: Record<AccountClass, ClassLimit | null>;
-  stats: DayStats;
-  totals: Totals;
+  stats: Omit<DayStats, keyof Totals | 'add'> & TotalsData;
+  totals: TotalsData;
 }
 
 export interface BlockSnapshot {
@@ -115,8 +118,7 @@ export function snapshot(engine: Engine): EngineSnapshot {
     referencePrice: inst.referencePrice, classCaps: { ...inst.classCaps }, classThresholds: { ...inst.classThresholds },
     stats: { ...inst.stats }, totals: { ...inst.totals },
   }));
-  const accounts = [...engine.accounts.values()]
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const accounts = engine.accountsById()
     .map((a): AccountSnapshot => ({
       id: a.id, member: a.member, accountClass: a.accountClass, allocation: a.allocation,
       venues: a.venues === null ? null : [...a.venues].sort(), cash: a.cash, cashFrozen: a.cashFrozen,

@@ -5,7 +5,7 @@
 // officer's instrument controls and the operator's end of day.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
-  httpStatusOf, formatMoney, parseMoney, isoTime, BUY, type Engine, type Order, type Result, type Role,
+  httpStatusOf, formatMoney, parseMoney, isoTime, describeOrder, type Engine, type OrderEvent, type TradeEvent, type Result, type Role,
 } from '../engine/index.ts';
 import type { Sequencer, CommandBody } from '../persistence/sequencer.ts';
 import type { KeyRing, Principal } from './keys.ts';
@@ -20,12 +20,15 @@ function fail(reply: FastifyReply, status: number, code: string, message: string
   return reply.code(status).send({ error: { code, message } });
 }
 
-function orderView(o: Order) {
+/** An order as API.md shows it, from its state as an event (live orders go through describeOrder). */
+function orderView(o: OrderEvent) {
   return {
-    orderId: String(o.id), clientOrderId: o.clientOrderId, accountId: o.account.id, symbol: o.instrument.symbol,
-    side: o.side === BUY ? 'buy' : 'sell', type: o.type, timeInForce: o.tif, price: o.type === 'market' ? null : formatMoney(o.price),
-    quantity: o.quantity, filledQuantity: o.filled, remainingQuantity: o.quantity - o.filled,
-    avgPrice: o.filled === 0 ? null : formatMoney(Math.round(o.filledNotional / o.filled)), status: o.status, time: isoTime(o.time),
+    orderId: String(o.orderId), clientOrderId: o.clientOrderId, accountId: o.accountId, symbol: o.symbol, side: o.side,
+    type: o.orderType, timeInForce: o.timeInForce, price: o.price === null ? null : formatMoney(o.price),
+    quantity: o.quantity, filledQuantity: o.filled,
+    remainingQuantity: o.status === 'new' || o.status === 'partially_filled' ? o.quantity - o.filled : 0,
+    avgPrice: o.filled === 0 ? null : formatMoney(Math.round(o.filledNotional / o.filled)), status: o.status,
+    reason: o.reason, time: isoTime(o.time),
   };
 }
 
@@ -118,20 +121,15 @@ export function buildServer(opts: GatewayOptions): FastifyInstance {
       targetOrderId: b.targetOrderId === undefined ? null : Number(b.targetOrderId), clientOrderId: b.clientOrderId ?? null,
     });
     if (!r.ok) return refused(reply, r);
-    const fills = r.events.filter((e) => e.type === 'trade').map((t) => t.type === 'trade' ? {
+    const fills = r.events.filter((e): e is TradeEvent => e.type === 'trade').map((t) => ({
       tradeId: String(t.tradeId), price: formatMoney(t.price), quantity: t.quantity,
       fee: formatMoney(t.buyAccountId === accountId ? t.buyFee : t.sellFee), time: isoTime(t.time),
-    } : null);
-    const order = r.events.find((e) => e.type === 'order' && e.orderId === r.orderId);
+    }));
+    const event = r.events.find((e): e is OrderEvent => e.type === 'order' && e.orderId === r.orderId);
     const live = engine.order(r.orderId as number);
+    const state = event ?? (live === undefined ? undefined : describeOrder(live, live.seq, live.time));
     return reply.code(r.duplicate ? 200 : 201).send({
-      order: live !== undefined ? orderView(live) : order !== undefined && order.type === 'order' ? {
-        orderId: String(order.orderId), clientOrderId: order.clientOrderId, accountId: order.accountId, symbol: order.symbol,
-        side: order.side, type: order.orderType, timeInForce: order.timeInForce, price: order.price === null ? null : formatMoney(order.price),
-        quantity: order.quantity, filledQuantity: order.filled, remainingQuantity: order.status === 'filled' ? 0 : order.quantity - order.filled,
-        avgPrice: order.filled === 0 ? null : formatMoney(Math.round(order.filledNotional / order.filled)), status: order.status,
-        reason: order.reason, time: isoTime(order.time),
-      } : { orderId: String(r.orderId), duplicate: true },
+      order: state === undefined ? { orderId: String(r.orderId), duplicate: true } : orderView(state),
       fills,
     });
   });
@@ -143,7 +141,7 @@ export function buildServer(opts: GatewayOptions): FastifyInstance {
     if (p === null) return reply;
     const o = engine.order(Number(req.params.orderId));
     if (o === undefined || o.account.member !== p.member) return fail(reply, 404, 'UNKNOWN_ORDER', `you have no open order ${req.params.orderId}`);
-    return orderView(o);
+    return orderView(describeOrder(o, o.seq, o.time));
   });
 
   app.delete<{ Params: { orderId: string } }>('/v1/orders/:orderId', {
@@ -153,8 +151,8 @@ export function buildServer(opts: GatewayOptions): FastifyInstance {
     if (p === null) return reply;
     const r = await submit(p, { type: 'cancelOrder', orderId: Number(req.params.orderId) });
     if (!r.ok) return refused(reply, r);
-    const e = r.events.find((x) => x.type === 'order');
-    return { order: e };
+    const e = r.events.find((x): x is OrderEvent => x.type === 'order');
+    return { order: e === undefined ? null : orderView(e) };
   });
 
   app.get<{ Querystring: { accountId?: string } }>('/v1/account', {

@@ -75,8 +75,9 @@ export function checkInvariants(engine: Engine, ledger: Ledger, skip: ReadonlySe
         fail('depth', `${inst.symbol} ${side === BUY ? 'bids' : 'asks'}: depth() says ${JSON.stringify(depth)}, the orders add up to ${JSON.stringify(expected)}`);
       }
       for (let r = 1; r <= expected.length + 1; r++) {
-        const lp = book.levelPrice(side, r);
-        if (lp !== (expected[r - 1]?.[0] ?? null)) fail('depth', `${inst.symbol} side ${side}: levelPrice(${r}) = ${lp}, expected ${expected[r - 1]?.[0] ?? null}`);
+        const lp = book.deepestPrice(side, r);
+        const want = expected[Math.min(r, expected.length) - 1]?.[0] ?? null;
+        if (lp !== want) fail('depth', `${inst.symbol} side ${side}: deepestPrice(${r}) = ${lp}, expected ${want}`);
       }
     }
   }
