@@ -13,6 +13,7 @@ import {
 import { reject, type RejectCode, type Rejection } from './errors.ts';
 import type { EngineEvent, OrderEvent } from './events.ts';
 import { Instrument } from './instrument.ts';
+import { OpenOrders } from './openOrders.ts';
 import { BlockDesk } from './blockTrades.ts';
 import { endOfDay } from './endOfDay.ts';
 import { buyFeeReserve, divideHalfUp, formatMoney, parsePercent, tradeFee } from './money.ts';
@@ -73,7 +74,7 @@ export class Engine {
   private readonly bySymbol = new Map<string, Instrument>();
   readonly accounts = new Map<string, Account>();
   /** Open orders by id. Finished orders leave the engine; their history lives in the events. */
-  private readonly openOrders = new Map<number, Order>();
+  private readonly openOrders = new OpenOrders();
   /** accountId + NUL + clientOrderId → the order it placed today and what it asked for. */
   private readonly clientOrderIds = new Map<string, { orderId: number; fingerprint: string }>();
   private nextOrderId = 1;
@@ -398,7 +399,7 @@ export class Engine {
 
   private enqueue(order: Order): void {
     order.instrument.book.add(order);
-    this.openOrders.set(order.id, order);
+    this.openOrders.add(order);
     order.account.openOrders++;
   }
 
@@ -522,7 +523,7 @@ export class Engine {
     }
 
     // A price change or an increase loses time priority: the order re-enters as if new, and may trade.
-    // It stays in openOrders throughout (finish() takes it out if it ends), which spares the map churn.
+    // It stays among the open orders throughout (finish() takes it out if it ends).
     book.remove(order);
     if (order.side === BUY) {
       acct.cash += order.frozenCash - newReserve;
@@ -899,8 +900,7 @@ export class Engine {
     const r = this.checkReason(c.reason);
     if (r !== null) return r;
     if (acct.openOrders > 0) {
-      // In id order, not map order: a restored engine fills its map in book order.
-      const mine = [...this.openOrders.values()].filter((o) => o.account === acct).sort((a, b) => a.id - b.id);
+      const mine = this.openOrders.values().filter((o) => o.account === acct);
       for (const order of mine) {
         order.instrument.book.remove(order);
         this.finish(order, 'cancelled', 'cancelled_by_risk');
@@ -960,7 +960,7 @@ export class Engine {
   ordersOf(accountId: string): Order[] {
     const out: Order[] = [];
     for (const o of this.openOrders.values()) if (o.account.id === accountId) out.push(o);
-    return out.sort((a, b) => a.id - b.id);
+    return out;
   }
 
   get openOrderCount(): number {
@@ -969,7 +969,7 @@ export class Engine {
 
   /** Every open order, in id order. */
   allOpenOrders(): Order[] {
-    return [...this.openOrders.values()].sort((a, b) => a.id - b.id);
+    return this.openOrders.values();
   }
 
   depth(symbol: string, levels: number): { bids: DepthLevel[]; asks: DepthLevel[] } | undefined {
