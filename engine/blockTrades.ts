@@ -75,7 +75,7 @@ export class BlockDesk {
     this.freeze(block, acct);
     this.open.set(block.id, block);
     this.event(block, 'proposed', c, null);
-    return { ok: true, events: this.engine.events, blockId: block.id };
+    return { ok: true, events: this.engine.collected(), blockId: block.id };
   }
 
   counter(c: CounterBlock): Result {
@@ -98,7 +98,7 @@ export class BlockDesk {
     block.status = 'countered';
     this.freeze(block, acct);
     this.event(block, 'countered', c, null);
-    return { ok: true, events: e.events, blockId: block.id };
+    return { ok: true, events: e.collected(), blockId: block.id };
   }
 
   accept(c: AcceptBlock): Result {
@@ -119,7 +119,7 @@ export class BlockDesk {
     if (again !== null) return again;
     if (block.counterparty === null) block.counterparty = acct;
     this.execute(block, acct, c);
-    return { ok: true, events: e.events, blockId: block.id };
+    return { ok: true, events: e.collected(), blockId: block.id };
   }
 
   end(c: EndBlock): Result {
@@ -136,7 +136,7 @@ export class BlockDesk {
       return reject('NOT_YOUR_TURN', `block ${block.id}'s terms are account ${block.termsBy.id}'s: reject it instead`);
     }
     this.close(block, c.type === 'rejectBlock' ? 'rejected' : 'withdrawn', c, null);
-    return { ok: true, events: this.engine.events, blockId: block.id };
+    return { ok: true, events: this.engine.collected(), blockId: block.id };
   }
 
   /** At the end of the day every unconfirmed proposal expires and releases what it froze. */
@@ -279,7 +279,7 @@ export class BlockDesk {
     inst.stats.trades++;
     this.open.delete(block.id);
     this.event(block, 'executed', c, null);
-    e.events.push({
+    e.emit({
       type: 'trade', seq: c.seq, time: c.time, tradeId: e.takeTradeId(), symbol: inst.symbol, mode: 'block',
       price: block.price, quantity, buyOrderId: null, sellOrderId: null, blockId: block.id, buyAccountId: buyer.id,
       sellAccountId: seller.id, buyRemaining: 0, sellRemaining: 0, buyFee, sellFee,
@@ -296,7 +296,7 @@ export class BlockDesk {
   }
 
   private event(block: Block, status: BlockStatus, c: Command, reason: string | null): void {
-    this.engine.events.push({
+    this.engine.emit({
       type: 'block', seq: c.seq, time: c.time, blockId: block.id, symbol: block.instrument.symbol, status,
       proposerAccountId: block.proposer.id, side: block.side === BUY ? 'buy' : 'sell',
       counterpartyAccountId: block.counterparty?.id ?? null, price: block.price, quantity: block.quantity,

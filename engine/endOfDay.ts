@@ -96,11 +96,11 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
   const closed = e.tradingDay;
   e.tradingDay = nextTradingDay(e, closed);
   e.clearDay();
-  e.events.push({
+  e.emit({
     type: 'endOfDay', seq: c.seq, time: c.time, date: dateOfDay(closed), nextDate: e.tradingDate,
     feesCollected: e.feesCollected, instruments, largeHolders, accounts,
   });
-  return { ok: true, events: e.events };
+  return { ok: true, events: e.collected() };
 }
 
 /** The first later day on which any listed venue trades. */

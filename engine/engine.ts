@@ -84,8 +84,9 @@ export class Engine {
   /** Block trade proposals under negotiation. */
   readonly blocks = new BlockDesk(this);
   private readonly bookFactory: BookFactory;
-  /** @internal Events of the command being applied. */
-  events: EngineEvent[] = [];
+  /** Events of the command being applied: a buffer reused from command to command (eventCount long). */
+  private readonly eventBuffer: EngineEvent[] = [];
+  private eventCount = 0;
 
   constructor(options: EngineOptions) {
     const day = dayOfDate(options.tradingDate);
@@ -120,7 +121,7 @@ export class Engine {
       if (roles === undefined) return reject('INVALID_COMMAND', `unknown command type ${JSON.stringify(type)}`);
       return reject('NOT_PERMITTED', `${type} is for the role ${roles.join(' or ')}, not ${role ?? 'anonymous'}`);
     }
-    this.events = [];
+    this.eventCount = 0;
     switch (command.type) {
       case 'placeOrder': return this.placeOrder(command);
       case 'cancelOrder': return this.cancelOrder(command);
@@ -174,9 +175,20 @@ export class Engine {
     this.clientOrderIds.clear();
   }
 
+  /** @internal Records an event of the command being applied. */
+  emit(event: EngineEvent): void {
+    this.eventBuffer[this.eventCount++] = event;
+  }
+
+  /** @internal The events of the command being applied, as an array of their own. */
+  collected(): EngineEvent[] {
+    return this.eventBuffer.slice(0, this.eventCount);
+  }
+
   /** @internal */
   done(orderId?: number): Accepted {
-    return orderId === undefined ? { ok: true, events: this.events } : { ok: true, events: this.events, orderId };
+    const events = this.collected();
+    return orderId === undefined ? { ok: true, events } : { ok: true, events, orderId };
   }
 
   // ---------------------------------------------------------------- listed trading
@@ -381,7 +393,7 @@ export class Engine {
     stats.listedTurnover += turnover;
     stats.trades++;
 
-    this.events.push({
+    this.emit({
       type: 'trade', seq: c.seq, time: c.time, tradeId: this.nextTradeId++, symbol: inst.symbol, mode: 'listed',
       price, quantity, buyOrderId: buy.id, sellOrderId: sell.id, blockId: null, buyAccountId: buy.account.id, sellAccountId: sell.account.id,
       buyRemaining: buy.quantity - buy.filled, sellRemaining: sell.quantity - sell.filled, buyFee, sellFee,
@@ -639,7 +651,7 @@ export class Engine {
     if (threshold === null || holding <= threshold) return;
     const dueDay = addTradingDays(inst.profile, this.tradingDay, inst.profile.source.largeHolder.reportDays);
     pos.largeHolder = { since: this.tradingDay, dueDay, holding, threshold, filedDay: null, text: null };
-    this.events.push({
+    this.emit({
       type: 'largeHolder', seq: c.seq, time: c.time, accountId: acct.id, symbol: inst.symbol, holding, threshold,
       action: 'alert', dueDate: dateOfDay(dueDay),
     });
@@ -669,7 +681,7 @@ export class Engine {
     }
     lh.filedDay = this.tradingDay;
     lh.text = c.text;
-    this.events.push({
+    this.emit({
       type: 'largeHolder', seq: c.seq, time: c.time, accountId: acct.id, symbol: inst.symbol, holding: pos.holding,
       threshold: lh.threshold, action: 'filed', dueDate: dateOfDay(lh.dueDay),
     });
@@ -846,7 +858,7 @@ export class Engine {
     if (r !== null) return r;
     this.marketHalted = c.type === 'haltMarket';
     this.marketHaltReason = this.marketHalted ? c.reason : null;
-    this.events.push({ type: 'market', seq: c.seq, time: c.time, status: this.marketHalted ? 'halted' : 'trading', reason: c.reason });
+    this.emit({ type: 'market', seq: c.seq, time: c.time, status: this.marketHalted ? 'halted' : 'trading', reason: c.reason });
     return this.done();
   }
 
@@ -875,7 +887,7 @@ export class Engine {
       else pos.thresholdOverride = value;
       accountId = acct.id;
     }
-    this.events.push({
+    this.emit({
       type: 'limit', seq: c.seq, time: c.time, kind: cap ? 'positionCap' : 'largeHolderThreshold', symbol: inst.symbol,
       accountClass: forClass ? (c.accountClass as string) : null, accountId, quantity: c.quantity, plusAllocation,
     });
@@ -915,20 +927,20 @@ export class Engine {
   /** The order's state as an event. */
   /** @internal */
   orderEvent(order: Order, c: Command): void {
-    this.events.push(describeOrder(order, c.seq, c.time));
+    this.emit(describeOrder(order, c.seq, c.time));
   }
 
   /** For a cash transfer `symbol` is null and `quantity` is the amount in fen. */
   private accountEvent(acct: Account, c: Command, change: 'created' | 'deposit' | 'withdraw' | 'restriction', symbol: string | null, quantity: number | null, reason: string | null): void {
     const cash = (change === 'deposit' || change === 'withdraw') && symbol === null;
-    this.events.push({
+    this.emit({
       type: 'account', seq: c.seq, time: c.time, accountId: acct.id, change, cash: acct.cash, cashFrozen: acct.cashFrozen,
       amount: cash ? quantity : null, symbol, quantity: cash ? null : quantity, restriction: acct.restriction, reason,
     });
   }
 
   private instrumentEvent(inst: Instrument, c: Command, reason: string): void {
-    this.events.push({
+    this.emit({
       type: 'instrument', seq: c.seq, time: c.time, symbol: inst.symbol, status: inst.status, referencePrice: inst.referencePrice,
       bandLow: inst.bandLow, bandHigh: inst.bandHigh, blockLow: inst.blockLow, blockHigh: inst.blockHigh, reason,
     });
