@@ -63,7 +63,7 @@ const stop = async () => {
   stopping = true;
   ready = false;
   await app.close();
-  sequencer.shutdown();
+  await sequencer.shutdown();
   journal.close();
   process.exit(0);
 };

@@ -25,7 +25,7 @@ export class Sequencer {
   private scheduled = false;
   private lastTime = 0;
   private sinceSnapshot = 0;
-  private snapshotting = false;
+  private snapshotting: Promise<unknown> | null = null;
   private stopped = false;
   private readonly listeners: ((batch: Committed[]) => void)[] = [];
   readonly stats = { commands: 0, batches: 0, lastCommitMs: 0, maxCommitMs: 0 };
@@ -86,21 +86,21 @@ export class Sequencer {
       for (const l of this.listeners) l(committed);
     }
     const every = this.options.snapshotEvery ?? 0;
-    if (this.snapshots !== null && every > 0 && this.sinceSnapshot >= every && !this.snapshotting) this.snapshotInBackground();
+    if (this.snapshots !== null && every > 0 && this.sinceSnapshot >= every && this.snapshotting === null) this.snapshotInBackground();
   }
 
   private snapshotInBackground(): void {
     this.sinceSnapshot = 0;
-    this.snapshotting = true;
-    (this.snapshots as SnapshotStore).take(this.engine)
+    this.snapshotting = (this.snapshots as SnapshotStore).take(this.engine)
       .catch((e) => process.stderr.write(`snapshot failed: ${(e as Error).message}\n`))
-      .finally(() => { this.snapshotting = false; });
+      .finally(() => { this.snapshotting = null; });
   }
 
-  /** Stops intake, commits what is open and takes a final snapshot. */
-  shutdown(): void {
+  /** Stops intake, commits what is open, lets a background snapshot finish and takes a final one. */
+  async shutdown(): Promise<void> {
     this.stopped = true;
     this.flush();
+    if (this.snapshotting !== null) await this.snapshotting;
     if (this.snapshots !== null && this.engine.lastSequence > 0) this.snapshots.takeSync(this.engine);
   }
 
