@@ -61,8 +61,12 @@ export function buildServer(opts: GatewayOptions): FastifyInstance {
   };
 
   /** Submits a command and answers with its outcome once durable. */
-  const submit = async (p: Principal, body: CommandBody): Promise<Result> =>
-    sequencer.submit({ role: p.role, id: p.role === 'member' ? (p.member as string) : p.id }, body);
+  const submit = (p: Principal, body: CommandBody, reply: FastifyReply): Promise<Result> => {
+    const outcome = sequencer.submit({ role: p.role, id: p.role === 'member' ? (p.member as string) : p.id }, body);
+    // The command was stamped and applied synchronously: its sequence number is the engine's last.
+    reply.header('x-exchange-seq', String(engine.lastSequence));
+    return outcome;
+  };
 
   const refused = (reply: FastifyReply, r: Result) => (r.ok ? null : fail(reply, httpStatusOf(r.code), r.code, r.message));
 
@@ -119,7 +123,7 @@ export function buildServer(opts: GatewayOptions): FastifyInstance {
       type: 'placeOrder', accountId, symbol: b.symbol, side: b.side, orderType: b.type,
       price: b.price === undefined ? null : parseMoney(b.price), quantity: b.quantity, timeInForce: b.timeInForce,
       targetOrderId: b.targetOrderId === undefined ? null : Number(b.targetOrderId), clientOrderId: b.clientOrderId ?? null,
-    });
+    }, reply);
     if (!r.ok) return refused(reply, r);
     const fills = r.events.filter((e): e is TradeEvent => e.type === 'trade').map((t) => ({
       tradeId: String(t.tradeId), price: formatMoney(t.price), quantity: t.quantity,
@@ -149,7 +153,7 @@ export function buildServer(opts: GatewayOptions): FastifyInstance {
   }, async (req, reply) => {
     const p = auth(req, reply, 'member');
     if (p === null) return reply;
-    const r = await submit(p, { type: 'cancelOrder', orderId: Number(req.params.orderId) });
+    const r = await submit(p, { type: 'cancelOrder', orderId: Number(req.params.orderId) }, reply);
     if (!r.ok) return refused(reply, r);
     const e = r.events.find((x): x is OrderEvent => x.type === 'order');
     return { order: e === undefined ? null : orderView(e) };
@@ -192,7 +196,7 @@ export function buildServer(opts: GatewayOptions): FastifyInstance {
     const r = await submit(p, {
       type: 'setInstrument', symbol: req.params.symbol, listedBandPct: b.listedBandPct ?? null, blockBandPct: b.blockBandPct ?? null,
       referencePrice: b.referencePrice === undefined ? null : parseMoney(b.referencePrice), status: b.status ?? null, reason: b.reason,
-    });
+    }, reply);
     if (!r.ok) return refused(reply, r);
     const i = engine.instrument(req.params.symbol)!;
     return { symbol: i.symbol, status: i.status, referencePrice: formatMoney(i.referencePrice), listedBand: [formatMoney(i.bandLow), formatMoney(i.bandHigh)], blockBand: [formatMoney(i.blockLow), formatMoney(i.blockHigh)] };
@@ -203,7 +207,7 @@ export function buildServer(opts: GatewayOptions): FastifyInstance {
   }, async (req, reply) => {
     const p = auth(req, reply, 'operator');
     if (p === null) return reply;
-    const r = await submit(p, { type: 'endOfDay', date: req.body?.date ?? engine.tradingDate });
+    const r = await submit(p, { type: 'endOfDay', date: req.body?.date ?? engine.tradingDate }, reply);
     if (!r.ok) return refused(reply, r);
     const eod = r.events.find((e) => e.type === 'endOfDay');
     return eod;
