@@ -7,6 +7,7 @@ import { loadMarkets, DEMO_MARKETS_FILE } from '../engine/setup.ts';
 import { dateOfDay, localDay } from '../engine/index.ts';
 import { recover } from '../persistence/recovery.ts';
 import { Sequencer } from '../persistence/sequencer.ts';
+import { SettlementWriter } from '../persistence/settlementWriter.ts';
 import { KeyRing } from './keys.ts';
 import { buildServer } from './server.ts';
 
@@ -29,6 +30,25 @@ let ready = false;
 const recovered = recover(dataDir, { genesis: { tradingDate: today, markets: { file: setup.file, profiles: setup.profiles } } });
 const { engine, journal, snapshots } = recovered;
 const sequencer = new Sequencer(engine, journal, snapshots, { snapshotEvery: Number(values['snapshot-every']) });
+const settlement = new SettlementWriter(journal, dataDir);
+/** Writes a closed day's outputs; a day that does not reconcile is reported and left unpublished. */
+const publish = (date: string) => {
+  try {
+    settlement.write(date);
+  } catch (e) {
+    process.stderr.write(`settlement of ${date} not published: ${(e as Error).message}\n`);
+  }
+};
+// A day closed just before a crash may have missed its outputs: write them now.
+for (const eod of journal.endsOfDay()) if (!settlement.days().includes(eod.date)) publish(eod.date);
+sequencer.onCommit((batch) => {
+  for (const e of Sequencer.events(batch)) {
+    if (e.type === 'endOfDay') {
+      publish(e.date);
+      snapshots.takeSync(engine);
+    }
+  }
+});
 if (recovered.created) {
   for (const body of setup.commands) {
     const r = await sequencer.submit({ role: 'operator', id: 'setup' }, body);
@@ -38,7 +58,7 @@ if (recovered.created) {
 const members = [...new Set([...engine.accounts.values()].map((a) => a.member))].sort();
 const { ring, fresh } = values.keys !== undefined ? { ring: KeyRing.fromFile(resolve(values.keys)), fresh: [] } : KeyRing.demo(dataDir, members);
 
-const app = buildServer({ engine, sequencer, keys: ring, ready: () => ready, logger: !values.quiet });
+const app = buildServer({ engine, sequencer, settlement, keys: ring, ready: () => ready, logger: !values.quiet });
 await app.listen({ port: Number(values.port), host: values.host });
 ready = true;
 

@@ -9,6 +9,7 @@ import {
 } from '../engine/index.ts';
 import type { Sequencer, CommandBody } from '../persistence/sequencer.ts';
 import type { KeyRing, Principal } from './keys.ts';
+import { REPORTS, type ReportName, type SettlementWriter } from '../persistence/settlementWriter.ts';
 
 const PRICE = { type: 'string', pattern: '^(0|[1-9][0-9]{0,9})(\\.[0-9]{1,2})?$', maxLength: 13 } as const;
 const QUANTITY = { type: 'integer', minimum: 1, maximum: 1_000_000_000 } as const;
@@ -32,7 +33,7 @@ function orderView(o: OrderEvent) {
   };
 }
 
-export interface GatewayOptions { engine: Engine; sequencer: Sequencer; keys: KeyRing; ready: () => boolean; logger?: boolean }
+export interface GatewayOptions { engine: Engine; sequencer: Sequencer; settlement: SettlementWriter; keys: KeyRing; ready: () => boolean; logger?: boolean }
 
 export function buildServer(opts: GatewayOptions): FastifyInstance {
   const { engine, sequencer, keys } = opts;
@@ -211,6 +212,27 @@ export function buildServer(opts: GatewayOptions): FastifyInstance {
     if (!r.ok) return refused(reply, r);
     const eod = r.events.find((e) => e.type === 'endOfDay');
     return eod;
+  });
+
+  const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
+  app.get<{ Params: { date: string } }>('/v1/settlement/:date', {
+    schema: { params: { type: 'object', properties: { date: DATE }, required: ['date'] } },
+  }, async (req, reply) => {
+    const p = auth(req, reply, 'operator');
+    if (p === null) return reply;
+    if (!opts.settlement.days().includes(req.params.date)) return fail(reply, 404, 'UNKNOWN_DAY', `no settlement has been published for ${req.params.date}`);
+    return { date: req.params.date, reports: REPORTS.map((name) => ({ name, json: `/v1/settlement/${req.params.date}/${name}`, csv: `/v1/settlement/${req.params.date}/${name} (Accept: text/csv)` })) };
+  });
+
+  app.get<{ Params: { date: string; report: string } }>('/v1/settlement/:date/:report', {
+    schema: { params: { type: 'object', properties: { date: DATE, report: { enum: [...REPORTS] } }, required: ['date', 'report'] } },
+  }, async (req, reply) => {
+    const p = auth(req, reply, 'operator');
+    if (p === null) return reply;
+    const csv = (req.headers.accept ?? '').includes('text/csv');
+    const text = opts.settlement.read(req.params.date, req.params.report as ReportName, csv ? 'csv' : 'json');
+    if (text === null) return fail(reply, 404, 'UNKNOWN_DAY', `no settlement has been published for ${req.params.date}`);
+    return reply.type(csv ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8').send(text);
   });
 
   return app;

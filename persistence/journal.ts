@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { crc32 } from 'node:zlib';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from '../engine/index.ts';
+import type { Command, EndOfDayEvent, EngineEvent } from '../engine/index.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -35,6 +35,8 @@ export class Journal {
   readonly db: Database.Database;
   private readonly insert: Database.Statement;
   private pending: { seq: number; time: number; text: string }[] = [];
+  private pendingFacts: { seq: number; idx: number; type: string; date: string | null; body: string }[] = [];
+  private insertFact!: Database.Statement;
   private batchNo: number;
   /** Milliseconds the last commit took (fsync included). */
   lastCommitMs = 0;
@@ -50,6 +52,9 @@ export class Journal {
       CREATE TABLE IF NOT EXISTS journal (
         seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, batch INTEGER NOT NULL, command TEXT NOT NULL, crc INTEGER NOT NULL
       );
+      CREATE TABLE IF NOT EXISTS facts (
+        seq INTEGER NOT NULL, idx INTEGER NOT NULL, type TEXT NOT NULL, date TEXT, body TEXT NOT NULL, PRIMARY KEY (seq, idx)
+      );
       CREATE TABLE IF NOT EXISTS snapshots (
         seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, file TEXT NOT NULL, crc INTEGER NOT NULL, taken INTEGER NOT NULL
       );`);
@@ -59,6 +64,7 @@ export class Journal {
       throw new JournalError(`the data directory ${dir} has journal schema version ${version}; this exchange reads version ${SCHEMA_VERSION} (migrate it or start on a new directory)`);
     }
     this.insert = this.db.prepare('INSERT INTO journal (seq, time, batch, command, crc) VALUES (?, ?, ?, ?, ?)');
+    this.insertFact = this.db.prepare('INSERT INTO facts (seq, idx, type, date, body) VALUES (?, ?, ?, ?, ?)');
     const last = this.db.prepare('SELECT MAX(batch) AS b FROM journal').get() as { b: number | null };
     this.batchNo = (last.b ?? 0) + 1;
   }
@@ -86,6 +92,28 @@ export class Journal {
     this.pending.push({ seq: command.seq, time: command.time, text: JSON.stringify(command) });
   }
 
+  /**
+   * Adds an event the settlement needs (trades, transfers, the end of day) to the batch, so that it
+   * commits in the same transaction as the command that caused it.
+   */
+  record(event: EngineEvent, idx: number): void {
+    this.pendingFacts.push({
+      seq: event.seq, idx, type: event.type, date: event.type === 'endOfDay' ? event.date : null, body: JSON.stringify(event),
+    });
+  }
+
+  /** The recorded events after seq `fromSeq` up to `toSeq` (inclusive), in order. */
+  facts(fromSeq: number, toSeq: number): EngineEvent[] {
+    return (this.db.prepare('SELECT body FROM facts WHERE seq > ? AND seq <= ? ORDER BY seq, idx').all(fromSeq, toSeq) as { body: string }[])
+      .map((r) => JSON.parse(r.body) as EngineEvent);
+  }
+
+  /** The end-of-day events recorded, oldest first. */
+  endsOfDay(): EndOfDayEvent[] {
+    return (this.db.prepare("SELECT body FROM facts WHERE type = 'endOfDay' ORDER BY seq").all() as { body: string }[])
+      .map((r) => JSON.parse(r.body) as EndOfDayEvent);
+  }
+
   get pendingCount(): number {
     return this.pending.length;
   }
@@ -95,10 +123,13 @@ export class Journal {
     if (this.pending.length === 0) return;
     const started = performance.now();
     const batch = this.pending;
+    const facts = this.pendingFacts;
     this.pending = [];
+    this.pendingFacts = [];
     const no = this.batchNo++;
     this.db.transaction(() => {
       for (const e of batch) this.insert.run(e.seq, e.time, no, e.text, entryChecksum(e.seq, e.time, e.text));
+      for (const f of facts) this.insertFact.run(f.seq, f.idx, f.type, f.date, f.body);
     })();
     this.lastCommitMs = performance.now() - started;
   }
@@ -134,7 +165,12 @@ export class Journal {
 
   /** Deletes the torn tail found by entries(), so that new commands can take its sequence numbers. */
   discardTornTail(): void {
-    if (this.tornTail !== null) this.db.prepare('DELETE FROM journal WHERE seq >= ?').run(this.tornTail.fromSeq);
+    if (this.tornTail === null) return;
+    const from = this.tornTail.fromSeq;
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM journal WHERE seq >= ?').run(from);
+      this.db.prepare('DELETE FROM facts WHERE seq >= ?').run(from);
+    })();
   }
 
   lastSeq(): number {

@@ -59,6 +59,13 @@ export class Sequencer {
       process.stderr.write(`fatal: the engine failed on seq ${command.seq}: ${(e as Error).stack}\n`);
       process.exit(70);
     }
+    if (result.ok) {
+      const events = result.events;
+      for (let i = 0; i < events.length; i++) {
+        const type = events[i].type;
+        if (type === 'trade' || type === 'account' || type === 'endOfDay' || type === 'block' || type === 'largeHolder') this.journal.record(events[i], i);
+      }
+    }
     this.stats.commands++;
     this.sinceSnapshot++;
     return new Promise((resolve) => {

@@ -1,0 +1,91 @@
+// Writes a closed trading day's settlement outputs: SQLite tables beside the journal and files
+// under <data>/settlement/<date>/ (JSON and CSV of each report). Everything is built from the facts
+// the journal recorded with the commands (trades, transfers, the end of day), so a re-run for the
+// same day writes byte-identical files, and a day that does not reconcile is never published.
+import { mkdirSync, writeFileSync, renameSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  settle, statementsCsv, toCsv, CSV_COLUMNS, SettlementError, type EndOfDayEvent, type SettlementReports,
+} from '../engine/index.ts';
+import type { Journal } from './journal.ts';
+
+export const REPORTS = ['statements', 'trades', 'market', 'large-holders'] as const;
+export type ReportName = (typeof REPORTS)[number];
+
+export class SettlementWriter {
+  constructor(private readonly journal: Journal, private readonly dataDir: string) {
+    journal.db.exec(`
+      CREATE TABLE IF NOT EXISTS settlement_days (date TEXT PRIMARY KEY, eod_seq INTEGER NOT NULL, totals TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS settlement_statements (date TEXT NOT NULL, account_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (date, account_id));
+      CREATE TABLE IF NOT EXISTS trade_register (date TEXT NOT NULL, trade_id INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (date, trade_id));
+      CREATE TABLE IF NOT EXISTS market_report (date TEXT NOT NULL, symbol TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (date, symbol));
+      CREATE TABLE IF NOT EXISTS large_holder_report (date TEXT NOT NULL, account_id TEXT NOT NULL, symbol TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (date, account_id, symbol));`);
+  }
+
+  folder(date: string): string {
+    return join(this.dataDir, 'settlement', date);
+  }
+
+  /** The reports of a closed day, rebuilt from the recorded facts; throws SettlementError if they do not reconcile. */
+  reports(date: string): SettlementReports {
+    const ends = this.journal.endsOfDay();
+    const at = ends.findIndex((e) => e.date === date);
+    if (at < 0) throw new Error(`${date} has not been closed`);
+    const eod: EndOfDayEvent = ends[at];
+    const previous = at > 0 ? ends[at - 1] : null;
+    const events = this.journal.facts(previous?.seq ?? 0, eod.seq);
+    return settle(events, eod, previous?.accounts ?? null);
+  }
+
+  /** Builds, checks and writes the day's outputs (tables and files); safe to run again. */
+  write(date: string): SettlementReports {
+    const r = this.reports(date);
+    const db = this.journal.db;
+    db.transaction(() => {
+      for (const table of ['settlement_days', 'settlement_statements', 'trade_register', 'market_report', 'large_holder_report']) {
+        db.prepare(`DELETE FROM ${table} WHERE date = ?`).run(date);
+      }
+      db.prepare('INSERT INTO settlement_days (date, eod_seq, totals) VALUES (?, ?, ?)').run(date, this.journal.endsOfDay().find((e) => e.date === date)!.seq, JSON.stringify(r.totals));
+      const st = db.prepare('INSERT INTO settlement_statements (date, account_id, body) VALUES (?, ?, ?)');
+      for (const s of r.statements) st.run(date, s.accountId, JSON.stringify(s));
+      const tr = db.prepare('INSERT INTO trade_register (date, trade_id, body) VALUES (?, ?, ?)');
+      for (const t of r.trades) tr.run(date, t.tradeId, JSON.stringify(t));
+      const mk = db.prepare('INSERT INTO market_report (date, symbol, body) VALUES (?, ?, ?)');
+      for (const m of r.market) mk.run(date, m.symbol, JSON.stringify(m));
+      const lh = db.prepare('INSERT INTO large_holder_report (date, account_id, symbol, body) VALUES (?, ?, ?, ?)');
+      for (const l of r.largeHolders) lh.run(date, l.accountId, l.symbol, JSON.stringify(l));
+    })();
+    const dir = this.folder(date);
+    mkdirSync(dir, { recursive: true });
+    const files: [string, string][] = [
+      ['statements.json', JSON.stringify(r.statements, null, 2) + '\n'],
+      ['statements.csv', statementsCsv(r.statements)],
+      ['trades.json', JSON.stringify(r.trades, null, 2) + '\n'],
+      ['trades.csv', toCsv(r.trades, CSV_COLUMNS.trades)],
+      ['market.json', JSON.stringify(r.market, null, 2) + '\n'],
+      ['market.csv', toCsv(r.market, CSV_COLUMNS.market)],
+      ['large-holders.json', JSON.stringify(r.largeHolders, null, 2) + '\n'],
+      ['large-holders.csv', toCsv(r.largeHolders, CSV_COLUMNS.largeHolders)],
+      ['totals.json', JSON.stringify(r.totals, null, 2) + '\n'],
+    ];
+    for (const [name, text] of files) {
+      const tmp = join(dir, name + '.tmp');
+      writeFileSync(tmp, text);
+      renameSync(tmp, join(dir, name));
+    }
+    return r;
+  }
+
+  /** A written report file, or null when the day or the report does not exist. */
+  read(date: string, report: ReportName, format: 'json' | 'csv'): string | null {
+    const file = join(this.folder(date), `${report}.${format}`);
+    return existsSync(file) ? readFileSync(file, 'utf8') : null;
+  }
+
+  /** Days whose outputs are written. */
+  days(): string[] {
+    return (this.journal.db.prepare('SELECT date FROM settlement_days ORDER BY date').all() as { date: string }[]).map((r) => r.date);
+  }
+}
+
+export { SettlementError };
