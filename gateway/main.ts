@@ -1,15 +1,13 @@
-// Starts the exchange: recovers (or creates) the data directory, loads the market set-up on first
-// start, opens the gateway only once recovery is complete, and shuts down cleanly on SIGTERM/SIGINT
-// (stop intake, commit, snapshot, exit).
-import { parseArgs } from 'node:util';
+// `npm start`: the exchange on 127.0.0.1:8080 with the demo market unless told otherwise. Flags and
+// their environment variables: --port (PORT), --host (HOST), --data (DATA_DIR), --markets
+// (MARKETS_FILE), --keys (KEYS_FILE), --snapshot-every (SNAPSHOT_EVERY), --rate-limit (RATE_LIMIT),
+// --quiet. SIGTERM and SIGINT shut down cleanly: stop intake, commit, snapshot, exit.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadMarkets, DEMO_MARKETS_FILE } from '../engine/setup.ts';
-import { dateOfDay, localDay } from '../engine/index.ts';
-import { recover } from '../persistence/recovery.ts';
-import { Sequencer } from '../persistence/sequencer.ts';
-import { SettlementWriter } from '../persistence/settlementWriter.ts';
-import { KeyRing } from './keys.ts';
-import { buildServer } from './server.ts';
+import { parseArgs } from 'node:util';
+import { DEMO_MARKETS_FILE } from '../engine/setup.ts';
+import { startExchange } from './exchange.ts';
+import type { KeySpec } from './keys.ts';
 
 const { values } = parseArgs({
   options: {
@@ -19,61 +17,37 @@ const { values } = parseArgs({
     markets: { type: 'string', default: process.env.MARKETS_FILE ?? DEMO_MARKETS_FILE },
     keys: { type: 'string', default: process.env.KEYS_FILE },
     'snapshot-every': { type: 'string', default: process.env.SNAPSHOT_EVERY ?? '100000' },
+    'rate-limit': { type: 'string', default: process.env.RATE_LIMIT ?? '200' },
     quiet: { type: 'boolean', default: false },
   },
 });
 
-const dataDir = resolve(values.data);
-const setup = loadMarkets(resolve(values.markets));
-const today = dateOfDay(localDay(Date.now()));
-let ready = false;
-const recovered = recover(dataDir, { genesis: { tradingDate: today, markets: { file: setup.file, profiles: setup.profiles } } });
-const { engine, journal, snapshots } = recovered;
-const sequencer = new Sequencer(engine, journal, snapshots, { snapshotEvery: Number(values['snapshot-every']) });
-const settlement = new SettlementWriter(journal, dataDir);
-/** Writes a closed day's outputs; a day that does not reconcile is reported and left unpublished. */
-const publish = (date: string) => {
-  try {
-    settlement.write(date);
-  } catch (e) {
-    process.stderr.write(`settlement of ${date} not published: ${(e as Error).message}\n`);
-  }
-};
-// A day closed just before a crash may have missed its outputs: write them now.
-for (const eod of journal.endsOfDay()) if (!settlement.days().includes(eod.date)) publish(eod.date);
-sequencer.onCommit((batch) => {
-  for (const e of Sequencer.events(batch)) {
-    if (e.type === 'endOfDay') {
-      publish(e.date);
-      snapshots.takeSync(engine);
-    }
-  }
+const exchange = await startExchange({
+  dataDir: resolve(values.data),
+  marketsFile: resolve(values.markets),
+  keys: values.keys === undefined ? undefined : (JSON.parse(readFileSync(resolve(values.keys), 'utf8')) as KeySpec[]),
+  snapshotEvery: Number(values['snapshot-every']),
+  rateLimit: Number(values['rate-limit']),
+  logger: !values.quiet,
 });
-if (recovered.created) {
-  for (const body of setup.commands) {
-    const r = await sequencer.submit({ role: 'operator', id: 'setup' }, body);
-    if (!r.ok) throw new Error(`the market set-up was refused at ${body.type}: ${r.code}: ${r.message}`);
-  }
-}
-const members = [...new Set([...engine.accounts.values()].map((a) => a.member))].sort();
-const { ring, fresh } = values.keys !== undefined ? { ring: KeyRing.fromFile(resolve(values.keys)), fresh: [] } : KeyRing.demo(dataDir, members);
+const port = Number(values.port);
+await exchange.listen(port, values.host);
 
-const app = buildServer({ engine, sequencer, settlement, keys: ring, ready: () => ready, logger: !values.quiet });
-await app.listen({ port: Number(values.port), host: values.host });
-ready = true;
-
-const base = `http://${values.host}:${values.port}`;
+const { engine } = exchange.gateway;
+const r = exchange.recovered;
+const base = `http://${values.host}:${port}`;
 const say = (s: string) => process.stdout.write(s + '\n');
-say(`carbon exchange on ${base}: data ${dataDir}, trading day ${engine.tradingDate}, ${engine.instruments.length} instruments, ${engine.accounts.size} accounts`);
-say(`recovery: ${recovered.created ? 'new data directory' : `snapshot ${recovered.fromSnapshot ?? 'none'}, ${recovered.replayed} commands replayed`} in ${recovered.millis.toFixed(0)} ms`);
-if (fresh.length > 0) {
+say(`carbon exchange on ${base}: data ${resolve(values.data)}, trading day ${engine.tradingDate}, ${engine.instruments.length} instruments, ${engine.accounts.size} accounts`);
+say(`recovery: ${r.created ? 'new data directory' : `snapshot ${r.fromSnapshot ?? 'none'}, ${r.replayed} commands replayed`} in ${r.millis.toFixed(0)} ms`);
+if (exchange.freshKeys.length > 0) {
   say('API keys (shown once; stored hashed in keys.json):');
-  for (const k of fresh) say(`  ${k.role.padEnd(8)} ${(k.member ?? '').padEnd(4)} ${k.key}`);
-  const member = fresh.find((k) => k.role === 'member');
+  for (const k of exchange.freshKeys) say(`  ${k.role.padEnd(8)} ${(k.member ?? '').padEnd(4)} ${k.key}`);
+  const member = exchange.freshKeys.find((k) => k.role === 'member');
   if (member) {
+    const account = engine.accountsOfMember(member.member as string)[0];
     say('try:');
     say(`  curl -s ${base}/v1/instruments/CEA24/book`);
-    say(`  curl -s -X POST ${base}/v1/orders -H 'Authorization: Bearer ${member.key}' -H 'Content-Type: application/json' -d '{"symbol":"CEA24","side":"buy","type":"limit","price":"57.00","quantity":100}'`);
+    say(`  curl -s -X POST ${base}/v1/orders -H 'Authorization: Bearer ${member.key}' -H 'Content-Type: application/json' -d '{"accountId":"${account}","symbol":"CEA24","side":"buy","type":"limit","price":"57.00","quantity":100}'`);
   }
 }
 
@@ -81,10 +55,7 @@ let stopping = false;
 const stop = async () => {
   if (stopping) return;
   stopping = true;
-  ready = false;
-  await app.close();
-  await sequencer.shutdown();
-  journal.close();
+  await exchange.close();
   process.exit(0);
 };
 process.on('SIGTERM', stop);

@@ -1,0 +1,104 @@
+// What the gateway remembers of the committed events for reading: the members' orders and fills
+// of the trading day, recent public trades per instrument, and K-lines. It is fed only with
+// committed batches, and rebuilt at start-up from the facts the journal recorded, so a restart
+// loses none of it. Earlier days' fills are read back from the journal on request.
+import { Klines, type BlockEvent, type EngineEvent, type OrderEvent, type TradeEvent } from '../engine/index.ts';
+import type { Journal } from '../persistence/journal.ts';
+
+export interface Fill {
+  tradeId: number;
+  orderId: number | null;
+  blockId: number | null;
+  accountId: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  mode: TradeEvent['mode'];
+  price: number;
+  quantity: number;
+  fee: number;
+  time: number;
+}
+
+const RECENT_TRADES = 1000;
+/** How many trade facts start-up reads back for recent trades and K-lines. */
+const REBUILD_TRADES = 200_000;
+
+export function fillsOf(t: TradeEvent): [Fill, Fill] {
+  const base = { tradeId: t.tradeId, blockId: t.blockId, symbol: t.symbol, mode: t.mode, price: t.price, quantity: t.quantity, time: t.time };
+  return [
+    { ...base, orderId: t.buyOrderId, accountId: t.buyAccountId, side: 'buy', fee: t.buyFee },
+    { ...base, orderId: t.sellOrderId, accountId: t.sellAccountId, side: 'sell', fee: t.sellFee },
+  ];
+}
+
+export class History {
+  /** Today's orders, latest state, by id. */
+  readonly orders = new Map<number, OrderEvent>();
+  /** Today's block trade proposals, latest state, by id. */
+  readonly blocks = new Map<number, BlockEvent>();
+  /** Today's fills by account. */
+  private readonly fills = new Map<string, Fill[]>();
+  private readonly recent = new Map<string, TradeEvent[]>();
+  readonly klines = new Klines();
+
+  constructor(private readonly journal: Journal) {
+    const ends = journal.endsOfDay();
+    const lastEnd = ends.length === 0 ? 0 : ends[ends.length - 1].seq;
+    for (const e of journal.facts(lastEnd, Number.MAX_SAFE_INTEGER)) this.day(e);
+    const trades = journal.db.prepare("SELECT body FROM facts WHERE type = 'trade' ORDER BY seq DESC, idx DESC LIMIT ?").all(REBUILD_TRADES) as { body: string }[];
+    for (let i = trades.length - 1; i >= 0; i--) this.market(JSON.parse(trades[i].body) as TradeEvent);
+  }
+
+  /** Folds a committed batch's events in. */
+  onEvents(events: readonly EngineEvent[]): void {
+    for (const e of events) {
+      this.day(e);
+      if (e.type === 'trade') this.market(e);
+    }
+  }
+
+  private day(e: EngineEvent): void {
+    if (e.type === 'order') this.orders.set(e.orderId, e);
+    else if (e.type === 'block') this.blocks.set(e.blockId, e);
+    else if (e.type === 'trade') {
+      for (const f of fillsOf(e)) {
+        let list = this.fills.get(f.accountId);
+        if (list === undefined) { list = []; this.fills.set(f.accountId, list); }
+        list.push(f);
+      }
+    } else if (e.type === 'endOfDay') {
+      this.orders.clear();
+      this.blocks.clear();
+      this.fills.clear();
+    }
+  }
+
+  private market(t: TradeEvent): void {
+    let list = this.recent.get(t.symbol);
+    if (list === undefined) { list = []; this.recent.set(t.symbol, list); }
+    list.push(t);
+    if (list.length > 2 * RECENT_TRADES) list.splice(0, list.length - RECENT_TRADES);
+    this.klines.onTrade(t);
+  }
+
+  /** The latest `limit` trades of an instrument, newest first. */
+  recentTrades(symbol: string, limit: number): TradeEvent[] {
+    const list = this.recent.get(symbol) ?? [];
+    return list.slice(Math.max(0, list.length - limit)).reverse();
+  }
+
+  /** Today's fills of the given accounts, in time order. */
+  todaysFills(accountIds: readonly string[]): Fill[] {
+    return accountIds.flatMap((a) => this.fills.get(a) ?? []).sort((x, y) => x.tradeId - y.tradeId || (x.side < y.side ? -1 : 1));
+  }
+
+  /** A closed day's fills of the given accounts, read back from the journal; null when the day is unknown. */
+  pastFills(date: string, accountIds: readonly string[]): Fill[] | null {
+    const ends = this.journal.endsOfDay();
+    const at = ends.findIndex((e) => e.date === date);
+    if (at < 0) return null;
+    const mine = new Set(accountIds);
+    return this.journal.facts(at === 0 ? 0 : ends[at - 1].seq, ends[at].seq)
+      .flatMap((e) => (e.type === 'trade' ? fillsOf(e).filter((f) => mine.has(f.accountId)) : []));
+  }
+}

@@ -1,0 +1,51 @@
+// Counters for /metrics in the Prometheus text format: orders, trades, rejections by code, journal
+// commit latency (a histogram), WebSocket clients and dropped clients. Fed from committed batches.
+import type { Committed } from '../persistence/sequencer.ts';
+
+const COMMIT_BUCKETS_MS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000];
+
+export class Metrics {
+  commands = 0;
+  ordersAccepted = 0;
+  trades = 0;
+  readonly rejects = new Map<string, number>();
+  private readonly commitBuckets = new Array<number>(COMMIT_BUCKETS_MS.length).fill(0);
+  private commitCount = 0;
+  private commitSumMs = 0;
+  wsClients = 0;
+  wsDropped = 0;
+  wsMessages = 0;
+
+  onBatch(batch: readonly Committed[], commitMs: number): void {
+    for (const { command, result } of batch) {
+      this.commands++;
+      if (!result.ok) this.rejects.set(result.code, (this.rejects.get(result.code) ?? 0) + 1);
+      else {
+        if (command.type === 'placeOrder' && !result.duplicate) this.ordersAccepted++;
+        for (const e of result.events) if (e.type === 'trade') this.trades++;
+      }
+    }
+    this.commitCount++;
+    this.commitSumMs += commitMs;
+    for (let i = 0; i < COMMIT_BUCKETS_MS.length; i++) if (commitMs <= COMMIT_BUCKETS_MS[i]) this.commitBuckets[i]++;
+  }
+
+  text(): string {
+    const lines: string[] = [];
+    const counter = (name: string, help: string, value: number) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`);
+    const gauge = (name: string, help: string, value: number) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
+    counter('exchange_commands_total', 'Commands sequenced and committed.', this.commands);
+    counter('exchange_orders_total', 'Orders accepted.', this.ordersAccepted);
+    counter('exchange_trades_total', 'Trades executed (listed and block).', this.trades);
+    lines.push('# HELP exchange_rejects_total Commands refused, by code.', '# TYPE exchange_rejects_total counter');
+    for (const [code, n] of [...this.rejects.entries()].sort()) lines.push(`exchange_rejects_total{code="${code}"} ${n}`);
+    lines.push('# HELP exchange_journal_commit_seconds Time to commit one journal batch (fsync included).', '# TYPE exchange_journal_commit_seconds histogram');
+    COMMIT_BUCKETS_MS.forEach((ms, i) => lines.push(`exchange_journal_commit_seconds_bucket{le="${ms / 1000}"} ${this.commitBuckets[i]}`));
+    lines.push(`exchange_journal_commit_seconds_bucket{le="+Inf"} ${this.commitCount}`);
+    lines.push(`exchange_journal_commit_seconds_sum ${this.commitSumMs / 1000}`, `exchange_journal_commit_seconds_count ${this.commitCount}`);
+    gauge('exchange_ws_clients', 'WebSocket clients connected.', this.wsClients);
+    counter('exchange_ws_dropped_total', 'WebSocket clients dropped for falling behind.', this.wsDropped);
+    counter('exchange_ws_messages_total', 'WebSocket messages sent.', this.wsMessages);
+    return lines.join('\n') + '\n';
+  }
+}

@@ -1,0 +1,321 @@
+// Market data and execution reports over WebSocket (API.md "WebSocket"), built from committed
+// batches only. Each channel has one sequence; a message is serialised once and the same text goes
+// to every subscriber, so seq rises by exactly 1 per channel on every connection. Snapshots come from
+// the publisher's own copy of the committed state, never from the engine directly: between two
+// commits the engine may already hold commands nobody has been answered about.
+import type { WebSocket } from 'ws';
+import {
+  INTERVAL_NAMES, formatMoney, isoTime, type DepthLevel, type EngineEvent, type KlineInterval, type TradeEvent,
+} from '../engine/index.ts';
+import type { Gateway } from './http.ts';
+import { klineView, tickerView } from './routes/market.ts';
+import { blockView } from './routes/trading.ts';
+import { fillsOf } from './history.ts';
+import { orderView } from './http.ts';
+
+const BOOK_LEVELS = 20;
+const TICKER_MS = 100;
+
+export interface PublisherOptions {
+  /** Close a client whose unsent data passes this many bytes. */
+  maxBufferedBytes?: number;
+  heartbeatMs?: number;
+  pingMs?: number;
+}
+
+interface Client {
+  ws: WebSocket;
+  channels: Set<string>;
+  member: string | null;
+  alive: boolean;
+}
+
+interface Channel { seq: number; subscribers: Set<Client> }
+
+type Side = Map<number, [number, number]>; // price → [quantity, orders]
+
+export class Publisher {
+  private readonly channels = new Map<string, Channel>();
+  private readonly clients = new Set<Client>();
+  /** Committed top of book per symbol. */
+  private readonly books = new Map<string, { bids: Side; asks: Side }>();
+  private readonly tickers = new Map<string, { text: unknown; sentAt: number; timer: NodeJS.Timeout | null }>();
+  private readonly lastBar = new Map<string, number>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly maxBuffered: number;
+
+  constructor(private readonly g: Gateway, options: PublisherOptions = {}) {
+    this.maxBuffered = options.maxBufferedBytes ?? 1 << 20;
+    for (const inst of g.engine.instruments) this.refreshBook(inst.symbol);
+    this.timers.push(setInterval(() => this.publish('heartbeat', 'heartbeat', { time: isoTime(Date.now()) }), options.heartbeatMs ?? 10_000));
+    this.timers.push(setInterval(() => this.ping(), options.pingMs ?? 15_000));
+  }
+
+  close(): void {
+    for (const t of this.timers) clearInterval(t);
+    for (const t of this.tickers.values()) if (t.timer) clearTimeout(t.timer);
+    for (const c of this.clients) c.ws.terminate();
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  attach(ws: WebSocket): void {
+    const client: Client = { ws, channels: new Set(), member: null, alive: true };
+    this.clients.add(client);
+    this.g.metrics.wsClients = this.clients.size;
+    this.channel('heartbeat').subscribers.add(client);
+    ws.on('pong', () => { client.alive = true; });
+    ws.on('message', (data, isBinary) => this.onMessage(client, isBinary ? '' : data.toString()));
+    ws.on('close', () => this.detach(client));
+    ws.on('error', () => this.detach(client));
+  }
+
+  private detach(client: Client): void {
+    if (!this.clients.delete(client)) return;
+    for (const ch of this.channels.values()) ch.subscribers.delete(client);
+    this.g.metrics.wsClients = this.clients.size;
+  }
+
+  private ping(): void {
+    for (const c of this.clients) {
+      if (!c.alive) { c.ws.terminate(); this.detach(c); continue; }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }
+
+  private reply(client: Client, message: unknown): void {
+    this.send(client, JSON.stringify(message));
+  }
+
+  /** Sends unless the client has fallen too far behind; then it is dropped with a close code. */
+  private send(client: Client, text: string): void {
+    if (client.ws.readyState !== 1) return;
+    if (client.ws.bufferedAmount > this.maxBuffered) {
+      this.g.metrics.wsDropped++;
+      client.ws.close(4008, 'too slow: resubscribe for a fresh snapshot');
+      this.detach(client);
+      return;
+    }
+    client.ws.send(text);
+    this.g.metrics.wsMessages++;
+  }
+
+  private onMessage(client: Client, text: string): void {
+    let msg: { op?: unknown; channels?: unknown; key?: unknown };
+    try {
+      msg = JSON.parse(text) as typeof msg;
+    } catch {
+      return this.reply(client, { type: 'error', code: 'INVALID_REQUEST', message: 'messages are JSON objects with an "op"' });
+    }
+    if (msg === null || typeof msg !== 'object') return this.reply(client, { type: 'error', code: 'INVALID_REQUEST', message: 'messages are JSON objects with an "op"' });
+    if (msg.op === 'auth') {
+      const p = typeof msg.key === 'string' ? this.g.keys.lookup(msg.key) : null;
+      if (p === null || p.role !== 'member') return this.reply(client, { type: 'error', code: 'UNAUTHENTICATED', message: 'auth takes a member API key' });
+      client.member = p.member as string;
+      return this.reply(client, { type: 'authenticated', member: client.member });
+    }
+    if (msg.op !== 'subscribe' && msg.op !== 'unsubscribe') {
+      return this.reply(client, { type: 'error', code: 'INVALID_REQUEST', message: 'op must be subscribe, unsubscribe or auth' });
+    }
+    if (!Array.isArray(msg.channels) || msg.channels.length === 0 || msg.channels.length > 100 || !msg.channels.every((c) => typeof c === 'string' && c.length <= 64)) {
+      return this.reply(client, { type: 'error', code: 'INVALID_REQUEST', message: 'channels must be a list of 1–100 channel names' });
+    }
+    const names = msg.channels as string[];
+    for (const name of names) {
+      const problem = this.check(client, name);
+      if (problem !== null) return this.reply(client, { type: 'error', code: problem[0], message: problem[1] });
+    }
+    if (msg.op === 'unsubscribe') {
+      for (const name of names) {
+        client.channels.delete(name);
+        this.channel(this.key(client, name)).subscribers.delete(client);
+      }
+      return this.reply(client, { type: 'unsubscribed', channels: names });
+    }
+    this.reply(client, { type: 'subscribed', channels: names });
+    for (const name of names) {
+      if (client.channels.has(name)) continue;
+      client.channels.add(name);
+      const ch = this.channel(this.key(client, name));
+      ch.subscribers.add(client);
+      const snapshot = this.snapshotOf(name);
+      if (snapshot !== null) this.reply(client, { channel: name, type: 'snapshot', seq: ch.seq, ...snapshot });
+    }
+  }
+
+  /** A channel name's problem, or null: book:SYM trades:SYM blocks:SYM ticker:SYM kline:SYM:INTERVAL orders. */
+  private check(client: Client, name: string): [string, string] | null {
+    if (name === 'orders') return client.member === null ? ['UNAUTHENTICATED', 'send {"op":"auth","key":"..."} before subscribing to orders'] : null;
+    const [kind, symbol, interval, ...rest] = name.split(':');
+    const known = ['book', 'trades', 'blocks', 'ticker', 'kline'].includes(kind) && rest.length === 0 && (kind === 'kline' ? INTERVAL_NAMES.includes(interval as KlineInterval) : interval === undefined);
+    if (!known) return ['UNKNOWN_CHANNEL', `no channel ${name}: use book:SYM, trades:SYM, blocks:SYM, ticker:SYM, kline:SYM:1m|5m|15m|1h|1d or orders`];
+    if (this.g.engine.instrument(symbol) === undefined) return ['UNKNOWN_INSTRUMENT', `no instrument ${symbol} is listed`];
+    return null;
+  }
+
+  /** The private orders channel is one per member; the others are shared. */
+  private key(client: Client, name: string): string {
+    return name === 'orders' ? `orders:${client.member}` : name;
+  }
+
+  private channel(key: string): Channel {
+    let ch = this.channels.get(key);
+    if (ch === undefined) { ch = { seq: 0, subscribers: new Set() }; this.channels.set(key, ch); }
+    return ch;
+  }
+
+  private snapshotOf(name: string): Record<string, unknown> | null {
+    const [kind, symbol, interval] = name.split(':');
+    if (kind === 'book') {
+      const b = this.books.get(symbol) ?? { bids: new Map(), asks: new Map() };
+      return { bids: levels(b.bids, true), asks: levels(b.asks, false) };
+    }
+    if (kind === 'ticker') return { ticker: this.tickers.get(symbol)?.text ?? tickerView(this.g.engine.ticker(symbol)!) };
+    if (kind === 'kline') return { bars: this.g.history.klines.get(symbol, interval as KlineInterval, 1).map(klineView) };
+    if (kind === 'trades' || kind === 'blocks') {
+      return { trades: this.g.history.recentTrades(symbol, 200).filter((t) => (kind === 'blocks') === (t.mode === 'block')).slice(0, 50).map(tradeView) };
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------- publishing
+
+  /** One message on one channel: serialised once, sent to every subscriber. */
+  private publish(key: string, type: string, payload: Record<string, unknown>, channelName = key): void {
+    const ch = this.channels.get(key);
+    if (ch === undefined || ch.subscribers.size === 0) {
+      if (ch !== undefined) ch.seq++;
+      return;
+    }
+    ch.seq++;
+    const text = JSON.stringify({ channel: channelName, type, seq: ch.seq, ...payload });
+    for (const c of ch.subscribers) this.send(c, text);
+  }
+
+  /**
+   * A committed batch's events. Runs inside the commit, before anything else can reach the engine,
+   * so the engine's state here is exactly the committed one.
+   */
+  onEvents(events: readonly EngineEvent[]): void {
+    const touched = new Set<string>();
+    for (const e of events) {
+      switch (e.type) {
+        case 'trade':
+          touched.add(e.symbol);
+          this.publish(`${e.mode === 'block' ? 'blocks' : 'trades'}:${e.symbol}`, 'trade', tradeView(e));
+          this.executions(e);
+          if (e.mode === 'listed') this.klines(e.symbol);
+          break;
+        case 'order':
+          touched.add(e.symbol);
+          this.toMember(e.accountId, { report: orderView(e) });
+          break;
+        case 'block':
+          this.toMember(e.proposerAccountId, { block: blockView(e) });
+          if (e.counterpartyAccountId !== null) this.toMember(e.counterpartyAccountId, { block: blockView(e) });
+          break;
+        case 'instrument':
+        case 'market':
+        case 'endOfDay':
+          for (const inst of this.g.engine.instruments) touched.add(inst.symbol);
+          break;
+        default:
+          break;
+      }
+    }
+    for (const symbol of touched) {
+      this.bookUpdate(symbol);
+      this.tickerChanged(symbol);
+    }
+  }
+
+  private executions(t: TradeEvent): void {
+    for (const f of fillsOf(t)) {
+      this.toMember(f.accountId, {
+        fill: {
+          tradeId: String(f.tradeId), orderId: f.orderId === null ? null : String(f.orderId), accountId: f.accountId, symbol: f.symbol,
+          side: f.side, mode: f.mode, price: formatMoney(f.price), quantity: f.quantity, fee: formatMoney(f.fee),
+          remaining: f.side === 'buy' ? t.buyRemaining : t.sellRemaining, time: isoTime(f.time),
+        },
+      });
+    }
+  }
+
+  private toMember(accountId: string, payload: Record<string, unknown>): void {
+    const member = this.g.engine.account(accountId)?.member;
+    if (member !== undefined) this.publish(`orders:${member}`, 'execution', payload, 'orders');
+  }
+
+  /** Reads the committed top of book, publishes the levels that changed, keeps it for snapshots. */
+  private bookUpdate(symbol: string): void {
+    const before = this.books.get(symbol);
+    const after = this.refreshBook(symbol);
+    if (before === undefined) return;
+    const bids = diff(before.bids, after.bids, true);
+    const asks = diff(before.asks, after.asks, false);
+    if (bids.length > 0 || asks.length > 0) this.publish(`book:${symbol}`, 'update', { bids, asks });
+  }
+
+  private refreshBook(symbol: string): { bids: Side; asks: Side } {
+    const d = this.g.engine.depth(symbol, BOOK_LEVELS) as { bids: DepthLevel[]; asks: DepthLevel[] };
+    const side = (levels: DepthLevel[]): Side => new Map(levels.map(([p, q, n]) => [p, [q, n]]));
+    const book = { bids: side(d.bids), asks: side(d.asks) };
+    this.books.set(symbol, book);
+    return book;
+  }
+
+  /** At most one ticker message per symbol every 100 ms; the last change is never lost. */
+  private tickerChanged(symbol: string): void {
+    let t = this.tickers.get(symbol);
+    if (t === undefined) { t = { text: null, sentAt: 0, timer: null }; this.tickers.set(symbol, t); }
+    t.text = tickerView(this.g.engine.ticker(symbol)!);
+    if (t.timer !== null) return;
+    const wait = t.sentAt + TICKER_MS - Date.now();
+    const fire = () => {
+      const s = this.tickers.get(symbol)!;
+      s.timer = null;
+      s.sentAt = Date.now();
+      this.publish(`ticker:${symbol}`, 'update', { ticker: s.text });
+    };
+    if (wait <= 0) fire();
+    else t.timer = setTimeout(fire, wait);
+  }
+
+  /** The current bar of each interval on change, and a bar that has just closed, marked closed. */
+  private klines(symbol: string): void {
+    for (const interval of INTERVAL_NAMES) {
+      const key = `kline:${symbol}:${interval}`;
+      const bars = this.g.history.klines.get(symbol, interval, 2);
+      const current = bars[bars.length - 1];
+      const last = this.lastBar.get(key);
+      if (last !== undefined && last !== current.openTime && bars.length === 2) {
+        this.publish(key, 'update', { bar: klineView(bars[0]), closed: true });
+      }
+      this.lastBar.set(key, current.openTime);
+      this.publish(key, 'update', { bar: klineView(current), closed: false });
+    }
+  }
+}
+
+function levels(side: Side, bids: boolean): [string, number, number][] {
+  return [...side.entries()].sort((a, b) => (bids ? b[0] - a[0] : a[0] - b[0])).map(([p, [q, n]]) => [formatMoney(p), q, n]);
+}
+
+/** Levels whose quantity or order count changed, with their absolute values; 0 removes a level. */
+function diff(before: Side, after: Side, bids: boolean): [string, number, number][] {
+  const out: [number, number, number][] = [];
+  for (const [p, [q, n]] of after) {
+    const old = before.get(p);
+    if (old === undefined || old[0] !== q || old[1] !== n) out.push([p, q, n]);
+  }
+  for (const p of before.keys()) if (!after.has(p)) out.push([p, 0, 0]);
+  return out.sort((a, b) => (bids ? b[0] - a[0] : a[0] - b[0])).map(([p, q, n]) => [formatMoney(p), q, n]);
+}
+
+function tradeView(t: TradeEvent) {
+  return {
+    tradeId: String(t.tradeId), symbol: t.symbol, mode: t.mode, price: formatMoney(t.price), quantity: t.quantity,
+    aggressor: t.mode === 'listed' ? t.aggressor : null, time: isoTime(t.time),
+  };
+}

@@ -1,0 +1,90 @@
+// Operators' routes (API.md "Operators"): accounts, deposits and withdrawals, listing an
+// instrument with its venue profile, the end of day, and the settlement outputs.
+import type { FastifyInstance } from 'fastify';
+import { formatMoney, parseMoney, type VenueProfile } from '../../engine/index.ts';
+import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts';
+import { ACCOUNT, body, DATE, fail, params, PRICE, QUANTITY, refuse, submit, SYMBOL, type Gateway } from '../http.ts';
+import { instrumentView } from './market.ts';
+
+const operator = { config: { role: 'operator' as const } };
+const VENUE = { type: 'string', pattern: '^[A-Z][A-Z0-9-]{1,15}$' };
+const MONEY = { type: 'string', pattern: '^(0|[1-9][0-9]{0,12})(\\.[0-9]{1,2})?$', maxLength: 16 };
+
+export function adminRoutes(app: FastifyInstance, g: Gateway): void {
+  app.post<{ Body: { accountId: string; member: string; class: 'compliance' | 'institution' | 'individual'; allocation?: number; venues?: string[] } }>('/v1/admin/accounts', {
+    ...operator,
+    schema: {
+      body: body({
+        accountId: ACCOUNT, member: ACCOUNT, class: { enum: ['compliance', 'institution', 'individual'] },
+        allocation: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 }, venues: { type: 'array', items: VENUE, minItems: 1, maxItems: 20, uniqueItems: true },
+      }, ['accountId', 'member', 'class']),
+    },
+  }, async (req, reply) => {
+    const b = req.body;
+    const r = await submit(g, req, reply, { type: 'createAccount', accountId: b.accountId, member: b.member, accountClass: b.class, allocation: b.allocation, venues: b.venues ?? null });
+    return r.ok ? reply.code(201).send({ accountId: b.accountId, member: b.member, class: b.class }) : refuse(reply, r);
+  });
+
+  for (const [path, type] of [['/v1/admin/deposits', 'deposit'], ['/v1/admin/withdrawals', 'withdraw']] as const) {
+    app.post<{ Body: { accountId: string; cash?: string; symbol?: string; quantity?: number } }>(path, {
+      ...operator, schema: { body: body({ accountId: ACCOUNT, cash: MONEY, symbol: SYMBOL, quantity: QUANTITY }, ['accountId']) },
+    }, async (req, reply) => {
+      const b = req.body;
+      const r = await submit(g, req, reply, {
+        type, accountId: b.accountId, cash: b.cash === undefined ? null : parseMoney(b.cash), symbol: b.symbol ?? null, quantity: b.quantity ?? null,
+      });
+      if (!r.ok) return refuse(reply, r);
+      const a = g.engine.account(b.accountId)!;
+      return reply.code(201).send({ accountId: a.id, cash: { available: formatMoney(a.cash), frozen: formatMoney(a.cashFrozen) } });
+    });
+  }
+
+  app.post<{ Body: { symbol: string; name?: string; vintage?: number | null; profile: VenueProfile; listingPrice: string } }>('/v1/admin/instruments', {
+    ...operator,
+    bodyLimit: 256 * 1024,
+    schema: {
+      body: body({
+        symbol: SYMBOL, name: { type: 'string', minLength: 1, maxLength: 100 }, vintage: { anyOf: [{ type: 'integer', minimum: 2000, maximum: 2100 }, { type: 'null' }] },
+        profile: { type: 'object' }, listingPrice: PRICE,
+      }, ['symbol', 'profile', 'listingPrice']),
+    },
+  }, async (req, reply) => {
+    const b = req.body;
+    const r = await submit(g, req, reply, { type: 'listInstrument', symbol: b.symbol, name: b.name, vintage: b.vintage, profile: b.profile, listingPrice: parseMoney(b.listingPrice) as number });
+    return r.ok ? reply.code(201).send(instrumentView(g, b.symbol)) : refuse(reply, r);
+  });
+
+  app.post<{ Body: { date?: string } | null }>('/v1/admin/end-of-day', {
+    ...operator, schema: { body: { type: ['object', 'null'], properties: { date: DATE }, additionalProperties: false } },
+  }, async (req, reply) => {
+    const r = await submit(g, req, reply, { type: 'endOfDay', date: req.body?.date ?? g.engine.tradingDate });
+    if (!r.ok) return refuse(reply, r);
+    const eod = r.events.find((e) => e.type === 'endOfDay');
+    if (eod === undefined || eod.type !== 'endOfDay') return fail(reply, 500, 'INTERNAL', 'the end of day left no summary');
+    return {
+      date: eod.date, nextDate: eod.nextDate, expiredOrders: r.events.filter((e) => e.type === 'order').length,
+      expiredBlocks: r.events.filter((e) => e.type === 'block').length,
+      instruments: eod.instruments.map((i) => ({
+        symbol: i.symbol, prevClose: formatMoney(i.prevClose), close: formatMoney(i.close), listedVolume: i.listedVolume, blockVolume: i.blockVolume,
+      })),
+      settlement: g.settlement.days().includes(eod.date) ? `/v1/settlement/${eod.date}` : null,
+    };
+  });
+
+  app.get<{ Params: { date: string } }>('/v1/settlement/:date', { ...operator, schema: { params: params({ date: DATE }) } }, async (req, reply) => {
+    if (!g.settlement.days().includes(req.params.date)) return fail(reply, 404, 'UNKNOWN_DAY', `no settlement has been published for ${req.params.date}`);
+    return {
+      date: req.params.date, totals: JSON.parse(g.settlement.read(req.params.date, 'totals', 'json') ?? 'null'),
+      reports: REPORTS.map((name) => ({ name, href: `/v1/settlement/${req.params.date}/${name}` })),
+    };
+  });
+
+  app.get<{ Params: { date: string; report: ReportName } }>('/v1/settlement/:date/:report', {
+    ...operator, schema: { params: params({ date: DATE, report: { enum: [...REPORTS] } }) },
+  }, async (req, reply) => {
+    const csv = (req.headers.accept ?? '').includes('text/csv');
+    const text = g.settlement.read(req.params.date, req.params.report, csv ? 'csv' : 'json');
+    if (text === null) return fail(reply, 404, 'UNKNOWN_DAY', `no settlement has been published for ${req.params.date}`);
+    return reply.type(csv ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8').send(text);
+  });
+}

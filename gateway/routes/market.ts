@@ -1,0 +1,79 @@
+// Public market data (API.md "Market data"): instruments, book, recent trades, ticker, K-lines.
+import type { FastifyInstance } from 'fastify';
+import { formatMoney, formatPercent, isoTime, INTERVAL_NAMES, type KlineInterval } from '../../engine/index.ts';
+import { fail, money, params, SYMBOL, type Gateway } from '../http.ts';
+
+const noSuch = (symbol: string) => `no instrument ${symbol} is listed`;
+
+export function instrumentView(g: Gateway, symbol: string) {
+  const i = g.engine.instrument(symbol);
+  if (i === undefined) return undefined;
+  return {
+    symbol: i.symbol, name: i.name, venue: i.venue, kind: i.profile.source.kind, vintage: i.vintage, tick: formatMoney(i.profile.tick),
+    lot: i.profile.lot, status: g.engine.marketHalted ? 'halted' : i.status, prevClose: formatMoney(i.referencePrice),
+    listedBand: { low: formatMoney(i.bandLow), high: formatMoney(i.bandHigh), pct: formatPercent(i.listedBandRate) },
+    blockBand: { low: formatMoney(i.blockLow), high: formatMoney(i.blockHigh), pct: formatPercent(i.blockBandRate) },
+  };
+}
+
+export function marketRoutes(app: FastifyInstance, g: Gateway): void {
+  const symbolParams = { params: params({ symbol: SYMBOL }) };
+
+  app.get('/v1/instruments', async () => g.engine.instruments.map((i) => instrumentView(g, i.symbol)));
+
+  app.get<{ Params: { symbol: string } }>('/v1/instruments/:symbol', { schema: symbolParams }, async (req, reply) =>
+    instrumentView(g, req.params.symbol) ?? fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(req.params.symbol)));
+
+  app.get<{ Params: { symbol: string }; Querystring: { depth?: number } }>('/v1/instruments/:symbol/book', {
+    schema: { ...symbolParams, querystring: { type: 'object', properties: { depth: { type: 'integer', minimum: 1, maximum: 50 } }, additionalProperties: false } },
+  }, async (req, reply) => {
+    const d = g.engine.depth(req.params.symbol, req.query.depth ?? 5);
+    if (d === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(req.params.symbol));
+    const level = ([p, q, n]: [number, number, number]) => [formatMoney(p), q, n];
+    return { symbol: req.params.symbol, seq: g.engine.lastSequence, bids: d.bids.map(level), asks: d.asks.map(level) };
+  });
+
+  app.get<{ Params: { symbol: string }; Querystring: { limit?: number } }>('/v1/instruments/:symbol/trades', {
+    schema: { ...symbolParams, querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 } }, additionalProperties: false } },
+  }, async (req, reply) => {
+    if (g.engine.instrument(req.params.symbol) === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(req.params.symbol));
+    return g.history.recentTrades(req.params.symbol, req.query.limit ?? 100).map((t) => ({
+      tradeId: String(t.tradeId), price: formatMoney(t.price), quantity: t.quantity, mode: t.mode, aggressor: t.mode === 'listed' ? t.aggressor : null,
+      time: isoTime(t.time),
+    }));
+  });
+
+  app.get<{ Params: { symbol: string } }>('/v1/instruments/:symbol/ticker', { schema: symbolParams }, async (req, reply) => {
+    const t = g.engine.ticker(req.params.symbol);
+    if (t === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(req.params.symbol));
+    return tickerView(t);
+  });
+
+  app.get<{ Params: { symbol: string }; Querystring: { interval?: KlineInterval; limit?: number } }>('/v1/instruments/:symbol/klines', {
+    schema: {
+      ...symbolParams,
+      querystring: { type: 'object', properties: { interval: { enum: INTERVAL_NAMES }, limit: { type: 'integer', minimum: 1, maximum: 1500 } }, additionalProperties: false },
+    },
+  }, async (req, reply) => {
+    if (g.engine.instrument(req.params.symbol) === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(req.params.symbol));
+    return g.history.klines.get(req.params.symbol, req.query.interval ?? '1m', req.query.limit ?? 500).map(klineView);
+  });
+}
+
+export function tickerView(t: NonNullable<ReturnType<Gateway['engine']['ticker']>>) {
+  return {
+    symbol: t.symbol, status: t.status, open: money(t.open), high: money(t.high), low: money(t.low), last: money(t.last),
+    close: null, prevClose: money(t.prevClose), changePct: (t.changeHundredths < 0 ? '-' : '') + formatMoney(Math.abs(t.changeHundredths)),
+    vwap: money(t.vwap), listedVolume: t.listedVolume, listedTurnover: money(t.listedTurnover), blockVolume: t.blockVolume,
+    blockTurnover: money(t.blockTurnover), auctionVolume: t.auctionVolume, auctionTurnover: money(t.auctionTurnover),
+    volume: t.volume, turnover: money(t.turnover), cumulativeVolume: t.cumulativeVolume, cumulativeTurnover: money(t.cumulativeTurnover),
+    bandLow: money(t.bandLow), bandHigh: money(t.bandHigh),
+  };
+}
+
+export function klineView(k: { openTime: number; open: number; high: number; low: number; close: number; volume: number; turnover: number }) {
+  return {
+    openTime: isoTime(k.openTime), open: formatMoney(k.open), high: formatMoney(k.high), low: formatMoney(k.low), close: formatMoney(k.close),
+    volume: k.volume, turnover: formatMoney(k.turnover),
+  };
+}

@@ -1,0 +1,214 @@
+// Members' routes (API.md "Trading"): orders, fills, the account, block trades and large-holder
+// reports. A member acts only for its own accounts; where it has several, it names one.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { dateOfDay, describeOrder, formatMoney, isoTime, parseMoney, type BlockEvent, type OrderEvent, type TradeEvent } from '../../engine/index.ts';
+import {
+  ACCOUNT, accountsFor, body, DATE, fail, fillView, ID, orderView, params, PRICE, principal, QUANTITY, refuse, submit, SYMBOL,
+  type Gateway,
+} from '../http.ts';
+
+const member = { config: { role: 'member' as const } };
+
+/** The account a member acts for: the one it named (if its own), or its only one. */
+function actingAccount(g: Gateway, req: FastifyRequest, reply: FastifyReply, accountId: string | undefined): string | null {
+  const mine = g.engine.accountsOfMember(principal(req).member as string);
+  if (accountId !== undefined) {
+    if (mine.includes(accountId)) return accountId;
+    fail(reply, g.engine.account(accountId) === undefined ? 404 : 403, g.engine.account(accountId) === undefined ? 'UNKNOWN_ACCOUNT' : 'ACCOUNT_NOT_OWNED',
+      `account ${accountId} is not one of yours (${mine.join(', ') || 'none'})`);
+    return null;
+  }
+  if (mine.length === 1) return mine[0];
+  fail(reply, 400, 'ACCOUNT_REQUIRED', mine.length === 0 ? 'your member has no account' : `name accountId: your accounts are ${mine.join(', ')}`);
+  return null;
+}
+
+export function blockView(b: BlockEvent) {
+  return {
+    blockId: String(b.blockId), symbol: b.symbol, status: b.status, proposerAccountId: b.proposerAccountId, side: b.side,
+    counterpartyAccountId: b.counterpartyAccountId, price: formatMoney(b.price), quantity: b.quantity, termsBy: b.termsBy,
+    inReplyTo: b.inReplyTo === null ? null : String(b.inReplyTo), reason: b.reason, time: isoTime(b.time),
+  };
+}
+
+export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
+  const orderReply = (reply: FastifyReply, r: { ok: true; events: readonly { type: string }[]; orderId?: number; duplicate?: boolean }, accountId: string | null, created: boolean) => {
+    const event = r.events.find((e): e is OrderEvent => e.type === 'order' && (e as OrderEvent).orderId === r.orderId);
+    const live = g.engine.order(r.orderId as number);
+    const state = live !== undefined ? describeOrder(live, live.seq, live.time) : event ?? g.history.orders.get(r.orderId as number);
+    const fills = (r.events as TradeEvent[]).filter((e) => e.type === 'trade').map((t) => ({
+      tradeId: String(t.tradeId), price: formatMoney(t.price), quantity: t.quantity,
+      fee: formatMoney(t.buyAccountId === accountId ? t.buyFee : t.sellFee), time: isoTime(t.time),
+    }));
+    return reply.code(created && !r.duplicate ? 201 : 200).send({
+      order: state === undefined ? { orderId: String(r.orderId) } : orderView(state), fills, duplicate: r.duplicate === true,
+    });
+  };
+
+  app.post<{ Body: { symbol: string; side: 'buy' | 'sell'; type: 'limit' | 'market' | 'pick'; price?: string; quantity: number; timeInForce?: 'DAY' | 'IOC' | 'FOK'; targetOrderId?: string; clientOrderId?: string; accountId?: string } }>('/v1/orders', {
+    ...member,
+    schema: {
+      body: body({
+        symbol: SYMBOL, side: { enum: ['buy', 'sell'] }, type: { enum: ['limit', 'market', 'pick'] }, price: PRICE, quantity: QUANTITY,
+        timeInForce: { enum: ['DAY', 'IOC', 'FOK'] }, targetOrderId: ID, clientOrderId: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$' },
+        accountId: ACCOUNT,
+      }, ['symbol', 'side', 'type', 'quantity']),
+    },
+  }, async (req, reply) => {
+    const b = req.body;
+    const accountId = actingAccount(g, req, reply, b.accountId);
+    if (accountId === null) return reply;
+    const r = await submit(g, req, reply, {
+      type: 'placeOrder', accountId, symbol: b.symbol, side: b.side, orderType: b.type,
+      price: b.price === undefined ? null : parseMoney(b.price), quantity: b.quantity, timeInForce: b.timeInForce,
+      targetOrderId: b.targetOrderId === undefined ? null : Number(b.targetOrderId), clientOrderId: b.clientOrderId ?? null,
+    });
+    return r.ok ? orderReply(reply, r, accountId, true) : refuse(reply, r);
+  });
+
+  app.get<{ Querystring: { status?: 'open' | 'all'; symbol?: string; accountId?: string } }>('/v1/orders', {
+    ...member,
+    schema: { querystring: body({ status: { enum: ['open', 'all'] }, symbol: SYMBOL, accountId: ACCOUNT }) },
+  }, async (req) => {
+    const q = req.query;
+    const accounts = new Set(accountsFor(g, principal(req).member as string, q.accountId));
+    const out = new Map<number, OrderEvent>();
+    if (q.status !== 'open') for (const o of g.history.orders.values()) if (accounts.has(o.accountId)) out.set(o.orderId, o);
+    for (const id of accounts) for (const o of g.engine.ordersOf(id)) out.set(o.id, describeOrder(o, o.seq, o.time));
+    return [...out.values()]
+      .filter((o) => (q.symbol === undefined || o.symbol === q.symbol) && (q.status !== 'open' || o.status === 'new' || o.status === 'partially_filled'))
+      .sort((a, b) => a.orderId - b.orderId).map(orderView);
+  });
+
+  const findOrder = (req: FastifyRequest, orderId: number): OrderEvent | undefined => {
+    const m = principal(req).member;
+    const live = g.engine.order(orderId);
+    if (live !== undefined) return live.account.member === m ? describeOrder(live, live.seq, live.time) : undefined;
+    const past = g.history.orders.get(orderId);
+    return past !== undefined && g.engine.account(past.accountId)?.member === m ? past : undefined;
+  };
+
+  app.get<{ Params: { orderId: string } }>('/v1/orders/:orderId', { ...member, schema: { params: params({ orderId: ID }) } }, async (req, reply) => {
+    const o = findOrder(req, Number(req.params.orderId));
+    return o === undefined ? fail(reply, 404, 'UNKNOWN_ORDER', `you have no order ${req.params.orderId} today`) : orderView(o);
+  });
+
+  app.patch<{ Params: { orderId: string }; Body: { quantity?: number; price?: string } }>('/v1/orders/:orderId', {
+    ...member, schema: { params: params({ orderId: ID }), body: body({ quantity: QUANTITY, price: PRICE }) },
+  }, async (req, reply) => {
+    const r = await submit(g, req, reply, {
+      type: 'modifyOrder', orderId: Number(req.params.orderId), quantity: req.body.quantity ?? null,
+      price: req.body.price === undefined ? null : parseMoney(req.body.price),
+    });
+    return r.ok ? orderReply(reply, r, g.engine.order(Number(req.params.orderId))?.account.id ?? null, false) : refuse(reply, r);
+  });
+
+  app.delete<{ Params: { orderId: string } }>('/v1/orders/:orderId', { ...member, schema: { params: params({ orderId: ID }) } }, async (req, reply) => {
+    const r = await submit(g, req, reply, { type: 'cancelOrder', orderId: Number(req.params.orderId) });
+    if (!r.ok) return refuse(reply, r);
+    const e = r.events.find((x): x is OrderEvent => x.type === 'order');
+    return { order: e === undefined ? null : orderView(e) };
+  });
+
+  app.get<{ Querystring: { date?: string; accountId?: string } }>('/v1/fills', {
+    ...member, schema: { querystring: body({ date: DATE, accountId: ACCOUNT }) },
+  }, async (req, reply) => {
+    const accounts = accountsFor(g, principal(req).member as string, req.query.accountId);
+    const date = req.query.date;
+    if (date === undefined || date === g.engine.tradingDate) return g.history.todaysFills(accounts).map(fillView);
+    const past = g.history.pastFills(date, accounts);
+    return past === null ? fail(reply, 404, 'UNKNOWN_DAY', `${date} is neither today (${g.engine.tradingDate}) nor a closed trading day`) : past.map(fillView);
+  });
+
+  app.get<{ Querystring: { accountId?: string } }>('/v1/account', { ...member, schema: { querystring: body({ accountId: ACCOUNT }) } }, async (req, reply) => {
+    const id = actingAccount(g, req, reply, req.query.accountId);
+    if (id === null) return reply;
+    const a = g.engine.account(id)!;
+    return {
+      accountId: a.id, member: a.member, class: a.accountClass, allocation: a.allocation, restriction: a.restriction,
+      cash: { available: formatMoney(a.cash), frozen: formatMoney(a.cashFrozen) },
+      holdings: a.positions.flatMap((pos) => {
+        if (pos === undefined) return [];
+        const inst = g.engine.instruments[pos.instrumentIndex];
+        const lh = pos.largeHolder;
+        return [{
+          symbol: inst.symbol, available: pos.available, frozen: pos.frozen, pending: pos.pending, openBuy: pos.openBuy,
+          cap: g.engine.capOf(a, pos, inst), largeHolderThreshold: g.engine.thresholdOf(a, pos, inst),
+          largeHolder: lh === null ? null : {
+            since: dateOfDay(lh.since), holding: lh.holding, threshold: lh.threshold, dueDate: dateOfDay(lh.dueDay),
+            filed: lh.filedDay === null ? null : dateOfDay(lh.filedDay), overdue: lh.filedDay === null && lh.dueDay < g.engine.tradingDay,
+          },
+        }];
+      }),
+    };
+  });
+
+  // ---------------------------------------------------------------- block trades
+  app.post<{ Body: { symbol: string; side: 'buy' | 'sell'; price: string; quantity: number; counterpartyAccountId?: string; accountId?: string } }>('/v1/block-trades', {
+    ...member,
+    schema: { body: body({ symbol: SYMBOL, side: { enum: ['buy', 'sell'] }, price: PRICE, quantity: QUANTITY, counterpartyAccountId: ACCOUNT, accountId: ACCOUNT }, ['symbol', 'side', 'price', 'quantity']) },
+  }, async (req, reply) => {
+    const b = req.body;
+    const accountId = actingAccount(g, req, reply, b.accountId);
+    if (accountId === null) return reply;
+    const r = await submit(g, req, reply, {
+      type: 'proposeBlock', accountId, symbol: b.symbol, side: b.side, price: parseMoney(b.price) as number, quantity: b.quantity,
+      counterpartyAccountId: b.counterpartyAccountId ?? null,
+    });
+    return r.ok ? reply.code(201).send(blockReply(r.events)) : refuse(reply, r);
+  });
+
+  const blockParams = { params: params({ blockId: ID }) };
+  app.post<{ Params: { blockId: string }; Body: { price: string; quantity: number; accountId?: string } }>('/v1/block-trades/:blockId/counter', {
+    ...member, schema: { ...blockParams, body: body({ price: PRICE, quantity: QUANTITY, accountId: ACCOUNT }, ['price', 'quantity']) },
+  }, async (req, reply) => {
+    const r = await submit(g, req, reply, {
+      type: 'counterBlock', blockId: Number(req.params.blockId), accountId: req.body.accountId ?? null,
+      price: parseMoney(req.body.price) as number, quantity: req.body.quantity,
+    });
+    return r.ok ? blockReply(r.events) : refuse(reply, r);
+  });
+
+  app.post<{ Params: { blockId: string }; Body: { accountId?: string } | null }>('/v1/block-trades/:blockId/accept', {
+    ...member, schema: { ...blockParams, body: { type: ['object', 'null'], properties: { accountId: ACCOUNT }, additionalProperties: false } },
+  }, async (req, reply) => {
+    const r = await submit(g, req, reply, { type: 'acceptBlock', blockId: Number(req.params.blockId), accountId: req.body?.accountId ?? null });
+    return r.ok ? blockReply(r.events) : refuse(reply, r);
+  });
+
+  for (const [method, path, type] of [['post', '/v1/block-trades/:blockId/reject', 'rejectBlock'], ['delete', '/v1/block-trades/:blockId', 'withdrawBlock']] as const) {
+    app[method]<{ Params: { blockId: string } }>(path, { ...member, schema: blockParams }, async (req, reply) => {
+      const r = await submit(g, req, reply, { type, blockId: Number(req.params.blockId) });
+      return r.ok ? blockReply(r.events) : refuse(reply, r);
+    });
+  }
+
+  app.get<{ Querystring: { status?: BlockEvent['status'] } }>('/v1/block-trades', {
+    ...member, schema: { querystring: body({ status: { enum: ['proposed', 'countered', 'executed', 'rejected', 'withdrawn', 'expired'] } }) },
+  }, async (req) => {
+    const m = principal(req).member as string;
+    const mine = new Set(g.engine.accountsOfMember(m));
+    return [...g.history.blocks.values()]
+      .filter((b) => mine.has(b.proposerAccountId) || (b.counterpartyAccountId === null ? b.status === 'proposed' : mine.has(b.counterpartyAccountId)))
+      .filter((b) => req.query.status === undefined || b.status === req.query.status)
+      .sort((a, b) => a.blockId - b.blockId).map(blockView);
+  });
+
+  app.post<{ Body: { symbol: string; accountId: string; text: string } }>('/v1/large-holder-reports', {
+    ...member, schema: { body: body({ symbol: SYMBOL, accountId: ACCOUNT, text: { type: 'string', minLength: 1, maxLength: 10_000 } }, ['symbol', 'accountId', 'text']) },
+  }, async (req, reply) => {
+    const r = await submit(g, req, reply, { type: 'fileLargeHolderReport', accountId: req.body.accountId, symbol: req.body.symbol, text: req.body.text });
+    if (!r.ok) return refuse(reply, r);
+    return reply.code(201).send({ filed: r.events.filter((e) => e.type === 'largeHolder') });
+  });
+}
+
+/** A block command's answer: the proposal's state after it, and the trade if it executed. */
+function blockReply(events: readonly { type: string }[]) {
+  const block = [...events].reverse().find((e): e is BlockEvent => e.type === 'block');
+  const trade = events.find((e): e is TradeEvent => e.type === 'trade');
+  return {
+    block: block === undefined ? null : blockView(block),
+    trade: trade === undefined ? null : { tradeId: String(trade.tradeId), price: formatMoney(trade.price), quantity: trade.quantity, buyFee: formatMoney(trade.buyFee), sellFee: formatMoney(trade.sellFee) },
+  };
+}
