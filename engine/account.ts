@@ -51,6 +51,8 @@ export class Account {
   restrictionReason: string | null = null;
   /** Positions indexed by instrument index; created on first use. */
   readonly positions: (Position | undefined)[] = [];
+  /** Whether it is admitted to each instrument's venue, by instrument index, worked out on first use. */
+  readonly admitted: (boolean | undefined)[] = [];
   /** Number of open orders, so that an account with none can be skipped quickly. */
   openOrders = 0;
   constructor(

@@ -21,13 +21,13 @@ export function isTradingDay(profile: CompiledProfile, day: number): boolean {
   return profile.weekdays[(day + 4) % 7] && !profile.holidays.has(day); // 1970-01-01 was a Thursday
 }
 
-/** True when the minute falls in one of the mode's sessions. */
-export function inSession(profile: CompiledProfile, mode: TradeMode, minute: number): boolean {
+/** The session [start, end) minutes of the mode that the minute falls in, or null. */
+export function sessionAt(profile: CompiledProfile, mode: TradeMode, minute: number): [number, number] | null {
   const ranges = profile.sessions[mode];
   for (let i = 0; i < ranges.length; i += 2) {
-    if (minute >= ranges[i] && minute < ranges[i + 1]) return true;
+    if (minute >= ranges[i] && minute < ranges[i + 1]) return [ranges[i], ranges[i + 1]];
   }
-  return false;
+  return null;
 }
 
 /** The n-th trading day of the venue after `day` (n = 0 gives `day` itself). */

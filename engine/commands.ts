@@ -122,6 +122,12 @@ export type Command =
 
 export type CommandType = Command['type'];
 
+/** Omit applied to each member of a union, so that the `type` tag still narrows. */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A command as a caller writes it: the sequencer adds seq, time and actor. */
+export type CommandBody = DistributiveOmit<Command, 'seq' | 'time' | 'actor'>;
+
 /** Which role may issue each command. */
 export const COMMAND_ROLES: Record<CommandType, readonly Role[]> = {
   placeOrder: ['member'],

@@ -4,7 +4,7 @@
 // same events and the same state hash.
 import { Account, Position, RESTRICTIONS, type Restriction } from './account.ts';
 import { ladderBook, type BookFactory, type DepthLevel } from './book.ts';
-import { addTradingDays, describeSessions, inSession, isTradingDay, localDay, localMinute } from './calendar.ts';
+import { addTradingDays, CST_OFFSET_MS, DAY_MS, describeSessions, isTradingDay, localDay, localMinute, sessionAt } from './calendar.ts';
 import {
   COMMAND_ROLES, type CancelAll, type CancelOrder, type Command, type CreateAccount, type FileLargeHolderReport,
   type ListInstrument, type MarketStatus, type ModifyOrder, type PlaceOrder, type RestrictAccount, type SetInstrument,
@@ -568,21 +568,45 @@ export class Engine {
   tradingGate(inst: Instrument, acct: Account, side: Side, mode: 'listed' | 'block', time: number): Rejection | null {
     if (this.marketHalted) return reject('MARKET_HALTED', `the market is halted (${this.marketHaltReason})`);
     if (inst.status === 'halted') return reject('INSTRUMENT_HALTED', `${inst.symbol} is halted (${inst.statusReason})`);
+    const open = inst.openWindow[mode === 'listed' ? 0 : 1];
+    if (!(time >= open.from && time < open.until && open.day === this.tradingDay)) {
+      const closed = this.sessionCheck(inst, mode, time);
+      if (closed !== null) return closed;
+    }
+    let admitted = acct.admitted[inst.index];
+    if (admitted === undefined) {
+      admitted = (acct.venues === null || acct.venues.has(inst.venue)) && inst.profile.source.admittedClasses.includes(acct.accountClass);
+      acct.admitted[inst.index] = admitted;
+    }
+    if (!admitted) return reject('VENUE_NOT_ADMITTED', `account ${acct.id} (${acct.accountClass}) is not admitted to ${inst.venue}`);
+    const restriction = acct.restriction;
+    if (restriction !== 'none' && (restriction === 'frozen' || (restriction === 'no_buy') === (side === BUY))) {
+      return reject('ACCOUNT_RESTRICTED', `account ${acct.id} is restricted (${restriction}): ${acct.restrictionReason}`);
+    }
+    return null;
+  }
+
+  /**
+   * The trading day, the venue's calendar and the mode's sessions. When the time passes, the
+   * session it falls in is remembered on the instrument, so that the next commands inside it skip
+   * this arithmetic.
+   */
+  private sessionCheck(inst: Instrument, mode: 'listed' | 'block', time: number): Rejection | null {
     const profile = inst.profile;
     const day = localDay(time);
     if (day !== this.tradingDay) {
       return reject('MARKET_CLOSED', `orders are taken for the trading day ${this.tradingDate}, not ${dateOfDay(day)}`);
     }
     if (!isTradingDay(profile, day)) return reject('MARKET_CLOSED', `${dateOfDay(day)} is not a trading day of ${inst.venue}`);
-    if (!inSession(profile, mode, localMinute(time))) {
+    const range = sessionAt(profile, mode, localMinute(time));
+    if (range === null) {
       return reject('MARKET_CLOSED', `${mode} trading in ${inst.symbol} is closed now; its sessions are ${describeSessions(profile, mode)} (UTC+8)`);
     }
-    const admitted = (acct.venues === null || acct.venues.has(inst.venue)) && profile.source.admittedClasses.includes(acct.accountClass);
-    if (!admitted) return reject('VENUE_NOT_ADMITTED', `account ${acct.id} (${acct.accountClass}) is not admitted to ${inst.venue}`);
-    const restriction = acct.restriction;
-    if (restriction !== 'none' && (restriction === 'frozen' || (restriction === 'no_buy') === (side === BUY))) {
-      return reject('ACCOUNT_RESTRICTED', `account ${acct.id} is restricted (${restriction}): ${acct.restrictionReason}`);
-    }
+    const midnight = day * DAY_MS - CST_OFFSET_MS;
+    const open = inst.openWindow[mode === 'listed' ? 0 : 1];
+    open.day = day;
+    open.from = midnight + range[0] * 60_000;
+    open.until = midnight + range[1] * 60_000;
     return null;
   }
 

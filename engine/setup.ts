@@ -7,16 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from './commands.ts';
+import type { Command, CommandBody } from './commands.ts';
+export type { CommandBody, DistributiveOmit } from './commands.ts';
 import type { Engine } from './engine.ts';
 import { formatMoney, parseMoney } from './money.ts';
 import { ACCOUNT_CLASSES, validateProfile, type AccountClass, type CompiledProfile, type VenueProfile } from './profile.ts';
 
-/** Omit applied to each member of a union, so that the `type` tag still narrows. */
-export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-/** A command as the set-up produces it: the sequencer adds seq, time and actor. */
-export type CommandBody = DistributiveOmit<Command, 'seq' | 'time' | 'actor'>;
 
 export interface MarketSetup {
   /** The set-up file as it was given to loadMarkets. */
