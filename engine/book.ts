@@ -111,6 +111,7 @@ export class LadderBook implements Book {
   add(order: Order): void {
     const side = order.side;
     const i = this.index(order.price);
+    order.slot = i;
     const level = this.levels[side][i];
     order.prev = level.tail;
     order.next = null;
@@ -129,7 +130,7 @@ export class LadderBook implements Book {
 
   remove(order: Order): void {
     const side = order.side;
-    const i = this.index(order.price);
+    const i = order.slot;
     const level = this.levels[side][i];
     if (order.prev) order.prev.next = order.next;
     else level.head = order.next;
@@ -147,7 +148,7 @@ export class LadderBook implements Book {
   }
 
   reduced(order: Order, quantity: number): void {
-    this.levels[order.side][this.index(order.price)].quantity -= quantity;
+    this.levels[order.side][order.slot].quantity -= quantity;
   }
 
   best(side: Side): Order | null {
@@ -157,7 +158,7 @@ export class LadderBook implements Book {
 
   after(order: Order): Order | null {
     if (order.next) return order.next;
-    const i = this.index(order.price);
+    const i = order.slot;
     if (order.side === BUY) {
       const j = this.below(BUY, i - 1);
       return j >= 0 ? this.levels[BUY][j].head : null;

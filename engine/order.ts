@@ -16,6 +16,8 @@ export class Order {
   next: Order | null = null;
   /** True while the order sits in a book queue. */
   resting = false;
+  /** The book's own index of the order's price level while it rests (LadderBook: the ladder slot). */
+  slot = -1;
   filled = 0;
   /** Sum of price × quantity over the fills, for the average price. */
   filledNotional = 0;
