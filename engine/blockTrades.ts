@@ -62,6 +62,7 @@ export class BlockDesk {
       const other = e.accountFor(c.counterpartyAccountId);
       if (!(other instanceof Account)) return other;
       if (other === acct) return reject('SELF_TRADE', 'an account never trades with itself: name another counterparty');
+      if (!e.admittedTo(other, inst)) return reject('VENUE_NOT_ADMITTED', `account ${other.id} is not admitted to ${inst.venue}: it could never accept`);
       counterparty = other;
     }
     return this.openProposal(inst, acct, side, counterparty, c.price, c.quantity, null, c);
@@ -123,20 +124,35 @@ export class BlockDesk {
   }
 
   end(c: EndBlock): Result {
-    const found = this.find(c.blockId, c.actor.id, null);
-    if (!Array.isArray(found)) return found;
-    const [block, acct] = found;
+    if (!isPositiveInt(c.blockId)) return reject('INVALID_COMMAND', 'blockId must be a positive whole number');
+    const block = this.open.get(c.blockId);
+    if (block === undefined) return this.notOpen(c.blockId);
+    const member = c.actor.id;
+    const mine = (a: Account | null): boolean => a !== null && a.member === member;
+    if (!mine(block.proposer) && !mine(block.counterparty)) {
+      return block.counterparty === null
+        ? reject('NOT_YOUR_TURN', `block ${block.id} is an open proposal of another member: leave it unaccepted, or counter it`)
+        : reject('UNKNOWN_BLOCK', `there is no block ${block.id} for your accounts`);
+    }
     if (c.type === 'rejectBlock') {
-      if (block.counterparty === null || block.awaited !== acct) {
+      // Refusing is for the party the block waits for.
+      if (!mine(block.awaited)) {
         return reject('NOT_YOUR_TURN', block.counterparty === null
-          ? `block ${block.id} is an open proposal: there is nobody to refuse it for`
+          ? `block ${block.id} is your open proposal: withdraw it instead`
           : `block ${block.id}'s terms are yours: withdraw it instead`);
       }
-    } else if (acct !== block.termsBy && acct !== block.proposer) {
+    } else if (!mine(block.termsBy) && !mine(block.proposer)) {
+      // Withdrawing is for the party whose terms stand, or the proposer ending its own negotiation.
       return reject('NOT_YOUR_TURN', `block ${block.id}'s terms are account ${block.termsBy.id}'s: reject it instead`);
     }
     this.close(block, c.type === 'rejectBlock' ? 'rejected' : 'withdrawn', c, null);
     return { ok: true, events: this.engine.collected(), blockId: block.id };
+  }
+
+  private notOpen(blockId: number): Rejection {
+    return blockId < this.nextBlockId
+      ? reject('BLOCK_NOT_OPEN', `block ${blockId} is no longer open (executed, rejected, withdrawn or expired)`)
+      : reject('UNKNOWN_BLOCK', `there is no block ${blockId}`);
   }
 
   /** At the end of the day every unconfirmed proposal expires and releases what it froze. */
@@ -155,11 +171,7 @@ export class BlockDesk {
   private find(blockId: number, member: string, accountId: string | null): [Block, Account] | Rejection {
     if (!isPositiveInt(blockId)) return reject('INVALID_COMMAND', 'blockId must be a positive whole number');
     const block = this.open.get(blockId);
-    if (block === undefined) {
-      return blockId < this.nextBlockId
-        ? reject('BLOCK_NOT_OPEN', `block ${blockId} is no longer open (executed, rejected, withdrawn or expired)`)
-        : reject('UNKNOWN_BLOCK', `there is no block ${blockId}`);
-    }
+    if (block === undefined) return this.notOpen(blockId);
     if (accountId !== null) {
       const acct = this.engine.accountFor(accountId, member);
       if (!(acct instanceof Account)) return acct;

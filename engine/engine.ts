@@ -573,17 +573,22 @@ export class Engine {
       const closed = this.sessionCheck(inst, mode, time);
       if (closed !== null) return closed;
     }
-    let admitted = acct.admitted[inst.index];
-    if (admitted === undefined) {
-      admitted = (acct.venues === null || acct.venues.has(inst.venue)) && inst.profile.source.admittedClasses.includes(acct.accountClass);
-      acct.admitted[inst.index] = admitted;
-    }
-    if (!admitted) return reject('VENUE_NOT_ADMITTED', `account ${acct.id} (${acct.accountClass}) is not admitted to ${inst.venue}`);
+    if (!this.admittedTo(acct, inst)) return reject('VENUE_NOT_ADMITTED', `account ${acct.id} (${acct.accountClass}) is not admitted to ${inst.venue}`);
     const restriction = acct.restriction;
     if (restriction !== 'none' && (restriction === 'frozen' || (restriction === 'no_buy') === (side === BUY))) {
       return reject('ACCOUNT_RESTRICTED', `account ${acct.id} is restricted (${restriction}): ${acct.restrictionReason}`);
     }
     return null;
+  }
+
+  /** @internal Whether the account may trade the instrument's venue (worked out once per pair). */
+  admittedTo(acct: Account, inst: Instrument): boolean {
+    let admitted = acct.admitted[inst.index];
+    if (admitted === undefined) {
+      admitted = (acct.venues === null || acct.venues.has(inst.venue)) && inst.profile.source.admittedClasses.includes(acct.accountClass);
+      acct.admitted[inst.index] = admitted;
+    }
+    return admitted;
   }
 
   /**
