@@ -3,13 +3,12 @@
 // Everything that arrives in one turn of the event loop forms one batch; when the turn ends the batch
 // is committed (synchronous=FULL), and only then are the outcomes released to callers and the events
 // to subscribers. A crash before the commit loses only commands nobody was answered about.
-import type { Actor, Command, EngineEvent, Result } from '../engine/index.ts';
+import type { Actor, Command, CommandBody, EngineEvent, Result } from '../engine/index.ts';
+export type { CommandBody };
 import type { Engine } from '../engine/index.ts';
 import type { Journal } from './journal.ts';
 import type { SnapshotStore } from './snapshots.ts';
 
-type Body = Command extends infer C ? (C extends Command ? Omit<C, 'seq' | 'time' | 'actor'> : never) : never;
-export type CommandBody = Body;
 
 export interface Committed { command: Command; result: Result }
 
@@ -60,10 +59,11 @@ export class Sequencer {
       process.exit(70);
     }
     if (result.ok) {
+      // Facts: what settlement and the members' order and fill history are rebuilt from.
       const events = result.events;
       for (let i = 0; i < events.length; i++) {
         const type = events[i].type;
-        if (type === 'trade' || type === 'account' || type === 'endOfDay' || type === 'block' || type === 'largeHolder') this.journal.record(events[i], i);
+        if (type !== 'instrument' && type !== 'market' && type !== 'limit') this.journal.record(events[i], i);
       }
     }
     this.stats.commands++;

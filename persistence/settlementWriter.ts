@@ -77,7 +77,7 @@ export class SettlementWriter {
   }
 
   /** A written report file, or null when the day or the report does not exist. */
-  read(date: string, report: ReportName, format: 'json' | 'csv'): string | null {
+  read(date: string, report: ReportName | 'totals', format: 'json' | 'csv'): string | null {
     const file = join(this.folder(date), `${report}.${format}`);
     return existsSync(file) ? readFileSync(file, 'utf8') : null;
   }
