@@ -8,204 +8,23 @@
 // Everything that is not the engine (CSV parsing, building command objects, setting up accounts) is
 // done before the clock starts, so that the timed loops only call the engines. Prints per mix one
 // human line, our rejections and trades, and a JSON line; the last line of output is JSON.
-import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import { hrtime } from 'node:process';
-import { fileURLToPath } from 'node:url';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import {
   OrderBook, Side as PeerSide, type LimitOrderOptions, type MarketOrderOptions, type OrderUpdatePrice,
 } from 'nodejs-order-book';
+import type { Command, VenueProfile } from '../engine/index.ts';
 import {
-  Engine, type Actor, type AccountClass, type ClassLimit, type Command, type PlaceOrder, type Result, type VenueProfile,
-} from '../engine/index.ts';
-import { BUY_SIDE, OP, OP_LETTERS, readWorkload, type Workload } from './workload.ts';
+  MB, MIXES, benchProfile, collectGarbage, dryRun, generate, group, heapUsed, median, nanos, newEngine, positiveInt, progress,
+  quantile, round2, seconds, type DryRun,
+} from './setup.ts';
+import { BUY_SIDE, OP, readWorkload, type Workload } from './workload.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SHARED_DIR = resolve(process.env.SHARED_DIR ?? join(REPO_ROOT, '..', 'shared'));
-const MIXES = ['exchange-core', 'carbon'] as const;
-
-// ---------------------------------------------------------------- our engine's set-up
-
-const SYMBOL = 'BENCH';
-const TRADING_DATE = '2026-11-20';
-/** Every command is stamped at one time inside the (all-day) session of the trading day. */
-const TIME = Date.parse(`${TRADING_DATE}T10:00:00+08:00`);
-/** 50.00: with a ±20 % band the book spans 40.00–60.00, around the workload's 42.50–57.50. */
-const LISTING_PRICE = 5000;
-/** Enough that no account runs out of cash or tonnes: every funds and holdings check runs and passes. */
-const CASH_PER_ACCOUNT = 1e13; // fen
-const TONNES_PER_ACCOUNT = 1e9;
-/** Above anything an account can hold, so the large-holder check runs on every fill and never fires. */
-const UNREACHABLE_THRESHOLD: ClassLimit = { quantity: 1e12, plusAllocation: false };
-const OPERATOR: Actor = { role: 'operator', id: 'bench-ops' };
-
-/** The CEA profile, open all day every day, with a band wide enough for the workload. */
-function benchProfile(): VenueProfile {
-  const cea = JSON.parse(readFileSync(join(REPO_ROOT, 'markets', 'venues', 'cea.json'), 'utf8')) as VenueProfile;
-  const day: [string, string][] = [['00:00', '24:00']];
-  const thresholds = {} as Record<AccountClass, ClassLimit | null>;
-  for (const cls of Object.keys(cea.largeHolder.thresholds) as AccountClass[]) thresholds[cls] = UNREACHABLE_THRESHOLD;
-  return {
-    ...cea,
-    listedBandPct: '20',
-    sessions: { listed: day, block: day, auction: day },
-    tradingWeekdays: [1, 2, 3, 4, 5, 6, 7],
-    holidays: [],
-    largeHolder: { ...cea.largeHolder, thresholds },
-  };
-}
-
-/** Account k of the workload is account "k" of member "Mk": each member owns exactly one account. */
-const memberOf = (account: number): string => `M${account}`;
-
-interface Setup {
-  engine: Engine;
-  /** The sequence number the first workload command must carry. */
-  firstSeq: number;
-}
-
-/** A fresh engine with the instrument listed and accounts 1..accounts opened and funded. */
-function newEngine(profile: VenueProfile, accounts: number): Setup {
-  const engine = new Engine({ tradingDate: TRADING_DATE });
-  let seq = 0;
-  const operator = (body: Record<string, unknown>): void => {
-    const result = engine.apply({ ...body, seq: ++seq, time: TIME, actor: OPERATOR } as Command);
-    if (!result.ok) throw new Error(`set-up command ${JSON.stringify(body.type)} was rejected: ${result.code}: ${result.message}`);
-  };
-  operator({ type: 'listInstrument', symbol: SYMBOL, name: 'Benchmark allowance', profile, listingPrice: LISTING_PRICE });
-  for (let k = 1; k <= accounts; k++) {
-    const accountId = String(k);
-    operator({ type: 'createAccount', accountId, member: memberOf(k), accountClass: 'institution' });
-    operator({ type: 'deposit', accountId, cash: CASH_PER_ACCOUNT });
-    operator({ type: 'deposit', accountId, symbol: SYMBOL, quantity: TONNES_PER_ACCOUNT });
-  }
-  return { engine, firstSeq: seq + 1 };
-}
-
-// ---------------------------------------------------------------- our engine's commands
-
-/** What the dry run saw: the basis of the rejection and trade counts printed per mix. */
-interface DryRun {
-  commands: Command[];
-  /** "op CODE" → count, e.g. "C ORDER_NOT_OPEN". */
-  rejections: Map<string, number>;
-  trades: number;
-  /** Orders ended by the engine, by reason (self_trade_prevented, fok_not_filled, ...). */
-  endings: Map<string, number>;
-  places: number;
-  /** Accepted places whose id was not their rank among the place commands (expected: 0). */
-  idSurprises: number;
-  openOrders: number;
-}
-
-/**
- * Builds the stamped commands by applying them once to a fresh engine. C and R name the workload's
- * order ids; the engine numbers accepted orders itself, so the map from one to the other is read off
- * `result.orderId` as the places are applied, rather than assumed.
- */
-function dryRun(w: Workload, profile: VenueProfile): DryRun {
-  const { engine, firstSeq } = newEngine(profile, w.maxAccount);
-  const actors: Actor[] = [];
-  const accountIds: string[] = [];
-  for (let k = 0; k <= w.maxAccount; k++) {
-    actors.push({ role: 'member', id: memberOf(k) });
-    accountIds.push(String(k));
-  }
-  const ourId = new Int32Array(w.maxOrder + 1); // workload order id → our order id; 0 = never accepted
-  const accountOfOrder = new Int32Array(w.maxOrder + 1); // workload order id → account that placed it
-  const run: DryRun = { commands: new Array<Command>(w.count), rejections: new Map(), trades: 0, endings: new Map(), places: 0, idSurprises: 0, openOrders: 0 };
-
-  for (let i = 0; i < w.count; i++) {
-    const op = w.op[i];
-    const seq = firstSeq + i;
-    let command: Command;
-    if (op === OP.C || op === OP.R) {
-      const account = accountOfOrder[w.order[i]];
-      const orderId = ourId[w.order[i]];
-      command = op === OP.C
-        ? { type: 'cancelOrder', seq, time: TIME, actor: actors[account], orderId }
-        : { type: 'modifyOrder', seq, time: TIME, actor: actors[account], orderId, price: w.price[i] };
-    } else {
-      const account = w.account[i];
-      accountOfOrder[w.order[i]] = account;
-      command = placeCommand(w, i, seq, accountIds[account], actors[account]);
-    }
-    run.commands[i] = command;
-
-    const result = engine.apply(command);
-    if (command.type === 'placeOrder') {
-      run.places++;
-      if (result.ok && result.orderId !== undefined) {
-        ourId[w.order[i]] = result.orderId;
-        if (result.orderId !== run.places) run.idSurprises++;
-      }
-    }
-    tally(run, OP_LETTERS[op], result);
-  }
-  run.openOrders = engine.openOrderCount;
-  return run;
-}
-
-/** An N, I, F or M line as a placeOrder. All places share one shape (market: price null). */
-function placeCommand(w: Workload, i: number, seq: number, accountId: string, actor: Actor): PlaceOrder {
-  const op = w.op[i];
-  const market = op === OP.M;
-  return {
-    type: 'placeOrder', seq, time: TIME, actor, accountId, symbol: SYMBOL,
-    side: w.side[i] === BUY_SIDE ? 'buy' : 'sell',
-    orderType: market ? 'market' : 'limit',
-    price: market ? null : w.price[i],
-    quantity: w.qty[i],
-    timeInForce: market ? undefined : op === OP.I ? 'IOC' : op === OP.F ? 'FOK' : 'DAY',
-  };
-}
-
-function bump(map: Map<string, number>, key: string): void {
-  map.set(key, (map.get(key) ?? 0) + 1);
-}
-
-function tally(run: DryRun, op: string, result: Result): void {
-  if (!result.ok) {
-    bump(run.rejections, `${op} ${result.code}`);
-    return;
-  }
-  for (const e of result.events) {
-    if (e.type === 'trade') run.trades++;
-    else if (e.type === 'order' && e.reason !== null) bump(run.endings, e.reason);
-  }
-}
+// The engine's set-up (instrument BENCH, funded accounts), the dry run that maps workload lines to
+// stamped commands, and the timing helpers are in bench/setup.ts, shared with bench:journal and
+// bench:recovery.
 
 // ---------------------------------------------------------------- timing our engine
-
-const nanos = (): bigint => hrtime.bigint();
-const seconds = (from: bigint, to: bigint): number => Number(to - from) / 1e9;
-
-/**
- * A full collection: global.gc when node runs with --expose-gc, else the same function obtained by
- * setting the flag at run time (without a collection, heapUsed counts the previous run's garbage).
- */
-const collectGarbage: (() => void) | null = (() => {
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (typeof exposed === 'function') return exposed;
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc: unknown = runInNewContext('gc');
-    return typeof gc === 'function' ? (gc as () => void) : null;
-  } catch {
-    return null;
-  }
-})();
-
-/** heapUsed in bytes, after a full collection when one is available. */
-function heapUsed(): number {
-  collectGarbage?.();
-  return process.memoryUsage().heapUsed;
-}
 
 interface OurRun { seconds: number; heapBytes: number; openOrders: number }
 
@@ -243,11 +62,6 @@ function timerOverhead(): number {
     samples[i] = Number(nanos() - t0);
   }
   return quantile(samples.sort(), 0.5);
-}
-
-/** The q-quantile of sorted samples (nearest rank). */
-function quantile(sorted: Float64Array, q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 // ---------------------------------------------------------------- the peer: nodejs-order-book
@@ -312,17 +126,6 @@ interface MixResult {
   p99us: number;
   heapMB: number;
 }
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const MB = 1024 * 1024;
-const round2 = (v: number): number => Math.round(v * 100) / 100;
-const group = (v: number): string => Math.round(v).toLocaleString('en-US');
-const progress = (text: string): void => { process.stderr.write(`${text}\n`); };
 
 function benchMix(mix: string, w: Workload, runs: number): MixResult {
   if (w.count === 0) throw new Error(`the ${mix} workload has no commands`);
@@ -394,35 +197,6 @@ function printDetails(dry: DryRun, m: { baseMB: number; inputsMB: number; afterM
 
 // ---------------------------------------------------------------- workloads and main
 
-/** Runs gen-workload.mjs into a temporary file and reads it back. */
-function generate(mix: string, commands: number, seed: number): Workload {
-  const generator = join(SHARED_DIR, 'bench', 'gen-workload.mjs');
-  const dir = mkdtempSync(join(tmpdir(), 'bench-engine-'));
-  const file = join(dir, `${mix}-${commands}-${seed}.csv`);
-  try {
-    const fd = openSync(file, 'w');
-    try {
-      progress(`${mix}: generating ${commands} commands (seed ${seed})`);
-      const child = spawnSync(process.execPath, [generator, '--commands', String(commands), '--mix', mix, '--seed', String(seed)], {
-        stdio: ['ignore', fd, 'inherit'],
-      });
-      if (child.error) throw child.error;
-      if (child.status !== 0) throw new Error(`${generator} exited with status ${child.status}`);
-    } finally {
-      closeSync(fd);
-    }
-    return readWorkload(file);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function positiveInt(text: string, flag: string): number {
-  const v = Number(text);
-  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`--${flag} must be a positive whole number, not ${JSON.stringify(text)}`);
-  return v;
-}
-
 function main(): void {
   const { values } = parseArgs({
     options: {
@@ -446,7 +220,7 @@ function main(): void {
     throw new Error(`--mix must be one of ${MIXES.join(', ')}, not ${JSON.stringify(values.mix)}`);
   }
   for (const mix of values.mix === undefined ? MIXES : [values.mix]) {
-    benchMix(mix, generate(mix, commands, seed), runs);
+    benchMix(mix, generate(mix, commands, seed, 'bench-engine-'), runs);
   }
 }
 
