@@ -3,10 +3,10 @@
 // decimal string comes in or goes out, and where a percentage has to be rounded to the tick.
 import { Decimal } from 'decimal.js';
 
-const PRICE_RE = /^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$/;
+const PRICE_RE = /^(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?$/;
 const RATE_RE = /^(0|[1-9][0-9]{0,2})(\.[0-9]{1,8})?$/;
 
-/** Parses a decimal CNY string ("57.46", "57.5", "57") into fen; null when it is not one. */
+/** Parses a decimal CNY string ("57.46", "57.5", "57"; at most 13 integer digits) into fen; null when it is not one. */
 export function parseMoney(text: string): number | null {
   if (typeof text !== 'string' || !PRICE_RE.test(text)) return null;
   const dot = text.indexOf('.');

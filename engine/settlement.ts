@@ -47,8 +47,8 @@ export interface TradeRegisterRow {
 }
 
 export interface MarketReportRow {
-  date: string; symbol: string; prevClose: string; open: string; high: string; low: string; close: string; changePct: string;
-  average: string; totalVolume: number; totalTurnover: string; listedVolume: number; listedTurnover: string;
+  date: string; symbol: string; prevClose: string; open: string; high: string | null; low: string | null; close: string; changePct: string;
+  average: string | null; totalVolume: number; totalTurnover: string; listedVolume: number; listedTurnover: string;
   blockVolume: number; blockTurnover: string; auctionVolume: number; auctionTurnover: string; trades: number;
   cumulativeVolume: number; cumulativeTurnover: string;
 }
@@ -80,7 +80,7 @@ const pct = (close: number, prev: number): string => {
   const hundredths = divideHalfUp(Math.abs(close - prev) * 10_000, prev);
   return (close < prev && hundredths > 0 ? '-' : '') + formatMoney(hundredths);
 };
-const priceOrEmpty = (v: number | null): string => (v === null ? '' : formatMoney(v));
+const priceOrNull = (v: number | null): string | null => (v === null ? null : formatMoney(v));
 
 /**
  * Builds the reports of the day closed by `eod` from the events of that day (everything after the
@@ -205,8 +205,8 @@ export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, pr
     const volume = s.listedVolume + s.blockVolume + s.auctionVolume;
     const turnover = s.listedTurnover + s.blockTurnover + s.auctionTurnover;
     return {
-      date, symbol: s.symbol, prevClose: formatMoney(s.prevClose), open: formatMoney(s.open), high: priceOrEmpty(s.high), low: priceOrEmpty(s.low),
-      close: formatMoney(s.close), changePct: pct(s.close, s.prevClose), average: volume === 0 ? '' : formatMoney(divideHalfUp(turnover, volume)),
+      date, symbol: s.symbol, prevClose: formatMoney(s.prevClose), open: formatMoney(s.open), high: priceOrNull(s.high), low: priceOrNull(s.low),
+      close: formatMoney(s.close), changePct: pct(s.close, s.prevClose), average: volume === 0 ? null : formatMoney(divideHalfUp(turnover, volume)),
       totalVolume: volume, totalTurnover: formatMoney(turnover), listedVolume: s.listedVolume, listedTurnover: formatMoney(s.listedTurnover),
       blockVolume: s.blockVolume, blockTurnover: formatMoney(s.blockTurnover), auctionVolume: s.auctionVolume,
       auctionTurnover: formatMoney(s.auctionTurnover), trades: s.trades, cumulativeVolume: s.cumulativeVolume,

@@ -89,8 +89,11 @@ export function fillView(f: Fill) {
   };
 }
 
-/** The account ids a member may act for, or the one it named if it is its own. */
-export function accountsFor(g: Gateway, member: string, accountId: string | undefined): string[] {
-  const mine = g.engine.accountsOfMember(member);
-  return accountId === undefined ? mine : mine.filter((a) => a === accountId);
+/** The caller's accounts, or just the one it named; null (403 sent) when it named another member's. */
+export function accountsFor(g: Gateway, req: FastifyRequest, reply: FastifyReply, accountId: string | undefined): string[] | null {
+  const mine = g.engine.accountsOfMember(principal(req).member as string);
+  if (accountId === undefined) return mine;
+  if (mine.includes(accountId)) return [accountId];
+  fail(reply, 403, 'ACCOUNT_NOT_OWNED', `account ${accountId} is not one of yours`);
+  return null;
 }

@@ -112,6 +112,11 @@ export class Publisher {
     if (msg.op === 'auth') {
       const p = typeof msg.key === 'string' ? this.g.keys.lookup(msg.key) : null;
       if (p === null || p.role !== 'member') return this.reply(client, { type: 'error', code: 'UNAUTHENTICATED', message: 'auth takes a member API key' });
+      if (client.member !== null && client.member !== p.member && client.channels.delete('orders')) {
+        // Another member's key: its feed replaces the old one, which stops here.
+        this.channel(`orders:${client.member}`).subscribers.delete(client);
+        this.reply(client, { type: 'unsubscribed', channels: ['orders'] });
+      }
       client.member = p.member as string;
       return this.reply(client, { type: 'authenticated', member: client.member });
     }
@@ -236,7 +241,9 @@ export class Publisher {
         fill: {
           tradeId: String(f.tradeId), orderId: f.orderId === null ? null : String(f.orderId), accountId: f.accountId, symbol: f.symbol,
           side: f.side, mode: f.mode, price: formatMoney(f.price), quantity: f.quantity, fee: formatMoney(f.fee),
-          remaining: f.side === 'buy' ? t.buyRemaining : t.sellRemaining, time: isoTime(f.time),
+          remaining: f.side === 'buy' ? t.buyRemaining : t.sellRemaining,
+          orderStatus: f.orderId === null ? null : (f.side === 'buy' ? t.buyRemaining : t.sellRemaining) === 0 ? 'filled' : 'partially_filled',
+          time: isoTime(f.time),
         },
       });
     }

@@ -4,6 +4,7 @@
 // publisher. Every route declares JSON schemas, which both refuse bad input with a 400 and make up
 // the OpenAPI document at /openapi.json.
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Ajv } from 'ajv';
 import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -28,12 +29,20 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     logger: options.logger === true ? { level: 'info', redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]'], censor: '[hidden]' } } : false,
     genReqId: () => `r${(++requestNo).toString(36)}`,
     bodyLimit: 64 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // Router errors (an over-long path parameter, a bad URL) get the same error body as the rest.
+    frameworkErrors: (err, _req, reply) => { fail(reply, 400, 'INVALID_REQUEST', err.message); },
   });
+
+  // Bodies are JSON and must have the declared types exactly: a string where a number belongs is
+  // refused, never converted. Query strings and path parameters are text, so they are converted.
+  const strict = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
+  const lenient = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema));
 
   app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number; code?: string }, req, reply) => {
     if (err.validation) return fail(reply, 400, 'INVALID_REQUEST', err.message);
     if (err.statusCode === 429) return fail(reply, 429, 'RATE_LIMITED', err.message);
+    if (err.statusCode === 413) return fail(reply, 413, 'PAYLOAD_TOO_LARGE', 'the request body is larger than the exchange accepts');
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return fail(reply, err.statusCode, 'INVALID_REQUEST', err.message);
     req.log.error({ err }, 'request failed');
     return fail(reply, 500, 'INTERNAL', 'the exchange could not process the request');
@@ -59,9 +68,10 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   }
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
-  // Authentication: a route that declares a role needs a key of that role.
+  // Authentication: a route that declares a role needs a key of that role. It runs on the request,
+  // before the body is read or validated, so a caller without the right key learns nothing more.
   app.decorateRequest('principal', null);
-  app.addHook('preHandler', async (req, reply) => {
+  app.addHook('onRequest', async (req, reply) => {
     const role = req.routeOptions.config?.role;
     if (role === undefined) return;
     const header = req.headers.authorization;
@@ -75,9 +85,11 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   const publisher = new Publisher(g, options.publisher);
   app.addHook('onClose', async () => publisher.close());
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => (g.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'recovering' })));
-  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(g.metrics.text()));
+  // Probes and scrapes are never rate-limited: a liveness probe must not fail under load.
+  const unlimited = { config: { rateLimit: false } } as const;
+  app.get('/healthz', unlimited, async () => ({ status: 'ok' }));
+  app.get('/readyz', unlimited, async (_req, reply) => (g.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'recovering' })));
+  app.get('/metrics', unlimited, async (_req, reply) => reply.type('text/plain; version=0.0.4').send(g.metrics.text()));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/v1/ws', { websocket: true }, (socket) => publisher.attach(socket));
 

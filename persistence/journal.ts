@@ -102,9 +102,14 @@ export class Journal {
     });
   }
 
+  /** Records that the command `seq` was refused (a fact of type "rejected": code and message). */
+  recordRejection(seq: number, code: string, message: string): void {
+    this.pendingFacts.push({ seq, idx: 0, type: 'rejected', date: null, body: JSON.stringify({ code, message }) });
+  }
+
   /** The recorded events after seq `fromSeq` up to `toSeq` (inclusive), in order. */
   facts(fromSeq: number, toSeq: number): EngineEvent[] {
-    return (this.db.prepare('SELECT body FROM facts WHERE seq > ? AND seq <= ? ORDER BY seq, idx').all(fromSeq, toSeq) as { body: string }[])
+    return (this.db.prepare("SELECT body FROM facts WHERE seq > ? AND seq <= ? AND type <> 'rejected' ORDER BY seq, idx").all(fromSeq, toSeq) as { body: string }[])
       .map((r) => JSON.parse(r.body) as EngineEvent);
   }
 

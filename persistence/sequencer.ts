@@ -58,7 +58,10 @@ export class Sequencer {
       process.stderr.write(`fatal: the engine failed on seq ${command.seq}: ${(e as Error).stack}\n`);
       process.exit(70);
     }
-    if (result.ok) {
+    if (!result.ok) {
+      // The audit trail shows what risk officers and operators were refused, and why.
+      if (actor.role !== 'member') this.journal.recordRejection(command.seq, result.code, result.message);
+    } else {
       // Facts: what settlement and the members' order and fill history are rebuilt from.
       const events = result.events;
       for (let i = 0; i < events.length; i++) {

@@ -2,7 +2,7 @@
 // large-holder thresholds, the large-holder list, account restrictions, cancel-all, and the audit
 // trail of every risk and operator action, read from the journal.
 import type { FastifyInstance } from 'fastify';
-import { formatMoney, isoTime, parseMoney, type Command } from '../../engine/index.ts';
+import { formatMoney, isoTime, parseMoney, type Command, type LimitEvent } from '../../engine/index.ts';
 import { ACCOUNT, body, fail, params, PERCENT, REASON, refuse, submit, SYMBOL, type Gateway } from '../http.ts';
 import { instrumentView } from './market.ts';
 
@@ -49,7 +49,9 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
         type, symbol: b.symbol, accountClass: b.accountClass ?? null, accountId: b.accountId ?? null,
         quantity: (b[field] ?? null) as number | null, plusAllocation: b.plusAllocation === true, reason: b.reason,
       });
-      return r.ok ? { limit: r.events.find((e) => e.type === 'limit') } : refuse(reply, r);
+      if (!r.ok) return refuse(reply, r);
+      const e = r.events.find((x): x is LimitEvent => x.type === 'limit') as LimitEvent;
+      return { symbol: e.symbol, accountClass: e.accountClass, accountId: e.accountId, [field]: e.quantity, plusAllocation: e.plusAllocation };
     });
   }
 
@@ -74,12 +76,17 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     ...risk, schema: { querystring: body({ since: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10_000 } }) },
   }, async (req) => {
     const rows = g.journal.db.prepare(
-      "SELECT seq, time, command FROM journal WHERE seq > ? AND json_extract(command, '$.actor.role') IN ('risk', 'operator') ORDER BY seq LIMIT ?",
-    ).all(req.query.since ?? 0, req.query.limit ?? 1000) as { seq: number; time: number; command: string }[];
+      `SELECT j.seq, j.time, j.command, f.body AS refusal FROM journal j LEFT JOIN facts f ON f.seq = j.seq AND f.type = 'rejected'
+       WHERE j.seq > ? AND json_extract(j.command, '$.actor.role') IN ('risk', 'operator') ORDER BY j.seq LIMIT ?`,
+    ).all(req.query.since ?? 0, req.query.limit ?? 1000) as { seq: number; time: number; command: string; refusal: string | null }[];
     return rows.map((row) => {
       const c = JSON.parse(row.command) as Command & { reason?: string };
       const { seq: _s, time: _t, actor, type, reason, ...what } = c as Command & Record<string, unknown>;
-      return { seq: row.seq, time: isoTime(row.time), who: `${actor.role}:${actor.id}`, action: type, what: describe(what), why: reason ?? null };
+      const refusal = row.refusal === null ? null : (JSON.parse(row.refusal) as { code: string; message: string });
+      return {
+        seq: row.seq, time: isoTime(row.time), who: `${actor.role}:${actor.id}`, action: type, what: describe(what), why: reason ?? null,
+        outcome: refusal === null ? 'done' : 'refused', error: refusal,
+      };
     });
   });
 }

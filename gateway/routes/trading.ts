@@ -1,7 +1,7 @@
 // Members' routes (API.md "Trading"): orders, fills, the account, block trades and large-holder
 // reports. A member acts only for its own accounts; where it has several, it names one.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { dateOfDay, describeOrder, formatMoney, isoTime, parseMoney, type BlockEvent, type OrderEvent, type TradeEvent } from '../../engine/index.ts';
+import { dateOfDay, describeOrder, formatMoney, isoTime, parseMoney, type BlockEvent, type LargeHolderEvent, type OrderEvent, type TradeEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, accountsFor, body, DATE, fail, fillView, ID, orderView, params, PRICE, principal, QUANTITY, refuse, submit, SYMBOL,
   type Gateway,
@@ -69,9 +69,11 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   app.get<{ Querystring: { status?: 'open' | 'all'; symbol?: string; accountId?: string } }>('/v1/orders', {
     ...member,
     schema: { querystring: body({ status: { enum: ['open', 'all'] }, symbol: SYMBOL, accountId: ACCOUNT }) },
-  }, async (req) => {
+  }, async (req, reply) => {
     const q = req.query;
-    const accounts = new Set(accountsFor(g, principal(req).member as string, q.accountId));
+    const own = accountsFor(g, req, reply, q.accountId);
+    if (own === null) return reply;
+    const accounts = new Set(own);
     const out = new Map<number, OrderEvent>();
     if (q.status !== 'open') for (const o of g.history.orders.values()) if (accounts.has(o.accountId)) out.set(o.orderId, o);
     for (const id of accounts) for (const o of g.engine.ordersOf(id)) out.set(o.id, describeOrder(o, o.seq, o.time));
@@ -113,7 +115,8 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   app.get<{ Querystring: { date?: string; accountId?: string } }>('/v1/fills', {
     ...member, schema: { querystring: body({ date: DATE, accountId: ACCOUNT }) },
   }, async (req, reply) => {
-    const accounts = accountsFor(g, principal(req).member as string, req.query.accountId);
+    const accounts = accountsFor(g, req, reply, req.query.accountId);
+    if (accounts === null) return reply;
     const date = req.query.date;
     if (date === undefined || date === g.engine.tradingDate) return g.history.todaysFills(accounts).map(fillView);
     const past = g.history.pastFills(date, accounts);
@@ -199,7 +202,8 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   }, async (req, reply) => {
     const r = await submit(g, req, reply, { type: 'fileLargeHolderReport', accountId: req.body.accountId, symbol: req.body.symbol, text: req.body.text });
     if (!r.ok) return refuse(reply, r);
-    return reply.code(201).send({ filed: r.events.filter((e) => e.type === 'largeHolder') });
+    const e = r.events.find((x): x is LargeHolderEvent => x.type === 'largeHolder') as LargeHolderEvent;
+    return reply.code(201).send({ accountId: e.accountId, symbol: e.symbol, holding: e.holding, threshold: e.threshold, dueDate: e.dueDate, filed: isoTime(e.time) });
   });
 }
 
@@ -208,6 +212,7 @@ function blockReply(events: readonly { type: string }[]) {
   const block = [...events].reverse().find((e): e is BlockEvent => e.type === 'block');
   const trade = events.find((e): e is TradeEvent => e.type === 'trade');
   return {
+    blockId: block === undefined ? null : String(block.blockId), status: block?.status ?? null,
     block: block === undefined ? null : blockView(block),
     trade: trade === undefined ? null : { tradeId: String(trade.tradeId), price: formatMoney(trade.price), quantity: trade.quantity, buyFee: formatMoney(trade.buyFee), sellFee: formatMoney(trade.sellFee) },
   };

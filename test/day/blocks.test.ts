@@ -607,7 +607,7 @@ t.test('a day of blocks only: open and close are the previous close, no high, lo
   t.match(e.instruments, [{ prevClose: 5746, open: 5746, high: null, low: null, last: null, close: 5746, blockVolume: 100_000 }]);
   t.match(h.engine.instrument('CEA24'), { referencePrice: 5746, bandLow: 5171, bandHigh: 6321 }, 'the bands do not move');
   // 70.00 × 100,000 = 7,000,000.00; average 70.00; change 0.00.
-  t.match(settle(events, e, null).market, [{ open: '57.46', high: '', low: '', close: '57.46', changePct: '0.00', average: '70.00', totalTurnover: '7000000.00' }]);
+  t.match(settle(events, e, null).market, [{ open: '57.46', high: null, low: null, close: '57.46', changePct: '0.00', average: '70.00', totalTurnover: '7000000.00' }]);
 });
 
 t.test('Guangdong thin-volume close counts listed tonnes only: blocks neither thicken nor move it', async (t) => {

@@ -276,11 +276,11 @@ function checkDay(run: Run, events: EngineEvent[], eod: EndOfDayEvent, previous:
     const bt = blocks.reduce((s, e) => s + e.price * e.quantity, 0);
     const want = {
       open: listed.length === 0 ? prev : listed[0].price,
-      high: listed.length === 0 ? '' : Math.max(...listed.map((e) => e.price)),
-      low: listed.length === 0 ? '' : Math.min(...listed.map((e) => e.price)),
+      high: listed.length === 0 ? null : Math.max(...listed.map((e) => e.price)),
+      low: listed.length === 0 ? null : Math.min(...listed.map((e) => e.price)),
       close: lv === 0 ? prev : halfUp(lt, lv),
     };
-    const got = { open: toFen(m.open), high: m.high === '' ? '' : toFen(m.high), low: m.low === '' ? '' : toFen(m.low), close: toFen(m.close) };
+    const got = { open: toFen(m.open), high: m.high === null ? null : toFen(m.high), low: m.low === null ? null : toFen(m.low), close: toFen(m.close) };
     if (JSON.stringify(got) !== JSON.stringify(want)) fail(`${m.symbol} prices ${JSON.stringify(got)}, the listed trades give ${JSON.stringify(want)}`);
     if (m.listedVolume !== lv || toFen(m.listedTurnover) !== lt || m.blockVolume !== bv || toFen(m.blockTurnover) !== bt) fail(`${m.symbol} volumes`);
     if (m.totalVolume !== lv + bv || toFen(m.totalTurnover) !== lt + bt) fail(`${m.symbol} totals`);

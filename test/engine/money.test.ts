@@ -29,7 +29,7 @@ t.test('parseMoney reads CNY strings into fen', async (t) => {
 });
 
 t.test('parseMoney refuses anything that is not a plain decimal with at most two places', async (t) => {
-  for (const text of ['1.234', '-1', '1e3', '', ' 1', '1 ', '1.', '.5', '01', '00.10', '1,000.00', '+1', 'NaN', 'Infinity', '0x10', '1000000000000']) {
+  for (const text of ['1.234', '-1', '1e3', '', ' 1', '1 ', '1.', '.5', '01', '00.10', '1,000.00', '+1', 'NaN', 'Infinity', '0x10', '10000000000000']) {
     t.equal(parseMoney(text), null, JSON.stringify(text));
   }
   t.equal(parseMoney(57.46 as unknown as string), null, 'a number is not a string');
