@@ -1,0 +1,227 @@
+// Hostile input over real HTTP and WebSocket: malformed JSON, wrong types, huge and negative numbers,
+// unknown fields, very long strings, a body over 64 KiB, bad keys, path tricks, and a flood of
+// requests against the rate limit. Every answer is below 500 and (from the gateway) an API.md error;
+// nothing a refused request carried takes effect; afterwards /healthz is ok and a normal order works.
+import t from 'tap';
+import WebSocket from 'ws';
+import { expectError, isApiError, openSocket, startServer, type ApiReply, type CallOptions } from '../support/server.ts';
+
+const s = await startServer();
+const limited = await startServer({ rateLimit: 10 });
+t.teardown(async () => {
+  await s.close();
+  await limited.close();
+});
+
+const seen: { what: string; status: number }[] = [];
+async function hit(method: string, path: string, o: CallOptions = {}, server = s): Promise<ApiReply> {
+  const r = await server.api(method, path, o);
+  seen.push({ what: `${method} ${path.slice(0, 80)} ${typeof o.body === 'string' ? o.body.slice(0, 60) : JSON.stringify(o.body)?.slice(0, 60)}`, status: r.status });
+  return r;
+}
+const ORDER = { accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '57.00', quantity: 10 };
+const post = (body: unknown, key = 'M1') => hit('POST', '/v1/orders', { key, body });
+
+t.test('malformed JSON is a 400 INVALID_REQUEST', async (t) => {
+  for (const text of ['{bad', '{"symbol":', '[', '', 'nul', '{"a":1}}', '\u0000', '{"quantity": 1e}', '[' .repeat(30_000) + ']'.repeat(30_000)]) {
+    const r = await post(text);
+    t.ok(r.status === 400, `${JSON.stringify(text.slice(0, 20))} → ${r.status}`);
+    t.ok(isApiError(r.body), 'an API.md error');
+  }
+  for (const text of ['null', '"a string"', '123', '[1,2,3]', 'true']) expectError(t, await post(text), 400, 'INVALID_REQUEST', undefined, `JSON ${text}`);
+  expectError(t, await post('{"__proto__": {"polluted": true}, "symbol": "CEA24"}'), 400, 'INVALID_REQUEST', undefined, '__proto__');
+  expectError(t, await post('{"constructor": {"prototype": {"polluted": true}}}'), 400, 'INVALID_REQUEST', undefined, 'constructor.prototype');
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was polluted');
+  expectError(t, await hit('POST', '/v1/orders', { key: 'M1', body: 'symbol=CEA24', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), [400, 415], 'INVALID_REQUEST', undefined, 'a form body');
+  expectError(t, await hit('POST', '/v1/orders', { key: 'M1', body: JSON.stringify(ORDER), headers: { 'content-type': 'text/plain' } }), [400, 415], 'INVALID_REQUEST', undefined, 'JSON as text/plain');
+});
+
+t.test('wrong types are refused, never coerced into an order', async (t) => {
+  const cases: [string, Record<string, unknown>][] = [
+    ['price as a JSON number (API.md: decimal strings, never floats)', { price: 57.1 }],
+    ['price as an array', { price: ['57.00'] }],
+    ['price as an object', { price: { value: '57.00' } }],
+    ['price as a boolean', { price: true }],
+    ['quantity as a string', { quantity: '10' }],
+    ['quantity as a boolean', { quantity: true }],
+    ['quantity as an array', { quantity: [10] }],
+    ['quantity as a fraction', { quantity: 10.5 }],
+    ['quantity null', { quantity: null }],
+    ['side as a number', { side: 1 }],
+    ['side in capitals', { side: 'BUY' }],
+    ['type unknown', { type: 'stop' }],
+    ['symbol as a number', { symbol: 24 }],
+    ['clientOrderId as a number', { clientOrderId: 123 }],
+    ['clientOrderId as an object', { clientOrderId: { id: 1 } }],
+    ['accountId as a list', { accountId: ['M1-C1'] }],
+    ['timeInForce unknown', { timeInForce: 'GTC' }],
+  ];
+  for (const [what, patch] of cases) expectError(t, await post({ ...ORDER, ...patch }), 400, 'INVALID_REQUEST', undefined, what);
+  const orders = await hit('GET', '/v1/orders?status=all', { key: 'M1' });
+  t.same(orders.body.map((o: { price: string; quantity: number }) => `${o.quantity} @ ${o.price}`), [], 'none of them became an order');
+
+  expectError(t, await hit('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M3-C4', maxQuantity: '100' } }), 400, 'INVALID_REQUEST', undefined, 'a cap as a string');
+  expectError(t, await hit('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: 5, reason: 'x' } }), 400, 'INVALID_REQUEST', undefined, 'a band as a number');
+  t.equal((await hit('GET', '/v1/instruments/CEA24')).body.listedBand.pct, '10', 'no band change took effect');
+  expectError(t, await hit('POST', '/v1/risk/market/halt', { key: 'risk', body: { reason: 42 } }), 400, 'INVALID_REQUEST', undefined, 'a reason as a number');
+  t.equal((await hit('GET', '/v1/instruments/CEA24')).body.status, 'trading', 'no halt took effect');
+  expectError(t, await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M3-P1', cash: 100 } }), 400, 'INVALID_REQUEST', undefined, 'cash as a number');
+  expectError(t, await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M3-P1', symbol: 'CQEA', quantity: '5' } }), 400, 'INVALID_REQUEST', undefined, 'tonnes as a string');
+  t.match((await hit('GET', '/v1/account?accountId=M3-P1', { key: 'M3' })).body, { cash: { available: '500000.00' }, holdings: [{ symbol: 'CQEA', available: 5000 }] }, 'no deposit took effect');
+
+  // Undo whatever a coerced request did, so that the tests after this one start from a sound market.
+  await s.api('POST', '/v1/risk/accounts/M1-C1/cancel-all', { key: 'risk', body: { reason: 'test clean-up' } });
+  await s.api('POST', '/v1/risk/market/resume', { key: 'risk', body: { reason: 'test clean-up' } });
+  await s.api('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: '10', reason: 'test clean-up' } });
+});
+
+t.test('huge, negative and zero numbers', async (t) => {
+  for (const quantity of [0, -5, -1e21, 1e21, 2 ** 53, 1e308, 1_000_000_001]) {
+    expectError(t, await post({ ...ORDER, quantity }), 400, ['INVALID_REQUEST', 'INVALID_QUANTITY'], undefined, `quantity ${quantity}`);
+  }
+  for (const price of ['-57.00', '0', '0.00', '57.001', '1e3', '99999999999.99', ' 57.00', '57,00', '０57.00', 'NaN', 'Infinity']) {
+    expectError(t, await post({ ...ORDER, price }), 400, ['INVALID_REQUEST', 'INVALID_PRICE'], undefined, `price ${price}`);
+  }
+  expectError(t, await post({ ...ORDER, price: '9999999999.99', quantity: 99999 }), [400, 422], ['INVALID_PRICE', 'PRICE_OUT_OF_BAND', 'INSUFFICIENT_FUNDS'], undefined, 'the largest price the schema takes');
+  expectError(t, await post({ ...ORDER, quantity: 1_000_000_000 }), 422, 'ORDER_TOO_LARGE');
+  for (const path of ['/v1/instruments/CEA24/book?depth=1e10', '/v1/instruments/CEA24/book?depth=-1', '/v1/instruments/CEA24/trades?limit=0', '/v1/instruments/CEA24/klines?limit=99999999999999999999']) {
+    expectError(t, await hit('GET', path), 400, 'INVALID_REQUEST', undefined, path);
+  }
+  expectError(t, await hit('GET', '/v1/orders/0', { key: 'M1' }), 400, 'INVALID_REQUEST', undefined, 'order id 0');
+  expectError(t, await hit('GET', '/v1/orders/-1', { key: 'M1' }), 400, 'INVALID_REQUEST', undefined, 'order id -1');
+  expectError(t, await hit('GET', '/v1/orders/999999999999999', { key: 'M1' }), 404, 'UNKNOWN_ORDER', undefined, 'the largest order id');
+  expectError(t, await hit('GET', '/v1/orders/9999999999999999999999', { key: 'M1' }), 400, 'INVALID_REQUEST', undefined, 'an order id past 2^53');
+  expectError(t, await hit('GET', '/v1/risk/audit?since=-1', { key: 'risk' }), 400, 'INVALID_REQUEST');
+  expectError(t, await hit('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M1-P1', cash: '-100.00' } }), 400, 'INVALID_REQUEST', undefined, 'a negative withdrawal');
+  expectError(t, await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M1-P1', cash: '0.00' } }), 400, ['INVALID_REQUEST', 'INVALID_COMMAND'], undefined, 'a zero deposit');
+  expectError(t, await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M1-P1', cash: '10000000000000.01' } }), 400, ['INVALID_REQUEST', 'INVALID_COMMAND'], undefined, 'a deposit past the limit');
+  expectError(t, await hit('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M1-P1', maxQuantity: -1 } }), 400, 'INVALID_REQUEST', undefined, 'a negative cap');
+  expectError(t, await hit('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: '1000', reason: 'x' } }), 400, ['INVALID_REQUEST', 'INVALID_COMMAND'], undefined, 'a band of 1000 %');
+
+  // The engine takes deposits up to 10,000,000,000,000.00 (its message says so); one of 1,000,000,000,000.00 is within it.
+  t.equal((await hit('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M3-BIG', member: 'M3', class: 'institution' } })).status, 201);
+  const big = await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M3-BIG', cash: '1000000000000.00' } });
+  t.equal(big.status, 201, `a deposit of 1,000,000,000,000.00 within the documented limit is taken (${big.text})`);
+  const huge = await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M3-BIG', symbol: 'CEA24', quantity: 1_000_000_000 } });
+  t.equal(huge.status, 201, 'a deposit of 1,000,000,000 t is taken');
+  const acct = await hit('GET', '/v1/account?accountId=M3-BIG', { key: 'M3' });
+  t.match(acct.body.holdings, [{ symbol: 'CEA24', available: 1_000_000_000 }], 'and shown exactly');
+});
+
+t.test('unknown fields are refused', async (t) => {
+  expectError(t, await post({ ...ORDER, leverage: 10 }), 400, 'INVALID_REQUEST', /additional/, 'an order with an unknown field');
+  expectError(t, await post({ ...ORDER, Price: '56.00' }), 400, 'INVALID_REQUEST', undefined, 'a field in the wrong case');
+  expectError(t, await hit('PATCH', '/v1/orders/1', { key: 'M1', body: { quantity: 5, side: 'sell' } }), 400, 'INVALID_REQUEST');
+  expectError(t, await hit('POST', '/v1/block-trades', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', price: '57.00', quantity: 100000, fee: '0' } }), 400, 'INVALID_REQUEST');
+  expectError(t, await hit('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: '5', reason: 'x', force: true } }), 400, 'INVALID_REQUEST');
+  expectError(t, await hit('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M3-Q1', member: 'M3', class: 'institution', cash: '100.00' } }), 400, 'INVALID_REQUEST');
+  expectError(t, await hit('GET', '/v1/instruments/CEA24/book?depth=5&admin=1'), 400, 'INVALID_REQUEST');
+  expectError(t, await hit('GET', '/v1/orders?status=open&all=1', { key: 'M1' }), 400, 'INVALID_REQUEST');
+  t.equal((await hit('GET', '/v1/instruments/CEA24')).body.listedBand.pct, '10', 'the band did not change');
+});
+
+t.test('very long strings and a body over 64 KiB', async (t) => {
+  const long = 'x'.repeat(10_000);
+  expectError(t, await post({ ...ORDER, clientOrderId: 'c'.repeat(65) }), 400, 'INVALID_REQUEST', undefined, 'a clientOrderId of 65 characters');
+  expectError(t, await post({ ...ORDER, symbol: long }), 400, 'INVALID_REQUEST', undefined, 'a long symbol');
+  expectError(t, await post({ ...ORDER, accountId: long }), 400, 'INVALID_REQUEST', undefined, 'a long account id');
+  expectError(t, await hit('POST', '/v1/risk/market/halt', { key: 'risk', body: { reason: long } }), 400, 'INVALID_REQUEST', /500/, 'a long reason');
+  expectError(t, await hit('POST', '/v1/large-holder-reports', { key: 'M1', body: { symbol: 'CEA24', accountId: 'M1-C1', text: 'y'.repeat(10_001) } }), 400, 'INVALID_REQUEST', undefined, 'a long report');
+  expectError(t, await hit('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M3-L1', member: long, class: 'institution' } }), 400, 'INVALID_REQUEST', undefined, 'a long member name');
+
+  const over = await post({ ...ORDER, clientOrderId: 'z'.repeat(70 * 1024) });
+  expectError(t, over, 413, ['PAYLOAD_TOO_LARGE', 'INVALID_REQUEST'], undefined, 'a body over 64 KiB');
+  const overInstrument = await hit('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'BIG1', profile: { notes: ['n'.repeat(300 * 1024)] }, listingPrice: '1.00' } });
+  expectError(t, overInstrument, 413, ['PAYLOAD_TOO_LARGE', 'INVALID_REQUEST'], undefined, 'a listing over its 256 KiB');
+  const path = await hit('GET', `/v1/instruments/${'A'.repeat(5000)}/book`);
+  t.ok(path.status >= 400 && path.status < 500, `a 5,000-character path parameter → ${path.status}`);
+  t.ok(isApiError(path.body), `with an API.md error body: ${path.text.slice(0, 120)}`);
+  const url = await hit('GET', `/v1/instruments/CEA24/book?depth=${'9'.repeat(20_000)}`);
+  t.ok(url.status >= 400 && url.status < 500, `a 20 KB URL → ${url.status}`);
+});
+
+t.test('bad keys', async (t) => {
+  const variants: [string, Record<string, string>][] = [
+    ['an empty bearer', { authorization: 'Bearer ' }],
+    ['a bare word', { authorization: 'Bearer' }],
+    ['lower-case scheme with a wrong key', { authorization: 'bearer nope-nope-nope-nope-nope' }],
+    ['a key with a suffix', { authorization: 'Bearer test-member-M1-key-0001x' }],
+    ['a prefix of a key', { authorization: 'Bearer test-member-M1-key-000' }],
+    ['two keys', { authorization: 'Bearer test-member-M1-key-0001 test-member-M2-key-0002' }],
+    ['a 10 KB key', { authorization: `Bearer ${'k'.repeat(10_000)}` }],
+    ['an API key header', { 'x-api-key': 'test-member-M1-key-0001' }],
+    ['a cookie', { cookie: 'key=test-member-M1-key-0001' }],
+  ];
+  for (const [what, headers] of variants) expectError(t, await hit('GET', '/v1/orders', { key: null, headers }), 401, 'UNAUTHENTICATED', undefined, what);
+  const huge = await hit('GET', '/v1/orders', { key: null, headers: { authorization: `Bearer ${'k'.repeat(100_000)}` } });
+  t.ok(huge.status >= 400 && huge.status < 500, `a 100 KB key → ${huge.status}`);
+});
+
+t.test('path and method tricks', async (t) => {
+  for (const path of ['/v1/settlement/..%2F..%2Fjournal.sqlite', '/v1/settlement/2026-01-01/..%2F..%2F..%2Fetc%2Fpasswd', '/v1/settlement/2026-01-01/trades%00.json']) {
+    const r = await hit('GET', path, { key: 'operator' });
+    t.ok(r.status === 400 || r.status === 404, `${path} → ${r.status}`);
+    t.ok(isApiError(r.body), 'an API.md error, no file');
+  }
+  for (const [method, path] of [['PUT', '/v1/orders'], ['DELETE', '/v1/instruments/CEA24'], ['PATCH', '/v1/admin/end-of-day'], ['POST', '/healthz']]) {
+    expectError(t, await hit(method, path, { key: 'M1', body: method === 'DELETE' ? undefined : {} }), [404, 405], ['NOT_FOUND', 'METHOD_NOT_ALLOWED'], undefined, `${method} ${path}`);
+  }
+});
+
+t.test('hostile WebSocket messages', async (t) => {
+  const c = await openSocket(s.wsUrl);
+  c.ws.send(Buffer.from([0xff, 0x00, 0x13]), { binary: true });
+  c.send('{"op":');
+  c.send({ op: 'subscribe', channels: Array.from({ length: 1000 }, (_, i) => `book:X${i}`) });
+  c.send({ op: 'subscribe', channels: [null, 5, {}] });
+  c.send({ op: 'auth', key: { $ne: null } });
+  c.send({ op: 'subscribe', channels: ['book:CEA24'] });
+  await c.next((m) => m.channel === 'book:CEA24' && m.type === 'snapshot');
+  t.ok(c.messages.filter((m) => m.type === 'error').length >= 4, 'each bad message has an error answer, and the connection still works');
+  t.ok(!c.messages.some((m) => m.type === 'authenticated'), 'no key, no auth');
+  c.ws.send('x'.repeat(70 * 1024));
+  const closed = await c.closed;
+  t.equal(closed.code, 1009, 'a message over 64 KiB closes the connection (1009 message too big)');
+
+  const raw = new WebSocket(s.wsUrl);
+  await new Promise((resolve) => raw.once('open', resolve));
+  raw.terminate();
+  t.same((await hit('GET', '/healthz')).body, { status: 'ok' });
+});
+
+t.test('a flood against the rate limit: some 429 RATE_LIMITED, never a 5xx', async (t) => {
+  const order = { accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '55.00', quantity: 1 };
+  const replies = await Promise.all([
+    ...Array.from({ length: 120 }, () => hit('POST', '/v1/orders', { key: 'M1', body: order }, limited)),
+    ...Array.from({ length: 60 }, () => hit('GET', '/v1/orders', { key: 'M1' }, limited)),
+    ...Array.from({ length: 60 }, () => hit('GET', '/v1/instruments/CEA24/book', {}, limited)),
+    ...Array.from({ length: 60 }, () => hit('GET', '/v1/orders', { key: 'not-a-key-0000000000' }, limited)),
+  ]);
+  const limitedReplies = replies.filter((r) => r.status === 429);
+  t.ok(limitedReplies.length > 0, `${limitedReplies.length} of ${replies.length} were rate-limited`);
+  for (const r of limitedReplies.slice(0, 5)) expectError(t, r, 429, 'RATE_LIMITED', /at most/);
+  t.ok(replies.every((r) => r.status < 500), 'no 5xx');
+  const accepted = replies.filter((r) => r.status === 201).length;
+  t.equal((await limited.api('GET', '/v1/orders?status=all', { key: 'M2' })).status, 200, 'another key is not refused because of the flood of M1');
+  const book = await limited.api('GET', '/v1/instruments/CEA24/book?depth=1', { key: 'M3' });
+  t.equal(book.status, 200, 'the limit is per key: M3 reads the book');
+  t.same(book.body.bids, accepted > 0 ? [['55.00', accepted, accepted]] : [], `every accepted order (${accepted}), and only those, is in the book`);
+
+  // Health and metrics answer during a flood: a probe must not be rate-limited away.
+  t.same((await limited.api('GET', '/healthz')).body, { status: 'ok' }, '/healthz answers ok right after the flood');
+  t.equal((await limited.api('GET', '/metrics')).status, 200, '/metrics answers right after the flood');
+  const m2 = await limited.api('POST', '/v1/orders', { key: 'M2', body: { accountId: 'M2-C1', symbol: 'CEA24', side: 'sell', type: 'limit', price: '58.00', quantity: 1 } });
+  t.equal(m2.status, 201, 'a normal order of another member still works');
+});
+
+t.test('after all of it: healthy, a normal order works, and nothing answered 5xx', async (t) => {
+  t.same((await hit('GET', '/healthz')).body, { status: 'ok' });
+  t.same((await hit('GET', '/readyz')).body, { status: 'ready' });
+  const r = await post({ accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '57.00', quantity: 10, clientOrderId: 'after-the-storm' });
+  t.equal(r.status, 201, 'a normal order is accepted');
+  t.match(r.body.order, { status: 'new', price: '57.00', quantity: 10 });
+  const fiveHundreds = seen.filter((x) => x.status >= 500);
+  t.same(fiveHundreds, [], `none of ${seen.length} responses was a 5xx`);
+  const metrics = (await hit('GET', '/metrics')).text;
+  t.notMatch(metrics, /INTERNAL/, 'no internal error was counted');
+});

@@ -1,0 +1,118 @@
+// /metrics in the Prometheus text format (orders, trades, rejections by code, the journal commit
+// histogram, WebSocket clients) moving with what happens, and /openapi.json: an OpenAPI 3 document
+// that lists the routes of API.md.
+import t from 'tap';
+import { openSocket, startServer } from '../support/server.ts';
+
+const s = await startServer();
+t.teardown(() => s.close());
+const api = s.api;
+
+interface Sample { name: string; labels: Record<string, string>; value: number }
+/** Parses the text format; throws on a line that is neither a comment nor a sample. */
+function parse(text: string): { samples: Sample[]; types: Map<string, string>; help: Set<string> } {
+  const samples: Sample[] = [];
+  const types = new Map<string, string>();
+  const help = new Set<string>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let m = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line);
+    if (m) { types.set(m[1], m[2]); continue; }
+    m = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$/.exec(line);
+    if (m) { help.add(m[1]); continue; }
+    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (-?[0-9.e+-]+|\+Inf|NaN)$/.exec(line);
+    if (!m) throw new Error(`not a Prometheus text line: ${JSON.stringify(line)}`);
+    const labels: Record<string, string> = {};
+    for (const pair of (m[3] ?? '').split(',').filter((x) => x !== '')) {
+      const lm = /^([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"$/.exec(pair);
+      if (!lm) throw new Error(`bad label ${pair} in ${line}`);
+      labels[lm[1]] = lm[2];
+    }
+    samples.push({ name: m[1], labels, value: Number(m[4]) });
+  }
+  return { samples, types, help };
+}
+const scrape = async () => {
+  const r = await api('GET', '/metrics');
+  return { ...parse(r.text), contentType: r.headers.get('content-type') ?? '', status: r.status };
+};
+const value = (m: { samples: Sample[] }, name: string, labels: Record<string, string> = {}) =>
+  m.samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v))?.value ?? 0;
+
+t.test('/metrics is Prometheus text and moves with orders, trades, rejections and sockets', async (t) => {
+  const before = await scrape();
+  t.equal(before.status, 200);
+  t.match(before.contentType, /^text\/plain/, 'served as text/plain');
+  for (const name of ['exchange_orders_total', 'exchange_trades_total', 'exchange_rejects_total', 'exchange_journal_commit_seconds', 'exchange_ws_clients', 'exchange_ws_dropped_total']) {
+    t.ok(before.types.has(name), `# TYPE ${name}`);
+    t.ok(before.help.has(name), `# HELP ${name}`);
+  }
+  t.equal(before.types.get('exchange_orders_total'), 'counter');
+  t.equal(before.types.get('exchange_journal_commit_seconds'), 'histogram');
+  t.equal(before.types.get('exchange_ws_clients'), 'gauge');
+
+  const order = (key: string, body: Record<string, unknown>) => api('POST', '/v1/orders', { key, body: { symbol: 'CEA24', type: 'limit', ...body } });
+  t.equal((await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.00', quantity: 100, clientOrderId: 'm-1' })).status, 201);
+  t.equal((await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.00', quantity: 100, clientOrderId: 'm-1' })).body.duplicate, true, 'a repeat');
+  t.equal((await order('M2', { accountId: 'M2-C1', side: 'sell', price: '57.00', quantity: 60 })).status, 201);
+  t.equal((await order('M1', { accountId: 'M1-C1', side: 'buy', price: '64.00', quantity: 1 })).status, 422);
+  t.equal((await order('M1', { accountId: 'M1-P1', side: 'buy', price: '57.00', quantity: 99999 })).status, 422);
+  t.equal((await order('M1', { accountId: 'M1-C1', side: 'buy', price: '63.00', quantity: 1 })).status, 201, 'a buy at 63.00 trades nothing (no seller left)');
+  const ws = await openSocket(s.wsUrl);
+  ws.send({ op: 'subscribe', channels: ['trades:CEA24'] });
+  await ws.next((m) => m.type === 'snapshot');
+
+  const after = await scrape();
+  t.equal(value(after, 'exchange_orders_total') - value(before, 'exchange_orders_total'), 3, 'three orders accepted (the repeat is not a new order)');
+  t.equal(value(after, 'exchange_trades_total') - value(before, 'exchange_trades_total'), 1, 'one trade');
+  t.equal(value(after, 'exchange_rejects_total', { code: 'PRICE_OUT_OF_BAND' }) - value(before, 'exchange_rejects_total', { code: 'PRICE_OUT_OF_BAND' }), 1, 'rejects{code="PRICE_OUT_OF_BAND"}');
+  t.equal(value(after, 'exchange_rejects_total', { code: 'INSUFFICIENT_FUNDS' }) - value(before, 'exchange_rejects_total', { code: 'INSUFFICIENT_FUNDS' }), 1, 'rejects{code="INSUFFICIENT_FUNDS"}');
+  t.equal(value(after, 'exchange_ws_clients'), 1, 'one socket connected');
+
+  const buckets = after.samples.filter((x) => x.name === 'exchange_journal_commit_seconds_bucket');
+  t.ok(buckets.length >= 2, 'histogram buckets');
+  t.ok(buckets.every((b) => 'le' in b.labels), 'each bucket has le');
+  t.equal(buckets[buckets.length - 1].labels.le, '+Inf', 'the last bucket is +Inf');
+  for (let i = 1; i < buckets.length; i++) {
+    const le = (x: string) => (x === '+Inf' ? Infinity : Number(x));
+    t.ok(le(buckets[i].labels.le) > le(buckets[i - 1].labels.le), 'le rises');
+    t.ok(buckets[i].value >= buckets[i - 1].value, 'counts are cumulative');
+  }
+  const count = value(after, 'exchange_journal_commit_seconds_count');
+  t.equal(buckets[buckets.length - 1].value, count, '+Inf bucket = _count');
+  t.ok(count > value(before, 'exchange_journal_commit_seconds_count'), 'commits were counted');
+  t.ok(after.samples.some((x) => x.name === 'exchange_journal_commit_seconds_sum' && x.value > 0), '_sum present');
+
+  await ws.close();
+  let clients = 1;
+  for (let i = 0; i < 200 && clients !== 0; i++) clients = value(await scrape(), 'exchange_ws_clients');
+  t.equal(clients, 0, 'the gauge falls back to 0 once the socket is gone');
+});
+
+t.test('/openapi.json is an OpenAPI 3 document of the routes', async (t) => {
+  const r = await api('GET', '/openapi.json');
+  t.equal(r.status, 200);
+  t.match(r.headers.get('content-type'), /json/);
+  t.match(r.body.openapi, /^3\./, 'OpenAPI 3');
+  t.ok(r.body.info?.title, 'with a title');
+  const paths = r.body.paths as Record<string, Record<string, unknown>>;
+  t.ok(paths['/v1/orders']?.post && paths['/v1/orders']?.get, 'lists POST and GET /v1/orders');
+  const expected: [string, string][] = [
+    ['/v1/instruments', 'get'], ['/v1/instruments/{symbol}/book', 'get'], ['/v1/instruments/{symbol}/trades', 'get'],
+    ['/v1/instruments/{symbol}/ticker', 'get'], ['/v1/instruments/{symbol}/klines', 'get'],
+    ['/v1/orders/{orderId}', 'get'], ['/v1/orders/{orderId}', 'patch'], ['/v1/orders/{orderId}', 'delete'],
+    ['/v1/fills', 'get'], ['/v1/account', 'get'], ['/v1/block-trades', 'post'], ['/v1/block-trades', 'get'],
+    ['/v1/block-trades/{blockId}/counter', 'post'], ['/v1/block-trades/{blockId}/accept', 'post'], ['/v1/block-trades/{blockId}/reject', 'post'],
+    ['/v1/block-trades/{blockId}', 'delete'], ['/v1/large-holder-reports', 'post'],
+    ['/v1/risk/instruments/{symbol}', 'patch'], ['/v1/risk/market/halt', 'post'], ['/v1/risk/market/resume', 'post'],
+    ['/v1/risk/position-caps', 'put'], ['/v1/risk/large-holder-thresholds', 'put'], ['/v1/risk/large-holders', 'get'],
+    ['/v1/risk/accounts/{accountId}', 'patch'], ['/v1/risk/accounts/{accountId}/cancel-all', 'post'], ['/v1/risk/audit', 'get'],
+    ['/v1/admin/accounts', 'post'], ['/v1/admin/deposits', 'post'], ['/v1/admin/withdrawals', 'post'], ['/v1/admin/instruments', 'post'],
+    ['/v1/admin/end-of-day', 'post'], ['/v1/settlement/{date}', 'get'], ['/v1/settlement/{date}/{report}', 'get'],
+  ];
+  for (const [path, method] of expected) t.ok(paths[path]?.[method], `${method.toUpperCase()} ${path} is documented`);
+  const post = paths['/v1/orders'].post as { requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, unknown>; required?: string[] } }> } };
+  const schema = post.requestBody?.content?.['application/json']?.schema;
+  t.ok(schema?.properties && ['symbol', 'side', 'type', 'price', 'quantity', 'timeInForce', 'clientOrderId', 'accountId'].every((k) => k in (schema.properties as object)), 'the order body is described');
+  t.same([...(schema?.required ?? [])].sort(), ['quantity', 'side', 'symbol', 'type']);
+});

@@ -1,0 +1,248 @@
+// WebSocket market data and execution reports with a real `ws` client: a snapshot first on every
+// market channel, seq rising by exactly 1 per channel, a trade posted over HTTP arriving on trades,
+// as absolute level quantities on book (0 removes a level), on ticker and kline, and as execution
+// reports on the member's own orders channel only; errors for unknown channels and for orders
+// without auth; unsubscribe stops a channel; and nothing about a command reaches a socket before
+// the journal holds it (the HTTP reply names that sequence number in x-exchange-seq).
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import t from 'tap';
+import { KEYS, openSocket, seqGaps, startServer, type ApiReply, type SocketClient, type WsMessage } from '../support/server.ts';
+
+const s = await startServer();
+const api = s.api;
+
+// A second, read-only connection to the journal sees committed batches only.
+const journal = new Database(join(s.dataDir, 'journal.sqlite'), { readonly: true, fileMustExist: true });
+const committedSeq = (): number => (journal.prepare('SELECT max(seq) AS seq FROM journal').get() as { seq: number }).seq;
+/** For each message, the highest committed sequence number at the moment it arrived. */
+const committedAt = new WeakMap<WsMessage, number>();
+const stamp = (m: WsMessage) => committedAt.set(m, committedSeq());
+
+const sockets: SocketClient[] = [];
+t.teardown(async () => {
+  for (const c of sockets) await c.close();
+  journal.close();
+  await s.close();
+});
+const connect = async () => {
+  const c = await openSocket(s.wsUrl, { onMessage: stamp });
+  sockets.push(c);
+  return c;
+};
+
+const order = (key: string, body: Record<string, unknown>) => api('POST', '/v1/orders', { key, body: { symbol: 'CEA24', type: 'limit', ...body } });
+const seqOf = (r: ApiReply) => Number(r.headers.get('x-exchange-seq'));
+type Level = [string, number, number];
+
+/** The book a client holds: the snapshot with every update applied (absolute quantities, 0 removes). */
+function localBook(messages: WsMessage[]): { bids: Level[]; asks: Level[] } {
+  const sides = { bids: new Map<string, Level>(), asks: new Map<string, Level>() };
+  for (const m of messages) {
+    if (m.channel !== 'book:CEA24') continue;
+    if (m.type === 'snapshot') { sides.bids.clear(); sides.asks.clear(); }
+    for (const side of ['bids', 'asks'] as const) {
+      for (const level of (m[side] ?? []) as Level[]) {
+        if (Number(level[1]) === 0) sides[side].delete(level[0]);
+        else sides[side].set(level[0], level);
+      }
+    }
+  }
+  const sorted = (side: Map<string, Level>, desc: boolean) => [...side.values()].sort((a, b) => (desc ? Number(b[0]) - Number(a[0]) : Number(a[0]) - Number(b[0])));
+  return { bids: sorted(sides.bids, true), asks: sorted(sides.asks, false) };
+}
+const restBook = async () => {
+  const b = (await api('GET', '/v1/instruments/CEA24/book?depth=20')).body;
+  return { bids: b.bids, asks: b.asks };
+};
+
+let a: SocketClient; // M1, authenticated
+let b: SocketClient; // M2, authenticated
+let c: SocketClient; // anonymous
+const MARKET = ['book:CEA24', 'trades:CEA24', 'ticker:CEA24', 'kline:CEA24:1m'];
+
+t.test('subscribe: an answer, then a snapshot first on every market channel', async (t) => {
+  // Something in the book and one trade before anyone subscribes, so the snapshots have content.
+  t.equal((await order('M2', { accountId: 'M2-C1', side: 'sell', price: '58.00', quantity: 100 })).status, 201);
+  t.equal((await order('M2', { accountId: 'M2-C1', side: 'sell', price: '58.50', quantity: 50 })).status, 201);
+  t.equal((await order('M3', { accountId: 'M3-C1', side: 'buy', price: '57.00', quantity: 20 })).status, 201);
+
+  a = await connect();
+  a.send({ op: 'subscribe', channels: MARKET });
+  t.match(await a.next((m) => m.type === 'subscribed'), { type: 'subscribed', channels: MARKET });
+  for (const ch of MARKET) {
+    const first = await a.next((m) => m.channel === ch);
+    t.equal(first.type, 'snapshot', `the first message on ${ch} is a snapshot`);
+    t.type(first.seq, 'number', `${ch} carries seq`);
+  }
+  const snap = a.on('book:CEA24')[0];
+  t.same({ bids: snap.bids, asks: snap.asks }, await restBook(), 'the book snapshot equals the REST book');
+  t.same(snap.asks, [['58.00', 100, 1], ['58.50', 50, 1]]);
+  t.match(a.on('ticker:CEA24')[0], { ticker: { prevClose: '57.46', bandLow: '51.71', bandHigh: '63.21' } });
+
+  a.send({ op: 'auth', key: KEYS.M1 });
+  t.match(await a.next((m) => m.type === 'authenticated'), { member: 'M1' });
+  a.send({ op: 'subscribe', channels: ['orders'] });
+  t.match(await a.next((m) => m.type === 'subscribed' && m.channels.includes('orders')), { channels: ['orders'] });
+
+  b = await connect();
+  b.send({ op: 'auth', key: KEYS.M2 });
+  await b.next((m) => m.type === 'authenticated');
+  b.send({ op: 'subscribe', channels: ['orders', 'book:CEA24'] });
+  await b.next((m) => m.channel === 'book:CEA24' && m.type === 'snapshot');
+});
+
+t.test('errors: unknown channel, unknown instrument, orders without auth, bad messages', async (t) => {
+  c = await connect();
+  const expectErr = async (message: unknown, code: string | RegExp) => {
+    const from = c.messages.length;
+    c.send(message);
+    const m = await c.next((x) => x.type === 'error', from);
+    t.match(m, { type: 'error', code, message: String }, `${JSON.stringify(message).slice(0, 80)} → ${m.code}`);
+    t.equal(m.channel, undefined, 'an error is not a channel message');
+  };
+  await expectErr({ op: 'subscribe', channels: ['weather:CEA24'] }, 'UNKNOWN_CHANNEL');
+  await expectErr({ op: 'subscribe', channels: ['kline:CEA24:2m'] }, 'UNKNOWN_CHANNEL');
+  await expectErr({ op: 'subscribe', channels: ['book:NOPE1'] }, /UNKNOWN/);
+  await expectErr({ op: 'subscribe', channels: ['orders'] }, 'UNAUTHENTICATED');
+  await expectErr({ op: 'auth', key: 'not-a-key-of-this-exchange' }, 'UNAUTHENTICATED');
+  await expectErr({ op: 'auth', key: KEYS.risk }, 'UNAUTHENTICATED');
+  await expectErr({ op: 'subscribe', channels: ['orders'] }, 'UNAUTHENTICATED');
+  await expectErr('{not json', /INVALID/);
+  await expectErr({ op: 'dance' }, /INVALID/);
+  await expectErr({ op: 'subscribe', channels: 'book:CEA24' }, /INVALID/);
+  await expectErr({ op: 'subscribe', channels: [] }, /INVALID/);
+  await expectErr({ op: 'subscribe', channels: ['x'.repeat(10_000)] }, /INVALID|UNKNOWN/);
+  t.equal(c.messages.filter((m) => m.channel !== undefined).length, 0, 'a refused subscription delivers nothing');
+  t.equal(c.ws.readyState, c.ws.OPEN, 'the connection stays open');
+});
+
+t.test('a trade over HTTP reaches trades, book, ticker, kline and the orders of both members', async (t) => {
+  const fromA = a.messages.length;
+  const fromB = b.messages.length;
+  const buy = await order('M1', { accountId: 'M1-C1', side: 'buy', price: '58.00', quantity: 30 });
+  t.equal(buy.status, 201);
+  t.ok(buy.headers.get('x-exchange-seq'), 'the reply carries x-exchange-seq');
+  const seq = seqOf(buy);
+  const orderId = buy.body.order.orderId;
+  const tradeId = buy.body.fills[0].tradeId;
+
+  const trade = await a.next((m) => m.channel === 'trades:CEA24' && m.type === 'trade', fromA);
+  t.match(trade, { tradeId, symbol: 'CEA24', price: '58.00', quantity: 30, mode: 'listed', aggressor: 'buy' });
+  const update = await a.next((m) => m.channel === 'book:CEA24' && m.type === 'update', fromA);
+  t.same(update.asks, [['58.00', 70, 1]], 'the level carries its absolute quantity, not the change');
+  t.same(update.bids, [], 'the bid side did not change');
+  const bar = await a.next((m) => m.channel === 'kline:CEA24:1m' && m.type === 'update', fromA);
+  t.match(bar, { bar: { open: '58.00', close: '58.00', volume: 30, turnover: '1740.00' } });
+  const ticker = await a.next((m) => m.channel === 'ticker:CEA24' && m.type === 'update' && m.ticker.last === '58.00', fromA);
+  t.match(ticker.ticker, { last: '58.00', listedVolume: 30 });
+
+  const mineA = await a.next((m) => m.channel === 'orders' && m.fill?.tradeId === tradeId, fromA);
+  t.match(mineA.fill, { orderId, accountId: 'M1-C1', side: 'buy', price: '58.00', quantity: 30, fee: '0.00' });
+  const reportA = await a.next((m) => m.channel === 'orders' && m.report?.orderId === orderId, fromA);
+  t.match(reportA.report, { orderId, status: 'filled', filledQuantity: 30 });
+  const mineB = await b.next((m) => m.channel === 'orders' && m.fill?.tradeId === tradeId, fromB);
+  t.match(mineB.fill, { accountId: 'M2-C1', side: 'sell', price: '58.00', quantity: 30 });
+  await b.next((m) => m.channel === 'book:CEA24' && m.type === 'update', fromB);
+
+  const foreignA = a.on('orders').filter((m) => JSON.stringify(m).includes('"M2-'));
+  const foreignB = b.on('orders').filter((m) => JSON.stringify(m).includes('"M1-'));
+  t.same(foreignA, [], "M1's connection gets none of M2's execution reports");
+  t.same(foreignB, [], "M2's connection gets none of M1's execution reports");
+  t.equal(c.messages.filter((m) => m.channel !== undefined).length, 0, 'an unsubscribed connection gets nothing');
+
+  for (const m of [trade, update, bar, mineA, reportA, mineB]) {
+    t.ok((committedAt.get(m) ?? 0) >= seq, `${m.channel} ${m.type}: the journal held seq ${seq} when it arrived (${committedAt.get(m)})`);
+  }
+  t.same(localBook(a.messages), await restBook(), 'snapshot + updates = the REST book');
+});
+
+t.test('a level taken out is sent as quantity 0; a resting order is an execution report for its member only', async (t) => {
+  const from = a.messages.length;
+  const rest = await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.10', quantity: 5 });
+  t.equal(rest.status, 201);
+  const accepted = await a.next((m) => m.channel === 'orders' && m.report?.orderId === rest.body.order.orderId, from);
+  t.match(accepted.report, { status: 'new', remainingQuantity: 5, price: '57.10' }, 'an accepted order is reported');
+  t.ok((committedAt.get(accepted) ?? 0) >= seqOf(rest), 'not before the journal held it');
+  t.same((await a.next((m) => m.channel === 'book:CEA24' && m.type === 'update', from)).bids, [['57.10', 5, 1]]);
+
+  const fromA = a.messages.length;
+  const fromB = b.messages.length;
+  const sweep = await order('M1', { accountId: 'M1-C1', side: 'buy', price: '58.00', quantity: 70 });
+  t.match(sweep.body.order, { status: 'filled' });
+  const removal = await a.next((m) => m.channel === 'book:CEA24' && m.type === 'update', fromA);
+  t.same(removal.asks, [['58.00', 0, 0]], 'the emptied level is sent with quantity 0');
+  // The resting order's end: a report with status filled, or a fill with nothing remaining.
+  const sold = await b.next((m) => m.channel === 'orders' && (m.report?.status === 'filled' || (m.fill !== undefined && m.fill.remaining === 0)), fromB);
+  t.match(sold.report ?? sold.fill, { accountId: 'M2-C1', side: 'sell', price: '58.00' }, "M2's resting order is reported filled to M2");
+  t.same(b.on('orders').filter((m) => m.report?.accountId?.startsWith('M1-')), [], "M1's orders are never reported to M2");
+
+  const cancel = await api('DELETE', `/v1/orders/${rest.body.order.orderId}`, { key: 'M1' });
+  t.equal(cancel.status, 200);
+  const cancelled = await a.next((m) => m.channel === 'orders' && m.report?.orderId === rest.body.order.orderId && m.report.status === 'cancelled', fromA);
+  t.ok((committedAt.get(cancelled) ?? 0) >= seqOf(cancel), 'the cancel report comes after the journal held it');
+  t.same((await a.next((m) => m.channel === 'book:CEA24' && m.type === 'update' && m.bids.length > 0 && m.bids[0][0] === '57.10', fromA)).bids, [['57.10', 0, 0]]);
+  t.same(localBook(a.messages), await restBook(), 'snapshot + updates = the REST book');
+});
+
+t.test('unsubscribe stops a channel; the others go on', async (t) => {
+  a.send({ op: 'unsubscribe', channels: ['trades:CEA24'] });
+  await a.next((m) => m.type === 'unsubscribed');
+  const from = a.messages.length;
+  const tradesBefore = a.on('trades:CEA24').length;
+  const sell = await order('M2', { accountId: 'M2-C1', side: 'sell', price: '57.00', quantity: 20 });
+  t.match(sell.body, { order: { status: 'filled' } }, 'M2 sells to the resting bid of M3');
+  // The book update of this trade is published after its trade message: once it is here, a trade message would have been too.
+  await a.next((m) => m.channel === 'book:CEA24' && m.type === 'update', from);
+  t.equal(a.on('trades:CEA24').length, tradesBefore, 'no trade message after unsubscribing');
+
+  a.send({ op: 'subscribe', channels: ['trades:CEA24'] });
+  const again = await a.next((m) => m.channel === 'trades:CEA24', from);
+  t.equal(again.type, 'snapshot', 'subscribing again starts with a fresh snapshot');
+  t.match(again.trades?.[0], { price: '57.00', quantity: 20 }, 'the snapshot holds the trade missed meanwhile');
+});
+
+t.test('authenticating again as another member moves the orders channel with it (or is refused)', async (t) => {
+  const d = await connect();
+  d.send({ op: 'auth', key: KEYS.M1 });
+  await d.next((m) => m.type === 'authenticated');
+  d.send({ op: 'subscribe', channels: ['orders', 'book:CEA24'] });
+  await d.next((m) => m.channel === 'book:CEA24' && m.type === 'snapshot');
+  const from = d.messages.length;
+  d.send({ op: 'auth', key: KEYS.M2 });
+  const answer = await d.next((m) => m.type === 'authenticated' || m.type === 'error', from);
+  if (answer.type === 'error') {
+    t.pass('a second auth is refused');
+    return;
+  }
+  d.send({ op: 'subscribe', channels: ['orders'] });
+  await d.next((m) => m.type === 'subscribed' || m.type === 'error', from);
+  const mark = d.messages.length;
+  const m1 = await order('M1', { accountId: 'M1-C1', side: 'buy', price: '55.10', quantity: 1 });
+  const m2 = await order('M2', { accountId: 'M2-C1', side: 'buy', price: '55.20', quantity: 1 });
+  // The book update of M2's order is published after its execution report: once it is here, the report would have been too.
+  await d.next((m) => m.channel === 'book:CEA24' && m.type === 'update' && m.bids.some((l: Level) => l[0] === '55.20'), mark);
+  const reports = d.messages.slice(mark).filter((m) => m.channel === 'orders').map((m) => m.report?.orderId);
+  t.notOk(reports.includes(m1.body.order.orderId), "after authenticating as M2 the connection gets no more of M1's reports");
+  t.ok(reports.includes(m2.body.order.orderId), "and gets M2's");
+  await api('DELETE', `/v1/orders/${m1.body.order.orderId}`, { key: 'M1' });
+  await api('DELETE', `/v1/orders/${m2.body.order.orderId}`, { key: 'M2' });
+});
+
+t.test('seq rises by exactly 1 per channel on every connection', async (t) => {
+  for (const [name, client] of [['M1', a], ['M2', b]] as const) {
+    const channels = new Set(client.messages.map((m) => m.channel).filter((x) => x !== undefined));
+    t.ok(channels.size >= 2, `${name} got messages on ${[...channels].join(', ')}`);
+    // A resubscription starts again from its snapshot; check each run of a channel separately.
+    const runs: WsMessage[][] = [];
+    const open = new Map<string, WsMessage[]>();
+    for (const m of client.messages) {
+      if (m.channel === undefined) continue;
+      if (m.type === 'snapshot' || !open.has(m.channel)) { const run: WsMessage[] = []; runs.push(run); open.set(m.channel, run); }
+      open.get(m.channel)!.push(m);
+    }
+    for (const run of runs) t.same(seqGaps(run), [], `${name} ${run[0].channel}: no gap`);
+  }
+  const metrics = (await api('GET', '/metrics')).text;
+  t.match(metrics, /^exchange_ws_clients 4$/m, 'four clients connected');
+});

@@ -1,0 +1,262 @@
+// A real exchange for the gateway tests: startExchange on 127.0.0.1 with an OS-chosen port, in a
+// fresh temporary data directory (or a given one, for restarts), with fixed API keys: one per demo
+// member M1, M2, M3, one risk officer and one operator. `api()` calls it over real HTTP with fetch;
+// `openSocket()` connects a real `ws` client that records every message. close() shuts the exchange
+// down and removes the data directory; stop() shuts it down and keeps the directory.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import WebSocket from 'ws';
+import { DEMO_MARKETS_FILE } from '../../engine/setup.ts';
+import { startExchange, type Exchange, type ExchangeOptions } from '../../gateway/exchange.ts';
+import type { KeySpec } from '../../gateway/keys.ts';
+
+export const KEYS = {
+  M1: 'test-member-M1-key-0001',
+  M2: 'test-member-M2-key-0002',
+  M3: 'test-member-M3-key-0003',
+  risk: 'test-risk-officer-key-0004',
+  operator: 'test-operator-key-00005',
+} as const;
+
+export const KEY_SPECS: KeySpec[] = [
+  { key: KEYS.M1, role: 'member', member: 'M1' },
+  { key: KEYS.M2, role: 'member', member: 'M2' },
+  { key: KEYS.M3, role: 'member', member: 'M3' },
+  { key: KEYS.risk, role: 'risk' },
+  { key: KEYS.operator, role: 'operator' },
+];
+
+export interface ServerOptions {
+  /** Requests per key per second; 0 (the default here) turns the limit off. */
+  rateLimit?: number;
+  publisher?: ExchangeOptions['publisher'];
+  now?: () => number;
+  /** An existing data directory (a restart); otherwise a fresh temporary one. */
+  dataDir?: string;
+}
+
+export interface ApiReply {
+  status: number;
+  headers: Headers;
+  /** The parsed JSON body, or the text when it is not JSON. */
+  body: any;
+  text: string;
+}
+
+export interface CallOptions {
+  /** A key of KEYS (by name) or any literal key; null sends no Authorization header. */
+  key?: keyof typeof KEYS | string | null;
+  /** A value to send as JSON, or a string to send as is. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface TestServer {
+  exchange: Exchange;
+  base: string;
+  port: number;
+  wsUrl: string;
+  dataDir: string;
+  api(method: string, path: string, options?: CallOptions): Promise<ApiReply>;
+  /** Shuts the exchange down and keeps the data directory. */
+  stop(): Promise<void>;
+  /** Shuts the exchange down and removes the data directory. */
+  close(): Promise<void>;
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'cx-gateway-'));
+  const exchange = await startExchange({
+    dataDir, marketsFile: DEMO_MARKETS_FILE, keys: KEY_SPECS, rateLimit: options.rateLimit ?? 0,
+    publisher: options.publisher, now: options.now, snapshotEvery: 0,
+  });
+  let address: string;
+  try {
+    address = await exchange.listen(0, '127.0.0.1');
+  } catch (e) {
+    await exchange.close();
+    throw e;
+  }
+  const port = Number(new URL(address).port);
+  const base = `http://127.0.0.1:${port}`;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await exchange.close();
+  };
+  return {
+    exchange, base, port, wsUrl: `ws://127.0.0.1:${port}/v1/ws`, dataDir,
+    api: (method, path, o = {}) => call(base, method, path, o),
+    stop,
+    async close() {
+      await stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function call(base: string, method: string, path: string, o: CallOptions = {}): Promise<ApiReply> {
+  const headers: Record<string, string> = { ...o.headers };
+  if (o.key !== undefined && o.key !== null) {
+    const key = (KEYS as Record<string, string>)[o.key] ?? o.key;
+    headers.authorization = `Bearer ${key}`;
+  }
+  let payload: string | undefined;
+  if (o.body !== undefined) {
+    payload = typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+  }
+  const res = await fetch(base + path, { method, headers, body: payload });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body, text };
+}
+
+// ---------------------------------------------------------------- WebSocket client
+
+export interface WsMessage { channel?: string; type: string; seq?: number; [k: string]: any }
+
+export interface SocketClient {
+  ws: WebSocket;
+  messages: WsMessage[];
+  send(message: unknown): void;
+  /** Resolves with the first message (at index `from` or later) that matches; rejects on close or after `withinMs`. */
+  next(match: (m: WsMessage) => boolean, from?: number, withinMs?: number): Promise<WsMessage>;
+  /** Messages of one channel, in arrival order. */
+  on(channel: string): WsMessage[];
+  closed: Promise<{ code: number; reason: string }>;
+  close(): Promise<void>;
+}
+
+/** A connected `ws` client that records every message it receives. */
+export async function openSocket(url: string, options: { onMessage?: (m: WsMessage) => void } = {}): Promise<SocketClient> {
+  const ws = new WebSocket(url);
+  const messages: WsMessage[] = [];
+  const waiters = new Set<() => void>();
+  let closeInfo: { code: number; reason: string } | null = null;
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.on('close', (code, reason) => {
+      closeInfo = { code, reason: reason.toString() };
+      resolve(closeInfo);
+      for (const w of waiters) w();
+    });
+  });
+  ws.on('message', (data) => {
+    const m = JSON.parse(data.toString()) as WsMessage;
+    options.onMessage?.(m);
+    messages.push(m);
+    for (const w of waiters) w();
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  ws.on('error', () => { /* a close follows */ });
+  return {
+    ws, messages, closed,
+    send: (m) => ws.send(typeof m === 'string' ? m : JSON.stringify(m)),
+    on: (channel) => messages.filter((m) => m.channel === channel),
+    next(match, from = 0, withinMs = 10_000) {
+      return new Promise<WsMessage>((resolve, reject) => {
+        const check = () => {
+          for (let i = from; i < messages.length; i++) {
+            if (match(messages[i])) { done(); resolve(messages[i]); return; }
+          }
+          if (closeInfo !== null) { done(); reject(new Error(`the socket closed (${closeInfo.code} ${closeInfo.reason}) before the message came`)); }
+        };
+        // A safety net so that a missing message fails the test instead of hanging it; not a measurement.
+        const timer = setTimeout(() => { done(); reject(new Error(`no matching message within ${withinMs} ms; got ${JSON.stringify(messages.slice(from)).slice(0, 2000)}`)); }, withinMs);
+        const done = () => { clearTimeout(timer); waiters.delete(check); };
+        waiters.add(check);
+        check();
+      });
+    },
+    async close() {
+      if (ws.readyState === WebSocket.CLOSED) return;
+      ws.close();
+      await closed;
+    },
+  };
+}
+
+/** Checks that every channel's seq rises by exactly 1 from its first message; returns the problems. */
+export function seqGaps(messages: readonly WsMessage[]): string[] {
+  const last = new Map<string, number>();
+  const problems: string[] = [];
+  for (const m of messages) {
+    if (m.channel === undefined || typeof m.seq !== 'number') continue;
+    const prev = last.get(m.channel);
+    if (prev !== undefined && m.seq !== prev + 1) problems.push(`${m.channel}: seq ${prev} then ${m.seq} (${m.type})`);
+    last.set(m.channel, m.seq);
+  }
+  return problems;
+}
+
+/** A decimal string with two decimals, as API.md writes prices and money. */
+export const DECIMAL = /^-?\d+\.\d{2}$/;
+
+/** An ISO 8601 time in China Standard Time, as API.md writes times. */
+export const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?\+08:00$/;
+
+/** Keys whose values API.md makes prices or money: decimal strings with two decimals (or null). */
+const MONEY_KEYS = new Set([
+  'price', 'avgPrice', 'prevClose', 'open', 'high', 'low', 'last', 'close', 'vwap', 'bandLow', 'bandHigh', 'amount', 'fee',
+  'buyFee', 'sellFee', 'tick', 'listedTurnover', 'blockTurnover', 'auctionTurnover', 'turnover', 'cumulativeTurnover',
+  'referencePrice', 'listingPrice',
+]);
+
+/**
+ * Problems with API.md's conventions anywhere in a JSON reply: a money key that is not a decimal
+ * string (or null), a `time` that is not ISO 8601 with +08:00. Returns the paths that break them.
+ */
+export function conventionProblems(value: unknown, path = '$'): string[] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => conventionProblems(v, `${path}[${i}]`));
+  if (value === null || typeof value !== 'object') return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const at = `${path}.${k}`;
+    if (MONEY_KEYS.has(k) && v !== null && !(typeof v === 'string' && DECIMAL.test(v))) out.push(`${at} = ${JSON.stringify(v)} is not a decimal string`);
+    else if (k === 'time' && !(typeof v === 'string' && ISO_TIME.test(v))) out.push(`${at} = ${JSON.stringify(v)} is not an ISO time with +08:00`);
+    else out.push(...conventionProblems(v, at));
+  }
+  return out;
+}
+
+/** The error body of API.md: exactly {"error": {"code", "message"}} with a non-empty message. */
+export function isApiError(body: unknown): body is { error: { code: string; message: string } } {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+  const keys = Object.keys(body);
+  if (keys.length !== 1 || keys[0] !== 'error') return false;
+  const e = (body as { error: unknown }).error;
+  return e !== null && typeof e === 'object' && typeof (e as { code?: unknown }).code === 'string'
+    && typeof (e as { message?: unknown }).message === 'string' && (e as { message: string }).message.length > 0;
+}
+
+/** Asserts an API.md error reply: the status, the body shape, the code and (optionally) the message. */
+export function expectError(t: Test, r: ApiReply, status: number | number[], code: string | string[], message?: RegExp, what = ''): void {
+  const statuses = Array.isArray(status) ? status : [status];
+  const codes = Array.isArray(code) ? code : [code];
+  const label = what === '' ? '' : `${what}: `;
+  const statusOk = statuses.includes(r.status);
+  t.ok(statusOk, `${label}status ${statuses.join(' or ')}${statusOk ? '' : `, got ${r.status} ${r.text.slice(0, 300)}`}`);
+  t.ok(isApiError(r.body), `${label}the body is {"error": {"code", "message"}}${isApiError(r.body) ? '' : `, got ${r.text.slice(0, 200)}`}`);
+  if (!isApiError(r.body)) return;
+  const codeOk = codes.includes(r.body.error.code);
+  t.ok(codeOk, `${label}code ${codes.join(' or ')}${codeOk ? '' : `, got ${r.body.error.code}: ${r.body.error.message}`}`);
+  if (message !== undefined) t.match(r.body.error.message, message, `${label}the message says what is allowed`);
+}
+
+/** Asserts a successful reply: the status and API.md's conventions for money and times. */
+export function expectOk(t: Test, r: ApiReply, status = 200, what = ''): void {
+  const label = what === '' ? '' : `${what}: `;
+  t.equal(r.status, status, `${label}status ${status}${r.status === status ? '' : ` (${r.text.slice(0, 300)})`}`);
+  t.same(conventionProblems(r.body), [], `${label}prices are decimal strings and times ISO 8601 with +08:00`);
+}
