@@ -1,0 +1,144 @@
+// The exchange as a child process, for end-to-end and crash tests: `node --import tsx gateway/main.ts`
+// on a free port with a temporary data directory and a keys file of the test's own. start() waits
+// for /readyz; kill() sends SIGKILL (a crash), stop() SIGTERM (a clean shutdown); both wait for the
+// process to be gone. Always register kill() with t.teardown so that no child outlives its test.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface KeySpec { key: string; role: 'member' | 'risk' | 'operator'; member?: string }
+
+/** A temporary folder under the OS temp dir; remove() deletes it with everything in it. */
+export function tempFolder(prefix: string): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A port nobody listens on right now (the OS picks it; another process could still take it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ExchangeOptions {
+  /** The data directory (created by the exchange when missing). */
+  dataDir: string;
+  /** The keys file to pass with --keys. */
+  keysFile: string;
+  /** More command-line arguments, e.g. ['--snapshot-every', '200']. */
+  args?: string[];
+  /** More environment variables, e.g. { SNAPSHOT_EVERY: '200' } (ignored by a server that does not read them). */
+  env?: Record<string, string>;
+  /** How long to wait for /readyz before giving up (a failure, not a measurement). */
+  readyWithinMs?: number;
+}
+
+/** Children still running: killed when this process exits, however it exits. */
+const living = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of living) child.kill('SIGKILL');
+});
+
+export class ExchangeProcess {
+  private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private exitedFlag = false;
+  /** Everything the child wrote to stderr (and stdout), for failure messages. */
+  output = '';
+
+  private constructor(readonly child: ChildProcess, readonly port: number, readonly dataDir: string) {
+    living.add(child);
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        living.delete(child);
+        this.exitedFlag = true;
+        resolve({ code, signal });
+      });
+    });
+    child.stdout?.on('data', (d: Buffer) => { this.output += d.toString(); });
+    child.stderr?.on('data', (d: Buffer) => { this.output += d.toString(); });
+  }
+
+  get base(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return !this.exitedFlag;
+  }
+
+  /** Starts the exchange and resolves once /readyz answers 200. */
+  static async start(options: ExchangeOptions): Promise<ExchangeProcess> {
+    for (let attempt = 1; ; attempt++) {
+      const ex = await ExchangeProcess.spawn(options);
+      try {
+        await ex.waitReady(options.readyWithinMs ?? 30_000);
+        return ex;
+      } catch (e) {
+        await ex.kill();
+        // Another process took the free port between our look and the child's listen: try another.
+        if (attempt < 3 && ex.output.includes('EADDRINUSE')) continue;
+        throw e;
+      }
+    }
+  }
+
+  /** Starts the exchange without waiting for it to be ready (to kill it during start-up). */
+  static async spawn(options: ExchangeOptions): Promise<ExchangeProcess> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [
+      '--import', 'tsx', join(ROOT, 'gateway', 'main.ts'),
+      '--data', options.dataDir, '--port', String(port), '--host', '127.0.0.1', '--keys', options.keysFile, '--quiet',
+      ...(options.args ?? []),
+    ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', ...options.env } });
+    return new ExchangeProcess(child, port, options.dataDir);
+  }
+
+  /** Resolves once /readyz answers 200; throws if the process exits first or the time runs out. */
+  async waitReady(withinMs = 30_000): Promise<void> {
+    const deadline = Date.now() + withinMs;
+    while (Date.now() < deadline) {
+      if (!this.running) throw new Error(`the exchange exited before it was ready:\n${this.output}`);
+      try {
+        const r = await fetch(`${this.base}/readyz`);
+        if (r.status === 200) return;
+        await r.arrayBuffer();
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`the exchange was not ready within ${withinMs} ms:\n${this.output}`);
+  }
+
+  /** SIGKILL: the process dies at once, as in a crash. Resolves when it is gone. */
+  async kill(): Promise<void> {
+    if (this.running) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** SIGTERM: a clean shutdown (commit, snapshot, close). Resolves with the exit code. */
+  async stop(): Promise<number | null> {
+    if (this.running) this.child.kill('SIGTERM');
+    return (await this.exited).code;
+  }
+}
+
+/** Writes a keys file with the given keys into `folder` and returns its path. */
+export function writeKeys(folder: string, keys: KeySpec[]): string {
+  const file = join(folder, 'keys.json');
+  writeFileSync(file, JSON.stringify(keys));
+  return file;
+}
