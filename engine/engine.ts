@@ -103,6 +103,11 @@ export class Engine {
     return this.lastSeq;
   }
 
+  /** The stamped time of the last command applied (0 before any). */
+  get lastStampedTime(): number {
+    return this.lastTime;
+  }
+
   /** Applies one stamped command. Sequence numbers must rise and times must not go back. */
   apply(command: Command): Result {
     if (!(command.seq > this.lastSeq) || !Number.isSafeInteger(command.seq)) {

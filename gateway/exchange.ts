@@ -53,10 +53,13 @@ export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
   for (const eod of journal.endsOfDay()) if (!settlement.days().includes(eod.date)) publishDay(eod.date);
 
   if (recovered.created) {
-    for (const body of setup.commands) {
-      const r = await sequencer.submit({ role: 'operator', id: 'setup' }, body);
-      if (!r.ok) throw new Error(`the market set-up was refused at ${body.type}: ${r.code}: ${r.message}`);
-    }
+    // The whole set-up in one turn, so one batch, committed with the genesis: a first start killed
+    // half-way leaves an empty directory, never a half-built market.
+    const outcomes = setup.commands.map((body) => sequencer.submit({ role: 'operator', id: 'setup' }, body));
+    const results = await Promise.all(outcomes);
+    results.forEach((r, i) => {
+      if (!r.ok) throw new Error(`the market set-up was refused at ${setup.commands[i].type}: ${r.code}: ${r.message}`);
+    });
   }
   const members = [...new Set([...engine.accounts.values()].map((a) => a.member))].sort();
   let keys: KeyRing;

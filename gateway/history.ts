@@ -45,8 +45,7 @@ export class History {
     const ends = journal.endsOfDay();
     const lastEnd = ends.length === 0 ? 0 : ends[ends.length - 1].seq;
     for (const e of journal.facts(lastEnd, Number.MAX_SAFE_INTEGER)) this.day(e);
-    const trades = journal.db.prepare("SELECT body FROM facts WHERE type = 'trade' ORDER BY seq DESC, idx DESC LIMIT ?").all(REBUILD_TRADES) as { body: string }[];
-    for (let i = trades.length - 1; i >= 0; i--) this.market(JSON.parse(trades[i].body) as TradeEvent);
+    for (const t of journal.recentTrades(REBUILD_TRADES)) this.market(t as TradeEvent);
   }
 
   /** Folds a committed batch's events in. */

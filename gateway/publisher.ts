@@ -46,7 +46,10 @@ export class Publisher {
 
   constructor(private readonly g: Gateway, options: PublisherOptions = {}) {
     this.maxBuffered = options.maxBufferedBytes ?? 1 << 20;
-    for (const inst of g.engine.instruments) this.refreshBook(inst.symbol);
+    for (const inst of g.engine.instruments) {
+      this.refreshBook(inst.symbol);
+      this.tickers.set(inst.symbol, { text: tickerView(g.engine.ticker(inst.symbol)!), sentAt: 0, timer: null });
+    }
     this.timers.push(setInterval(() => this.publish('heartbeat', 'heartbeat', { time: isoTime(Date.now()) }), options.heartbeatMs ?? 10_000));
     this.timers.push(setInterval(() => this.ping(), options.pingMs ?? 15_000));
   }
@@ -176,7 +179,7 @@ export class Publisher {
       const b = this.books.get(symbol) ?? { bids: new Map(), asks: new Map() };
       return { bids: levels(b.bids, true), asks: levels(b.asks, false) };
     }
-    if (kind === 'ticker') return { ticker: this.tickers.get(symbol)?.text ?? tickerView(this.g.engine.ticker(symbol)!) };
+    if (kind === 'ticker') return { ticker: this.tickers.get(symbol)?.text ?? null };
     if (kind === 'kline') return { bars: this.g.history.klines.get(symbol, interval as KlineInterval, 1).map(klineView) };
     if (kind === 'trades' || kind === 'blocks') {
       return { trades: this.g.history.recentTrades(symbol, 200).filter((t) => (kind === 'blocks') === (t.mode === 'block')).slice(0, 50).map(tradeView) };

@@ -82,6 +82,12 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     req.principal = p;
   });
 
+  // A read waits until everything applied before it is committed: between a command's apply and
+  // its batch's commit the engine already shows it, and a reply must never show what could be lost.
+  app.addHook('preHandler', async (req) => {
+    if (req.method === 'GET') await g.sequencer.committed();
+  });
+
   const publisher = new Publisher(g, options.publisher);
   app.addHook('onClose', async () => publisher.close());
 

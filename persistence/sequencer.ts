@@ -22,11 +22,12 @@ export interface SequencerOptions {
 export class Sequencer {
   private waiting: { command: Command; result: Result; resolve: (r: Result) => void }[] = [];
   private scheduled = false;
-  private lastTime = 0;
+  private lastTime: number;
   private sinceSnapshot = 0;
   private snapshotting: Promise<unknown> | null = null;
   private stopped = false;
   private readonly listeners: ((batch: Committed[]) => void)[] = [];
+  private barriers: (() => void)[] = [];
   readonly stats = { commands: 0, batches: 0, lastCommitMs: 0, maxCommitMs: 0 };
 
   constructor(
@@ -34,7 +35,19 @@ export class Sequencer {
     private readonly journal: Journal,
     private readonly snapshots: SnapshotStore | null,
     private readonly options: SequencerOptions = {},
-  ) {}
+  ) {
+    // Stamped times never go back, not even across a restart with a clock that has.
+    this.lastTime = engine.lastStampedTime;
+  }
+
+  /**
+   * Resolves once everything applied so far is committed. Reads wait for it, so that nothing a
+   * reply shows is about a command whose batch could still be lost.
+   */
+  committed(): Promise<void> {
+    if (this.waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.barriers.push(resolve));
+  }
 
   /** Called with each committed batch, in order: execution reports and market data start here. */
   onCommit(listener: (batch: Committed[]) => void): void {
@@ -48,7 +61,6 @@ export class Sequencer {
     const time = now > this.lastTime ? now : this.lastTime;
     this.lastTime = time;
     const command = { ...body, seq: this.engine.lastSequence + 1, time, actor } as Command;
-    this.journal.append(command);
     let result: Result;
     try {
       result = this.engine.apply(command);
@@ -58,17 +70,9 @@ export class Sequencer {
       process.stderr.write(`fatal: the engine failed on seq ${command.seq}: ${(e as Error).stack}\n`);
       process.exit(70);
     }
-    if (!result.ok) {
-      // The audit trail shows what risk officers and operators were refused, and why.
-      if (actor.role !== 'member') this.journal.recordRejection(command.seq, result.code, result.message);
-    } else {
-      // Facts: what settlement and the members' order and fill history are rebuilt from.
-      const events = result.events;
-      for (let i = 0; i < events.length; i++) {
-        const type = events[i].type;
-        if (type !== 'instrument' && type !== 'market' && type !== 'limit') this.journal.record(events[i], i);
-      }
-    }
+    // The command goes into the batch with its facts (what settlement and the members' history are
+    // rebuilt from) and, for risk officers and operators, its outcome for the audit trail.
+    this.journal.append(command, result.ok ? result.events : null, result.ok ? null : result);
     this.stats.commands++;
     this.sinceSnapshot++;
     return new Promise((resolve) => {
@@ -91,6 +95,11 @@ export class Sequencer {
     this.stats.lastCommitMs = this.journal.lastCommitMs;
     if (this.journal.lastCommitMs > this.stats.maxCommitMs) this.stats.maxCommitMs = this.journal.lastCommitMs;
     for (const w of batch) w.resolve(w.result);
+    if (this.barriers.length > 0) {
+      const barriers = this.barriers;
+      this.barriers = [];
+      for (const b of barriers) b();
+    }
     if (this.listeners.length > 0) {
       const committed = batch.map((w) => ({ command: w.command, result: w.result }));
       for (const l of this.listeners) l(committed);

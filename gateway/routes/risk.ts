@@ -75,17 +75,11 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
   app.get<{ Querystring: { since?: number; limit?: number } }>('/v1/risk/audit', {
     ...risk, schema: { querystring: body({ since: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10_000 } }) },
   }, async (req) => {
-    const rows = g.journal.db.prepare(
-      `SELECT j.seq, j.time, j.command, f.body AS refusal FROM journal j LEFT JOIN facts f ON f.seq = j.seq AND f.type = 'rejected'
-       WHERE j.seq > ? AND json_extract(j.command, '$.actor.role') IN ('risk', 'operator') ORDER BY j.seq LIMIT ?`,
-    ).all(req.query.since ?? 0, req.query.limit ?? 1000) as { seq: number; time: number; command: string; refusal: string | null }[];
-    return rows.map((row) => {
-      const c = JSON.parse(row.command) as Command & { reason?: string };
-      const { seq: _s, time: _t, actor, type, reason, ...what } = c as Command & Record<string, unknown>;
-      const refusal = row.refusal === null ? null : (JSON.parse(row.refusal) as { code: string; message: string });
+    return g.journal.audit(req.query.since ?? 0, req.query.limit ?? 1000).map((entry) => {
+      const { seq: _s, time: _t, actor, type, reason, ...what } = entry.command as Command & Record<string, unknown> & { reason?: string };
       return {
-        seq: row.seq, time: isoTime(row.time), who: `${actor.role}:${actor.id}`, action: type, what: describe(what), why: reason ?? null,
-        outcome: refusal === null ? 'done' : 'refused', error: refusal,
+        seq: entry.seq, time: isoTime(entry.time), who: `${actor.role}:${actor.id}`, action: type, what: describe(what), why: reason ?? null,
+        outcome: entry.code === null ? 'done' : 'refused', error: entry.code === null ? null : { code: entry.code, message: entry.message },
       };
     });
   });

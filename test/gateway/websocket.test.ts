@@ -14,7 +14,7 @@ const api = s.api;
 
 // A second, read-only connection to the journal sees committed batches only.
 const journal = new Database(join(s.dataDir, 'journal.sqlite'), { readonly: true, fileMustExist: true });
-const committedSeq = (): number => (journal.prepare('SELECT max(seq) AS seq FROM journal').get() as { seq: number }).seq;
+const committedSeq = (): number => (journal.prepare('SELECT max(last_seq) AS seq FROM batches').get() as { seq: number }).seq;
 /** For each message, the highest committed sequence number at the moment it arrived. */
 const committedAt = new WeakMap<WsMessage, number>();
 const stamp = (m: WsMessage) => committedAt.set(m, committedSeq());
