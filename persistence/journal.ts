@@ -182,12 +182,16 @@ export class Journal {
       .iterate(afterSeq) as IterableIterator<{ batch: number; first_seq: number; last_seq: number; commands: string; crc: number }>;
     let expected = afterSeq + 1;
     for (const row of rows) {
+      if (row.first_seq > expected) {
+        // A gap is not damage: earlier batches are missing (archived, or deleted by hand).
+        throw new JournalError(`the journal has no seq ${expected}–${row.first_seq - 1}: restore the archived batches or a snapshot that covers them`);
+      }
       let commands: Command[] | null = null;
       if (crc32(row.commands) === row.crc) {
         try { commands = JSON.parse(row.commands) as Command[]; } catch { commands = null; }
       }
       const sound = commands !== null && commands.length === row.last_seq - row.first_seq + 1
-        && commands.every((c, i) => c.seq === row.first_seq + i) && row.first_seq <= expected;
+        && commands.every((c, i) => c.seq === row.first_seq + i);
       if (!sound) {
         if (row.batch === lastBatch) {
           this.tornTail = { fromSeq: row.first_seq };

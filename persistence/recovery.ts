@@ -33,6 +33,11 @@ export function recover(dir: string, options: { genesis?: Genesis; synchronous?:
   const found = snapshots.latestValid();
   const engine = found.engine ?? new Engine({ tradingDate: genesis.tradingDate });
   const fromSnapshot = found.engine === null ? null : found.record.seq;
+  const archivedThrough = Number(journal.meta('archived_through') ?? 0);
+  if (engine.lastSequence < archivedThrough) {
+    journal.db.close();
+    throw new JournalError(`the journal up to seq ${archivedThrough} is archived and no sound snapshot covers it${found.skipped.length ? ` (${found.skipped.join('; ')})` : ''}: restore a snapshot or the archived batches`);
+  }
   let replayed = 0;
   for (const command of journal.entries(engine.lastSequence)) {
     engine.apply(command);

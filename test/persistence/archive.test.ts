@@ -1,0 +1,91 @@
+// Archiving moves what the newest sound snapshot covers out of the live journal, and the exchange
+// still starts to the same state; without that snapshot it refuses rather than guess.
+import t from 'tap';
+import Database from 'better-sqlite3';
+import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { archive } from '../../persistence/archive.ts';
+import { recover } from '../../persistence/recovery.ts';
+import { Sequencer } from '../../persistence/sequencer.ts';
+import { allDay, loadProfile } from '../support/harness.ts';
+
+const TIME = Date.parse('2026-11-20T10:00:00+08:00');
+const op = { role: 'operator' as const, id: 'ops' };
+
+async function buildDay(dir: string): Promise<string> {
+  const r = recover(dir, { genesis: { tradingDate: '2026-11-20', markets: null } });
+  const seq = new Sequencer(r.engine, r.journal, r.snapshots, { now: () => TIME });
+  await seq.submit(op, { type: 'listInstrument', symbol: 'CEA24', profile: allDay(loadProfile('cea')), listingPrice: 5746 });
+  for (const m of ['M1', 'M2']) {
+    await seq.submit(op, { type: 'createAccount', accountId: `${m}-A`, member: m, accountClass: 'institution' });
+    await seq.submit(op, { type: 'deposit', accountId: `${m}-A`, cash: 100_000_000 });
+    await seq.submit(op, { type: 'deposit', accountId: `${m}-A`, symbol: 'CEA24', quantity: 10_000 });
+  }
+  const trade = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      await seq.submit({ role: 'member', id: 'M1' }, { type: 'placeOrder', accountId: 'M1-A', symbol: 'CEA24', side: 'sell', orderType: 'limit', price: 5700 + (i % 5), quantity: 3 });
+      await seq.submit({ role: 'member', id: 'M2' }, { type: 'placeOrder', accountId: 'M2-A', symbol: 'CEA24', side: 'buy', orderType: 'limit', price: 5702, quantity: 2 });
+    }
+  };
+  await trade(20);
+  r.snapshots.takeSync(r.engine);
+  await trade(10);
+  r.snapshots.takeSync(r.engine);
+  await trade(10);
+  const hash = r.engine.stateHash();
+  await seq.shutdown();
+  r.journal.close();
+  return hash;
+}
+
+t.test('archived batches and older snapshots leave the live journal; the exchange starts to the same state', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cx-archive-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const hash = await buildDay(dir);
+  const before = new Database(join(dir, 'journal.sqlite'), { readonly: true });
+  const batchesBefore = (before.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n;
+  const factsBefore = (before.prepare('SELECT count(*) AS n FROM facts').get() as { n: number }).n;
+  before.close();
+
+  const result = archive(dir);
+  t.ok(result.batches > 0, 'some batches were archived');
+  t.ok(result.file !== null && existsSync(result.file), 'into an archive file');
+  t.equal(result.snapshotsMoved, 2, 'the two older snapshots moved (the final shutdown snapshot stays)');
+  t.equal(readdirSync(join(dir, 'archive', 'snapshots')).length, 2);
+
+  const after = new Database(join(dir, 'journal.sqlite'), { readonly: true });
+  const live = (after.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n;
+  t.equal(live, batchesBefore - result.batches, 'the archived batches are gone from the live journal');
+  t.equal((after.prepare('SELECT count(*) AS n FROM facts').get() as { n: number }).n, factsBefore, 'the facts stay');
+  after.close();
+  const archived = new Database(result.file as string, { readonly: true });
+  t.equal((archived.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n, result.batches, 'and are in the archive');
+  archived.close();
+
+  const r = recover(dir);
+  t.equal(r.engine.stateHash(), hash, 'recovery from the remaining snapshot reaches the same state');
+  t.equal(r.fromSnapshot, result.snapshotSeq);
+  t.ok(r.journal.facts(0, Number.MAX_SAFE_INTEGER).some((e) => e.type === 'trade'), 'the trade facts are still readable');
+  r.journal.close();
+});
+
+t.test('without a snapshot covering the archived batches, start-up refuses and names the gap', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cx-archive-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  await buildDay(dir);
+  const result = archive(dir);
+  for (const f of readdirSync(join(dir, 'snapshots'))) unlinkSync(join(dir, 'snapshots', f));
+  t.throws(() => recover(dir), { name: 'JournalError', message: /up to seq \d+ is archived and no sound snapshot covers it/ });
+  t.ok(result.batches > 0);
+});
+
+t.test('archiving needs a sound snapshot', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cx-archive-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const r = recover(dir, { genesis: { tradingDate: '2026-11-20', markets: null } });
+  const seq = new Sequencer(r.engine, r.journal, null, { now: () => TIME });
+  await seq.submit(op, { type: 'createAccount', accountId: 'M1-A', member: 'M1', accountClass: 'institution' });
+  r.journal.close();
+  t.throws(() => archive(dir), /no sound snapshot/);
+});
