@@ -41,9 +41,17 @@ export function addTradingDays(profile: CompiledProfile, day: number, n: number)
   return d;
 }
 
+let lastIsoTime = NaN;
+let lastIsoText = '';
+
 /** The stamped time as ISO 8601 in China Standard Time: 2026-11-20T10:15:00.000+08:00. */
 export function isoTime(time: number): string {
-  return new Date(time + CST_OFFSET_MS).toISOString().replace('Z', '+08:00');
+  // A batch stamps many commands with the same millisecond: format it once.
+  if (time !== lastIsoTime) {
+    lastIsoText = new Date(time + CST_OFFSET_MS).toISOString().replace('Z', '+08:00');
+    lastIsoTime = time;
+  }
+  return lastIsoText;
 }
 
 export function hhmm(minute: number): string {

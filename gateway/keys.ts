@@ -12,6 +12,8 @@ export const hashKey = (key: string): string => createHash('sha256').update(key)
 
 export class KeyRing {
   private readonly byHash = new Map<string, Principal>();
+  /** Keys already seen, so that a busy client's key is hashed once, not on every request. */
+  private readonly seen = new Map<string, Principal | null>();
 
   add(spec: KeySpec, index: number): void {
     if (typeof spec.key !== 'string' || spec.key.length < 16) throw new Error(`keys[${index}].key must be a string of at least 16 characters`);
@@ -22,11 +24,18 @@ export class KeyRing {
 
   addHashed(hash: string, p: Principal): void {
     this.byHash.set(hash, p);
+    this.seen.clear();
   }
 
   /** The principal of a bearer key, or null. */
   lookup(key: string): Principal | null {
-    return this.byHash.get(hashKey(key)) ?? null;
+    let p = this.seen.get(key);
+    if (p === undefined) {
+      p = this.byHash.get(hashKey(key)) ?? null;
+      if (this.seen.size >= 10_000) this.seen.clear(); // bad keys must not grow it without bound
+      this.seen.set(key, p);
+    }
+    return p;
   }
 
   static fromFile(file: string): KeyRing {

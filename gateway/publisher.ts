@@ -3,6 +3,7 @@
 // to every subscriber, so seq rises by exactly 1 per channel on every connection. Snapshots come from
 // the publisher's own copy of the committed state, never from the engine directly: between two
 // commits the engine may already hold commands nobody has been answered about.
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import {
   INTERVAL_NAMES, formatMoney, isoTime, type DepthLevel, type EngineEvent, type KlineInterval, type TradeEvent,
@@ -12,6 +13,7 @@ import { klineView, tickerView } from './routes/market.ts';
 import { blockView } from './routes/trading.ts';
 import { fillsOf } from './history.ts';
 import { orderView } from './http.ts';
+import { frameHeaderLength, textFrame } from './frames.ts';
 
 const BOOK_LEVELS = 20;
 const TICKER_MS = 100;
@@ -24,6 +26,7 @@ export interface PublisherOptions {
 }
 
 interface Client {
+  queue: Promise<void>;
   ws: WebSocket;
   channels: Set<string>;
   member: string | null;
@@ -43,14 +46,14 @@ export class Publisher {
   private readonly lastBar = new Map<string, number>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly maxBuffered: number;
+  private readonly corked = new Set<Socket>();
 
   constructor(private readonly g: Gateway, options: PublisherOptions = {}) {
     this.maxBuffered = options.maxBufferedBytes ?? 1 << 20;
-    for (const inst of g.engine.instruments) {
-      this.refreshBook(inst.symbol);
-      this.tickers.set(inst.symbol, { text: tickerView(g.engine.ticker(inst.symbol)!), sentAt: 0, timer: null });
-    }
-    this.timers.push(setInterval(() => this.publish('heartbeat', 'heartbeat', { time: isoTime(Date.now()) }), options.heartbeatMs ?? 10_000));
+    this.timers.push(setInterval(() => {
+      this.publish('heartbeat', 'heartbeat', () => ({ time: isoTime(Date.now()) }));
+      this.uncorkAll();
+    }, options.heartbeatMs ?? 10_000));
     this.timers.push(setInterval(() => this.ping(), options.pingMs ?? 15_000));
   }
 
@@ -63,7 +66,7 @@ export class Publisher {
   // ---------------------------------------------------------------- connections
 
   attach(ws: WebSocket): void {
-    const client: Client = { ws, channels: new Set(), member: null, alive: true };
+    const client: Client = { ws, channels: new Set(), member: null, alive: true, queue: Promise.resolve() };
     this.clients.add(client);
     this.g.metrics.wsClients = this.clients.size;
     this.channel('heartbeat').subscribers.add(client);
@@ -94,17 +97,17 @@ export class Publisher {
   /** Sends unless the client has fallen too far behind; then it is dropped with a close code. */
   private send(client: Client, text: string): void {
     if (client.ws.readyState !== 1) return;
-    if (client.ws.bufferedAmount > this.maxBuffered) {
-      this.g.metrics.wsDropped++;
-      client.ws.close(4008, 'too slow: resubscribe for a fresh snapshot');
-      this.detach(client);
-      return;
-    }
+    if (client.ws.bufferedAmount > this.maxBuffered) return this.drop(client);
     client.ws.send(text);
     this.g.metrics.wsMessages++;
   }
 
+  /** A client's messages are handled one after another, in the order they came. */
   private onMessage(client: Client, text: string): void {
+    client.queue = client.queue.then(() => this.handle(client, text));
+  }
+
+  private handle(client: Client, text: string): Promise<void> | void {
     let msg: { op?: unknown; channels?: unknown; key?: unknown };
     try {
       msg = JSON.parse(text) as typeof msg;
@@ -142,14 +145,18 @@ export class Publisher {
       return this.reply(client, { type: 'unsubscribed', channels: names });
     }
     this.reply(client, { type: 'subscribed', channels: names });
-    for (const name of names) {
-      if (client.channels.has(name)) continue;
-      client.channels.add(name);
-      const ch = this.channel(this.key(client, name));
-      ch.subscribers.add(client);
-      const snapshot = this.snapshotOf(name);
-      if (snapshot !== null) this.reply(client, { channel: name, type: 'snapshot', seq: ch.seq, ...snapshot });
-    }
+    // A snapshot shows committed state only: it waits until everything applied so far is committed
+    // (and published), so that the updates after it follow on from it exactly.
+    return this.g.sequencer.committed().then(() => {
+      for (const name of names) {
+        if (client.channels.has(name) || !this.clients.has(client)) continue;
+        client.channels.add(name);
+        const ch = this.channel(this.key(client, name));
+        ch.subscribers.add(client);
+        const snapshot = this.snapshotOf(name);
+        if (snapshot !== null) this.reply(client, { channel: name, type: 'snapshot', seq: ch.seq, ...snapshot });
+      }
+    });
   }
 
   /** A channel name's problem, or null: book:SYM trades:SYM blocks:SYM ticker:SYM kline:SYM:INTERVAL orders. */
@@ -176,10 +183,10 @@ export class Publisher {
   private snapshotOf(name: string): Record<string, unknown> | null {
     const [kind, symbol, interval] = name.split(':');
     if (kind === 'book') {
-      const b = this.books.get(symbol) ?? { bids: new Map(), asks: new Map() };
+      const b = this.refreshBook(symbol);
       return { bids: levels(b.bids, true), asks: levels(b.asks, false) };
     }
-    if (kind === 'ticker') return { ticker: this.tickers.get(symbol)?.text ?? null };
+    if (kind === 'ticker') return { ticker: tickerView(this.g.engine.ticker(symbol)!) };
     if (kind === 'kline') return { bars: this.g.history.klines.get(symbol, interval as KlineInterval, 1).map(klineView) };
     if (kind === 'trades' || kind === 'blocks') {
       return { trades: this.g.history.recentTrades(symbol, 200).filter((t) => (kind === 'blocks') === (t.mode === 'block')).slice(0, 50).map(tradeView) };
@@ -189,16 +196,46 @@ export class Publisher {
 
   // ---------------------------------------------------------------- publishing
 
-  /** One message on one channel: serialised once, sent to every subscriber. */
-  private publish(key: string, type: string, payload: Record<string, unknown>, channelName = key): void {
+  /**
+   * One message on one channel: built only when someone listens, serialised and framed once, and
+   * the same bytes written to every subscriber.
+   */
+  private publish(key: string, type: string, build: () => Record<string, unknown>, channelName = key): void {
     const ch = this.channels.get(key);
-    if (ch === undefined || ch.subscribers.size === 0) {
-      if (ch !== undefined) ch.seq++;
-      return;
-    }
+    if (ch === undefined || ch.subscribers.size === 0) return;
     ch.seq++;
-    const text = JSON.stringify({ channel: channelName, type, seq: ch.seq, ...payload });
-    for (const c of ch.subscribers) this.send(c, text);
+    const frame = textFrame(JSON.stringify({ channel: channelName, type, seq: ch.seq, ...build() }));
+    for (const c of ch.subscribers) this.sendFrame(c, frame);
+  }
+
+  /** Writes a framed message, corking the socket for the rest of the batch (one write per client). */
+  private sendFrame(client: Client, frame: Buffer): void {
+    if (client.ws.readyState !== 1) return;
+    const socket = (client.ws as unknown as { _socket?: Socket })._socket;
+    // The backlog is judged once per batch, before this batch's writes are queued: what a client
+    // has not taken from earlier batches decides, not the size of the batch itself.
+    if ((socket === undefined || !this.corked.has(socket)) && client.ws.bufferedAmount > this.maxBuffered) return this.drop(client);
+    if (socket === undefined) {
+      client.ws.send(frame.subarray(frameHeaderLength(frame)));
+    } else {
+      if (!this.corked.has(socket)) {
+        socket.cork();
+        this.corked.add(socket);
+      }
+      socket.write(frame);
+    }
+    this.g.metrics.wsMessages++;
+  }
+
+  private drop(client: Client): void {
+    this.g.metrics.wsDropped++;
+    client.ws.close(4008, 'too slow: resubscribe for a fresh snapshot');
+    this.detach(client);
+  }
+
+  private uncorkAll(): void {
+    for (const socket of this.corked) socket.uncork();
+    this.corked.clear();
   }
 
   /**
@@ -211,17 +248,17 @@ export class Publisher {
       switch (e.type) {
         case 'trade':
           touched.add(e.symbol);
-          this.publish(`${e.mode === 'block' ? 'blocks' : 'trades'}:${e.symbol}`, 'trade', tradeView(e));
+          this.publish(`${e.mode === 'block' ? 'blocks' : 'trades'}:${e.symbol}`, 'trade', () => tradeView(e));
           this.executions(e);
           if (e.mode === 'listed') this.klines(e.symbol);
           break;
         case 'order':
           touched.add(e.symbol);
-          this.toMember(e.accountId, { report: orderView(e) });
+          this.toMember(e.accountId, () => ({ report: orderView(e) }));
           break;
         case 'block':
-          this.toMember(e.proposerAccountId, { block: blockView(e) });
-          if (e.counterpartyAccountId !== null) this.toMember(e.counterpartyAccountId, { block: blockView(e) });
+          this.toMember(e.proposerAccountId, () => ({ block: blockView(e) }));
+          if (e.counterpartyAccountId !== null) this.toMember(e.counterpartyAccountId, () => ({ block: blockView(e) }));
           break;
         case 'instrument':
         case 'market':
@@ -233,14 +270,19 @@ export class Publisher {
       }
     }
     for (const symbol of touched) {
-      this.bookUpdate(symbol);
-      this.tickerChanged(symbol);
+      if (this.listened(`book:${symbol}`)) this.bookUpdate(symbol);
+      if (this.listened(`ticker:${symbol}`)) this.tickerChanged(symbol);
     }
+    this.uncorkAll();
+  }
+
+  private listened(key: string): boolean {
+    return (this.channels.get(key)?.subscribers.size ?? 0) > 0;
   }
 
   private executions(t: TradeEvent): void {
     for (const f of fillsOf(t)) {
-      this.toMember(f.accountId, {
+      this.toMember(f.accountId, () => ({
         fill: {
           tradeId: String(f.tradeId), orderId: f.orderId === null ? null : String(f.orderId), accountId: f.accountId, symbol: f.symbol,
           side: f.side, mode: f.mode, price: formatMoney(f.price), quantity: f.quantity, fee: formatMoney(f.fee),
@@ -248,13 +290,13 @@ export class Publisher {
           orderStatus: f.orderId === null ? null : (f.side === 'buy' ? t.buyRemaining : t.sellRemaining) === 0 ? 'filled' : 'partially_filled',
           time: isoTime(f.time),
         },
-      });
+      }));
     }
   }
 
-  private toMember(accountId: string, payload: Record<string, unknown>): void {
+  private toMember(accountId: string, build: () => Record<string, unknown>): void {
     const member = this.g.engine.account(accountId)?.member;
-    if (member !== undefined) this.publish(`orders:${member}`, 'execution', payload, 'orders');
+    if (member !== undefined) this.publish(`orders:${member}`, 'execution', build, 'orders');
   }
 
   /** Reads the committed top of book, publishes the levels that changed, keeps it for snapshots. */
@@ -264,7 +306,7 @@ export class Publisher {
     if (before === undefined) return;
     const bids = diff(before.bids, after.bids, true);
     const asks = diff(before.asks, after.asks, false);
-    if (bids.length > 0 || asks.length > 0) this.publish(`book:${symbol}`, 'update', { bids, asks });
+    if (bids.length > 0 || asks.length > 0) this.publish(`book:${symbol}`, 'update', () => ({ bids, asks }));
   }
 
   private refreshBook(symbol: string): { bids: Side; asks: Side } {
@@ -286,7 +328,8 @@ export class Publisher {
       const s = this.tickers.get(symbol)!;
       s.timer = null;
       s.sentAt = Date.now();
-      this.publish(`ticker:${symbol}`, 'update', { ticker: s.text });
+      this.publish(`ticker:${symbol}`, 'update', () => ({ ticker: s.text }));
+      this.uncorkAll();
     };
     if (wait <= 0) fire();
     else t.timer = setTimeout(fire, wait);
@@ -296,14 +339,15 @@ export class Publisher {
   private klines(symbol: string): void {
     for (const interval of INTERVAL_NAMES) {
       const key = `kline:${symbol}:${interval}`;
+      if (!this.listened(key)) { this.lastBar.delete(key); continue; }
       const bars = this.g.history.klines.get(symbol, interval, 2);
       const current = bars[bars.length - 1];
       const last = this.lastBar.get(key);
       if (last !== undefined && last !== current.openTime && bars.length === 2) {
-        this.publish(key, 'update', { bar: klineView(bars[0]), closed: true });
+        this.publish(key, 'update', () => ({ bar: klineView(bars[0]), closed: true }));
       }
       this.lastBar.set(key, current.openTime);
-      this.publish(key, 'update', { bar: klineView(current), closed: false });
+      this.publish(key, 'update', () => ({ bar: klineView(current), closed: false }));
     }
   }
 }

@@ -66,7 +66,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, error: 'Too Many Requests', message: `at most ${ctx.max} requests a second per key; retry in ${ctx.after}` }),
     });
   }
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(websocket, { options: { maxPayload: 64 * 1024, perMessageDeflate: false } });
 
   // Authentication: a route that declares a role needs a key of that role. It runs on the request,
   // before the body is read or validated, so a caller without the right key learns nothing more.
