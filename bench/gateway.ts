@@ -1,0 +1,390 @@
+// Order entry over HTTP: a bare Fastify POST route against our durable POST /v1/orders, in one run,
+// on the same machine with the same load generator settings.
+//
+//   npm run bench:gateway -- [--duration 10] [--connections 50] [--warmup 2] [--cross 0.2] [--seed 1]
+//                            [--server-prof DIR]
+//
+// The servers run in a child process (this file again, with --serve bare|ours) and autocannon runs
+// here, so load generator and server each have a core of their own and do not share an event loop.
+// First the bare app: Fastify, no logger, the gateway's body limit and Ajv options, one POST route
+// with the same body schema as /v1/orders, answering 201 with a small JSON object. Then our exchange
+// (startExchange on a temporary data directory, the demo market, the journal as it ships:
+// synchronous=FULL, rateLimit 0, logger off, fixed keys for M1–M3 and an operator). Both get the
+// same request bodies: limit orders on CEA24 from the ten accounts of M1–M3 that are admitted to
+// CEA, buys and sells, quantities 1–200, prices around 57.46 inside the ±10 % band; a --cross
+// fraction is priced through the touch and trades, the rest rests. Each target gets an untimed
+// warm-up of --warmup seconds first. Before ours is measured, every account's cash and CEA24 are
+// checked against what the run could need (bounded by the bare app's rate) and topped up through
+// POST /v1/admin/deposits when short.
+//
+// --server-prof DIR runs the server child with --cpu-prof into DIR/bare and DIR/ours (the largest file
+// of each is the main thread's; the other is tsx's loader thread).
+// Prints per target req/s, latency and non-2xx responses, then the ratio; the last line is JSON.
+import autocannon from 'autocannon';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import Fastify from 'fastify';
+import { DEMO_MARKETS_FILE } from '../engine/setup.ts';
+import type { KeySpec } from '../gateway/keys.ts';
+import { ACCOUNT, body, PRICE, QUANTITY, SYMBOL } from '../gateway/http.ts';
+import { group, positiveInt, progress, round2 } from './setup.ts';
+
+const HOST = '127.0.0.1';
+const INSTRUMENT = 'CEA24';
+const MID = 5746; // fen: the demo's listing price of CEA24
+const BAND_LOW = 5171;
+const BAND_HIGH = 6321;
+const QTY_MAX = 200;
+
+/** The demo accounts admitted to CEA (compliance accounts of venue CEA, institutions and individuals without a venue list). */
+const ACCOUNTS: Record<string, string[]> = {
+  M1: ['M1-C1', 'M1-I1', 'M1-P1'],
+  M2: ['M2-C1', 'M2-I1', 'M2-P1'],
+  M3: ['M3-C1', 'M3-I1', 'M3-I2', 'M3-P1'],
+};
+const KEYS: KeySpec[] = [
+  { key: 'bench-gateway-member-M1-key', role: 'member', member: 'M1' },
+  { key: 'bench-gateway-member-M2-key', role: 'member', member: 'M2' },
+  { key: 'bench-gateway-member-M3-key', role: 'member', member: 'M3' },
+  { key: 'bench-gateway-operator-key', role: 'operator' },
+];
+const keyOf = (member: string): string => KEYS.find((k) => k.member === member)!.key;
+const OPERATOR_KEY = KEYS[3].key;
+
+// ---------------------------------------------------------------- the server child
+
+interface ServerStats {
+  cpuMs: number;
+  /** cpuMs over the run's wall time. */
+  cores?: number;
+  elu: number;
+  commands?: number;
+  batches?: number;
+  trades?: number;
+  rejections?: Record<string, number>;
+  maxCommitMs?: number;
+  /** Time inside journal commits (the transaction and its fsync). */
+  commitMs?: number;
+  dataDir?: string;
+}
+
+type ToChild = { op: 'mark' } | { op: 'stop' };
+type FromChild = { op: 'ready'; url: string } | { op: 'stats'; stats: ServerStats };
+
+async function serve(kind: 'bare' | 'ours'): Promise<void> {
+  const send = (m: FromChild) => process.send!(m);
+  let close: () => Promise<void>;
+  let url: string;
+  let counters: () => Partial<ServerStats> = () => ({});
+  if (kind === 'bare') {
+    let n = 0;
+    const app = Fastify({
+      logger: false,
+      bodyLimit: 64 * 1024,
+      ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    });
+    app.post<{ Body: { symbol: string; side: string; quantity: number } }>('/v1/orders', {
+      schema: {
+        body: body({
+          symbol: SYMBOL, side: { enum: ['buy', 'sell'] }, type: { enum: ['limit', 'market', 'pick'] }, price: PRICE, quantity: QUANTITY,
+          timeInForce: { enum: ['DAY', 'IOC', 'FOK'] }, clientOrderId: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$' },
+          accountId: ACCOUNT,
+        }, ['symbol', 'side', 'type', 'quantity']),
+      },
+    }, async (req, reply) => {
+      reply.code(201);
+      return { orderId: String(++n), symbol: req.body.symbol, side: req.body.side, quantity: req.body.quantity, status: 'new' };
+    });
+    url = await app.listen({ port: 0, host: HOST });
+    close = () => app.close();
+  } else {
+    const { startExchange } = await import('../gateway/exchange.ts');
+    const dataDir = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
+    process.once('exit', () => rmSync(dataDir, { recursive: true, force: true })); // also when the run fails
+    const ex = await startExchange({ dataDir, marketsFile: DEMO_MARKETS_FILE, keys: KEYS, rateLimit: 0, logger: false });
+    const seq = ex.gateway.sequencer;
+    // Counted per window between two marks (the warm-up and the funding are not the measured run's).
+    let rejections: Record<string, number> = {};
+    let trades = 0;
+    let commands = 0;
+    let batches = 0;
+    let maxCommitMs = 0;
+    let commitMs = 0;
+    seq.onCommit((batch) => {
+      batches++;
+      commitMs += seq.stats.lastCommitMs;
+      if (seq.stats.lastCommitMs > maxCommitMs) maxCommitMs = seq.stats.lastCommitMs;
+      for (const c of batch) {
+        commands++;
+        if (!c.result.ok) rejections[c.result.code] = (rejections[c.result.code] ?? 0) + 1;
+        else for (const e of c.result.events) if (e.type === 'trade') trades++;
+      }
+    });
+    counters = () => {
+      const out = { commands, batches, trades, rejections, maxCommitMs, commitMs, dataDir };
+      rejections = {};
+      trades = commands = batches = maxCommitMs = commitMs = 0;
+      return out;
+    };
+    url = await ex.listen(0, HOST);
+    close = async () => {
+      await ex.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    };
+  }
+  let cpu = process.cpuUsage();
+  let elu = performance.eventLoopUtilization();
+  process.on('message', (m: ToChild) => {
+    if (m.op === 'mark') {
+      const c = process.cpuUsage(cpu);
+      const e = performance.eventLoopUtilization(elu);
+      cpu = process.cpuUsage();
+      elu = performance.eventLoopUtilization();
+      send({ op: 'stats', stats: { cpuMs: (c.user + c.system) / 1000, elu: e.utilization, ...counters() } });
+    } else if (m.op === 'stop') {
+      void close().then(() => process.exit(0));
+    }
+  });
+  send({ op: 'ready', url });
+}
+
+class Server {
+  private constructor(private readonly child: ChildProcess, readonly url: string) {}
+
+  static start(kind: 'bare' | 'ours', profDir: string | undefined): Promise<Server> {
+    const execArgv = ['--import', 'tsx', ...(profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(profDir, kind)}`])];
+    const child = fork(fileURLToPath(import.meta.url), ['--serve', kind], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    return new Promise((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`the ${kind} server exited with code ${code} before it was ready`)));
+      child.once('message', (m: FromChild) => {
+        if (m.op === 'ready') resolve(new Server(child, m.url));
+      });
+    });
+  }
+
+  /** CPU, event-loop use and counters since the previous mark. */
+  mark(): Promise<ServerStats> {
+    return new Promise((resolve) => {
+      this.child.once('message', (m: FromChild) => { if (m.op === 'stats') resolve(m.stats); });
+      this.child.send({ op: 'mark' } satisfies ToChild);
+    });
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      this.child.removeAllListeners('exit');
+      this.child.once('exit', () => resolve());
+      this.child.send({ op: 'stop' } satisfies ToChild);
+    });
+  }
+}
+
+// ---------------------------------------------------------------- the load
+
+/** mulberry32: a small seeded generator, so that runs send the same orders. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const MEMBERS = Object.keys(ACCOUNTS);
+const fen = (p: number): string => `${Math.floor(p / 100)}.${String(p % 100).padStart(2, '0')}`;
+
+/**
+ * One order: a resting buy 0.00–1.00 below the mid (sell 0.01–1.01 above), or with probability
+ * `cross` one priced 0.01–0.50 through the mid on the other side, which meets the resting orders.
+ */
+function order(r: () => number, cross: number): { member: string; body: string; side: 'buy' | 'sell'; quantity: number } {
+  const member = MEMBERS[Math.floor(r() * MEMBERS.length)];
+  const accounts = ACCOUNTS[member];
+  const accountId = accounts[Math.floor(r() * accounts.length)];
+  const side = r() < 0.5 ? 'buy' : 'sell';
+  const crossing = r() < cross;
+  let price = side === 'buy'
+    ? (crossing ? MID + 1 + Math.floor(r() * 50) : MID - Math.floor(r() * 101))
+    : (crossing ? MID - Math.floor(r() * 50) : MID + 1 + Math.floor(r() * 101));
+  price = Math.min(BAND_HIGH, Math.max(BAND_LOW, price));
+  const quantity = 1 + Math.floor(r() * QTY_MAX);
+  return {
+    member, side, quantity,
+    body: JSON.stringify({ accountId, symbol: INSTRUMENT, side, type: 'limit', price: fen(price), quantity, timeInForce: 'DAY' }),
+  };
+}
+
+const REQUESTS_PER_CONNECTION = 2000;
+
+/** Each connection cycles through its own pre-built list of orders (no per-request building in the load generator). */
+function requestLists(connections: number, seed: number, cross: number): autocannon.Request[][] {
+  const r = rng(seed);
+  const lists: autocannon.Request[][] = [];
+  for (let c = 0; c < connections; c++) {
+    const list: autocannon.Request[] = [];
+    for (let i = 0; i < REQUESTS_PER_CONNECTION; i++) {
+      const o = order(r, cross);
+      list.push({
+        method: 'POST', path: '/v1/orders', body: o.body,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${keyOf(o.member)}` },
+      });
+    }
+    lists.push(list);
+  }
+  return lists;
+}
+
+interface Run {
+  seconds: number;
+  reqPerSec: number;
+  total: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  codes: Record<string, number>;
+  errors: number;
+  clientCpu: number;
+  server: ServerStats;
+}
+
+async function load(server: Server, lists: autocannon.Request[][], connections: number, duration: number): Promise<Omit<Run, 'server'> & { seconds: number }> {
+  let next = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const result = await autocannon({
+    url: server.url, connections, duration, method: 'POST',
+    setupClient: (client) => client.setRequests(lists[next++ % lists.length]),
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(cpu0);
+  const codes: Record<string, number> = {};
+  for (const [code, s] of Object.entries(result.statusCodeStats ?? {})) codes[code] = Number(s.count ?? 0);
+  return {
+    reqPerSec: result.requests.average, total: result.requests.total, p50: result.latency.p50, p99: result.latency.p99,
+    non2xx: result.non2xx, codes, errors: result.errors, clientCpu: (c.user + c.system) / 1000 / 1000 / seconds, seconds,
+  };
+}
+
+async function measure(server: Server, lists: autocannon.Request[][], o: Options, label: string): Promise<Run> {
+  if (o.warmup > 0) {
+    progress(`${label}: warm-up ${o.warmup} s`);
+    await load(server, lists, o.connections, o.warmup);
+  }
+  await server.mark();
+  progress(`${label}: ${o.duration} s, ${o.connections} connections`);
+  const run = await load(server, lists, o.connections, o.duration);
+  const stats = await server.mark();
+  return { ...run, server: { ...stats, cores: stats.cpuMs / 1000 / run.seconds } };
+}
+
+// ---------------------------------------------------------------- funding
+
+/** Orders each account could send at most, if ours ran as fast as the bare app; twice the even share. */
+async function fund(url: string, maxOrders: number): Promise<string[]> {
+  const all = MEMBERS.flatMap((m) => ACCOUNTS[m].map((a) => ({ member: m, accountId: a })));
+  const perAccount = Math.ceil((2 * maxOrders) / all.length);
+  // Half of them buys at the band's top at most, half sells; QTY_MAX at most each: bounded above.
+  const avgQty = (1 + QTY_MAX) / 2;
+  const needCash = Math.ceil((perAccount / 2) * avgQty * BAND_HIGH / 100); // CNY
+  const needTonnes = Math.ceil((perAccount / 2) * avgQty);
+  const lines: string[] = [];
+  for (const { member, accountId } of all) {
+    const res = await fetch(`${url}/v1/account?accountId=${accountId}`, { headers: { authorization: `Bearer ${keyOf(member)}` } });
+    if (!res.ok) throw new Error(`GET /v1/account?accountId=${accountId}: ${res.status} ${await res.text()}`);
+    const a = (await res.json()) as { cash: { available: string }; holdings: { symbol: string; available: number }[] };
+    const cash = Number(a.cash.available);
+    const tonnes = a.holdings.find((h) => h.symbol === INSTRUMENT)?.available ?? 0;
+    const deposit: { cash?: string; symbol?: string; quantity?: number } = {};
+    if (cash < needCash) deposit.cash = `${needCash - Math.floor(cash)}.00`;
+    if (tonnes < needTonnes) { deposit.symbol = INSTRUMENT; deposit.quantity = needTonnes - tonnes; }
+    if (deposit.cash !== undefined) await post(url, { accountId, cash: deposit.cash });
+    if (deposit.quantity !== undefined) await post(url, { accountId, symbol: INSTRUMENT, quantity: deposit.quantity });
+    if (deposit.cash !== undefined || deposit.quantity !== undefined) {
+      lines.push(`${accountId} +${deposit.cash ?? '0'} CNY +${deposit.quantity ?? 0} t (had ${group(cash)} CNY, ${group(tonnes)} t)`);
+    }
+  }
+  progress(`funding: up to ${group(perAccount)} orders per account need ${group(needCash)} CNY and ${group(needTonnes)} t of ${INSTRUMENT}; ` +
+    (lines.length === 0 ? 'all funded already' : `deposited: ${lines.join('; ')}`));
+  return lines;
+}
+
+async function post(url: string, b: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${url}/v1/admin/deposits`, {
+    method: 'POST', headers: { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(b),
+  });
+  if (res.status !== 201) throw new Error(`POST /v1/admin/deposits ${JSON.stringify(b)}: ${res.status} ${await res.text()}`);
+}
+
+// ---------------------------------------------------------------- main
+
+interface Options { duration: number; connections: number; warmup: number; cross: number; seed: number; serverProf?: string }
+
+function describe(label: string, r: Run): string {
+  const codes = Object.entries(r.codes).filter(([c]) => !c.startsWith('2')).map(([c, n]) => `${c}×${group(n)}`).join(', ');
+  return `${label.padEnd(14)} ${group(r.reqPerSec).padStart(7)} req/s  (${group(r.total)} requests)  p50 ${r.p50} ms  p99 ${r.p99} ms  ` +
+    `non-2xx ${group(r.non2xx)}${codes === '' ? '' : ` (${codes})`}${r.errors > 0 ? `  errors ${r.errors}` : ''}` +
+    `  server cpu ${(r.server.cores ?? 0).toFixed(2)} cores, loop busy ${(r.server.elu * 100).toFixed(0)} %  client cpu ${r.clientCpu.toFixed(2)} cores`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      serve: { type: 'string' },
+      duration: { type: 'string', default: '10' },
+      connections: { type: 'string', default: '50' },
+      warmup: { type: 'string', default: '2' },
+      cross: { type: 'string', default: '0.2' },
+      seed: { type: 'string', default: '1' },
+      'server-prof': { type: 'string' },
+    },
+  });
+  if (values.serve !== undefined) {
+    if (values.serve !== 'bare' && values.serve !== 'ours') throw new Error('--serve takes bare or ours');
+    return serve(values.serve);
+  }
+  const cross = Number(values.cross);
+  if (!(cross >= 0 && cross <= 1)) throw new Error(`--cross must be a fraction 0–1, not ${values.cross}`);
+  const o: Options = {
+    duration: positiveInt(values.duration, 'duration'), connections: positiveInt(values.connections, 'connections'),
+    warmup: values.warmup === '0' ? 0 : positiveInt(values.warmup, 'warmup'), cross, seed: positiveInt(values.seed, 'seed'),
+    serverProf: values['server-prof'],
+  };
+  const lists = requestLists(o.connections, o.seed, o.cross);
+
+  const bareServer = await Server.start('bare', o.serverProf);
+  const bare = await measure(bareServer, lists, o, 'bare fastify');
+  await bareServer.stop();
+  console.log(describe('bare fastify', bare));
+
+  const oursServer = await Server.start('ours', o.serverProf);
+  await fund(oursServer.url, Math.ceil(bare.reqPerSec * 1.5 * (o.duration + o.warmup)));
+  const ours = await measure(oursServer, lists, o, 'ours');
+  await oursServer.stop();
+  console.log(describe('ours', ours));
+  const s = ours.server;
+  const rej = Object.entries(s.rejections ?? {}).map(([c, n]) => `${c} ${group(n)}`).join(', ');
+  console.log(
+    `  ours: ${group(s.commands ?? 0)} commands in ${group(s.batches ?? 0)} journal batches (${((s.commands ?? 0) / Math.max(1, s.batches ?? 0)).toFixed(1)} per commit, ` +
+    `commits took ${(((s.commitMs ?? 0) / 1000 / ours.seconds) * 100).toFixed(0)} % of the wall time, slowest ${round2(s.maxCommitMs ?? 0)} ms), ${group(s.trades ?? 0)} trades, rejections: ${rej === '' ? 'none' : rej}; journal in ${tmpdir()}`,
+  );
+  const ratio = round2(ours.reqPerSec / bare.reqPerSec);
+  console.log(`ratio ours/bare ${ratio.toFixed(2)} (goal ≥ 0.80: ${ratio >= 0.8 ? 'met' : 'missed'})`);
+  console.log(JSON.stringify({
+    bareReqPerSec: Math.round(bare.reqPerSec), oursReqPerSec: Math.round(ours.reqPerSec), ratio,
+    bareP99ms: bare.p99, oursP99ms: ours.p99, non2xx: bare.non2xx + ours.non2xx,
+  }));
+}
+
+main().catch((e) => {
+  process.stderr.write(`${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,395 @@
+// Market-data fan-out over WebSocket: many subscribers on book:CEA24 and trades:CEA24 while trades
+// flow; messages delivered per second and the delay from a trade to each client.
+//
+//   npm run bench:ws -- [--clients 1000] [--rate 10000] [--duration 10] [--seed 1]
+//
+// One process holds the exchange (startExchange on a temporary data directory, the demo market, the
+// journal as it ships, rateLimit 0, logger off) on its main thread and the clients (ws, no
+// compression) on a worker thread, so that the trade's time and the receive time come from the same
+// clock while reading 1,000 sockets does not take turns of the exchange's event loop (on a real
+// deployment the subscribers are elsewhere; here the two threads get a core each). Orders are not
+// sent over HTTP: an HTTP order costs far more than the fan-out under test, and 10,000 trades/s is
+// out of reach that way on this machine. They go through the in-process gateway.sequencer.submit(...) instead, the same door
+// the HTTP routes use, so each one is stamped, journalled (synchronous=FULL), committed and published
+// exactly as an HTTP order would be.
+//
+// The load: the book is prefilled with 20 levels a side; then, paced on a 1 ms timer to the target
+// trade rate (a step catches up at most 10 ms of load, at least 5 crossings), each step sends an
+// IOC order (1–50 t) from a taker account that crosses the touch and a resting order of the same
+// quantity from a maker account on the side it took from, at one of the 20 levels, so depth stays
+// the same and the book changes every batch. Trades counted are the
+// committed ones; the rate reported is the one achieved over the driving period.
+//
+// Delay = client receive time (Date.now()) − the trade message's time field (the sequencer's stamp,
+// Date.now() at submission): it includes matching, the journal commit and its fsync, the publisher,
+// the socket and the client's turn of the event loop. Both ends have 1 ms resolution.
+// Prints what happened, then one JSON line.
+import WebSocket from 'ws';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { DEMO_MARKETS_FILE } from '../engine/setup.ts';
+import type { Actor } from '../engine/index.ts';
+import { startExchange } from '../gateway/exchange.ts';
+import type { KeySpec } from '../gateway/keys.ts';
+import type { CommandBody } from '../persistence/sequencer.ts';
+import { group, positiveInt, progress } from './setup.ts';
+
+const HOST = '127.0.0.1';
+const INSTRUMENT = 'CEA24';
+const MID = 5746; // fen
+const LEVELS = 20;
+const CROSS_BY = 50; // an IOC crosses the mid by 0.50, far enough to reach any of the 20 levels
+const QTY_MAX = 50;
+const OPERATOR: Actor = { role: 'operator', id: 'bench-ops' };
+const KEYS: KeySpec[] = [
+  { key: 'bench-ws-member-M1-key-0001', role: 'member', member: 'M1' },
+  { key: 'bench-ws-member-M2-key-0001', role: 'member', member: 'M2' },
+  { key: 'bench-ws-member-M3-key-0001', role: 'member', member: 'M3' },
+  { key: 'bench-ws-operator-key-00001', role: 'operator' },
+];
+/** Makers rest, takers cross: disjoint accounts, so self-trade prevention never cuts a taker short. */
+const MAKERS = [['M1', 'M1-I1'], ['M2', 'M2-I1'], ['M3', 'M3-I1'], ['M3', 'M3-I2']] as const;
+const TAKERS = [['M1', 'M1-C1'], ['M2', 'M2-C1'], ['M3', 'M3-C1']] as const;
+const CASH = 1e11; // fen each: 1,000,000,000.00 CNY
+const TONNES = 10_000_000;
+const MAX_DELAY_MS = 120_000;
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// ---------------------------------------------------------------- the clients
+
+interface Client { ws: WebSocket; trades: number; closed: boolean; closeCode: number }
+
+/** Counters shared by all clients: one event loop, no locking needed. */
+const seen = {
+  counting: false,
+  messages: 0,
+  tradeMessages: 0,
+  lastAt: 0,
+  delays: new Uint32Array(MAX_DELAY_MS + 2), // 1 ms buckets; the last one is "more"
+  maxDelay: 0,
+  unparsed: 0,
+};
+let lastTimeText = '';
+let lastTimeMs = 0;
+
+/** The time field of a trade message. It is the last field, an ISO time with +08:00 (29 characters). */
+function tradeTime(data: Buffer): number {
+  const n = data.length;
+  let text: string;
+  if (n > 40 && data[n - 1] === 0x7d && data[n - 2] === 0x22 && data[n - 32] === 0x22 && data[n - 33] === 0x3a) {
+    text = data.toString('latin1', n - 31, n - 2);
+  } else {
+    seen.unparsed++;
+    text = (JSON.parse(data.toString()) as { time: string }).time;
+  }
+  // Every client gets the same text; consecutive messages mostly share the same millisecond.
+  if (text !== lastTimeText) { lastTimeText = text; lastTimeMs = Date.parse(text); }
+  return lastTimeMs;
+}
+
+function onMessage(c: Client, data: Buffer): void {
+  const now = Date.now();
+  if (!seen.counting) return;
+  seen.messages++;
+  seen.lastAt = now;
+  // {"channel":"trades:... : the channel's first letter is byte 12.
+  if (data[12] !== 0x74) return;
+  c.trades++;
+  seen.tradeMessages++;
+  const d = Math.max(0, now - tradeTime(data));
+  seen.delays[d > MAX_DELAY_MS ? MAX_DELAY_MS + 1 : d]++;
+  if (d > seen.maxDelay) seen.maxDelay = d;
+}
+
+/** Opens one client and resolves once it has the subscription's answer and both snapshots. */
+function connect(url: string): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const c: Client = { ws, trades: 0, closed: false, closeCode: 0 };
+    let pending = 3; // subscribed, book snapshot, trades snapshot
+    const setup = (data: Buffer) => {
+      const m = JSON.parse(data.toString()) as { type: string; code?: string; message?: string };
+      if (m.type === 'error') return reject(new Error(`subscribe: ${m.code}: ${m.message}`));
+      if (m.type === 'subscribed' || m.type === 'snapshot') pending--;
+      if (pending === 0) {
+        ws.off('message', setup);
+        ws.on('message', (d: Buffer) => onMessage(c, d));
+        resolve(c);
+      }
+    };
+    ws.on('message', setup);
+    ws.once('open', () => ws.send(JSON.stringify({ op: 'subscribe', channels: [`book:${INSTRUMENT}`, `trades:${INSTRUMENT}`] })));
+    ws.once('error', reject);
+    ws.once('close', (code) => { c.closed = true; c.closeCode = code; });
+  });
+}
+
+async function connectAll(url: string, n: number): Promise<{ clients: Client[]; failed: string | null }> {
+  const clients: Client[] = [];
+  const batch = 50;
+  for (let i = 0; i < n; i += batch) {
+    const settled = await Promise.allSettled(Array.from({ length: Math.min(batch, n - i) }, () => connect(url)));
+    for (const s of settled) {
+      if (s.status === 'fulfilled') clients.push(s.value);
+      else return { clients, failed: (s.reason as Error).message };
+    }
+  }
+  return { clients, failed: null };
+}
+
+type ToWorker = { op: 'start' } | { op: 'status'; expected: number } | { op: 'finish' };
+type FromWorker =
+  | { op: 'connected'; clients: number; failed: string | null }
+  | { op: 'status'; behind: number; live: number }
+  | { op: 'finished'; messages: number; tradeMessages: number; lastAt: number; delays: Uint32Array; maxDelay: number; unparsed: number; closeCodes: [number, number][]; live: number; behind: number };
+
+/** The worker thread: opens the clients, counts what they receive, answers the main thread. */
+async function clientThread(): Promise<void> {
+  const { url, n } = workerData as { url: string; n: number };
+  const port = parentPort!;
+  const send = (m: FromWorker) => port.postMessage(m);
+  const { clients, failed } = await connectAll(url, n);
+  let expected = 0;
+  const behind = () => clients.filter((c) => !c.closed && c.trades < expected).length;
+  port.on('message', (m: ToWorker) => {
+    if (m.op === 'start') seen.counting = true;
+    else if (m.op === 'status') {
+      expected = m.expected;
+      send({ op: 'status', behind: behind(), live: clients.filter((c) => !c.closed).length });
+    } else {
+      seen.counting = false;
+      const codes = new Map<number, number>();
+      for (const c of clients) if (c.closed) codes.set(c.closeCode, (codes.get(c.closeCode) ?? 0) + 1);
+      send({
+        op: 'finished', messages: seen.messages, tradeMessages: seen.tradeMessages, lastAt: seen.lastAt, delays: seen.delays,
+        maxDelay: seen.maxDelay, unparsed: seen.unparsed, closeCodes: [...codes], live: clients.filter((c) => !c.closed).length, behind: behind(),
+      });
+      for (const c of clients) c.ws.terminate();
+      port.close();
+    }
+  });
+  send({ op: 'connected', clients: clients.length, failed });
+}
+
+class Clients {
+  private constructor(private readonly worker: Worker, readonly count: number, readonly failed: string | null) {}
+
+  static open(url: string, n: number): Promise<Clients> {
+    // A worker does not inherit `--import tsx` (Node 20): it registers tsx itself, then loads this file.
+    const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+    const worker = new Worker(boot, { eval: true, workerData: { url, n } });
+    return new Promise((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('message', (m: FromWorker) => { if (m.op === 'connected') resolve(new Clients(worker, m.clients, m.failed)); });
+    });
+  }
+
+  private ask<T extends FromWorker['op']>(m: ToWorker, answer: T): Promise<Extract<FromWorker, { op: T }>> {
+    return new Promise((resolve) => {
+      const on = (r: FromWorker) => {
+        if (r.op !== answer) return;
+        this.worker.off('message', on);
+        resolve(r as Extract<FromWorker, { op: T }>);
+      };
+      this.worker.on('message', on);
+      this.worker.postMessage(m);
+    });
+  }
+
+  start(): void { this.worker.postMessage({ op: 'start' } satisfies ToWorker); }
+  status(expected: number) { return this.ask({ op: 'status', expected }, 'status'); }
+  finish() { return this.ask({ op: 'finish' }, 'finished'); }
+}
+
+function quantileMs(h: Uint32Array, total: number, q: number): number {
+  const rank = Math.min(total - 1, Math.floor(q * total));
+  let acc = 0;
+  for (let i = 0; i < h.length; i++) {
+    acc += h[i];
+    if (acc > rank) return i;
+  }
+  return h.length - 1;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      clients: { type: 'string', default: '1000' },
+      rate: { type: 'string', default: '10000' },
+      duration: { type: 'string', default: '10' },
+      seed: { type: 'string', default: '1' },
+    },
+  });
+  const wanted = positiveInt(values.clients, 'clients');
+  const rate = positiveInt(values.rate, 'rate');
+  const duration = positiveInt(values.duration, 'duration');
+  const r = rng(positiveInt(values.seed, 'seed'));
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-ws-'));
+  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true })); // also when the run fails
+  const ex = await startExchange({ dataDir, marketsFile: DEMO_MARKETS_FILE, keys: KEYS, rateLimit: 0, logger: false });
+  const { sequencer, metrics } = ex.gateway;
+  const address = await ex.listen(0, HOST);
+  const url = `${address.replace(/^http/, 'ws')}/v1/ws`;
+
+  const must = async (actor: Actor, body: CommandBody) => {
+    const res = await sequencer.submit(actor, body);
+    if (!res.ok) throw new Error(`${body.type} was refused: ${res.code}: ${res.message}`);
+  };
+  for (const [, accountId] of [...MAKERS, ...TAKERS]) {
+    await must(OPERATOR, { type: 'deposit', accountId, cash: CASH, symbol: null, quantity: null });
+    await must(OPERATOR, { type: 'deposit', accountId, cash: null, symbol: INSTRUMENT, quantity: TONNES });
+  }
+  const maker = () => MAKERS[Math.floor(r() * MAKERS.length)];
+  const taker = () => TAKERS[Math.floor(r() * TAKERS.length)];
+  const rest = (side: 'buy' | 'sell', level: number, quantity: number): Promise<unknown> => {
+    const [member, accountId] = maker();
+    const price = side === 'buy' ? MID - level : MID + level;
+    return sequencer.submit({ role: 'member', id: member }, {
+      type: 'placeOrder', accountId, symbol: INSTRUMENT, side, orderType: 'limit', price, quantity, timeInForce: 'DAY',
+    });
+  };
+  const prefill: Promise<unknown>[] = [];
+  for (let level = 1; level <= LEVELS; level++) for (let k = 0; k < 3; k++) prefill.push(rest('buy', level, 100), rest('sell', level, 100));
+  await Promise.all(prefill);
+
+  let trades = 0;
+  let crossings = 0;
+  let committedCrossings = 0;
+  let inFlight = 0;
+  let batches = 0;
+  let commitMs = 0;
+  sequencer.onCommit((batch) => {
+    batches++;
+    commitMs += sequencer.stats.lastCommitMs;
+    for (const c of batch) {
+      if (!c.result.ok) continue;
+      if (c.command.type === 'placeOrder' && c.command.timeInForce === 'IOC') committedCrossings++;
+      for (const e of c.result.events) if (e.type === 'trade') trades++;
+    }
+  });
+
+  progress(`connecting ${wanted} clients to ${url} from a worker thread`);
+  const clients = await Clients.open(url, wanted);
+  const failed = clients.failed;
+  if (failed !== null) progress(`only ${clients.count} of ${wanted} clients connected: ${failed}`);
+  if (clients.count === 0) throw new Error('no client could connect');
+  progress(`${clients.count} clients subscribed to book:${INSTRUMENT} and trades:${INSTRUMENT}; driving ${group(rate)} trades/s for ${duration} s`);
+
+  // ------------------------------------------------------------ drive
+  const tradesBefore = trades;
+  const messagesBefore = metrics.wsMessages;
+  const droppedBefore = metrics.wsDropped;
+  const batchesBefore = batches;
+  const commitBefore = commitMs;
+  clients.start();
+  await sleep(20); // the worker counts from here on
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  const start = Date.now();
+  // At most 10 ms of the target load (and at least 5 crossings) in one step: when the exchange falls
+  // behind, the next batch grows to this and no further, so the run measures the rate it sustains
+  // rather than one giant burst.
+  const maxPerStep = Math.max(5, Math.ceil(rate / 100));
+  let driveEnd = start;
+  await new Promise<void>((done) => {
+    const step = () => {
+      const now = Date.now();
+      const elapsed = (now - start) / 1000;
+      if (elapsed >= duration) { driveEnd = now; done(); return; }
+      // Every earlier step's batch has committed by now (the sequencer flushes on setImmediate).
+      const perCrossing = committedCrossings === 0 ? 1 : (trades - tradesBefore) / committedCrossings;
+      const due = rate * elapsed - (trades - tradesBefore);
+      const n = Math.min(maxPerStep, Math.ceil(due / Math.max(1, perCrossing)));
+      for (let i = 0; i < n; i++) {
+        const buy = r() < 0.5;
+        const quantity = 1 + Math.floor(r() * QTY_MAX);
+        const [member, accountId] = taker();
+        inFlight++;
+        void sequencer.submit({ role: 'member', id: member }, {
+          type: 'placeOrder', accountId, symbol: INSTRUMENT, side: buy ? 'buy' : 'sell', orderType: 'limit',
+          price: buy ? MID + CROSS_BY : MID - CROSS_BY, quantity, timeInForce: 'IOC',
+        }).then(() => { inFlight--; });
+        void rest(buy ? 'sell' : 'buy', 1 + Math.floor(r() * LEVELS), quantity);
+        crossings++;
+      }
+      setTimeout(step, 1);
+    };
+    step();
+  });
+  const driven = trades - tradesBefore;
+  const driveSeconds = (driveEnd - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0);
+
+  // ------------------------------------------------------------ drain: every live client gets every trade
+  const drainStart = Date.now();
+  while (inFlight > 0 && Date.now() - drainStart < 30_000) await sleep(10);
+  const expected = trades - tradesBefore;
+  while (Date.now() - drainStart < 30_000) {
+    const st = await clients.status(expected);
+    if (st.behind === 0) break;
+    await sleep(20);
+  }
+  const drainMs = Date.now() - drainStart;
+  const seen = await clients.finish();
+
+  const dropped = clients.count - seen.live;
+  const total = seen.tradeMessages;
+  const windowS = Math.max(0.001, (seen.lastAt - start) / 1000);
+  const result = {
+    clients: clients.count,
+    tradesPerSec: Math.round(driven / driveSeconds),
+    messagesPerSec: Math.round(seen.messages / windowS),
+    p50ms: total === 0 ? null : quantileMs(seen.delays, total, 0.5),
+    p99ms: total === 0 ? null : quantileMs(seen.delays, total, 0.99),
+    maxms: total === 0 ? null : seen.maxDelay,
+    dropped,
+  };
+
+  console.log(
+    `clients ${result.clients}${failed === null ? '' : ` (of ${wanted} asked: ${failed})`}; target ${group(rate)} trades/s, achieved ${group(result.tradesPerSec)} trades/s ` +
+    `(${group(driven)} trades from ${group(crossings)} crossing orders in ${driveSeconds.toFixed(1)} s; ${group(batches - batchesBefore)} journal commits, ` +
+    `${((commitMs - commitBefore) / (driveEnd - start) * 100).toFixed(0)} % of the time in commits, ${(driven / Math.max(1, batches - batchesBefore)).toFixed(0)} trades per commit)`,
+  );
+  console.log(
+    `delivered ${group(seen.messages)} messages (${group(total)} trade messages, the rest book updates and heartbeats) in ${windowS.toFixed(1)} s: ` +
+    `${group(result.messagesPerSec)} messages/s; server sent ${group(metrics.wsMessages - messagesBefore)}; drain after the last order ${group(drainMs)} ms`,
+  );
+  console.log(
+    `trade → client delay: p50 ${result.p50ms} ms  p99 ${result.p99ms} ms  max ${result.maxms} ms  ` +
+    `(goal p99 < 50 ms at 10,000 trades/s: ${result.p99ms !== null && result.p99ms < 50 && result.tradesPerSec >= 10_000 ? 'met' : 'missed'})`,
+  );
+  console.log(
+    `dropped clients ${dropped}${dropped === 0 ? '' : ` (close codes ${seen.closeCodes.map(([c, n]) => `${c}×${n}`).join(', ')})`}; ` +
+    `live clients still missing trades after the drain ${seen.behind}; server dropped ${metrics.wsDropped - droppedBefore} as too slow; ` +
+    `while driving: process cpu ${((cpu.user + cpu.system) / 1000 / (driveEnd - start)).toFixed(2)} cores (both threads), exchange event loop busy ${(elu.utilization * 100).toFixed(0)} %` +
+    `${seen.unparsed > 0 ? `; ${seen.unparsed} trade messages needed a full parse` : ''}`,
+  );
+
+  await ex.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  console.log(JSON.stringify(result));
+}
+
+(isMainThread ? main() : clientThread()).catch((e) => {
+  process.stderr.write(`${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});
