@@ -22,6 +22,8 @@ export interface PublisherOptions {
   /** Close a client whose unsent data passes this many bytes. */
   maxBufferedBytes?: number;
   heartbeatMs?: number;
+  /** How long writes to subscribers are gathered before they go out (0: at the end of each batch). */
+  flushMs?: number;
   pingMs?: number;
 }
 
@@ -47,9 +49,12 @@ export class Publisher {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly maxBuffered: number;
   private readonly corked = new Set<Socket>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly flushMs: number;
 
   constructor(private readonly g: Gateway, options: PublisherOptions = {}) {
     this.maxBuffered = options.maxBufferedBytes ?? 1 << 20;
+    this.flushMs = options.flushMs ?? 0;
     this.timers.push(setInterval(() => {
       this.publish('heartbeat', 'heartbeat', () => ({ time: isoTime(Date.now()) }));
       this.uncorkAll();
@@ -58,6 +63,7 @@ export class Publisher {
   }
 
   close(): void {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     for (const t of this.timers) clearInterval(t);
     for (const t of this.tickers.values()) if (t.timer) clearTimeout(t.timer);
     for (const c of this.clients) c.ws.terminate();
@@ -233,9 +239,19 @@ export class Publisher {
     this.detach(client);
   }
 
+  /**
+   * Sends what the sockets hold. Writes are coalesced over `flushMs` (one system call per client per
+   * window rather than per batch): with a thousand subscribers the calls, not the bytes, are the cost.
+   */
   private uncorkAll(): void {
-    for (const socket of this.corked) socket.uncork();
-    this.corked.clear();
+    if (this.flushTimer !== null || this.corked.size === 0) return;
+    const flush = () => {
+      this.flushTimer = null;
+      for (const socket of this.corked) socket.uncork();
+      this.corked.clear();
+    };
+    if (this.flushMs <= 0) flush();
+    else this.flushTimer = setTimeout(flush, this.flushMs);
   }
 
   /**
