@@ -39,9 +39,14 @@ export function recover(dir: string, options: { genesis?: Genesis; synchronous?:
     throw new JournalError(`the journal up to seq ${archivedThrough} is archived and no sound snapshot covers it${found.skipped.length ? ` (${found.skipped.join('; ')})` : ''}: restore a snapshot or the archived batches`);
   }
   let replayed = 0;
-  for (const command of journal.entries(engine.lastSequence)) {
-    engine.apply(command);
-    replayed++;
+  try {
+    for (const command of journal.entries(engine.lastSequence)) {
+      engine.apply(command);
+      replayed++;
+    }
+  } catch (e) {
+    journal.db.close();
+    throw e;
   }
   const tornTailFrom = journal.tornTail?.fromSeq ?? null;
   journal.discardTornTail();

@@ -1,7 +1,9 @@
 // Crash test (DESIGN.md "Testing shape", issue 4): the exchange runs in a child process under
 // concurrent load from this test; it is killed with SIGKILL at a random moment; then the data
-// directory must hold every acknowledged order, cancel and trade, nothing half-applied, and recover
-// to exactly the state a replay from scratch reaches; and the exchange must start again on it.
+// directory must hold every acknowledged order, cancel and trade, nothing half-applied (a batch and
+// its facts and audit entries are one transaction), and recover to exactly the state a replay from
+// scratch reaches; and the exchange must start again on it. A kill during the first start leaves
+// either nothing or the whole market set-up (it commits as one batch with the genesis).
 //
 // `npm test` runs 4 rounds; a longer run: CRASH_ROUNDS=50 npx tap test/persistence/crash.test.ts (the
 // file's time limit grows with the rounds). CRASH_SEED fixes the random choices (the moment of the
@@ -10,19 +12,20 @@ import t, { type Test } from 'tap';
 import Database from 'better-sqlite3';
 import { appendFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Engine, formatMoney, parseMoney, type Command, type Result, type TradeEvent } from '../../engine/index.ts';
-import { entryChecksum, type Genesis } from '../../persistence/journal.ts';
+import { crc32 } from 'node:zlib';
+import { Engine, formatMoney, parseMoney, type Command, type EngineEvent, type Result, type TradeEvent } from '../../engine/index.ts';
+import type { Genesis } from '../../persistence/journal.ts';
 import { recover } from '../../persistence/recovery.ts';
 import { DEMO_MARKETS_FILE, loadMarkets } from '../../engine/setup.ts';
-import { ExchangeProcess, tempFolder, writeKeys, type KeySpec } from '../support/exchangeProcess.ts';
+import { ExchangeProcess, journalOnDisk, tempFolder, writeKeys, type KeySpec } from '../support/exchangeProcess.ts';
 
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 4);
 const SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 /** The demo accounts of each member that may trade CEA24 (national market). */
 const CEA24_ACCOUNTS: Record<string, string[]> = { M1: ['M1-C1', 'M1-I1', 'M1-P1'], M2: ['M2-C1', 'M2-I1'], M3: ['M3-C1', 'M3-I2'] };
-/** Facts the settlement needs and the sequencer must record with their command. */
-const REQUIRED_FACTS = new Set(['trade', 'account', 'endOfDay']);
+/** The events the journal keeps as facts: what settlement, the members' order and fill history and K-lines need. */
+const FACT_TYPES = new Set(['order', 'trade', 'account', 'block', 'largeHolder', 'endOfDay']);
 
 function random(seed: number): () => number {
   let s = seed >>> 0;
@@ -109,7 +112,10 @@ async function readBook(base: string, stop: { now: boolean }): Promise<number> {
   return highest;
 }
 
-/** The journal read with SQL, each entry's CRC checked, replayed on a new engine from the genesis. */
+/**
+ * The journal read with SQL, batch by batch, each batch's CRC checked, replayed on a new engine from
+ * the genesis; the facts, audit entries and ends of day checked against what the replay produces.
+ */
 function replayFromScratch(dir: string) {
   const db = new Database(join(dir, 'journal.sqlite'), { readonly: true });
   try {
@@ -117,17 +123,52 @@ function replayFromScratch(dir: string) {
     const engine = new Engine({ tradingDate: genesis.tradingDate });
     const commands = new Map<number, Command>();
     const results = new Map<number, Result>();
-    const badCrc: number[] = [];
-    const gaps: number[] = [];
-    for (const row of db.prepare('SELECT seq, time, command, crc FROM journal ORDER BY seq').all() as { seq: number; time: number; command: string; crc: number }[]) {
-      if (row.crc !== entryChecksum(row.seq, row.time, row.command)) badCrc.push(row.seq);
-      if (row.seq !== commands.size + 1) gaps.push(row.seq);
-      const command = JSON.parse(row.command) as Command;
-      commands.set(row.seq, command);
-      results.set(row.seq, engine.apply(command));
+    const badCrc: string[] = [];
+    const gaps: string[] = [];
+    /** Facts rows that are not exactly the kept events of their batch's commands, and the like. */
+    const factProblems: string[] = [];
+    const factRows = new Map((db.prepare('SELECT batch, first_seq, last_seq, events, trades FROM facts').all() as { batch: number; first_seq: number; last_seq: number; events: string; trades: number }[]).map((f) => [f.batch, f]));
+    const facts: EngineEvent[] = [];
+    let batches = 0;
+    for (const row of db.prepare('SELECT batch, first_seq, last_seq, commands, crc FROM batches ORDER BY batch').all() as { batch: number; first_seq: number; last_seq: number; commands: string; crc: number }[]) {
+      batches++;
+      if (row.crc !== crc32(row.commands)) badCrc.push(`batch ${row.batch} (seq ${row.first_seq}–${row.last_seq})`);
+      const inBatch = JSON.parse(row.commands) as Command[];
+      if (row.first_seq !== commands.size + 1 || row.last_seq !== row.first_seq + inBatch.length - 1) gaps.push(`batch ${row.batch}: seq ${row.first_seq}–${row.last_seq} after ${commands.size}`);
+      const produced: EngineEvent[] = [];
+      for (const command of inBatch) {
+        if (command.seq !== commands.size + 1) gaps.push(`batch ${row.batch}: seq ${command.seq} after ${commands.size}`);
+        commands.set(command.seq, command);
+        const result = engine.apply(command);
+        results.set(command.seq, result);
+        if (result.ok) produced.push(...result.events.filter((e) => FACT_TYPES.has(e.type)));
+      }
+      const f = factRows.get(row.batch);
+      factRows.delete(row.batch);
+      if (f === undefined) {
+        if (produced.length > 0) factProblems.push(`batch ${row.batch}: ${produced.length} facts (${[...new Set(produced.map((e) => e.type))].join(', ')}) were not recorded`);
+        continue;
+      }
+      const recorded = JSON.parse(f.events) as EngineEvent[];
+      facts.push(...recorded);
+      if (f.events !== JSON.stringify(produced)) factProblems.push(`batch ${row.batch}: its facts are not the events its commands produce`);
+      if (f.trades !== recorded.filter((e) => e.type === 'trade').length) factProblems.push(`batch ${row.batch}: ${f.trades} trades counted`);
+      if (f.first_seq < row.first_seq || f.last_seq > row.last_seq) factProblems.push(`batch ${row.batch}: facts of seq ${f.first_seq}–${f.last_seq} outside it`);
     }
-    const facts = db.prepare('SELECT seq, idx, type, body FROM facts ORDER BY seq, idx').all() as { seq: number; idx: number; type: string; body: string }[];
-    return { engine, commands, results, facts, badCrc, gaps };
+    for (const f of factRows.values()) factProblems.push(`facts of batch ${f.batch} (seq ${f.first_seq}–${f.last_seq}) without their batch (last seq ${commands.size})`);
+    // The audit trail: every risk and operator command (here, the set-up) with its outcome, and nothing else.
+    const audit = db.prepare('SELECT seq, command, code FROM audit ORDER BY seq').all() as { seq: number; command: string; code: string | null }[];
+    const audited = new Set(audit.map((a) => a.seq));
+    for (const a of audit) {
+      const c = commands.get(a.seq);
+      const result = results.get(a.seq);
+      if (c === undefined || result === undefined) factProblems.push(`audit entry ${a.seq} without its command`);
+      else if (a.command !== JSON.stringify(c) || a.code !== (result.ok ? null : result.code)) factProblems.push(`audit entry ${a.seq} is not its command and outcome`);
+    }
+    for (const [seq, c] of commands) if (c.actor.role !== 'member' && !audited.has(seq)) factProblems.push(`${c.actor.role} command ${seq} is not in the audit trail`);
+    const days = (db.prepare('SELECT seq FROM days').all() as { seq: number }[]).map((d) => d.seq);
+    for (const seq of days) if (!commands.has(seq)) factProblems.push(`end of day at seq ${seq} without its command`);
+    return { engine, commands, results, facts, batches, audited: audit.length, badCrc, gaps, factProblems };
   } finally {
     db.close();
   }
@@ -177,8 +218,8 @@ async function round(t: Test, n: number): Promise<void> {
 
   // ---- (1) recovery equals a replay from scratch
   const replay = replayFromScratch(dataDir);
-  t.same(replay.badCrc, [], 'every journal entry carries a sound CRC');
-  t.same(replay.gaps, [], 'the journal holds seq 1, 2, 3, … without a gap');
+  t.same(replay.badCrc, [], `every batch carries a sound CRC (${replay.batches} batches, ${replay.commands.size} commands)`);
+  t.same(replay.gaps, [], 'the batches hold seq 1, 2, 3, … without a gap or an overlap');
   const r = recover(dataDir);
   let journalOpen = true;
   t.teardown(() => { if (journalOpen) r.journal.db.close(); });
@@ -219,7 +260,7 @@ async function round(t: Test, n: number): Promise<void> {
   t.same(problems, [], `all ${acks.length} acknowledged commands are journaled as sent, with the outcome acknowledged`);
 
   // ---- (3) acknowledged orders, fills and cancels are in the recovered state
-  const tradeFacts = new Set(replay.facts.filter((f) => f.type === 'trade').map((f) => String((JSON.parse(f.body) as TradeEvent).tradeId)));
+  const tradeFacts = new Set(replay.facts.filter((f): f is TradeEvent => f.type === 'trade').map((f) => String(f.tradeId)));
   const cancelled = new Set(acks.filter((a) => a.kind === 'cancel' && a.status === 200).map((a) => (a as { orderId: number }).orderId));
   const missing: string[] = [];
   let placed = 0;
@@ -244,19 +285,9 @@ async function round(t: Test, n: number): Promise<void> {
   for (const id of cancelled) if (r.engine.order(id) !== undefined) missing.push(`cancelled order ${id} is open`);
   t.same(missing, [], `${placed} acknowledged orders, ${fills} fills and ${cancelled.size} cancels are all there`);
 
-  // No fact without its command, and the facts are the events the journal's commands produce.
-  const factProblems: string[] = [];
-  const recorded = new Set<string>();
-  for (const f of replay.facts) {
-    recorded.add(`${f.seq}/${f.idx}`);
-    const result = replay.results.get(f.seq);
-    if (result === undefined) { factProblems.push(`fact ${f.seq}/${f.idx} has no command (last seq ${lastSeq})`); continue; }
-    if (!result.ok || JSON.stringify(result.events[f.idx]) !== f.body) factProblems.push(`fact ${f.seq}/${f.idx} is not the event its command produces`);
-  }
-  for (const [seq, result] of replay.results) {
-    if (result.ok) result.events.forEach((e, i) => { if (REQUIRED_FACTS.has(e.type) && !recorded.has(`${seq}/${i}`)) factProblems.push(`${e.type} event ${seq}/${i} was not recorded`); });
-  }
-  t.same(factProblems.slice(0, 20), [], 'the facts agree with the journal: nothing half-applied');
+  // No fact without its batch, and each batch's facts are exactly the events its commands produce
+  // (trades, transfers and orders included); the audit trail likewise.
+  t.same(replay.factProblems.slice(0, 20), [], `the facts and the audit trail (${replay.audited} entries) agree with the journal: nothing half-applied`);
 
   const depth = r.engine.depth('CEA24', 50)!;
   const level = ([p, q, c]: [number, number, number]) => [formatMoney(p), q, c];
@@ -280,57 +311,56 @@ async function round(t: Test, n: number): Promise<void> {
   t.equal(await again.stop(), 0, 'a clean shutdown after the restart');
 }
 
-/** Journal rows in a data directory the exchange may be writing right now (0 while it cannot be read). */
-function journalRows(dataDir: string): number {
-  const file = join(dataDir, 'journal.sqlite');
-  if (!existsSync(file)) return 0;
-  try {
-    const db = new Database(file, { readonly: true });
-    try {
-      return (db.prepare('SELECT COUNT(*) AS n FROM journal').get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  } catch {
-    return 0; // the schema is not there yet
-  }
-}
-
 t.setTimeout(Math.max(300_000, ROUNDS * 30_000));
 
-/** A known bug: its assertions are reported as TODO rather than failures until it is fixed. */
-const SETUP_BUG = {
-  todo: 'bug: the genesis is recorded before the set-up commands, which commit one batch each; a restart takes the directory for a complete one and never finishes the set-up',
-};
-
-t.test('a SIGKILL during the first start, in the middle of the market set-up', async (t) => {
-  const folder = tempFolder('crash-setup-');
-  t.teardown(folder.remove);
-  const dataDir = join(folder.path, 'data');
-  const keysFile = writeKeys(folder.path, [{ key: 'crash-setup-member-key-1', role: 'member', member: 'M1' }]);
+t.test('a SIGKILL during the first start leaves nothing or the whole market set-up, and the restart completes it', async (t) => {
   const setup = loadMarkets(DEMO_MARKETS_FILE);
-  const exchange = await ExchangeProcess.spawn({ dataDir, keysFile, env: { RATE_LIMIT: '0' } });
-  t.teardown(() => exchange.kill());
-  const deadline = Date.now() + 30_000;
-  while (exchange.running && Date.now() < deadline && journalRows(dataDir) < 5) await new Promise((resolve) => setTimeout(resolve, 2));
-  await exchange.kill();
-  const atKill = journalRows(dataDir);
-  if (atKill === 0 || atKill >= setup.commands.length) {
-    t.comment(`the kill came ${atKill === 0 ? 'before the first' : 'after the last'} set-up command (${atKill} of ${setup.commands.length} journaled): nothing to check this time`);
-    return;
+  const listed = setup.commands.filter((c) => c.type === 'listInstrument').length;
+  const rnd = random(SEED + 17);
+  // The set-up commits as one batch with the genesis, a few ms after journal.sqlite appears: the
+  // first kill comes as soon as it appears (before the commit, as a rule), the second a little later.
+  const delays = [0, 3 + Math.floor(rnd() * 25)];
+  for (const [i, delay] of delays.entries()) {
+    await t.test(`killed ${delay} ms after journal.sqlite appears`, async (t) => {
+      const folder = tempFolder('crash-setup-');
+      t.teardown(folder.remove);
+      const dataDir = join(folder.path, 'data');
+      const key = `crash-setup-member-key-${i}`;
+      const keysFile = writeKeys(folder.path, [{ key, role: 'member', member: 'M1' }]);
+      const env = { RATE_LIMIT: '0' };
+      const exchange = await ExchangeProcess.spawn({ dataDir, keysFile, env });
+      t.teardown(() => exchange.kill());
+      const deadline = Date.now() + 30_000;
+      while (exchange.running && Date.now() < deadline && !existsSync(join(dataDir, 'journal.sqlite'))) await new Promise((resolve) => setTimeout(resolve, 1));
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      t.ok(exchange.running, `the exchange was still starting when it was killed${exchange.running ? '' : `:\n${exchange.output}`}`);
+      await exchange.kill();
+      const atKill = journalOnDisk(dataDir);
+      const committed = atKill.commands > 0;
+      t.comment(`killed ${committed ? 'after' : 'before'} the set-up's commit: ${atKill.commands} of ${setup.commands.length} set-up commands on disk, tables [${atKill.tables.join(', ')}], schema version ${atKill.schemaVersion}`);
+      t.ok(atKill.commands === 0 || atKill.commands === setup.commands.length, `the set-up is all or nothing on disk (${atKill.commands} of ${setup.commands.length} commands)`);
+      t.ok(atKill.batches <= 1, 'in one batch');
+      t.equal(atKill.genesis, committed, 'the genesis is recorded exactly when the set-up is');
+
+      const again = await ExchangeProcess.start({ dataDir, keysFile, env });
+      t.teardown(() => again.kill());
+      const instruments = (await (await fetch(`${again.base}/v1/instruments`)).json()) as unknown[];
+      t.equal(instruments.length, listed, 'every instrument of the set-up is listed after the restart');
+      const order = await fetch(`${again.base}/v1/orders`, {
+        method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ accountId: 'M1-I1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '52.00', quantity: 1 }),
+      });
+      t.equal(order.status, 201, `the set-up's accounts exist and trade (${await order.text()})`);
+      t.equal(order.headers.get('x-exchange-seq'), String(setup.commands.length + 1), 'the first command after the set-up');
+      t.equal(await again.stop(), 0, 'a clean shutdown');
+      t.match(again.output, committed ? /recovery: snapshot none, \d+ commands replayed/ : /recovery: new data directory/, committed ? 'the restart recovered the set-up' : 'the restart took the directory for a new one');
+      const after = journalOnDisk(dataDir);
+      t.equal(after.commands, setup.commands.length + 1, 'the journal holds the whole set-up and the order');
+      const db = new Database(join(dataDir, 'journal.sqlite'), { readonly: true });
+      t.same(db.prepare('SELECT first_seq, last_seq FROM batches WHERE batch = 1').get(), { first_seq: 1, last_seq: setup.commands.length }, 'the set-up is the first batch, whole');
+      db.close();
+    });
   }
-  t.comment(`killed with ${atKill} of ${setup.commands.length} set-up commands journaled`);
-  const again = await ExchangeProcess.start({ dataDir, keysFile, env: { RATE_LIMIT: '0' } });
-  t.teardown(() => again.kill());
-  const instruments = (await (await fetch(`${again.base}/v1/instruments`)).json()) as unknown[];
-  t.equal(instruments.length, setup.commands.filter((c) => c.type === 'listInstrument').length, 'every instrument of the set-up is listed after the restart', SETUP_BUG);
-  const order = await fetch(`${again.base}/v1/orders`, {
-    method: 'POST', headers: { authorization: 'Bearer crash-setup-member-key-1', 'content-type': 'application/json' },
-    body: JSON.stringify({ accountId: 'M1-I1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '52.00', quantity: 1 }),
-  });
-  t.equal(order.status, 201, `the set-up's accounts exist and trade (${await order.text()})`, SETUP_BUG);
-  await again.kill();
-  t.equal(journalRows(dataDir) >= setup.commands.length, true, 'the journal holds the whole set-up', SETUP_BUG);
 });
 
 t.test(`crash: SIGKILL under load, ${ROUNDS} rounds (seed ${SEED})`, async (t) => {

@@ -1,28 +1,45 @@
-// The write-ahead journal on real SQLite files: one transaction per batch, a CRC-32 per entry, a torn
-// tail (damage in the last batch) dropped and reported, damage before it stopping start-up with a
-// JournalError that names the seq, the schema version checked, facts committed with their commands,
-// and a physically torn -wal file losing nothing that was committed.
+// The write-ahead journal (schema 2) on real SQLite files: one row and one transaction per batch, a
+// CRC-32 over the batch's commands, a torn tail (a damaged last batch) dropped and reported, damage
+// before it stopping start-up with a JournalError that names the batch's seqs, the genesis committed
+// with the first batch, the schema version checked (an older or unversioned file refused, untouched),
+// facts, audit entries and ends of day committed with their batch, and a physically torn -wal file
+// losing nothing that was committed.
 import t, { type Test } from 'tap';
 import Database from 'better-sqlite3';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readlinkSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { Journal, JournalError, SCHEMA_VERSION, entryChecksum } from '../../persistence/journal.ts';
+import { crc32 } from 'node:zlib';
+import { Journal, JournalError, SCHEMA_VERSION } from '../../persistence/journal.ts';
 import type { Command, EngineEvent } from '../../engine/index.ts';
 import { tempFolder } from '../support/exchangeProcess.ts';
 
 const T0 = Date.parse('2026-11-20T10:00:00+08:00');
 
-/** A stamped command the journal can hold (the journal does not interpret commands). */
+/** A stamped risk command the journal can hold (the journal does not interpret commands). */
 function command(seq: number, reason = `note ${seq}`): Command {
   return { type: seq % 2 === 1 ? 'haltMarket' : 'resumeMarket', reason, seq, time: T0 + seq, actor: { role: 'risk', id: 'risk-1' } };
 }
 
-/** A trade fact as the sequencer records it. */
+/** A stamped member command (members' commands are not in the audit trail). */
+function memberCommand(seq: number): Command {
+  return { type: 'cancelOrder', orderId: 40 + seq, seq, time: T0 + seq, actor: { role: 'member', id: 'M1' } };
+}
+
+/** A trade fact as the engine produces it. */
 function trade(seq: number, tradeId: number): EngineEvent {
   return {
     type: 'trade', seq, time: T0 + seq, tradeId, symbol: 'CEA24', mode: 'listed', price: 5746, quantity: 10, buyOrderId: 1, sellOrderId: 2,
     blockId: null, buyAccountId: 'M1-I1', sellAccountId: 'M2-I1', buyRemaining: 0, sellRemaining: 0, buyFee: 0, sellFee: 0, aggressor: 'buy',
   };
+}
+
+/** An event that is not kept as a fact. */
+function market(seq: number): EngineEvent {
+  return { type: 'market', seq, time: T0 + seq, status: 'halted', reason: 'not a fact' };
+}
+
+function endOfDay(seq: number, date: string): EngineEvent {
+  return { type: 'endOfDay', seq, time: T0 + seq, date, nextDate: '2026-11-23', feesCollected: 0, instruments: [], largeHolders: [], accounts: [] };
 }
 
 /** A fresh data directory, removed when the test ends. */
@@ -37,7 +54,7 @@ function writeBatches(dir: string, sizes: number[]): void {
   const j = new Journal(dir);
   let seq = 0;
   for (const n of sizes) {
-    for (let i = 0; i < n; i++) j.append(command(++seq));
+    for (let i = 0; i < n; i++) j.append(command(++seq), [], null);
     j.commit();
   }
   j.close();
@@ -50,49 +67,170 @@ function tamper(dir: string, sql: string, ...params: unknown[]): void {
   db.close();
 }
 
-function rows(dir: string): { seq: number; batch: number; command: string; crc: number }[] {
+interface BatchRow { batch: number; first_seq: number; last_seq: number; commands: string; crc: number }
+
+function rows(dir: string): BatchRow[] {
   const db = new Database(join(dir, 'journal.sqlite'), { readonly: true });
-  const out = db.prepare('SELECT seq, batch, command, crc FROM journal ORDER BY seq').all() as { seq: number; batch: number; command: string; crc: number }[];
+  const out = db.prepare('SELECT batch, first_seq, last_seq, commands, crc FROM batches ORDER BY batch').all() as BatchRow[];
   db.close();
   return out;
+}
+
+/** The seqs of the commands on disk, batch by batch. */
+function seqsOnDisk(dir: string): number[] {
+  return rows(dir).flatMap((r) => (JSON.parse(r.commands) as Command[]).map((c) => c.seq));
+}
+
+/** Replaces a batch's commands text; with `crc`, its checksum too (damage a checksum cannot see). */
+function rewrite(dir: string, batch: number, text: string, options: { crc: boolean }): void {
+  if (options.crc) tamper(dir, 'UPDATE batches SET commands = ?, crc = ? WHERE batch = ?', text, crc32(text), batch);
+  else tamper(dir, 'UPDATE batches SET commands = ? WHERE batch = ?', text, batch);
+}
+
+function textOf(dir: string, batch: number): string {
+  return (rows(dir).find((r) => r.batch === batch) as BatchRow).commands;
 }
 
 const seqsOf = (commands: Iterable<Command>): number[] => [...commands].map((c) => c.seq);
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
+/** Open file descriptors of this process on files in `dir` (Linux; null where /proc is missing). */
+function openFilesIn(dir: string): string[] | null {
+  if (!existsSync('/proc/self/fd')) return null;
+  const out: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith(dir)) out.push(target);
+    } catch {
+      // closed while we looked
+    }
+  }
+  return out;
+}
+
+/** The tables of a journal file, by name. */
+function tablesOf(dir: string): string[] {
+  const db = new Database(join(dir, 'journal.sqlite'), { readonly: true });
+  const out = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+  db.close();
+  return out;
+}
+
 t.test('a new journal is created in WAL mode with synchronous=FULL and stamped with the schema version', (t) => {
   const dir = dataDir(t);
   const j = new Journal(dir);
+  t.equal(SCHEMA_VERSION, 2, 'this is schema 2 (one row per batch)');
   t.equal(j.db.pragma('journal_mode', { simple: true }), 'wal');
   t.equal(j.db.pragma('synchronous', { simple: true }), 2, 'synchronous=FULL');
   t.equal(j.meta('schema_version'), String(SCHEMA_VERSION));
+  t.same(tablesOf(dir), ['audit', 'batches', 'days', 'facts', 'meta', 'snapshots']);
   t.equal(j.lastSeq(), 0);
   t.equal(j.genesis(), null);
   j.setGenesis({ tradingDate: '2026-11-20', markets: { file: 'demo.json' } });
   j.close();
   const again = new Journal(dir);
-  t.same(again.genesis(), { tradingDate: '2026-11-20', markets: { file: 'demo.json' } }, 'the genesis survives a reopen');
+  t.same(again.genesis(), { tradingDate: '2026-11-20', markets: { file: 'demo.json' } }, 'close() commits a genesis queued without commands');
+  t.equal(again.lastSeq(), 0);
   again.close();
   t.end();
 });
 
-t.test('a batch is one transaction: nothing is visible to another connection before commit, all of it after', (t) => {
+t.test('the genesis commits in the same transaction as the first batch', async (t) => {
+  t.test('nothing of it is on disk before the commit, all of it after', (t) => {
+    const dir = dataDir(t);
+    const j = new Journal(dir);
+    const reader = new Database(join(dir, 'journal.sqlite'), { readonly: true });
+    t.teardown(() => reader.close());
+    const genesisOnDisk = () => reader.prepare("SELECT value FROM meta WHERE key = 'genesis'").get() as { value: string } | undefined;
+    const batchesOnDisk = () => (reader.prepare('SELECT COUNT(*) AS n FROM batches').get() as { n: number }).n;
+    const g = { tradingDate: '2026-11-20', markets: { file: 'demo.json' } };
+    j.setGenesis(g);
+    for (let seq = 1; seq <= 4; seq++) j.append(command(seq), [], null);
+    t.equal(genesisOnDisk(), undefined, 'the genesis is only queued');
+    t.equal(j.genesis(), null, 'and the journal does not report it yet');
+    t.equal(batchesOnDisk(), 0);
+    j.commit();
+    t.same(JSON.parse((genesisOnDisk() as { value: string }).value), g, 'committed: the genesis');
+    t.equal(batchesOnDisk(), 1, 'and the first batch');
+    t.same(j.genesis(), g);
+    j.append(command(5), [], null);
+    j.commit();
+    j.close();
+    t.same(rows(dir).map((r) => [r.batch, r.first_seq, r.last_seq]), [[1, 1, 4], [2, 5, 5]], 'the genesis is no batch of its own');
+    t.end();
+  });
+  t.test('a journal that dies before its first commit holds nothing, and starts as new', (t) => {
+    const dir = dataDir(t);
+    const j = new Journal(dir);
+    j.setGenesis({ tradingDate: '2026-11-20', markets: null });
+    for (let seq = 1; seq <= 30; seq++) j.append(command(seq), [market(seq)], null);
+    j.db.close(); // the process dies: no commit
+    const again = new Journal(dir);
+    t.equal(again.genesis(), null, 'no genesis');
+    t.equal(again.lastSeq(), 0, 'no commands');
+    t.same(seqsOf(again.entries(0)), []);
+    t.equal(again.tornTail, null);
+    t.same(again.audit(0, 100), [], 'no audit entries');
+    t.equal(again.meta('schema_version'), String(SCHEMA_VERSION), 'but a sound, empty journal of the current schema');
+    again.close();
+    t.end();
+  });
+  t.test('a journal that dies while it is being created, before its schema version is stamped, starts as new', (t) => {
+    // The crash lands on the statement that stamps the schema version: whatever the creation had
+    // written before it must not make the directory unusable (it holds nothing yet).
+    const dir = dataDir(t);
+    const prepare = Database.prototype.prepare;
+    let crashed = false;
+    Database.prototype.prepare = function (this: Database.Database, source: string) {
+      if (!crashed && /^\s*insert\b/i.test(source) && /\bmeta\b/i.test(source)) {
+        crashed = true;
+        throw new Error('simulated crash');
+      }
+      return prepare.call(this, source);
+    } as typeof prepare;
+    try {
+      t.throws(() => new Journal(dir), /simulated crash/);
+    } finally {
+      Database.prototype.prepare = prepare;
+    }
+    t.ok(crashed, 'the crash came while the new journal was stamped');
+    let again: Journal | null = null;
+    try {
+      again = new Journal(dir);
+    } catch (e) {
+      t.fail(`the next start is refused: ${(e as Error).message}`);
+    }
+    if (again !== null) {
+      t.equal(again.meta('schema_version'), String(SCHEMA_VERSION), 'the next start makes a sound journal');
+      t.equal(again.genesis(), null);
+      t.equal(again.lastSeq(), 0);
+      again.close();
+    }
+    t.end();
+  });
+});
+
+t.test('a batch is one row in one transaction: nothing is visible to another connection before commit, all of it after', (t) => {
   const dir = dataDir(t);
   const j = new Journal(dir);
   const reader = new Database(join(dir, 'journal.sqlite'), { readonly: true });
   t.teardown(() => reader.close());
-  const count = () => (reader.prepare('SELECT COUNT(*) AS n FROM journal').get() as { n: number }).n;
-  for (let seq = 1; seq <= 5; seq++) j.append(command(seq));
+  const onDisk = () => reader.prepare('SELECT batch, first_seq, last_seq, commands, crc FROM batches ORDER BY batch').all() as BatchRow[];
+  for (let seq = 1; seq <= 5; seq++) j.append(command(seq), [], null);
   t.equal(j.pendingCount, 5);
-  t.equal(count(), 0, 'appended but not committed: not on disk');
+  t.same(onDisk(), [], 'appended but not committed: not on disk');
+  t.same(reader.prepare('SELECT seq FROM audit').all(), [], 'nor their audit entries');
   j.commit();
   t.equal(j.pendingCount, 0);
-  t.equal(count(), 5, 'committed: all five');
-  for (let seq = 6; seq <= 7; seq++) j.append(command(seq));
+  const first = onDisk();
+  t.same(first.map((r) => [r.batch, r.first_seq, r.last_seq]), [[1, 1, 5]], 'committed: one row for all five');
+  t.same(JSON.parse(first[0].commands), range(1, 5).map((s) => command(s)), 'holding the five stamped commands, in order');
+  t.same((reader.prepare('SELECT seq FROM audit ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq), range(1, 5), 'with their audit entries');
+  for (let seq = 6; seq <= 7; seq++) j.append(command(seq), [], null);
   j.commit();
   j.commit(); // an empty commit writes no batch
-  const batches = (reader.prepare('SELECT seq, batch FROM journal ORDER BY seq').all() as { seq: number; batch: number }[]).map((r) => r.batch);
-  t.same(batches, [1, 1, 1, 1, 1, 2, 2], 'one batch number per commit');
+  t.same(onDisk().map((r) => [r.batch, r.first_seq, r.last_seq]), [[1, 1, 5], [2, 6, 7]], 'one row per commit');
   j.close();
   t.end();
 });
@@ -102,49 +240,58 @@ t.test('entries come back in order, checked, after any seq; batch numbers contin
   writeBatches(dir, [3, 4, 1]);
   const j = new Journal(dir);
   t.same(seqsOf(j.entries(0)), range(1, 8));
-  t.same(seqsOf(j.entries(5)), [6, 7, 8]);
+  t.same(seqsOf(j.entries(5)), [6, 7, 8], 'from the middle of a batch');
+  t.same(seqsOf(j.entries(7)), [8], 'from the end of a batch');
+  t.same(seqsOf(j.entries(8)), []);
   t.same([...j.entries(2)][0], command(3), 'an entry reads back as the command that was appended');
   t.equal(j.tornTail, null);
   t.equal(j.lastSeq(), 8);
-  j.append(command(9));
+  j.append(command(9), [], null);
   j.commit();
   j.close();
   const r = rows(dir);
-  t.same(r.map((x) => x.batch), [1, 1, 1, 2, 2, 2, 2, 3, 4]);
-  for (const x of r) {
-    const c = JSON.parse(x.command) as Command;
-    t.equal(x.crc, entryChecksum(x.seq, c.time, x.command), `seq ${x.seq} carries the CRC-32 of seq, time and text`);
-  }
+  t.same(r.map((x) => [x.batch, x.first_seq, x.last_seq]), [[1, 1, 3], [2, 4, 7], [3, 8, 8], [4, 9, 9]]);
+  for (const x of r) t.equal(x.crc, crc32(x.commands), `batch ${x.batch} carries the CRC-32 of its commands text`);
   t.end();
 });
 
 t.test('close() commits what is still pending', (t) => {
   const dir = dataDir(t);
   const j = new Journal(dir);
-  j.append(command(1));
-  j.append(command(2));
+  j.append(command(1), [], null);
+  j.append(command(2), [], null);
   j.close();
-  t.same(rows(dir).map((r) => r.seq), [1, 2]);
+  t.same(seqsOnDisk(dir), [1, 2]);
   t.end();
 });
 
-t.test('a torn tail: damage in the last batch is dropped and reported, and discardTornTail frees its seqs', async (t) => {
-  for (const [what, damage] of [
-    ['crc', (dir: string, seq: number) => tamper(dir, 'UPDATE journal SET crc = crc + 1 WHERE seq = ?', seq)],
-    ['command text', (dir: string, seq: number) => tamper(dir, "UPDATE journal SET command = substr(command, 1, length(command) - 7) WHERE seq = ?", seq)],
-  ] as const) {
-    t.test(`by its ${what}, at the start of the last batch`, (t) => {
+t.test('a torn tail: a damaged last batch is dropped whole and reported, and discardTornTail frees its seqs', async (t) => {
+  // The last batch is seq 7–10 (batch 3); the damage may be anywhere in it.
+  const damages: [string, (dir: string) => void][] = [
+    ['its crc', (dir) => tamper(dir, 'UPDATE batches SET crc = crc + 1 WHERE batch = 3')],
+    ['its text cut short', (dir) => tamper(dir, 'UPDATE batches SET commands = substr(commands, 1, length(commands) - 7) WHERE batch = 3')],
+    ['a command in the middle of its text changed', (dir) => rewrite(dir, 3, textOf(dir, 3).replace('note 9', 'note X'), { crc: false })],
+    ['a checksummed text that is not JSON', (dir) => rewrite(dir, 3, textOf(dir, 3).slice(0, 40), { crc: true })],
+    ['a checksummed text missing a command', (dir) => rewrite(dir, 3, JSON.stringify([7, 8, 10].map((s) => command(s))), { crc: true })],
+    ['a seq range that is not its commands\'', (dir) => tamper(dir, 'UPDATE batches SET last_seq = 11 WHERE batch = 3')],
+  ];
+  for (const [what, damage] of damages) {
+    t.test(what, (t) => {
       const dir = dataDir(t);
-      writeBatches(dir, [3, 3, 4]); // the last batch is seq 7–10
-      damage(dir, 7);
+      writeBatches(dir, [3, 3, 4]);
+      damage(dir);
       const j = new Journal(dir);
-      t.same(seqsOf(j.entries(0)), range(1, 6), 'the whole last batch goes');
-      t.same(j.tornTail, { fromSeq: 7 });
+      t.same(seqsOf(j.entries(0)), range(1, 6), 'the whole last batch goes, the sound commands in it too');
+      const from = rows(dir)[2].first_seq;
+      t.same(j.tornTail, { fromSeq: from }, 'reported from the first seq of its row');
       j.discardTornTail();
       t.equal(j.lastSeq(), 6);
-      j.append(command(7, 'taken again'));
+      t.same(rows(dir).map((r) => r.batch), [1, 2], 'its row is deleted');
+      t.same(j.audit(0, 100).map((a) => a.seq), range(1, 6), 'with its audit entries');
+      j.append(command(7, 'taken again'), [], null);
       j.commit();
       j.close();
+      t.same(rows(dir).map((r) => [r.batch, r.first_seq, r.last_seq]), [[1, 1, 3], [2, 4, 6], [3, 7, 7]], 'the next batch takes its number and seqs');
       const again = new Journal(dir);
       const all = [...again.entries(0)];
       t.same(seqsOf(all), range(1, 7));
@@ -153,170 +300,236 @@ t.test('a torn tail: damage in the last batch is dropped and reported, and disca
       again.close();
       t.end();
     });
-    t.test(`by its ${what}, in the middle of the last batch`, (t) => {
-      const dir = dataDir(t);
-      writeBatches(dir, [3, 3, 4]);
-      damage(dir, 9);
-      const j = new Journal(dir);
-      t.same(seqsOf(j.entries(0)), range(1, 8), 'the sound entries before it in the batch are kept');
-      t.same(j.tornTail, { fromSeq: 9 });
-      j.discardTornTail();
-      t.same(rows(dir).map((r) => r.seq), range(1, 8), 'it and everything after it are deleted');
-      j.close();
-      t.end();
-    });
   }
-  t.test('a torn tail takes its facts with it', (t) => {
+  t.test('a torn tail takes its facts, audit entries and end of day with it', (t) => {
     const dir = dataDir(t);
     const j = new Journal(dir);
-    j.append(command(1));
-    j.record(trade(1, 1), 0);
+    j.append(command(1), [trade(1, 1)], null);
     j.commit();
-    j.append(command(2));
-    j.record(trade(2, 2), 0);
-    j.record(trade(2, 3), 1);
+    j.append(command(2), [trade(2, 2), trade(2, 3)], null);
+    j.append(command(3), [endOfDay(3, '2026-11-20')], null);
     j.commit();
     j.close();
-    tamper(dir, 'UPDATE journal SET crc = 0 WHERE seq = 2');
+    tamper(dir, 'UPDATE batches SET crc = 0 WHERE batch = 2');
     const k = new Journal(dir);
     t.same(seqsOf(k.entries(0)), [1]);
+    t.same(k.tornTail, { fromSeq: 2 });
     k.discardTornTail();
-    t.same(k.facts(0, 10).map((e) => (e as { tradeId: number }).tradeId), [1], 'the facts of seq 2 are gone with it');
+    t.same(k.facts(0, 10).map((e) => (e as { tradeId: number }).tradeId), [1], 'the facts of seq 2–3 are gone with it');
+    t.same(k.recentTrades(10).map((e) => (e as { tradeId: number }).tradeId), [1]);
+    t.same(k.endsOfDay(), [], 'and its end of day');
+    t.same(k.audit(0, 10).map((a) => a.seq), [1], 'and its audit entries');
     k.close();
     t.end();
   });
-  t.test('entries after the torn seq are not read from a later position either', (t) => {
+  t.test('a reader that starts inside the torn batch reads nothing of it', (t) => {
     const dir = dataDir(t);
     writeBatches(dir, [2, 3]);
-    tamper(dir, 'UPDATE journal SET crc = 0 WHERE seq = 4');
+    tamper(dir, 'UPDATE batches SET crc = 0 WHERE batch = 2');
     const j = new Journal(dir);
-    t.same(seqsOf(j.entries(3)), [], 'seq 4 is torn, seq 5 after it is dropped too');
-    t.same(j.tornTail, { fromSeq: 4 });
+    t.same(seqsOf(j.entries(3)), [], 'seq 4 and 5 are in the torn batch');
+    t.same(j.tornTail, { fromSeq: 3 });
     j.close();
     t.end();
   });
 });
 
-t.test('damage before the last batch stops start-up with a JournalError naming the seq', async (t) => {
-  const cases: [string, (dir: string) => void, RegExp][] = [
-    ['a bad crc', (dir) => tamper(dir, 'UPDATE journal SET crc = crc + 1 WHERE seq = 4'), /seq 4 \(checksum mismatch\)/],
-    ['changed command text', (dir) => tamper(dir, `UPDATE journal SET command = replace(command, 'note 4', 'note X') WHERE seq = 4`), /seq 4 \(checksum mismatch\)/],
-    ['a checksummed entry that is not JSON', (dir) => {
-      const text = '{"type":"haltMarket",';
-      tamper(dir, 'UPDATE journal SET command = ?, crc = ? WHERE seq = 4', text, entryChecksum(4, T0 + 4, text));
-    }, /seq 4 \(out of sequence or unreadable\)/],
-    ['a checksummed entry whose text names another seq', (dir) => {
-      const text = JSON.stringify(command(40));
-      tamper(dir, 'UPDATE journal SET command = ?, crc = ? WHERE seq = 4', text, entryChecksum(4, T0 + 4, text));
-    }, /seq 4 \(out of sequence or unreadable\)/],
-    ['a missing entry (a gap)', (dir) => tamper(dir, 'DELETE FROM journal WHERE seq = 4'), /seq 5 \(out of sequence or unreadable\)/],
+t.test('damage before the last batch stops start-up with a JournalError naming its seqs and batch', async (t) => {
+  // Four batches of three: batch 2 is seq 4–6, batch 3 is seq 7–9.
+  const cases: [string, (dir: string) => void, RegExp, number][] = [
+    ['a bad crc', (dir) => tamper(dir, 'UPDATE batches SET crc = crc + 1 WHERE batch = 2'), /seq 4–6 \(batch 2: checksum mismatch or unreadable\)/, 4],
+    ['a changed command text', (dir) => rewrite(dir, 2, textOf(dir, 2).replace('note 5', 'note X'), { crc: false }), /seq 4–6 \(batch 2: checksum mismatch or unreadable\)/, 4],
+    ['a checksummed text that is not JSON', (dir) => rewrite(dir, 2, '[{"type":"haltMarket",', { crc: true }), /seq 4–6 \(batch 2: checksum mismatch or unreadable\)/, 4],
+    ['a checksummed text whose commands name other seqs', (dir) => rewrite(dir, 2, JSON.stringify([40, 41, 42].map((s) => command(s))), { crc: true }), /seq 4–6 \(batch 2: out of sequence\)/, 4],
+    ['a checksummed text missing a command (a gap inside the batch)', (dir) => rewrite(dir, 2, JSON.stringify([4, 6].map((s) => command(s))), { crc: true }), /seq 4–6 \(batch 2: out of sequence\)/, 4],
+    // A gap may be reported as the seqs missing or as the batch after them that is out of sequence.
+    ['a missing batch (a gap between batches)', (dir) => tamper(dir, 'DELETE FROM batches WHERE batch = 2'), /seq (4–6|7–9)\b/, 4],
   ];
-  for (const [what, damage, message] of cases) {
+  for (const [what, damage, message, firstBad] of cases) {
     t.test(what, (t) => {
       const dir = dataDir(t);
-      writeBatches(dir, [3, 3, 3]); // seq 4 is in batch 2 of 3
+      writeBatches(dir, [3, 3, 3, 3]);
       damage(dir);
+      const before = rows(dir);
       const j = new Journal(dir);
       t.teardown(() => j.db.close());
       const read: number[] = [];
       t.throws(() => { for (const c of j.entries(0)) read.push(c.seq); }, JournalError);
       t.throws(() => { for (const _ of j.entries(0)) { /* read through */ } }, message);
-      t.ok(read.every((s) => s < 4), 'nothing after the damage was handed out');
+      t.ok(read.every((s) => s < firstBad), `nothing from seq ${firstBad} on was handed out (${read.join(', ')})`);
       t.equal(j.tornTail, null, 'it is not taken for a torn tail');
-      t.equal(rows(dir).length >= 8, true, 'nothing was deleted');
+      t.same(rows(dir), before, 'nothing was deleted');
       t.end();
     });
   }
+  t.test('a missing batch just before the last one is not taken for a torn tail', (t) => {
+    // The last batch itself is sound: what is damaged is the history before it.
+    const dir = dataDir(t);
+    writeBatches(dir, [3, 3, 3]);
+    tamper(dir, 'DELETE FROM batches WHERE batch = 2');
+    const j = new Journal(dir);
+    t.teardown(() => j.db.close());
+    let error: unknown = null;
+    const read: number[] = [];
+    try {
+      for (const c of j.entries(0)) read.push(c.seq);
+    } catch (e) {
+      error = e;
+    }
+    t.ok(error instanceof JournalError, `start-up stops with a JournalError (got ${error === null ? `entries ${read.join(', ')} and tornTail ${JSON.stringify(j.tornTail)}` : (error as Error).message})`);
+    t.match((error as Error | null)?.message ?? '', /seq (4–6|7–9)\b/, 'naming the missing seqs or the batch after them');
+    t.equal(j.tornTail, null, 'the sound last batch is not dropped');
+    t.end();
+  });
   t.test('damage the reader starts after is not read', (t) => {
     const dir = dataDir(t);
     writeBatches(dir, [3, 3, 3]);
-    tamper(dir, 'UPDATE journal SET crc = crc + 1 WHERE seq = 2');
+    tamper(dir, 'UPDATE batches SET crc = crc + 1 WHERE batch = 1');
     const j = new Journal(dir);
     t.same(seqsOf(j.entries(3)), range(4, 9), 'entries(3) checks only what it reads (recovery from a snapshot at seq 3)');
-    t.throws(() => [...j.entries(0)], /seq 2/);
+    t.throws(() => [...j.entries(0)], /seq 1–3 \(batch 1/);
     j.close();
     t.end();
   });
 });
 
-t.test('an older schema version is refused, naming both versions', (t) => {
-  const dir = dataDir(t);
-  writeBatches(dir, [2]);
-  tamper(dir, "UPDATE meta SET value = '0' WHERE key = 'schema_version'");
-  const err = t.throws(() => new Journal(dir), JournalError) as Error;
-  t.match(err.message, /version 0/, 'names the directory\'s version');
-  t.match(err.message, new RegExp(`version ${SCHEMA_VERSION}`), 'names the version this exchange reads');
-  t.match(err.message, dir, 'names the directory');
-  t.same(rows(dir).map((r) => r.seq), [1, 2], 'the old journal is left as it was');
-  t.end();
-});
-
-/** A known weakness: its assertions are reported as TODO rather than failures until it is fixed. */
-const UNVERSIONED_BUG = {
-  todo: 'bug: a journal.sqlite without a schema_version row is taken for a new one: it is stamped with the current version before its tables are checked, and start-up fails on a raw SqliteError',
-};
-
-t.test('a journal from before schema versions (tables, no schema_version row) is refused, not adopted', (t) => {
-  const dir = dataDir(t);
+/** A schema 1 journal file as the previous version wrote it: one row per command. */
+function writeSchema1(dir: string): void {
   mkdirSync(dir, { recursive: true });
   const db = new Database(join(dir, 'journal.sqlite'));
-  db.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE journal (seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, command TEXT NOT NULL);
-    INSERT INTO journal VALUES (1, ${T0}, '{"type":"haltMarket","reason":"old"}');`);
-  db.close();
-  let error: unknown = null;
-  try {
-    new Journal(dir).close();
-  } catch (e) {
-    error = e;
+  db.pragma('journal_mode = WAL');
+  db.exec(`
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE journal (seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, batch INTEGER NOT NULL, command TEXT NOT NULL, crc INTEGER NOT NULL);
+    CREATE TABLE facts (seq INTEGER NOT NULL, idx INTEGER NOT NULL, type TEXT NOT NULL, date TEXT, body TEXT NOT NULL, PRIMARY KEY (seq, idx));
+    CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, file TEXT NOT NULL, crc INTEGER NOT NULL, taken INTEGER NOT NULL);`);
+  db.prepare("INSERT INTO meta VALUES ('schema_version', '1'), ('genesis', ?)").run(JSON.stringify({ tradingDate: '2026-11-20', markets: null }));
+  for (const seq of [1, 2]) {
+    const text = JSON.stringify(command(seq));
+    db.prepare('INSERT INTO journal VALUES (?, ?, 1, ?, ?)').run(seq, T0 + seq, text, crc32(`${seq}|${T0 + seq}|${text}`));
   }
-  t.ok(error !== null, 'start-up stops');
-  t.ok(error instanceof JournalError, `with a JournalError (got ${(error as Error | null)?.name}: ${(error as Error | null)?.message})`, UNVERSIONED_BUG);
-  const after = new Database(join(dir, 'journal.sqlite'), { readonly: true });
-  const version = after.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get();
-  after.close();
-  t.equal(version, undefined, 'the old file is not stamped with the current version', UNVERSIONED_BUG);
+  db.close();
+}
+
+t.test('a schema 1 journal is refused, naming both versions, and left as it was', (t) => {
+  const dir = dataDir(t);
+  writeSchema1(dir);
+  const fdsBefore = openFilesIn(dir);
+  const err = t.throws(() => new Journal(dir), JournalError) as Error;
+  t.match(err.message, /schema version 1;/, 'names the directory\'s version');
+  t.match(err.message, new RegExp(`reads version ${SCHEMA_VERSION}`), 'names the version this exchange reads');
+  t.match(err.message, dir, 'names the directory');
+  if (fdsBefore !== null) t.same(openFilesIn(dir), fdsBefore, 'the refused file is closed again');
+  t.same(tablesOf(dir), ['facts', 'journal', 'meta', 'snapshots'], 'no schema 2 table is added');
+  const db = new Database(join(dir, 'journal.sqlite'), { readonly: true });
+  t.same(db.prepare('SELECT seq FROM journal ORDER BY seq').all(), [{ seq: 1 }, { seq: 2 }], 'its commands are all there');
+  t.same(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get(), { value: '1' }, 'and its version is still 1');
+  db.close();
   t.end();
 });
 
-t.test('facts commit in the same transaction as their commands', async (t) => {
-  t.test('they are read back in order, by seq range, and the ends of day by type', (t) => {
+t.test('a journal of a newer schema version is refused too', (t) => {
+  const dir = dataDir(t);
+  writeBatches(dir, [2]);
+  tamper(dir, "UPDATE meta SET value = ? WHERE key = 'schema_version'", String(SCHEMA_VERSION + 1));
+  const err = t.throws(() => new Journal(dir), JournalError) as Error;
+  t.match(err.message, `schema version ${SCHEMA_VERSION + 1};`);
+  t.match(err.message, `reads version ${SCHEMA_VERSION}`);
+  t.same(seqsOnDisk(dir), [1, 2], 'the journal is left as it was');
+  t.end();
+});
+
+t.test('a journal from before schema versions (tables, no schema_version row) is refused, not adopted', async (t) => {
+  for (const [what, sql] of [
+    ['a meta table without the version', `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE journal (seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, command TEXT NOT NULL);
+      INSERT INTO journal VALUES (1, ${T0}, '{"type":"haltMarket","reason":"old"}');`],
+    ['no meta table at all', `CREATE TABLE orders (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+      INSERT INTO orders VALUES (1, 'someone else''s data');`],
+  ] as const) {
+    t.test(what, (t) => {
+      const dir = dataDir(t);
+      mkdirSync(dir, { recursive: true });
+      const db = new Database(join(dir, 'journal.sqlite'));
+      db.exec(sql);
+      db.close();
+      const tables = tablesOf(dir);
+      const fdsBefore = openFilesIn(dir);
+      let error: unknown = null;
+      try {
+        new Journal(dir).close();
+      } catch (e) {
+        error = e;
+      }
+      t.ok(error instanceof JournalError, `start-up stops with a JournalError (got ${(error as Error | null)?.name}: ${(error as Error | null)?.message})`);
+      t.match((error as Error | null)?.message ?? '', /has tables but no schema version/);
+      t.match((error as Error | null)?.message ?? '', join(dir, 'journal.sqlite'), 'naming the file');
+      if (fdsBefore !== null) t.same(openFilesIn(dir), fdsBefore, 'the refused file is closed again');
+      t.same(tablesOf(dir), tables, 'no table is added to it');
+      if (tables.includes('meta')) {
+        const after = new Database(join(dir, 'journal.sqlite'), { readonly: true });
+        const version = after.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get();
+        after.close();
+        t.equal(version, undefined, 'the old file is not stamped with the current version');
+      }
+      t.end();
+    });
+  }
+});
+
+t.test('facts, audit entries and ends of day commit in the same transaction as their batch', async (t) => {
+  t.test('they are read back in order, by seq range, the ends of day and the recent trades', (t) => {
     const dir = dataDir(t);
     const j = new Journal(dir);
-    j.append(command(1));
-    j.record(trade(1, 1), 0);
-    j.record(trade(1, 2), 3);
-    j.append(command(2));
-    const eod = { type: 'endOfDay', seq: 2, time: T0 + 2, date: '2026-11-20', nextDate: '2026-11-23', feesCollected: 0, instruments: [], largeHolders: [], accounts: [] } as EngineEvent;
-    j.record(eod, 0);
+    const eod = endOfDay(3, '2026-11-20');
+    j.append(command(1), [trade(1, 1), market(1), trade(1, 2)], null);
+    j.append(memberCommand(2), null, { code: 'UNKNOWN_ORDER', message: 'no such order' });
+    j.append(command(3), [eod], null);
+    j.append(command(4), null, { code: 'NOT_PERMITTED', message: 'not now' });
     const reader = new Database(join(dir, 'journal.sqlite'), { readonly: true });
     t.teardown(() => reader.close());
-    t.equal((reader.prepare('SELECT COUNT(*) AS n FROM facts').get() as { n: number }).n, 0, 'not before commit');
+    const count = (table: string) => (reader.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    t.same([count('facts'), count('audit'), count('days')], [0, 0, 0], 'not before commit');
     j.commit();
-    t.same(reader.prepare('SELECT seq, idx, type, date FROM facts ORDER BY seq, idx').all(), [
-      { seq: 1, idx: 0, type: 'trade', date: null }, { seq: 1, idx: 3, type: 'trade', date: null }, { seq: 2, idx: 0, type: 'endOfDay', date: '2026-11-20' },
-    ]);
+    const facts = reader.prepare('SELECT batch, first_seq, last_seq, events, trades FROM facts').all() as { batch: number; first_seq: number; last_seq: number; events: string; trades: number }[];
+    t.same(facts.map((f) => [f.batch, f.first_seq, f.last_seq, f.trades]), [[1, 1, 3, 2]], 'one facts row for the batch, with its trade count');
+    t.same(JSON.parse(facts[0].events), [trade(1, 1), trade(1, 2), eod], 'holding the events kept as facts, in order (not the market event)');
+    t.same(reader.prepare('SELECT date, seq FROM days').all(), [{ date: '2026-11-20', seq: 3 }]);
     t.same(j.facts(0, 1), [trade(1, 1), trade(1, 2)]);
-    t.same(j.facts(1, 2), [eod]);
+    t.same(j.facts(1, 3), [eod]);
+    t.same(j.facts(0, 0), []);
     t.same(j.endsOfDay(), [eod]);
+    t.same(j.recentTrades(1), [trade(1, 2)]);
+    t.same(j.recentTrades(10), [trade(1, 1), trade(1, 2)]);
+    t.same(j.audit(0, 10), [
+      { seq: 1, time: T0 + 1, command: command(1), code: null, message: null },
+      { seq: 3, time: T0 + 3, command: command(3), code: null, message: null },
+      { seq: 4, time: T0 + 4, command: command(4), code: 'NOT_PERMITTED', message: 'not now' },
+    ], 'the risk commands with their outcome; the member\'s command is not audited');
+    t.same(j.audit(1, 1).map((a) => a.seq), [3], 'after a seq, up to a limit');
+    j.append(memberCommand(5), [], null);
+    j.commit();
+    t.equal(count('facts'), 1, 'a batch without facts writes no facts row');
     j.close();
     t.end();
   });
-  t.test('a batch whose fact cannot be written leaves neither its commands nor its facts', (t) => {
+  t.test('a batch whose facts cannot be written leaves neither its commands, nor its audit entries, nor the genesis', (t) => {
     const dir = dataDir(t);
     const j = new Journal(dir);
     t.teardown(() => j.db.close());
-    j.append(command(1));
+    j.append(command(1), [trade(1, 1)], null);
     j.commit();
-    // Another writer already holds the key (seq 2, idx 0): the fact insert fails inside the transaction.
-    tamper(dir, "INSERT INTO facts (seq, idx, type, date, body) VALUES (2, 0, 'trade', NULL, '{}')");
-    j.append(command(2));
-    j.append(command(3));
-    j.record(trade(3, 1), 0);
-    j.record(trade(2, 2), 0);
+    // Another writer already holds the next batch's facts row: the facts insert fails inside the transaction.
+    tamper(dir, "INSERT INTO facts (batch, first_seq, last_seq, events, trades) VALUES (2, 2, 2, '[]', 0)");
+    j.setGenesis({ tradingDate: '2026-11-20', markets: null });
+    j.append(command(2), [], null);
+    j.append(command(3), [trade(3, 2), endOfDay(3, '2026-11-20')], null);
     t.throws(() => j.commit(), /UNIQUE|constraint/i);
-    t.same(rows(dir).map((r) => r.seq), [1], 'the whole batch rolled back');
-    t.same(j.facts(1, 3), [{}], 'only the row the other writer put there, none of the batch');
+    t.same(seqsOnDisk(dir), [1], 'the whole batch rolled back');
+    t.same(j.facts(0, 3), [trade(1, 1)], 'none of its facts');
+    t.same(j.audit(0, 10).map((a) => a.seq), [1], 'none of its audit entries');
+    t.same(j.endsOfDay(), [], 'no end of day');
+    t.equal(j.genesis(), null, 'and no genesis');
     t.end();
   });
 });
@@ -329,9 +542,9 @@ t.test('a physically torn -wal file loses nothing that was committed', async (t)
     j.db.pragma('wal_autocheckpoint = 0'); // keep every frame in the -wal file
     const walSizes: number[] = [];
     let seq = 0;
-    // Batch 1: 20 entries; batch 2: 200 long entries, several pages of frames.
+    // Batch 1: 20 commands; batch 2: 200 long commands, one row over many pages of frames.
     for (const [n, pad] of [[20, 10], [200, 300]] as const) {
-      for (let i = 0; i < n; i++) j.append(command(++seq, 'x'.repeat(pad)));
+      for (let i = 0; i < n; i++) j.append(command(++seq, 'x'.repeat(pad)), [], null);
       j.commit();
       walSizes.push(statSync(join(dir, 'journal.sqlite-wal')).size);
     }
@@ -352,7 +565,7 @@ t.test('a physically torn -wal file loses nothing that was committed', async (t)
     j.close();
     appendFileSync(join(copy, 'journal.sqlite-wal'), Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 131 + 7) & 0xff)));
     const k = new Journal(copy);
-    t.same(seqsOf(k.entries(0)), range(1, 220), 'every committed entry');
+    t.same(seqsOf(k.entries(0)), range(1, 220), 'every committed command');
     t.equal(k.tornTail, null);
     k.close();
     t.end();

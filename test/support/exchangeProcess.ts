@@ -2,8 +2,10 @@
 // on a free port with a temporary data directory and a keys file of the test's own. start() waits
 // for /readyz; kill() sends SIGKILL (a crash), stop() SIGTERM (a clean shutdown); both wait for the
 // process to be gone. Always register kill() with t.teardown so that no child outlives its test.
+// journalOnDisk() reads what a (possibly killed) exchange left in its data directory.
+import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,4 +143,48 @@ export function writeKeys(folder: string, keys: KeySpec[]): string {
   const file = join(folder, 'keys.json');
   writeFileSync(file, JSON.stringify(keys));
   return file;
+}
+
+/** What a data directory's journal holds on disk (schema 2: one row per batch), read without writing to it. */
+export interface JournalOnDisk {
+  /** Whether journal.sqlite exists. */
+  file: boolean;
+  /** The tables in it (empty while it is being created or cannot be read). */
+  tables: string[];
+  schemaVersion: string | null;
+  genesis: boolean;
+  batches: number;
+  /** The commands in all batches. */
+  commands: number;
+}
+
+/**
+ * Reads a data directory's journal with a read-only connection, as a crash left it or while the
+ * exchange is writing it; a file that cannot be read yet counts as empty.
+ */
+export function journalOnDisk(dataDir: string): JournalOnDisk {
+  const file = join(dataDir, 'journal.sqlite');
+  const empty: JournalOnDisk = { file: existsSync(file), tables: [], schemaVersion: null, genesis: false, batches: 0, commands: 0 };
+  if (!empty.file) return empty;
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    const out: JournalOnDisk = { ...empty, tables };
+    if (tables.includes('meta')) {
+      const meta = (key: string) => (db as Database.Database).prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+      out.schemaVersion = meta('schema_version')?.value ?? null;
+      out.genesis = meta('genesis') !== undefined;
+    }
+    if (tables.includes('batches')) {
+      const row = db.prepare('SELECT COUNT(*) AS batches, COALESCE(SUM(last_seq - first_seq + 1), 0) AS commands FROM batches').get() as { batches: number; commands: number };
+      out.batches = row.batches;
+      out.commands = row.commands;
+    }
+    return out;
+  } catch {
+    return empty; // being created right now (or locked): nothing readable yet
+  } finally {
+    db?.close();
+  }
 }
