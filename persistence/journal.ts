@@ -41,6 +41,40 @@ const TABLES = `
   CREATE TABLE audit (seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, command TEXT NOT NULL, code TEXT, message TEXT);
   CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, file TEXT NOT NULL, crc INTEGER NOT NULL, taken INTEGER NOT NULL);`;
 
+/** One batch's rows, ready to write: what the writer thread receives. */
+export interface BatchPayload {
+  genesis: string | null;
+  batch: [batch: number, firstSeq: number, lastSeq: number, commands: string, crc: number] | null;
+  facts: [batch: number, firstSeq: number, lastSeq: number, events: string, trades: number] | null;
+  audits: [seq: number, time: number, command: string, code: string | null, message: string | null][];
+  days: [date: string, seq: number, event: string][];
+}
+
+const statements = new WeakMap<Database.Database, Record<'batch' | 'facts' | 'audit' | 'day' | 'genesis', Database.Statement>>();
+
+/** Writes one batch's rows in one transaction, on whichever connection is given. */
+export function writeBatch(db: Database.Database, p: BatchPayload): void {
+  let st = statements.get(db);
+  if (st === undefined) {
+    st = {
+      batch: db.prepare('INSERT INTO batches (batch, first_seq, last_seq, commands, crc) VALUES (?, ?, ?, ?, ?)'),
+      facts: db.prepare('INSERT INTO facts (batch, first_seq, last_seq, events, trades) VALUES (?, ?, ?, ?, ?)'),
+      audit: db.prepare('INSERT INTO audit (seq, time, command, code, message) VALUES (?, ?, ?, ?, ?)'),
+      day: db.prepare('INSERT OR REPLACE INTO days (date, seq, event) VALUES (?, ?, ?)'),
+      genesis: db.prepare("INSERT INTO meta (key, value) VALUES ('genesis', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+    };
+    statements.set(db, st);
+  }
+  const s = st;
+  db.transaction(() => {
+    if (p.genesis !== null) s.genesis.run(p.genesis);
+    if (p.batch !== null) s.batch.run(...p.batch);
+    if (p.facts !== null) s.facts.run(...p.facts);
+    for (const a of p.audits) s.audit.run(...a);
+    for (const d of p.days) s.day.run(...d);
+  })();
+}
+
 /** The events kept as facts: what settlement, order and fill history, and K-lines need. */
 const FACT_TYPES = new Set(['order', 'trade', 'account', 'block', 'largeHolder', 'endOfDay']);
 
@@ -52,28 +86,27 @@ export class Journal {
   private audits: AuditEntry[] = [];
   private genesisToWrite: Genesis | null = null;
   private batchNo: number;
-  private readonly insertBatch: Database.Statement;
-  private readonly insertFacts: Database.Statement;
-  private readonly insertAudit: Database.Statement;
-  private readonly insertDay: Database.Statement;
   /** Milliseconds the last commit took (fsync included). */
   lastCommitMs = 0;
   /** Set by entries() when it dropped a torn tail: the first sequence number dropped. */
   tornTail: { fromSeq: number } | null = null;
 
   /** Opens (or creates) the journal in `dir`/journal.sqlite. */
+  readonly file: string;
+  readonly synchronous: 'FULL' | 'OFF';
+
   constructor(readonly dir: string, options: { synchronous?: 'FULL' | 'OFF' } = {}) {
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
     const file = join(dir, 'journal.sqlite');
+    this.file = file;
+    this.synchronous = options.synchronous ?? 'FULL';
     this.db = new Database(file);
     try {
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+      this.db.pragma(`synchronous = ${this.synchronous}`);
       this.checkSchema(file);
-      this.insertBatch = this.db.prepare('INSERT INTO batches (batch, first_seq, last_seq, commands, crc) VALUES (?, ?, ?, ?, ?)');
-      this.insertFacts = this.db.prepare('INSERT INTO facts (batch, first_seq, last_seq, events, trades) VALUES (?, ?, ?, ?, ?)');
-      this.insertAudit = this.db.prepare('INSERT INTO audit (seq, time, command, code, message) VALUES (?, ?, ?, ?, ?)');
-      this.insertDay = this.db.prepare('INSERT OR REPLACE INTO days (date, seq, event) VALUES (?, ?, ?)');
+      // Another connection (the writer thread) may be writing: wait for it rather than fail.
+      this.db.pragma('busy_timeout = 10000');
       const last = this.db.prepare('SELECT batch FROM batches ORDER BY batch DESC LIMIT 1').get() as { batch: number } | undefined;
       this.batchNo = (last?.batch ?? 0) + 1;
     } catch (e) {
@@ -86,8 +119,11 @@ export class Journal {
   private checkSchema(file: string): void {
     const tables = (this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
     if (tables.length === 0) {
-      this.db.exec(TABLES);
-      this.setMeta('schema_version', String(SCHEMA_VERSION));
+      // One transaction: a file killed while being created is empty, never tables without a version.
+      this.db.transaction(() => {
+        this.db.exec(TABLES);
+        this.setMeta('schema_version', String(SCHEMA_VERSION));
+      })();
       return;
     }
     const version = tables.includes('meta') ? this.meta('schema_version') : null;
@@ -141,34 +177,42 @@ export class Journal {
     return this.commands.length;
   }
 
-  /** Writes the batch in one transaction and waits for it to be on disk (synchronous=FULL). */
-  commit(): void {
-    if (this.commands.length === 0 && this.genesisToWrite === null) return;
-    const started = performance.now();
+  /**
+   * Takes the batch being built as the rows to write (texts, checksum, batch number), or null when
+   * there is nothing to write. The same payload is written here (commit) or by the writer thread.
+   */
+  takeBatch(): BatchPayload | null {
+    if (this.commands.length === 0 && this.genesisToWrite === null) return null;
     const commands = this.commands;
     const facts = this.pendingFacts;
-    const trades = this.trades;
-    const audits = this.audits;
-    const genesis = this.genesisToWrite;
+    const payload: BatchPayload = {
+      genesis: this.genesisToWrite === null ? null : JSON.stringify(this.genesisToWrite),
+      batch: null, facts: null,
+      audits: this.audits.map((a) => [a.seq, a.time, JSON.stringify(a.command), a.code, a.message]),
+      days: [],
+    };
+    if (commands.length > 0) {
+      const text = JSON.stringify(commands);
+      payload.batch = [this.batchNo++, commands[0].seq, commands[commands.length - 1].seq, text, crc32(text)];
+      if (facts.length > 0) payload.facts = [payload.batch[0], facts[0].seq, facts[facts.length - 1].seq, JSON.stringify(facts), this.trades];
+      for (const e of facts) if (e.type === 'endOfDay') payload.days.push([e.date, e.seq, JSON.stringify(e)]);
+    }
     this.commands = [];
     this.pendingFacts = [];
     this.trades = 0;
     this.audits = [];
     this.genesisToWrite = null;
+    return payload;
+  }
+
+  /** Writes the batch in one transaction and waits for it to be on disk (synchronous=FULL). */
+  commit(): void {
+    const payload = this.takeBatch();
+    if (payload === null) return;
+    const started = performance.now();
     // If this transaction throws, the error reaches the event loop and ends the process: the engine
     // has applied commands that are not durable, so it must not go on (recovery restarts it).
-    this.db.transaction(() => {
-      if (genesis !== null) this.setMeta('genesis', JSON.stringify(genesis));
-      if (commands.length === 0) return;
-      const no = this.batchNo++;
-      const first = commands[0].seq;
-      const last = commands[commands.length - 1].seq;
-      const text = JSON.stringify(commands);
-      this.insertBatch.run(no, first, last, text, crc32(text));
-      if (facts.length > 0) this.insertFacts.run(no, facts[0].seq, facts[facts.length - 1].seq, JSON.stringify(facts), trades);
-      for (const a of audits) this.insertAudit.run(a.seq, a.time, JSON.stringify(a.command), a.code, a.message);
-      for (const e of facts) if (e.type === 'endOfDay') this.insertDay.run(e.date, e.seq, JSON.stringify(e));
-    })();
+    writeBatch(this.db, payload);
     this.lastCommitMs = performance.now() - started;
   }
 
