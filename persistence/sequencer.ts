@@ -3,11 +3,15 @@
 // Everything that arrives in one turn of the event loop forms one batch; when the turn ends the batch
 // is committed (synchronous=FULL), and only then are the outcomes released to callers and the events
 // to subscribers. A crash before the commit loses only commands nobody was answered about.
+// With `background: true` a writer thread does the commit: while it waits on the disk, the next
+// batch gathers and is applied here, and goes to the writer as soon as the previous one is durable
+// (group commit). Only one batch is ever in flight, so batches commit in order.
 import type { Actor, Command, CommandBody, EngineEvent, Result } from '../engine/index.ts';
 export type { CommandBody };
 import type { Engine } from '../engine/index.ts';
 import type { Journal } from './journal.ts';
 import type { SnapshotStore } from './snapshots.ts';
+import { BackgroundWriter } from './writer.ts';
 
 
 export interface Committed { command: Command; result: Result }
@@ -17,6 +21,8 @@ export interface SequencerOptions {
   snapshotEvery?: number;
   /** The clock; tests may fix it. Stamped times never go back even if it does. */
   now?: () => number;
+  /** Commit on a writer thread, overlapping the disk with the next batch. */
+  background?: boolean;
 }
 
 export class Sequencer {
@@ -28,6 +34,11 @@ export class Sequencer {
   private stopped = false;
   private readonly listeners: ((batch: Committed[]) => void)[] = [];
   private barriers: (() => void)[] = [];
+  private readonly writer: BackgroundWriter | null;
+  private inFlight = false;
+  /** The last sequence number known durable, and who waits for a later one. */
+  private committedSeq: number;
+  private seqWaiters: { seq: number; resolve: () => void }[] = [];
   readonly stats = { commands: 0, batches: 0, lastCommitMs: 0, maxCommitMs: 0 };
 
   constructor(
@@ -38,6 +49,8 @@ export class Sequencer {
   ) {
     // Stamped times never go back, not even across a restart with a clock that has.
     this.lastTime = engine.lastStampedTime;
+    this.committedSeq = engine.lastSequence;
+    this.writer = options.background === true ? new BackgroundWriter(journal) : null;
   }
 
   /**
@@ -45,8 +58,14 @@ export class Sequencer {
    * reply shows is about a command whose batch could still be lost.
    */
   committed(): Promise<void> {
-    if (this.waiting.length === 0) return Promise.resolve();
+    if (this.waiting.length === 0 && !this.inFlight) return Promise.resolve();
     return new Promise((resolve) => this.barriers.push(resolve));
+  }
+
+  /** Resolves once the command `seq` is durable. */
+  private durable(seq: number): Promise<void> {
+    if (seq <= this.committedSeq) return Promise.resolve();
+    return new Promise((resolve) => this.seqWaiters.push({ seq, resolve }));
   }
 
   /** Called with each committed batch, in order: execution reports and market data start here. */
@@ -84,18 +103,43 @@ export class Sequencer {
     });
   }
 
-  /** Commits the open batch and releases its outcomes. */
+  /** Commits the open batch and releases its outcomes (on the writer thread: once it is durable). */
   flush(): void {
     this.scheduled = false;
-    if (this.waiting.length === 0) return;
+    if (this.waiting.length === 0 || this.inFlight) return;
     const batch = this.waiting;
     this.waiting = [];
-    this.journal.commit();
+    if (this.writer === null) {
+      this.journal.commit();
+      this.release(batch, this.journal.lastCommitMs);
+      return;
+    }
+    const payload = this.journal.takeBatch();
+    if (payload === null) return this.release(batch, 0);
+    this.inFlight = true;
+    this.writer.write(payload).then((ms) => {
+      this.inFlight = false;
+      this.release(batch, ms);
+      if (this.waiting.length > 0) this.flush();
+    }, (e: Error) => {
+      // Nothing of this batch was answered; the engine holds it, the disk may not: stop.
+      process.stderr.write(`fatal: the journal could not commit: ${e.message}\n`);
+      process.exit(74);
+    });
+  }
+
+  private release(batch: { command: Command; result: Result; resolve: (r: Result) => void }[], commitMs: number): void {
     this.stats.batches++;
-    this.stats.lastCommitMs = this.journal.lastCommitMs;
-    if (this.journal.lastCommitMs > this.stats.maxCommitMs) this.stats.maxCommitMs = this.journal.lastCommitMs;
+    this.stats.lastCommitMs = commitMs;
+    if (commitMs > this.stats.maxCommitMs) this.stats.maxCommitMs = commitMs;
+    this.committedSeq = batch[batch.length - 1].command.seq;
     for (const w of batch) w.resolve(w.result);
-    if (this.barriers.length > 0) {
+    if (this.seqWaiters.length > 0) {
+      const due = this.seqWaiters.filter((w) => w.seq <= this.committedSeq);
+      this.seqWaiters = this.seqWaiters.filter((w) => w.seq > this.committedSeq);
+      for (const w of due) w.resolve();
+    }
+    if (this.barriers.length > 0 && this.waiting.length === 0 && !this.inFlight) {
       const barriers = this.barriers;
       this.barriers = [];
       for (const b of barriers) b();
@@ -110,17 +154,28 @@ export class Sequencer {
 
   private snapshotInBackground(): void {
     this.sinceSnapshot = 0;
-    this.snapshotting = (this.snapshots as SnapshotStore).take(this.engine)
+    this.snapshotting = this.snapshot()
       .catch((e) => process.stderr.write(`snapshot failed: ${(e as Error).message}\n`))
       .finally(() => { this.snapshotting = null; });
+  }
+
+  /**
+   * A snapshot of the engine now, recorded once every command it contains is durable: with a
+   * writer thread the engine may already hold commands of a batch still on its way to the disk.
+   */
+  snapshot(): Promise<unknown> {
+    if (this.snapshots === null) return Promise.resolve();
+    return this.snapshots.take(this.engine, (seq) => this.durable(seq));
   }
 
   /** Stops intake, commits what is open, lets a background snapshot finish and takes a final one. */
   async shutdown(): Promise<void> {
     this.stopped = true;
     this.flush();
+    await this.committed();
     if (this.snapshotting !== null) await this.snapshotting;
     if (this.snapshots !== null && this.engine.lastSequence > 0) this.snapshots.takeSync(this.engine);
+    if (this.writer !== null) await this.writer.close();
   }
 
   /** Events of a committed batch, in order. */

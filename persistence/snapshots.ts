@@ -39,8 +39,11 @@ export class SnapshotStore {
     return this.record({ seq, hash, file, crc: crc32(text) });
   }
 
-  /** Serialises now, writes in the background; resolves when the snapshot is recorded. */
-  async take(engine: Engine): Promise<SnapshotRecord> {
+  /**
+   * Serialises now, writes in the background; resolves when the snapshot is recorded. `durable`,
+   * when given, is awaited before recording: a snapshot may only stand for commands on disk.
+   */
+  async take(engine: Engine, durable?: (seq: number) => Promise<void>): Promise<SnapshotRecord> {
     const { seq, hash, text } = this.serialise(engine);
     const file = `snapshot-${String(seq).padStart(12, '0')}.json`;
     const tmp = join(this.folder, file + '.tmp');
@@ -52,6 +55,7 @@ export class SnapshotStore {
       await handle.close();
     }
     await rename(tmp, join(this.folder, file));
+    if (durable !== undefined) await durable(seq);
     return this.record({ seq, hash, file, crc: crc32(text) });
   }
 

@@ -9,11 +9,14 @@ export class BackgroundWriter {
   private readonly pending = new Map<number, { resolve: (ms: number) => void; reject: (e: Error) => void }>();
 
   constructor(journal: Journal) {
-    this.worker = new Worker(new URL('./writerThread.ts', import.meta.url), { workerData: { file: journal.file, synchronous: journal.synchronous } });
-    this.worker.on('message', (m: { id: number; ms?: number; error?: string }) => {
+    this.worker = new Worker(new URL('./writerThread.mjs', import.meta.url), { workerData: { file: journal.file, synchronous: journal.synchronous } });
+    this.worker.on('message', (m: { id: number; ms?: number; error?: string } | 'closed') => {
+      if (m === 'closed') { this.closed?.(); return; }
       const p = this.pending.get(m.id);
       if (p === undefined) return;
       this.pending.delete(m.id);
+      // Idle, the thread must not keep the process alive; busy, it must (a commit is awaited).
+      if (this.pending.size === 0) this.worker.unref();
       if (m.error !== undefined) p.reject(new Error(m.error));
       else p.resolve(m.ms as number);
     });
@@ -26,12 +29,20 @@ export class BackgroundWriter {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      this.worker.ref();
       this.worker.postMessage({ id, payload });
     });
   }
 
+  private closed: (() => void) | null = null;
+
+  /** Closes the thread's connection (after the batches already sent) and ends the thread. */
   async close(): Promise<void> {
-    this.worker.postMessage('close');
-    await new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.ref();
+    await new Promise<void>((resolve) => {
+      this.closed = resolve;
+      this.worker.postMessage('close');
+    });
+    await this.worker.terminate();
   }
 }

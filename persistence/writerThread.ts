@@ -14,7 +14,7 @@ db.pragma('busy_timeout = 10000');
 parentPort?.on('message', (message: { id: number; payload: BatchPayload } | 'close') => {
   if (message === 'close') {
     db.close();
-    parentPort?.close();
+    parentPort?.postMessage('closed');
     return;
   }
   const started = performance.now();
