@@ -50,28 +50,26 @@ export interface BatchPayload {
   days: [date: string, seq: number, event: string][];
 }
 
-const statements = new WeakMap<Database.Database, Record<'batch' | 'facts' | 'audit' | 'day' | 'genesis', Database.Statement>>();
-
-/** Writes one batch's rows in one transaction, on whichever connection is given. */
+/**
+ * Writes one batch's rows in one transaction, on whichever connection is given. Self-contained (it
+ * names nothing outside its own body), because the writer thread runs this very function's source.
+ */
 export function writeBatch(db: Database.Database, p: BatchPayload): void {
-  let st = statements.get(db);
-  if (st === undefined) {
-    st = {
-      batch: db.prepare('INSERT INTO batches (batch, first_seq, last_seq, commands, crc) VALUES (?, ?, ?, ?, ?)'),
-      facts: db.prepare('INSERT INTO facts (batch, first_seq, last_seq, events, trades) VALUES (?, ?, ?, ?, ?)'),
-      audit: db.prepare('INSERT INTO audit (seq, time, command, code, message) VALUES (?, ?, ?, ?, ?)'),
-      day: db.prepare('INSERT OR REPLACE INTO days (date, seq, event) VALUES (?, ?, ?)'),
-      genesis: db.prepare("INSERT INTO meta (key, value) VALUES ('genesis', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
-    };
-    statements.set(db, st);
-  }
-  const s = st;
+  type Statements = Record<'batch' | 'facts' | 'audit' | 'day' | 'genesis', Database.Statement>;
+  const holder = db as unknown as { journalStatements?: Statements };
+  const st = holder.journalStatements ?? (holder.journalStatements = {
+    batch: db.prepare('INSERT INTO batches (batch, first_seq, last_seq, commands, crc) VALUES (?, ?, ?, ?, ?)'),
+    facts: db.prepare('INSERT INTO facts (batch, first_seq, last_seq, events, trades) VALUES (?, ?, ?, ?, ?)'),
+    audit: db.prepare('INSERT INTO audit (seq, time, command, code, message) VALUES (?, ?, ?, ?, ?)'),
+    day: db.prepare('INSERT OR REPLACE INTO days (date, seq, event) VALUES (?, ?, ?)'),
+    genesis: db.prepare("INSERT INTO meta (key, value) VALUES ('genesis', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+  });
   db.transaction(() => {
-    if (p.genesis !== null) s.genesis.run(p.genesis);
-    if (p.batch !== null) s.batch.run(...p.batch);
-    if (p.facts !== null) s.facts.run(...p.facts);
-    for (const a of p.audits) s.audit.run(...a);
-    for (const d of p.days) s.day.run(...d);
+    if (p.genesis !== null) st.genesis.run(p.genesis);
+    if (p.batch !== null) st.batch.run(...p.batch);
+    if (p.facts !== null) st.facts.run(...p.facts);
+    for (const a of p.audits) st.audit.run(...a);
+    for (const d of p.days) st.day.run(...d);
   })();
 }
 

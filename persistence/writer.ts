@@ -1,15 +1,44 @@
-// The main thread's side of the writer thread: hands it one batch at a time and resolves when the
-// batch is durable. Only one batch is in flight; the next one gathers meanwhile (group commit).
+// The journal's writer thread and the main thread's side of it. The thread has its own connection
+// to the journal file and writes each batch it is sent in one transaction (fsync included with
+// synchronous=FULL), then says when it is done; meanwhile the main thread stamps and applies the
+// next batch. One batch is in flight at a time; the next gathers meanwhile (group commit).
+// The thread runs the source of writeBatch itself, so it needs no module loader of its own: the same
+// code runs whether the exchange was started from TypeScript or from the built bundle.
+import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { BatchPayload, Journal } from './journal.ts';
+import { writeBatch, type BatchPayload, type Journal } from './journal.ts';
+
+const THREAD = (writeBatchSource: string) => `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.sqlite);
+const writeBatch = ${writeBatchSource};
+const db = new Database(workerData.file);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = ' + workerData.synchronous);
+db.pragma('busy_timeout = 10000');
+parentPort.on('message', (message) => {
+  if (message === 'close') { db.close(); parentPort.postMessage('closed'); return; }
+  const started = performance.now();
+  try {
+    writeBatch(db, message.payload);
+    parentPort.postMessage({ id: message.id, ms: performance.now() - started });
+  } catch (e) {
+    parentPort.postMessage({ id: message.id, error: e.message });
+  }
+});
+`;
 
 export class BackgroundWriter {
   private readonly worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (ms: number) => void; reject: (e: Error) => void }>();
+  private closed: (() => void) | null = null;
 
   constructor(journal: Journal) {
-    this.worker = new Worker(new URL('./writerThread.mjs', import.meta.url), { workerData: { file: journal.file, synchronous: journal.synchronous } });
+    const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.worker = new Worker(THREAD(writeBatch.toString()), {
+      eval: true, workerData: { file: journal.file, synchronous: journal.synchronous, sqlite },
+    });
     this.worker.on('message', (m: { id: number; ms?: number; error?: string } | 'closed') => {
       if (m === 'closed') { this.closed?.(); return; }
       const p = this.pending.get(m.id);
@@ -33,8 +62,6 @@ export class BackgroundWriter {
       this.worker.postMessage({ id, payload });
     });
   }
-
-  private closed: (() => void) | null = null;
 
   /** Closes the thread's connection (after the batches already sent) and ends the thread. */
   async close(): Promise<void> {
