@@ -6,7 +6,7 @@ import { Account, Position, RESTRICTIONS, type Restriction } from './account.ts'
 import { ladderBook, type BookFactory, type DepthLevel } from './book.ts';
 import { addTradingDays, CST_OFFSET_MS, DAY_MS, describeSessions, isTradingDay, localDay, localMinute, sessionAt } from './calendar.ts';
 import {
-  COMMAND_ROLES, type CancelAll, type CancelOrder, type Command, type CreateAccount, type FileLargeHolderReport,
+  COMMAND_ROLES, type Actor, type CancelAll, type CommandType, type Role, type CancelOrder, type Command, type CreateAccount, type FileLargeHolderReport,
   type ListInstrument, type MarketStatus, type ModifyOrder, type PlaceOrder, type RestrictAccount, type SetInstrument,
   type SetLimit, type Transfer,
 } from './commands.ts';
@@ -52,6 +52,50 @@ const MAX_AMOUNT = 1e15;
 const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+// The rejections of the order path, out of line: their messages are the bulk of the code, and
+// keeping them out of the hot functions keeps those small enough for V8 to inline them.
+function notAdmitted(acct: Account, inst: Instrument): Rejection {
+  return reject('VENUE_NOT_ADMITTED', `account ${acct.id} (${acct.accountClass}) is not admitted to ${inst.venue}`);
+}
+
+function restricted(acct: Account): Rejection {
+  return reject('ACCOUNT_RESTRICTED', `account ${acct.id} is restricted (${acct.restriction}): ${acct.restrictionReason}`);
+}
+
+function badQuantity(quantity: number, lot: number): Rejection {
+  if (!isPositiveInt(quantity) || quantity > MAX_AMOUNT) return reject('INVALID_QUANTITY', `quantity must be a positive whole number of tonnes, not ${quantity}`);
+  return reject('INVALID_QUANTITY', `quantity must be a multiple of the lot, ${lot} t`);
+}
+
+function badPrice(inst: Instrument, price: number): Rejection {
+  if (!isPositiveInt(price) || price > MAX_AMOUNT || price % inst.profile.tick !== 0) {
+    return reject('INVALID_PRICE', `price must be a positive multiple of the tick ${formatMoney(inst.profile.tick)}`);
+  }
+  return reject('PRICE_OUT_OF_BAND', `price ${formatMoney(price)} is outside today's band ${formatMoney(inst.bandLow)}–${formatMoney(inst.bandHigh)}`);
+}
+
+function noFunds(acct: Account, cash: number): Rejection {
+  return reject('INSUFFICIENT_FUNDS', `account ${acct.id} needs ${formatMoney(cash)} available (price × quantity and fees); it has ${formatMoney(acct.cash)}`);
+}
+
+function overCap(acct: Account, pos: Position, inst: Instrument, quantity: number, cap: number): Rejection {
+  return reject('POSITION_CAP_EXCEEDED', `account ${acct.id} holds ${pos.holding} t of ${inst.symbol} and has ${pos.openBuy} t in open buys; ${quantity} t more exceeds its cap of ${cap} t`);
+}
+
+function reportOverdue(acct: Account, inst: Instrument, dueDay: number): Rejection {
+  return reject('REPORT_OVERDUE', `account ${acct.id}'s large-holder report for ${inst.symbol} was due ${dateOfDay(dueDay)}; buying is restricted until it is filed`);
+}
+
+function notPermitted(type: CommandType, role: string | undefined): Rejection {
+  const roles = COMMAND_ROLES[type] as readonly string[] | undefined;
+  if (roles === undefined) return reject('INVALID_COMMAND', `unknown command type ${JSON.stringify(type)}`);
+  return reject('NOT_PERMITTED', `${type} is for the role ${roles.join(' or ')}, not ${role ?? 'anonymous'}`);
+}
+
+function tooLarge(inst: Instrument, quantity: number): Rejection {
+  return reject('ORDER_TOO_LARGE', `quantity ${quantity} t exceeds the largest single listed order of ${inst.symbol}, ${inst.profile.source.maxListedOrderQuantity} t`);
+}
+
 /** An order's state as a flat event, stamped with the given seq and time. */
 export function describeOrder(order: Order, seq: number, time: number): OrderEvent {
   return {
@@ -84,9 +128,11 @@ export class Engine {
   /** Block trade proposals under negotiation. */
   readonly blocks = new BlockDesk(this);
   private readonly bookFactory: BookFactory;
-  /** Events of the command being applied: a buffer reused from command to command (eventCount long). */
-  private readonly eventBuffer: EngineEvent[] = [];
-  private eventCount = 0;
+  /** Events of the command being applied: a new array for each command, handed over with its result. */
+  private events: EngineEvent[] = [];
+  /** The instrument of the last symbol looked up: most orders in a row name the same few. */
+  private lastSymbol = '';
+  private lastInstrument: Instrument | null = null;
 
   constructor(options: EngineOptions) {
     const day = dayOfDate(options.tradingDate);
@@ -110,27 +156,15 @@ export class Engine {
 
   /** Applies one stamped command. Sequence numbers must rise and times must not go back. */
   apply(command: Command): Result {
-    if (!(command.seq > this.lastSeq) || !Number.isSafeInteger(command.seq)) {
-      throw new Error(`command sequence ${command.seq} does not follow ${this.lastSeq}`);
-    }
-    if (!(command.time >= this.lastTime) || !Number.isSafeInteger(command.time)) {
-      throw new Error(`command time ${command.time} goes back before ${this.lastTime}`);
-    }
-    this.lastSeq = command.seq;
-    this.lastTime = command.time;
+    // Order entry is nearly all the traffic. Each order command's stamp is read in a branch of its
+    // own, so that those property loads see one shape of command each rather than every shape.
     const type = command.type;
-    const role = command.actor?.role;
-    // Order entry is nearly all the traffic: its role check first, without the table.
-    if (type === 'placeOrder' || type === 'cancelOrder' || type === 'modifyOrder' ? role !== 'member' : !COMMAND_ROLES[type]?.includes(role)) {
-      const roles = COMMAND_ROLES[type];
-      if (roles === undefined) return reject('INVALID_COMMAND', `unknown command type ${JSON.stringify(type)}`);
-      return reject('NOT_PERMITTED', `${type} is for the role ${roles.join(' or ')}, not ${role ?? 'anonymous'}`);
-    }
-    this.eventCount = 0;
+    if (type === 'placeOrder') return this.begin(command.seq, command.time, command.actor, type) ?? this.placeOrder(command);
+    if (type === 'cancelOrder') return this.begin(command.seq, command.time, command.actor, type) ?? this.cancelOrder(command);
+    if (type === 'modifyOrder') return this.begin(command.seq, command.time, command.actor, type) ?? this.modifyOrder(command);
+    const refused = this.begin(command.seq, command.time, command.actor, type);
+    if (refused !== null) return refused;
     switch (command.type) {
-      case 'placeOrder': return this.placeOrder(command);
-      case 'cancelOrder': return this.cancelOrder(command);
-      case 'modifyOrder': return this.modifyOrder(command);
       case 'createAccount': return this.createAccount(command);
       case 'deposit':
       case 'withdraw': return this.transfer(command);
@@ -152,9 +186,33 @@ export class Engine {
     }
   }
 
+  /**
+   * Takes the command's stamp (the sequence number must rise and the time must not go back) and
+   * starts its events; returns the rejection when the actor's role may not issue the command.
+   */
+  private begin(seq: number, time: number, actor: Actor | undefined, type: CommandType): Rejection | null {
+    if (!(seq > this.lastSeq) || !Number.isSafeInteger(seq)) throw new Error(`command sequence ${seq} does not follow ${this.lastSeq}`);
+    if (!(time >= this.lastTime) || !Number.isSafeInteger(time)) throw new Error(`command time ${time} goes back before ${this.lastTime}`);
+    this.lastSeq = seq;
+    this.lastTime = time;
+    const role = actor?.role;
+    if (type === 'placeOrder' || type === 'cancelOrder' || type === 'modifyOrder' ? role !== 'member' : !COMMAND_ROLES[type]?.includes(role as Role)) {
+      return notPermitted(type, role);
+    }
+    this.events = [];
+    return null;
+  }
+
   /** @internal The listed instrument, or the rejection that names the symbol. */
   listed(symbol: string): Instrument | Rejection {
-    return this.bySymbol.get(symbol) ?? reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(symbol)} is listed`);
+    if (symbol === this.lastSymbol && this.lastInstrument !== null) return this.lastInstrument;
+    const inst = this.bySymbol.get(symbol);
+    if (inst !== undefined) {
+      this.lastSymbol = symbol;
+      this.lastInstrument = inst;
+      return inst;
+    }
+    return reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(symbol)} is listed`);
   }
 
   /** @internal The account, or the rejection; with `member`, only if that member owns it. */
@@ -182,12 +240,12 @@ export class Engine {
 
   /** @internal Records an event of the command being applied. */
   emit(event: EngineEvent): void {
-    this.eventBuffer[this.eventCount++] = event;
+    this.events.push(event);
   }
 
-  /** @internal The events of the command being applied, as an array of their own. */
+  /** @internal The events of the command being applied (its result takes the array over). */
   collected(): EngineEvent[] {
-    return this.eventBuffer.slice(0, this.eventCount);
+    return this.events;
   }
 
   /** @internal */
@@ -239,9 +297,7 @@ export class Engine {
     const quantity = c.quantity;
     const q = this.checkQuantity(quantity, profile.lot);
     if (q !== null) return q;
-    if (quantity > profile.source.maxListedOrderQuantity) {
-      return reject('ORDER_TOO_LARGE', `quantity ${quantity} t exceeds the largest single listed order of ${inst.symbol}, ${profile.source.maxListedOrderQuantity} t`);
-    }
+    if (quantity > profile.source.maxListedOrderQuantity) return tooLarge(inst, quantity);
 
     const book = inst.book;
     const opposite: Side = side === BUY ? SELL : BUY;
@@ -493,9 +549,7 @@ export class Engine {
       if (newQuantity <= order.filled) {
         return reject('INVALID_QUANTITY', `order ${order.id} has filled ${order.filled} t: the new quantity must be above that (cancel it instead)`);
       }
-      if (newQuantity > profile.source.maxListedOrderQuantity) {
-        return reject('ORDER_TOO_LARGE', `quantity ${newQuantity} t exceeds the largest single listed order of ${inst.symbol}, ${profile.source.maxListedOrderQuantity} t`);
-      }
+      if (newQuantity > profile.source.maxListedOrderQuantity) return tooLarge(inst, newQuantity);
     }
     if (c.price != null) {
       const p = this.checkPrice(inst, newPrice);
@@ -571,19 +625,21 @@ export class Engine {
   /** Halts, session, admission and restrictions: whether the account may trade this side now. */
   /** @internal */
   tradingGate(inst: Instrument, acct: Account, side: Side, mode: 'listed' | 'block', time: number): Rejection | null {
-    if (this.marketHalted) return reject('MARKET_HALTED', `the market is halted (${this.marketHaltReason})`);
-    if (inst.status === 'halted') return reject('INSTRUMENT_HALTED', `${inst.symbol} is halted (${inst.statusReason})`);
+    if (this.marketHalted || inst.status === 'halted') return this.haltedRejection(inst);
     const open = inst.openWindow[mode === 'listed' ? 0 : 1];
     if (!(time >= open.from && time < open.until && open.day === this.tradingDay)) {
       const closed = this.sessionCheck(inst, mode, time);
       if (closed !== null) return closed;
     }
-    if (!this.admittedTo(acct, inst)) return reject('VENUE_NOT_ADMITTED', `account ${acct.id} (${acct.accountClass}) is not admitted to ${inst.venue}`);
+    if (!this.admittedTo(acct, inst)) return notAdmitted(acct, inst);
     const restriction = acct.restriction;
-    if (restriction !== 'none' && (restriction === 'frozen' || (restriction === 'no_buy') === (side === BUY))) {
-      return reject('ACCOUNT_RESTRICTED', `account ${acct.id} is restricted (${restriction}): ${acct.restrictionReason}`);
-    }
+    if (restriction !== 'none' && (restriction === 'frozen' || (restriction === 'no_buy') === (side === BUY))) return restricted(acct);
     return null;
+  }
+
+  private haltedRejection(inst: Instrument): Rejection {
+    if (this.marketHalted) return reject('MARKET_HALTED', `the market is halted (${this.marketHaltReason})`);
+    return reject('INSTRUMENT_HALTED', `${inst.symbol} is halted (${inst.statusReason})`);
   }
 
   /** @internal Whether the account may trade the instrument's venue (worked out once per pair). */
@@ -622,18 +678,14 @@ export class Engine {
 
   /** @internal */
   checkQuantity(quantity: number, lot: number): Rejection | null {
-    if (!isPositiveInt(quantity) || quantity > MAX_AMOUNT) return reject('INVALID_QUANTITY', `quantity must be a positive whole number of tonnes, not ${quantity}`);
-    if (quantity % lot !== 0) return reject('INVALID_QUANTITY', `quantity must be a multiple of the lot, ${lot} t`);
+    if (!isPositiveInt(quantity) || quantity > MAX_AMOUNT || quantity % lot !== 0) return badQuantity(quantity, lot);
     return null;
   }
 
   /** @internal */
   checkPrice(inst: Instrument, price: number): Rejection | null {
-    if (!isPositiveInt(price) || price > MAX_AMOUNT || price % inst.profile.tick !== 0) {
-      return reject('INVALID_PRICE', `price must be a positive multiple of the tick ${formatMoney(inst.profile.tick)}`);
-    }
-    if (price < inst.bandLow || price > inst.bandHigh) {
-      return reject('PRICE_OUT_OF_BAND', `price ${formatMoney(price)} is outside today's band ${formatMoney(inst.bandLow)}–${formatMoney(inst.bandHigh)}`);
+    if (!isPositiveInt(price) || price > MAX_AMOUNT || price % inst.profile.tick !== 0 || price < inst.bandLow || price > inst.bandHigh) {
+      return badPrice(inst, price);
     }
     return null;
   }
@@ -641,16 +693,12 @@ export class Engine {
   /** Funds, position cap and an overdue large-holder report, for `quantity` more tonnes costing `cash`. */
   /** @internal */
   checkBuy(acct: Account, pos: Position, inst: Instrument, quantity: number, cash: number): Rejection | null {
-    if (acct.cash < cash) {
-      return reject('INSUFFICIENT_FUNDS', `account ${acct.id} needs ${formatMoney(cash)} available (price × quantity and fees); it has ${formatMoney(acct.cash)}`);
-    }
+    if (acct.cash < cash) return noFunds(acct, cash);
     const cap = this.capOf(acct, pos, inst);
-    if (cap !== null && pos.holding + pos.openBuy + quantity > cap) {
-      return reject('POSITION_CAP_EXCEEDED', `account ${acct.id} holds ${pos.holding} t of ${inst.symbol} and has ${pos.openBuy} t in open buys; ${quantity} t more exceeds its cap of ${cap} t`);
-    }
+    if (cap !== null && pos.holding + pos.openBuy + quantity > cap) return overCap(acct, pos, inst, quantity, cap);
     const lh = pos.largeHolder;
     if (lh !== null && lh.filedDay === null && lh.dueDay < this.tradingDay && inst.profile.source.largeHolder.overdueAction === 'no_buy') {
-      return reject('REPORT_OVERDUE', `account ${acct.id}'s large-holder report for ${inst.symbol} was due ${dateOfDay(lh.dueDay)}; buying is restricted until it is filed`);
+      return reportOverdue(acct, inst, lh.dueDay);
     }
     return null;
   }
@@ -681,8 +729,11 @@ export class Engine {
   holdingRose(acct: Account, pos: Position, inst: Instrument, c: Command): void {
     if (pos.largeHolder !== null) return;
     const threshold = this.thresholdOf(acct, pos, inst);
+    if (threshold !== null && pos.holding > threshold) this.largeHolderAlert(acct, pos, inst, threshold, c);
+  }
+
+  private largeHolderAlert(acct: Account, pos: Position, inst: Instrument, threshold: number, c: Command): void {
     const holding = pos.holding;
-    if (threshold === null || holding <= threshold) return;
     const dueDay = addTradingDays(inst.profile, this.tradingDay, inst.profile.source.largeHolder.reportDays);
     pos.largeHolder = { since: this.tradingDay, dueDay, holding, threshold, filedDay: null, text: null };
     this.emit({
