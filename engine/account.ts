@@ -20,6 +20,9 @@ export interface LargeHolderStatus {
   text: string | null;
 }
 
+export const ADMITTED = 1;
+export const NOT_ADMITTED = 2;
+
 export class Position {
   /** Tonnes that may be sold. */
   available = 0;
@@ -51,8 +54,11 @@ export class Account {
   restrictionReason: string | null = null;
   /** Positions indexed by instrument index; created on first use. */
   readonly positions: (Position | undefined)[] = [];
-  /** Whether it is admitted to each instrument's venue, by instrument index, worked out on first use. */
-  readonly admitted: (boolean | undefined)[] = [];
+  /**
+   * Whether it is admitted to each instrument's venue, by instrument index, worked out on first
+   * use: 0 not yet known, ADMITTED or NOT_ADMITTED. Grown as instruments are listed.
+   */
+  admitted = new Uint8Array(8);
   /** Number of open orders, so that an account with none can be skipped quickly. */
   openOrders = 0;
   constructor(

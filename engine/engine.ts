@@ -2,7 +2,7 @@
 // stamped command, checks it completely, and only then changes the state and returns the events;
 // a rejection changes nothing. No clock, no randomness, no I/O: the same commands always give the
 // same events and the same state hash.
-import { Account, Position, RESTRICTIONS, type Restriction } from './account.ts';
+import { ADMITTED, Account, NOT_ADMITTED, Position, RESTRICTIONS, type Restriction } from './account.ts';
 import { ladderBook, type BookFactory, type DepthLevel } from './book.ts';
 import { addTradingDays, CST_OFFSET_MS, DAY_MS, describeSessions, isTradingDay, localDay, localMinute, sessionAt } from './calendar.ts';
 import {
@@ -644,11 +644,19 @@ export class Engine {
 
   /** @internal Whether the account may trade the instrument's venue (worked out once per pair). */
   admittedTo(acct: Account, inst: Instrument): boolean {
-    let admitted = acct.admitted[inst.index];
-    if (admitted === undefined) {
-      admitted = (acct.venues === null || acct.venues.has(inst.venue)) && inst.profile.source.admittedClasses.includes(acct.accountClass);
-      acct.admitted[inst.index] = admitted;
+    const known = inst.index < acct.admitted.length ? acct.admitted[inst.index] : 0;
+    if (known !== 0) return known === ADMITTED;
+    return this.workOutAdmission(acct, inst);
+  }
+
+  private workOutAdmission(acct: Account, inst: Instrument): boolean {
+    const admitted = (acct.venues === null || acct.venues.has(inst.venue)) && inst.profile.source.admittedClasses.includes(acct.accountClass);
+    if (inst.index >= acct.admitted.length) {
+      const grown = new Uint8Array(Math.max(inst.index + 1, acct.admitted.length * 2));
+      grown.set(acct.admitted);
+      acct.admitted = grown;
     }
+    acct.admitted[inst.index] = admitted ? ADMITTED : NOT_ADMITTED;
     return admitted;
   }
 
