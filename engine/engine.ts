@@ -128,8 +128,11 @@ export class Engine {
   /** Block trade proposals under negotiation. */
   readonly blocks = new BlockDesk(this);
   private readonly bookFactory: BookFactory;
-  /** Events of the command being applied: a new array for each command, handed over with its result. */
-  private events: EngineEvent[] = [];
+  /**
+   * Events of the command being applied, handed over with its result: null until the first, which
+   * starts an array of one (most commands emit one event; an empty [] would take room for 17).
+   */
+  private events: EngineEvent[] | null = null;
   /** The instrument of the last symbol looked up: most orders in a row name the same few. */
   private lastSymbol = '';
   private lastInstrument: Instrument | null = null;
@@ -199,7 +202,7 @@ export class Engine {
     if (type === 'placeOrder' || type === 'cancelOrder' || type === 'modifyOrder' ? role !== 'member' : !COMMAND_ROLES[type]?.includes(role as Role)) {
       return notPermitted(type, role);
     }
-    this.events = [];
+    this.events = null;
     return null;
   }
 
@@ -240,12 +243,13 @@ export class Engine {
 
   /** @internal Records an event of the command being applied. */
   emit(event: EngineEvent): void {
-    this.events.push(event);
+    if (this.events === null) this.events = [event];
+    else this.events.push(event);
   }
 
   /** @internal The events of the command being applied (its result takes the array over). */
   collected(): EngineEvent[] {
-    return this.events;
+    return this.events ?? [];
   }
 
   /** @internal */
