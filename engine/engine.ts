@@ -48,6 +48,7 @@ const MAX_REASON = 500;
 const MAX_REPORT = 10_000;
 /** Money and quantities stay far inside 2^53 (about 9·10^15): 10^15 fen is ten trillion yuan. */
 const MAX_AMOUNT = 1e15;
+const NO_ACCOUNTS: readonly string[] = Object.freeze([]);
 
 const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -136,6 +137,9 @@ export class Engine {
   /** The instrument of the last symbol looked up: most orders in a row name the same few. */
   private lastSymbol = '';
   private lastInstrument: Instrument | null = null;
+  /** Each member's account ids, sorted, as of `membersIndexed` accounts. */
+  private readonly byMember = new Map<string, readonly string[]>();
+  private membersIndexed = -1;
 
   constructor(options: EngineOptions) {
     const day = dayOfDate(options.tradingDate);
@@ -1053,11 +1057,21 @@ export class Engine {
     return this.accounts.get(accountId);
   }
 
-  /** The ids of a member's accounts, sorted. */
-  accountsOfMember(member: string): string[] {
-    const out: string[] = [];
-    for (const a of this.accounts.values()) if (a.member === member) out.push(a.id);
-    return out.sort();
+  /** The ids of a member's accounts, sorted (shared: do not change it). */
+  accountsOfMember(member: string): readonly string[] {
+    if (this.membersIndexed !== this.accounts.size) {
+      // Accounts are only ever added: the index is rebuilt when their number has changed.
+      const lists = new Map<string, string[]>();
+      for (const a of this.accounts.values()) {
+        const list = lists.get(a.member);
+        if (list === undefined) lists.set(a.member, [a.id]);
+        else list.push(a.id);
+      }
+      this.byMember.clear();
+      for (const [m, list] of lists) this.byMember.set(m, Object.freeze(list.sort()));
+      this.membersIndexed = this.accounts.size;
+    }
+    return this.byMember.get(member) ?? NO_ACCOUNTS;
   }
 
   /** An open order, or undefined when it is unknown or finished. */

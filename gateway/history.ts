@@ -24,11 +24,16 @@ const RECENT_TRADES = 1000;
 const REBUILD_TRADES = 200_000;
 
 export function fillsOf(t: TradeEvent): [Fill, Fill] {
-  const base = { tradeId: t.tradeId, blockId: t.blockId, symbol: t.symbol, mode: t.mode, price: t.price, quantity: t.quantity, time: t.time };
-  return [
-    { ...base, orderId: t.buyOrderId, accountId: t.buyAccountId, side: 'buy', fee: t.buyFee },
-    { ...base, orderId: t.sellOrderId, accountId: t.sellAccountId, side: 'sell', fee: t.sellFee },
-  ];
+  return [fillOf(t, 'buy'), fillOf(t, 'sell')];
+}
+
+/** One side's fill of a trade (written out field by field: a spread of a shared base costs more on every trade). */
+function fillOf(t: TradeEvent, side: 'buy' | 'sell'): Fill {
+  const buy = side === 'buy';
+  return {
+    tradeId: t.tradeId, orderId: buy ? t.buyOrderId : t.sellOrderId, blockId: t.blockId, accountId: buy ? t.buyAccountId : t.sellAccountId,
+    symbol: t.symbol, side, mode: t.mode, price: t.price, quantity: t.quantity, fee: buy ? t.buyFee : t.sellFee, time: t.time,
+  };
 }
 
 export class History {
@@ -60,16 +65,19 @@ export class History {
     if (e.type === 'order') this.orders.set(e.orderId, e);
     else if (e.type === 'block') this.blocks.set(e.blockId, e);
     else if (e.type === 'trade') {
-      for (const f of fillsOf(e)) {
-        let list = this.fills.get(f.accountId);
-        if (list === undefined) { list = []; this.fills.set(f.accountId, list); }
-        list.push(f);
-      }
+      this.addFill(fillOf(e, 'buy'));
+      this.addFill(fillOf(e, 'sell'));
     } else if (e.type === 'endOfDay') {
       this.orders.clear();
       this.blocks.clear();
       this.fills.clear();
     }
+  }
+
+  private addFill(f: Fill): void {
+    const list = this.fills.get(f.accountId);
+    if (list === undefined) this.fills.set(f.accountId, [f]);
+    else list.push(f);
   }
 
   private market(t: TradeEvent): void {

@@ -90,7 +90,7 @@ export function fillView(f: Fill) {
 }
 
 /** The caller's accounts, or just the one it named; null (403 sent) when it named another member's. */
-export function accountsFor(g: Gateway, req: FastifyRequest, reply: FastifyReply, accountId: string | undefined): string[] | null {
+export function accountsFor(g: Gateway, req: FastifyRequest, reply: FastifyReply, accountId: string | undefined): readonly string[] | null {
   const mine = g.engine.accountsOfMember(principal(req).member as string);
   if (accountId === undefined) return mine;
   if (mine.includes(accountId)) return [accountId];
