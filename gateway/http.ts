@@ -37,8 +37,58 @@ export const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as con
 export const PERCENT = { type: 'string', pattern: '^(0|[1-9][0-9]{0,2})(\\.[0-9]{1,6})?$', maxLength: 10 } as const;
 export const ERROR_REPLY = {
   type: 'object',
-  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
+  properties: {
+    error: {
+      type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'], additionalProperties: false,
+    },
+  },
+  required: ['error'],
+  additionalProperties: false,
 } as const;
+
+// ---------------------------------------------------------------- reply schemas
+// Every route declares a schema for each reply it sends, errors included: they make up the replies
+// in /openapi.json, and Fastify serialises with them (fast-json-stringify). That serialiser drops
+// a property its schema does not list and converts a value to the declared type (null to "" or 0,
+// a nullable object to {}), so each schema lists every property its view returns, in the order the
+// view returns them (the serialiser writes them in schema order), and every nullable value as
+// ['…', 'null']. Properties are not `required`: the serialiser would turn a missing one into a 500.
+
+/** Prices and money in replies: decimal strings with two decimals. */
+export const MONEY_TEXT = { type: 'string', description: 'CNY, a decimal string with two decimals' } as const;
+export const MONEY_TEXT_OR_NULL = { type: ['string', 'null'], description: 'CNY, a decimal string with two decimals; null when there is none' } as const;
+export const TONNES = { type: 'integer', description: 'whole tonnes' } as const;
+export const TONNES_OR_NULL = { type: ['integer', 'null'], description: 'whole tonnes; null when there is none' } as const;
+export const ID_TEXT = { type: 'string', description: 'an id, as a decimal string' } as const;
+export const ID_TEXT_OR_NULL = { type: ['string', 'null'], description: 'an id, as a decimal string; null when there is none' } as const;
+export const TIME = { type: 'string', format: 'date-time', description: 'ISO 8601 with +08:00' } as const;
+export const DAY = { type: 'string', format: 'date', description: 'a trading day, YYYY-MM-DD' } as const;
+export const DAY_OR_NULL = { type: ['string', 'null'], format: 'date', description: 'a trading day, YYYY-MM-DD; null when there is none' } as const;
+export const TEXT = { type: 'string' } as const;
+export const TEXT_OR_NULL = { type: ['string', 'null'] } as const;
+export const SIDE = { type: 'string', enum: ['buy', 'sell'] } as const;
+
+/** What each error status means (API.md "Errors"), for the replies in the OpenAPI document. */
+const ERROR_MEANINGS: Record<number, string> = {
+  400: 'malformed: the path, query or body does not match the schema, or the engine found a field invalid',
+  401: 'no API key, or not a key of this exchange',
+  403: 'the key\'s role may not use this route, or the account is not the caller\'s (or not admitted to the venue)',
+  404: 'no such instrument, account, order, block trade or settlement day',
+  409: 'a state conflict: the order or block trade is no longer open, the id is taken, the day is closed…',
+  413: 'the request body is larger than the exchange accepts',
+  415: 'the request body is not JSON',
+  422: 'a business rule refused it (price band, funds, holdings, position cap, restriction…)',
+  429: 'too many requests for the key (or the address) this second',
+  500: 'the exchange could not process the request',
+  503: 'the instrument or the market is halted, or the session is closed',
+};
+
+/** The error replies of a route: the shared error body under each status the route can send. */
+export function errorReplies(...statuses: number[]): Record<number, typeof ERROR_REPLY & { description: string }> {
+  const out: Record<number, typeof ERROR_REPLY & { description: string }> = {};
+  for (const status of statuses) out[status] = { ...ERROR_REPLY, description: ERROR_MEANINGS[status] ?? 'refused' };
+  return out;
+}
 
 export const params = (properties: Record<string, unknown>) => ({ type: 'object', properties, required: Object.keys(properties), additionalProperties: false });
 export const body = (properties: Record<string, unknown>, required: string[] = []) => ({ type: 'object', properties, required, additionalProperties: false });
@@ -81,6 +131,21 @@ export function orderView(o: OrderEvent) {
   };
 }
 
+/** The reply schema of orderView. */
+export const ORDER_VIEW = {
+  type: 'object',
+  description: 'an order',
+  properties: {
+    orderId: ID_TEXT, clientOrderId: TEXT_OR_NULL, accountId: TEXT, symbol: TEXT, side: SIDE,
+    type: { type: 'string', enum: ['limit', 'market', 'pick'] }, timeInForce: { type: 'string', enum: ['DAY', 'IOC', 'FOK'] }, price: MONEY_TEXT_OR_NULL,
+    quantity: TONNES, filledQuantity: TONNES, remainingQuantity: TONNES, avgPrice: MONEY_TEXT_OR_NULL,
+    status: { type: 'string', enum: ['new', 'partially_filled', 'filled', 'cancelled', 'expired', 'rejected'] },
+    reason: { type: ['string', 'null'], description: 'why the exchange ended or changed it: self_trade_prevented, fok_not_filled, ioc_remainder, …' },
+    time: TIME,
+  },
+  additionalProperties: false,
+} as const;
+
 export function fillView(f: Fill) {
   return {
     tradeId: String(f.tradeId), orderId: f.orderId === null ? null : String(f.orderId), blockId: f.blockId === null ? null : String(f.blockId),
@@ -88,6 +153,17 @@ export function fillView(f: Fill) {
     amount: formatMoney(f.price * f.quantity), fee: formatMoney(f.fee), time: isoTime(f.time),
   };
 }
+
+/** The reply schema of fillView. */
+export const FILL_VIEW = {
+  type: 'object',
+  description: 'one side of a trade, with its fee',
+  properties: {
+    tradeId: ID_TEXT, orderId: ID_TEXT_OR_NULL, blockId: ID_TEXT_OR_NULL, accountId: TEXT, symbol: TEXT, side: SIDE,
+    mode: { type: 'string', enum: ['listed', 'block', 'auction'] }, price: MONEY_TEXT, quantity: TONNES, amount: MONEY_TEXT, fee: MONEY_TEXT, time: TIME,
+  },
+  additionalProperties: false,
+} as const;
 
 /** The caller's accounts, or just the one it named; null (403 sent) when it named another member's. */
 export function accountsFor(g: Gateway, req: FastifyRequest, reply: FastifyReply, accountId: string | undefined): readonly string[] | null {

@@ -1,0 +1,180 @@
+// Reply schemas of the views that live with their routes (instrumentView, tickerView and klineView
+// in routes/market.ts, blockView and the order and block replies in routes/trading.ts) and of the
+// replies more than one route sends. orderView's and fillView's sit with them in http.ts. Each lists
+// the properties its view returns, in the same order (see "reply schemas" in http.ts for why).
+import {
+  DAY, DAY_OR_NULL, ID_TEXT, ID_TEXT_OR_NULL, MONEY_TEXT, MONEY_TEXT_OR_NULL, ORDER_VIEW, SIDE, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL,
+} from './http.ts';
+
+const STATUS = { type: 'string', enum: ['trading', 'halted'] } as const;
+const PERCENT_TEXT = { type: 'string', description: 'a percentage as a decimal string, such as "10"' } as const;
+const BAND = {
+  type: 'object',
+  properties: { low: MONEY_TEXT, high: MONEY_TEXT, pct: PERCENT_TEXT },
+  additionalProperties: false,
+} as const;
+
+/** instrumentView (routes/market.ts). */
+export const INSTRUMENT_VIEW = {
+  type: 'object',
+  description: 'a listed instrument, with today\'s listed and block price bands',
+  properties: {
+    symbol: TEXT, name: TEXT, venue: TEXT, kind: { type: 'string', enum: ['allowance', 'ccer'] }, vintage: { type: ['integer', 'null'] }, tick: MONEY_TEXT,
+    lot: TONNES, status: STATUS, prevClose: MONEY_TEXT, listedBand: BAND, blockBand: BAND,
+  },
+  additionalProperties: false,
+} as const;
+
+/** One level of a book: [price, quantity, orders]. */
+export const BOOK_LEVEL = {
+  type: 'array',
+  description: '[price, quantity in tonnes, number of orders]',
+  items: [MONEY_TEXT, TONNES, { type: 'integer', description: 'orders at the price' }],
+  minItems: 3,
+  maxItems: 3,
+} as const;
+
+/** GET /v1/instruments/:symbol/book. */
+export const BOOK = {
+  type: 'object',
+  properties: {
+    symbol: TEXT, seq: { type: 'integer', description: 'the sequence number of the last command applied' },
+    bids: { type: 'array', items: BOOK_LEVEL }, asks: { type: 'array', items: BOOK_LEVEL },
+  },
+  additionalProperties: false,
+} as const;
+
+/** A public trade of GET /v1/instruments/:symbol/trades. */
+export const PUBLIC_TRADE = {
+  type: 'object',
+  properties: {
+    tradeId: ID_TEXT, price: MONEY_TEXT, quantity: TONNES, mode: { type: 'string', enum: ['listed', 'block', 'auction'] },
+    aggressor: { type: ['string', 'null'], enum: ['buy', 'sell', null], description: 'the side that took liquidity; null but for listed trades' },
+    time: TIME,
+  },
+  additionalProperties: false,
+} as const;
+
+/** tickerView (routes/market.ts). */
+export const TICKER_VIEW = {
+  type: 'object',
+  description: 'the day\'s statistics so far',
+  properties: {
+    symbol: TEXT, status: STATUS, open: MONEY_TEXT_OR_NULL, high: MONEY_TEXT_OR_NULL, low: MONEY_TEXT_OR_NULL, last: MONEY_TEXT_OR_NULL,
+    close: { ...MONEY_TEXT_OR_NULL, description: 'null until the day closes' }, prevClose: MONEY_TEXT,
+    changePct: { type: 'string', description: 'change of the last price against prevClose, in percent, two decimals' },
+    vwap: MONEY_TEXT_OR_NULL, listedVolume: TONNES, listedTurnover: MONEY_TEXT, blockVolume: TONNES,
+    blockTurnover: MONEY_TEXT, auctionVolume: TONNES, auctionTurnover: MONEY_TEXT,
+    volume: TONNES, turnover: MONEY_TEXT, cumulativeVolume: TONNES, cumulativeTurnover: MONEY_TEXT,
+    bandLow: MONEY_TEXT, bandHigh: MONEY_TEXT,
+  },
+  additionalProperties: false,
+} as const;
+
+/** klineView (routes/market.ts): a bar of listed trades. */
+export const KLINE_VIEW = {
+  type: 'object',
+  properties: {
+    openTime: TIME, open: MONEY_TEXT, high: MONEY_TEXT, low: MONEY_TEXT, close: MONEY_TEXT,
+    volume: TONNES, turnover: MONEY_TEXT,
+  },
+  additionalProperties: false,
+} as const;
+
+/** blockView (routes/trading.ts): a block trade proposal. */
+export const BLOCK_VIEW = {
+  type: 'object',
+  description: 'a block trade proposal',
+  properties: {
+    blockId: ID_TEXT, symbol: TEXT, status: { type: 'string', enum: ['proposed', 'countered', 'executed', 'rejected', 'withdrawn', 'expired'] },
+    proposerAccountId: TEXT, side: SIDE, counterpartyAccountId: { type: ['string', 'null'], description: 'null for a proposal open to anyone' },
+    price: MONEY_TEXT, quantity: TONNES, termsBy: { type: 'string', description: 'the account whose terms these are' },
+    inReplyTo: ID_TEXT_OR_NULL, reason: TEXT_OR_NULL, time: TIME,
+  },
+  additionalProperties: false,
+} as const;
+
+/** The answer to placing or modifying an order (orderReply in routes/trading.ts). */
+export const ORDER_REPLY = {
+  type: 'object',
+  properties: {
+    order: ORDER_VIEW,
+    fills: {
+      type: 'array',
+      description: 'the trades the command made, with the caller\'s fee',
+      items: {
+        type: 'object',
+        properties: { tradeId: ID_TEXT, price: MONEY_TEXT, quantity: TONNES, fee: MONEY_TEXT, time: TIME },
+        additionalProperties: false,
+      },
+    },
+    duplicate: { type: 'boolean', description: 'true when a repeated clientOrderId returned the original order' },
+  },
+  additionalProperties: false,
+} as const;
+
+/** The answer to a block trade command (blockReply in routes/trading.ts). */
+export const BLOCK_REPLY = {
+  type: 'object',
+  properties: {
+    blockId: ID_TEXT_OR_NULL,
+    status: { type: ['string', 'null'], enum: ['proposed', 'countered', 'executed', 'rejected', 'withdrawn', 'expired', null] },
+    block: { ...BLOCK_VIEW, type: ['object', 'null'] },
+    trade: {
+      type: ['object', 'null'],
+      description: 'the trade, when the command executed the block',
+      properties: { tradeId: ID_TEXT, price: MONEY_TEXT, quantity: TONNES, buyFee: MONEY_TEXT, sellFee: MONEY_TEXT },
+      additionalProperties: false,
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+/** Cash of an account: available and frozen. */
+export const CASH = {
+  type: 'object',
+  properties: { available: MONEY_TEXT, frozen: MONEY_TEXT },
+  additionalProperties: false,
+} as const;
+
+/** GET /v1/account. */
+export const ACCOUNT_VIEW = {
+  type: 'object',
+  properties: {
+    accountId: TEXT, member: TEXT, class: { type: 'string', enum: ['compliance', 'institution', 'individual'] }, allocation: TONNES,
+    restriction: { type: 'string', enum: ['none', 'no_buy', 'no_sell', 'frozen'] },
+    cash: CASH,
+    holdings: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          symbol: TEXT, available: TONNES, frozen: TONNES, pending: { ...TONNES, description: 'bought today: available after the end of day' },
+          openBuy: { ...TONNES, description: 'tonnes in open buy orders' },
+          cap: { ...TONNES_OR_NULL, description: 'the position cap; null when there is none' },
+          largeHolderThreshold: { ...TONNES_OR_NULL, description: 'the large-holder threshold; null when there is none' },
+          largeHolder: {
+            type: ['object', 'null'],
+            description: 'the large-holder report obligation; null when the holding is under the threshold',
+            properties: {
+              since: DAY, holding: TONNES, threshold: TONNES, dueDate: DAY, filed: DAY_OR_NULL, overdue: { type: 'boolean' },
+            },
+            additionalProperties: false,
+          },
+        },
+        additionalProperties: false,
+      },
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+/** GET /v1/risk/large-holders: an account over a large-holder threshold (Engine.largeHolders). */
+export const LARGE_HOLDER = {
+  type: 'object',
+  properties: {
+    accountId: TEXT, symbol: TEXT, holding: TONNES, threshold: TONNES, since: DAY, dueDate: DAY, filed: DAY_OR_NULL,
+    overdue: { type: 'boolean' },
+  },
+  additionalProperties: false,
+} as const;
