@@ -1,7 +1,8 @@
 // Public market data (API.md "Market data"): instruments, book, recent trades, ticker, K-lines.
 import type { FastifyInstance } from 'fastify';
 import { formatMoney, formatPercent, isoTime, INTERVAL_NAMES, type KlineInterval } from '../../engine/index.ts';
-import { fail, money, params, SYMBOL, type Gateway } from '../http.ts';
+import { errorReplies, fail, money, params, SYMBOL, type Gateway } from '../http.ts';
+import { BOOK, INSTRUMENT_VIEW, KLINE_VIEW, PUBLIC_TRADE, TICKER_VIEW } from '../replies.ts';
 
 const noSuch = (symbol: string) => `no instrument ${symbol} is listed`;
 
@@ -18,14 +19,23 @@ export function instrumentView(g: Gateway, symbol: string) {
 
 export function marketRoutes(app: FastifyInstance, g: Gateway): void {
   const symbolParams = { params: params({ symbol: SYMBOL }) };
+  // A symbol's route answers 400 for a malformed symbol or query and 404 for one not listed.
+  const symbolErrors = errorReplies(400, 404, 429, 500);
 
-  app.get('/v1/instruments', async () => g.engine.instruments.map((i) => instrumentView(g, i.symbol)));
+  app.get('/v1/instruments', {
+    schema: { response: { 200: { type: 'array', items: INSTRUMENT_VIEW }, ...errorReplies(429, 500) } },
+  }, async () => g.engine.instruments.map((i) => instrumentView(g, i.symbol)));
 
-  app.get<{ Params: { symbol: string } }>('/v1/instruments/:symbol', { schema: symbolParams }, async (req, reply) =>
+  app.get<{ Params: { symbol: string } }>('/v1/instruments/:symbol', {
+    schema: { ...symbolParams, response: { 200: INSTRUMENT_VIEW, ...symbolErrors } },
+  }, async (req, reply) =>
     instrumentView(g, req.params.symbol) ?? fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(req.params.symbol)));
 
   app.get<{ Params: { symbol: string }; Querystring: { depth?: number } }>('/v1/instruments/:symbol/book', {
-    schema: { ...symbolParams, querystring: { type: 'object', properties: { depth: { type: 'integer', minimum: 1, maximum: 50 } }, additionalProperties: false } },
+    schema: {
+      ...symbolParams, querystring: { type: 'object', properties: { depth: { type: 'integer', minimum: 1, maximum: 50 } }, additionalProperties: false },
+      response: { 200: BOOK, ...symbolErrors },
+    },
   }, async (req, reply) => {
     const d = g.engine.depth(req.params.symbol, req.query.depth ?? 5);
     if (d === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(req.params.symbol));
@@ -34,7 +44,10 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
   });
 
   app.get<{ Params: { symbol: string }; Querystring: { limit?: number } }>('/v1/instruments/:symbol/trades', {
-    schema: { ...symbolParams, querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 } }, additionalProperties: false } },
+    schema: {
+      ...symbolParams, querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 } }, additionalProperties: false },
+      response: { 200: { type: 'array', items: PUBLIC_TRADE }, ...symbolErrors },
+    },
   }, async (req, reply) => {
     if (g.engine.instrument(req.params.symbol) === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(req.params.symbol));
     return g.history.recentTrades(req.params.symbol, req.query.limit ?? 100).map((t) => ({
@@ -43,7 +56,9 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
     }));
   });
 
-  app.get<{ Params: { symbol: string } }>('/v1/instruments/:symbol/ticker', { schema: symbolParams }, async (req, reply) => {
+  app.get<{ Params: { symbol: string } }>('/v1/instruments/:symbol/ticker', {
+    schema: { ...symbolParams, response: { 200: TICKER_VIEW, ...symbolErrors } },
+  }, async (req, reply) => {
     const t = g.engine.ticker(req.params.symbol);
     if (t === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(req.params.symbol));
     return tickerView(t);
@@ -53,6 +68,7 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
     schema: {
       ...symbolParams,
       querystring: { type: 'object', properties: { interval: { enum: INTERVAL_NAMES }, limit: { type: 'integer', minimum: 1, maximum: 1500 } }, additionalProperties: false },
+      response: { 200: { type: 'array', items: KLINE_VIEW }, ...symbolErrors },
     },
   }, async (req, reply) => {
     if (g.engine.instrument(req.params.symbol) === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(req.params.symbol));
