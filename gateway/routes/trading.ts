@@ -3,9 +3,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dateOfDay, describeOrder, formatMoney, isoTime, parseMoney, type BlockEvent, type LargeHolderEvent, type OrderEvent, type TradeEvent } from '../../engine/index.ts';
 import {
-  ACCOUNT, accountsFor, body, DATE, fail, fillView, ID, orderView, params, PRICE, principal, QUANTITY, refuse, submit, SYMBOL,
+  ACCOUNT, accountsFor, body, DATE, DAY, errorReplies, fail, FILL_VIEW, fillView, ID, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
+  submit, SYMBOL, TEXT, TIME, TONNES,
   type Gateway,
 } from '../http.ts';
+import { ACCOUNT_VIEW, BLOCK_REPLY, BLOCK_VIEW, ORDER_REPLY } from '../replies.ts';
 
 const member = { config: { role: 'member' as const } };
 
@@ -53,6 +55,8 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
         timeInForce: { enum: ['DAY', 'IOC', 'FOK'] }, targetOrderId: ID, clientOrderId: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$' },
         accountId: ACCOUNT,
       }, ['symbol', 'side', 'type', 'quantity']),
+      // 201 for a new order, 200 for a repeated clientOrderId (the original order).
+      response: { 201: ORDER_REPLY, 200: ORDER_REPLY, ...errorReplies(400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503) },
     },
   }, async (req, reply) => {
     const b = req.body;
@@ -68,7 +72,10 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
 
   app.get<{ Querystring: { status?: 'open' | 'all'; symbol?: string; accountId?: string } }>('/v1/orders', {
     ...member,
-    schema: { querystring: body({ status: { enum: ['open', 'all'] }, symbol: SYMBOL, accountId: ACCOUNT }) },
+    schema: {
+      querystring: body({ status: { enum: ['open', 'all'] }, symbol: SYMBOL, accountId: ACCOUNT }),
+      response: { 200: { type: 'array', items: ORDER_VIEW }, ...errorReplies(400, 401, 403, 429, 500) },
+    },
   }, async (req, reply) => {
     const q = req.query;
     const own = accountsFor(g, req, reply, q.accountId);
@@ -90,13 +97,19 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     return past !== undefined && g.engine.account(past.accountId)?.member === m ? past : undefined;
   };
 
-  app.get<{ Params: { orderId: string } }>('/v1/orders/:orderId', { ...member, schema: { params: params({ orderId: ID }) } }, async (req, reply) => {
+  app.get<{ Params: { orderId: string } }>('/v1/orders/:orderId', {
+    ...member, schema: { params: params({ orderId: ID }), response: { 200: ORDER_VIEW, ...errorReplies(400, 401, 403, 404, 429, 500) } },
+  }, async (req, reply) => {
     const o = findOrder(req, Number(req.params.orderId));
     return o === undefined ? fail(reply, 404, 'UNKNOWN_ORDER', `you have no order ${req.params.orderId} today`) : orderView(o);
   });
 
   app.patch<{ Params: { orderId: string }; Body: { quantity?: number; price?: string } }>('/v1/orders/:orderId', {
-    ...member, schema: { params: params({ orderId: ID }), body: body({ quantity: QUANTITY, price: PRICE }) },
+    ...member,
+    schema: {
+      params: params({ orderId: ID }), body: body({ quantity: QUANTITY, price: PRICE }),
+      response: { 200: ORDER_REPLY, ...errorReplies(400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503) },
+    },
   }, async (req, reply) => {
     const r = await submit(g, req, reply, {
       type: 'modifyOrder', orderId: Number(req.params.orderId), quantity: req.body.quantity ?? null,
@@ -105,7 +118,16 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     return r.ok ? orderReply(reply, r, g.engine.order(Number(req.params.orderId))?.account.id ?? null, false) : refuse(reply, r);
   });
 
-  app.delete<{ Params: { orderId: string } }>('/v1/orders/:orderId', { ...member, schema: { params: params({ orderId: ID }) } }, async (req, reply) => {
+  app.delete<{ Params: { orderId: string } }>('/v1/orders/:orderId', {
+    ...member,
+    schema: {
+      params: params({ orderId: ID }),
+      response: {
+        200: { type: 'object', properties: { order: { ...ORDER_VIEW, type: ['object', 'null'] } }, additionalProperties: false },
+        ...errorReplies(400, 401, 403, 404, 409, 413, 415, 429, 500),
+      },
+    },
+  }, async (req, reply) => {
     const r = await submit(g, req, reply, { type: 'cancelOrder', orderId: Number(req.params.orderId) });
     if (!r.ok) return refuse(reply, r);
     const e = r.events.find((x): x is OrderEvent => x.type === 'order');
@@ -113,7 +135,11 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   });
 
   app.get<{ Querystring: { date?: string; accountId?: string } }>('/v1/fills', {
-    ...member, schema: { querystring: body({ date: DATE, accountId: ACCOUNT }) },
+    ...member,
+    schema: {
+      querystring: body({ date: DATE, accountId: ACCOUNT }),
+      response: { 200: { type: 'array', items: FILL_VIEW }, ...errorReplies(400, 401, 403, 404, 429, 500) },
+    },
   }, async (req, reply) => {
     const accounts = accountsFor(g, req, reply, req.query.accountId);
     if (accounts === null) return reply;
@@ -123,7 +149,10 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     return past === null ? fail(reply, 404, 'UNKNOWN_DAY', `${date} is neither today (${g.engine.tradingDate}) nor a closed trading day`) : past.map(fillView);
   });
 
-  app.get<{ Querystring: { accountId?: string } }>('/v1/account', { ...member, schema: { querystring: body({ accountId: ACCOUNT }) } }, async (req, reply) => {
+  app.get<{ Querystring: { accountId?: string } }>('/v1/account', {
+    ...member,
+    schema: { querystring: body({ accountId: ACCOUNT }), response: { 200: ACCOUNT_VIEW, ...errorReplies(400, 401, 403, 404, 429, 500) } },
+  }, async (req, reply) => {
     const id = actingAccount(g, req, reply, req.query.accountId);
     if (id === null) return reply;
     const a = g.engine.account(id)!;
@@ -149,7 +178,10 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   // ---------------------------------------------------------------- block trades
   app.post<{ Body: { symbol: string; side: 'buy' | 'sell'; price: string; quantity: number; counterpartyAccountId?: string; accountId?: string } }>('/v1/block-trades', {
     ...member,
-    schema: { body: body({ symbol: SYMBOL, side: { enum: ['buy', 'sell'] }, price: PRICE, quantity: QUANTITY, counterpartyAccountId: ACCOUNT, accountId: ACCOUNT }, ['symbol', 'side', 'price', 'quantity']) },
+    schema: {
+      body: body({ symbol: SYMBOL, side: { enum: ['buy', 'sell'] }, price: PRICE, quantity: QUANTITY, counterpartyAccountId: ACCOUNT, accountId: ACCOUNT }, ['symbol', 'side', 'price', 'quantity']),
+      response: { 201: BLOCK_REPLY, ...errorReplies(400, 401, 403, 404, 413, 415, 422, 429, 500, 503) },
+    },
   }, async (req, reply) => {
     const b = req.body;
     const accountId = actingAccount(g, req, reply, b.accountId);
@@ -162,8 +194,11 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   });
 
   const blockParams = { params: params({ blockId: ID }) };
+  // Countering and accepting check the terms again (bands, funds, holdings, the session); rejecting and withdrawing do not.
+  const blockTermsReplies = { 200: BLOCK_REPLY, ...errorReplies(400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503) };
+  const blockEndReplies = { 200: BLOCK_REPLY, ...errorReplies(400, 401, 403, 404, 409, 413, 415, 429, 500) };
   app.post<{ Params: { blockId: string }; Body: { price: string; quantity: number; accountId?: string } }>('/v1/block-trades/:blockId/counter', {
-    ...member, schema: { ...blockParams, body: body({ price: PRICE, quantity: QUANTITY, accountId: ACCOUNT }, ['price', 'quantity']) },
+    ...member, schema: { ...blockParams, body: body({ price: PRICE, quantity: QUANTITY, accountId: ACCOUNT }, ['price', 'quantity']), response: blockTermsReplies },
   }, async (req, reply) => {
     const r = await submit(g, req, reply, {
       type: 'counterBlock', blockId: Number(req.params.blockId), accountId: req.body.accountId ?? null,
@@ -173,21 +208,26 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   });
 
   app.post<{ Params: { blockId: string }; Body: { accountId?: string } | null }>('/v1/block-trades/:blockId/accept', {
-    ...member, schema: { ...blockParams, body: { type: ['object', 'null'], properties: { accountId: ACCOUNT }, additionalProperties: false } },
+    ...member,
+    schema: { ...blockParams, body: { type: ['object', 'null'], properties: { accountId: ACCOUNT }, additionalProperties: false }, response: blockTermsReplies },
   }, async (req, reply) => {
     const r = await submit(g, req, reply, { type: 'acceptBlock', blockId: Number(req.params.blockId), accountId: req.body?.accountId ?? null });
     return r.ok ? blockReply(r.events) : refuse(reply, r);
   });
 
   for (const [method, path, type] of [['post', '/v1/block-trades/:blockId/reject', 'rejectBlock'], ['delete', '/v1/block-trades/:blockId', 'withdrawBlock']] as const) {
-    app[method]<{ Params: { blockId: string } }>(path, { ...member, schema: blockParams }, async (req, reply) => {
+    app[method]<{ Params: { blockId: string } }>(path, { ...member, schema: { ...blockParams, response: blockEndReplies } }, async (req, reply) => {
       const r = await submit(g, req, reply, { type, blockId: Number(req.params.blockId) });
       return r.ok ? blockReply(r.events) : refuse(reply, r);
     });
   }
 
   app.get<{ Querystring: { status?: BlockEvent['status'] } }>('/v1/block-trades', {
-    ...member, schema: { querystring: body({ status: { enum: ['proposed', 'countered', 'executed', 'rejected', 'withdrawn', 'expired'] } }) },
+    ...member,
+    schema: {
+      querystring: body({ status: { enum: ['proposed', 'countered', 'executed', 'rejected', 'withdrawn', 'expired'] } }),
+      response: { 200: { type: 'array', items: BLOCK_VIEW }, ...errorReplies(400, 401, 403, 429, 500) },
+    },
   }, async (req) => {
     const m = principal(req).member as string;
     const mine = new Set(g.engine.accountsOfMember(m));
@@ -198,7 +238,21 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   });
 
   app.post<{ Body: { symbol: string; accountId: string; text: string } }>('/v1/large-holder-reports', {
-    ...member, schema: { body: body({ symbol: SYMBOL, accountId: ACCOUNT, text: { type: 'string', minLength: 1, maxLength: 10_000 } }, ['symbol', 'accountId', 'text']) },
+    ...member,
+    schema: {
+      body: body({ symbol: SYMBOL, accountId: ACCOUNT, text: { type: 'string', minLength: 1, maxLength: 10_000 } }, ['symbol', 'accountId', 'text']),
+      response: {
+        201: {
+          type: 'object',
+          description: 'the report, filed',
+          properties: {
+            accountId: TEXT, symbol: TEXT, holding: TONNES, threshold: TONNES, dueDate: DAY, filed: { ...TIME, description: 'when it was filed, ISO 8601 with +08:00' },
+          },
+          additionalProperties: false,
+        },
+        ...errorReplies(400, 401, 403, 404, 409, 413, 415, 429, 500),
+      },
+    },
   }, async (req, reply) => {
     const r = await submit(g, req, reply, { type: 'fileLargeHolderReport', accountId: req.body.accountId, symbol: req.body.symbol, text: req.body.text });
     if (!r.ok) return refuse(reply, r);
