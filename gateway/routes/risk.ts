@@ -3,7 +3,10 @@
 // trail of every risk and operator action, read from the journal.
 import type { FastifyInstance } from 'fastify';
 import { formatMoney, isoTime, parseMoney, type Command, type LimitEvent } from '../../engine/index.ts';
-import { ACCOUNT, body, fail, params, PERCENT, REASON, refuse, submit, SYMBOL, type Gateway } from '../http.ts';
+import {
+  ACCOUNT, body, errorReplies, fail, params, PERCENT, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES_OR_NULL, type Gateway,
+} from '../http.ts';
+import { INSTRUMENT_VIEW, LARGE_HOLDER } from '../replies.ts';
 import { instrumentView } from './market.ts';
 
 const risk = { config: { role: 'risk' as const } };
@@ -21,6 +24,14 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     schema: {
       params: params({ symbol: SYMBOL }),
       body: body({ listedBandPct: PERCENT, blockBandPct: PERCENT, referencePrice: { type: 'string', pattern: '^(0|[1-9][0-9]{0,9})(\\.[0-9]{1,2})?$' }, status: { enum: ['trading', 'halted'] }, reason: REASON }, ['reason']),
+      response: {
+        200: {
+          type: 'object',
+          properties: { instrument: INSTRUMENT_VIEW, cancelledOrders: { type: 'integer', description: 'resting orders cancelled for falling outside the new band' } },
+          additionalProperties: false,
+        },
+        ...errorReplies(400, 401, 403, 404, 413, 415, 429, 500),
+      },
     },
   }, async (req, reply) => {
     const b = req.body;
@@ -33,7 +44,16 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
   });
 
   for (const [path, type] of [['/v1/risk/market/halt', 'haltMarket'], ['/v1/risk/market/resume', 'resumeMarket']] as const) {
-    app.post<{ Body: { reason: string } }>(path, { ...risk, schema: { body: body({ reason: REASON }, ['reason']) } }, async (req, reply) => {
+    app.post<{ Body: { reason: string } }>(path, {
+      ...risk,
+      schema: {
+        body: body({ reason: REASON }, ['reason']),
+        response: {
+          200: { type: 'object', properties: { status: { type: 'string', enum: ['trading', 'halted'] }, reason: TEXT }, additionalProperties: false },
+          ...errorReplies(400, 401, 403, 413, 415, 429, 500),
+        },
+      },
+    }, async (req, reply) => {
       const r = await submit(g, req, reply, { type, reason: req.body.reason });
       return r.ok ? { status: g.engine.marketHalted ? 'halted' : 'trading', reason: req.body.reason } : refuse(reply, r);
     });
@@ -41,7 +61,21 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
 
   for (const [path, type, field] of [['/v1/risk/position-caps', 'setPositionCap', 'maxQuantity'], ['/v1/risk/large-holder-thresholds', 'setLargeHolderThreshold', 'quantity']] as const) {
     app.put<{ Body: { symbol: string; accountClass?: 'compliance' | 'institution' | 'individual'; accountId?: string; maxQuantity?: number | null; quantity?: number | null; plusAllocation?: boolean; reason?: string } }>(path, {
-      ...risk, schema: { body: LIMIT_BODY },
+      ...risk,
+      schema: {
+        body: LIMIT_BODY,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              symbol: TEXT, accountClass: TEXT_OR_NULL, accountId: TEXT_OR_NULL, [field]: { ...TONNES_OR_NULL, description: 'the limit; null when removed' },
+              plusAllocation: { type: 'boolean' },
+            },
+            additionalProperties: false,
+          },
+          ...errorReplies(400, 401, 403, 404, 413, 415, 429, 500),
+        },
+      },
     }, async (req, reply) => {
       const b = req.body;
       if (!(field in b)) return fail(reply, 400, 'INVALID_REQUEST', `${field} is required (a number of tonnes, or null to remove the limit)`);
@@ -55,25 +89,70 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     });
   }
 
-  app.get<{ Querystring: { symbol?: string } }>('/v1/risk/large-holders', { ...risk, schema: { querystring: body({ symbol: SYMBOL }) } }, async (req) =>
+  app.get<{ Querystring: { symbol?: string } }>('/v1/risk/large-holders', {
+    ...risk,
+    schema: { querystring: body({ symbol: SYMBOL }), response: { 200: { type: 'array', items: LARGE_HOLDER }, ...errorReplies(400, 401, 403, 429, 500) } },
+  }, async (req) =>
     g.engine.largeHolders(req.query.symbol));
 
   app.patch<{ Params: { accountId: string }; Body: { restriction: 'none' | 'no_buy' | 'no_sell' | 'frozen'; reason: string } }>('/v1/risk/accounts/:accountId', {
-    ...risk, schema: { params: params({ accountId: ACCOUNT }), body: body({ restriction: { enum: ['none', 'no_buy', 'no_sell', 'frozen'] }, reason: REASON }, ['restriction', 'reason']) },
+    ...risk,
+    schema: {
+      params: params({ accountId: ACCOUNT }), body: body({ restriction: { enum: ['none', 'no_buy', 'no_sell', 'frozen'] }, reason: REASON }, ['restriction', 'reason']),
+      response: {
+        200: { type: 'object', properties: { accountId: TEXT, restriction: { type: 'string', enum: ['none', 'no_buy', 'no_sell', 'frozen'] } }, additionalProperties: false },
+        ...errorReplies(400, 401, 403, 404, 413, 415, 429, 500),
+      },
+    },
   }, async (req, reply) => {
     const r = await submit(g, req, reply, { type: 'restrictAccount', accountId: req.params.accountId, restriction: req.body.restriction, reason: req.body.reason });
     return r.ok ? { accountId: req.params.accountId, restriction: req.body.restriction } : refuse(reply, r);
   });
 
   app.post<{ Params: { accountId: string }; Body: { reason: string } }>('/v1/risk/accounts/:accountId/cancel-all', {
-    ...risk, schema: { params: params({ accountId: ACCOUNT }), body: body({ reason: REASON }, ['reason']) },
+    ...risk,
+    schema: {
+      params: params({ accountId: ACCOUNT }), body: body({ reason: REASON }, ['reason']),
+      response: {
+        200: {
+          type: 'object',
+          properties: { cancelled: { type: 'array', items: { type: 'string' }, description: 'the ids of the orders cancelled' } },
+          additionalProperties: false,
+        },
+        ...errorReplies(400, 401, 403, 404, 413, 415, 429, 500),
+      },
+    },
   }, async (req, reply) => {
     const r = await submit(g, req, reply, { type: 'cancelAll', accountId: req.params.accountId, reason: req.body.reason });
     return r.ok ? { cancelled: r.events.filter((e) => e.type === 'order').map((e) => (e.type === 'order' ? String(e.orderId) : '')) } : refuse(reply, r);
   });
 
   app.get<{ Querystring: { since?: number; limit?: number } }>('/v1/risk/audit', {
-    ...risk, schema: { querystring: body({ since: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10_000 } }) },
+    ...risk,
+    schema: {
+      querystring: body({ since: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10_000 } }),
+      response: {
+        200: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              seq: { type: 'integer', description: 'the command\'s sequence number in the journal' }, time: TIME,
+              who: { type: 'string', description: 'role:id of the actor' }, action: { type: 'string', description: 'the command type' },
+              // The command's own fields, whatever its type: every key is kept as it is.
+              what: { type: 'object', additionalProperties: true, description: 'the command\'s fields, prices and money as decimal strings' },
+              why: TEXT_OR_NULL, outcome: { type: 'string', enum: ['done', 'refused'] },
+              error: {
+                type: ['object', 'null'], properties: { code: TEXT, message: TEXT }, additionalProperties: false,
+                description: 'the refusal, when the command was refused',
+              },
+            },
+            additionalProperties: false,
+          },
+        },
+        ...errorReplies(400, 401, 403, 429, 500),
+      },
+    },
   }, async (req) => {
     return g.journal.audit(req.query.since ?? 0, req.query.limit ?? 1000).map((entry) => {
       const { seq: _s, time: _t, actor, type, reason, ...what } = entry.command as Command & Record<string, unknown> & { reason?: string };
