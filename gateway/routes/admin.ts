@@ -3,7 +3,10 @@
 import type { FastifyInstance } from 'fastify';
 import { formatMoney, parseMoney, type VenueProfile } from '../../engine/index.ts';
 import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts';
-import { ACCOUNT, body, DATE, fail, params, PRICE, QUANTITY, refuse, submit, SYMBOL, type Gateway } from '../http.ts';
+import {
+  ACCOUNT, body, DATE, DAY, errorReplies, fail, MONEY_TEXT, params, PRICE, QUANTITY, refuse, submit, SYMBOL, TEXT, TONNES, type Gateway,
+} from '../http.ts';
+import { CASH, INSTRUMENT_VIEW } from '../replies.ts';
 import { instrumentView } from './market.ts';
 
 const operator = { config: { role: 'operator' as const } };
@@ -18,6 +21,14 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
         accountId: ACCOUNT, member: ACCOUNT, class: { enum: ['compliance', 'institution', 'individual'] },
         allocation: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 }, venues: { type: 'array', items: VENUE, minItems: 1, maxItems: 20, uniqueItems: true },
       }, ['accountId', 'member', 'class']),
+      response: {
+        201: {
+          type: 'object',
+          properties: { accountId: TEXT, member: TEXT, class: { type: 'string', enum: ['compliance', 'institution', 'individual'] } },
+          additionalProperties: false,
+        },
+        ...errorReplies(400, 401, 403, 409, 413, 415, 429, 500),
+      },
     },
   }, async (req, reply) => {
     const b = req.body;
@@ -27,7 +38,14 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
 
   for (const [path, type] of [['/v1/admin/deposits', 'deposit'], ['/v1/admin/withdrawals', 'withdraw']] as const) {
     app.post<{ Body: { accountId: string; cash?: string; symbol?: string; quantity?: number } }>(path, {
-      ...operator, schema: { body: body({ accountId: ACCOUNT, cash: MONEY, symbol: SYMBOL, quantity: QUANTITY }, ['accountId']) },
+      ...operator,
+      schema: {
+        body: body({ accountId: ACCOUNT, cash: MONEY, symbol: SYMBOL, quantity: QUANTITY }, ['accountId']),
+        response: {
+          201: { type: 'object', description: 'the account\'s cash after the transfer', properties: { accountId: TEXT, cash: CASH }, additionalProperties: false },
+          ...errorReplies(400, 401, 403, 404, 413, 415, 422, 429, 500),
+        },
+      },
     }, async (req, reply) => {
       const b = req.body;
       const r = await submit(g, req, reply, {
@@ -47,6 +65,7 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
         symbol: SYMBOL, name: { type: 'string', minLength: 1, maxLength: 100 }, vintage: { anyOf: [{ type: 'integer', minimum: 2000, maximum: 2100 }, { type: 'null' }] },
         profile: { type: 'object' }, listingPrice: PRICE,
       }, ['symbol', 'profile', 'listingPrice']),
+      response: { 201: INSTRUMENT_VIEW, ...errorReplies(400, 401, 403, 409, 413, 415, 429, 500) },
     },
   }, async (req, reply) => {
     const b = req.body;
@@ -55,7 +74,31 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
   });
 
   app.post<{ Body: { date?: string } | null }>('/v1/admin/end-of-day', {
-    ...operator, schema: { body: { type: ['object', 'null'], properties: { date: DATE }, additionalProperties: false } },
+    ...operator,
+    schema: {
+      body: { type: ['object', 'null'], properties: { date: DATE }, additionalProperties: false },
+      response: {
+        200: {
+          type: 'object',
+          description: 'the summary of the end of day',
+          properties: {
+            date: { ...DAY, description: 'the day closed' }, nextDate: { ...DAY, description: 'the trading day now in force' },
+            expiredOrders: { type: 'integer' }, expiredBlocks: { type: 'integer' },
+            instruments: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: { symbol: TEXT, prevClose: MONEY_TEXT, close: MONEY_TEXT, listedVolume: TONNES, blockVolume: TONNES },
+                additionalProperties: false,
+              },
+            },
+            settlement: { type: ['string', 'null'], description: 'the path of the day\'s settlement reports; null when they were not published' },
+          },
+          additionalProperties: false,
+        },
+        ...errorReplies(400, 401, 403, 409, 413, 415, 429, 500),
+      },
+    },
   }, async (req, reply) => {
     const r = await submit(g, req, reply, { type: 'endOfDay', date: req.body?.date ?? g.engine.tradingDate });
     if (!r.ok) return refuse(reply, r);
@@ -71,7 +114,34 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     };
   });
 
-  app.get<{ Params: { date: string } }>('/v1/settlement/:date', { ...operator, schema: { params: params({ date: DATE }) } }, async (req, reply) => {
+  app.get<{ Params: { date: string } }>('/v1/settlement/:date', {
+    ...operator,
+    schema: {
+      params: params({ date: DATE }),
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            date: DAY,
+            totals: {
+              type: ['object', 'null'],
+              description: 'the day\'s totals; any further field the published report holds is kept',
+              properties: {
+                tradeCount: { type: 'integer' }, cashPaid: MONEY_TEXT, cashReceived: MONEY_TEXT, fees: MONEY_TEXT, tonnesBought: TONNES, tonnesSold: TONNES,
+              },
+              additionalProperties: true,
+            },
+            reports: {
+              type: 'array',
+              items: { type: 'object', properties: { name: { type: 'string', enum: [...REPORTS] }, href: TEXT }, additionalProperties: false },
+            },
+          },
+          additionalProperties: false,
+        },
+        ...errorReplies(400, 401, 403, 404, 429, 500),
+      },
+    },
+  }, async (req, reply) => {
     if (!g.settlement.days().includes(req.params.date)) return fail(reply, 404, 'UNKNOWN_DAY', `no settlement has been published for ${req.params.date}`);
     return {
       date: req.params.date, totals: JSON.parse(g.settlement.read(req.params.date, 'totals', 'json') ?? 'null'),
@@ -80,7 +150,21 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
   });
 
   app.get<{ Params: { date: string; report: ReportName } }>('/v1/settlement/:date/:report', {
-    ...operator, schema: { params: params({ date: DATE, report: { enum: [...REPORTS] } }) },
+    ...operator,
+    schema: {
+      params: params({ date: DATE, report: { enum: [...REPORTS] } }),
+      response: {
+        // The handler sends the report file's text as it is (never serialised again): the rows as JSON, or as CSV with Accept: text/csv.
+        200: {
+          description: 'the report: its rows as JSON, or as CSV with a header line when the request accepts text/csv',
+          content: {
+            'application/json': { schema: { type: 'array', items: { type: 'object', additionalProperties: true } } },
+            'text/csv': { schema: { type: 'string' } },
+          },
+        },
+        ...errorReplies(400, 401, 403, 404, 429, 500),
+      },
+    },
   }, async (req, reply) => {
     const csv = (req.headers.accept ?? '').includes('text/csv');
     const text = g.settlement.read(req.params.date, req.params.report, csv ? 'csv' : 'json');
