@@ -9,7 +9,7 @@ import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import { hashKey } from './keys.ts';
-import { fail, type Gateway } from './http.ts';
+import { errorReplies, fail, type Gateway } from './http.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
 import { marketRoutes } from './routes/market.ts';
 import { tradingRoutes } from './routes/trading.ts';
@@ -91,12 +91,28 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   const publisher = new Publisher(g, options.publisher);
   app.addHook('onClose', async () => publisher.close());
 
-  // Probes and scrapes are never rate-limited: a liveness probe must not fail under load.
+  // Probes and scrapes are never rate-limited: a liveness probe must not fail under load. Taking no
+  // input and needing no key, they send no 4xx either.
   const unlimited = { config: { rateLimit: false } } as const;
-  app.get('/healthz', unlimited, async () => ({ status: 'ok' }));
-  app.get('/readyz', unlimited, async (_req, reply) => (g.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'recovering' })));
-  app.get('/metrics', unlimited, async (_req, reply) => reply.type('text/plain; version=0.0.4').send(g.metrics.text()));
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  const probe = (status: string) => ({ type: 'object', properties: { status: { type: 'string', enum: [status] } }, additionalProperties: false });
+  app.get('/healthz', { ...unlimited, schema: { response: { 200: probe('ok'), ...errorReplies(500) } } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', {
+    ...unlimited, schema: { response: { 200: probe('ready'), 503: { ...probe('recovering'), description: 'recovery is not complete' }, ...errorReplies(500) } },
+  }, async (_req, reply) => (g.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'recovering' })));
+  // The text is sent as it is, with its own content type: a string is never serialised again.
+  app.get('/metrics', {
+    ...unlimited,
+    schema: {
+      response: {
+        200: { description: 'the Prometheus text format, version 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } },
+        ...errorReplies(500),
+      },
+    },
+  }, async (_req, reply) => reply.type('text/plain; version=0.0.4').send(g.metrics.text()));
+  // Hidden from the document it serves; its reply is that document, every key kept.
+  app.get('/openapi.json', {
+    schema: { hide: true, response: { 200: { type: 'object', additionalProperties: true }, ...errorReplies(429, 500) } },
+  }, async () => app.swagger());
   app.get('/v1/ws', { websocket: true }, (socket) => publisher.attach(socket));
 
   marketRoutes(app, g);
