@@ -134,8 +134,7 @@ export class Engine {
    * starts an array of one (most commands emit one event; an empty [] would take room for 17).
    */
   private events: EngineEvent[] | null = null;
-  /** The instrument of the last symbol looked up: most orders in a row name the same few. */
-  private lastSymbol = '';
+  /** The instrument last looked up by symbol: most orders in a row name the same few. */
   private lastInstrument: Instrument | null = null;
   /** Each member's account ids, sorted, as of `membersIndexed` accounts. */
   private readonly byMember = new Map<string, readonly string[]>();
@@ -212,10 +211,10 @@ export class Engine {
 
   /** @internal The listed instrument, or the rejection that names the symbol. */
   listed(symbol: string): Instrument | Rejection {
-    if (symbol === this.lastSymbol && this.lastInstrument !== null) return this.lastInstrument;
+    const last = this.lastInstrument;
+    if (last !== null && last.symbol === symbol) return last;
     const inst = this.bySymbol.get(symbol);
     if (inst !== undefined) {
-      this.lastSymbol = symbol;
       this.lastInstrument = inst;
       return inst;
     }
