@@ -32,7 +32,7 @@ import Fastify from 'fastify';
 import { DEMO_MARKETS_FILE } from '../engine/setup.ts';
 import type { KeySpec } from '../gateway/keys.ts';
 import { ACCOUNT, body, PRICE, QUANTITY, SYMBOL } from '../gateway/http.ts';
-import { group, positiveInt, progress, round2 } from './setup.ts';
+import { group, positiveInt, progress, rng, round2 } from './setup.ts';
 
 const HOST = '127.0.0.1';
 const INSTRUMENT = 'CEA24';
@@ -187,17 +187,6 @@ class Server {
 
 // ---------------------------------------------------------------- the load
 
-/** mulberry32: a small seeded generator, so that runs send the same orders. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MEMBERS = Object.keys(ACCOUNTS);
 const fen = (p: number): string => `${Math.floor(p / 100)}.${String(p % 100).padStart(2, '0')}`;

@@ -35,7 +35,7 @@ import type { Actor } from '../engine/index.ts';
 import { startExchange } from '../gateway/exchange.ts';
 import type { KeySpec } from '../gateway/keys.ts';
 import type { CommandBody } from '../persistence/sequencer.ts';
-import { group, positiveInt, progress } from './setup.ts';
+import { group, positiveInt, progress, rng } from './setup.ts';
 
 const HOST = '127.0.0.1';
 const INSTRUMENT = 'CEA24';
@@ -56,17 +56,6 @@ const TAKERS = [['M1', 'M1-C1'], ['M2', 'M2-C1'], ['M3', 'M3-C1']] as const;
 const CASH = 1e11; // fen each: 1,000,000,000.00 CNY
 const TONNES = 10_000_000;
 const MAX_DELAY_MS = 120_000;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------- the clients
 

@@ -18,6 +18,7 @@ import type { Genesis } from '../../persistence/journal.ts';
 import { recover } from '../../persistence/recovery.ts';
 import { DEMO_MARKETS_FILE, loadMarkets } from '../../engine/setup.ts';
 import { ExchangeProcess, journalOnDisk, tempFolder, writeKeys, type KeySpec } from '../support/exchangeProcess.ts';
+import { seededRandom as random } from '../support/random.ts';
 
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 4);
 const SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -26,16 +27,6 @@ const SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31
 const CEA24_ACCOUNTS: Record<string, string[]> = { M1: ['M1-C1', 'M1-I1', 'M1-P1'], M2: ['M2-C1', 'M2-I1'], M3: ['M3-C1', 'M3-I2'] };
 /** The events the journal keeps as facts: what settlement, the members' order and fill history and K-lines need. */
 const FACT_TYPES = new Set(['order', 'trade', 'account', 'block', 'largeHolder', 'endOfDay']);
-
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface PlaceRequest { accountId: string; symbol: string; side: 'buy' | 'sell'; type: 'limit'; price: string; quantity: number; timeInForce?: 'DAY' | 'IOC' }
 

@@ -12,6 +12,7 @@ import { crc32 } from 'node:zlib';
 import { Journal, JournalError, SCHEMA_VERSION } from '../../persistence/journal.ts';
 import type { Command, EngineEvent } from '../../engine/index.ts';
 import { tempFolder } from '../support/exchangeProcess.ts';
+import { writeSchema1Journal } from '../support/schema1.ts';
 
 const T0 = Date.parse('2026-11-20T10:00:00+08:00');
 
@@ -393,27 +394,9 @@ t.test('damage before the last batch stops start-up with a JournalError naming i
   });
 });
 
-/** A schema 1 journal file as the previous version wrote it: one row per command. */
-function writeSchema1(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  const db = new Database(join(dir, 'journal.sqlite'));
-  db.pragma('journal_mode = WAL');
-  db.exec(`
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE journal (seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, batch INTEGER NOT NULL, command TEXT NOT NULL, crc INTEGER NOT NULL);
-    CREATE TABLE facts (seq INTEGER NOT NULL, idx INTEGER NOT NULL, type TEXT NOT NULL, date TEXT, body TEXT NOT NULL, PRIMARY KEY (seq, idx));
-    CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, file TEXT NOT NULL, crc INTEGER NOT NULL, taken INTEGER NOT NULL);`);
-  db.prepare("INSERT INTO meta VALUES ('schema_version', '1'), ('genesis', ?)").run(JSON.stringify({ tradingDate: '2026-11-20', markets: null }));
-  for (const seq of [1, 2]) {
-    const text = JSON.stringify(command(seq));
-    db.prepare('INSERT INTO journal VALUES (?, ?, 1, ?, ?)').run(seq, T0 + seq, text, crc32(`${seq}|${T0 + seq}|${text}`));
-  }
-  db.close();
-}
-
 t.test('a schema 1 journal is refused, naming both versions, and left as it was', (t) => {
   const dir = dataDir(t);
-  writeSchema1(dir);
+  writeSchema1Journal(dir, { tradingDate: '2026-11-20', markets: null }, [command(1), command(2)]);
   const fdsBefore = openFilesIn(dir);
   const err = t.throws(() => new Journal(dir), JournalError) as Error;
   t.match(err.message, /schema version 1;/, 'names the directory\'s version');

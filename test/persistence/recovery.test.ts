@@ -16,6 +16,8 @@ import { JournalError, SCHEMA_VERSION, type Genesis } from '../../persistence/jo
 import { recover, type Recovered } from '../../persistence/recovery.ts';
 import { Sequencer, type CommandBody } from '../../persistence/sequencer.ts';
 import { tempFolder } from '../support/exchangeProcess.ts';
+import { seededRandom as random } from '../support/random.ts';
+import { writeSchema1Journal } from '../support/schema1.ts';
 
 const GENESIS: Genesis = { tradingDate: '2026-11-20', markets: { file: 'markets/demo.json' } };
 const T0 = Date.parse('2026-11-20T10:00:00+08:00');
@@ -27,17 +29,6 @@ function dataDir(t: Test): string {
   const folder = tempFolder('recovery-test-');
   t.teardown(folder.remove);
   return join(folder.path, 'data');
-}
-
-/** A small deterministic random source, so that every run trades the same way. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A member's command for the workload: crossing and resting limit orders on CEA24, some cancels. */
@@ -369,21 +360,7 @@ t.test('a damaged batch before the last stops recovery with a JournalError namin
 
 t.test('a data directory of schema 1 is a JournalError naming versions 1 and 2, and is left as it was', async (t) => {
   const dir = dataDir(t);
-  // A schema 1 directory as the previous version left it: one journal row per command.
-  mkdirSync(dir, { recursive: true });
-  const db = new Database(join(dir, 'journal.sqlite'));
-  db.pragma('journal_mode = WAL');
-  db.exec(`
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE journal (seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, batch INTEGER NOT NULL, command TEXT NOT NULL, crc INTEGER NOT NULL);
-    CREATE TABLE facts (seq INTEGER NOT NULL, idx INTEGER NOT NULL, type TEXT NOT NULL, date TEXT, body TEXT NOT NULL, PRIMARY KEY (seq, idx));
-    CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, file TEXT NOT NULL, crc INTEGER NOT NULL, taken INTEGER NOT NULL);`);
-  db.prepare("INSERT INTO meta VALUES ('schema_version', '1'), ('genesis', ?)").run(JSON.stringify(GENESIS));
-  SETUP.commands.forEach((body, i) => {
-    const text = JSON.stringify({ ...body, seq: i + 1, time: T0, actor: { role: 'operator', id: 'setup' } });
-    db.prepare('INSERT INTO journal VALUES (?, ?, 1, ?, ?)').run(i + 1, T0, text, crc32(`${i + 1}|${T0}|${text}`));
-  });
-  db.close();
+  writeSchema1Journal(dir, GENESIS, SETUP.commands.map((body, i) => ({ ...body, seq: i + 1, time: T0, actor: { role: 'operator', id: 'setup' } })));
   t.equal(SCHEMA_VERSION, 2);
   const err = t.throws(() => recover(dir, { genesis: GENESIS }), JournalError) as Error;
   t.match(err.message, 'schema version 1;');
