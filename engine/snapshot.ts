@@ -243,8 +243,18 @@ export function restore(s: EngineSnapshot, options: { bookFactory?: BookFactory 
  * state, and so the hash, as it was.
  */
 export function stateHash(engine: Engine): string {
-  const { lastSeq: _seq, lastTime: _time, ...state } = snapshot(engine);
-  return createHash('sha256').update(JSON.stringify(state)).digest('hex');
+  return snapshotWithHash(engine).hash;
+}
+
+/**
+ * The snapshot as JSON text with its state hash, serialising the state once: the hash is of the
+ * text without lastSeq and lastTime, and the snapshot text is that text with them put in front.
+ */
+export function snapshotWithHash(engine: Engine): { lastSeq: number; text: string; hash: string } {
+  const { lastSeq, lastTime, ...state } = snapshot(engine);
+  const stateText = JSON.stringify(state);
+  const hash = createHash('sha256').update(stateText).digest('hex');
+  return { lastSeq, text: `{"lastSeq":${JSON.stringify(lastSeq)},"lastTime":${JSON.stringify(lastTime)},${stateText.slice(1)}`, hash };
 }
 
 

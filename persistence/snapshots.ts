@@ -6,7 +6,7 @@ import { mkdirSync, existsSync, readFileSync, writeFileSync, renameSync, openSyn
 import { open as openAsync, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { Engine, type EngineSnapshot } from '../engine/index.ts';
+import { Engine, snapshotWithHash, type EngineSnapshot } from '../engine/index.ts';
 import type { Journal } from './journal.ts';
 
 export interface SnapshotRecord { seq: number; hash: string; file: string; crc: number }
@@ -19,11 +19,9 @@ export class SnapshotStore {
   }
 
   private serialise(engine: Engine): { seq: number; hash: string; text: string } {
-    const snap = engine.snapshot();
-    const text = JSON.stringify(snap);
-    // The hash is of the canonical snapshot text, the same that stateHash() computes.
-    const hash = engine.stateHash();
-    return { seq: snap.lastSeq, hash, text };
+    // One serialisation gives both the file's text and the state hash (the same stateHash() computes).
+    const { lastSeq, text, hash } = snapshotWithHash(engine);
+    return { seq: lastSeq, hash, text };
   }
 
   /** Takes a snapshot now and writes it synchronously (clean shutdown, end of day). */

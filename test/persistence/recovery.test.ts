@@ -238,6 +238,23 @@ t.test('the newest snapshot plus the journal after it reach the same state', asy
   t.end();
 });
 
+t.test('a snapshot file holds the state at its seq, and its recorded hash is that state\'s hash', async (t) => {
+  const dir = dataDir(t);
+  const live = await run(dir, { batches: 20, snapshotAfter: [9, 14] });
+  const db = new Database(join(dir, 'journal.sqlite'), { readonly: true });
+  const records = db.prepare('SELECT seq, hash, file, crc FROM snapshots ORDER BY seq').all() as { seq: number; hash: string; file: string; crc: number }[];
+  db.close();
+  t.same(records.map((r) => r.seq), live.snapshotSeqs, 'one record per snapshot taken (one written in the background, one synchronously)');
+  for (const rec of records) {
+    const text = readFileSync(join(dir, 'snapshots', rec.file), 'utf8');
+    const then = replayFromScratch(dir, rec.seq);
+    t.same(JSON.parse(text), then.snapshot(), `the file of seq ${rec.seq} is the snapshot of the state then`);
+    t.equal(rec.hash, then.stateHash(), `the recorded hash of seq ${rec.seq} is the state hash then`);
+    t.equal(rec.crc, crc32(text), 'and the crc is of the file text');
+  }
+  t.end();
+});
+
 t.test('a snapshot that does not check out is skipped for an older one or a full replay', async (t) => {
   const cases: [string, (dir: string, seq: number) => void, RegExp][] = [
     ['its recorded hash was changed', (dir, seq) => sql(dir, "UPDATE snapshots SET hash = 'ab' || substr(hash, 3) WHERE seq = ?", seq), /state hash .* is not the recorded/],
