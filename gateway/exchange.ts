@@ -40,7 +40,7 @@ export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
   const now = o.now ?? Date.now;
   const recovered = recover(o.dataDir, { genesis: { tradingDate: dateOfDay(localDay(now())), markets: { file: setup.file, profiles: setup.profiles } } });
   const { engine, journal, snapshots } = recovered;
-  const sequencer = new Sequencer(engine, journal, snapshots, { snapshotEvery: o.snapshotEvery ?? 100_000, now, background: true });
+  const sequencer = new Sequencer(engine, journal, snapshots, { snapshotEvery: o.snapshotEvery ?? 500_000, now, background: true });
   const settlement = new SettlementWriter(journal, o.dataDir);
   const publishDay = (date: string) => {
     try {

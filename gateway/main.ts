@@ -16,7 +16,7 @@ const { values } = parseArgs({
     data: { type: 'string', default: process.env.DATA_DIR ?? 'data' },
     markets: { type: 'string', default: process.env.MARKETS_FILE ?? DEMO_MARKETS_FILE },
     keys: { type: 'string', default: process.env.KEYS_FILE },
-    'snapshot-every': { type: 'string', default: process.env.SNAPSHOT_EVERY ?? '100000' },
+    'snapshot-every': { type: 'string', default: process.env.SNAPSHOT_EVERY ?? '500000' },
     'rate-limit': { type: 'string', default: process.env.RATE_LIMIT ?? '200' },
     quiet: { type: 'boolean', default: false },
   },
