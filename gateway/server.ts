@@ -71,21 +71,32 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   // Authentication: a route that declares a role needs a key of that role. It runs on the request,
   // before the body is read or validated, so a caller without the right key learns nothing more.
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (req, reply) => {
+  // (Both hooks take a callback rather than return a promise: they run on every request.)
+  app.addHook('onRequest', (req, reply, done) => {
     const role = req.routeOptions.config?.role;
-    if (role === undefined) return;
+    if (role === undefined) return done();
     const header = req.headers.authorization;
     const key = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : '';
     const p = key === '' || key.length > 256 ? null : g.keys.lookup(key);
-    if (p === null) return fail(reply, 401, 'UNAUTHENTICATED', 'send Authorization: Bearer <api key>');
-    if (p.role !== role) return fail(reply, 403, 'NOT_PERMITTED', `this route is for the role ${role}; your key is ${p.role}`);
+    // A reply sent from a hook ends the request: done() is not called then, and the reply (a
+    // thenable) is not returned, which would make Fastify wait on it as on an async hook.
+    if (p === null) {
+      fail(reply, 401, 'UNAUTHENTICATED', 'send Authorization: Bearer <api key>');
+      return;
+    }
+    if (p.role !== role) {
+      fail(reply, 403, 'NOT_PERMITTED', `this route is for the role ${role}; your key is ${p.role}`);
+      return;
+    }
     req.principal = p;
+    done();
   });
 
   // A read waits until everything applied before it is committed: between a command's apply and
   // its batch's commit the engine already shows it, and a reply must never show what could be lost.
-  app.addHook('preHandler', async (req) => {
-    if (req.method === 'GET') await g.sequencer.committed();
+  app.addHook('preHandler', (req, _reply, done) => {
+    if (req.method === 'GET') g.sequencer.committed().then(() => done(), done);
+    else done();
   });
 
   const publisher = new Publisher(g, options.publisher);

@@ -44,7 +44,8 @@ const TABLES = `
 /** One batch's rows, ready to write: what the writer thread receives. */
 export interface BatchPayload {
   genesis: string | null;
-  batch: [batch: number, firstSeq: number, lastSeq: number, commands: string, crc: number] | null;
+  /** The crc is null when the writer thread is to compute it (off the main thread). */
+  batch: [batch: number, firstSeq: number, lastSeq: number, commands: string, crc: number | null] | null;
   facts: [batch: number, firstSeq: number, lastSeq: number, events: string, trades: number] | null;
   audits: [seq: number, time: number, command: string, code: string | null, message: string | null][];
   days: [date: string, seq: number, event: string][];
@@ -66,7 +67,10 @@ export function writeBatch(db: Database.Database, p: BatchPayload): void {
   });
   db.transaction(() => {
     if (p.genesis !== null) st.genesis.run(p.genesis);
-    if (p.batch !== null) st.batch.run(...p.batch);
+    if (p.batch !== null) {
+      if (p.batch[4] === null) throw new Error(`batch ${p.batch[0]} has no checksum`);
+      st.batch.run(...p.batch);
+    }
     if (p.facts !== null) st.facts.run(...p.facts);
     for (const a of p.audits) st.audit.run(...a);
     for (const d of p.days) st.day.run(...d);
@@ -177,9 +181,10 @@ export class Journal {
 
   /**
    * Takes the batch being built as the rows to write (texts, checksum, batch number), or null when
-   * there is nothing to write. The same payload is written here (commit) or by the writer thread.
+   * there is nothing to write. The same payload is written here (commit) or by the writer thread,
+   * which computes the checksum itself when `checksum` is false.
    */
-  takeBatch(): BatchPayload | null {
+  takeBatch(checksum = true): BatchPayload | null {
     if (this.commands.length === 0 && this.genesisToWrite === null) return null;
     const commands = this.commands;
     const facts = this.pendingFacts;
@@ -191,7 +196,7 @@ export class Journal {
     };
     if (commands.length > 0) {
       const text = JSON.stringify(commands);
-      payload.batch = [this.batchNo++, commands[0].seq, commands[commands.length - 1].seq, text, crc32(text)];
+      payload.batch = [this.batchNo++, commands[0].seq, commands[commands.length - 1].seq, text, checksum ? crc32(text) : null];
       if (facts.length > 0) payload.facts = [payload.batch[0], facts[0].seq, facts[facts.length - 1].seq, JSON.stringify(facts), this.trades];
       for (const e of facts) if (e.type === 'endOfDay') payload.days.push([e.date, e.seq, JSON.stringify(e)]);
     }

@@ -114,7 +114,7 @@ export class Sequencer {
       this.release(batch, this.journal.lastCommitMs);
       return;
     }
-    const payload = this.journal.takeBatch();
+    const payload = this.journal.takeBatch(false);
     if (payload === null) return this.release(batch, 0);
     this.inFlight = true;
     this.writer.write(payload).then((ms) => {

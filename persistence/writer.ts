@@ -1,7 +1,8 @@
 // The journal's writer thread and the main thread's side of it. The thread has its own connection
 // to the journal file and writes each batch it is sent in one transaction (fsync included with
 // synchronous=FULL), then says when it is done; meanwhile the main thread stamps and applies the
-// next batch. One batch is in flight at a time; the next gathers meanwhile (group commit).
+// next batch. One batch is in flight at a time; the next gathers meanwhile (group commit). The
+// thread also computes the batch's checksum, which the main thread leaves to it.
 // The thread runs the source of writeBatch itself, so it needs no module loader of its own: the same
 // code runs whether the exchange was started from TypeScript or from the built bundle.
 import { createRequire } from 'node:module';
@@ -10,6 +11,7 @@ import { writeBatch, type BatchPayload, type Journal } from './journal.ts';
 
 const THREAD = (writeBatchSource: string) => `
 const { parentPort, workerData } = require('node:worker_threads');
+const { crc32 } = require('node:zlib');
 const Database = require(workerData.sqlite);
 const writeBatch = ${writeBatchSource};
 const db = new Database(workerData.file);
@@ -20,6 +22,8 @@ parentPort.on('message', (message) => {
   if (message === 'close') { db.close(); parentPort.postMessage('closed'); return; }
   const started = performance.now();
   try {
+    const batch = message.payload.batch;
+    if (batch !== null && batch[4] === null) batch[4] = crc32(batch[3]);
     writeBatch(db, message.payload);
     parentPort.postMessage({ id: message.id, ms: performance.now() - started });
   } catch (e) {
