@@ -5,7 +5,7 @@
 import { Account, type Position } from './account.ts';
 import type { AcceptBlock, Command, CounterBlock, EndBlock, ProposeBlock } from './commands.ts';
 import type { Engine, Result } from './engine.ts';
-import { reject, type Rejection } from './errors.ts';
+import { refused, reject, type Rejection } from './errors.ts';
 import type { BlockStatus } from './events.ts';
 import { Instrument } from './instrument.ts';
 import { formatMoney, tradeFee } from './money.ts';
@@ -52,15 +52,15 @@ export class BlockDesk {
   propose(c: ProposeBlock): Result {
     const e = this.engine;
     const inst = e.listed(c.symbol);
-    if (!(inst instanceof Instrument)) return inst;
+    if (refused(inst)) return inst;
     const acct = e.accountFor(c.accountId, c.actor.id);
-    if (!(acct instanceof Account)) return acct;
+    if (refused(acct)) return acct;
     if (c.side !== 'buy' && c.side !== 'sell') return reject('INVALID_COMMAND', 'side must be "buy" or "sell"');
     const side: Side = c.side === 'buy' ? BUY : SELL;
     let counterparty: Account | null = null;
     if (c.counterpartyAccountId != null) {
       const other = e.accountFor(c.counterpartyAccountId);
-      if (!(other instanceof Account)) return other;
+      if (refused(other)) return other;
       if (other === acct) return reject('SELF_TRADE', 'an account never trades with itself: name another counterparty');
       if (!e.admittedTo(other, inst)) return reject('VENUE_NOT_ADMITTED', `account ${other.id} is not admitted to ${inst.venue}: it could never accept`);
       counterparty = other;
@@ -174,7 +174,7 @@ export class BlockDesk {
     if (block === undefined) return this.notOpen(blockId);
     if (accountId !== null) {
       const acct = this.engine.accountFor(accountId, member);
-      if (!(acct instanceof Account)) return acct;
+      if (refused(acct)) return acct;
       if (acct !== block.proposer && block.counterparty !== null && acct !== block.counterparty) {
         return reject('UNKNOWN_BLOCK', `there is no block ${blockId} for account ${acct.id}`);
       }

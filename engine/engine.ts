@@ -10,7 +10,7 @@ import {
   type ListInstrument, type MarketStatus, type ModifyOrder, type PlaceOrder, type RestrictAccount, type SetInstrument,
   type SetLimit, type Transfer,
 } from './commands.ts';
-import { reject, type RejectCode, type Rejection } from './errors.ts';
+import { refused, reject, type RejectCode, type Rejection } from './errors.ts';
 import type { EngineEvent, OrderEvent } from './events.ts';
 import { Instrument } from './instrument.ts';
 import { OpenOrders } from './openOrders.ts';
@@ -169,8 +169,8 @@ export class Engine {
     if (type === 'placeOrder') return this.placeOrder(command);
     if (type === 'cancelOrder') return this.cancelOrder(command);
     if (type === 'modifyOrder') return this.modifyOrder(command);
-    const refused = this.begin(command.seq, command.time, command.actor, type);
-    if (refused !== null) return refused;
+    const barred = this.begin(command.seq, command.time, command.actor, type);
+    if (barred !== null) return barred;
     switch (command.type) {
       case 'createAccount': return this.createAccount(command);
       case 'deposit':
@@ -265,12 +265,12 @@ export class Engine {
   // ---------------------------------------------------------------- listed trading
 
   private placeOrder(c: PlaceOrder): Result {
-    const refused = this.begin(c.seq, c.time, c.actor, 'placeOrder');
-    if (refused !== null) return refused;
+    const barred = this.begin(c.seq, c.time, c.actor, 'placeOrder');
+    if (barred !== null) return barred;
     const inst = this.listed(c.symbol);
-    if (!(inst instanceof Instrument)) return inst;
+    if (refused(inst)) return inst;
     const acct = this.accountFor(c.accountId, c.actor.id);
-    if (!(acct instanceof Account)) return acct;
+    if (refused(acct)) return acct;
     const side: Side = c.side === 'buy' ? BUY : c.side === 'sell' ? SELL : -1 as Side;
     if (side !== BUY && side !== SELL) return reject('INVALID_COMMAND', 'side must be "buy" or "sell"');
     const orderType = c.orderType;
@@ -526,10 +526,10 @@ export class Engine {
   }
 
   private cancelOrder(c: CancelOrder): Result {
-    const refused = this.begin(c.seq, c.time, c.actor, 'cancelOrder');
-    if (refused !== null) return refused;
+    const barred = this.begin(c.seq, c.time, c.actor, 'cancelOrder');
+    if (barred !== null) return barred;
     const order = this.ownOpenOrder(c.orderId, c.actor.id);
-    if (!(order instanceof Order)) return order;
+    if (refused(order)) return order;
     order.instrument.book.remove(order);
     this.finish(order, 'cancelled', null);
     this.orderEvent(order, c);
@@ -547,10 +547,10 @@ export class Engine {
   }
 
   private modifyOrder(c: ModifyOrder): Result {
-    const refused = this.begin(c.seq, c.time, c.actor, 'modifyOrder');
-    if (refused !== null) return refused;
+    const barred = this.begin(c.seq, c.time, c.actor, 'modifyOrder');
+    if (barred !== null) return barred;
     const order = this.ownOpenOrder(c.orderId, c.actor.id);
-    if (!(order instanceof Order)) return order;
+    if (refused(order)) return order;
     const inst = order.instrument;
     const acct = order.account;
     const profile = inst.profile;
@@ -775,9 +775,9 @@ export class Engine {
 
   private fileLargeHolderReport(c: FileLargeHolderReport): Result {
     const acct = this.accountFor(c.accountId, c.actor.id);
-    if (!(acct instanceof Account)) return acct;
+    if (refused(acct)) return acct;
     const inst = this.listed(c.symbol);
-    if (!(inst instanceof Instrument)) return inst;
+    if (refused(inst)) return inst;
     if (typeof c.text !== 'string' || c.text.trim().length === 0 || c.text.length > MAX_REPORT) {
       return reject('INVALID_COMMAND', `the report text must be 1–${MAX_REPORT} characters`);
     }
@@ -827,7 +827,7 @@ export class Engine {
 
   private transfer(c: Transfer): Result {
     const acct = this.accountFor(c.accountId);
-    if (!(acct instanceof Account)) return acct;
+    if (refused(acct)) return acct;
     const inbound = c.type === 'deposit';
     const hasCash = c.cash != null;
     const hasTonnes = c.symbol != null || c.quantity != null;
@@ -847,7 +847,7 @@ export class Engine {
       return this.done();
     }
     const inst = this.listed(c.symbol as string);
-    if (!(inst instanceof Instrument)) return inst;
+    if (refused(inst)) return inst;
     const quantity = c.quantity as number;
     if (!isPositiveInt(quantity) || quantity > MAX_AMOUNT) return reject('INVALID_QUANTITY', 'quantity must be a positive whole number of tonnes');
     if (inbound) {
@@ -904,7 +904,7 @@ export class Engine {
 
   private setInstrument(c: SetInstrument): Result {
     const inst = this.listed(c.symbol);
-    if (!(inst instanceof Instrument)) return inst;
+    if (refused(inst)) return inst;
     const r = this.checkReason(c.reason);
     if (r !== null) return r;
     let listedRate = inst.listedBandRate;
@@ -971,7 +971,7 @@ export class Engine {
 
   private setLimit(c: SetLimit): Result {
     const inst = this.listed(c.symbol);
-    if (!(inst instanceof Instrument)) return inst;
+    if (refused(inst)) return inst;
     const forClass = c.accountClass != null;
     if (forClass === (c.accountId != null)) return reject('INVALID_COMMAND', 'name either accountClass or accountId');
     if (c.quantity !== null && (!Number.isSafeInteger(c.quantity) || c.quantity < 0 || c.quantity > MAX_AMOUNT)) {
@@ -986,7 +986,7 @@ export class Engine {
       (cap ? inst.classCaps : inst.classThresholds)[c.accountClass as AccountClass] = limit;
     } else {
       const acct = this.accountFor(c.accountId as string);
-      if (!(acct instanceof Account)) return acct;
+      if (refused(acct)) return acct;
       if (plusAllocation) return reject('INVALID_COMMAND', 'plusAllocation applies to a class rule; give an account its limit in tonnes');
       const pos = acct.position(inst.index);
       const value = c.quantity === null ? undefined : c.quantity;
@@ -1003,7 +1003,7 @@ export class Engine {
 
   private restrictAccount(c: RestrictAccount): Result {
     const acct = this.accountFor(c.accountId);
-    if (!(acct instanceof Account)) return acct;
+    if (refused(acct)) return acct;
     const r = this.checkReason(c.reason);
     if (r !== null) return r;
     if (!RESTRICTIONS.includes(c.restriction)) return reject('INVALID_COMMAND', `restriction must be one of ${RESTRICTIONS.join(', ')}`);
@@ -1015,7 +1015,7 @@ export class Engine {
 
   private cancelAll(c: CancelAll): Result {
     const acct = this.accountFor(c.accountId);
-    if (!(acct instanceof Account)) return acct;
+    if (refused(acct)) return acct;
     const r = this.checkReason(c.reason);
     if (r !== null) return r;
     if (acct.openOrders > 0) {

@@ -49,6 +49,14 @@ export interface Rejection {
   message: string;
 }
 
+/**
+ * Whether a lookup's answer is its rejection rather than the thing looked up. A load of `ok`, which
+ * only a rejection has, is cheaper on the order path than `instanceof` against the class.
+ */
+export function refused<T extends object>(x: T | Rejection): x is Rejection {
+  return (x as { ok?: unknown }).ok === false;
+}
+
 export function reject(code: RejectCode, message: string): Rejection {
   return { ok: false, code, message };
 }
