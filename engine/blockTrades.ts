@@ -297,7 +297,7 @@ export class BlockDesk {
       sellAccountId: seller.id, buyRemaining: 0, sellRemaining: 0, buyFee, sellFee,
       aggressor: buyer === acceptor ? 'buy' : 'sell',
     });
-    e.holdingRose(buyer, buyPos, inst, c);
+    e.holdingRose(buyer, buyPos, inst, c.seq, c.time);
     e.holdingFell(sellPos, seller, inst);
   }
 

@@ -56,7 +56,7 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
   for (const order of e.allOpenOrders()) {
     order.instrument.book.remove(order);
     e.finish(order, 'expired', 'end_of_day');
-    e.orderEvent(order, c);
+    e.orderEvent(order, c.seq, c.time);
   }
   e.blocks.expireAll(c);
 

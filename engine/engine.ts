@@ -372,18 +372,18 @@ export class Engine {
     }
 
     if (target !== null) {
-      this.trade(order, target, fillable, c);
+      this.trade(order, target, fillable, c.seq, c.time);
       this.finish(order, 'filled', null);
     } else if (tif === 'FOK' && this.fillableAgainst(order, book.best(opposite)) < quantity) {
       this.finish(order, 'cancelled', 'fok_not_filled');
     } else {
-      const stopped = this.match(order, c);
+      const stopped = this.match(order, c.seq, c.time);
       if (order.remaining === 0) this.finish(order, 'filled', null);
       else if (stopped) this.finish(order, 'cancelled', 'self_trade_prevented');
       else if (tif === 'DAY') this.rest(order);
       else this.finish(order, 'cancelled', orderType === 'market' ? 'market_remainder' : 'ioc_remainder');
     }
-    this.orderEvent(order, c);
+    this.orderEvent(order, c.seq, c.time);
     return this.done(order.id);
   }
 
@@ -391,7 +391,7 @@ export class Engine {
    * Trades `taker` against the other side while prices cross. Returns true when it stopped at an
    * order of the same account (self-trade prevention cancels the newer order's remainder).
    */
-  private match(taker: Order, c: Command): boolean {
+  private match(taker: Order, seq: number, time: number): boolean {
     const book = taker.instrument.book;
     const opposite: Side = taker.side === BUY ? SELL : BUY;
     const limit = taker.price;
@@ -402,7 +402,7 @@ export class Engine {
       if (maker.account === taker.account) return true;
       const remaining = taker.quantity - taker.filled;
       const makerRemaining = maker.quantity - maker.filled;
-      this.trade(taker, maker, remaining < makerRemaining ? remaining : makerRemaining, c);
+      this.trade(taker, maker, remaining < makerRemaining ? remaining : makerRemaining, seq, time);
       if (taker.quantity === taker.filled) return false;
     }
   }
@@ -420,7 +420,7 @@ export class Engine {
   }
 
   /** One fill at the maker's price: delivery versus payment of MARKET-RULES section 5. */
-  private trade(taker: Order, maker: Order, quantity: number, c: Command): void {
+  private trade(taker: Order, maker: Order, quantity: number, seq: number, time: number): void {
     const inst = taker.instrument;
     const price = maker.price;
     const buy = taker.side === BUY ? taker : maker;
@@ -465,12 +465,12 @@ export class Engine {
     stats.trades++;
 
     this.emit({
-      type: 'trade', seq: c.seq, time: c.time, tradeId: this.nextTradeId++, symbol: inst.symbol, mode: 'listed',
+      type: 'trade', seq, time, tradeId: this.nextTradeId++, symbol: inst.symbol, mode: 'listed',
       price, quantity, buyOrderId: buy.id, sellOrderId: sell.id, blockId: null, buyAccountId: buy.account.id, sellAccountId: sell.account.id,
       buyRemaining: buy.quantity - buy.filled, sellRemaining: sell.quantity - sell.filled, buyFee, sellFee,
       aggressor: taker.side === BUY ? 'buy' : 'sell',
     });
-    this.holdingRose(buy.account, buyPos, inst, c);
+    this.holdingRose(buy.account, buyPos, inst, seq, time);
     this.holdingFell(sell.position, sell.account, inst);
   }
 
@@ -532,7 +532,7 @@ export class Engine {
     if (refused(order)) return order;
     order.instrument.book.remove(order);
     this.finish(order, 'cancelled', null);
-    this.orderEvent(order, c);
+    this.orderEvent(order, c.seq, c.time);
     return this.done(order.id);
   }
 
@@ -587,7 +587,7 @@ export class Engine {
         pos.frozen -= cut;
         pos.available += cut;
       }
-      this.orderEvent(order, c);
+      this.orderEvent(order, c.seq, c.time);
       return this.done(order.id);
     }
 
@@ -623,14 +623,14 @@ export class Engine {
     order.price = newPrice;
     order.seq = c.seq;
     order.time = c.time;
-    const stopped = this.match(order, c);
+    const stopped = this.match(order, c.seq, c.time);
     if (order.remaining === 0) this.finish(order, 'filled', null);
     else if (stopped) this.finish(order, 'cancelled', 'self_trade_prevented');
     else {
       if (order.side === BUY && order.filled > 0) this.trimReservation(order);
       book.add(order);
     }
-    this.orderEvent(order, c);
+    this.orderEvent(order, c.seq, c.time);
     return this.done(order.id);
   }
 
@@ -748,18 +748,18 @@ export class Engine {
 
   /** After a holding grew: crossing the threshold raises an alert and opens a report obligation. */
   /** @internal */
-  holdingRose(acct: Account, pos: Position, inst: Instrument, c: Command): void {
+  holdingRose(acct: Account, pos: Position, inst: Instrument, seq: number, time: number): void {
     if (pos.largeHolder !== null) return;
     const threshold = this.thresholdOf(acct, pos, inst);
-    if (threshold !== null && pos.holding > threshold) this.largeHolderAlert(acct, pos, inst, threshold, c);
+    if (threshold !== null && pos.holding > threshold) this.largeHolderAlert(acct, pos, inst, threshold, seq, time);
   }
 
-  private largeHolderAlert(acct: Account, pos: Position, inst: Instrument, threshold: number, c: Command): void {
+  private largeHolderAlert(acct: Account, pos: Position, inst: Instrument, threshold: number, seq: number, time: number): void {
     const holding = pos.holding;
     const dueDay = addTradingDays(inst.profile, this.tradingDay, inst.profile.source.largeHolder.reportDays);
     pos.largeHolder = { since: this.tradingDay, dueDay, holding, threshold, filedDay: null, text: null };
     this.emit({
-      type: 'largeHolder', seq: c.seq, time: c.time, accountId: acct.id, symbol: inst.symbol, holding, threshold,
+      type: 'largeHolder', seq, time, accountId: acct.id, symbol: inst.symbol, holding, threshold,
       action: 'alert', dueDate: dateOfDay(dueDay),
     });
   }
@@ -854,7 +854,7 @@ export class Engine {
       const pos = acct.position(inst.index);
       pos.available += quantity;
       this.accountEvent(acct, c, 'deposit', inst.symbol, quantity, null);
-      this.holdingRose(acct, pos, inst, c);
+      this.holdingRose(acct, pos, inst, c.seq, c.time);
     } else {
       const pos = acct.peek(inst.index);
       if (pos.available < quantity) return reject('INSUFFICIENT_HOLDINGS', this.holdingsMessage(acct, pos, inst, quantity));
@@ -953,7 +953,7 @@ export class Engine {
         if (order.price < inst.bandLow || order.price > inst.bandHigh) {
           book.remove(order);
           this.finish(order, 'cancelled', 'price_out_of_band');
-          this.orderEvent(order, c);
+          this.orderEvent(order, c.seq, c.time);
         }
       }
     }
@@ -1023,7 +1023,7 @@ export class Engine {
       for (const order of mine) {
         order.instrument.book.remove(order);
         this.finish(order, 'cancelled', 'cancelled_by_risk');
-        this.orderEvent(order, c);
+        this.orderEvent(order, c.seq, c.time);
       }
     }
     return this.done();
@@ -1033,8 +1033,8 @@ export class Engine {
 
   /** The order's state as an event. */
   /** @internal */
-  orderEvent(order: Order, c: Command): void {
-    this.emit(describeOrder(order, c.seq, c.time));
+  orderEvent(order: Order, seq: number, time: number): void {
+    this.emit(describeOrder(order, seq, time));
   }
 
   /** For a cash transfer `symbol` is null and `quantity` is the amount in fen. */
