@@ -4,8 +4,11 @@
 // is committed (synchronous=FULL), and only then are the outcomes released to callers and the events
 // to subscribers. A crash before the commit loses only commands nobody was answered about.
 // With `background: true` a writer thread does the commit: while it waits on the disk, the next
-// batch gathers and is applied here, and goes to the writer as soon as the previous one is durable
-// (group commit). Only one batch is ever in flight, so batches commit in order.
+// batches gather and are applied here (group commit). Up to two batches are in flight: the one the
+// writer is committing and the next, sealed and queued behind it, so that the writer starts on it
+// the moment the first is durable rather than when this thread next gets round to sending it. The
+// writer commits them in the order sent and stops at the first failure, so batches commit in order
+// and never with a gap.
 import type { Actor, Command, CommandBody, EngineEvent, Result } from '../engine/index.ts';
 export type { CommandBody };
 import type { Engine } from '../engine/index.ts';
@@ -15,6 +18,9 @@ import { BackgroundWriter } from './writer.ts';
 
 
 export interface Committed { command: Command; result: Result }
+
+/** Batches on their way to the writer thread at once: one committing, one queued behind it. */
+const MAX_IN_FLIGHT = 2;
 
 export interface SequencerOptions {
   /** Take a snapshot after this many commands (0 = never by count). */
@@ -35,7 +41,8 @@ export class Sequencer {
   private readonly listeners: ((batch: Committed[]) => void)[] = [];
   private barriers: (() => void)[] = [];
   private readonly writer: BackgroundWriter | null;
-  private inFlight = false;
+  /** Batches sent to the writer thread and not yet durable (at most MAX_IN_FLIGHT). */
+  private inFlight = 0;
   /** The last sequence number known durable, and who waits for a later one. */
   private committedSeq: number;
   private seqWaiters: { seq: number; resolve: () => void }[] = [];
@@ -58,7 +65,7 @@ export class Sequencer {
    * reply shows is about a command whose batch could still be lost.
    */
   committed(): Promise<void> {
-    if (this.waiting.length === 0 && !this.inFlight) return Promise.resolve();
+    if (this.waiting.length === 0 && this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.barriers.push(resolve));
   }
 
@@ -106,7 +113,7 @@ export class Sequencer {
   /** Commits the open batch and releases its outcomes (on the writer thread: once it is durable). */
   flush(): void {
     this.scheduled = false;
-    if (this.waiting.length === 0 || this.inFlight) return;
+    if (this.waiting.length === 0 || this.inFlight >= MAX_IN_FLIGHT) return;
     const batch = this.waiting;
     this.waiting = [];
     if (this.writer === null) {
@@ -116,9 +123,9 @@ export class Sequencer {
     }
     const payload = this.journal.takeBatch(false);
     if (payload === null) return this.release(batch, 0);
-    this.inFlight = true;
+    this.inFlight++;
     this.writer.write(payload).then((ms) => {
-      this.inFlight = false;
+      this.inFlight--;
       this.release(batch, ms);
       if (this.waiting.length > 0) this.flush();
     }, (e: Error) => {
@@ -139,7 +146,7 @@ export class Sequencer {
       this.seqWaiters = this.seqWaiters.filter((w) => w.seq > this.committedSeq);
       for (const w of due) w.resolve();
     }
-    if (this.barriers.length > 0 && this.waiting.length === 0 && !this.inFlight) {
+    if (this.barriers.length > 0 && this.waiting.length === 0 && this.inFlight === 0) {
       const barriers = this.barriers;
       this.barriers = [];
       for (const b of barriers) b();

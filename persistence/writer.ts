@@ -1,8 +1,8 @@
 // The journal's writer thread and the main thread's side of it. The thread has its own connection
 // to the journal file and writes each batch it is sent in one transaction (fsync included with
 // synchronous=FULL), then says when it is done; meanwhile the main thread stamps and applies the
-// next batch. One batch is in flight at a time; the next gathers meanwhile (group commit). The
-// thread also computes the batch's checksum, which the main thread leaves to it.
+// next batch. Batches are written in the order sent, and none after one that failed. The thread
+// also computes each batch's checksum, which the main thread leaves to it.
 // The thread runs the source of writeBatch itself, so it needs no module loader of its own: the same
 // code runs whether the exchange was started from TypeScript or from the built bundle.
 import { createRequire } from 'node:module';
@@ -18,8 +18,12 @@ const db = new Database(workerData.file);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = ' + workerData.synchronous);
 db.pragma('busy_timeout = 10000');
+// After a failed batch nothing more is written: a later batch committed without it would leave a
+// gap in the journal. Every later batch is refused with the first failure.
+let failure = null;
 parentPort.on('message', (message) => {
   if (message === 'close') { db.close(); parentPort.postMessage('closed'); return; }
+  if (failure !== null) { parentPort.postMessage({ id: message.id, error: 'not written after an earlier batch failed: ' + failure }); return; }
   const started = performance.now();
   try {
     const batch = message.payload.batch;
@@ -27,6 +31,7 @@ parentPort.on('message', (message) => {
     writeBatch(db, message.payload);
     parentPort.postMessage({ id: message.id, ms: performance.now() - started });
   } catch (e) {
+    failure = e.message;
     parentPort.postMessage({ id: message.id, error: e.message });
   }
 });

@@ -10,6 +10,7 @@ import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readl
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { Journal, JournalError, SCHEMA_VERSION } from '../../persistence/journal.ts';
+import { BackgroundWriter } from '../../persistence/writer.ts';
 import type { Command, EngineEvent } from '../../engine/index.ts';
 import { tempFolder } from '../support/exchangeProcess.ts';
 import { writeSchema1Journal } from '../support/schema1.ts';
@@ -589,4 +590,37 @@ t.test('a physically torn -wal file loses nothing that was committed', async (t)
     k.close();
     t.end();
   });
+});
+
+t.test('the writer thread writes batches in the order sent, fills in their checksums, and writes nothing after a failure', async (t) => {
+  const dir = dataDir(t);
+  const j = new Journal(dir);
+  const writer = new BackgroundWriter(j);
+  const take = (from: number, to: number) => {
+    for (let seq = from; seq <= to; seq++) j.append(command(seq), [], null);
+    const payload = j.takeBatch(false);
+    if (payload === null || payload.batch === null) throw new Error('no batch');
+    t.equal(payload.batch[4], null, 'the main thread leaves the checksum to the thread');
+    return payload;
+  };
+  // Two in flight at once, as the sequencer sends them.
+  const first = take(1, 3);
+  const second = take(4, 4);
+  const [a, b] = await Promise.all([writer.write(first), writer.write(second)]);
+  t.ok(a >= 0 && b >= 0, 'both committed');
+  // A batch whose number is taken already fails; the one after it is refused, not written.
+  const good = take(5, 6);
+  const clash = { ...good, batch: [1, 5, 6, good.batch![3], null] as typeof good.batch };
+  const failed = writer.write(clash);
+  const after = writer.write(take(7, 8));
+  await t.rejects(failed, /UNIQUE|constraint/i);
+  await t.rejects(after, /not written after an earlier batch failed/);
+  await writer.close();
+  const reader = new Database(join(dir, 'journal.sqlite'), { readonly: true });
+  const rows = reader.prepare('SELECT batch, first_seq, last_seq, commands, crc FROM batches ORDER BY batch').all() as BatchRow[];
+  reader.close();
+  t.same(rows.map((r) => [r.batch, r.first_seq, r.last_seq]), [[1, 1, 3], [2, 4, 4]], 'only the batches before the failure are on disk');
+  for (const r of rows) t.equal(r.crc, crc32(r.commands), `batch ${r.batch}'s checksum is of its command text`);
+  j.close();
+  t.end();
 });
