@@ -1,25 +1,28 @@
 // Order entry over HTTP: a bare Fastify POST route against our durable POST /v1/orders, in one run,
 // on the same machine with the same load generator settings.
 //
-//   npm run bench:gateway -- [--duration 10] [--connections 50] [--warmup 2] [--cross 0.2] [--seed 1]
-//                            [--server-prof DIR]
+//   npm run bench:gateway -- [--rounds 3] [--duration 5] [--connections 50] [--warmup 2] [--cross 0.2]
+//                            [--seed 1] [--server-prof DIR]
 //
-// The servers run in a child process (this file again, with --serve bare|ours) and autocannon runs
+// The servers run in child processes (this file again, with --serve bare|ours) and autocannon runs
 // here, so load generator and server each have a core of their own and do not share an event loop.
-// First the bare app: Fastify, no logger, the gateway's body limit and Ajv options, one POST route
-// with the same body schema as /v1/orders, answering 201 with a small JSON object. Then our exchange
-// (startExchange on a temporary data directory, the demo market, the journal as it ships:
-// synchronous=FULL, rateLimit 0, logger off, fixed keys for M1–M3 and an operator). Both get the
+// The bare app: Fastify, no logger, the gateway's body limit and Ajv options, one POST route with the
+// same body schema as /v1/orders, answering 201 with a small JSON object. Our exchange:
+// startExchange on a temporary data directory, the demo market, the journal as it ships
+// (synchronous=FULL), rateLimit 0, logger off, fixed keys for M1–M3 and an operator. Both get the
 // same request bodies: limit orders on CEA24 from the ten accounts of M1–M3 that are admitted to
 // CEA, buys and sells, quantities 1–200, prices around 57.46 inside the ±10 % band; a --cross
-// fraction is priced through the touch and trades, the rest rests. Each target gets an untimed
-// warm-up of --warmup seconds first. Before ours is measured, every account's cash and CEA24 are
-// checked against what the run could need (bounded by the bare app's rate) and topped up through
-// POST /v1/admin/deposits when short.
+// fraction is priced through the touch and trades, the rest rests.
+// Both servers are started, each gets an untimed warm-up of --warmup seconds, and then --rounds
+// rounds each measure the bare app for --duration seconds and then ours for as long. The machine's
+// speed drifts (it is shared), so the ratio is the median of the rounds' own ratios. Before ours is
+// measured, every account's cash and CEA24 are checked against what the rounds could need (bounded
+// by the bare app's warm-up rate) and topped up through POST /v1/admin/deposits when short.
 //
-// --server-prof DIR runs the server child with --cpu-prof into DIR/bare and DIR/ours (the largest file
-// of each is the main thread's; the other is tsx's loader thread).
-// Prints per target req/s, latency and non-2xx responses, then the ratio; the last line is JSON.
+// --server-prof DIR runs the server children with --cpu-prof into DIR/bare and DIR/ours (the largest
+// file of each is the main thread's; the other is tsx's loader thread).
+// Prints per target req/s (over all rounds), latency (the rounds' median p50 and p99) and non-2xx
+// responses, then the ratio; the last line is JSON.
 import autocannon from 'autocannon';
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,7 +35,7 @@ import Fastify from 'fastify';
 import { DEMO_MARKETS_FILE } from '../engine/setup.ts';
 import type { KeySpec } from '../gateway/keys.ts';
 import { ACCOUNT, body, PRICE, QUANTITY, SYMBOL } from '../gateway/http.ts';
-import { group, positiveInt, progress, rng, round2 } from './setup.ts';
+import { group, median, positiveInt, progress, rng, round2 } from './setup.ts';
 
 const HOST = '127.0.0.1';
 const INSTRUMENT = 'CEA24';
@@ -263,16 +266,42 @@ async function load(server: Server, lists: autocannon.Request[][], connections: 
   };
 }
 
+async function warmUp(server: Server, lists: autocannon.Request[][], o: Options, label: string): Promise<number> {
+  if (o.warmup === 0) return 0;
+  progress(`${label}: warm-up ${o.warmup} s`);
+  return (await load(server, lists, o.connections, o.warmup)).reqPerSec;
+}
+
 async function measure(server: Server, lists: autocannon.Request[][], o: Options, label: string): Promise<Run> {
-  if (o.warmup > 0) {
-    progress(`${label}: warm-up ${o.warmup} s`);
-    await load(server, lists, o.connections, o.warmup);
-  }
   await server.mark();
   progress(`${label}: ${o.duration} s, ${o.connections} connections`);
   const run = await load(server, lists, o.connections, o.duration);
   const stats = await server.mark();
   return { ...run, server: { ...stats, cores: stats.cpuMs / 1000 / run.seconds } };
+}
+
+/** The rounds of one target as one run: counts added up, rates and loads averaged, latency percentiles the rounds' medians. */
+function combine(runs: Run[]): Run {
+  const sum = (f: (r: Run) => number): number => runs.reduce((a, r) => a + f(r), 0);
+  const seconds = sum((r) => r.seconds);
+  const codes: Record<string, number> = {};
+  const rejections: Record<string, number> = {};
+  for (const r of runs) {
+    for (const [c, n] of Object.entries(r.codes)) codes[c] = (codes[c] ?? 0) + n;
+    for (const [c, n] of Object.entries(r.server.rejections ?? {})) rejections[c] = (rejections[c] ?? 0) + n;
+  }
+  const cpuMs = sum((r) => r.server.cpuMs);
+  return {
+    // Every round lasts --duration: the rate is the mean of the rounds' rates (autocannon's own).
+    seconds, reqPerSec: sum((r) => r.reqPerSec) / runs.length, total: sum((r) => r.total),
+    p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)),
+    non2xx: sum((r) => r.non2xx), codes, errors: sum((r) => r.errors), clientCpu: sum((r) => r.clientCpu) / runs.length,
+    server: {
+      cpuMs, cores: sum((r) => r.server.cores ?? 0) / runs.length, elu: sum((r) => r.server.elu) / runs.length,
+      commands: sum((r) => r.server.commands ?? 0), batches: sum((r) => r.server.batches ?? 0), trades: sum((r) => r.server.trades ?? 0),
+      rejections, maxCommitMs: Math.max(...runs.map((r) => r.server.maxCommitMs ?? 0)), commitMs: sum((r) => r.server.commitMs ?? 0),
+    },
+  };
 }
 
 // ---------------------------------------------------------------- funding
@@ -315,7 +344,7 @@ async function post(url: string, b: Record<string, unknown>): Promise<void> {
 
 // ---------------------------------------------------------------- main
 
-interface Options { duration: number; connections: number; warmup: number; cross: number; seed: number; serverProf?: string }
+interface Options { duration: number; rounds: number; connections: number; warmup: number; cross: number; seed: number; serverProf?: string }
 
 function describe(label: string, r: Run): string {
   const codes = Object.entries(r.codes).filter(([c]) => !c.startsWith('2')).map(([c, n]) => `${c}×${group(n)}`).join(', ');
@@ -328,7 +357,8 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       serve: { type: 'string' },
-      duration: { type: 'string', default: '10' },
+      duration: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '3' },
       connections: { type: 'string', default: '50' },
       warmup: { type: 'string', default: '2' },
       cross: { type: 'string', default: '0.2' },
@@ -343,21 +373,31 @@ async function main(): Promise<void> {
   const cross = Number(values.cross);
   if (!(cross >= 0 && cross <= 1)) throw new Error(`--cross must be a fraction 0–1, not ${values.cross}`);
   const o: Options = {
-    duration: positiveInt(values.duration, 'duration'), connections: positiveInt(values.connections, 'connections'),
+    duration: positiveInt(values.duration, 'duration'), rounds: positiveInt(values.rounds, 'rounds'), connections: positiveInt(values.connections, 'connections'),
     warmup: values.warmup === '0' ? 0 : positiveInt(values.warmup, 'warmup'), cross, seed: positiveInt(values.seed, 'seed'),
     serverProf: values['server-prof'],
   };
   const lists = requestLists(o.connections, o.seed, o.cross);
 
+  // Both servers run side by side and the rounds alternate between them, so that a slow spell of
+  // the machine falls on both rather than on one: the ratio is the median of the rounds' ratios.
   const bareServer = await Server.start('bare', o.serverProf);
-  const bare = await measure(bareServer, lists, o, 'bare fastify');
-  await bareServer.stop();
-  console.log(describe('bare fastify', bare));
-
   const oursServer = await Server.start('ours', o.serverProf);
-  await fund(oursServer.url, Math.ceil(bare.reqPerSec * 1.5 * (o.duration + o.warmup)));
-  const ours = await measure(oursServer, lists, o, 'ours');
+  const bareWarm = await warmUp(bareServer, lists, o, 'bare fastify');
+  await fund(oursServer.url, Math.ceil(Math.max(bareWarm, 10_000) * 1.5 * (o.rounds * o.duration + o.warmup)));
+  await warmUp(oursServer, lists, o, 'ours');
+  const bareRuns: Run[] = [];
+  const oursRuns: Run[] = [];
+  for (let r = 0; r < o.rounds; r++) {
+    bareRuns.push(await measure(bareServer, lists, o, `round ${r + 1}/${o.rounds} bare fastify`));
+    oursRuns.push(await measure(oursServer, lists, o, `round ${r + 1}/${o.rounds} ours`));
+    progress(`  round ${r + 1}/${o.rounds}: bare ${group(bareRuns[r].reqPerSec)} req/s, ours ${group(oursRuns[r].reqPerSec)} req/s, ratio ${(oursRuns[r].reqPerSec / bareRuns[r].reqPerSec).toFixed(2)}`);
+  }
+  await bareServer.stop();
   await oursServer.stop();
+  const bare = combine(bareRuns);
+  const ours = combine(oursRuns);
+  console.log(describe('bare fastify', bare));
   console.log(describe('ours', ours));
   const s = ours.server;
   const rej = Object.entries(s.rejections ?? {}).map(([c, n]) => `${c} ${group(n)}`).join(', ');
@@ -365,7 +405,7 @@ async function main(): Promise<void> {
     `  ours: ${group(s.commands ?? 0)} commands in ${group(s.batches ?? 0)} journal batches (${((s.commands ?? 0) / Math.max(1, s.batches ?? 0)).toFixed(1)} per commit, ` +
     `commits took ${(((s.commitMs ?? 0) / 1000 / ours.seconds) * 100).toFixed(0)} % of the wall time, slowest ${round2(s.maxCommitMs ?? 0)} ms), ${group(s.trades ?? 0)} trades, rejections: ${rej === '' ? 'none' : rej}; journal in ${tmpdir()}`,
   );
-  const ratio = round2(ours.reqPerSec / bare.reqPerSec);
+  const ratio = round2(median(oursRuns.map((r, i) => r.reqPerSec / bareRuns[i].reqPerSec)));
   console.log(`ratio ours/bare ${ratio.toFixed(2)} (goal ≥ 0.80: ${ratio >= 0.8 ? 'met' : 'missed'})`);
   console.log(JSON.stringify({
     bareReqPerSec: Math.round(bare.reqPerSec), oursReqPerSec: Math.round(ours.reqPerSec), ratio,
