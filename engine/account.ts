@@ -20,8 +20,8 @@ export interface LargeHolderStatus {
   text: string | null;
 }
 
-export const ADMITTED = 1;
-export const NOT_ADMITTED = 2;
+/** Instrument indexes whose admission an account keeps as bits of a small integer. */
+export const ADMISSION_BITS = 30;
 
 export class Position {
   /** Tonnes that may be sold. */
@@ -55,10 +55,14 @@ export class Account {
   /** Positions indexed by instrument index; created on first use. */
   readonly positions: (Position | undefined)[] = [];
   /**
-   * Whether it is admitted to each instrument's venue, by instrument index, worked out on first
-   * use: 0 not yet known, ADMITTED or NOT_ADMITTED. Grown as instruments are listed.
+   * Whether it is admitted to each instrument's venue, worked out on first use. For instrument
+   * indexes below ADMISSION_BITS, bit i of `admissionKnown` says it was worked out and bit i of
+   * `admissionBits` that it is admitted (two small integers on the account itself, read on every
+   * order); higher indexes are kept in `admissionBeyond`.
    */
-  admitted = new Uint8Array(8);
+  admissionKnown = 0;
+  admissionBits = 0;
+  admissionBeyond: Map<number, boolean> | null = null;
   /** Number of open orders, so that an account with none can be skipped quickly. */
   openOrders = 0;
   constructor(

@@ -2,7 +2,7 @@
 // stamped command, checks it completely, and only then changes the state and returns the events;
 // a rejection changes nothing. No clock, no randomness, no I/O: the same commands always give the
 // same events and the same state hash.
-import { ADMITTED, Account, NOT_ADMITTED, Position, RESTRICTIONS, type Restriction } from './account.ts';
+import { ADMISSION_BITS, Account, Position, RESTRICTIONS, type Restriction } from './account.ts';
 import { ladderBook, type BookFactory, type DepthLevel } from './book.ts';
 import { addTradingDays, CST_OFFSET_MS, DAY_MS, describeSessions, isTradingDay, localDay, localMinute, sessionAt } from './calendar.ts';
 import {
@@ -658,19 +658,26 @@ export class Engine {
 
   /** @internal Whether the account may trade the instrument's venue (worked out once per pair). */
   admittedTo(acct: Account, inst: Instrument): boolean {
-    const known = inst.index < acct.admitted.length ? acct.admitted[inst.index] : 0;
-    if (known !== 0) return known === ADMITTED;
+    const i = inst.index;
+    if (i < ADMISSION_BITS) {
+      const bit = 1 << i;
+      if ((acct.admissionKnown & bit) !== 0) return (acct.admissionBits & bit) !== 0;
+    } else {
+      const known = acct.admissionBeyond?.get(i);
+      if (known !== undefined) return known;
+    }
     return this.workOutAdmission(acct, inst);
   }
 
   private workOutAdmission(acct: Account, inst: Instrument): boolean {
     const admitted = (acct.venues === null || acct.venues.has(inst.venue)) && inst.profile.source.admittedClasses.includes(acct.accountClass);
-    if (inst.index >= acct.admitted.length) {
-      const grown = new Uint8Array(Math.max(inst.index + 1, acct.admitted.length * 2));
-      grown.set(acct.admitted);
-      acct.admitted = grown;
+    const i = inst.index;
+    if (i < ADMISSION_BITS) {
+      acct.admissionKnown |= 1 << i;
+      if (admitted) acct.admissionBits |= 1 << i;
+    } else {
+      (acct.admissionBeyond ??= new Map()).set(i, admitted);
     }
-    acct.admitted[inst.index] = admitted ? ADMITTED : NOT_ADMITTED;
     return admitted;
   }
 
@@ -700,13 +707,15 @@ export class Engine {
 
   /** @internal */
   checkQuantity(quantity: number, lot: number): Rejection | null {
-    if (!isPositiveInt(quantity) || quantity > MAX_AMOUNT || quantity % lot !== 0) return badQuantity(quantity, lot);
+    // (A lot or tick of 1, the common case, needs no division.)
+    if (!isPositiveInt(quantity) || quantity > MAX_AMOUNT || (lot !== 1 && quantity % lot !== 0)) return badQuantity(quantity, lot);
     return null;
   }
 
   /** @internal */
   checkPrice(inst: Instrument, price: number): Rejection | null {
-    if (!isPositiveInt(price) || price > MAX_AMOUNT || price % inst.profile.tick !== 0 || price < inst.bandLow || price > inst.bandHigh) {
+    const tick = inst.profile.tick;
+    if (!isPositiveInt(price) || price > MAX_AMOUNT || (tick !== 1 && price % tick !== 0) || price < inst.bandLow || price > inst.bandHigh) {
       return badPrice(inst, price);
     }
     return null;

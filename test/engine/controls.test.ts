@@ -215,4 +215,25 @@ t.test('venue admission', async (t) => {
     ok(h.order('N1-A', order('CCER', 'buy', '80.00', 10)));
     ok(h.order('I1-A', order('CEA24', 'buy', '57.00', 10)));
   });
+
+  t.test('admission holds for every instrument, however many are listed, and is answered the same each time', async (t) => {
+    const h = market();
+    // Forty Hubei instruments: the account keeps the first instruments' answers as bits and the
+    // rest apart, and both must be right, the first time and when remembered.
+    const symbols: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const symbol = `HB${String(i).padStart(2, '0')}`;
+      h.list({ ...hubei(), instruments: [{ symbol, name: `Hubei ${i}`, vintage: null }] }, symbol, '40.67');
+      symbols.push(symbol);
+    }
+    h.open('H1-A', { cash: '10000000.00', venues: ['HBEA'] });
+    h.open('C1-A', { cash: '10000000.00', venues: ['CEA'] });
+    for (let round = 0; round < 2; round++) {
+      for (const symbol of [...symbols, 'CEA24']) {
+        const hubeiOne = symbol !== 'CEA24';
+        ok(h.order(hubeiOne ? 'H1-A' : 'C1-A', order(symbol, 'buy', hubeiOne ? '40.67' : '57.00', 1)));
+        expectReject(t, h, () => h.order(hubeiOne ? 'C1-A' : 'H1-A', order(symbol, 'buy', hubeiOne ? '40.67' : '57.00', 1)), 'VENUE_NOT_ADMITTED', hubeiOne ? 'HBEA' : 'CEA');
+      }
+    }
+  });
 });
