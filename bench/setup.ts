@@ -112,6 +112,11 @@ export interface DryRun {
   openOrders: number;
   /** The state hash of the dry run's engine after the last command, when asked for. */
   stateHash: string | null;
+  /**
+   * The dry run's engine. Held here so that it lives as long as the commands: freeing it would make
+   * V8 drop the engine code optimized during the dry run (see `alive` in bench/engine.ts).
+   */
+  engine: Engine;
 }
 
 /**
@@ -131,6 +136,7 @@ export function dryRun(w: Workload, profile: VenueProfile, options: { stateHash?
   const accountOfOrder = new Int32Array(w.maxOrder + 1); // workload order id → account that placed it
   const run: DryRun = {
     commands: new Array<Command>(w.count), rejections: new Map(), trades: 0, endings: new Map(), places: 0, idSurprises: 0, openOrders: 0, stateHash: null,
+    engine,
   };
 
   for (let i = 0; i < w.count; i++) {
