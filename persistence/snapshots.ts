@@ -18,15 +18,10 @@ export class SnapshotStore {
     if (!existsSync(this.folder)) mkdirSync(this.folder, { recursive: true });
   }
 
-  private serialise(engine: Engine): { seq: number; hash: string; text: string } {
-    // One serialisation gives both the file's text and the state hash (the same stateHash() computes).
-    const { lastSeq, text, hash } = snapshotWithHash(engine);
-    return { seq: lastSeq, hash, text };
-  }
-
   /** Takes a snapshot now and writes it synchronously (clean shutdown, end of day). */
   takeSync(engine: Engine): SnapshotRecord {
-    const { seq, hash, text } = this.serialise(engine);
+    // One serialisation gives both the file's text and the state hash (the same stateHash() computes).
+    const { lastSeq: seq, hash, text } = snapshotWithHash(engine);
     const file = `snapshot-${String(seq).padStart(12, '0')}.json`;
     const tmp = join(this.folder, file + '.tmp');
     writeFileSync(tmp, text);
@@ -42,7 +37,7 @@ export class SnapshotStore {
    * when given, is awaited before recording: a snapshot may only stand for commands on disk.
    */
   async take(engine: Engine, durable?: (seq: number) => Promise<void>): Promise<SnapshotRecord> {
-    const { seq, hash, text } = this.serialise(engine);
+    const { lastSeq: seq, hash, text } = snapshotWithHash(engine);
     const file = `snapshot-${String(seq).padStart(12, '0')}.json`;
     const tmp = join(this.folder, file + '.tmp');
     const handle = await openAsync(tmp, 'w');

@@ -46,6 +46,18 @@ export interface Setup {
 }
 
 let baseProfile: VenueProfile | null = null;
+/** The base profile's large-holder rules with one threshold for every class (compliance: plus its allocation). */
+function largeHolderAt(base: VenueProfile, threshold: number): VenueProfile['largeHolder'] {
+  return {
+    ...base.largeHolder,
+    thresholds: {
+      compliance: { quantity: threshold, plusAllocation: true },
+      institution: { quantity: threshold, plusAllocation: false },
+      individual: { quantity: threshold, plusAllocation: false },
+    },
+  };
+}
+
 function cea(): VenueProfile {
   baseProfile ??= allDay(loadProfile('cea'));
   return baseProfile;
@@ -60,14 +72,7 @@ export function profileA(s: Setup): VenueProfile {
       compliance: null, institution: null,
       individual: s.capIndividualA === null ? null : { quantity: s.capIndividualA, plusAllocation: false },
     },
-    largeHolder: {
-      ...base.largeHolder,
-      thresholds: {
-        compliance: { quantity: s.threshold, plusAllocation: true },
-        institution: { quantity: s.threshold, plusAllocation: false },
-        individual: { quantity: s.threshold, plusAllocation: false },
-      },
-    },
+    largeHolder: largeHolderAt(base, s.threshold),
   };
 }
 
@@ -93,14 +98,7 @@ export function profileB(s: Setup): VenueProfile {
       institution: { quantity: s.capsB.institution, plusAllocation: false },
       individual: { quantity: s.capsB.individual, plusAllocation: false },
     },
-    largeHolder: {
-      ...base.largeHolder,
-      thresholds: {
-        compliance: { quantity: s.threshold, plusAllocation: true },
-        institution: { quantity: s.threshold, plusAllocation: false },
-        individual: { quantity: s.threshold, plusAllocation: false },
-      },
-    },
+    largeHolder: largeHolderAt(base, s.threshold),
   };
 }
 
