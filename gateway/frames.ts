@@ -1,6 +1,6 @@
 // WebSocket text frames built once and written as they are to every subscriber (RFC 6455 §5.2:
-// server frames are never masked). The publisher writes one message to thousands of clients; framing
-// it once and corking each socket for the batch turns that into one write per client per batch.
+// server frames are never masked). The publisher writes one message to thousands of clients: it
+// frames each message once, joins a window's frames per group of clients, and writes that buffer.
 
 export function textFrame(text: string): Buffer {
   const payload = Buffer.from(text, 'utf8');

@@ -3,6 +3,10 @@
 // to every subscriber, so seq rises by exactly 1 per channel on every connection. Snapshots come from
 // the publisher's own copy of the committed state, never from the engine directly: between two
 // commits the engine may already hold commands nobody has been answered about.
+// Writing: clients with the same subscriptions get the same bytes, so they form a group. Messages
+// gather for a short window (flushMs; the first after a quiet spell goes at once); then each group's
+// messages of the window are joined into one buffer, which is written to each of its clients: one
+// write per client per window, whatever the number of messages.
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import {
@@ -22,7 +26,11 @@ export interface PublisherOptions {
   /** Close a client whose unsent data passes this many bytes. */
   maxBufferedBytes?: number;
   heartbeatMs?: number;
-  /** How long writes to subscribers are gathered before they go out (0: at the end of each batch). */
+  /**
+   * Writes to subscribers go out at most once per this many milliseconds (default 10): the first
+   * message after a quiet spell at once, those that follow it within the window together at its end.
+   * 0: at the end of each batch.
+   */
   flushMs?: number;
   pingMs?: number;
 }
@@ -33,9 +41,13 @@ interface Client {
   channels: Set<string>;
   member: string | null;
   alive: boolean;
+  group: Group | null;
 }
 
 interface Channel { seq: number; subscribers: Set<Client> }
+
+/** Clients subscribed to exactly the same channels (by key, so `orders` counts per member). */
+interface Group { key: string; channels: Set<Channel>; clients: Set<Client> }
 
 type Side = Map<number, [number, number]>; // price → [quantity, orders]
 
@@ -48,16 +60,20 @@ export class Publisher {
   private readonly lastBar = new Map<string, number>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly maxBuffered: number;
-  private readonly corked = new Set<Socket>();
+  private readonly groups = new Map<string, Group>();
+  /** The window's messages, in the order published: each frame and its channel. */
+  private pendingFrames: Buffer[] = [];
+  private pendingChannels: Channel[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
+  private lastFlush = 0;
   private readonly flushMs: number;
 
   constructor(private readonly g: Gateway, options: PublisherOptions = {}) {
     this.maxBuffered = options.maxBufferedBytes ?? 1 << 20;
-    this.flushMs = options.flushMs ?? 0;
+    this.flushMs = options.flushMs ?? 10;
     this.timers.push(setInterval(() => {
       this.publish('heartbeat', 'heartbeat', () => ({ time: isoTime(Date.now()) }));
-      this.uncorkAll();
+      this.scheduleFlush();
     }, options.heartbeatMs ?? 10_000));
     this.timers.push(setInterval(() => this.ping(), options.pingMs ?? 15_000));
   }
@@ -72,10 +88,11 @@ export class Publisher {
   // ---------------------------------------------------------------- connections
 
   attach(ws: WebSocket): void {
-    const client: Client = { ws, channels: new Set(), member: null, alive: true, queue: Promise.resolve() };
+    const client: Client = { ws, channels: new Set(), member: null, alive: true, queue: Promise.resolve(), group: null };
     this.clients.add(client);
     this.g.metrics.wsClients = this.clients.size;
     this.channel('heartbeat').subscribers.add(client);
+    this.regroup(client);
     ws.on('pong', () => { client.alive = true; });
     ws.on('message', (data, isBinary) => this.onMessage(client, isBinary ? '' : data.toString()));
     ws.on('close', () => this.detach(client));
@@ -85,7 +102,31 @@ export class Publisher {
   private detach(client: Client): void {
     if (!this.clients.delete(client)) return;
     for (const ch of this.channels.values()) ch.subscribers.delete(client);
+    this.leaveGroup(client);
     this.g.metrics.wsClients = this.clients.size;
+  }
+
+  /** Puts a client in the group of its current subscriptions (after they changed). */
+  private regroup(client: Client): void {
+    const keys = ['heartbeat', ...[...client.channels].map((name) => this.key(client, name))].sort();
+    const key = keys.join('\n');
+    if (client.group?.key === key) return;
+    this.leaveGroup(client);
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = { key, channels: new Set(keys.map((k) => this.channel(k))), clients: new Set() };
+      this.groups.set(key, group);
+    }
+    group.clients.add(client);
+    client.group = group;
+  }
+
+  private leaveGroup(client: Client): void {
+    const group = client.group;
+    if (group === null) return;
+    client.group = null;
+    group.clients.delete(client);
+    if (group.clients.size === 0) this.groups.delete(group.key);
   }
 
   private ping(): void {
@@ -96,7 +137,9 @@ export class Publisher {
     }
   }
 
+  /** An answer to the client alone: what was published before it goes out first. */
   private reply(client: Client, message: unknown): void {
+    this.flushNow();
     this.send(client, JSON.stringify(message));
   }
 
@@ -126,7 +169,9 @@ export class Publisher {
       if (p === null || p.role !== 'member') return this.reply(client, { type: 'error', code: 'UNAUTHENTICATED', message: 'auth takes a member API key' });
       if (client.member !== null && client.member !== p.member && client.channels.delete('orders')) {
         // Another member's key: its feed replaces the old one, which stops here.
+        this.flushNow();
         this.channel(`orders:${client.member}`).subscribers.delete(client);
+        this.regroup(client);
         this.reply(client, { type: 'unsubscribed', channels: ['orders'] });
       }
       client.member = p.member as string;
@@ -144,16 +189,22 @@ export class Publisher {
       if (problem !== null) return this.reply(client, { type: 'error', code: problem[0], message: problem[1] });
     }
     if (msg.op === 'unsubscribe') {
+      // What was published while it was subscribed still reaches it; nothing after.
+      this.flushNow();
       for (const name of names) {
         client.channels.delete(name);
         this.channel(this.key(client, name)).subscribers.delete(client);
       }
+      this.regroup(client);
       return this.reply(client, { type: 'unsubscribed', channels: names });
     }
     this.reply(client, { type: 'subscribed', channels: names });
     // A snapshot shows committed state only: it waits until everything applied so far is committed
     // (and published), so that the updates after it follow on from it exactly.
     return this.g.sequencer.committed().then(() => {
+      // Messages of the window so far were published before the snapshots: they go out first, and
+      // only to the client's old subscriptions.
+      this.flushNow();
       for (const name of names) {
         if (client.channels.has(name) || !this.clients.has(client)) continue;
         client.channels.add(name);
@@ -162,6 +213,7 @@ export class Publisher {
         const snapshot = this.snapshotOf(name);
         if (snapshot !== null) this.reply(client, { channel: name, type: 'snapshot', seq: ch.seq, ...snapshot });
       }
+      if (this.clients.has(client)) this.regroup(client);
     });
   }
 
@@ -204,33 +256,14 @@ export class Publisher {
 
   /**
    * One message on one channel: built only when someone listens, serialised and framed once, and
-   * the same bytes written to every subscriber.
+   * kept for the window's flush.
    */
   private publish(key: string, type: string, build: () => Record<string, unknown>, channelName = key): void {
     const ch = this.channels.get(key);
     if (ch === undefined || ch.subscribers.size === 0) return;
     ch.seq++;
-    const frame = textFrame(JSON.stringify({ channel: channelName, type, seq: ch.seq, ...build() }));
-    for (const c of ch.subscribers) this.sendFrame(c, frame);
-  }
-
-  /** Writes a framed message, corking the socket for the rest of the batch (one write per client). */
-  private sendFrame(client: Client, frame: Buffer): void {
-    if (client.ws.readyState !== 1) return;
-    const socket = (client.ws as unknown as { _socket?: Socket })._socket;
-    // The backlog is judged once per batch, before this batch's writes are queued: what a client
-    // has not taken from earlier batches decides, not the size of the batch itself.
-    if ((socket === undefined || !this.corked.has(socket)) && client.ws.bufferedAmount > this.maxBuffered) return this.drop(client);
-    if (socket === undefined) {
-      client.ws.send(frame.subarray(frameHeaderLength(frame)));
-    } else {
-      if (!this.corked.has(socket)) {
-        socket.cork();
-        this.corked.add(socket);
-      }
-      socket.write(frame);
-    }
-    this.g.metrics.wsMessages++;
+    this.pendingFrames.push(textFrame(JSON.stringify({ channel: channelName, type, seq: ch.seq, ...build() })));
+    this.pendingChannels.push(ch);
   }
 
   private drop(client: Client): void {
@@ -239,19 +272,41 @@ export class Publisher {
     this.detach(client);
   }
 
+  /** Flushes now, or at the end of the current window if the last flush was less than flushMs ago. */
+  private scheduleFlush(): void {
+    if (this.flushTimer !== null || this.pendingFrames.length === 0) return;
+    const wait = this.lastFlush + this.flushMs - performance.now();
+    if (wait <= 0) this.flushNow();
+    else this.flushTimer = setTimeout(() => this.flushNow(), wait);
+  }
+
   /**
-   * Sends what the sockets hold. Writes are coalesced over `flushMs` (one system call per client per
-   * window rather than per batch): with a thousand subscribers the calls, not the bytes, are the cost.
+   * Sends the window's messages: for each group, those on its channels joined into one buffer, and
+   * that buffer written to each client of the group. A client whose earlier data still waits past
+   * the bound is dropped instead: what it has not taken decides, not the size of this window.
    */
-  private uncorkAll(): void {
-    if (this.flushTimer !== null || this.corked.size === 0) return;
-    const flush = () => {
-      this.flushTimer = null;
-      for (const socket of this.corked) socket.uncork();
-      this.corked.clear();
-    };
-    if (this.flushMs <= 0) flush();
-    else this.flushTimer = setTimeout(flush, this.flushMs);
+  private flushNow(): void {
+    if (this.flushTimer !== null) { clearTimeout(this.flushTimer); this.flushTimer = null; }
+    this.lastFlush = performance.now();
+    const frames = this.pendingFrames;
+    const channels = this.pendingChannels;
+    if (frames.length === 0) return;
+    this.pendingFrames = [];
+    this.pendingChannels = [];
+    for (const group of this.groups.values()) {
+      const mine: Buffer[] = [];
+      for (let i = 0; i < frames.length; i++) if (group.channels.has(channels[i])) mine.push(frames[i]);
+      if (mine.length === 0) continue;
+      const bytes = mine.length === 1 ? mine[0] : Buffer.concat(mine);
+      for (const client of group.clients) {
+        if (client.ws.readyState !== 1) continue;
+        if (client.ws.bufferedAmount > this.maxBuffered) { this.drop(client); continue; }
+        const socket = (client.ws as unknown as { _socket?: Socket })._socket;
+        if (socket === undefined) for (const f of mine) client.ws.send(f.subarray(frameHeaderLength(f)));
+        else socket.write(bytes);
+        this.g.metrics.wsMessages += mine.length;
+      }
+    }
   }
 
   /**
@@ -289,7 +344,7 @@ export class Publisher {
       if (this.listened(`book:${symbol}`)) this.bookUpdate(symbol);
       if (this.listened(`ticker:${symbol}`)) this.tickerChanged(symbol);
     }
-    this.uncorkAll();
+    this.scheduleFlush();
   }
 
   private listened(key: string): boolean {
@@ -345,7 +400,7 @@ export class Publisher {
       s.timer = null;
       s.sentAt = Date.now();
       this.publish(`ticker:${symbol}`, 'update', () => ({ ticker: s.text }));
-      this.uncorkAll();
+      this.scheduleFlush();
     };
     if (wait <= 0) fire();
     else t.timer = setTimeout(fire, wait);
