@@ -44,10 +44,10 @@ interface Client {
   group: Group | null;
 }
 
-interface Channel { seq: number; subscribers: Set<Client> }
+interface Channel { seq: number; subscribers: Set<Client>; groups: Set<Group> }
 
 /** Clients subscribed to exactly the same channels (by key, so `orders` counts per member). */
-interface Group { key: string; channels: Set<Channel>; clients: Set<Client> }
+interface Group { key: string; channels: Channel[]; clients: Set<Client>; out: Buffer[] }
 
 type Side = Map<number, [number, number]>; // price → [quantity, orders]
 
@@ -114,7 +114,8 @@ export class Publisher {
     this.leaveGroup(client);
     let group = this.groups.get(key);
     if (group === undefined) {
-      group = { key, channels: new Set(keys.map((k) => this.channel(k))), clients: new Set() };
+      group = { key, channels: keys.map((k) => this.channel(k)), clients: new Set(), out: [] };
+      for (const ch of group.channels) ch.groups.add(group);
       this.groups.set(key, group);
     }
     group.clients.add(client);
@@ -126,7 +127,9 @@ export class Publisher {
     if (group === null) return;
     client.group = null;
     group.clients.delete(client);
-    if (group.clients.size === 0) this.groups.delete(group.key);
+    if (group.clients.size > 0) return;
+    this.groups.delete(group.key);
+    for (const ch of group.channels) ch.groups.delete(group);
   }
 
   private ping(): void {
@@ -234,7 +237,7 @@ export class Publisher {
 
   private channel(key: string): Channel {
     let ch = this.channels.get(key);
-    if (ch === undefined) { ch = { seq: 0, subscribers: new Set() }; this.channels.set(key, ch); }
+    if (ch === undefined) { ch = { seq: 0, subscribers: new Set(), groups: new Set() }; this.channels.set(key, ch); }
     return ch;
   }
 
@@ -293,10 +296,18 @@ export class Publisher {
     if (frames.length === 0) return;
     this.pendingFrames = [];
     this.pendingChannels = [];
-    for (const group of this.groups.values()) {
-      const mine: Buffer[] = [];
-      for (let i = 0; i < frames.length; i++) if (group.channels.has(channels[i])) mine.push(frames[i]);
-      if (mine.length === 0) continue;
+    // Each frame to the groups of its channel, in order: the work is one step per frame and group
+    // that gets it, however many groups there are.
+    const touched: Group[] = [];
+    for (let i = 0; i < frames.length; i++) {
+      for (const group of channels[i].groups) {
+        if (group.out.length === 0) touched.push(group);
+        group.out.push(frames[i]);
+      }
+    }
+    for (const group of touched) {
+      const mine = group.out;
+      group.out = [];
       const bytes = mine.length === 1 ? mine[0] : Buffer.concat(mine);
       for (const client of group.clients) {
         if (client.ws.readyState !== 1) continue;
