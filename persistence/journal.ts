@@ -56,25 +56,28 @@ export interface BatchPayload {
  * names nothing outside its own body), because the writer thread runs this very function's source.
  */
 export function writeBatch(db: Database.Database, p: BatchPayload): void {
-  type Statements = Record<'batch' | 'facts' | 'audit' | 'day' | 'genesis', Database.Statement>;
-  const holder = db as unknown as { journalStatements?: Statements };
-  const st = holder.journalStatements ?? (holder.journalStatements = {
-    batch: db.prepare('INSERT INTO batches (batch, first_seq, last_seq, commands, crc) VALUES (?, ?, ?, ?, ?)'),
-    facts: db.prepare('INSERT INTO facts (batch, first_seq, last_seq, events, trades) VALUES (?, ?, ?, ?, ?)'),
-    audit: db.prepare('INSERT INTO audit (seq, time, command, code, message) VALUES (?, ?, ?, ?, ?)'),
-    day: db.prepare('INSERT OR REPLACE INTO days (date, seq, event) VALUES (?, ?, ?)'),
-    genesis: db.prepare("INSERT INTO meta (key, value) VALUES ('genesis', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
-  });
-  db.transaction(() => {
-    if (p.genesis !== null) st.genesis.run(p.genesis);
-    if (p.batch !== null) {
-      if (p.batch[4] === null) throw new Error(`batch ${p.batch[0]} has no checksum`);
-      st.batch.run(...p.batch);
-    }
-    if (p.facts !== null) st.facts.run(...p.facts);
-    for (const a of p.audits) st.audit.run(...a);
-    for (const d of p.days) st.day.run(...d);
-  })();
+  // The statements and the transaction are made once per connection and kept on it.
+  const holder = db as unknown as { journalWrite?: (p: BatchPayload) => void };
+  if (holder.journalWrite === undefined) {
+    const st = {
+      batch: db.prepare('INSERT INTO batches (batch, first_seq, last_seq, commands, crc) VALUES (?, ?, ?, ?, ?)'),
+      facts: db.prepare('INSERT INTO facts (batch, first_seq, last_seq, events, trades) VALUES (?, ?, ?, ?, ?)'),
+      audit: db.prepare('INSERT INTO audit (seq, time, command, code, message) VALUES (?, ?, ?, ?, ?)'),
+      day: db.prepare('INSERT OR REPLACE INTO days (date, seq, event) VALUES (?, ?, ?)'),
+      genesis: db.prepare("INSERT INTO meta (key, value) VALUES ('genesis', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+    };
+    holder.journalWrite = db.transaction((b: BatchPayload) => {
+      if (b.genesis !== null) st.genesis.run(b.genesis);
+      if (b.batch !== null) {
+        if (b.batch[4] === null) throw new Error(`batch ${b.batch[0]} has no checksum`);
+        st.batch.run(...b.batch);
+      }
+      if (b.facts !== null) st.facts.run(...b.facts);
+      for (const a of b.audits) st.audit.run(...a);
+      for (const d of b.days) st.day.run(...d);
+    });
+  }
+  holder.journalWrite(p);
 }
 
 /** The events kept as facts: what settlement, order and fill history, and K-lines need. */
