@@ -16,7 +16,7 @@ import {
 import type { Command, VenueProfile } from '../engine/index.ts';
 import {
   MB, MIXES, benchProfile, collectGarbage, dryRun, generate, group, heapUsed, median, nanos, newEngine, positiveInt, progress,
-  quantile, round2, seconds, type DryRun,
+  quantile, round2, seconds, workloadOptions, type DryRun,
 } from './setup.ts';
 import { BUY_SIDE, OP, readWorkload, type Workload } from './workload.ts';
 
@@ -221,10 +221,7 @@ function printDetails(dry: DryRun, m: { baseMB: number; inputsMB: number; afterM
 function main(): void {
   const { values } = parseArgs({
     options: {
-      workload: { type: 'string' },
-      commands: { type: 'string', default: '1000000' },
-      mix: { type: 'string' },
-      seed: { type: 'string', default: '1' },
+      ...workloadOptions('1000000'),
       runs: { type: 'string', default: '5' },
     },
   });

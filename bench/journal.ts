@@ -27,7 +27,7 @@ import { Journal } from '../persistence/journal.ts';
 import { Sequencer } from '../persistence/sequencer.ts';
 import {
   MB, TIME, TRADING_DATE, benchGenesis, benchProfile, collectGarbage, dryRun, group, loadWorkload, median, nanos, newEngine,
-  positiveInt, progress, quantile, round2, seconds, setupCommands, submissions, type Submissions,
+  positiveInt, progress, quantile, round2, seconds, setupCommands, submissions, workloadOptions, type Submissions,
 } from './setup.ts';
 
 type Synchronous = 'FULL' | 'OFF';
@@ -140,10 +140,7 @@ async function timeSequencer(synchronous: Synchronous, parent: string, setup: Su
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      workload: { type: 'string' },
-      commands: { type: 'string', default: '200000' },
-      mix: { type: 'string' },
-      seed: { type: 'string', default: '1' },
+      ...workloadOptions('200000'),
       burst: { type: 'string', default: '256' },
       inflight: { type: 'string', default: '4' },
       runs: { type: 'string', default: '3' },

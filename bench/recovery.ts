@@ -28,7 +28,7 @@ import { Sequencer } from '../persistence/sequencer.ts';
 import { SnapshotStore, type SnapshotRecord } from '../persistence/snapshots.ts';
 import {
   MB, TIME, TRADING_DATE, benchGenesis, benchProfile, collectGarbage, dryRun, group, loadWorkload, nanos, positiveInt, progress,
-  seconds, setupCommands, submissions, type Submissions,
+  seconds, setupCommands, submissions, workloadOptions, type Submissions,
 } from './setup.ts';
 
 const GOAL_MS = 3000;
@@ -110,10 +110,7 @@ function replayFromScratch(dir: string): { ms: number; cpuMs: number; replayed: 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      workload: { type: 'string' },
-      commands: { type: 'string', default: '1000000' },
-      mix: { type: 'string' },
-      seed: { type: 'string', default: '1' },
+      ...workloadOptions('1000000'),
       'snapshot-every': { type: 'string', default: '250000' },
       burst: { type: 'string', default: '1024' },
       dir: { type: 'string', default: tmpdir() },

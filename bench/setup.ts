@@ -288,6 +288,16 @@ export function generate(mix: string, commands: number, seed: number, tmpPrefix 
   }
 }
 
+/** The command-line options loadWorkload reads (parseArgs options), with the benchmark's default command count. */
+export function workloadOptions(commands: string) {
+  return {
+    workload: { type: 'string' },
+    commands: { type: 'string', default: commands },
+    mix: { type: 'string' },
+    seed: { type: 'string', default: '1' },
+  } as const;
+}
+
 /** The workload a benchmark runs: a --workload file whole, else a generated --mix. */
 export function loadWorkload(values: { workload?: string; mix?: string; commands: string; seed: string }, defaultMix: string, tmpPrefix: string): { mix: string; workload: Workload } {
   if (values.workload !== undefined) return { mix: values.mix ?? values.workload, workload: readWorkload(values.workload) };

@@ -125,12 +125,20 @@ function clientFrame(opcode: number, payload: Buffer): Buffer {
   return out;
 }
 
-/** The whole length of the frame starting at `buf` (whose first 10 bytes are there). */
-function frameLength(buf: Buffer): number {
-  const len = buf[1] & 0x7f;
-  if (len < 126) return 2 + len;
-  if (len === 126) return 4 + buf.readUInt16BE(2);
-  return 10 + buf.readUInt32BE(2) * 2 ** 32 + buf.readUInt32BE(6);
+/** The header length of the frame at `off`, or -1 while its header is not all in `buf`. */
+function headerLength(buf: Buffer, off: number): number {
+  if (buf.length - off < 2) return -1;
+  const len = buf[off + 1] & 0x7f;
+  const header = len < 126 ? 2 : len === 126 ? 4 : 10;
+  return buf.length - off < header ? -1 : header;
+}
+
+/** The payload length of the frame at `off`, whose header is all there. */
+function payloadLength(buf: Buffer, off: number): number {
+  const len = buf[off + 1] & 0x7f;
+  if (len < 126) return len;
+  if (len === 126) return buf.readUInt16BE(off + 2);
+  return buf.readUInt32BE(off + 2) * 2 ** 32 + buf.readUInt32BE(off + 6);
 }
 
 /**
@@ -143,7 +151,8 @@ function readFrames(c: Client, chunk: Buffer, frame: (opcode: number, data: Buff
     // A frame began in the previous chunk: complete that one frame alone (copying a few bytes, not
     // the whole chunk), then read on in this chunk.
     const rest = c.rest;
-    const total = rest.length >= 10 ? frameLength(rest) : -1;
+    const header = headerLength(rest, 0);
+    const total = header < 0 ? -1 : header + payloadLength(rest, 0);
     if (total < 0 || chunk.length < total - rest.length) {
       buf = Buffer.concat([rest, chunk]);
     } else {
@@ -154,21 +163,12 @@ function readFrames(c: Client, chunk: Buffer, frame: (opcode: number, data: Buff
     }
   }
   let off = 0;
-  while (buf.length - off >= 2) {
+  for (;;) {
+    const header = headerLength(buf, off);
+    if (header < 0) break;
     const b0 = buf[off];
-    const b1 = buf[off + 1];
-    if ((b0 & 0x80) === 0 || (b1 & 0x80) !== 0) throw new Error('the server sent a fragmented or masked frame');
-    let len = b1 & 0x7f;
-    let header = 2;
-    if (len === 126) {
-      if (buf.length - off < 4) break;
-      len = buf.readUInt16BE(off + 2);
-      header = 4;
-    } else if (len === 127) {
-      if (buf.length - off < 10) break;
-      len = buf.readUInt32BE(off + 2) * 2 ** 32 + buf.readUInt32BE(off + 6);
-      header = 10;
-    }
+    if ((b0 & 0x80) === 0 || (buf[off + 1] & 0x80) !== 0) throw new Error('the server sent a fragmented or masked frame');
+    const len = payloadLength(buf, off);
     if (buf.length - off < header + len) break;
     frame(b0 & 0x0f, buf, off + header, off + header + len);
     off += header + len;

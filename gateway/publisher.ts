@@ -44,7 +44,8 @@ interface Client {
   group: Group | null;
 }
 
-interface Channel { seq: number; subscribers: Set<Client>; groups: Set<Group> }
+/** A channel's subscribers are the clients of its groups. */
+interface Channel { seq: number; groups: Set<Group> }
 
 /** Clients subscribed to exactly the same channels (by key, so `orders` counts per member). */
 interface Group { key: string; channels: Channel[]; clients: Set<Client>; out: Buffer[] }
@@ -91,8 +92,7 @@ export class Publisher {
     const client: Client = { ws, channels: new Set(), member: null, alive: true, queue: Promise.resolve(), group: null };
     this.clients.add(client);
     this.g.metrics.wsClients = this.clients.size;
-    this.channel('heartbeat').subscribers.add(client);
-    this.regroup(client);
+    this.regroup(client); // every client has the heartbeat
     ws.on('pong', () => { client.alive = true; });
     ws.on('message', (data, isBinary) => this.onMessage(client, isBinary ? '' : data.toString()));
     ws.on('close', () => this.detach(client));
@@ -101,7 +101,6 @@ export class Publisher {
 
   private detach(client: Client): void {
     if (!this.clients.delete(client)) return;
-    for (const ch of this.channels.values()) ch.subscribers.delete(client);
     this.leaveGroup(client);
     this.g.metrics.wsClients = this.clients.size;
   }
@@ -173,7 +172,6 @@ export class Publisher {
       if (client.member !== null && client.member !== p.member && client.channels.delete('orders')) {
         // Another member's key: its feed replaces the old one, which stops here.
         this.flushNow();
-        this.channel(`orders:${client.member}`).subscribers.delete(client);
         this.regroup(client);
         this.reply(client, { type: 'unsubscribed', channels: ['orders'] });
       }
@@ -194,10 +192,7 @@ export class Publisher {
     if (msg.op === 'unsubscribe') {
       // What was published while it was subscribed still reaches it; nothing after.
       this.flushNow();
-      for (const name of names) {
-        client.channels.delete(name);
-        this.channel(this.key(client, name)).subscribers.delete(client);
-      }
+      for (const name of names) client.channels.delete(name);
       this.regroup(client);
       return this.reply(client, { type: 'unsubscribed', channels: names });
     }
@@ -212,10 +207,10 @@ export class Publisher {
         if (client.channels.has(name) || !this.clients.has(client)) continue;
         client.channels.add(name);
         const ch = this.channel(this.key(client, name));
-        ch.subscribers.add(client);
         const snapshot = this.snapshotOf(name);
         if (snapshot !== null) this.reply(client, { channel: name, type: 'snapshot', seq: ch.seq, ...snapshot });
       }
+      // Only now does it join the channels' groups: nothing published before its snapshots reaches it.
       if (this.clients.has(client)) this.regroup(client);
     });
   }
@@ -237,7 +232,7 @@ export class Publisher {
 
   private channel(key: string): Channel {
     let ch = this.channels.get(key);
-    if (ch === undefined) { ch = { seq: 0, subscribers: new Set(), groups: new Set() }; this.channels.set(key, ch); }
+    if (ch === undefined) { ch = { seq: 0, groups: new Set() }; this.channels.set(key, ch); }
     return ch;
   }
 
@@ -263,7 +258,7 @@ export class Publisher {
    */
   private publish(key: string, type: string, build: () => Record<string, unknown>, channelName = key): void {
     const ch = this.channels.get(key);
-    if (ch === undefined || ch.subscribers.size === 0) return;
+    if (ch === undefined || ch.groups.size === 0) return;
     ch.seq++;
     this.pendingFrames.push(textFrame(JSON.stringify({ channel: channelName, type, seq: ch.seq, ...build() })));
     this.pendingChannels.push(ch);
@@ -359,7 +354,7 @@ export class Publisher {
   }
 
   private listened(key: string): boolean {
-    return (this.channels.get(key)?.subscribers.size ?? 0) > 0;
+    return (this.channels.get(key)?.groups.size ?? 0) > 0;
   }
 
   private executions(t: TradeEvent): void {
