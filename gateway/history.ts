@@ -67,11 +67,31 @@ export class History {
     else if (e.type === 'trade') {
       this.addFill(fillOf(e, 'buy'));
       this.addFill(fillOf(e, 'sell'));
+      // A listed trade changes the resting order it hit without an order event of its own (the
+      // trade carries what is left of it); the taker's own order event follows the trade.
+      if (e.buyOrderId !== null && e.sellOrderId !== null) {
+        if (e.aggressor === 'buy') this.makerFilled(e.sellOrderId, e.sellRemaining, e);
+        else this.makerFilled(e.buyOrderId, e.buyRemaining, e);
+      }
     } else if (e.type === 'endOfDay') {
       this.orders.clear();
       this.blocks.clear();
       this.fills.clear();
     }
+  }
+
+  private makerFilled(orderId: number, remaining: number, t: TradeEvent): void {
+    const o = this.orders.get(orderId);
+    if (o === undefined) return;
+    this.orders.set(orderId, {
+      ...o, seq: t.seq, time: t.time, filled: o.quantity - remaining, filledNotional: o.filledNotional + t.price * t.quantity,
+      status: remaining === 0 ? 'filled' : 'partially_filled',
+    });
+  }
+
+  /** Today's fills of one order, in time order. */
+  fillsOfOrder(accountId: string, orderId: number): Fill[] {
+    return (this.fills.get(accountId) ?? []).filter((f) => f.orderId === orderId);
   }
 
   private addFill(f: Fill): void {

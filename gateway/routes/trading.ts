@@ -34,16 +34,24 @@ export function blockView(b: BlockEvent) {
 }
 
 export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
-  const orderReply = (reply: FastifyReply, r: { ok: true; events: readonly { type: string }[]; orderId?: number; duplicate?: boolean }, accountId: string | null, created: boolean) => {
-    const event = r.events.find((e): e is OrderEvent => e.type === 'order' && (e as OrderEvent).orderId === r.orderId);
-    const live = g.engine.order(r.orderId as number);
-    const state = live !== undefined ? describeOrder(live, live.seq, live.time) : event ?? g.history.orders.get(r.orderId as number);
-    const fills = (r.events as TradeEvent[]).filter((e) => e.type === 'trade').map((t) => ({
-      tradeId: String(t.tradeId), price: formatMoney(t.price), quantity: t.quantity,
-      fee: formatMoney(t.buyAccountId === accountId ? t.buyFee : t.sellFee), time: isoTime(t.time),
-    }));
+  // The order as it stands after the command, and the command's trades with the order's own fee;
+  // for a repeated clientOrderId, the original order as it stands now and all its fills so far.
+  const orderReply = (reply: FastifyReply, r: { ok: true; events: readonly { type: string }[]; orderId?: number; duplicate?: boolean }, created: boolean) => {
+    const orderId = r.orderId as number;
+    const event = r.events.find((e): e is OrderEvent => e.type === 'order' && (e as OrderEvent).orderId === orderId);
+    const live = g.engine.order(orderId);
+    const state = live !== undefined ? describeOrder(live, live.seq, live.time) : event ?? g.history.orders.get(orderId);
+    const accountId = state?.accountId ?? null;
+    const fills = r.duplicate === true
+      ? (accountId === null ? [] : g.history.fillsOfOrder(accountId, orderId)).map((f) => ({
+        tradeId: String(f.tradeId), price: formatMoney(f.price), quantity: f.quantity, fee: formatMoney(f.fee), time: isoTime(f.time),
+      }))
+      : (r.events as TradeEvent[]).filter((e) => e.type === 'trade').map((t) => ({
+        tradeId: String(t.tradeId), price: formatMoney(t.price), quantity: t.quantity,
+        fee: formatMoney(t.buyOrderId === orderId ? t.buyFee : t.sellFee), time: isoTime(t.time),
+      }));
     return reply.code(created && !r.duplicate ? 201 : 200).send({
-      order: state === undefined ? { orderId: String(r.orderId) } : orderView(state), fills, duplicate: r.duplicate === true,
+      order: state === undefined ? { orderId: String(orderId) } : orderView(state), fills, duplicate: r.duplicate === true,
     });
   };
 
@@ -67,7 +75,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
       price: b.price === undefined ? null : parseMoney(b.price), quantity: b.quantity, timeInForce: b.timeInForce,
       targetOrderId: b.targetOrderId === undefined ? null : Number(b.targetOrderId), clientOrderId: b.clientOrderId ?? null,
     });
-    return r.ok ? orderReply(reply, r, accountId, true) : refuse(reply, r);
+    return r.ok ? orderReply(reply, r, true) : refuse(reply, r);
   });
 
   app.get<{ Querystring: { status?: 'open' | 'all'; symbol?: string; accountId?: string } }>('/v1/orders', {
@@ -115,7 +123,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
       type: 'modifyOrder', orderId: Number(req.params.orderId), quantity: req.body.quantity ?? null,
       price: req.body.price === undefined ? null : parseMoney(req.body.price),
     });
-    return r.ok ? orderReply(reply, r, g.engine.order(Number(req.params.orderId))?.account.id ?? null, false) : refuse(reply, r);
+    return r.ok ? orderReply(reply, r, false) : refuse(reply, r);
   });
 
   app.delete<{ Params: { orderId: string } }>('/v1/orders/:orderId', {
