@@ -82,7 +82,7 @@ export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
     const events = Sequencer.events(batch);
     metrics.onBatch(batch, sequencer.stats.lastCommitMs);
     history.onEvents(events);
-    publisher.onEvents(events);
+    publisher.onCommitted(batch);
     for (const e of events) {
       if (e.type === 'endOfDay') {
         publishDay(e.date);

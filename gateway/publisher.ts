@@ -10,8 +10,9 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import {
-  INTERVAL_NAMES, formatMoney, isoTime, type DepthLevel, type EngineEvent, type KlineInterval, type TradeEvent,
+  INTERVAL_NAMES, KLINE_INTERVALS, describeOrder, formatMoney, isoTime, type DepthLevel, type EngineEvent, type KlineInterval, type TradeEvent,
 } from '../engine/index.ts';
+import type { Committed } from '../persistence/sequencer.ts';
 import type { Gateway } from './http.ts';
 import { klineView, tickerView } from './routes/market.ts';
 import { blockView } from './routes/trading.ts';
@@ -57,8 +58,9 @@ export class Publisher {
   private readonly clients = new Set<Client>();
   /** Committed top of book per symbol. */
   private readonly books = new Map<string, { bids: Side; asks: Side }>();
-  private readonly tickers = new Map<string, { text: unknown; sentAt: number; timer: NodeJS.Timeout | null }>();
-  private readonly lastBar = new Map<string, number>();
+  private readonly tickers = new Map<string, { view: unknown; sent: string; sentAt: number; timer: NodeJS.Timeout | null }>();
+  /** Per kline channel: the bar last published as open, and the timer that announces its close. */
+  private readonly openBars = new Map<string, { openTime: number; timer: NodeJS.Timeout }>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly maxBuffered: number;
   private readonly groups = new Map<string, Group>();
@@ -83,6 +85,7 @@ export class Publisher {
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     for (const t of this.timers) clearInterval(t);
     for (const t of this.tickers.values()) if (t.timer) clearTimeout(t.timer);
+    for (const b of this.openBars.values()) clearTimeout(b.timer);
     for (const c of this.clients) c.ws.terminate();
   }
 
@@ -207,7 +210,9 @@ export class Publisher {
         if (client.channels.has(name) || !this.clients.has(client)) continue;
         client.channels.add(name);
         const ch = this.channel(this.key(client, name));
-        const snapshot = this.snapshotOf(name);
+        const snapshot = this.snapshotOf(name, client);
+        // The first subscriber's ticker snapshot is what the channel's next update is compared with.
+        if (ch.groups.size === 0 && name.startsWith('ticker:')) this.tickerState(name.slice(7)).sent = JSON.stringify(snapshot?.ticker);
         if (snapshot !== null) this.reply(client, { channel: name, type: 'snapshot', seq: ch.seq, ...snapshot });
       }
       // Only now does it join the channels' groups: nothing published before its snapshots reaches it.
@@ -236,7 +241,12 @@ export class Publisher {
     return ch;
   }
 
-  private snapshotOf(name: string): Record<string, unknown> | null {
+  private snapshotOf(name: string, client: Client): Record<string, unknown> | null {
+    if (name === 'orders') {
+      // The member's open orders: execution reports continue from them.
+      const orders = this.g.engine.accountsOfMember(client.member as string).flatMap((a) => this.g.engine.ordersOf(a));
+      return { orders: orders.sort((a, b) => a.id - b.id).map((o) => orderView(describeOrder(o, o.seq, o.time))) };
+    }
     const [kind, symbol, interval] = name.split(':');
     if (kind === 'book') {
       const b = this.refreshBook(symbol);
@@ -316,41 +326,60 @@ export class Publisher {
   }
 
   /**
-   * A committed batch's events. Runs inside the commit, before anything else can reach the engine,
-   * so the engine's state here is exactly the committed one.
+   * A committed batch. Runs inside the commit, before anything else can reach the engine, so the
+   * engine's state here is exactly the committed one.
    */
-  onEvents(events: readonly EngineEvent[]): void {
+  onCommitted(batch: readonly Committed[]): void {
     const touched = new Set<string>();
-    for (const e of events) {
-      switch (e.type) {
-        case 'trade':
-          touched.add(e.symbol);
-          this.publish(`${e.mode === 'block' ? 'blocks' : 'trades'}:${e.symbol}`, 'trade', () => tradeView(e));
-          this.executions(e);
-          if (e.mode === 'listed') this.klines(e.symbol);
-          break;
-        case 'order':
-          touched.add(e.symbol);
-          this.toMember(e.accountId, () => ({ report: orderView(e) }));
-          break;
-        case 'block':
-          this.toMember(e.proposerAccountId, () => ({ block: blockView(e) }));
-          if (e.counterpartyAccountId !== null) this.toMember(e.counterpartyAccountId, () => ({ block: blockView(e) }));
-          break;
-        case 'instrument':
-        case 'market':
-        case 'endOfDay':
-          for (const inst of this.g.engine.instruments) touched.add(inst.symbol);
-          break;
-        default:
-          break;
+    const traded = new Set<string>();
+    for (const { command, result } of batch) {
+      if (!result.ok) {
+        // A member's order the engine refused: a rejected execution report to that member.
+        if (command.type === 'placeOrder' && command.actor.role === 'member') this.rejected(command, result);
+        continue;
+      }
+      for (const e of result.events) {
+        switch (e.type) {
+          case 'trade':
+            touched.add(e.symbol);
+            this.publish(`${e.mode === 'block' ? 'blocks' : 'trades'}:${e.symbol}`, 'trade', () => tradeView(e));
+            this.executions(e);
+            if (e.mode === 'listed') traded.add(e.symbol);
+            break;
+          case 'order':
+            touched.add(e.symbol);
+            this.toMember(e.accountId, () => ({ report: orderView(e) }));
+            break;
+          case 'block':
+            this.toMember(e.proposerAccountId, () => ({ block: blockView(e) }));
+            if (e.counterpartyAccountId !== null) this.toMember(e.counterpartyAccountId, () => ({ block: blockView(e) }));
+            break;
+          case 'instrument':
+          case 'market':
+          case 'endOfDay':
+            for (const inst of this.g.engine.instruments) touched.add(inst.symbol);
+            break;
+          default:
+            break;
+        }
       }
     }
+    for (const symbol of traded) this.klines(symbol);
     for (const symbol of touched) {
       if (this.listened(`book:${symbol}`)) this.bookUpdate(symbol);
       if (this.listened(`ticker:${symbol}`)) this.tickerChanged(symbol);
     }
     this.scheduleFlush();
+  }
+
+  private rejected(c: Extract<Committed['command'], { type: 'placeOrder' }>, r: { code: string; message: string }): void {
+    this.publish(`orders:${c.actor.id}`, 'execution', () => ({
+      report: {
+        orderId: null, clientOrderId: c.clientOrderId ?? null, accountId: c.accountId, symbol: c.symbol, side: c.side, type: c.orderType,
+        timeInForce: c.timeInForce ?? null, price: typeof c.price === 'number' ? formatMoney(c.price) : null, quantity: c.quantity,
+        status: 'rejected', reason: r.code, message: r.message, time: isoTime(c.time),
+      },
+    }), 'orders');
   }
 
   private listened(key: string): boolean {
@@ -394,38 +423,73 @@ export class Publisher {
     return book;
   }
 
-  /** At most one ticker message per symbol every 100 ms; the last change is never lost. */
-  private tickerChanged(symbol: string): void {
+  private tickerState(symbol: string) {
     let t = this.tickers.get(symbol);
-    if (t === undefined) { t = { text: null, sentAt: 0, timer: null }; this.tickers.set(symbol, t); }
-    t.text = tickerView(this.g.engine.ticker(symbol)!);
+    if (t === undefined) { t = { view: null, sent: '', sentAt: 0, timer: null }; this.tickers.set(symbol, t); }
+    return t;
+  }
+
+  /** At most one ticker message per symbol every 100 ms, and only when it changed; the last change is never lost. */
+  private tickerChanged(symbol: string): void {
+    const t = this.tickerState(symbol);
+    t.view = tickerView(this.g.engine.ticker(symbol)!);
     if (t.timer !== null) return;
     const wait = t.sentAt + TICKER_MS - Date.now();
     const fire = () => {
-      const s = this.tickers.get(symbol)!;
+      const s = this.tickerState(symbol);
       s.timer = null;
+      const text = JSON.stringify(s.view);
+      if (text === s.sent) return;
+      s.sent = text;
       s.sentAt = Date.now();
-      this.publish(`ticker:${symbol}`, 'update', () => ({ ticker: s.text }));
+      this.publish(`ticker:${symbol}`, 'update', () => ({ ticker: s.view }));
       this.scheduleFlush();
     };
     if (wait <= 0) fire();
     else t.timer = setTimeout(fire, wait);
   }
 
-  /** The current bar of each interval on change, and a bar that has just closed, marked closed. */
+  /**
+   * After a batch with listed trades: each interval's current bar, once. A bar is announced closed
+   * when its time is up (on the exchange's clock), or when a trade has already opened the next one.
+   */
   private klines(symbol: string): void {
     for (const interval of INTERVAL_NAMES) {
       const key = `kline:${symbol}:${interval}`;
-      if (!this.listened(key)) { this.lastBar.delete(key); continue; }
+      const open = this.openBars.get(key);
+      if (!this.listened(key)) {
+        if (open !== undefined) { clearTimeout(open.timer); this.openBars.delete(key); }
+        continue;
+      }
       const bars = this.g.history.klines.get(symbol, interval, 2);
       const current = bars[bars.length - 1];
-      const last = this.lastBar.get(key);
-      if (last !== undefined && last !== current.openTime && bars.length === 2) {
-        this.publish(key, 'update', () => ({ bar: klineView(bars[0]), closed: true }));
-      }
-      this.lastBar.set(key, current.openTime);
+      if (open !== undefined && open.openTime !== current.openTime) this.barClosed(key, symbol, interval, open.openTime);
       this.publish(key, 'update', () => ({ bar: klineView(current), closed: false }));
+      if (this.openBars.get(key)?.openTime !== current.openTime) this.armClose(key, symbol, interval, current.openTime);
     }
+  }
+
+  /** Announces the bar's close when the exchange's clock reaches it (checked again when the timer fires). */
+  private armClose(key: string, symbol: string, interval: KlineInterval, openTime: number): void {
+    const closesAt = openTime + KLINE_INTERVALS[interval];
+    const timer = setTimeout(() => {
+      if (this.openBars.get(key)?.openTime !== openTime) return;
+      if (this.g.sequencer.now() < closesAt) return this.armClose(key, symbol, interval, openTime);
+      this.barClosed(key, symbol, interval, openTime);
+      this.scheduleFlush();
+    }, Math.max(0, closesAt - this.g.sequencer.now()));
+    timer.unref();
+    this.openBars.set(key, { openTime, timer });
+  }
+
+  /** Publishes the bar that opened at `openTime` as closed (if anyone listens), once. */
+  private barClosed(key: string, symbol: string, interval: KlineInterval, openTime: number): void {
+    const open = this.openBars.get(key);
+    if (open === undefined || open.openTime !== openTime) return;
+    clearTimeout(open.timer);
+    this.openBars.delete(key);
+    const bar = this.g.history.klines.get(symbol, interval, 2).find((b) => b.openTime === openTime);
+    if (bar !== undefined) this.publish(key, 'update', () => ({ bar: klineView(bar), closed: true }));
   }
 }
 

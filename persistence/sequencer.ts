@@ -80,10 +80,15 @@ export class Sequencer {
     this.listeners.push(listener);
   }
 
+  /** The exchange's clock (the one commands are stamped with). */
+  now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
   /** Stamps, journals and applies a command; resolves with its outcome once its batch is durable. */
   submit(actor: Actor, body: CommandBody): Promise<Result> {
     if (this.stopped) return Promise.reject(new Error('the exchange is shutting down'));
-    const now = (this.options.now ?? Date.now)();
+    const now = this.now();
     const time = now > this.lastTime ? now : this.lastTime;
     this.lastTime = time;
     const command = { ...body, seq: this.engine.lastSequence + 1, time, actor } as Command;

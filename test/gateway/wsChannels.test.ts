@@ -1,0 +1,93 @@
+// The WebSocket channels' finer points, over a real server and real `ws` clients, on a clock the test
+// moves: `orders` starts with a snapshot (the member's open orders and the seq the reports continue
+// from) and carries a rejected report for an order the engine refused; `ticker` sends an update only
+// when the ticker changed; `kline` sends one update per committed batch, and announces a bar closed
+// when the exchange's clock passes its end, without waiting for the next trade, and only once.
+import t from 'tap';
+import { KEYS, openSocket, seqGaps, startServer, type SocketClient, type WsMessage } from '../support/server.ts';
+
+let clock = Date.parse('2026-03-10T10:00:50+08:00');
+const s = await startServer({ now: () => clock });
+t.teardown(() => s.close());
+const order = (key: string, body: Record<string, unknown>) => s.api('POST', '/v1/orders', { key, body: { symbol: 'CEA24', type: 'limit', ...body } });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function subscribed(channels: string[], key?: string): Promise<SocketClient> {
+  const c = await openSocket(s.wsUrl);
+  t.teardown(() => c.close());
+  if (key !== undefined) {
+    c.send({ op: 'auth', key });
+    await c.next((m) => m.type === 'authenticated');
+  }
+  c.send({ op: 'subscribe', channels });
+  for (const ch of channels) await c.next((m) => m.channel === ch && m.type === 'snapshot');
+  return c;
+}
+
+t.test('orders: a snapshot of the open orders, then reports from its seq on, a refused order included', async (t) => {
+  const resting = await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.00', quantity: 10, clientOrderId: 'ws-rest' });
+  t.equal(resting.status, 201);
+  const c = await subscribed(['orders'], KEYS.M1);
+  const snap = c.on('orders')[0];
+  t.equal(snap.type, 'snapshot');
+  t.type(snap.seq, 'number');
+  t.match(snap.orders, [{ orderId: resting.body.order.orderId, clientOrderId: 'ws-rest', status: 'new', remainingQuantity: 10 }], "the member's open orders");
+
+  const from = c.messages.length;
+  const refused = await order('M1', { accountId: 'M1-C1', side: 'buy', price: '99.00', quantity: 10, clientOrderId: 'ws-out' });
+  t.equal(refused.status, 422);
+  const report = await c.next((m) => m.channel === 'orders' && m.report?.status === 'rejected', from);
+  t.match(report, {
+    type: 'execution', seq: snap.seq + 1,
+    report: { orderId: null, clientOrderId: 'ws-out', accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '99.00', quantity: 10, reason: refused.body.error.code, message: String },
+  }, 'the rejected report continues from the snapshot');
+  await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.01', quantity: 5 });
+  const accepted = await c.next((m) => m.channel === 'orders' && m.report?.status === 'new' && m.report.price === '57.01', from);
+  t.equal(accepted.seq, snap.seq + 2);
+  t.same(seqGaps(c.messages), []);
+  await order('M2', { accountId: 'M2-C1', side: 'buy', price: '99.00', quantity: 10 });
+  await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.02', quantity: 5 });
+  await c.next((m) => m.channel === 'orders' && m.report?.price === '57.02', from);
+  t.notOk(c.on('orders').some((m) => m.report?.accountId === 'M2-C1'), "another member's refusal is not reported here");
+});
+
+t.test('ticker: an update only when the ticker changed', async (t) => {
+  const c = await subscribed(['ticker:CEA24']);
+  await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.03', quantity: 5 });
+  await sleep(300); // past the 100 ms ticker throttle
+  t.same(c.on('ticker:CEA24').filter((m) => m.type === 'update'), [], 'a resting order changes nothing on the ticker');
+  await order('M2', { accountId: 'M2-C1', side: 'sell', price: '57.03', quantity: 5 });
+  const u = await c.next((m) => m.channel === 'ticker:CEA24' && m.type === 'update');
+  t.match(u.ticker, { last: '57.03' });
+  await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.04', quantity: 5 });
+  await sleep(300);
+  t.equal(c.on('ticker:CEA24').filter((m) => m.type === 'update').length, 1, 'still one update');
+});
+
+t.test('kline: one update per batch; the bar closes on the clock, once', async (t) => {
+  const c = await subscribed(['kline:CEA24:1m', 'trades:CEA24']);
+  clock = Date.parse('2026-03-10T10:00:59.600+08:00');
+  // One order meeting two resting sells: two trades, one batch, one K-line update.
+  await order('M2', { accountId: 'M2-C1', side: 'sell', price: '57.10', quantity: 3 });
+  await order('M3', { accountId: 'M3-C1', side: 'sell', price: '57.11', quantity: 4 });
+  const from = c.messages.length;
+  const buy = await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.11', quantity: 7 });
+  t.equal(buy.body.fills.length, 2, 'two trades');
+  await c.next((m) => m.channel === 'trades:CEA24' && m.tradeId === buy.body.fills[1].tradeId, from);
+  await sleep(50);
+  const updates = (): WsMessage[] => c.on('kline:CEA24:1m').slice(1);
+  t.equal(updates().filter((m) => c.messages.indexOf(m) >= from).length, 1, 'one update for the batch');
+  const open = updates().at(-1)!;
+  t.match(open, { type: 'update', closed: false, bar: { openTime: '2026-03-10T10:00:00.000+08:00', close: '57.11' } });
+
+  clock = Date.parse('2026-03-10T10:01:00.100+08:00'); // the bar's minute is over
+  const closed = await c.next((m) => m.channel === 'kline:CEA24:1m' && m.closed === true, from, 3000);
+  t.match(closed, { seq: open.seq + 1, bar: { openTime: '2026-03-10T10:00:00.000+08:00', close: '57.11' } }, 'announced without a trade');
+
+  const next = c.messages.length;
+  await order('M2', { accountId: 'M2-C1', side: 'sell', price: '57.00', quantity: 1 });
+  const u = await c.next((m) => m.channel === 'kline:CEA24:1m', next);
+  t.match(u, { closed: false, bar: { openTime: '2026-03-10T10:01:00.000+08:00' } }, 'the next trade opens the next bar');
+  t.equal(c.on('kline:CEA24:1m').filter((m) => m.closed === true).length, 1, 'the close was announced once');
+  t.same(seqGaps(c.messages), []);
+});
