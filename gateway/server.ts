@@ -23,6 +23,13 @@ export interface ServerOptions {
   publisher?: PublisherOptions;
 }
 
+/** The key of an `Authorization: Bearer <key>` header (the scheme in any case), or ''. */
+function bearerKey(header: string | string[] | undefined): string {
+  if (typeof header !== 'string' || header.length > 300 || !/^bearer /i.test(header)) return '';
+  const key = header.slice(7).trim();
+  return key.length > 256 ? '' : key;
+}
+
 export async function buildServer(g: Gateway, options: ServerOptions = {}): Promise<{ app: FastifyInstance; publisher: Publisher }> {
   let requestNo = 0;
   const app = Fastify({
@@ -39,8 +46,14 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   const lenient = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema));
 
-  app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number; code?: string }, req, reply) => {
-    if (err.validation) return fail(reply, 400, 'INVALID_REQUEST', err.message);
+  app.setErrorHandler((err: Error & { validation?: { keyword?: string; params?: Record<string, unknown> }[]; validationContext?: string; statusCode?: number; code?: string }, req, reply) => {
+    if (err.validation) {
+      // An unknown property is named (Ajv's own message does not say which one).
+      const first = err.validation[0];
+      const extra = first?.keyword === 'additionalProperties' ? String(first.params?.additionalProperty ?? '') : '';
+      const message = extra === '' ? err.message : `${err.validationContext ?? 'the request'} has a property ${JSON.stringify(extra.slice(0, 64))} this route does not take`;
+      return fail(reply, 400, 'INVALID_REQUEST', message);
+    }
     if (err.statusCode === 429) return fail(reply, 429, 'RATE_LIMITED', err.message);
     if (err.statusCode === 413) return fail(reply, 413, 'PAYLOAD_TOO_LARGE', 'the request body is larger than the exchange accepts');
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return fail(reply, err.statusCode, 'INVALID_REQUEST', err.message);
@@ -59,9 +72,10 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     await app.register(rateLimit, {
       max: options.rateLimit ?? 200,
       timeWindow: 1000,
+      // One allowance per known key; everything else (no key, a made-up one) shares its address's.
       keyGenerator: (req) => {
-        const h = req.headers.authorization;
-        return typeof h === 'string' && h.length < 512 ? hashKey(h) : req.ip;
+        const key = bearerKey(req.headers.authorization);
+        return key !== '' && g.keys.lookup(key) !== null ? `key ${hashKey(key)}` : `ip ${req.ip}`;
       },
       errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, error: 'Too Many Requests', message: `at most ${ctx.max} requests a second per key; retry in ${ctx.after}` }),
     });
@@ -76,8 +90,8 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     const role = req.routeOptions.config?.role;
     if (role === undefined) return done();
     const header = req.headers.authorization;
-    const key = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-    const p = key === '' || key.length > 256 ? null : g.keys.lookup(key);
+    const key = bearerKey(header);
+    const p = key === '' ? null : g.keys.lookup(key);
     // A reply sent from a hook ends the request: done() is not called then, and the reply (a
     // thenable) is not returned, which would make Fastify wait on it as on an async hook.
     if (p === null) {

@@ -68,6 +68,9 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     },
   }, async (req, reply) => {
     const b = req.body;
+    if (b.targetOrderId !== undefined && b.type !== 'pick') {
+      return fail(reply, 400, 'INVALID_REQUEST', `targetOrderId names the resting order a pick order takes; a ${b.type} order has none`);
+    }
     const accountId = actingAccount(g, req, reply, b.accountId);
     if (accountId === null) return reply;
     const r = await submit(g, req, reply, {

@@ -4,7 +4,7 @@
 // nothing a refused request carried takes effect; afterwards /healthz is ok and a normal order works.
 import t from 'tap';
 import WebSocket from 'ws';
-import { expectError, isApiError, openSocket, startServer, type ApiReply, type CallOptions } from '../support/server.ts';
+import { expectError, KEYS, isApiError, openSocket, startServer, type ApiReply, type CallOptions } from '../support/server.ts';
 
 const s = await startServer();
 const limited = await startServer({ rateLimit: 10 });
@@ -109,15 +109,17 @@ t.test('huge, negative and zero numbers', async (t) => {
 });
 
 t.test('unknown fields are refused', async (t) => {
-  expectError(t, await post({ ...ORDER, leverage: 10 }), 400, 'INVALID_REQUEST', /additional/, 'an order with an unknown field');
-  expectError(t, await post({ ...ORDER, Price: '56.00' }), 400, 'INVALID_REQUEST', undefined, 'a field in the wrong case');
+  expectError(t, await post({ ...ORDER, leverage: 10 }), 400, 'INVALID_REQUEST', /^body has a property "leverage" this route does not take$/, 'an order with an unknown field, named');
+  expectError(t, await post({ ...ORDER, Price: '56.00' }), 400, 'INVALID_REQUEST', /"Price"/, 'a field in the wrong case');
   expectError(t, await hit('PATCH', '/v1/orders/1', { key: 'M1', body: { quantity: 5, side: 'sell' } }), 400, 'INVALID_REQUEST');
   expectError(t, await hit('POST', '/v1/block-trades', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', price: '57.00', quantity: 100000, fee: '0' } }), 400, 'INVALID_REQUEST');
   expectError(t, await hit('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: '5', reason: 'x', force: true } }), 400, 'INVALID_REQUEST');
   expectError(t, await hit('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M3-Q1', member: 'M3', class: 'institution', cash: '100.00' } }), 400, 'INVALID_REQUEST');
   expectError(t, await hit('GET', '/v1/instruments/CEA24/book?depth=5&admin=1'), 400, 'INVALID_REQUEST');
-  expectError(t, await hit('GET', '/v1/orders?status=open&all=1', { key: 'M1' }), 400, 'INVALID_REQUEST');
+  expectError(t, await hit('GET', '/v1/orders?status=open&all=1', { key: 'M1' }), 400, 'INVALID_REQUEST', /^querystring has a property "all"/);
   t.equal((await hit('GET', '/v1/instruments/CEA24')).body.listedBand.pct, '10', 'the band did not change');
+  expectError(t, await post({ ...ORDER, targetOrderId: '1' }), 400, 'INVALID_REQUEST', /targetOrderId/, 'a limit order naming a pick target');
+  expectError(t, await post({ ...ORDER, type: 'market', price: undefined, targetOrderId: '1' }), 400, 'INVALID_REQUEST', /targetOrderId/, 'a market order naming a pick target');
 });
 
 t.test('very long strings and a body over 64 KiB', async (t) => {
@@ -211,6 +213,15 @@ t.test('a flood against the rate limit: some 429 RATE_LIMITED, never a 5xx', asy
   t.same((await limited.api('GET', '/healthz')).body, { status: 'ok' }, '/healthz answers ok right after the flood');
   t.equal((await limited.api('GET', '/metrics')).status, 200, '/metrics answers right after the flood');
   const m2 = await limited.api('POST', '/v1/orders', { key: 'M2', body: { accountId: 'M2-C1', symbol: 'CEA24', side: 'sell', type: 'limit', price: '58.00', quantity: 1 } });
+
+t.test('made-up keys on public routes share their address\'s allowance; a known key has its own; the scheme is case-insensitive', async (t) => {
+  await new Promise((r) => setTimeout(r, 1100)); // a fresh one-second window
+  const made = await Promise.all(Array.from({ length: 30 }, (_, i) => hit('GET', '/v1/instruments/CEA24/book', { headers: { authorization: `Bearer invented-key-${String(i).padStart(12, '0')}` } }, limited)));
+  t.ok(made.some((r) => r.status === 429), `invented keys are rate-limited together (${made.filter((r) => r.status === 429).length} of 30 got 429)`);
+  t.ok(made.every((r) => r.status === 200 || r.status === 429), 'the others are answered');
+  const lower = await hit('GET', '/v1/orders', { headers: { authorization: `bearer ${KEYS.M2}` } }, limited);
+  t.equal(lower.status, 200, 'a known key under "bearer" is accepted, and not limited by the invented ones');
+});
   t.equal(m2.status, 201, 'a normal order of another member still works');
 });
 

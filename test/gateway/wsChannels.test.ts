@@ -38,12 +38,12 @@ t.test('orders: a snapshot of the open orders, then reports from its seq on, a r
   t.equal(refused.status, 422);
   const report = await c.next((m) => m.channel === 'orders' && m.report?.status === 'rejected', from);
   t.match(report, {
-    type: 'execution', seq: snap.seq + 1,
+    type: 'execution', seq: Number(snap.seq) + 1,
     report: { orderId: null, clientOrderId: 'ws-out', accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '99.00', quantity: 10, reason: refused.body.error.code, message: String },
   }, 'the rejected report continues from the snapshot');
   await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.01', quantity: 5 });
   const accepted = await c.next((m) => m.channel === 'orders' && m.report?.status === 'new' && m.report.price === '57.01', from);
-  t.equal(accepted.seq, snap.seq + 2);
+  t.equal(accepted.seq, Number(snap.seq) + 2);
   t.same(seqGaps(c.messages), []);
   await order('M2', { accountId: 'M2-C1', side: 'buy', price: '99.00', quantity: 10 });
   await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.02', quantity: 5 });
@@ -82,7 +82,7 @@ t.test('kline: one update per batch; the bar closes on the clock, once', async (
 
   clock = Date.parse('2026-03-10T10:01:00.100+08:00'); // the bar's minute is over
   const closed = await c.next((m) => m.channel === 'kline:CEA24:1m' && m.closed === true, from, 3000);
-  t.match(closed, { seq: open.seq + 1, bar: { openTime: '2026-03-10T10:00:00.000+08:00', close: '57.11' } }, 'announced without a trade');
+  t.match(closed, { seq: Number(open.seq) + 1, bar: { openTime: '2026-03-10T10:00:00.000+08:00', close: '57.11' } }, 'announced without a trade');
 
   const next = c.messages.length;
   await order('M2', { accountId: 'M2-C1', side: 'sell', price: '57.00', quantity: 1 });
