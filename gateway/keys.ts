@@ -13,7 +13,7 @@ export const hashKey = (key: string): string => createHash('sha256').update(key)
 export class KeyRing {
   private readonly byHash = new Map<string, Principal>();
   /** Keys already seen, so that a busy client's key is hashed once, not on every request. */
-  private readonly seen = new Map<string, Principal | null>();
+  private readonly seen = new Map<string, { principal: Principal; hash: string } | null>();
 
   add(spec: KeySpec, index: number): void {
     if (typeof spec.key !== 'string' || spec.key.length < 16) throw new Error(`keys[${index}].key must be a string of at least 16 characters`);
@@ -29,13 +29,20 @@ export class KeyRing {
 
   /** The principal of a bearer key, or null. */
   lookup(key: string): Principal | null {
-    let p = this.seen.get(key);
-    if (p === undefined) {
-      p = this.byHash.get(hashKey(key)) ?? null;
+    return this.identify(key)?.principal ?? null;
+  }
+
+  /** A known key's principal and hash (what may stand for the key, e.g. as a rate-limit bucket), or null. */
+  identify(key: string): { principal: Principal; hash: string } | null {
+    let known = this.seen.get(key);
+    if (known === undefined) {
+      const hash = hashKey(key);
+      const principal = this.byHash.get(hash);
+      known = principal === undefined ? null : { principal, hash };
       if (this.seen.size >= 10_000) this.seen.clear(); // bad keys must not grow it without bound
-      this.seen.set(key, p);
+      this.seen.set(key, known);
     }
-    return p;
+    return known;
   }
 
   static fromFile(file: string): KeyRing {

@@ -338,31 +338,7 @@ export class Publisher {
         if (command.type === 'placeOrder' && command.actor.role === 'member') this.rejected(command, result);
         continue;
       }
-      for (const e of result.events) {
-        switch (e.type) {
-          case 'trade':
-            touched.add(e.symbol);
-            this.publish(`${e.mode === 'block' ? 'blocks' : 'trades'}:${e.symbol}`, 'trade', () => tradeView(e));
-            this.executions(e);
-            if (e.mode === 'listed') traded.add(e.symbol);
-            break;
-          case 'order':
-            touched.add(e.symbol);
-            this.toMember(e.accountId, () => ({ report: orderView(e) }));
-            break;
-          case 'block':
-            this.toMember(e.proposerAccountId, () => ({ block: blockView(e) }));
-            if (e.counterpartyAccountId !== null) this.toMember(e.counterpartyAccountId, () => ({ block: blockView(e) }));
-            break;
-          case 'instrument':
-          case 'market':
-          case 'endOfDay':
-            for (const inst of this.g.engine.instruments) touched.add(inst.symbol);
-            break;
-          default:
-            break;
-        }
-      }
+      for (const e of result.events) this.event(e, touched, traded);
     }
     for (const symbol of traded) this.klines(symbol);
     for (const symbol of touched) {
@@ -370,6 +346,33 @@ export class Publisher {
       if (this.listened(`ticker:${symbol}`)) this.tickerChanged(symbol);
     }
     this.scheduleFlush();
+  }
+
+  /** One event of a committed batch; notes the symbols whose book, ticker or K-lines it changed. */
+  private event(e: EngineEvent, touched: Set<string>, traded: Set<string>): void {
+    switch (e.type) {
+      case 'trade':
+        touched.add(e.symbol);
+        this.publish(`${e.mode === 'block' ? 'blocks' : 'trades'}:${e.symbol}`, 'trade', () => tradeView(e));
+        this.executions(e);
+        if (e.mode === 'listed') traded.add(e.symbol);
+        break;
+      case 'order':
+        touched.add(e.symbol);
+        this.toMember(e.accountId, () => ({ report: orderView(e) }));
+        break;
+      case 'block':
+        this.toMember(e.proposerAccountId, () => ({ block: blockView(e) }));
+        if (e.counterpartyAccountId !== null) this.toMember(e.counterpartyAccountId, () => ({ block: blockView(e) }));
+        break;
+      case 'instrument':
+      case 'market':
+      case 'endOfDay':
+        for (const inst of this.g.engine.instruments) touched.add(inst.symbol);
+        break;
+      default:
+        break;
+    }
   }
 
   private rejected(c: Extract<Committed['command'], { type: 'placeOrder' }>, r: { code: string; message: string }): void {

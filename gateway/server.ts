@@ -8,7 +8,6 @@ import { Ajv } from 'ajv';
 import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
-import { hashKey } from './keys.ts';
 import { errorReplies, fail, type Gateway } from './http.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
 import { marketRoutes } from './routes/market.ts';
@@ -75,7 +74,8 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       // One allowance per known key; everything else (no key, a made-up one) shares its address's.
       keyGenerator: (req) => {
         const key = bearerKey(req.headers.authorization);
-        return key !== '' && g.keys.lookup(key) !== null ? `key ${hashKey(key)}` : `ip ${req.ip}`;
+        const known = key === '' ? null : g.keys.identify(key);
+        return known === null ? `ip ${req.ip}` : `key ${known.hash}`;
       },
       errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, error: 'Too Many Requests', message: `at most ${ctx.max} requests a second per key; retry in ${ctx.after}` }),
     });

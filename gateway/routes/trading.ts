@@ -8,6 +8,7 @@ import {
   type Gateway,
 } from '../http.ts';
 import { ACCOUNT_VIEW, BLOCK_REPLY, BLOCK_VIEW, ORDER_REPLY } from '../replies.ts';
+import { fillsOf, type Fill } from '../history.ts';
 
 const member = { config: { role: 'member' as const } };
 
@@ -42,16 +43,13 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     const live = g.engine.order(orderId);
     const state = live !== undefined ? describeOrder(live, live.seq, live.time) : event ?? g.history.orders.get(orderId);
     const accountId = state?.accountId ?? null;
-    const fills = r.duplicate === true
-      ? (accountId === null ? [] : g.history.fillsOfOrder(accountId, orderId)).map((f) => ({
-        tradeId: String(f.tradeId), price: formatMoney(f.price), quantity: f.quantity, fee: formatMoney(f.fee), time: isoTime(f.time),
-      }))
-      : (r.events as TradeEvent[]).filter((e) => e.type === 'trade').map((t) => ({
-        tradeId: String(t.tradeId), price: formatMoney(t.price), quantity: t.quantity,
-        fee: formatMoney(t.buyOrderId === orderId ? t.buyFee : t.sellFee), time: isoTime(t.time),
-      }));
+    const fills: Fill[] = r.duplicate === true
+      ? (accountId === null ? [] : g.history.fillsOfOrder(accountId, orderId))
+      : (r.events as TradeEvent[]).filter((e) => e.type === 'trade').flatMap((t) => fillsOf(t).filter((f) => f.orderId === orderId));
     return reply.code(created && !r.duplicate ? 201 : 200).send({
-      order: state === undefined ? { orderId: String(orderId) } : orderView(state), fills, duplicate: r.duplicate === true,
+      order: state === undefined ? { orderId: String(orderId) } : orderView(state),
+      fills: fills.map((f) => ({ tradeId: String(f.tradeId), price: formatMoney(f.price), quantity: f.quantity, fee: formatMoney(f.fee), time: isoTime(f.time) })),
+      duplicate: r.duplicate === true,
     });
   };
 
