@@ -30,6 +30,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { DEMO_MARKETS_FILE } from '../engine/setup.ts';
@@ -437,9 +438,11 @@ async function main(): Promise<void> {
   let inFlight = 0;
   let batches = 0;
   let commitMs = 0;
+  let slowestCommitMs = 0;
   sequencer.onCommit((batch) => {
     batches++;
     commitMs += sequencer.stats.lastCommitMs;
+    if (sequencer.stats.lastCommitMs > slowestCommitMs) slowestCommitMs = sequencer.stats.lastCommitMs;
     for (const c of batch) {
       if (!c.result.ok) continue;
       if (c.command.type === 'placeOrder' && c.command.timeInForce === 'IOC') committedCrossings++;
@@ -460,6 +463,9 @@ async function main(): Promise<void> {
   const droppedBefore = metrics.wsDropped;
   const batchesBefore = batches;
   const commitBefore = commitMs;
+  slowestCommitMs = 0;
+  const stalls = monitorEventLoopDelay({ resolution: 1 });
+  stalls.enable();
   clients.start();
   await sleep(20); // the worker counts from here on
   const cpu0 = process.cpuUsage();
@@ -499,6 +505,7 @@ async function main(): Promise<void> {
   const driveSeconds = (driveEnd - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const elu = performance.eventLoopUtilization(elu0);
+  stalls.disable();
 
   // ------------------------------------------------------------ drain: every live client gets every trade
   const drainStart = Date.now();
@@ -528,7 +535,8 @@ async function main(): Promise<void> {
   console.log(
     `clients ${result.clients}${failed === null ? '' : ` (of ${wanted} asked: ${failed})`}; target ${group(rate)} trades/s, achieved ${group(result.tradesPerSec)} trades/s ` +
     `(${group(driven)} trades from ${group(crossings)} crossing orders in ${driveSeconds.toFixed(1)} s; ${group(batches - batchesBefore)} journal commits, ` +
-    `${((commitMs - commitBefore) / (driveEnd - start) * 100).toFixed(0)} % of the time in commits, ${(driven / Math.max(1, batches - batchesBefore)).toFixed(0)} trades per commit)`,
+    `${((commitMs - commitBefore) / (driveEnd - start) * 100).toFixed(0)} % of the time in commits, the slowest ${slowestCommitMs.toFixed(1)} ms, ` +
+    `${(driven / Math.max(1, batches - batchesBefore)).toFixed(0)} trades per commit)`,
   );
   console.log(
     `delivered ${group(seen.messages)} messages (${group(total)} trade messages, the rest book updates and heartbeats) in ${windowS.toFixed(1)} s: ` +
@@ -541,7 +549,8 @@ async function main(): Promise<void> {
   console.log(
     `dropped clients ${dropped}${dropped === 0 ? '' : ` (close codes ${seen.closeCodes.map(([c, n]) => `${c}×${n}`).join(', ')})`}; ` +
     `live clients still missing trades after the drain ${seen.behind}; server dropped ${metrics.wsDropped - droppedBefore} as too slow; ` +
-    `while driving: process cpu ${((cpu.user + cpu.system) / 1000 / (driveEnd - start)).toFixed(2)} cores (both threads), exchange event loop busy ${(elu.utilization * 100).toFixed(0)} %` +
+    `while driving: process cpu ${((cpu.user + cpu.system) / 1000 / (driveEnd - start)).toFixed(2)} cores (both threads), exchange event loop busy ${(elu.utilization * 100).toFixed(0)} %, ` +
+    `its longest stall ${(stalls.max / 1e6).toFixed(0)} ms` +
     `${seen.unparsed > 0 ? `; ${seen.unparsed} trade messages needed a full parse` : ''}`,
   );
 
