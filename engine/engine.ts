@@ -989,10 +989,13 @@ export class Engine {
     const plusAllocation = c.plusAllocation === true;
     const cap = c.type === 'setPositionCap';
     let accountId: string | null = null;
+    let affected: Account[];
     if (forClass) {
       if (!ACCOUNT_CLASSES.includes(c.accountClass as AccountClass)) return reject('INVALID_COMMAND', `accountClass must be one of ${ACCOUNT_CLASSES.join(', ')}`);
       const limit = c.quantity === null ? null : { quantity: c.quantity, plusAllocation };
       (cap ? inst.classCaps : inst.classThresholds)[c.accountClass as AccountClass] = limit;
+      // By account id: the map's order is not kept by a snapshot, and a replay must emit the same events.
+      affected = [...this.accounts.values()].filter((a) => a.accountClass === c.accountClass).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     } else {
       const acct = this.accountFor(c.accountId as string);
       if (refused(acct)) return acct;
@@ -1002,11 +1005,20 @@ export class Engine {
       if (cap) pos.capOverride = value;
       else pos.thresholdOverride = value;
       accountId = acct.id;
+      affected = [acct];
     }
     this.emit({
       type: 'limit', seq: c.seq, time: c.time, kind: cap ? 'positionCap' : 'largeHolderThreshold', symbol: inst.symbol,
       accountClass: forClass ? (c.accountClass as string) : null, accountId, quantity: c.quantity, plusAllocation,
     });
+    if (!cap) {
+      // A threshold set below a holding is crossed as surely as by a holding that rose past it: the
+      // alert and the report obligation start now, not at the account's next purchase.
+      for (const a of affected) {
+        const pos = a.positions[inst.index];
+        if (pos !== undefined) this.holdingRose(a, pos, inst, c.seq, c.time);
+      }
+    }
     return this.done();
   }
 

@@ -162,6 +162,41 @@ t.test('thresholds set by a risk officer', async (t) => {
     t.match(alerts(r), [{ accountId: 'N1-A', holding: 1001, threshold: 1000 }]);
   });
 
+  t.test('a threshold set below an account\'s holding raises the alert at once', async (t) => {
+    const h = market();
+    h.open('N1-A', { cash: '1000000.00', holdings: { CEA24: 1000 } });
+    const set = ok(h.risk({ type: 'setLargeHolderThreshold', symbol: 'CEA24', accountId: 'N1-A', quantity: 999, reason: 'watch' }));
+    t.same(set.events.map((e) => e.type), ['limit', 'largeHolder'], 'the change, then the alert it causes');
+    t.same(alerts(set).map((e) => ({ ...e })), [{
+      type: 'largeHolder', seq: h.seq, time: h.time, accountId: 'N1-A', symbol: 'CEA24', holding: 1000, threshold: 999,
+      action: 'alert', dueDate: '2026-11-25',
+    }]);
+    t.match(h.engine.largeHolders(), [{ accountId: 'N1-A', holding: 1000, threshold: 999, since: '2026-11-20', dueDate: '2026-11-25', filed: null }]);
+    t.same(alerts(ok(h.risk({ type: 'setLargeHolderThreshold', symbol: 'CEA24', accountId: 'N1-A', quantity: 10, reason: 'lower still' }))), [],
+      'an account already alerted is not alerted again');
+    t.same(alerts(ok(h.risk({ type: 'setLargeHolderThreshold', symbol: 'CEA24', accountId: 'N1-A', quantity: 1000, reason: 'at' }))), []);
+  });
+
+  t.test('a class threshold set below holdings alerts each account of the class over it, and only those', async (t) => {
+    const h = market();
+    h.open('N1-A', { cash: '1000000.00', holdings: { CEA24: 2000 } });
+    h.open('N2-A', { cash: '1000000.00', holdings: { CEA24: 1500 } });
+    h.open('N3-A', { cash: '1000000.00' });
+    h.open('C1-A', { accountClass: 'compliance', allocation: 0, cash: '1000000.00', holdings: { CEA24: 9000 } });
+    const set = ok(h.risk({ type: 'setLargeHolderThreshold', symbol: 'CEA24', accountClass: 'institution', quantity: 1500, reason: 'tighter' }));
+    // S1-A (100,000 t, 1,000 of them offered), L1-A (500,000 t) and N1-A (2,000 t) are over 1,500 t;
+    // N2-A holds exactly it, N3-A nothing, and C1-A is of another class. In account id order.
+    t.same(alerts(set).map((e) => [e.accountId, e.holding, e.threshold]), [['L1-A', 500_000, 1500], ['N1-A', 2000, 1500], ['S1-A', 100_000, 1500]]);
+    t.same(h.engine.largeHolders().map((l) => l.accountId).sort(), ['L1-A', 'N1-A', 'S1-A']);
+  });
+
+  t.test('a position cap below a holding raises no large-holder alert', async (t) => {
+    const h = market();
+    h.open('N1-A', { cash: '1000000.00', holdings: { CEA24: 1000 } });
+    t.same(alerts(ok(h.risk({ type: 'setPositionCap', symbol: 'CEA24', accountId: 'N1-A', quantity: 10, reason: 'cap' }))), []);
+    t.same(h.engine.largeHolders(), []);
+  });
+
   t.test('a class without a threshold never raises an alert', async (t) => {
     const h = market(undefined, loadProfile('cea'));
     ok(h.risk({ type: 'setLargeHolderThreshold', symbol: 'CEA24', accountClass: 'institution', quantity: null, reason: 'no reporting' }));
