@@ -170,7 +170,7 @@ function describe(what: Record<string, unknown>): Record<string, unknown> {
   for (const [k, v] of Object.entries(what)) {
     if (k === 'profile') out.venue = (v as { venue: string }).venue;
     else if ((k === 'cash' || k === 'referencePrice' || k === 'listingPrice') && typeof v === 'number') out[k] = formatMoney(v);
-    else if (v !== null && v !== undefined) out[k] = v;
+    else if (v !== undefined) out[k] = v; // null kept: a cap or threshold of null is its removal
   }
   return out;
 }

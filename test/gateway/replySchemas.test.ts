@@ -261,7 +261,9 @@ t.test('risk officer: every route, and the audit trail with its free-form fields
   expectOk(t, audit, 200, 'audit');
   for (const e of audit.body) hasKeys(t, e, ['seq', 'time', 'who', 'action', 'what', 'why', 'outcome', 'error'], `audit entry ${e.seq}`);
   const cap = audit.body.find((e: { action: string; why: string }) => e.action === 'setPositionCap' && e.why === 'cap');
-  t.same(cap?.what, { symbol: 'CEA24', accountClass: 'individual', quantity: 1000, plusAllocation: false }, "what: every field of the command, whatever its keys");
+  t.same(cap?.what, { symbol: 'CEA24', accountClass: 'individual', accountId: null, quantity: 1000, plusAllocation: false }, "what: every field of the command, whatever its keys");
+  const lifted = audit.body.find((e: { action: string; why: string }) => e.action === 'setPositionCap' && e.why === 'lifted');
+  t.same(lifted?.what, { symbol: 'CEA24', accountClass: 'individual', accountId: null, quantity: null, plusAllocation: false }, 'a removal shows its null');
   const refused = audit.body.find((e: { outcome: string }) => e.outcome === 'refused');
   t.match(refused, { error: { code: String, message: String } }, 'a refused command carries its error');
   t.ok(audit.body.some((e: { outcome: string; error: unknown }) => e.outcome === 'done' && e.error === null), 'a done command: error null');
