@@ -160,6 +160,16 @@ export class BlockDesk {
     for (const block of [...this.open.values()].sort((a, b) => a.id - b.id)) this.close(block, 'expired', c, 'end_of_day');
   }
 
+  /**
+   * A risk officer's cancel-all: every live negotiation the account is party to ends, withdrawn with
+   * the reason given, and releases what it froze (whichever party's terms stood).
+   */
+  withdrawAllOf(acct: Account, c: Command, reason: string): void {
+    for (const block of [...this.open.values()].sort((a, b) => a.id - b.id)) {
+      if (block.proposer === acct || block.counterparty === acct) this.close(block, 'withdrawn', c, reason);
+    }
+  }
+
   /** Open proposals that involve one of the member's accounts, or that are open to anyone. */
   visibleTo(member: string | null): Block[] {
     return [...this.open.values()]

@@ -1047,6 +1047,8 @@ export class Engine {
         this.orderEvent(order, c.seq, c.time);
       }
     }
+    // Block proposals are orders too: the account's negotiations end with it.
+    this.blocks.withdrawAllOf(acct, c, 'cancelled_by_risk');
     return this.done();
   }
 

@@ -116,7 +116,10 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
       response: {
         200: {
           type: 'object',
-          properties: { cancelled: { type: 'array', items: { type: 'string' }, description: 'the ids of the orders cancelled' } },
+          properties: {
+            cancelled: { type: 'array', items: { type: 'string' }, description: 'the ids of the orders cancelled' },
+            withdrawnBlocks: { type: 'array', items: { type: 'string' }, description: 'the ids of the block proposals the account was party to, withdrawn' },
+          },
           additionalProperties: false,
         },
         ...errorReplies(400, 401, 403, 404, 413, 415, 429, 500),
@@ -124,7 +127,14 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     },
   }, async (req, reply) => {
     const r = await submit(g, req, reply, { type: 'cancelAll', accountId: req.params.accountId, reason: req.body.reason });
-    return r.ok ? { cancelled: r.events.filter((e) => e.type === 'order').map((e) => (e.type === 'order' ? String(e.orderId) : '')) } : refuse(reply, r);
+    if (!r.ok) return refuse(reply, r);
+    const cancelled: string[] = [];
+    const withdrawnBlocks: string[] = [];
+    for (const e of r.events) {
+      if (e.type === 'order') cancelled.push(String(e.orderId));
+      else if (e.type === 'block') withdrawnBlocks.push(String(e.blockId));
+    }
+    return { cancelled, withdrawnBlocks };
   });
 
   app.get<{ Querystring: { since?: number; limit?: number } }>('/v1/risk/audit', {

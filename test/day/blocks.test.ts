@@ -477,6 +477,31 @@ t.test('restrictions at proposal, counter and execution, on either side', async 
   t.same(side(h, 'B1-A'), expectSide({ cash: '14310000.00', pending: 100_000 }), '20,000,000.00 − 56.90 × 100,000 = 14,310,000.00');
 });
 
+t.test('a risk officer\'s cancel-all withdraws every negotiation the account is party to, and only those', async (t) => {
+  const h = desk();
+  h.open('S2-A', { holdings: { CEA24: 300_000 } });
+  const before = sides(h, ['S1-A', 'S2-A', 'B1-A', 'B2-A']);
+  const mine = blockIdOf(propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 100_000, to: 'B1-A' })); // S1-A's terms, its tonnes frozen
+  const theirs = blockIdOf(propose(h, 'B2-A', { side: 'buy', price: '56.00', quantity: 100_000, to: 'S1-A' })); // B2-A's terms, to S1-A
+  const countered = blockIdOf(propose(h, 'B1-A', { side: 'buy', price: '55.00', quantity: 100_000, to: 'S1-A' }));
+  ok(counter(h, 'S1-A', countered, '56.50', 100_000)); // now S1-A's terms: more of its tonnes frozen
+  const open = blockIdOf(propose(h, 'S1-A', { side: 'sell', price: '58.00', quantity: 100_000, to: null })); // open to anyone
+  const other = blockIdOf(propose(h, 'S2-A', { side: 'sell', price: '57.00', quantity: 100_000, to: 'B2-A' }));
+  t.equal(side(h, 'S1-A').frozen, 300_000);
+
+  const r = ok(h.risk({ type: 'cancelAll', accountId: 'S1-A', reason: 'member in default' }));
+  t.same(blocksOf(r).map((e) => [e.blockId, e.status, e.reason]), [
+    [mine, 'withdrawn', 'cancelled_by_risk'], [theirs, 'withdrawn', 'cancelled_by_risk'],
+    [countered, 'withdrawn', 'cancelled_by_risk'], [open, 'withdrawn', 'cancelled_by_risk'],
+  ], 'in block id order');
+  t.same(side(h, 'S1-A'), before['S1-A'], 'S1-A has all its tonnes back');
+  t.same(side(h, 'B2-A'), before['B2-A'], 'B2-A\'s freeze for its proposal to S1-A is released');
+  t.same(sides(h, ['B1-A']), { 'B1-A': before['B1-A'] });
+  expectReject(t, h, () => accept(h, 'B1-A', mine), 'BLOCK_NOT_OPEN');
+  t.same([...h.engine.blocks.open.keys()], [other], 'S2-A\'s proposal to B2-A goes on');
+  ok(accept(h, 'B2-A', other));
+});
+
 t.test('halts: an instrument or market halt stops proposals and acceptance; after resuming it trades', async (t) => {
   const h = desk();
   const id = blockIdOf(propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 100_000, to: 'B1-A' }));

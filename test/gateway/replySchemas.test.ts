@@ -253,9 +253,14 @@ t.test('risk officer: every route, and the audit trail with its free-form fields
 
   t.same((await api('PATCH', '/v1/risk/accounts/M1-P1', { key: 'risk', body: { restriction: 'no_buy', reason: 'inquiry' } })).body, { accountId: 'M1-P1', restriction: 'no_buy' });
   expectError(t, await api('PATCH', '/v1/risk/accounts/NOBODY-1', { key: 'risk', body: { restriction: 'none', reason: 'x' } }), 404, 'UNKNOWN_ACCOUNT');
+  const proposal = await api('POST', '/v1/block-trades', { key: 'M3', body: { accountId: 'M3-C1', symbol: 'CEA24', side: 'buy', price: '57.00', quantity: 100000, counterpartyAccountId: 'M2-C1' } });
+  expectOk(t, proposal, 201, 'a block proposal of M3-C1');
   const cancelAll = await api('POST', '/v1/risk/accounts/M3-C1/cancel-all', { key: 'risk', body: { reason: 'client request' } });
   expectOk(t, cancelAll, 200, 'cancel-all');
   t.ok(cancelAll.body.cancelled.length >= 1 && cancelAll.body.cancelled.every((x: unknown) => typeof x === 'string'), 'the ids of the cancelled orders, as strings');
+  t.same(cancelAll.body.withdrawnBlocks, [proposal.body.blockId], 'and of the block proposals withdrawn with them');
+  const withdrawn = (await api('GET', '/v1/block-trades?status=withdrawn', { key: 'M2' })).body as { blockId: string; reason: string }[];
+  t.match(withdrawn.find((b) => b.blockId === proposal.body.blockId), { status: 'withdrawn', reason: 'cancelled_by_risk' }, 'the counterparty sees it withdrawn by risk');
 
   const audit = await api('GET', '/v1/risk/audit', { key: 'risk' });
   expectOk(t, audit, 200, 'audit');
