@@ -55,7 +55,7 @@ export interface MarketReportRow {
 
 export interface LargeHolderRow {
   date: string; accountId: string; symbol: string; holding: number; threshold: number; since: string; dueDate: string;
-  filed: string; overdue: boolean;
+  filed: string | null; overdue: boolean;
 }
 
 export interface SettlementReports {
@@ -216,7 +216,7 @@ export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, pr
 
   const largeHolders: LargeHolderRow[] = eod.largeHolders.map((l) => ({
     date, accountId: l.accountId, symbol: l.symbol, holding: l.holding, threshold: l.threshold, since: l.since, dueDate: l.dueDate,
-    filed: l.filed ?? '', overdue: l.overdue,
+    filed: l.filed ?? null, overdue: l.overdue,
   }));
 
   return {

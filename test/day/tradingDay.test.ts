@@ -216,7 +216,7 @@ t.test('two trading days through the sequencer and journal, settled and written'
     tr(4, sT4, t1305, 'listed', '40.90', 1000, '40900.00', 'B1-A', 'S1-A', 5, 3, null, '204.50'),
     tr(5, sT5, t1340, 'block', '41.50', 60_000, '2490000.00', 'L1-A', 'S1-A', null, null, 1, '12450.00'),
   ];
-  const holders1 = [{ date: DAY1, accountId: 'L1-A', symbol: 'HBEA', holding: 510_000, threshold: 500_000, since: DAY1, dueDate: '2026-11-24', filed: '', overdue: false }];
+  const holders1 = [{ date: DAY1, accountId: 'L1-A', symbol: 'HBEA', holding: 510_000, threshold: 500_000, since: DAY1, dueDate: '2026-11-24', filed: null, overdue: false }];
   // Cash paid = amounts + buyer fees = 2,605,669.70 + 13,028.35 = 2,618,698.05;
   // received = amounts − seller fees = 2,605,669.70 − 13,028.35 = 2,592,641.35; fees 26,056.70.
   const totals1 = { tradeCount: 5, cashPaid: '2618698.05', cashReceived: '2592641.35', fees: '26056.70', tonnesBought: 62_833, tonnesSold: 62_833 };
