@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import t from 'tap';
-import { KEYS, openSocket, seqGaps, startServer, type ApiReply, type SocketClient, type WsMessage } from '../support/server.ts';
+import { KEYS, localBook, openSocket, seqGaps, startServer, type ApiReply, type BookLevel as Level, type SocketClient, type WsMessage } from '../support/server.ts';
 
 const s = await startServer();
 const api = s.api;
@@ -33,24 +33,7 @@ const connect = async () => {
 
 const order = (key: string, body: Record<string, unknown>) => api('POST', '/v1/orders', { key, body: { symbol: 'CEA24', type: 'limit', ...body } });
 const seqOf = (r: ApiReply) => Number(r.headers.get('x-exchange-seq'));
-type Level = [string, number, number];
 
-/** The book a client holds: the snapshot with every update applied (absolute quantities, 0 removes). */
-function localBook(messages: WsMessage[]): { bids: Level[]; asks: Level[] } {
-  const sides = { bids: new Map<string, Level>(), asks: new Map<string, Level>() };
-  for (const m of messages) {
-    if (m.channel !== 'book:CEA24') continue;
-    if (m.type === 'snapshot') { sides.bids.clear(); sides.asks.clear(); }
-    for (const side of ['bids', 'asks'] as const) {
-      for (const level of (m[side] ?? []) as Level[]) {
-        if (Number(level[1]) === 0) sides[side].delete(level[0]);
-        else sides[side].set(level[0], level);
-      }
-    }
-  }
-  const sorted = (side: Map<string, Level>, desc: boolean) => [...side.values()].sort((a, b) => (desc ? Number(b[0]) - Number(a[0]) : Number(a[0]) - Number(b[0])));
-  return { bids: sorted(sides.bids, true), asks: sorted(sides.asks, false) };
-}
 const restBook = async () => {
   const b = (await api('GET', '/v1/instruments/CEA24/book?depth=20')).body;
   return { bids: b.bids, asks: b.asks };

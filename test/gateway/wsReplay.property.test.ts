@@ -11,7 +11,7 @@
 // and a repeated subscribe on a connection is answered after everything published before it.
 import fc from 'fast-check';
 import t from 'tap';
-import { KEYS, openSocket, seqGaps, startServer, type SocketClient, type WsMessage } from '../support/server.ts';
+import { KEYS, localBook, openSocket, seqGaps, startServer, type BookLevel as Level, type SocketClient, type WsMessage } from '../support/server.ts';
 
 const s = await startServer();
 const api = s.api;
@@ -24,13 +24,13 @@ t.teardown(async () => {
 const MEMBERS = ['M1', 'M2', 'M3'] as const;
 type Member = (typeof MEMBERS)[number];
 const ACCOUNT: Record<Member, string> = { M1: 'M1-C1', M2: 'M2-C1', M3: 'M3-C1' };
-type Level = [string, number, number];
 
 /** One HTTP action; `pick` chooses among the orders placed so far (a finished one gets its refusal). */
 type Action =
   | { kind: 'place'; member: Member; side: 'buy' | 'sell'; type: 'limit' | 'market'; fen: number; quantity: number; tif: 'DAY' | 'IOC' | 'FOK' }
   | { kind: 'cancel'; member: Member; pick: number }
-  | { kind: 'modify'; member: Member; pick: number; quantity: number | null; fen: number | null };
+  | { kind: 'modify'; member: Member; pick: number; quantity: number | null; fen: number | null }
+  | { kind: 'outOfBand'; member: Member; side: 'buy' | 'sell' };
 
 // Prices in fen inside CEA24's band (51.71–63.21), buys mostly below 57.46 and sells mostly above,
 // spread over enough ticks for more than 20 levels a side; a few cross.
@@ -51,6 +51,8 @@ const action: fc.Arbitrary<Action> = fc.oneof(
       quantity: fc.option(fc.integer({ min: 1, max: 60 })), fen: fc.option(fc.integer({ min: 0, max: 60 })),
     }),
   },
+  // Refused by the engine: a rejected report on the member's channel, nothing on the book.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('outOfBand' as const), member, side: fc.constantFrom<'buy' | 'sell'>('buy', 'sell') }) },
 );
 
 /** A buy's price steps down from 57.45, a sell's up from 57.47; 8 steps in 60 cross the middle. */
@@ -73,6 +75,13 @@ async function perform(a: Action): Promise<void> {
       tally.trades += r.body.fills.length;
     } else if (r.status === 422) tally.refused++;
     else throw new Error(`POST /v1/orders ${JSON.stringify(body)} → ${r.status} ${r.text}`);
+    return;
+  }
+  if (a.kind === 'outOfBand') {
+    const body = { accountId: ACCOUNT[key], symbol: 'CEA24', side: a.side, type: 'limit', price: a.side === 'buy' ? '51.70' : '63.22', quantity: 1 };
+    const r = await api('POST', '/v1/orders', { key, body });
+    if (r.status !== 422 || r.body.error.code !== 'PRICE_OUT_OF_BAND') throw new Error(`an order outside the band → ${r.status} ${r.text}`);
+    tally.refused++;
     return;
   }
   const mine = placed[key];
@@ -101,22 +110,6 @@ async function barrier(c: SocketClient, channel: string): Promise<void> {
   await c.next((m) => m.type === 'subscribed' && m.channels[0] === channel, from);
 }
 
-/** The book a client holds: the last snapshot with every update after it applied (0 removes a level). */
-function localBook(messages: readonly WsMessage[]): { bids: Level[]; asks: Level[] } {
-  const sides = { bids: new Map<string, Level>(), asks: new Map<string, Level>() };
-  for (const m of messages) {
-    if (m.channel !== 'book:CEA24') continue;
-    if (m.type === 'snapshot') { sides.bids.clear(); sides.asks.clear(); }
-    for (const side of ['bids', 'asks'] as const) {
-      for (const level of (m[side] ?? []) as Level[]) {
-        if (Number(level[1]) === 0) sides[side].delete(level[0]);
-        else sides[side].set(level[0], level);
-      }
-    }
-  }
-  const sorted = (side: Map<string, Level>, desc: boolean) => [...side.values()].sort((x, y) => (desc ? Number(y[0]) - Number(x[0]) : Number(x[0]) - Number(y[0])));
-  return { bids: sorted(sides.bids, true), asks: sorted(sides.asks, false) };
-}
 
 interface OpenOrder { orderId: string; price: string | null; quantity: number; filledQuantity: number; remainingQuantity: number; status: string }
 const OPEN = new Set(['new', 'partially_filled']);

@@ -260,3 +260,22 @@ export function expectOk(t: Test, r: ApiReply, status = 200, what = ''): void {
   t.equal(r.status, status, `${label}status ${status}${r.status === status ? '' : ` (${r.text.slice(0, 300)})`}`);
   t.same(conventionProblems(r.body), [], `${label}prices are decimal strings and times ISO 8601 with +08:00`);
 }
+
+export type BookLevel = [string, number, number];
+
+/** The book a client holds: the last snapshot on `channel` with every update after it applied (0 removes a level). */
+export function localBook(messages: readonly WsMessage[], channel = 'book:CEA24'): { bids: BookLevel[]; asks: BookLevel[] } {
+  const sides = { bids: new Map<string, BookLevel>(), asks: new Map<string, BookLevel>() };
+  for (const m of messages) {
+    if (m.channel !== channel) continue;
+    if (m.type === 'snapshot') { sides.bids.clear(); sides.asks.clear(); }
+    for (const side of ['bids', 'asks'] as const) {
+      for (const level of (m[side] ?? []) as BookLevel[]) {
+        if (Number(level[1]) === 0) sides[side].delete(level[0]);
+        else sides[side].set(level[0], level);
+      }
+    }
+  }
+  const sorted = (side: Map<string, BookLevel>, desc: boolean) => [...side.values()].sort((x, y) => (desc ? Number(y[0]) - Number(x[0]) : Number(x[0]) - Number(y[0])));
+  return { bids: sorted(sides.bids, true), asks: sorted(sides.asks, false) };
+}
