@@ -306,7 +306,7 @@ t.test('risk officer routes', async (t) => {
 
   const cancelAll = await api('POST', '/v1/risk/accounts/M2-C1/cancel-all', { key: 'risk', body: { reason: 'test' } });
   expectOk(t, cancelAll, 200, 'cancel-all');
-  t.same(cancelAll.body, { cancelled: [ids.m2sell] }, "M2's resting order is cancelled");
+  t.same(cancelAll.body, { cancelled: [ids.m2sell], withdrawnBlocks: [] }, "M2's resting order is cancelled");
   t.match((await api('GET', `/v1/orders/${ids.m2sell}`, { key: 'M2' })).body, { status: 'cancelled' });
 
   const audit = await api('GET', '/v1/risk/audit', { key: 'risk' });
