@@ -157,7 +157,7 @@ export class BlockDesk {
 
   /** At the end of the day every unconfirmed proposal expires and releases what it froze. */
   expireAll(c: Command): void {
-    for (const block of [...this.open.values()].sort((a, b) => a.id - b.id)) this.close(block, 'expired', c, 'end_of_day');
+    for (const block of this.openById()) this.close(block, 'expired', c, 'end_of_day');
   }
 
   /**
@@ -165,16 +165,20 @@ export class BlockDesk {
    * the reason given, and releases what it froze (whichever party's terms stood).
    */
   withdrawAllOf(acct: Account, c: Command, reason: string): void {
-    for (const block of [...this.open.values()].sort((a, b) => a.id - b.id)) {
+    for (const block of this.openById()) {
       if (block.proposer === acct || block.counterparty === acct) this.close(block, 'withdrawn', c, reason);
     }
   }
 
+  /** The live proposals in id order: the map's order is not kept by a snapshot. */
+  private openById(): Block[] {
+    return [...this.open.values()].sort((a, b) => a.id - b.id);
+  }
+
   /** Open proposals that involve one of the member's accounts, or that are open to anyone. */
   visibleTo(member: string | null): Block[] {
-    return [...this.open.values()]
-      .filter((b) => member === null || b.counterparty === null || b.proposer.member === member || b.counterparty.member === member)
-      .sort((a, b) => a.id - b.id);
+    return this.openById()
+      .filter((b) => member === null || b.counterparty === null || b.proposer.member === member || b.counterparty.member === member);
   }
 
   /** The block and which of the member's accounts acts on it. */

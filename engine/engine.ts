@@ -988,32 +988,30 @@ export class Engine {
     }
     const plusAllocation = c.plusAllocation === true;
     const cap = c.type === 'setPositionCap';
-    let accountId: string | null = null;
-    let affected: Account[];
+    let acct: Account | null = null;
     if (forClass) {
       if (!ACCOUNT_CLASSES.includes(c.accountClass as AccountClass)) return reject('INVALID_COMMAND', `accountClass must be one of ${ACCOUNT_CLASSES.join(', ')}`);
       const limit = c.quantity === null ? null : { quantity: c.quantity, plusAllocation };
       (cap ? inst.classCaps : inst.classThresholds)[c.accountClass as AccountClass] = limit;
-      // By account id: the map's order is not kept by a snapshot, and a replay must emit the same events.
-      affected = [...this.accounts.values()].filter((a) => a.accountClass === c.accountClass).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     } else {
-      const acct = this.accountFor(c.accountId as string);
-      if (refused(acct)) return acct;
+      const found = this.accountFor(c.accountId as string);
+      if (refused(found)) return found;
+      acct = found;
       if (plusAllocation) return reject('INVALID_COMMAND', 'plusAllocation applies to a class rule; give an account its limit in tonnes');
       const pos = acct.position(inst.index);
       const value = c.quantity === null ? undefined : c.quantity;
       if (cap) pos.capOverride = value;
       else pos.thresholdOverride = value;
-      accountId = acct.id;
-      affected = [acct];
     }
     this.emit({
       type: 'limit', seq: c.seq, time: c.time, kind: cap ? 'positionCap' : 'largeHolderThreshold', symbol: inst.symbol,
-      accountClass: forClass ? (c.accountClass as string) : null, accountId, quantity: c.quantity, plusAllocation,
+      accountClass: forClass ? (c.accountClass as string) : null, accountId: acct?.id ?? null, quantity: c.quantity, plusAllocation,
     });
     if (!cap) {
       // A threshold set below a holding is crossed as surely as by a holding that rose past it: the
-      // alert and the report obligation start now, not at the account's next purchase.
+      // alert and the report obligation start now, not at the account's next purchase. A class
+      // rule's accounts go in id order, so that a replay from a snapshot emits the same events.
+      const affected = acct !== null ? [acct] : this.accountsById().filter((a) => a.accountClass === c.accountClass);
       for (const a of affected) {
         const pos = a.positions[inst.index];
         if (pos !== undefined) this.holdingRose(a, pos, inst, c.seq, c.time);
