@@ -12,7 +12,7 @@ import { crc32 } from 'node:zlib';
 import { Journal, JournalError, SCHEMA_VERSION } from '../../persistence/journal.ts';
 import { BackgroundWriter } from '../../persistence/writer.ts';
 import type { Command, EngineEvent } from '../../engine/index.ts';
-import { tempFolder } from '../support/exchangeProcess.ts';
+import { batchRows as rows, tempFolder, type BatchRow } from '../support/exchangeProcess.ts';
 import { writeSchema1Journal } from '../support/schema1.ts';
 
 const T0 = Date.parse('2026-11-20T10:00:00+08:00');
@@ -69,14 +69,6 @@ function tamper(dir: string, sql: string, ...params: unknown[]): void {
   db.close();
 }
 
-interface BatchRow { batch: number; first_seq: number; last_seq: number; commands: string; crc: number }
-
-function rows(dir: string): BatchRow[] {
-  const db = new Database(join(dir, 'journal.sqlite'), { readonly: true });
-  const out = db.prepare('SELECT batch, first_seq, last_seq, commands, crc FROM batches ORDER BY batch').all() as BatchRow[];
-  db.close();
-  return out;
-}
 
 /** The seqs of the commands on disk, batch by batch. */
 function seqsOnDisk(dir: string): number[] {

@@ -15,7 +15,7 @@ import { DEMO_MARKETS_FILE, loadMarkets } from '../../engine/setup.ts';
 import { JournalError, SCHEMA_VERSION, type Genesis } from '../../persistence/journal.ts';
 import { recover, type Recovered } from '../../persistence/recovery.ts';
 import { Sequencer, type CommandBody } from '../../persistence/sequencer.ts';
-import { tempFolder } from '../support/exchangeProcess.ts';
+import { batchRows, tempFolder, type BatchRow } from '../support/exchangeProcess.ts';
 import { seededRandom as random } from '../support/random.ts';
 import { writeSchema1Journal } from '../support/schema1.ts';
 
@@ -90,15 +90,6 @@ async function run(dir: string, options: { batches: number; snapshotAfter?: numb
   return out;
 }
 
-interface BatchRow { batch: number; first_seq: number; last_seq: number; commands: string; crc: number }
-
-/** The journal's batch rows, read with SQL. */
-function batchRows(dir: string): BatchRow[] {
-  const db = new Database(join(dir, 'journal.sqlite'), { readonly: true });
-  const rows = db.prepare('SELECT batch, first_seq, last_seq, commands, crc FROM batches ORDER BY batch').all() as BatchRow[];
-  db.close();
-  return rows;
-}
 
 /** The state reached by applying the journal's commands up to `toSeq` to a new engine. */
 function replayFromScratch(dir: string, toSeq = Infinity): Engine {

@@ -188,3 +188,13 @@ export function journalOnDisk(dataDir: string): JournalOnDisk {
     db?.close();
   }
 }
+
+export interface BatchRow { batch: number; first_seq: number; last_seq: number; commands: string; crc: number }
+
+/** The journal's batch rows in a data directory, read with SQL. */
+export function batchRows(dataDir: string): BatchRow[] {
+  const db = new Database(join(dataDir, 'journal.sqlite'), { readonly: true });
+  const rows = db.prepare('SELECT batch, first_seq, last_seq, commands, crc FROM batches ORDER BY batch').all() as BatchRow[];
+  db.close();
+  return rows;
+}
