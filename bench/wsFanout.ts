@@ -1,11 +1,12 @@
 // Market-data fan-out over WebSocket: many subscribers on book:CEA24 and trades:CEA24 while trades
 // flow; messages delivered per second and the delay from a trade to each client.
 //
-//   npm run bench:ws -- [--clients 1000] [--rate 10000] [--duration 10] [--seed 1]
+//   npm run bench:ws -- [--clients 1000] [--rate 10000] [--duration 10] [--seed 1] [--readers 1] [--flush-ms N]
 //
 // One process holds the exchange (startExchange on a temporary data directory, the demo market, the
-// journal as it ships, rateLimit 0, logger off) on its main thread and the clients (lean WebSocket
-// readers, below, no compression) on a worker thread, so that the trade's time and the receive time
+// journal as it ships, rateLimit 0, logger off; --flush-ms overrides the publisher's write window) on
+// its main thread and the clients (lean WebSocket readers, below, no compression) on worker threads
+// (--readers, default 1: the clients are shared out among them), so that the trade's time and the receive time
 // come from the same clock while reading 1,000 sockets does not take turns of the exchange's event
 // loop (on a real
 // deployment the subscribers are elsewhere; here the two threads get a core each). Orders are not
@@ -72,7 +73,11 @@ const MAX_DELAY_MS = 120_000;
 // and the seq lookup, the readers (and the garbage collection of a Buffer per read) were again the
 // limit, at about 5 M messages/s, and every client was dropped as too slow at 10,000 trades/s.
 
-interface Client { socket: Socket; trades: number; closed: boolean; closeCode: number; rest: Buffer | null }
+interface Client {
+  socket: Socket; trades: number; closed: boolean; closeCode: number; rest: Buffer | null;
+  /** The last trade seq this client counted (-1: none yet), and its number of digits. */
+  tradeSeq: number; seqDigits: number;
+}
 
 /** Counters shared by all clients: one event loop, no locking needed. */
 const seen = {
@@ -114,6 +119,8 @@ const SEQ_AT = `{"channel":"trades:${INSTRUMENT}","type":"trade","seq":`.length;
  * comparison of the whole time field.
  */
 const SLOTS = 1 << 16;
+/** 10^k: the seq at which a seq gets k + 1 digits. */
+const TEN_POWERS = Array.from({ length: 16 }, (_, k) => 10 ** k);
 const slotSeq = new Float64Array(SLOTS).fill(-1);
 const slotTime = new Float64Array(SLOTS);
 
@@ -127,8 +134,11 @@ function onMessage(c: Client, data: Buffer, start: number, end: number, now: num
   let i = start + SEQ_AT;
   if (data[i - 1] === 0x3a && data[i - 2] === 0x22) {
     let seq = 0;
+    const from = i;
     for (let b = data[i]; b >= 0x30 && b <= 0x39; b = data[++i]) seq = seq * 10 + (b - 0x30);
-    const slot = seq % SLOTS;
+    c.tradeSeq = seq;
+    c.seqDigits = i - from;
+    const slot = seq & (SLOTS - 1);
     if (slotSeq[slot] === seq) time = slotTime[slot];
     else { time = tradeTime(data, start, end); slotSeq[slot] = seq; slotTime[slot] = time; }
   } else {
@@ -142,11 +152,20 @@ function onMessage(c: Client, data: Buffer, start: number, end: number, now: num
 /**
  * The hot path: counts the whole text frames (payload under 64 KiB) at the start of `buf`, and
  * returns where it stopped (a control frame, or a frame not all in `buf`), for readFrames to go on.
- * `now` is the chunk's receive time. The same work as readFrames + onMessage, without a call per frame.
+ * `now` is the chunk's receive time. The same work as readFrames + onMessage, without a call per
+ * frame: a trade message's seq is the client's previous one + 1 (seq rises by exactly 1 per channel
+ * and connection), checked by its last digit rather than parsed; counters are kept in locals and
+ * added once per chunk.
  */
 function countFrames(c: Client, buf: Buffer, now: number): number {
   const n = buf.length;
+  const delays = seen.delays;
   let off = 0;
+  let messages = 0;
+  let trades = 0;
+  let seq = c.tradeSeq;
+  let digits = c.seqDigits;
+  let maxDelay = seen.maxDelay;
   while (n - off >= 4) {
     if (buf[off] !== 0x81) break;
     const b1 = buf[off + 1];
@@ -155,9 +174,37 @@ function countFrames(c: Client, buf: Buffer, now: number): number {
     if (b1 === 126) { len = (buf[off + 2] << 8) | buf[off + 3]; start = off + 4; } else if (b1 > 126) break;
     const end = start + len;
     if (end > n) break;
-    onMessage(c, buf, start, end, now);
     off = end;
+    messages++;
+    // {"channel":"trades:... : the channel's first letter is byte 12.
+    if (buf[start + 12] !== 0x74) continue;
+    let next = seq + 1;
+    let nextDigits = next === TEN_POWERS[digits] ? digits + 1 : digits;
+    if (next <= 0 || buf[start + SEQ_AT + nextDigits - 1] !== 0x30 + (next % 10) || buf[start + SEQ_AT + nextDigits] !== 0x2c) {
+      // The first trade message this client counts (or not the expected seq): its seq is parsed.
+      // A message of another shape is left to readFrames.
+      if (buf[start + SEQ_AT - 1] !== 0x3a || buf[start + SEQ_AT - 2] !== 0x22) { off = start - (b1 === 126 ? 4 : 2); messages--; break; }
+      next = 0;
+      nextDigits = 0;
+      for (let i = start + SEQ_AT, b = buf[i]; b >= 0x30 && b <= 0x39; b = buf[++i]) { next = next * 10 + (b - 0x30); nextDigits++; }
+    }
+    seq = next;
+    digits = nextDigits;
+    trades++;
+    const slot = seq & (SLOTS - 1);
+    let time: number;
+    if (slotSeq[slot] === seq) time = slotTime[slot];
+    else { time = tradeTime(buf, start, end); slotSeq[slot] = seq; slotTime[slot] = time; }
+    const d = now > time ? now - time : 0;
+    delays[d > MAX_DELAY_MS ? MAX_DELAY_MS + 1 : d]++;
+    if (d > maxDelay) maxDelay = d;
   }
+  c.tradeSeq = seq;
+  c.seqDigits = digits;
+  c.trades += trades;
+  seen.messages += messages;
+  seen.tradeMessages += trades;
+  seen.maxDelay = maxDelay;
   return off;
 }
 
@@ -243,7 +290,7 @@ function connect(url: string): Promise<Client> {
       onread: { buffer: READ_BUFFER, callback: (n: number, buf: Uint8Array) => { onChunk((buf as Buffer).subarray(0, n)); return true; } },
     });
     socket.setNoDelay(true);
-    const c: Client = { socket, trades: 0, closed: false, closeCode: 0, rest: null };
+    const c: Client = { socket, trades: 0, closed: false, closeCode: 0, rest: null, tradeSeq: -1, seqDigits: 0 };
     const key = randomBytes(16).toString('base64');
     const accept = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
     let head = '';
@@ -346,34 +393,60 @@ async function clientThread(): Promise<void> {
   send({ op: 'connected', clients: clients.length, failed });
 }
 
+/** The readers: `n` clients spread over `threads` worker threads, asked and answered together. */
 class Clients {
-  private constructor(private readonly worker: Worker, readonly count: number, readonly failed: string | null) {}
+  private constructor(private readonly workers: Worker[], readonly count: number, readonly failed: string | null) {}
 
-  static open(url: string, n: number): Promise<Clients> {
+  static async open(url: string, n: number, threads: number): Promise<Clients> {
     // A worker does not inherit `--import tsx` (Node 20): it registers tsx itself, then loads this file.
     const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(${JSON.stringify(import.meta.url)}); })`;
-    const worker = new Worker(boot, { eval: true, workerData: { url, n } });
-    return new Promise((resolve, reject) => {
-      worker.once('error', reject);
-      worker.once('message', (m: FromWorker) => { if (m.op === 'connected') resolve(new Clients(worker, m.clients, m.failed)); });
-    });
+    const opened = await Promise.all(Array.from({ length: threads }, (_, k) => {
+      const share = Math.floor(n / threads) + (k < n % threads ? 1 : 0);
+      const worker = new Worker(boot, { eval: true, workerData: { url, n: share } });
+      return new Promise<{ worker: Worker; clients: number; failed: string | null }>((resolve, reject) => {
+        worker.once('error', reject);
+        worker.once('message', (m: FromWorker) => { if (m.op === 'connected') resolve({ worker, clients: m.clients, failed: m.failed }); });
+      });
+    }));
+    const failed = opened.find((o) => o.failed !== null)?.failed ?? null;
+    return new Clients(opened.map((o) => o.worker), opened.reduce((sum, o) => sum + o.clients, 0), failed);
   }
 
-  private ask<T extends FromWorker['op']>(m: ToWorker, answer: T): Promise<Extract<FromWorker, { op: T }>> {
-    return new Promise((resolve) => {
+  private ask<T extends FromWorker['op']>(m: ToWorker, answer: T): Promise<Extract<FromWorker, { op: T }>[]> {
+    return Promise.all(this.workers.map((worker) => new Promise<Extract<FromWorker, { op: T }>>((resolve) => {
       const on = (r: FromWorker) => {
         if (r.op !== answer) return;
-        this.worker.off('message', on);
+        worker.off('message', on);
         resolve(r as Extract<FromWorker, { op: T }>);
       };
-      this.worker.on('message', on);
-      this.worker.postMessage(m);
-    });
+      worker.on('message', on);
+      worker.postMessage(m);
+    })));
   }
 
-  start(): void { this.worker.postMessage({ op: 'start' } satisfies ToWorker); }
-  status(expected: number) { return this.ask({ op: 'status', expected }, 'status'); }
-  finish() { return this.ask({ op: 'finish' }, 'finished'); }
+  start(): void { for (const w of this.workers) w.postMessage({ op: 'start' } satisfies ToWorker); }
+
+  async status(expected: number): Promise<{ behind: number; live: number }> {
+    const all = await this.ask({ op: 'status', expected }, 'status');
+    return { behind: all.reduce((s, a) => s + a.behind, 0), live: all.reduce((s, a) => s + a.live, 0) };
+  }
+
+  /** Every thread's counts, added up. */
+  async finish(): Promise<Omit<Extract<FromWorker, { op: 'finished' }>, 'op'>> {
+    const all = await this.ask({ op: 'finish' }, 'finished');
+    const delays = new Uint32Array(MAX_DELAY_MS + 2);
+    const codes = new Map<number, number>();
+    for (const a of all) {
+      for (let i = 0; i < delays.length; i++) delays[i] += a.delays[i];
+      for (const [code, k] of a.closeCodes) codes.set(code, (codes.get(code) ?? 0) + k);
+    }
+    const sum = (f: (a: (typeof all)[number]) => number) => all.reduce((s, a) => s + f(a), 0);
+    return {
+      messages: sum((a) => a.messages), tradeMessages: sum((a) => a.tradeMessages), lastAt: Math.max(...all.map((a) => a.lastAt)),
+      delays, maxDelay: Math.max(...all.map((a) => a.maxDelay)), unparsed: sum((a) => a.unparsed), closeCodes: [...codes],
+      live: sum((a) => a.live), behind: sum((a) => a.behind),
+    };
+  }
 }
 
 function quantileMs(h: Uint32Array, total: number, q: number): number {
@@ -397,16 +470,22 @@ async function main(): Promise<void> {
       rate: { type: 'string', default: '10000' },
       duration: { type: 'string', default: '10' },
       seed: { type: 'string', default: '1' },
+      readers: { type: 'string', default: '1' },
+      'flush-ms': { type: 'string' },
     },
   });
   const wanted = positiveInt(values.clients, 'clients');
   const rate = positiveInt(values.rate, 'rate');
   const duration = positiveInt(values.duration, 'duration');
+  const readers = positiveInt(values.readers, 'readers');
+  // The publisher's write window; by default the one the exchange ships with.
+  const flushMs = values['flush-ms'] === undefined ? undefined : Number(values['flush-ms']);
+  if (flushMs !== undefined && !(Number.isInteger(flushMs) && flushMs >= 0 && flushMs <= 1000)) throw new Error('--flush-ms takes a whole number of milliseconds, 0-1000');
   const r = rng(positiveInt(values.seed, 'seed'));
 
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-ws-'));
   process.once('exit', () => rmSync(dataDir, { recursive: true, force: true })); // also when the run fails
-  const ex = await startExchange({ dataDir, marketsFile: DEMO_MARKETS_FILE, keys: KEYS, rateLimit: 0, logger: false });
+  const ex = await startExchange({ dataDir, marketsFile: DEMO_MARKETS_FILE, keys: KEYS, rateLimit: 0, logger: false, publisher: { flushMs } });
   const { sequencer, metrics } = ex.gateway;
   const address = await ex.listen(0, HOST);
   const url = `${address.replace(/^http/, 'ws')}/v1/ws`;
@@ -451,7 +530,7 @@ async function main(): Promise<void> {
   });
 
   progress(`connecting ${wanted} clients to ${url} from a worker thread`);
-  const clients = await Clients.open(url, wanted);
+  const clients = await Clients.open(url, wanted, readers);
   const failed = clients.failed;
   if (failed !== null) progress(`only ${clients.count} of ${wanted} clients connected: ${failed}`);
   if (clients.count === 0) throw new Error('no client could connect');
@@ -549,7 +628,7 @@ async function main(): Promise<void> {
   console.log(
     `dropped clients ${dropped}${dropped === 0 ? '' : ` (close codes ${seen.closeCodes.map(([c, n]) => `${c}×${n}`).join(', ')})`}; ` +
     `live clients still missing trades after the drain ${seen.behind}; server dropped ${metrics.wsDropped - droppedBefore} as too slow; ` +
-    `while driving: process cpu ${((cpu.user + cpu.system) / 1000 / (driveEnd - start)).toFixed(2)} cores (both threads), exchange event loop busy ${(elu.utilization * 100).toFixed(0)} %, ` +
+    `while driving: process cpu ${((cpu.user + cpu.system) / 1000 / (driveEnd - start)).toFixed(2)} cores (all threads), exchange event loop busy ${(elu.utilization * 100).toFixed(0)} %, ` +
     `its longest stall ${(stalls.max / 1e6).toFixed(0)} ms` +
     `${seen.unparsed > 0 ? `; ${seen.unparsed} trade messages needed a full parse` : ''}`,
   );
