@@ -33,7 +33,7 @@ export const SYMBOL = { type: 'string', pattern: '^[A-Z][A-Z0-9-]{1,15}$' } as c
 export const ACCOUNT = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$' } as const;
 export const ID = { type: 'string', pattern: '^[1-9][0-9]{0,14}$' } as const;
 export const REASON = { type: 'string', minLength: 1, maxLength: 500 } as const;
-export const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } as const;
+export const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', format: 'date' } as const;
 export const PERCENT = { type: 'string', pattern: '^(0|[1-9][0-9]{0,2})(\\.[0-9]{1,6})?$', maxLength: 10 } as const;
 export const ERROR_REPLY = {
   type: 'object',
@@ -94,6 +94,9 @@ export const params = (properties: Record<string, unknown>) => ({ type: 'object'
 export const body = (properties: Record<string, unknown>, required: string[] = []) => ({ type: 'object', properties, required, additionalProperties: false });
 
 /** The error body of API.md. */
+/** The message of UNKNOWN_INSTRUMENT for a symbol that is not listed. */
+export const noSuchInstrument = (symbol: string) => `no instrument ${symbol} is listed`;
+
 export function fail(reply: FastifyReply, status: number, code: string, message: string) {
   return reply.code(status).send({ error: { code, message } });
 }

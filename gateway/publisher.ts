@@ -17,7 +17,7 @@ import type { Gateway } from './http.ts';
 import { klineView, tickerView } from './routes/market.ts';
 import { blockView } from './routes/trading.ts';
 import { fillsOf } from './history.ts';
-import { orderView } from './http.ts';
+import { noSuchInstrument, orderView } from './http.ts';
 import { frameHeaderLength, textFrame } from './frames.ts';
 
 const BOOK_LEVELS = 20;
@@ -226,7 +226,7 @@ export class Publisher {
     const [kind, symbol, interval, ...rest] = name.split(':');
     const known = ['book', 'trades', 'blocks', 'ticker', 'kline'].includes(kind) && rest.length === 0 && (kind === 'kline' ? INTERVAL_NAMES.includes(interval as KlineInterval) : interval === undefined);
     if (!known) return ['UNKNOWN_CHANNEL', `no channel ${name}: use book:SYM, trades:SYM, blocks:SYM, ticker:SYM, kline:SYM:1m|5m|15m|1h|1d or orders`];
-    if (this.g.engine.instrument(symbol) === undefined) return ['UNKNOWN_INSTRUMENT', `no instrument ${symbol} is listed`];
+    if (this.g.engine.instrument(symbol) === undefined) return ['UNKNOWN_INSTRUMENT', noSuchInstrument(symbol)];
     return null;
   }
 

@@ -8,6 +8,7 @@ import { Ajv } from 'ajv';
 import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
+import { dayOfDate } from '../engine/index.ts';
 import { errorReplies, fail, type Gateway } from './http.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
 import { marketRoutes } from './routes/market.ts';
@@ -43,12 +44,17 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   // refused, never converted. Query strings and path parameters are text, so they are converted.
   const strict = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
   const lenient = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
+  // A date is a day of the calendar: 2026-02-30 is refused here, not looked up and not found.
+  for (const ajv of [strict, lenient]) ajv.addFormat('date', { type: 'string', validate: (text: string) => dayOfDate(text) !== null });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema));
 
-  app.setErrorHandler((err: Error & { validation?: { keyword?: string; params?: Record<string, unknown> }[]; validationContext?: string; statusCode?: number; code?: string }, req, reply) => {
+  app.setErrorHandler((err: Error & { validation?: { keyword?: string; instancePath?: string; params?: Record<string, unknown> }[]; validationContext?: string; statusCode?: number; code?: string }, req, reply) => {
     if (err.validation) {
       // An unknown property is named (Ajv's own message does not say which one).
       const first = err.validation[0];
+      if (first?.keyword === 'format' && first.params?.format === 'date') {
+        return fail(reply, 400, 'INVALID_REQUEST', `${err.validationContext ?? 'the request'}${first.instancePath ?? ''} must be a calendar date, YYYY-MM-DD`);
+      }
       const extra = first?.keyword === 'additionalProperties' ? String(first.params?.additionalProperty ?? '') : '';
       const message = extra === '' ? err.message : `${err.validationContext ?? 'the request'} has a property ${JSON.stringify(extra.slice(0, 64))} this route does not take`;
       return fail(reply, 400, 'INVALID_REQUEST', message);
@@ -77,18 +83,20 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
         const known = key === '' ? null : g.keys.identify(key);
         return known === null ? `ip ${req.ip}` : `key ${known.hash}`;
       },
-      errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, error: 'Too Many Requests', message: `at most ${ctx.max} requests a second per key; retry in ${ctx.after}` }),
+      errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, error: 'Too Many Requests', message: `at most ${ctx.max} requests a second per key (per address for requests without a valid key); retry in ${ctx.after}` }),
     });
   }
   await app.register(websocket, { options: { maxPayload: 64 * 1024, perMessageDeflate: false } });
 
-  // Authentication: a route that declares a role needs a key of that role. It runs on the request,
-  // before the body is read or validated, so a caller without the right key learns nothing more.
+  // Authentication: a route that declares a role needs a key of that role. It runs before the body
+  // is read or validated, so a caller without the right key learns nothing more; and after the rate
+  // limit (a route's onRequest hook), so that guessing keys is counted against the caller's address
+  // like any other request.
   app.decorateRequest('principal', null);
   // (Both hooks take a callback rather than return a promise: they run on every request.)
-  app.addHook('onRequest', (req, reply, done) => {
+  app.addHook('preParsing', (req, reply, payload, done) => {
     const role = req.routeOptions.config?.role;
-    if (role === undefined) return done();
+    if (role === undefined) return done(null, payload);
     const header = req.headers.authorization;
     const key = bearerKey(header);
     const p = key === '' ? null : g.keys.lookup(key);
@@ -103,7 +111,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       return;
     }
     req.principal = p;
-    done();
+    done(null, payload);
   });
 
   // A read waits until everything applied before it is committed: between a command's apply and

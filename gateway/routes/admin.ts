@@ -27,11 +27,16 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
           properties: { accountId: TEXT, member: TEXT, class: { type: 'string', enum: ['compliance', 'institution', 'individual'] } },
           additionalProperties: false,
         },
-        ...errorReplies(400, 401, 403, 409, 413, 415, 429, 500),
+        ...errorReplies(400, 401, 403, 404, 409, 413, 415, 429, 500),
       },
     },
   }, async (req, reply) => {
     const b = req.body;
+    // A venue is one that instruments are listed on: a misspelt one would leave the account
+    // silently unable to trade where it was meant to.
+    const listed = [...new Set(g.engine.instruments.map((i) => i.venue))].sort();
+    const unknown = (b.venues ?? []).find((v) => !listed.includes(v));
+    if (unknown !== undefined) return fail(reply, 404, 'UNKNOWN_VENUE', `no instrument is listed on venue ${unknown}; the venues are ${listed.join(', ')}`);
     const r = await submit(g, req, reply, { type: 'createAccount', accountId: b.accountId, member: b.member, accountClass: b.class, allocation: b.allocation, venues: b.venues ?? null });
     return r.ok ? reply.code(201).send({ accountId: b.accountId, member: b.member, class: b.class }) : refuse(reply, r);
   });

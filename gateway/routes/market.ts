@@ -1,10 +1,8 @@
 // Public market data (API.md "Market data"): instruments, book, recent trades, ticker, K-lines.
 import type { FastifyInstance } from 'fastify';
 import { formatMoney, formatPercent, isoTime, INTERVAL_NAMES, type KlineInterval } from '../../engine/index.ts';
-import { errorReplies, fail, money, params, SYMBOL, type Gateway } from '../http.ts';
+import { errorReplies, fail, money, noSuchInstrument as noSuch, params, SYMBOL, type Gateway } from '../http.ts';
 import { BOOK, INSTRUMENT_VIEW, KLINE_VIEW, PUBLIC_TRADE, TICKER_VIEW } from '../replies.ts';
-
-const noSuch = (symbol: string) => `no instrument ${symbol} is listed`;
 
 export function instrumentView(g: Gateway, symbol: string) {
   const i = g.engine.instrument(symbol);

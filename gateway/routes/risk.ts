@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { formatMoney, isoTime, parseMoney, type Command, type LimitEvent } from '../../engine/index.ts';
 import {
-  ACCOUNT, body, errorReplies, fail, params, PERCENT, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES_OR_NULL, type Gateway,
+  ACCOUNT, body, errorReplies, fail, noSuchInstrument, params, PERCENT, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES_OR_NULL, type Gateway,
 } from '../http.ts';
 import { INSTRUMENT_VIEW, LARGE_HOLDER } from '../replies.ts';
 import { instrumentView } from './market.ts';
@@ -91,9 +91,12 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
 
   app.get<{ Querystring: { symbol?: string } }>('/v1/risk/large-holders', {
     ...risk,
-    schema: { querystring: body({ symbol: SYMBOL }), response: { 200: { type: 'array', items: LARGE_HOLDER }, ...errorReplies(400, 401, 403, 429, 500) } },
-  }, async (req) =>
-    g.engine.largeHolders(req.query.symbol));
+    schema: { querystring: body({ symbol: SYMBOL }), response: { 200: { type: 'array', items: LARGE_HOLDER }, ...errorReplies(400, 401, 403, 404, 429, 500) } },
+  }, async (req, reply) => {
+    const symbol = req.query.symbol;
+    if (symbol !== undefined && g.engine.instrument(symbol) === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuchInstrument(symbol));
+    return g.engine.largeHolders(symbol);
+  });
 
   app.patch<{ Params: { accountId: string }; Body: { restriction: 'none' | 'no_buy' | 'no_sell' | 'frozen'; reason: string } }>('/v1/risk/accounts/:accountId', {
     ...risk,

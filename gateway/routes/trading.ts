@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dateOfDay, describeOrder, formatMoney, isoTime, parseMoney, type BlockEvent, type LargeHolderEvent, type OrderEvent, type TradeEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, accountsFor, body, DATE, DAY, errorReplies, fail, FILL_VIEW, fillView, ID, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
-  submit, SYMBOL, TEXT, TIME, TONNES,
+  noSuchInstrument, submit, SYMBOL, TEXT, TIME, TONNES,
   type Gateway,
 } from '../http.ts';
 import { ACCOUNT_VIEW, BLOCK_REPLY, BLOCK_VIEW, ORDER_REPLY } from '../replies.ts';
@@ -83,10 +83,11 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     ...member,
     schema: {
       querystring: body({ status: { enum: ['open', 'all'] }, symbol: SYMBOL, accountId: ACCOUNT }),
-      response: { 200: { type: 'array', items: ORDER_VIEW }, ...errorReplies(400, 401, 403, 429, 500) },
+      response: { 200: { type: 'array', items: ORDER_VIEW }, ...errorReplies(400, 401, 403, 404, 429, 500) },
     },
   }, async (req, reply) => {
     const q = req.query;
+    if (q.symbol !== undefined && g.engine.instrument(q.symbol) === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuchInstrument(q.symbol));
     const own = accountsFor(g, req, reply, q.accountId);
     if (own === null) return reply;
     const accounts = new Set(own);

@@ -1,6 +1,6 @@
 // Hostile input over real HTTP and WebSocket: malformed JSON, wrong types, huge and negative numbers,
-// unknown fields, very long strings, a body over 64 KiB, bad keys, path tricks, and a flood of
-// requests against the rate limit. Every answer is below 500 and (from the gateway) an API.md error;
+// unknown fields, very long strings, a body over 64 KiB, bad keys, path tricks, a flood of requests
+// against the rate limit (and of guessed keys), impossible dates, unknown symbols and venues. Every answer is below 500 and (from the gateway) an API.md error;
 // nothing a refused request carried takes effect; afterwards /healthz is ok and a normal order works.
 import t from 'tap';
 import WebSocket from 'ws';
@@ -223,6 +223,39 @@ t.test('made-up keys on public routes share their address\'s allowance; a known 
   t.equal(lower.status, 200, 'a known key under "bearer" is accepted, and not limited by the invented ones');
 });
   t.equal(m2.status, 201, 'a normal order of another member still works');
+});
+
+t.test('guessing keys on a member route is rate-limited by address, before the 401', async (t) => {
+  await new Promise((r) => setTimeout(r, 1100)); // a fresh one-second window
+  const guesses = await Promise.all(Array.from({ length: 30 }, (_, i) => hit('GET', '/v1/orders', { key: null, headers: { authorization: `Bearer guessed-key-${String(i).padStart(12, '0')}` } }, limited)));
+  const counts = (status: number) => guesses.filter((r) => r.status === status).length;
+  t.ok(counts(429) >= 15, `most of 30 guesses in one second are refused as too many (${counts(429)} got 429, ${counts(401)} got 401)`);
+  t.ok(counts(401) > 0 && counts(401) <= 10, 'the rest are 401, at most the allowance of 10');
+  for (const r of guesses) if (r.status === 401) expectError(t, r, 401, 'UNAUTHENTICATED');
+  const known = await hit('GET', '/v1/orders', { key: 'M3' }, limited);
+  t.equal(known.status, 200, 'a real key has its own allowance and is answered');
+});
+
+t.test('impossible dates, unknown symbols and unknown venues are refused with a code', async (t) => {
+  for (const date of ['2026-02-30', '2026-13-01', '2026-00-10', '2025-02-29']) {
+    expectError(t, await hit('GET', `/v1/fills?date=${date}`, { key: 'M1' }), 400, 'INVALID_REQUEST', /querystring\/date must be a calendar date/, `fills on ${date}`);
+    expectError(t, await hit('GET', `/v1/settlement/${date}`, { key: 'operator' }), 400, 'INVALID_REQUEST', /params\/date must be a calendar date/, `settlement of ${date}`);
+    expectError(t, await hit('GET', `/v1/settlement/${date}/trades`, { key: 'operator' }), 400, 'INVALID_REQUEST', /params\/date must be a calendar date/, `a report of ${date}`);
+  }
+  const before = (await hit('GET', '/v1/instruments/CEA24/ticker')).body;
+  expectError(t, await hit('POST', '/v1/admin/end-of-day', { key: 'operator', body: { date: '2026-02-30' } }), 400, 'INVALID_REQUEST', /body\/date must be a calendar date/);
+  t.same((await hit('GET', '/v1/instruments/CEA24/ticker')).body, before, 'no end of day ran');
+  t.equal((await hit('GET', '/v1/fills?date=2024-02-29', { key: 'M1' })).status, 404, 'a real date with no trading day is still looked up: 404 UNKNOWN_DAY');
+
+  expectError(t, await hit('GET', '/v1/orders?symbol=NOPE', { key: 'M1' }), 404, 'UNKNOWN_INSTRUMENT', /no instrument NOPE is listed/, 'orders of an unknown symbol');
+  t.equal((await hit('GET', '/v1/orders?symbol=CEA24', { key: 'M1' })).status, 200, 'a listed symbol filters as before');
+  expectError(t, await hit('GET', '/v1/risk/large-holders?symbol=NOPE', { key: 'risk' }), 404, 'UNKNOWN_INSTRUMENT', /no instrument NOPE is listed/, 'large holders of an unknown symbol');
+  t.equal((await hit('GET', '/v1/risk/large-holders?symbol=CEA24', { key: 'risk' })).status, 200);
+
+  const account = (id: string, venues: string[]) => hit('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: id, member: 'M1', class: 'institution', venues } });
+  expectError(t, await account('M1-V1', ['HBEA', 'HBAE']), 404, 'UNKNOWN_VENUE', /venue HBAE; the venues are .*HBEA/, 'a misspelt venue');
+  expectError(t, await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M1-V1', cash: '10.00' } }), 404, 'UNKNOWN_ACCOUNT', undefined, 'the refused account was not created');
+  t.equal((await account('M1-V1', ['HBEA'])).status, 201, 'a listed venue is accepted');
 });
 
 t.test('after all of it: healthy, a normal order works, and nothing answered 5xx', async (t) => {
