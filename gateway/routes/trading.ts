@@ -1,7 +1,7 @@
 // Members' routes (API.md "Trading"): orders, fills, the account, block trades and large-holder
 // reports. A member acts only for its own accounts; where it has several, it names one.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { dateOfDay, describeOrder, formatMoney, isoTime, parseMoney, type BlockEvent, type LargeHolderEvent, type OrderEvent, type TradeEvent } from '../../engine/index.ts';
+import { dateOfDay, describeOrder, formatMoney, isoTime, parseMoney, type BlockEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, accountsFor, body, DATE, DAY, errorReplies, fail, FILL_VIEW, fillView, ID, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
   noSuchInstrument, submit, SYMBOL, TEXT, TIME, TONNES,
@@ -107,6 +107,16 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     return past !== undefined && g.engine.account(past.accountId)?.member === m ? past : undefined;
   };
 
+  /**
+   * A refused modify or cancel. The engine keeps only open orders, so it answers ORDER_NOT_OPEN for
+   * any id it has issued that is not open: for an order that is not the caller's (another member's,
+   * or an earlier day's) that would tell the caller it exists; it is an unknown order instead.
+   */
+  const refuseChange = (req: FastifyRequest, reply: FastifyReply, r: Result & { ok: false }, orderId: number) =>
+    r.code === 'ORDER_NOT_OPEN' && findOrder(req, orderId) === undefined
+      ? fail(reply, 404, 'UNKNOWN_ORDER', `you have no order ${orderId}`)
+      : refuse(reply, r);
+
   app.get<{ Params: { orderId: string } }>('/v1/orders/:orderId', {
     ...member, schema: { params: params({ orderId: ID }), response: { 200: ORDER_VIEW, ...errorReplies(400, 401, 403, 404, 429, 500) } },
   }, async (req, reply) => {
@@ -125,7 +135,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
       type: 'modifyOrder', orderId: Number(req.params.orderId), quantity: req.body.quantity ?? null,
       price: req.body.price === undefined ? null : parseMoney(req.body.price),
     });
-    return r.ok ? orderReply(reply, r, false) : refuse(reply, r);
+    return r.ok ? orderReply(reply, r, false) : refuseChange(req, reply, r, Number(req.params.orderId));
   });
 
   app.delete<{ Params: { orderId: string } }>('/v1/orders/:orderId', {
@@ -139,7 +149,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     },
   }, async (req, reply) => {
     const r = await submit(g, req, reply, { type: 'cancelOrder', orderId: Number(req.params.orderId) });
-    if (!r.ok) return refuse(reply, r);
+    if (!r.ok) return refuseChange(req, reply, r, Number(req.params.orderId));
     const e = r.events.find((x): x is OrderEvent => x.type === 'order');
     return { order: e === undefined ? null : orderView(e) };
   });

@@ -205,6 +205,10 @@ t.test("PATCH and DELETE /v1/orders/:id act on the caller's orders only", async 
   t.match(cancelled.body, { order: { orderId: ids.m1buy, status: 'cancelled', remainingQuantity: 0 } });
   expectError(t, await api('DELETE', `/v1/orders/${ids.m1buy}`, { key: 'M1' }), 409, 'ORDER_NOT_OPEN');
   expectError(t, await api('PATCH', `/v1/orders/${ids.m1buy}`, { key: 'M1', body: { quantity: 10 } }), 409, 'ORDER_NOT_OPEN');
+  // Another member learns nothing of it: a finished order of someone else is as unknown as an open one.
+  expectError(t, await api('DELETE', `/v1/orders/${ids.m1buy}`, { key: 'M2' }), 404, 'UNKNOWN_ORDER', /you have no order/, "cancel another member's finished order");
+  expectError(t, await api('PATCH', `/v1/orders/${ids.m1buy}`, { key: 'M2', body: { quantity: 10 } }), 404, 'UNKNOWN_ORDER', /you have no order/, "modify another member's finished order");
+  expectError(t, await api('GET', `/v1/orders/${ids.m1buy}`, { key: 'M2' }), 404, 'UNKNOWN_ORDER', undefined, "read another member's finished order");
 });
 
 t.test('GET /v1/fills and /v1/account: the caller sees its own fills and accounts', async (t) => {
