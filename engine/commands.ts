@@ -91,6 +91,9 @@ export interface CancelAll extends Stamp { type: 'cancelAll'; accountId: string;
 
 export interface FileLargeHolderReport extends Stamp { type: 'fileLargeHolderReport'; accountId: string; symbol: string; text: string }
 
+/** A risk officer's warning to the market (MARKET-RULES section 8): about one instrument, or every one when symbol is null. */
+export interface PublishWarning extends Stamp { type: 'publishWarning'; symbol?: string | null; text: string }
+
 /** A block trade (大宗协议) proposal: to one named account, or open to every admitted account. */
 export interface ProposeBlock extends Stamp {
   type: 'proposeBlock';
@@ -118,7 +121,7 @@ export type Command =
   | PlaceOrder | CancelOrder | ModifyOrder
   | ProposeBlock | CounterBlock | AcceptBlock | EndBlock | EndOfDay
   | CreateAccount | Transfer | ListInstrument
-  | SetInstrument | MarketStatus | SetLimit | RestrictAccount | CancelAll | FileLargeHolderReport;
+  | SetInstrument | MarketStatus | SetLimit | RestrictAccount | CancelAll | FileLargeHolderReport | PublishWarning;
 
 export type CommandType = Command['type'];
 
@@ -151,4 +154,5 @@ export const COMMAND_ROLES: Record<CommandType, readonly Role[]> = {
   setLargeHolderThreshold: ['risk'],
   restrictAccount: ['risk'],
   cancelAll: ['risk'],
+  publishWarning: ['risk'],
 };

@@ -6,7 +6,7 @@ import { ADMISSION_BITS, Account, Position, RESTRICTIONS, type Restriction } fro
 import { ladderBook, type BookFactory, type DepthLevel } from './book.ts';
 import { addTradingDays, CST_OFFSET_MS, DAY_MS, describeSessions, isTradingDay, localDay, localMinute, sessionAt } from './calendar.ts';
 import {
-  COMMAND_ROLES, type Actor, type CancelAll, type CommandType, type Role, type CancelOrder, type Command, type CreateAccount, type FileLargeHolderReport,
+  COMMAND_ROLES, type Actor, type CancelAll, type CommandType, type Role, type CancelOrder, type Command, type CreateAccount, type FileLargeHolderReport, type PublishWarning,
   type ListInstrument, type MarketStatus, type ModifyOrder, type PlaceOrder, type RestrictAccount, type SetInstrument,
   type SetLimit, type Transfer,
 } from './commands.ts';
@@ -46,6 +46,7 @@ const VENUE_RE = /^[A-Z][A-Z0-9-]{1,15}$/;
 const CLIENT_ORDER_ID_RE = /^[\x21-\x7e]{1,64}$/;
 const MAX_REASON = 500;
 const MAX_REPORT = 10_000;
+const MAX_WARNING = 2_000;
 /** Money and quantities stay far inside 2^53 (about 9·10^15): 10^15 fen is ten trillion yuan. */
 const MAX_AMOUNT = 1e15;
 const NO_ACCOUNTS: readonly string[] = Object.freeze([]);
@@ -184,6 +185,7 @@ export class Engine {
       case 'restrictAccount': return this.restrictAccount(command);
       case 'cancelAll': return this.cancelAll(command);
       case 'fileLargeHolderReport': return this.fileLargeHolderReport(command);
+      case 'publishWarning': return this.publishWarning(command);
       case 'proposeBlock': return this.blocks.propose(command);
       case 'counterBlock': return this.blocks.counter(command);
       case 'acceptBlock': return this.blocks.accept(command);
@@ -780,6 +782,21 @@ export class Engine {
     if (lh === null || lh.filedDay === null) return;
     const threshold = this.thresholdOf(acct, pos, inst);
     if (threshold === null || pos.holding <= threshold) pos.largeHolder = null;
+  }
+
+  /** A warning to the market: it changes no state, it is journaled, audited and published. */
+  private publishWarning(c: PublishWarning): Result {
+    let symbol: string | null = null;
+    if (c.symbol != null) {
+      const inst = this.listed(c.symbol);
+      if (refused(inst)) return inst;
+      symbol = inst.symbol;
+    }
+    if (typeof c.text !== 'string' || c.text.trim().length === 0 || c.text.length > MAX_WARNING) {
+      return reject('INVALID_COMMAND', `the warning text must be 1–${MAX_WARNING} characters`);
+    }
+    this.emit({ type: 'warning', seq: c.seq, time: c.time, symbol, text: c.text });
+    return this.done();
   }
 
   private fileLargeHolderReport(c: FileLargeHolderReport): Result {

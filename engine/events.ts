@@ -78,6 +78,9 @@ export interface InstrumentEvent {
 
 export interface MarketEvent { type: 'market'; seq: number; time: number; status: 'trading' | 'halted'; reason: string }
 
+/** A risk warning published to the market; its id is the command's sequence number. */
+export interface WarningEvent { type: 'warning'; seq: number; time: number; symbol: string | null; text: string }
+
 export interface AccountEvent {
   type: 'account';
   seq: number;
@@ -167,4 +170,4 @@ export interface EndOfDayEvent {
   accounts: { accountId: string; member: string; cash: number; holdings: [symbol: string, quantity: number][] }[];
 }
 
-export type EngineEvent = EndOfDayEvent | BlockEvent | OrderEvent | TradeEvent | LargeHolderEvent | InstrumentEvent | MarketEvent | AccountEvent | LimitEvent;
+export type EngineEvent = EndOfDayEvent | BlockEvent | OrderEvent | TradeEvent | LargeHolderEvent | InstrumentEvent | MarketEvent | AccountEvent | LimitEvent | WarningEvent;

@@ -1,8 +1,8 @@
 // What the gateway remembers of the committed events for reading: the members' orders and fills
-// of the trading day, recent public trades per instrument, and K-lines. It is fed only with
+// and the risk warnings of the trading day, recent public trades per instrument, and K-lines. It is fed only with
 // committed batches, and rebuilt at start-up from the facts the journal recorded, so a restart
 // loses none of it. Earlier days' fills are read back from the journal on request.
-import { Klines, type BlockEvent, type EngineEvent, type OrderEvent, type TradeEvent } from '../engine/index.ts';
+import { Klines, type BlockEvent, type EngineEvent, type OrderEvent, type TradeEvent, type WarningEvent } from '../engine/index.ts';
 import type { Journal } from '../persistence/journal.ts';
 
 export interface Fill {
@@ -41,6 +41,8 @@ export class History {
   readonly orders = new Map<number, OrderEvent>();
   /** Today's block trade proposals, latest state, by id. */
   readonly blocks = new Map<number, BlockEvent>();
+  /** Today's risk warnings, oldest first. */
+  readonly warnings: WarningEvent[] = [];
   /** Today's fills by account. */
   private readonly fills = new Map<string, Fill[]>();
   private readonly recent = new Map<string, TradeEvent[]>();
@@ -64,6 +66,7 @@ export class History {
   private day(e: EngineEvent): void {
     if (e.type === 'order') this.orders.set(e.orderId, e);
     else if (e.type === 'block') this.blocks.set(e.blockId, e);
+    else if (e.type === 'warning') this.warnings.push(e);
     else if (e.type === 'trade') {
       this.addFill(fillOf(e, 'buy'));
       this.addFill(fillOf(e, 'sell'));
@@ -76,6 +79,7 @@ export class History {
     } else if (e.type === 'endOfDay') {
       this.orders.clear();
       this.blocks.clear();
+      this.warnings.length = 0;
       this.fills.clear();
     }
   }

@@ -16,6 +16,7 @@ import type { Committed } from '../persistence/sequencer.ts';
 import type { Gateway } from './http.ts';
 import { klineView, tickerView } from './routes/market.ts';
 import { blockView } from './routes/trading.ts';
+import { warningView } from './replies.ts';
 import { fillsOf } from './history.ts';
 import { noSuchInstrument, orderView } from './http.ts';
 import { frameHeaderLength, textFrame } from './frames.ts';
@@ -223,9 +224,10 @@ export class Publisher {
   /** A channel name's problem, or null: book:SYM trades:SYM blocks:SYM ticker:SYM kline:SYM:INTERVAL orders. */
   private check(client: Client, name: string): [string, string] | null {
     if (name === 'orders') return client.member === null ? ['UNAUTHENTICATED', 'send {"op":"auth","key":"..."} before subscribing to orders'] : null;
+    if (name === 'warnings') return null;
     const [kind, symbol, interval, ...rest] = name.split(':');
     const known = ['book', 'trades', 'blocks', 'ticker', 'kline'].includes(kind) && rest.length === 0 && (kind === 'kline' ? INTERVAL_NAMES.includes(interval as KlineInterval) : interval === undefined);
-    if (!known) return ['UNKNOWN_CHANNEL', `no channel ${name}: use book:SYM, trades:SYM, blocks:SYM, ticker:SYM, kline:SYM:1m|5m|15m|1h|1d or orders`];
+    if (!known) return ['UNKNOWN_CHANNEL', `no channel ${name}: use book:SYM, trades:SYM, blocks:SYM, ticker:SYM, kline:SYM:1m|5m|15m|1h|1d, warnings or orders`];
     if (this.g.engine.instrument(symbol) === undefined) return ['UNKNOWN_INSTRUMENT', noSuchInstrument(symbol)];
     return null;
   }
@@ -247,6 +249,7 @@ export class Publisher {
       const orders = this.g.engine.accountsOfMember(client.member as string).flatMap((a) => this.g.engine.ordersOf(a));
       return { orders: orders.sort((a, b) => a.id - b.id).map((o) => orderView(describeOrder(o, o.seq, o.time))) };
     }
+    if (name === 'warnings') return { warnings: this.g.history.warnings.map(warningView) };
     const [kind, symbol, interval] = name.split(':');
     if (kind === 'book') {
       const b = this.refreshBook(symbol);
@@ -364,6 +367,9 @@ export class Publisher {
       case 'block':
         this.toMember(e.proposerAccountId, () => ({ block: blockView(e) }));
         if (e.counterpartyAccountId !== null) this.toMember(e.counterpartyAccountId, () => ({ block: blockView(e) }));
+        break;
+      case 'warning':
+        this.publish('warnings', 'warning', () => ({ warning: warningView(e) }));
         break;
       case 'instrument':
       case 'market':

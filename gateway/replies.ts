@@ -5,6 +5,7 @@
 import {
   DAY, DAY_OR_NULL, ID_TEXT, ID_TEXT_OR_NULL, MONEY_TEXT, MONEY_TEXT_OR_NULL, ORDER_VIEW, SIDE, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL,
 } from './http.ts';
+import { isoTime, type WarningEvent } from '../engine/index.ts';
 
 const STATUS = { type: 'string', enum: ['trading', 'halted'] } as const;
 const PERCENT_TEXT = { type: 'string', description: 'a percentage as a decimal string, such as "10"' } as const;
@@ -178,3 +179,15 @@ export const LARGE_HOLDER = {
   },
   additionalProperties: false,
 } as const;
+
+/** warningView (below): a risk warning as the public sees it. */
+export const WARNING_VIEW = {
+  type: 'object',
+  description: 'a risk officer\'s warning to the market: about one instrument, or about every one (symbol null)',
+  properties: { warningId: ID_TEXT, symbol: TEXT_OR_NULL, text: TEXT, time: TIME },
+  additionalProperties: false,
+} as const;
+
+export function warningView(w: WarningEvent) {
+  return { warningId: String(w.seq), symbol: w.symbol, text: w.text, time: isoTime(w.time) };
+}

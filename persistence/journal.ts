@@ -80,8 +80,8 @@ export function writeBatch(db: Database.Database, p: BatchPayload): void {
   holder.journalWrite(p);
 }
 
-/** The events kept as facts: what settlement, order and fill history, and K-lines need. */
-const FACT_TYPES = new Set(['order', 'trade', 'account', 'block', 'largeHolder', 'endOfDay']);
+/** The events kept as facts: what settlement, order and fill history, K-lines and the day's risk warnings need. */
+const FACT_TYPES = new Set(['order', 'trade', 'account', 'block', 'largeHolder', 'endOfDay', 'warning']);
 
 export class Journal {
   readonly db: Database.Database;

@@ -1,8 +1,9 @@
-// Public market data (API.md "Market data"): instruments, book, recent trades, ticker, K-lines.
+// Public market data (API.md "Market data"): instruments, book, recent trades, ticker, K-lines, and
+// today's risk warnings.
 import type { FastifyInstance } from 'fastify';
 import { formatMoney, formatPercent, isoTime, INTERVAL_NAMES, type KlineInterval } from '../../engine/index.ts';
 import { errorReplies, fail, money, noSuchInstrument as noSuch, params, SYMBOL, type Gateway } from '../http.ts';
-import { BOOK, INSTRUMENT_VIEW, KLINE_VIEW, PUBLIC_TRADE, TICKER_VIEW } from '../replies.ts';
+import { BOOK, INSTRUMENT_VIEW, KLINE_VIEW, PUBLIC_TRADE, TICKER_VIEW, WARNING_VIEW, warningView } from '../replies.ts';
 
 export function instrumentView(g: Gateway, symbol: string) {
   const i = g.engine.instrument(symbol);
@@ -71,6 +72,18 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
   }, async (req, reply) => {
     if (g.engine.instrument(req.params.symbol) === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(req.params.symbol));
     return g.history.klines.get(req.params.symbol, req.query.interval ?? '1m', req.query.limit ?? 500).map(klineView);
+  });
+
+  app.get<{ Querystring: { symbol?: string } }>('/v1/warnings', {
+    schema: {
+      querystring: { type: 'object', properties: { symbol: SYMBOL }, additionalProperties: false },
+      response: { 200: { type: 'array', items: WARNING_VIEW }, ...symbolErrors },
+    },
+  }, async (req, reply) => {
+    // An instrument's warnings include those about the whole market.
+    const symbol = req.query.symbol;
+    if (symbol !== undefined && g.engine.instrument(symbol) === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(symbol));
+    return g.history.warnings.filter((w) => symbol === undefined || w.symbol === null || w.symbol === symbol).map(warningView);
   });
 }
 

@@ -1,12 +1,12 @@
 // Risk officers' routes (API.md "Risk officers"): bands and reference prices, halts, position caps,
-// large-holder thresholds, the large-holder list, account restrictions, cancel-all, and the audit
-// trail of every risk and operator action, read from the journal.
+// large-holder thresholds, the large-holder list, account restrictions, cancel-all, risk warnings to
+// the market, and the audit trail of every risk and operator action, read from the journal.
 import type { FastifyInstance } from 'fastify';
 import { formatMoney, isoTime, parseMoney, type Command, type LimitEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, body, errorReplies, fail, noSuchInstrument, params, PERCENT, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES_OR_NULL, type Gateway,
 } from '../http.ts';
-import { INSTRUMENT_VIEW, LARGE_HOLDER } from '../replies.ts';
+import { INSTRUMENT_VIEW, LARGE_HOLDER, WARNING_VIEW, warningView } from '../replies.ts';
 import { instrumentView } from './market.ts';
 
 const risk = { config: { role: 'risk' as const } };
@@ -41,6 +41,19 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     });
     if (!r.ok) return refuse(reply, r);
     return { instrument: instrumentView(g, req.params.symbol), cancelledOrders: r.events.filter((e) => e.type === 'order').length };
+  });
+
+  app.post<{ Body: { symbol?: string; text: string } }>('/v1/risk/warnings', {
+    ...risk,
+    schema: {
+      body: body({ symbol: SYMBOL, text: { type: 'string', minLength: 1, maxLength: 2000, description: 'what the market is warned of' } }, ['text']),
+      response: { 201: { type: 'object', properties: { warning: WARNING_VIEW }, additionalProperties: false }, ...errorReplies(400, 401, 403, 404, 413, 415, 429, 500) },
+    },
+  }, async (req, reply) => {
+    const r = await submit(g, req, reply, { type: 'publishWarning', symbol: req.body.symbol ?? null, text: req.body.text });
+    if (!r.ok) return refuse(reply, r);
+    const e = r.events.find((x) => x.type === 'warning');
+    return reply.code(201).send({ warning: e === undefined ? null : warningView(e) });
   });
 
   for (const [path, type] of [['/v1/risk/market/halt', 'haltMarket'], ['/v1/risk/market/resume', 'resumeMarket']] as const) {

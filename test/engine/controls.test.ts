@@ -237,3 +237,21 @@ t.test('venue admission', async (t) => {
     }
   });
 });
+
+t.test('a risk warning is published as an event and changes nothing else', async (t) => {
+  const h = market();
+  const hash = h.engine.stateHash();
+  const r = ok(h.risk({ type: 'publishWarning', symbol: 'CEA24', text: 'CEA24 is near its upper band.' }));
+  t.match(r.events, [{ type: 'warning', symbol: 'CEA24', text: 'CEA24 is near its upper band.' }]);
+  t.equal(r.events.length, 1, 'one event');
+  t.equal(r.events[0].seq, h.engine.lastSequence, 'stamped with the command\'s seq, which is its id');
+  t.match(ok(h.risk({ type: 'publishWarning', symbol: null, text: 'The whole market.' })).events, [{ type: 'warning', symbol: null }], 'no symbol: about every instrument');
+  t.match(ok(h.risk({ type: 'publishWarning', text: 'Symbol left out.' })).events, [{ type: 'warning', symbol: null }]);
+  expectReject(t, h, () => h.member('A1', { type: 'publishWarning', text: 'not mine to say' }), 'NOT_PERMITTED');
+  expectReject(t, h, () => h.operator({ type: 'publishWarning', text: 'not mine to say' }), 'NOT_PERMITTED');
+  expectReject(t, h, () => h.risk({ type: 'publishWarning', symbol: 'CEA99', text: 'x' }), 'UNKNOWN_INSTRUMENT');
+  for (const text of ['', '  ', 'x'.repeat(2001), 42 as unknown as string]) {
+    expectReject(t, h, () => h.risk({ type: 'publishWarning', text }), 'INVALID_COMMAND', /1–2000 characters/);
+  }
+  t.equal(h.engine.stateHash(), hash, 'the state hash is unchanged: a warning holds no state');
+});

@@ -353,6 +353,13 @@ t.test('operations: probes, metrics, the OpenAPI document', async (t) => {
   t.match(metrics.text, /^# HELP exchange_commands_total/, 'the Prometheus text, as it is');
   t.equal(metrics.headers.get('x-test-request'), null, 'metrics: text passed through, not serialised');
 
+  const warned = await api('POST', '/v1/risk/warnings', { key: 'risk', body: { symbol: 'CEA24', text: 'CEA24 moved 5 % today.' } });
+  expectOk(t, warned, 201, 'a risk warning');
+  hasKeys(t, warned.body.warning, ['warningId', 'symbol', 'text', 'time'], 'POST /v1/risk/warnings');
+  expectOk(t, await api('POST', '/v1/risk/warnings', { key: 'risk', body: { text: 'The whole market.' } }), 201, 'a warning about every instrument');
+  const warnings = await api('GET', '/v1/warnings?symbol=CEA24');
+  t.same(warnings.body.map((w: { symbol: string | null }) => w.symbol), ['CEA24', null], 'GET /v1/warnings: symbol null kept as null');
+
   const doc = await api('GET', '/openapi.json');
   t.equal(doc.status, 200, 'the document (compared byte for byte like every JSON reply)');
   const paths = doc.body.paths as Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: any }> }> }>>;

@@ -40,6 +40,7 @@ const ROUTES: Route[] = [
   { method: 'PATCH', path: '/v1/risk/accounts/M1-P1', role: 'risk', body: { restriction: 'none', reason: 'test' } },
   { method: 'POST', path: '/v1/risk/accounts/M1-P1/cancel-all', role: 'risk', body: { reason: 'test' } },
   { method: 'GET', path: '/v1/risk/audit', role: 'risk' },
+  { method: 'POST', path: '/v1/risk/warnings', role: 'risk', body: { symbol: 'CEA24', text: 'a test warning' } },
   { method: 'POST', path: '/v1/admin/accounts', role: 'operator', body: { accountId: 'M3-Z9', member: 'M3', class: 'institution' } },
   { method: 'POST', path: '/v1/admin/deposits', role: 'operator', body: { accountId: 'M1-P1', cash: '1.00' } },
   { method: 'POST', path: '/v1/admin/withdrawals', role: 'operator', body: { accountId: 'M1-P1', cash: '1.00' } },
