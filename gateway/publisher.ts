@@ -221,7 +221,7 @@ export class Publisher {
     });
   }
 
-  /** A channel name's problem, or null: book:SYM trades:SYM blocks:SYM ticker:SYM kline:SYM:INTERVAL orders. */
+  /** A channel name's problem, or null: book:SYM trades:SYM blocks:SYM ticker:SYM kline:SYM:INTERVAL warnings orders. */
   private check(client: Client, name: string): [string, string] | null {
     if (name === 'orders') return client.member === null ? ['UNAUTHENTICATED', 'send {"op":"auth","key":"..."} before subscribing to orders'] : null;
     if (name === 'warnings') return null;
