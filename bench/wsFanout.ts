@@ -124,6 +124,16 @@ const TEN_POWERS = Array.from({ length: 16 }, (_, k) => 10 ** k);
 const slotSeq = new Float64Array(SLOTS).fill(-1);
 const slotTime = new Float64Array(SLOTS);
 
+/** A trade's time by its seq: parsed from the first copy that arrives, looked up for the others. */
+function timeBySeq(seq: number, data: Buffer, start: number, end: number): number {
+  const slot = seq & (SLOTS - 1);
+  if (slotSeq[slot] === seq) return slotTime[slot];
+  const time = tradeTime(data, start, end);
+  slotSeq[slot] = seq;
+  slotTime[slot] = time;
+  return time;
+}
+
 function onMessage(c: Client, data: Buffer, start: number, end: number, now: number): void {
   seen.messages++;
   // {"channel":"trades:... : the channel's first letter is byte 12.
@@ -138,9 +148,7 @@ function onMessage(c: Client, data: Buffer, start: number, end: number, now: num
     for (let b = data[i]; b >= 0x30 && b <= 0x39; b = data[++i]) seq = seq * 10 + (b - 0x30);
     c.tradeSeq = seq;
     c.seqDigits = i - from;
-    const slot = seq & (SLOTS - 1);
-    if (slotSeq[slot] === seq) time = slotTime[slot];
-    else { time = tradeTime(data, start, end); slotSeq[slot] = seq; slotTime[slot] = time; }
+    time = timeBySeq(seq, data, start, end);
   } else {
     time = tradeTime(data, start, end);
   }
@@ -191,10 +199,7 @@ function countFrames(c: Client, buf: Buffer, now: number): number {
     seq = next;
     digits = nextDigits;
     trades++;
-    const slot = seq & (SLOTS - 1);
-    let time: number;
-    if (slotSeq[slot] === seq) time = slotTime[slot];
-    else { time = tradeTime(buf, start, end); slotSeq[slot] = seq; slotTime[slot] = time; }
+    const time = timeBySeq(seq, buf, start, end);
     const d = now > time ? now - time : 0;
     delays[d > MAX_DELAY_MS ? MAX_DELAY_MS + 1 : d]++;
     if (d > maxDelay) maxDelay = d;

@@ -93,12 +93,22 @@ export function errorReplies(...statuses: number[]): Record<number, typeof ERROR
 export const params = (properties: Record<string, unknown>) => ({ type: 'object', properties, required: Object.keys(properties), additionalProperties: false });
 export const body = (properties: Record<string, unknown>, required: string[] = []) => ({ type: 'object', properties, required, additionalProperties: false });
 
-/** The error body of API.md. */
 /** The message of UNKNOWN_INSTRUMENT for a symbol that is not listed. */
 export const noSuchInstrument = (symbol: string) => `no instrument ${symbol} is listed`;
 
+/** The error body of API.md. */
 export function fail(reply: FastifyReply, status: number, code: string, message: string) {
   return reply.code(status).send({ error: { code, message } });
+}
+
+/** 404 UNKNOWN_INSTRUMENT for a symbol that is not listed. */
+export function unknownInstrument(reply: FastifyReply, symbol: string) {
+  return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuchInstrument(symbol));
+}
+
+/** Whether a symbol (a path parameter, or a filter that may be left out) names no listed instrument. */
+export function unlisted(g: Gateway, symbol: string | undefined): symbol is string {
+  return symbol !== undefined && g.engine.instrument(symbol) === undefined;
 }
 
 /** The engine's refusal as an HTTP error, with the status its code carries. */

@@ -2,7 +2,7 @@
 // today's risk warnings.
 import type { FastifyInstance } from 'fastify';
 import { formatMoney, formatPercent, isoTime, INTERVAL_NAMES, type KlineInterval } from '../../engine/index.ts';
-import { errorReplies, fail, money, noSuchInstrument as noSuch, params, SYMBOL, type Gateway } from '../http.ts';
+import { errorReplies, money, params, SYMBOL, unknownInstrument, unlisted, type Gateway } from '../http.ts';
 import { BOOK, INSTRUMENT_VIEW, KLINE_VIEW, PUBLIC_TRADE, TICKER_VIEW, WARNING_VIEW, warningView } from '../replies.ts';
 
 export function instrumentView(g: Gateway, symbol: string) {
@@ -28,7 +28,7 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
   app.get<{ Params: { symbol: string } }>('/v1/instruments/:symbol', {
     schema: { ...symbolParams, response: { 200: INSTRUMENT_VIEW, ...symbolErrors } },
   }, async (req, reply) =>
-    instrumentView(g, req.params.symbol) ?? fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(req.params.symbol)));
+    instrumentView(g, req.params.symbol) ?? unknownInstrument(reply, req.params.symbol));
 
   app.get<{ Params: { symbol: string }; Querystring: { depth?: number } }>('/v1/instruments/:symbol/book', {
     schema: {
@@ -37,7 +37,7 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
     },
   }, async (req, reply) => {
     const d = g.engine.depth(req.params.symbol, req.query.depth ?? 5);
-    if (d === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(req.params.symbol));
+    if (d === undefined) return unknownInstrument(reply, req.params.symbol);
     const level = ([p, q, n]: [number, number, number]) => [formatMoney(p), q, n];
     return { symbol: req.params.symbol, seq: g.engine.lastSequence, bids: d.bids.map(level), asks: d.asks.map(level) };
   });
@@ -48,7 +48,7 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
       response: { 200: { type: 'array', items: PUBLIC_TRADE }, ...symbolErrors },
     },
   }, async (req, reply) => {
-    if (g.engine.instrument(req.params.symbol) === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(req.params.symbol));
+    if (unlisted(g, req.params.symbol)) return unknownInstrument(reply, req.params.symbol);
     return g.history.recentTrades(req.params.symbol, req.query.limit ?? 100).map((t) => ({
       tradeId: String(t.tradeId), price: formatMoney(t.price), quantity: t.quantity, mode: t.mode, aggressor: t.mode === 'listed' ? t.aggressor : null,
       time: isoTime(t.time),
@@ -59,7 +59,7 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
     schema: { ...symbolParams, response: { 200: TICKER_VIEW, ...symbolErrors } },
   }, async (req, reply) => {
     const t = g.engine.ticker(req.params.symbol);
-    if (t === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(req.params.symbol));
+    if (t === undefined) return unknownInstrument(reply, req.params.symbol);
     return tickerView(t);
   });
 
@@ -70,7 +70,7 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
       response: { 200: { type: 'array', items: KLINE_VIEW }, ...symbolErrors },
     },
   }, async (req, reply) => {
-    if (g.engine.instrument(req.params.symbol) === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(req.params.symbol));
+    if (unlisted(g, req.params.symbol)) return unknownInstrument(reply, req.params.symbol);
     return g.history.klines.get(req.params.symbol, req.query.interval ?? '1m', req.query.limit ?? 500).map(klineView);
   });
 
@@ -82,7 +82,7 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
   }, async (req, reply) => {
     // An instrument's warnings include those about the whole market.
     const symbol = req.query.symbol;
-    if (symbol !== undefined && g.engine.instrument(symbol) === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuch(symbol));
+    if (unlisted(g, symbol)) return unknownInstrument(reply, symbol);
     return g.history.warnings.filter((w) => symbol === undefined || w.symbol === null || w.symbol === symbol).map(warningView);
   });
 }

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { formatMoney, isoTime, parseMoney, type Command, type LimitEvent } from '../../engine/index.ts';
 import {
-  ACCOUNT, body, errorReplies, fail, noSuchInstrument, params, PERCENT, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES_OR_NULL, type Gateway,
+  ACCOUNT, body, errorReplies, fail, params, PERCENT, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
 } from '../http.ts';
 import { INSTRUMENT_VIEW, LARGE_HOLDER, WARNING_VIEW, warningView } from '../replies.ts';
 import { instrumentView } from './market.ts';
@@ -107,7 +107,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     schema: { querystring: body({ symbol: SYMBOL }), response: { 200: { type: 'array', items: LARGE_HOLDER }, ...errorReplies(400, 401, 403, 404, 429, 500) } },
   }, async (req, reply) => {
     const symbol = req.query.symbol;
-    if (symbol !== undefined && g.engine.instrument(symbol) === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuchInstrument(symbol));
+    if (unlisted(g, symbol)) return unknownInstrument(reply, symbol);
     return g.engine.largeHolders(symbol);
   });
 

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dateOfDay, describeOrder, formatMoney, isoTime, parseMoney, type BlockEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, accountsFor, body, DATE, DAY, errorReplies, fail, FILL_VIEW, fillView, ID, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
-  noSuchInstrument, submit, SYMBOL, TEXT, TIME, TONNES,
+  submit, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
   type Gateway,
 } from '../http.ts';
 import { ACCOUNT_VIEW, BLOCK_REPLY, BLOCK_VIEW, ORDER_REPLY } from '../replies.ts';
@@ -87,7 +87,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     },
   }, async (req, reply) => {
     const q = req.query;
-    if (q.symbol !== undefined && g.engine.instrument(q.symbol) === undefined) return fail(reply, 404, 'UNKNOWN_INSTRUMENT', noSuchInstrument(q.symbol));
+    if (unlisted(g, q.symbol)) return unknownInstrument(reply, q.symbol);
     const own = accountsFor(g, req, reply, q.accountId);
     if (own === null) return reply;
     const accounts = new Set(own);
