@@ -306,17 +306,8 @@ export function loadWorkload(values: { workload?: string; mix?: string; commands
   return { mix, workload: generate(mix, positiveInt(values.commands, 'commands'), positiveInt(values.seed, 'seed'), tmpPrefix) };
 }
 
-/** mulberry32: a small seeded random source, so that runs send the same orders. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a small seeded random source, so that runs send the same orders (the tests' own). */
+export { seededRandom as rng } from '../test/support/random.ts';
 
 export function positiveInt(text: string, flag: string): number {
   const v = Number(text);

@@ -2,12 +2,12 @@
 // by the book. Whoever set the current terms holds the freeze for them (cash with the exact fee, or
 // tonnes); the other party confirms, counters or refuses. A counter moves the terms, and with them
 // the freeze, to the countering party. Every check runs again when the trade executes.
-import { Account, type Position } from './account.ts';
+import type { Account, Position } from './account.ts';
 import type { AcceptBlock, Command, CounterBlock, EndBlock, ProposeBlock } from './commands.ts';
 import type { Engine, Result } from './engine.ts';
 import { refused, reject, type Rejection } from './errors.ts';
 import type { BlockStatus } from './events.ts';
-import { Instrument } from './instrument.ts';
+import type { Instrument } from './instrument.ts';
 import { formatMoney, tradeFee } from './money.ts';
 import { BUY, SELL, type Side } from './order.ts';
 

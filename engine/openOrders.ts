@@ -42,7 +42,10 @@ export class OpenOrders {
 
   add(order: Order): void {
     if (this.count === 0) {
+      // Every page is empty; the newest one (which delete keeps) becomes page 0 rather than garbage.
+      const spare = this.pages[this.pages.length - 1];
       this.pages.length = 0;
+      if (spare !== undefined) this.pages.push(spare);
       this.base = order.id;
     }
     let i = order.id - this.base;

@@ -23,6 +23,9 @@ const RECENT_TRADES = 1000;
 /** How many trade facts start-up reads back for recent trades and K-lines. */
 const REBUILD_TRADES = 200_000;
 
+/** An order's status after a fill that left `remaining` of it. */
+export const statusAfterFill = (remaining: number): 'filled' | 'partially_filled' => (remaining === 0 ? 'filled' : 'partially_filled');
+
 export function fillsOf(t: TradeEvent): [Fill, Fill] {
   return [fillOf(t, 'buy'), fillOf(t, 'sell')];
 }
@@ -89,7 +92,7 @@ export class History {
     if (o === undefined) return;
     this.orders.set(orderId, {
       ...o, seq: t.seq, time: t.time, filled: o.quantity - remaining, filledNotional: o.filledNotional + t.price * t.quantity,
-      status: remaining === 0 ? 'filled' : 'partially_filled',
+      status: statusAfterFill(remaining),
     });
   }
 

@@ -17,7 +17,7 @@ import type { Gateway } from './http.ts';
 import { klineView, tickerView } from './routes/market.ts';
 import { blockView } from './routes/trading.ts';
 import { warningView } from './replies.ts';
-import { fillsOf } from './history.ts';
+import { fillsOf, statusAfterFill } from './history.ts';
 import { noSuchInstrument, orderView } from './http.ts';
 import { frameHeaderLength, textFrame } from './frames.ts';
 
@@ -246,8 +246,8 @@ export class Publisher {
   private snapshotOf(name: string, client: Client): Record<string, unknown> | null {
     if (name === 'orders') {
       // The member's open orders: execution reports continue from them.
-      const orders = this.g.engine.accountsOfMember(client.member as string).flatMap((a) => this.g.engine.ordersOf(a));
-      return { orders: orders.sort((a, b) => a.id - b.id).map((o) => orderView(describeOrder(o, o.seq, o.time))) };
+      const orders = this.g.engine.allOpenOrders().filter((o) => o.account.member === client.member); // in id order
+      return { orders: orders.map((o) => orderView(describeOrder(o, o.seq, o.time))) };
     }
     if (name === 'warnings') return { warnings: this.g.history.warnings.map(warningView) };
     const [kind, symbol, interval] = name.split(':');
@@ -402,7 +402,7 @@ export class Publisher {
           tradeId: String(f.tradeId), orderId: f.orderId === null ? null : String(f.orderId), accountId: f.accountId, symbol: f.symbol,
           side: f.side, mode: f.mode, price: formatMoney(f.price), quantity: f.quantity, fee: formatMoney(f.fee),
           remaining: f.side === 'buy' ? t.buyRemaining : t.sellRemaining,
-          orderStatus: f.orderId === null ? null : (f.side === 'buy' ? t.buyRemaining : t.sellRemaining) === 0 ? 'filled' : 'partially_filled',
+          orderStatus: f.orderId === null ? null : statusAfterFill(f.side === 'buy' ? t.buyRemaining : t.sellRemaining),
           time: isoTime(f.time),
         },
       }));

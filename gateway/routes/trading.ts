@@ -93,7 +93,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     const accounts = new Set(own);
     const out = new Map<number, OrderEvent>();
     if (q.status !== 'open') for (const o of g.history.orders.values()) if (accounts.has(o.accountId)) out.set(o.orderId, o);
-    for (const id of accounts) for (const o of g.engine.ordersOf(id)) out.set(o.id, describeOrder(o, o.seq, o.time));
+    for (const o of g.engine.allOpenOrders()) if (accounts.has(o.account.id)) out.set(o.id, describeOrder(o, o.seq, o.time));
     return [...out.values()]
       .filter((o) => (q.symbol === undefined || o.symbol === q.symbol) && (q.status !== 'open' || o.status === 'new' || o.status === 'partially_filled'))
       .sort((a, b) => a.orderId - b.orderId).map(orderView);
