@@ -16,6 +16,9 @@ import { tradingRoutes } from './routes/trading.ts';
 import { riskRoutes } from './routes/risk.ts';
 import { adminRoutes } from './routes/admin.ts';
 
+/** The methods a path may be routed for (HEAD comes with every GET). */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
 export interface ServerOptions {
   logger?: boolean;
   /** Requests per key (or per address without one) per second; 0 turns the limit off. */
@@ -65,7 +68,14 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     req.log.error({ err }, 'request failed');
     return fail(reply, 500, 'INTERNAL', 'the exchange could not process the request');
   });
-  app.setNotFoundHandler((req, reply) => fail(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+  // A path that exists under other methods is 405 with the methods it takes (Allow), not 404.
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0];
+    const allowed = METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
+    if (allowed.length === 0) return fail(reply, 404, 'NOT_FOUND', `no route ${req.method} ${path}`);
+    reply.header('allow', allowed.join(', '));
+    return fail(reply, 405, 'METHOD_NOT_ALLOWED', `${path} takes ${allowed.join(', ')}, not ${req.method}`);
+  });
 
   await app.register(swagger, {
     openapi: {

@@ -165,8 +165,20 @@ t.test('path and method tricks', async (t) => {
     t.ok(r.status === 400 || r.status === 404, `${path} → ${r.status}`);
     t.ok(isApiError(r.body), 'an API.md error, no file');
   }
-  for (const [method, path] of [['PUT', '/v1/orders'], ['DELETE', '/v1/instruments/CEA24'], ['PATCH', '/v1/admin/end-of-day'], ['POST', '/healthz']]) {
-    expectError(t, await hit(method, path, { key: 'M1', body: method === 'DELETE' ? undefined : {} }), [404, 405], ['NOT_FOUND', 'METHOD_NOT_ALLOWED'], undefined, `${method} ${path}`);
+  // A path that exists under other methods: 405 naming them (Allow), never the route's handler.
+  for (const [method, path, allow] of [
+    ['PUT', '/v1/orders', 'GET, HEAD, POST'], ['DELETE', '/v1/instruments/CEA24', 'GET, HEAD'], ['PATCH', '/v1/admin/end-of-day', 'POST'],
+    ['POST', '/healthz', 'GET, HEAD'], ['PUT', '/v1/orders/123?x=1', 'GET, HEAD, PATCH, DELETE'], ['GET', '/v1/risk/warnings', 'POST'],
+  ]) {
+    const r = await hit(method, path, { key: 'M1', body: ['GET', 'DELETE'].includes(method) ? undefined : {} });
+    expectError(t, r, 405, 'METHOD_NOT_ALLOWED', undefined, `${method} ${path}`);
+    t.equal(r.headers.get('allow'), allow, `${method} ${path}: Allow`);
+  }
+  // A path no method has stays 404, whatever the method.
+  for (const [method, path] of [['GET', '/v1/nowhere'], ['DELETE', '/v1/orders/1/2'], ['PUT', '/']]) {
+    const r = await hit(method, path, { key: 'M1', body: ['GET', 'DELETE'].includes(method) ? undefined : {} });
+    expectError(t, r, 404, 'NOT_FOUND', undefined, `${method} ${path}`);
+    t.equal(r.headers.get('allow'), null, `${method} ${path}: no Allow`);
   }
 });
 
