@@ -1,8 +1,9 @@
 // Market data and execution reports over WebSocket (API.md "WebSocket"), built from committed
 // batches only. Each channel has one sequence; a message is serialised once and the same text goes
-// to every subscriber, so seq rises by exactly 1 per channel on every connection. Snapshots come from
-// the publisher's own copy of the committed state, never from the engine directly: between two
-// commits the engine may already hold commands nobody has been answered about.
+// to every subscriber, so seq rises by exactly 1 per channel on every connection. The engine may
+// already hold commands nobody has been answered about (later batches are applied while one is on
+// its way to the disk), so a committed batch's book and ticker are read when it is sealed, and a
+// snapshot is taken only once everything applied is committed.
 // Writing: clients with the same subscriptions get the same bytes, so they form a group. Messages
 // gather for a short window (flushMs; the first after a quiet spell goes at once); then each group's
 // messages of the window are joined into one buffer, which is written to each of its clients: one
@@ -54,6 +55,9 @@ interface Group { key: string; channels: Channel[]; clients: Set<Client>; out: B
 
 type Side = Map<number, [number, number]>; // price → [quantity, orders]
 
+/** The top of book and ticker of the symbols a batch changed, as they stood when it was sealed. */
+interface Sealed { lastSeq: number; books: Map<string, { bids: DepthLevel[]; asks: DepthLevel[] }>; tickers: Map<string, unknown> }
+
 export class Publisher {
   private readonly channels = new Map<string, Channel>();
   private readonly clients = new Set<Client>();
@@ -71,10 +75,13 @@ export class Publisher {
   private flushTimer: NodeJS.Timeout | null = null;
   private lastFlush = 0;
   private readonly flushMs: number;
+  /** For each batch sealed and not yet committed, oldest first: what its book and ticker messages show. */
+  private readonly sealed: Sealed[] = [];
 
   constructor(private readonly g: Gateway, options: PublisherOptions = {}) {
     this.maxBuffered = options.maxBufferedBytes ?? 1 << 20;
     this.flushMs = options.flushMs ?? 10;
+    g.sequencer.onSeal((batch) => this.onSealed(batch));
     this.timers.push(setInterval(() => {
       this.publish('heartbeat', 'heartbeat', () => ({ time: isoTime(Date.now()) }));
       this.scheduleFlush();
@@ -329,11 +336,39 @@ export class Publisher {
   }
 
   /**
-   * A committed batch. Runs inside the commit, before anything else can reach the engine, so the
-   * engine's state here is exactly the committed one.
+   * A batch sealed for the disk: the engine's state is exactly the state after it, which it may no
+   * longer be when the batch has committed (later batches are applied meanwhile). The top of book
+   * and the ticker of each symbol it changed that somebody follows are read now, and published when
+   * it commits. (Subscribing waits until everything applied is committed, so nobody starts
+   * following a symbol between a batch's seal and its commit.)
+   */
+  private onSealed(batch: readonly Committed[]): void {
+    if (batch.length === 0) return;
+    const sealed: Sealed = { lastSeq: batch[batch.length - 1].command.seq, books: new Map(), tickers: new Map() };
+    const touched = new Set<string>();
+    for (const { result } of batch) if (result.ok) for (const e of result.events) this.touches(e, touched);
+    for (const symbol of touched) {
+      if (this.listened(`book:${symbol}`)) sealed.books.set(symbol, this.g.engine.depth(symbol, BOOK_LEVELS)!);
+      if (this.listened(`ticker:${symbol}`)) sealed.tickers.set(symbol, tickerView(this.g.engine.ticker(symbol)!));
+    }
+    this.sealed.push(sealed);
+  }
+
+  /** Notes the symbols whose book or ticker an event changed. */
+  private touches(e: EngineEvent, touched: Set<string>): void {
+    if (e.type === 'trade' || e.type === 'order') touched.add(e.symbol);
+    else if (e.type === 'instrument' || e.type === 'market' || e.type === 'endOfDay') for (const inst of this.g.engine.instruments) touched.add(inst.symbol);
+  }
+
+  /**
+   * A committed batch: its messages, and the book and ticker as they stood after it (read when it
+   * was sealed, never from the engine now, which may already hold commands not yet committed).
    */
   onCommitted(batch: readonly Committed[]): void {
-    const touched = new Set<string>();
+    if (batch.length === 0) return;
+    const lastSeq = batch[batch.length - 1].command.seq;
+    while (this.sealed.length > 0 && this.sealed[0].lastSeq < lastSeq) this.sealed.shift();
+    const sealed = this.sealed.length > 0 && this.sealed[0].lastSeq === lastSeq ? this.sealed.shift() : undefined;
     const traded = new Set<string>();
     for (const { command, result } of batch) {
       if (!result.ok) {
@@ -341,27 +376,25 @@ export class Publisher {
         if (command.type === 'placeOrder' && command.actor.role === 'member') this.rejected(command, result);
         continue;
       }
-      for (const e of result.events) this.event(e, touched, traded);
+      for (const e of result.events) this.event(e, traded);
     }
     for (const symbol of traded) this.klines(symbol);
-    for (const symbol of touched) {
-      if (this.listened(`book:${symbol}`)) this.bookUpdate(symbol);
-      if (this.listened(`ticker:${symbol}`)) this.tickerChanged(symbol);
+    if (sealed !== undefined) {
+      for (const [symbol, depth] of sealed.books) if (this.listened(`book:${symbol}`)) this.bookUpdate(symbol, depth);
+      for (const [symbol, view] of sealed.tickers) if (this.listened(`ticker:${symbol}`)) this.tickerChanged(symbol, view);
     }
     this.scheduleFlush();
   }
 
-  /** One event of a committed batch; notes the symbols whose book, ticker or K-lines it changed. */
-  private event(e: EngineEvent, touched: Set<string>, traded: Set<string>): void {
+  /** One event of a committed batch; notes the symbols whose K-lines it changed. */
+  private event(e: EngineEvent, traded: Set<string>): void {
     switch (e.type) {
       case 'trade':
-        touched.add(e.symbol);
         this.publish(`${e.mode === 'block' ? 'blocks' : 'trades'}:${e.symbol}`, 'trade', () => tradeView(e));
         this.executions(e);
         if (e.mode === 'listed') traded.add(e.symbol);
         break;
       case 'order':
-        touched.add(e.symbol);
         this.toMember(e.accountId, () => ({ report: orderView(e) }));
         break;
       case 'block':
@@ -370,11 +403,6 @@ export class Publisher {
         break;
       case 'warning':
         this.publish('warnings', 'warning', () => ({ warning: warningView(e) }));
-        break;
-      case 'instrument':
-      case 'market':
-      case 'endOfDay':
-        for (const inst of this.g.engine.instruments) touched.add(inst.symbol);
         break;
       default:
         break;
@@ -414,18 +442,22 @@ export class Publisher {
     if (member !== undefined) this.publish(`orders:${member}`, 'execution', build, 'orders');
   }
 
-  /** Reads the committed top of book, publishes the levels that changed, keeps it for snapshots. */
-  private bookUpdate(symbol: string): void {
+  /** Publishes the levels of a committed top of book that changed, and keeps it for snapshots. */
+  private bookUpdate(symbol: string, depth: { bids: DepthLevel[]; asks: DepthLevel[] }): void {
     const before = this.books.get(symbol);
-    const after = this.refreshBook(symbol);
+    const after = this.keepBook(symbol, depth);
     if (before === undefined) return;
     const bids = diff(before.bids, after.bids, true);
     const asks = diff(before.asks, after.asks, false);
     if (bids.length > 0 || asks.length > 0) this.publish(`book:${symbol}`, 'update', () => ({ bids, asks }));
   }
 
+  /** The engine's top of book now, kept: only when everything applied is committed (a snapshot). */
   private refreshBook(symbol: string): { bids: Side; asks: Side } {
-    const d = this.g.engine.depth(symbol, BOOK_LEVELS) as { bids: DepthLevel[]; asks: DepthLevel[] };
+    return this.keepBook(symbol, this.g.engine.depth(symbol, BOOK_LEVELS)!);
+  }
+
+  private keepBook(symbol: string, d: { bids: DepthLevel[]; asks: DepthLevel[] }): { bids: Side; asks: Side } {
     const side = (levels: DepthLevel[]): Side => new Map(levels.map(([p, q, n]) => [p, [q, n]]));
     const book = { bids: side(d.bids), asks: side(d.asks) };
     this.books.set(symbol, book);
@@ -439,9 +471,9 @@ export class Publisher {
   }
 
   /** At most one ticker message per symbol every 100 ms, and only when it changed; the last change is never lost. */
-  private tickerChanged(symbol: string): void {
+  private tickerChanged(symbol: string, view: unknown): void {
     const t = this.tickerState(symbol);
-    t.view = tickerView(this.g.engine.ticker(symbol)!);
+    t.view = view;
     if (t.timer !== null) return;
     const wait = t.sentAt + TICKER_MS - Date.now();
     const fire = () => {

@@ -39,6 +39,7 @@ export class Sequencer {
   private snapshotting: Promise<unknown> | null = null;
   private stopped = false;
   private readonly listeners: ((batch: Committed[]) => void)[] = [];
+  private readonly sealListeners: ((batch: readonly Committed[]) => void)[] = [];
   private barriers: (() => void)[] = [];
   private readonly writer: BackgroundWriter | null;
   /** Batches sent to the writer thread and not yet durable (at most MAX_IN_FLIGHT). */
@@ -78,6 +79,16 @@ export class Sequencer {
   /** Called with each committed batch, in order: execution reports and market data start here. */
   onCommit(listener: (batch: Committed[]) => void): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Called with each batch as it is sealed for the disk, before any later command is applied: the
+   * engine's state then is exactly the state after the batch. By the time the batch has committed it
+   * may not be (with the writer thread, the next batches are applied meanwhile), so whoever must
+   * show the state after a committed batch reads it here and keeps it until the commit.
+   */
+  onSeal(listener: (batch: readonly Committed[]) => void): void {
+    this.sealListeners.push(listener);
   }
 
   /** The exchange's clock (the one commands are stamped with). */
@@ -121,6 +132,7 @@ export class Sequencer {
     if (this.waiting.length === 0 || this.inFlight >= MAX_IN_FLIGHT) return;
     const batch = this.waiting;
     this.waiting = [];
+    for (const l of this.sealListeners) l(batch);
     if (this.writer === null) {
       this.journal.commit();
       this.release(batch, this.journal.lastCommitMs);

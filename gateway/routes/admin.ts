@@ -1,7 +1,7 @@
 // Operators' routes (API.md "Operators"): accounts, deposits and withdrawals, listing an
 // instrument with its venue profile, the end of day, and the settlement outputs.
 import type { FastifyInstance } from 'fastify';
-import { formatMoney, parseMoney, type VenueProfile } from '../../engine/index.ts';
+import { formatMoney, parseMoney, type AccountEvent, type VenueProfile } from '../../engine/index.ts';
 import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts';
 import {
   ACCOUNT, body, DATE, DAY, errorReplies, fail, MONEY_TEXT, params, PRICE, QUANTITY, refuse, submit, SYMBOL, TEXT, TONNES, type Gateway,
@@ -57,8 +57,9 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
         type, accountId: b.accountId, cash: b.cash === undefined ? null : parseMoney(b.cash), symbol: b.symbol ?? null, quantity: b.quantity ?? null,
       });
       if (!r.ok) return refuse(reply, r);
-      const a = g.engine.account(b.accountId)!;
-      return reply.code(201).send({ accountId: a.id, cash: { available: formatMoney(a.cash), frozen: formatMoney(a.cashFrozen) } });
+      // The account as the transfer left it (the engine may already hold later commands).
+      const a = r.events.find((e) => e.type === 'account') as AccountEvent;
+      return reply.code(201).send({ accountId: a.accountId, cash: { available: formatMoney(a.cash), frozen: formatMoney(a.cashFrozen) } });
     });
   }
 
@@ -75,7 +76,10 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
   }, async (req, reply) => {
     const b = req.body;
     const r = await submit(g, req, reply, { type: 'listInstrument', symbol: b.symbol, name: b.name, vintage: b.vintage, profile: b.profile, listingPrice: parseMoney(b.listingPrice) as number });
-    return r.ok ? reply.code(201).send(instrumentView(g, b.symbol)) : refuse(reply, r);
+    if (!r.ok) return refuse(reply, r);
+    // The instrument as committed now: the engine may already hold later commands until then.
+    await g.sequencer.committed();
+    return reply.code(201).send(instrumentView(g, b.symbol));
   });
 
   app.post<{ Body: { date?: string } | null }>('/v1/admin/end-of-day', {

@@ -40,6 +40,8 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
       referencePrice: b.referencePrice === undefined ? null : parseMoney(b.referencePrice), status: b.status ?? null, reason: b.reason,
     });
     if (!r.ok) return refuse(reply, r);
+    // The instrument as committed now: the engine may already hold later commands until then.
+    await g.sequencer.committed();
     return { instrument: instrumentView(g, req.params.symbol), cancelledOrders: r.events.filter((e) => e.type === 'order').length };
   });
 
@@ -68,7 +70,8 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
       },
     }, async (req, reply) => {
       const r = await submit(g, req, reply, { type, reason: req.body.reason });
-      return r.ok ? { status: g.engine.marketHalted ? 'halted' : 'trading', reason: req.body.reason } : refuse(reply, r);
+      // What the command left (not the engine now, which may hold a later one not yet committed).
+      return r.ok ? { status: type === 'haltMarket' ? 'halted' : 'trading', reason: req.body.reason } : refuse(reply, r);
     });
   }
 

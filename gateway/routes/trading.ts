@@ -35,13 +35,20 @@ export function blockView(b: BlockEvent) {
 }
 
 export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
-  // The order as it stands after the command, and the command's trades with the order's own fee;
-  // for a repeated clientOrderId, the original order as it stands now and all its fills so far.
+  // The order as it stands after the command (its own order event: the engine may already hold
+  // later commands, not yet committed, that filled it), and the command's trades with the order's
+  // own fee; for a repeated clientOrderId, the original order as it stands now (the caller waits
+  // until everything applied is committed) and all its fills so far.
   const orderReply = (reply: FastifyReply, r: { ok: true; events: readonly { type: string }[]; orderId?: number; duplicate?: boolean }, created: boolean) => {
     const orderId = r.orderId as number;
-    const event = r.events.find((e): e is OrderEvent => e.type === 'order' && (e as OrderEvent).orderId === orderId);
-    const live = g.engine.order(orderId);
-    const state = live !== undefined ? describeOrder(live, live.seq, live.time) : event ?? g.history.orders.get(orderId);
+    let state: OrderEvent | undefined;
+    if (r.duplicate === true) {
+      const live = g.engine.order(orderId);
+      state = live !== undefined ? describeOrder(live, live.seq, live.time) : g.history.orders.get(orderId);
+    } else {
+      for (const e of r.events) if (e.type === 'order' && (e as OrderEvent).orderId === orderId) state = e as OrderEvent;
+      state ??= g.history.orders.get(orderId);
+    }
     const accountId = state?.accountId ?? null;
     const fills: Fill[] = r.duplicate === true
       ? (accountId === null ? [] : g.history.fillsOfOrder(accountId, orderId))
@@ -76,6 +83,8 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
       price: b.price === undefined ? null : parseMoney(b.price), quantity: b.quantity, timeInForce: b.timeInForce,
       targetOrderId: b.targetOrderId === undefined ? null : Number(b.targetOrderId), clientOrderId: b.clientOrderId ?? null,
     });
+    // A repeated clientOrderId shows the original order as it stands now: committed state only.
+    if (r.ok && r.duplicate === true) await g.sequencer.committed();
     return r.ok ? orderReply(reply, r, true) : refuse(reply, r);
   });
 

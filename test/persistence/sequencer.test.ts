@@ -36,15 +36,16 @@ interface Rig {
 }
 
 /** A new exchange on a temporary directory with the demo set-up loaded (committed as one batch). */
-async function rig(t: Test, options: { snapshotEvery?: number; setup?: boolean } = {}): Promise<Rig> {
+async function rig(t: Test, options: { snapshotEvery?: number; setup?: boolean; background?: boolean } = {}): Promise<Rig> {
   const folder = tempFolder('sequencer-test-');
   t.teardown(folder.remove);
   const dir = join(folder.path, 'data');
   const r = recover(dir, { genesis: GENESIS });
   const clock = { now: T0 };
-  const sequencer = new Sequencer(r.engine, r.journal, r.snapshots, { now: () => clock.now, snapshotEvery: options.snapshotEvery });
+  const sequencer = new Sequencer(r.engine, r.journal, r.snapshots, { now: () => clock.now, snapshotEvery: options.snapshotEvery, background: options.background });
   const reader = new Database(join(dir, 'journal.sqlite'), { readonly: true });
-  t.teardown(() => {
+  t.teardown(async () => {
+    if (options.background === true) await sequencer.shutdown();
     reader.close();
     if (r.journal.db.open) r.journal.close();
   });
@@ -134,6 +135,41 @@ t.test('a caller hears its outcome only after its batch is on disk', async (t) =
   t.ok(results.some((r) => r.ok && r.events.some((e) => e.type === 'trade')), 'some of them traded');
   t.end();
 });
+
+for (const background of [false, true]) {
+  t.test(`onSeal listeners get each batch as it is sealed, the engine exactly after it, before its commit (${background ? 'writer thread' : 'inline commit'})`, async (t) => {
+    const x = await rig(t, { background });
+    const base = x.r.engine.lastSequence;
+    const sealed: { seqs: number[]; engineSeq: number; hash: string }[] = [];
+    const committed: { seqs: number[]; engineSeq: number }[] = [];
+    x.sequencer.onSeal((batch) => {
+      sealed.push({ seqs: batch.map((c) => c.command.seq), engineSeq: x.r.engine.lastSequence, hash: x.r.engine.stateHash() });
+    });
+    x.sequencer.onCommit((batch) => {
+      const seqs = batch.map((c) => c.command.seq);
+      t.ok(sealed.some((s) => s.seqs[s.seqs.length - 1] === seqs[seqs.length - 1]), `the batch ending at ${seqs[seqs.length - 1]} was sealed before it committed`);
+      committed.push({ seqs, engineSeq: x.r.engine.lastSequence });
+    });
+    // Batches in consecutive turns, none awaited before the next is sent: with the writer thread the
+    // engine runs ahead of the disk.
+    const all: Promise<Result>[] = [];
+    const hashes = new Map<number, string>();
+    for (let turn = 0; turn < 12; turn++) {
+      for (let i = 0; i < 1 + (turn % 3); i++) {
+        all.push(x.sequencer.submit(i % 2 ? M2 : M1, i % 2 ? limit('M2-C1', 'sell', 5750, 2) : limit('M1-C1', 'buy', 5750, 3)));
+      }
+      hashes.set(x.r.engine.lastSequence, x.r.engine.stateHash());
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(all);
+    await x.sequencer.committed();
+    t.same(sealed.map((s) => s.seqs), committed.map((c) => c.seqs), 'the same batches, in the same order');
+    t.same(sealed.flatMap((s) => s.seqs), Array.from({ length: all.length }, (_, i) => base + 1 + i), 'every command once, in order');
+    t.ok(sealed.every((s) => s.engineSeq === s.seqs[s.seqs.length - 1]), "at each seal the engine's last command is the batch's last");
+    t.ok(sealed.every((s) => !hashes.has(s.engineSeq) || hashes.get(s.engineSeq) === s.hash), 'and its state is the state after the batch');
+    if (!background) t.ok(committed.every((c) => c.engineSeq === c.seqs[c.seqs.length - 1]), 'committed inline: nothing applied between seal and commit');
+  });
+}
 
 t.test('onCommit listeners get every batch, in order, after it is on disk', async (t) => {
   const x = await rig(t);
