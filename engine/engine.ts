@@ -877,6 +877,11 @@ export class Engine {
     const quantity = c.quantity as number;
     if (!isPositiveInt(quantity) || quantity > MAX_AMOUNT) return reject('INVALID_QUANTITY', 'quantity must be a positive whole number of tonnes');
     if (inbound) {
+      // Holdings stay well inside 2^53 (every amount is an exact integer), like cash.
+      const held = acct.peek(inst.index);
+      if (held.available + held.frozen + held.pending + held.openBuy + quantity > MAX_AMOUNT) {
+        return reject('INVALID_QUANTITY', `the deposit would take account ${acct.id}'s ${inst.symbol} above 1,000,000,000,000,000 t`);
+      }
       const pos = acct.position(inst.index);
       pos.available += quantity;
       this.accountEvent(acct, c, 'deposit', inst.symbol, quantity, null);

@@ -260,6 +260,21 @@ t.test('deposits and withdrawals', async (t) => {
     expectReject(t, h, () => h.operator({ type: 'deposit', accountId: 'S1-A', symbol: 'CEA99', quantity: 1 }), 'UNKNOWN_INSTRUMENT');
     expectReject(t, h, () => h.operator({ type: 'deposit', accountId: 'NOBODY', cash: 100 }), 'UNKNOWN_ACCOUNT');
   });
+
+  t.test('a deposit may not take a holding past 10^15 t (amounts stay exact integers)', async (t) => {
+    const h = nationalMarket();
+    h.open('S1-A', { cash: '1000000.00' });
+    ok(h.operator({ type: 'deposit', accountId: 'S1-A', symbol: 'CEA24', quantity: 1e15 - 60 }));
+    ok(h.order('S1-A', cea('sell', '57.50', 40))); // frozen tonnes count
+    ok(h.order('S1-A', cea('buy', '52.00', 60))); // and so do tonnes an open buy may bring in
+    expectReject(t, h, () => h.operator({ type: 'deposit', accountId: 'S1-A', symbol: 'CEA24', quantity: 1 }), 'INVALID_QUANTITY', /above 1,000,000,000,000,000 t/);
+    ok(h.order('S1-A', cea('sell', '57.50', 1)));
+    ok(h.operator({ type: 'withdraw', accountId: 'S1-A', symbol: 'CEA24', quantity: 2 }));
+    ok(h.operator({ type: 'deposit', accountId: 'S1-A', symbol: 'CEA24', quantity: 2 }));
+    t.same(position(h, 'S1-A', 'CEA24'), { available: 1e15 - 60 - 41, frozen: 41, pending: 0, openBuy: 60 });
+    h.open('S2-A', {});
+    expectReject(t, h, () => h.operator({ type: 'deposit', accountId: 'S2-A', symbol: 'CEA24', quantity: 1e15 + 1 }), 'INVALID_QUANTITY');
+  });
 });
 
 t.test('property: cash and tonnes are conserved and frozen amounts equal what open orders hold', async (t) => {
