@@ -858,6 +858,7 @@ export class Engine {
     const hasCash = c.cash != null;
     const hasTonnes = c.symbol != null || c.quantity != null;
     if (hasCash === hasTonnes) return reject('INVALID_COMMAND', 'a transfer moves either cash or a symbol and quantity, not both and not neither');
+    if (hasTonnes && (c.symbol == null || c.quantity == null)) return reject('INVALID_COMMAND', 'a transfer of allowances names both the symbol and the quantity');
     if (!inbound && acct.restriction === 'frozen') return reject('ACCOUNT_RESTRICTED', `account ${acct.id} is frozen: ${acct.restrictionReason}`);
     if (hasCash) {
       const cash = c.cash as number;

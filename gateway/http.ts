@@ -178,11 +178,20 @@ export const FILL_VIEW = {
   additionalProperties: false,
 } as const;
 
-/** The caller's accounts, or just the one it named; null (403 sent) when it named another member's. */
+/**
+ * The caller's accounts, or just the one it named; null when it named another member's (403 sent)
+ * or one that does not exist (404), as for every route that names an account.
+ */
 export function accountsFor(g: Gateway, req: FastifyRequest, reply: FastifyReply, accountId: string | undefined): readonly string[] | null {
   const mine = g.engine.accountsOfMember(principal(req).member as string);
   if (accountId === undefined) return mine;
   if (mine.includes(accountId)) return [accountId];
-  fail(reply, 403, 'ACCOUNT_NOT_OWNED', `account ${accountId} is not one of yours`);
+  notYours(g, reply, accountId, mine);
   return null;
+}
+
+/** 404 UNKNOWN_ACCOUNT for an account that does not exist, 403 ACCOUNT_NOT_OWNED for another member's. */
+export function notYours(g: Gateway, reply: FastifyReply, accountId: string, mine: readonly string[]) {
+  const known = g.engine.account(accountId) !== undefined;
+  return fail(reply, known ? 403 : 404, known ? 'ACCOUNT_NOT_OWNED' : 'UNKNOWN_ACCOUNT', `account ${accountId} is not one of yours (${mine.join(', ') || 'none'})`);
 }

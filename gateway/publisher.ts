@@ -97,6 +97,12 @@ export class Publisher {
     for (const c of this.clients) c.ws.terminate();
   }
 
+  /** Closes every connection with 1001 "going away" and a reason: the client knows to reconnect and resubscribe. */
+  goingAway(): void {
+    this.flushNow();
+    for (const c of this.clients) c.ws.close(1001, 'the exchange is shutting down');
+  }
+
   // ---------------------------------------------------------------- connections
 
   attach(ws: WebSocket): void {
@@ -397,10 +403,14 @@ export class Publisher {
       case 'order':
         this.toMember(e.accountId, () => ({ report: orderView(e) }));
         break;
-      case 'block':
-        this.toMember(e.proposerAccountId, () => ({ block: blockView(e) }));
-        if (e.counterpartyAccountId !== null) this.toMember(e.counterpartyAccountId, () => ({ block: blockView(e) }));
+      case 'block': {
+        // Once to each member party to it: both sides may be accounts of the same member.
+        const proposer = this.g.engine.account(e.proposerAccountId)?.member;
+        if (proposer !== undefined) this.publish(`orders:${proposer}`, 'execution', () => ({ block: blockView(e) }), 'orders');
+        const counterparty = e.counterpartyAccountId === null ? undefined : this.g.engine.account(e.counterpartyAccountId)?.member;
+        if (counterparty !== undefined && counterparty !== proposer) this.publish(`orders:${counterparty}`, 'execution', () => ({ block: blockView(e) }), 'orders');
         break;
+      }
       case 'warning':
         this.publish('warnings', 'warning', () => ({ warning: warningView(e) }));
         break;

@@ -96,6 +96,13 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, error: 'Too Many Requests', message: `at most ${ctx.max} requests a second per key (per address for requests without a valid key); retry in ${ctx.after}` }),
     });
   }
+  // On shutdown the subscribers hear why (1001 and a reason) before the WebSocket plugin's own
+  // preClose, which closes them without a code: hooks run in the order they were added.
+  let publisher: Publisher | null = null;
+  app.addHook('preClose', (done) => {
+    publisher?.goingAway();
+    done();
+  });
   await app.register(websocket, { options: { maxPayload: 64 * 1024, perMessageDeflate: false } });
 
   // Authentication: a route that declares a role needs a key of that role. It runs before the body
@@ -131,8 +138,8 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     else done();
   });
 
-  const publisher = new Publisher(g, options.publisher);
-  app.addHook('onClose', async () => publisher.close());
+  publisher = new Publisher(g, options.publisher);
+  app.addHook('onClose', async () => publisher?.close());
 
   // Probes and scrapes are never rate-limited: a liveness probe must not fail under load. Taking no
   // input and needing no key, they send no 4xx either.

@@ -2,14 +2,20 @@
 // large-holder thresholds, the large-holder list, account restrictions, cancel-all, risk warnings to
 // the market, and the audit trail of every risk and operator action, read from the journal.
 import type { FastifyInstance } from 'fastify';
-import { formatMoney, isoTime, parseMoney, type Command, type LimitEvent } from '../../engine/index.ts';
+import { formatMoney, isoTime, parseMoney, type Command, type LargeHolderEvent, type LimitEvent } from '../../engine/index.ts';
 import {
-  ACCOUNT, body, errorReplies, fail, params, PERCENT, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
+  ACCOUNT, body, DAY, errorReplies, fail, params, PERCENT, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
 } from '../http.ts';
 import { INSTRUMENT_VIEW, LARGE_HOLDER, WARNING_VIEW, warningView } from '../replies.ts';
 import { instrumentView } from './market.ts';
 
 const risk = { config: { role: 'risk' as const } };
+/** A large-holder alert a threshold change raised. */
+const ALERT = {
+  type: 'object',
+  properties: { accountId: TEXT, symbol: TEXT, holding: TONNES, threshold: TONNES, dueDate: { ...DAY, description: 'the day the report is due' } },
+  additionalProperties: false,
+} as const;
 const CLASS = { enum: ['compliance', 'institution', 'individual'] };
 const LIMIT_BODY = body({
   symbol: SYMBOL, accountClass: CLASS, accountId: ACCOUNT,
@@ -86,6 +92,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
             properties: {
               symbol: TEXT, accountClass: TEXT_OR_NULL, accountId: TEXT_OR_NULL, [field]: { ...TONNES_OR_NULL, description: 'the limit; null when removed' },
               plusAllocation: { type: 'boolean' },
+              ...(type === 'setLargeHolderThreshold' ? { alerts: { type: 'array', items: ALERT, description: 'the large-holder alerts the new threshold raised, in account id order' } } : {}),
             },
             additionalProperties: false,
           },
@@ -101,7 +108,12 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
       });
       if (!r.ok) return refuse(reply, r);
       const e = r.events.find((x): x is LimitEvent => x.type === 'limit') as LimitEvent;
-      return { symbol: e.symbol, accountClass: e.accountClass, accountId: e.accountId, [field]: e.quantity, plusAllocation: e.plusAllocation };
+      const answer: Record<string, unknown> = { symbol: e.symbol, accountClass: e.accountClass, accountId: e.accountId, [field]: e.quantity, plusAllocation: e.plusAllocation };
+      if (type === 'setLargeHolderThreshold') {
+        answer.alerts = r.events.filter((x): x is LargeHolderEvent => x.type === 'largeHolder' && x.action === 'alert')
+          .map((a) => ({ accountId: a.accountId, symbol: a.symbol, holding: a.holding, threshold: a.threshold, dueDate: a.dueDate }));
+      }
+      return answer;
     });
   }
 

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dateOfDay, describeOrder, formatMoney, isoTime, parseMoney, type BlockEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
-  ACCOUNT, accountsFor, body, DATE, DAY, errorReplies, fail, FILL_VIEW, fillView, ID, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
+  ACCOUNT, accountsFor, body, DATE, DAY, errorReplies, fail, FILL_VIEW, fillView, ID, notYours, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
   submit, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
   type Gateway,
 } from '../http.ts';
@@ -17,8 +17,7 @@ function actingAccount(g: Gateway, req: FastifyRequest, reply: FastifyReply, acc
   const mine = g.engine.accountsOfMember(principal(req).member as string);
   if (accountId !== undefined) {
     if (mine.includes(accountId)) return accountId;
-    fail(reply, g.engine.account(accountId) === undefined ? 404 : 403, g.engine.account(accountId) === undefined ? 'UNKNOWN_ACCOUNT' : 'ACCOUNT_NOT_OWNED',
-      `account ${accountId} is not one of yours (${mine.join(', ') || 'none'})`);
+    notYours(g, reply, accountId, mine);
     return null;
   }
   if (mine.length === 1) return mine[0];
@@ -75,6 +74,9 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     const b = req.body;
     if (b.targetOrderId !== undefined && b.type !== 'pick') {
       return fail(reply, 400, 'INVALID_REQUEST', `targetOrderId names the resting order a pick order takes; a ${b.type} order has none`);
+    }
+    if (b.targetOrderId === undefined && b.type === 'pick') {
+      return fail(reply, 400, 'INVALID_REQUEST', 'a pick order names the resting order it takes: targetOrderId');
     }
     const accountId = actingAccount(g, req, reply, b.accountId);
     if (accountId === null) return reply;

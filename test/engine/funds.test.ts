@@ -257,6 +257,8 @@ t.test('deposits and withdrawals', async (t) => {
     expectReject(t, h, () => h.operator({ type: 'deposit', accountId: 'S1-A', cash: 0 }), 'INVALID_COMMAND');
     expectReject(t, h, () => h.operator({ type: 'withdraw', accountId: 'S1-A', cash: -100 }), 'INVALID_COMMAND');
     expectReject(t, h, () => h.operator({ type: 'deposit', accountId: 'S1-A', symbol: 'CEA24', quantity: 0 }), 'INVALID_QUANTITY');
+    expectReject(t, h, () => h.operator({ type: 'deposit', accountId: 'S1-A', quantity: 5 }), 'INVALID_COMMAND', /symbol and the quantity/);
+    expectReject(t, h, () => h.operator({ type: 'withdraw', accountId: 'S1-A', symbol: 'CEA24' }), 'INVALID_COMMAND', /symbol and the quantity/);
     expectReject(t, h, () => h.operator({ type: 'deposit', accountId: 'S1-A', symbol: 'CEA99', quantity: 1 }), 'UNKNOWN_INSTRUMENT');
     expectReject(t, h, () => h.operator({ type: 'deposit', accountId: 'NOBODY', cash: 100 }), 'UNKNOWN_ACCOUNT');
   });

@@ -232,7 +232,15 @@ t.test('risk officer: every route, and the audit trail with its free-form fields
   t.same((await api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountClass: 'individual', maxQuantity: null, reason: 'lifted' } })).body,
     { symbol: 'CEA24', accountClass: 'individual', accountId: null, maxQuantity: null, plusAllocation: false }, 'a removed cap: null, not 0');
   t.same((await api('PUT', '/v1/risk/large-holder-thresholds', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M3-C1', quantity: 180000, reason: 'watch list' } })).body,
-    { symbol: 'CEA24', accountClass: null, accountId: 'M3-C1', quantity: 180000, plusAllocation: false }, 'a threshold: quantity kept');
+    { symbol: 'CEA24', accountClass: null, accountId: 'M3-C1', quantity: 180000, plusAllocation: false, alerts: [] }, 'a threshold: quantity kept; at it is not over it');
+  const lowered = await api('PUT', '/v1/risk/large-holder-thresholds', { key: 'risk', body: { symbol: 'CCER', accountClass: 'institution', quantity: 100000, reason: 'review' } });
+  expectOk(t, lowered, 200, 'a threshold below what institutions hold');
+  t.equal(lowered.body.alerts.length, 2, 'two institutions hold more');
+  t.match(lowered.body.alerts, [
+    { accountId: 'M1-I1', symbol: 'CCER', holding: 120000, threshold: 100000, dueDate: /^\d{4}-\d{2}-\d{2}$/ },
+    { accountId: 'M3-I2', symbol: 'CCER', holding: 200000, threshold: 100000, dueDate: /^\d{4}-\d{2}-\d{2}$/ },
+  ], 'answered with the alerts it raised, in account id order');
+  t.same(lowered.body.alerts.map((a: { accountId: string }) => a.accountId), (await api('GET', '/v1/risk/large-holders?symbol=CCER', { key: 'risk' })).body.map((h: { accountId: string }) => h.accountId), 'the same accounts the large-holder list shows');
   expectError(t, await api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountClass: 'individual' } }), 400, 'INVALID_REQUEST');
 
   // M3-C1 sold 10 above; buying 20 takes it over its threshold of 180,000.

@@ -212,6 +212,33 @@ t.test('authenticating again as another member moves the orders channel with it 
   await api('DELETE', `/v1/orders/${m2.body.order.orderId}`, { key: 'M2' });
 });
 
+t.test('a block between two accounts of one member reaches that member once per change', async (t) => {
+  const d = await openSocket(s.wsUrl);
+  d.send({ op: 'auth', key: KEYS.M1 });
+  await d.next((m) => m.type === 'authenticated');
+  d.send({ op: 'subscribe', channels: ['orders'] });
+  await d.next((m) => m.channel === 'orders' && m.type === 'snapshot');
+  const p = await api('POST', '/v1/block-trades', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', price: '57.00', quantity: 100000, counterpartyAccountId: 'M1-I1' } });
+  t.equal(p.status, 201, 'proposed');
+  const id = p.body.block.blockId as string;
+  t.equal((await api('DELETE', `/v1/block-trades/${id}`, { key: 'M1' })).status, 200, 'withdrawn');
+  await d.next((m) => m.block?.blockId === id && m.block.status === 'withdrawn');
+  // Anything still on its way would follow the withdrawal in the same window; give it a turn.
+  await new Promise((r) => setTimeout(r, 50));
+  t.same(d.messages.filter((m) => m.block?.blockId === id).map((m) => m.block.status), ['proposed', 'withdrawn'], 'each change once, not once per side');
+  t.same(seqGaps(d.on('orders')), [], 'seq +1');
+  await d.close();
+});
+
+t.test('a WebSocket client is told when the exchange shuts down (1001 and a reason)', async (t) => {
+  const other = await startServer();
+  const d = await openSocket(other.wsUrl);
+  d.send({ op: 'subscribe', channels: ['trades:CEA24'] });
+  await d.next((m) => m.channel === 'trades:CEA24' && m.type === 'snapshot');
+  await other.close();
+  t.same(await d.closed, { code: 1001, reason: 'the exchange is shutting down' });
+});
+
 t.test('seq rises by exactly 1 per channel on every connection', async (t) => {
   for (const [name, client] of [['M1', a], ['M2', b]] as const) {
     const channels = new Set(client.messages.map((m) => m.channel).filter((x) => x !== undefined));
