@@ -165,6 +165,12 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   }, async () => app.swagger());
   app.get('/v1/ws', { websocket: true }, (socket) => publisher.attach(socket));
 
+  // An API route that takes no query string refuses one, as the routes that take some refuse an
+  // unknown parameter: nothing a caller sends is silently ignored. (The probes above take any.)
+  app.addHook('onRoute', (route) => {
+    if (route.schema?.querystring !== undefined) return;
+    route.schema = { ...route.schema, querystring: { type: 'object', properties: {}, additionalProperties: false } };
+  });
   marketRoutes(app, g);
   tradingRoutes(app, g);
   riskRoutes(app, g);

@@ -117,6 +117,12 @@ t.test('unknown fields are refused', async (t) => {
   expectError(t, await hit('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M3-Q1', member: 'M3', class: 'institution', cash: '100.00' } }), 400, 'INVALID_REQUEST');
   expectError(t, await hit('GET', '/v1/instruments/CEA24/book?depth=5&admin=1'), 400, 'INVALID_REQUEST');
   expectError(t, await hit('GET', '/v1/orders?status=open&all=1', { key: 'M1' }), 400, 'INVALID_REQUEST', /^querystring has a property "all"/);
+  // A route that takes no query string refuses one just the same.
+  for (const [method, path, key] of [['GET', '/v1/instruments/CEA24/ticker?x=1', null], ['GET', '/v1/instruments?all=1', null], ['DELETE', '/v1/orders/1?force=1', 'M1'], ['POST', '/v1/risk/market/halt?now=1', 'risk']] as const) {
+    expectError(t, await hit(method, path, { key, body: method === 'POST' ? { reason: 'x' } : undefined }), 400, 'INVALID_REQUEST', /^querystring has a property "(x|all|force|now)"/, `${method} ${path}`);
+  }
+  t.equal((await hit('GET', '/v1/instruments/CEA24')).body.status, 'trading', 'the market was not halted');
+  t.equal((await hit('GET', '/healthz?probe=1')).status, 200, 'a probe takes any query string');
   t.equal((await hit('GET', '/v1/instruments/CEA24')).body.listedBand.pct, '10', 'the band did not change');
   expectError(t, await post({ ...ORDER, targetOrderId: '1' }), 400, 'INVALID_REQUEST', /targetOrderId/, 'a limit order naming a pick target');
   expectError(t, await post({ ...ORDER, type: 'market', price: undefined, targetOrderId: '1' }), 400, 'INVALID_REQUEST', /targetOrderId/, 'a market order naming a pick target');
