@@ -404,11 +404,11 @@ export class Publisher {
         this.toMember(e.accountId, () => ({ report: orderView(e) }));
         break;
       case 'block': {
+        const build = () => ({ block: blockView(e) });
+        this.toMember(e.proposerAccountId, build);
         // Once to each member party to it: both sides may be accounts of the same member.
-        const proposer = this.g.engine.account(e.proposerAccountId)?.member;
-        if (proposer !== undefined) this.publish(`orders:${proposer}`, 'execution', () => ({ block: blockView(e) }), 'orders');
-        const counterparty = e.counterpartyAccountId === null ? undefined : this.g.engine.account(e.counterpartyAccountId)?.member;
-        if (counterparty !== undefined && counterparty !== proposer) this.publish(`orders:${counterparty}`, 'execution', () => ({ block: blockView(e) }), 'orders');
+        const other = e.counterpartyAccountId;
+        if (other !== null && this.memberOf(other) !== this.memberOf(e.proposerAccountId)) this.toMember(other, build);
         break;
       }
       case 'warning':
@@ -447,8 +447,12 @@ export class Publisher {
     }
   }
 
+  private memberOf(accountId: string): string | undefined {
+    return this.g.engine.account(accountId)?.member;
+  }
+
   private toMember(accountId: string, build: () => Record<string, unknown>): void {
-    const member = this.g.engine.account(accountId)?.member;
+    const member = this.memberOf(accountId);
     if (member !== undefined) this.publish(`orders:${member}`, 'execution', build, 'orders');
   }
 

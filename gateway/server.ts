@@ -98,9 +98,9 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   }
   // On shutdown the subscribers hear why (1001 and a reason) before the WebSocket plugin's own
   // preClose, which closes them without a code: hooks run in the order they were added.
-  let publisher: Publisher | null = null;
+  const publisher = new Publisher(g, options.publisher);
   app.addHook('preClose', (done) => {
-    publisher?.goingAway();
+    publisher.goingAway();
     done();
   });
   await app.register(websocket, { options: { maxPayload: 64 * 1024, perMessageDeflate: false } });
@@ -138,8 +138,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     else done();
   });
 
-  publisher = new Publisher(g, options.publisher);
-  app.addHook('onClose', async () => publisher?.close());
+  app.addHook('onClose', async () => publisher.close());
 
   // Probes and scrapes are never rate-limited: a liveness probe must not fail under load. Taking no
   // input and needing no key, they send no 4xx either.

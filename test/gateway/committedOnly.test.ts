@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import t from 'tap';
-import { expectOk, openSocket, startServer, type ApiReply } from '../support/server.ts';
+import { expectOk, KEYS, openSocket, startServer, type ApiReply } from '../support/server.ts';
 
 const s = await startServer();
 t.teardown(() => s.close());
@@ -43,7 +43,7 @@ const order = (key: string, accountId: string, side: 'buy' | 'sell', price: stri
 
 t.test('an order answered, and its book and ticker messages, show it before a later command filled it', async (t) => {
   const c = await openSocket(s.wsUrl);
-  c.send({ op: 'auth', key: 'test-member-M1-key-0001' });
+  c.send({ op: 'auth', key: KEYS.M1 });
   await c.next((m) => m.type === 'authenticated');
   c.send({ op: 'subscribe', channels: ['orders', 'book:CEA24', 'trades:CEA24', 'ticker:CEA24'] });
   for (const ch of ['orders', 'book:CEA24', 'trades:CEA24', 'ticker:CEA24']) await c.next((m) => m.channel === ch && m.type === 'snapshot');
