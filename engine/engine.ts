@@ -1052,7 +1052,26 @@ export class Engine {
     acct.restriction = c.restriction as Restriction;
     acct.restrictionReason = c.restriction === 'none' ? null : c.reason;
     this.accountEvent(acct, c, 'restriction', null, null, c.reason);
+    // A restriction holds for what already rests as much as for what comes: the account's orders and
+    // block proposals on a side it may no longer trade end now, releasing what they froze, so that
+    // nothing fills or executes for it on that side afterwards.
+    if (c.restriction !== 'none') {
+      const forbidden = (side: Side): boolean => c.restriction === 'frozen' || (c.restriction === 'no_buy') === (side === BUY);
+      this.endOrdersOf(acct, c, 'account_restricted', forbidden);
+      this.blocks.withdrawAllOf(acct, c, 'account_restricted', forbidden);
+    }
     return this.done();
+  }
+
+  /** Cancels the account's open orders (those on a side `which` picks) with `reason`. */
+  private endOrdersOf(acct: Account, c: Command, reason: string, which: (side: Side) => boolean = () => true): void {
+    if (acct.openOrders === 0) return;
+    for (const order of this.openOrders.values()) {
+      if (order.account !== acct || !which(order.side)) continue;
+      order.instrument.book.remove(order);
+      this.finish(order, 'cancelled', reason);
+      this.orderEvent(order, c.seq, c.time);
+    }
   }
 
   private cancelAll(c: CancelAll): Result {
@@ -1060,14 +1079,7 @@ export class Engine {
     if (refused(acct)) return acct;
     const r = this.checkReason(c.reason);
     if (r !== null) return r;
-    if (acct.openOrders > 0) {
-      const mine = this.openOrders.values().filter((o) => o.account === acct);
-      for (const order of mine) {
-        order.instrument.book.remove(order);
-        this.finish(order, 'cancelled', 'cancelled_by_risk');
-        this.orderEvent(order, c.seq, c.time);
-      }
-    }
+    this.endOrdersOf(acct, c, 'cancelled_by_risk');
     // Block proposals are orders too: the account's negotiations end with it.
     this.blocks.withdrawAllOf(acct, c, 'cancelled_by_risk');
     return this.done();

@@ -2,7 +2,7 @@
 // large-holder thresholds, the large-holder list, account restrictions, cancel-all, risk warnings to
 // the market, and the audit trail of every risk and operator action, read from the journal.
 import type { FastifyInstance } from 'fastify';
-import { formatMoney, isoTime, parseMoney, type Command, type LargeHolderEvent, type LimitEvent } from '../../engine/index.ts';
+import { formatMoney, isoTime, parseMoney, type Command, type EngineEvent, type LargeHolderEvent, type LimitEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, body, DAY, errorReplies, fail, params, PERCENT, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
 } from '../http.ts';
@@ -131,13 +131,21 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     schema: {
       params: params({ accountId: ACCOUNT }), body: body({ restriction: { enum: ['none', 'no_buy', 'no_sell', 'frozen'] }, reason: REASON }, ['restriction', 'reason']),
       response: {
-        200: { type: 'object', properties: { accountId: TEXT, restriction: { type: 'string', enum: ['none', 'no_buy', 'no_sell', 'frozen'] } }, additionalProperties: false },
+        200: {
+          type: 'object',
+          properties: {
+            accountId: TEXT, restriction: { type: 'string', enum: ['none', 'no_buy', 'no_sell', 'frozen'] },
+            cancelled: { type: 'array', items: { type: 'string' }, description: 'the ids of the open orders on a side the restriction forbids, cancelled' },
+            withdrawnBlocks: { type: 'array', items: { type: 'string' }, description: 'the ids of the block proposals the account was party to on a side the restriction forbids, withdrawn' },
+          },
+          additionalProperties: false,
+        },
         ...errorReplies(400, 401, 403, 404, 413, 415, 429, 500),
       },
     },
   }, async (req, reply) => {
     const r = await submit(g, req, reply, { type: 'restrictAccount', accountId: req.params.accountId, restriction: req.body.restriction, reason: req.body.reason });
-    return r.ok ? { accountId: req.params.accountId, restriction: req.body.restriction } : refuse(reply, r);
+    return r.ok ? { accountId: req.params.accountId, restriction: req.body.restriction, ...ended(r.events) } : refuse(reply, r);
   });
 
   app.post<{ Params: { accountId: string }; Body: { reason: string } }>('/v1/risk/accounts/:accountId/cancel-all', {
@@ -158,14 +166,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     },
   }, async (req, reply) => {
     const r = await submit(g, req, reply, { type: 'cancelAll', accountId: req.params.accountId, reason: req.body.reason });
-    if (!r.ok) return refuse(reply, r);
-    const cancelled: string[] = [];
-    const withdrawnBlocks: string[] = [];
-    for (const e of r.events) {
-      if (e.type === 'order') cancelled.push(String(e.orderId));
-      else if (e.type === 'block') withdrawnBlocks.push(String(e.blockId));
-    }
-    return { cancelled, withdrawnBlocks };
+    return r.ok ? ended(r.events) : refuse(reply, r);
   });
 
   app.get<{ Querystring: { since?: number; limit?: number } }>('/v1/risk/audit', {
@@ -206,6 +207,17 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
 }
 
 /** Command fields for the audit trail, prices and money as decimal strings. */
+/** The orders a risk action cancelled and the block proposals it withdrew, by their events. */
+function ended(events: readonly EngineEvent[]): { cancelled: string[]; withdrawnBlocks: string[] } {
+  const cancelled: string[] = [];
+  const withdrawnBlocks: string[] = [];
+  for (const e of events) {
+    if (e.type === 'order') cancelled.push(String(e.orderId));
+    else if (e.type === 'block') withdrawnBlocks.push(String(e.blockId));
+  }
+  return { cancelled, withdrawnBlocks };
+}
+
 function describe(what: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(what)) {

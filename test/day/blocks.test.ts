@@ -450,29 +450,31 @@ t.test('restrictions at proposal, counter and execution, on either side', async 
   ok(withdraw(h, 'B1', blockIdOf(propose(h, 'B1-A', { side: 'buy', price: '57.00', quantity: 100_000, to: 'S1-A' }))));
   ok(h.risk({ type: 'restrictAccount', accountId: 'B1-A', restriction: 'none', reason: 'cleared' }));
 
-  // The accepting buyer restricted after the proposal.
-  const id = blockIdOf(propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 100_000, to: 'B1-A' }));
+  // Restricted after the proposal, on the side it would trade: the negotiation ends at once
+  // (withdrawn, account_restricted), whoever set the terms, and what it froze is released.
+  const cases: [string, 'no_buy' | 'no_sell' | 'frozen', boolean][] = [['B1-A', 'no_buy', false], ['S1-A', 'no_sell', false], ['B1-A', 'frozen', true], ['S1-A', 'frozen', true]];
+  for (const [who, restriction, buyerCountered] of cases) {
+    const before = sides(h, ['S1-A', 'B1-A']);
+    const id = blockIdOf(propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 100_000, to: 'B1-A' }));
+    if (buyerCountered) ok(counter(h, 'B1-A', id, '56.90', 100_000));
+    const r = ok(h.risk({ type: 'restrictAccount', accountId: who, restriction, reason: 'inquiry' }));
+    t.match(blocksOf(r), [{ blockId: id, status: 'withdrawn', reason: 'account_restricted' }], `${who} ${restriction}: the block is withdrawn`);
+    t.same(sides(h, ['S1-A', 'B1-A']), before, `${who} ${restriction}: nothing stays frozen for it`);
+    expectReject(t, h, () => accept(h, buyerCountered ? 'S1-A' : 'B1-A', id), 'BLOCK_NOT_OPEN');
+    ok(h.risk({ type: 'restrictAccount', accountId: who, restriction: 'none', reason: 'cleared' }));
+  }
+  // An open proposal is nobody's but the proposer's until accepted: a restricted taker is refused then.
+  const open = blockIdOf(propose(h, 'S1-A', { side: 'sell', price: '57.10', quantity: 100_000, to: null }));
   ok(h.risk({ type: 'restrictAccount', accountId: 'B1-A', restriction: 'no_buy', reason: 'inquiry' }));
-  let both = sides(h, ['S1-A', 'B1-A']);
-  expectReject(t, h, () => accept(h, 'B1-A', id), 'ACCOUNT_RESTRICTED');
-  expectReject(t, h, () => counter(h, 'B1-A', id, '56.00', 100_000), 'ACCOUNT_RESTRICTED');
+  const both = sides(h, ['S1-A', 'B1-A']);
+  expectReject(t, h, () => accept(h, 'B1-A', open), 'ACCOUNT_RESTRICTED', /no_buy/);
   t.same(sides(h, ['S1-A', 'B1-A']), both, 'both sides as they were');
+  ok(withdraw(h, 'S1', open));
   ok(h.risk({ type: 'restrictAccount', accountId: 'B1-A', restriction: 'none', reason: 'cleared' }));
-
-  // The terms-setting seller restricted after the proposal: the buyer's acceptance fails for it.
-  ok(h.risk({ type: 'restrictAccount', accountId: 'S1-A', restriction: 'no_sell', reason: 'inquiry' }));
-  both = sides(h, ['S1-A', 'B1-A']);
-  expectReject(t, h, () => accept(h, 'B1-A', id), 'ACCOUNT_RESTRICTED', /S1-A/);
-  t.same(sides(h, ['S1-A', 'B1-A']), both);
-  ok(h.risk({ type: 'restrictAccount', accountId: 'S1-A', restriction: 'none', reason: 'cleared' }));
-
-  // A terms-setting buyer frozen after its counter: the seller's acceptance fails.
+  // The other side's restriction leaves it open: a seller restricted from buying still sells.
+  const id = blockIdOf(propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 100_000, to: 'B1-A' }));
+  t.same(blocksOf(ok(h.risk({ type: 'restrictAccount', accountId: 'S1-A', restriction: 'no_buy', reason: 'inquiry' }))), [], 'no_buy leaves a proposal to sell open');
   ok(counter(h, 'B1-A', id, '56.90', 100_000));
-  ok(h.risk({ type: 'restrictAccount', accountId: 'B1-A', restriction: 'frozen', reason: 'court order' }));
-  both = sides(h, ['S1-A', 'B1-A']);
-  expectReject(t, h, () => accept(h, 'S1-A', id), 'ACCOUNT_RESTRICTED', /B1-A/);
-  t.same(sides(h, ['S1-A', 'B1-A']), both);
-  ok(h.risk({ type: 'restrictAccount', accountId: 'B1-A', restriction: 'none', reason: 'cleared' }));
   ok(accept(h, 'S1-A', id));
   t.same(side(h, 'B1-A'), expectSide({ cash: '14310000.00', pending: 100_000 }), '20,000,000.00 − 56.90 × 100,000 = 14,310,000.00');
 });

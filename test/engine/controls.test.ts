@@ -5,6 +5,7 @@ import t from 'tap';
 import type { Command, Result } from '../../engine/index.ts';
 import { Harness, fen, loadProfile, ok, ordersOf } from '../support/harness.ts';
 import { expectReject, funds, hubei, national, position, voluntary } from './fixtures.ts';
+import { blockIdOf, propose } from '../support/day.ts';
 
 const CASH = fen('1000000.00');
 const id = (r: Result) => ok(r).orderId as number;
@@ -42,20 +43,52 @@ t.test('account restrictions', async (t) => {
     ok(h.order('A1-A', order('CEA24', 'buy', '57.00', 10)));
   });
 
-  t.test('frozen refuses trading and withdrawals but allows cancels, reductions and deposits', async (t) => {
+  t.test('frozen refuses trading and withdrawals, allows deposits, and ends the orders already resting', async (t) => {
     const h = market();
     const bid = id(h.order('A1-A', order('CEA24', 'buy', '57.00', 100)));
-    ok(restrict(h, 'frozen', 'court order'));
+    const ask = id(h.order('A1-A', order('CEA25', 'sell', '58.00', 40)));
+    const r = ok(restrict(h, 'frozen', 'court order'));
+    t.same(ordersOf(r.events).map((e) => [e.orderId, e.status, e.reason]), [[bid, 'cancelled', 'account_restricted'], [ask, 'cancelled', 'account_restricted']],
+      'both resting orders are cancelled by the freeze');
+    t.same(funds(h, 'A1-A'), { cash: CASH, cashFrozen: 0 }, 'the bid\'s reserve is released');
+    t.same(position(h, 'A1-A', 'CEA25'), { available: 1000, frozen: 0, pending: 0, openBuy: 0 }, 'the ask\'s tonnes are released');
+    t.same(h.engine.ordersOf('A1-A'), []);
+    ok(h.order('S1-A', order('CEA24', 'sell', '57.00', 10)));
+    t.same(funds(h, 'A1-A'), { cash: CASH, cashFrozen: 0 }, 'a sell at the old bid\'s price finds nothing of the frozen account');
     expectReject(t, h, () => h.order('A1-A', order('CEA24', 'buy', '57.00', 10)), 'ACCOUNT_RESTRICTED', 'frozen');
     expectReject(t, h, () => h.order('A1-A', order('CEA25', 'sell', '58.00', 10)), 'ACCOUNT_RESTRICTED', 'court order');
-    expectReject(t, h, () => h.modify('A1-A', bid, { price: '57.10' }), 'ACCOUNT_RESTRICTED');
+    expectReject(t, h, () => h.modify('A1-A', bid, { quantity: 60 }), 'ORDER_NOT_OPEN');
     expectReject(t, h, () => h.operator({ type: 'withdraw', accountId: 'A1-A', cash: 100 }), 'ACCOUNT_RESTRICTED');
     expectReject(t, h, () => h.operator({ type: 'withdraw', accountId: 'A1-A', symbol: 'CEA24', quantity: 1 }), 'ACCOUNT_RESTRICTED');
-    ok(h.modify('A1-A', bid, { quantity: 60 }));
     ok(h.operator({ type: 'deposit', accountId: 'A1-A', cash: 100 }));
-    const c = h.cancel('A1-A', bid);
-    t.match(ordersOf(ok(c).events), [{ orderId: bid, status: 'cancelled' }]);
     t.same(funds(h, 'A1-A'), { cash: CASH + 100, cashFrozen: 0 });
+  });
+
+  t.test('no_buy ends resting buys and block proposals to buy; sells rest on and trade', async (t) => {
+    const h = market();
+    h.open('A2-A', { cash: '20000000.00', holdings: { CEA24: 200_000 } });
+    const bid = id(h.order('A2-A', order('CEA24', 'buy', '57.00', 100)));
+    const ask = id(h.order('A2-A', order('CEA24', 'sell', '58.00', 100)));
+    const buyBlock = blockIdOf(propose(h, 'A2-A', { side: 'buy', price: '57.00', quantity: 100_000 }));
+    const sellBlock = blockIdOf(propose(h, 'A2-A', { side: 'sell', price: '58.00', quantity: 100_000, to: 'B1-A' }));
+    const r = ok(h.risk({ type: 'restrictAccount', accountId: 'A2-A', restriction: 'no_buy', reason: 'margin call' }));
+    t.same(ordersOf(r.events).map((e) => [e.orderId, e.status, e.reason]), [[bid, 'cancelled', 'account_restricted']]);
+    t.match(r.events.filter((e) => e.type === 'block'), [{ blockId: buyBlock, status: 'withdrawn', reason: 'account_restricted' }]);
+    t.same(funds(h, 'A2-A'), { cash: fen('20000000.00'), cashFrozen: 0 }, 'the bid\'s and the buy proposal\'s cash are released');
+    t.match(h.engine.order(ask), { status: 'new' }, 'the ask rests on');
+    t.ok(h.engine.blocks.visibleTo(null).some((b) => b.id === sellBlock), 'the proposal to sell stays open');
+    const take = ok(h.order('B1-A', order('CEA24', 'buy', '58.00', 30)));
+    t.match(take.events.filter((e) => e.type === 'trade'), [{ quantity: 30, price: 5800 }], 'a buyer takes the ask');
+  });
+
+  t.test('no_sell ends resting sells only', async (t) => {
+    const h = market();
+    const bid = id(h.order('A1-A', order('CEA24', 'buy', '57.00', 100)));
+    const ask = id(h.order('A1-A', order('CEA24', 'sell', '58.00', 100)));
+    const r = ok(restrict(h, 'no_sell'));
+    t.same(ordersOf(r.events).map((e) => [e.orderId, e.reason]), [[ask, 'account_restricted']]);
+    t.match(h.engine.order(bid), { status: 'new' });
+    t.same(position(h, 'A1-A', 'CEA24'), { available: 1000, frozen: 0, pending: 0, openBuy: 100 });
   });
 
   t.test('none lifts the restriction', async (t) => {

@@ -259,7 +259,7 @@ t.test('risk officer: every route, and the audit trail with its free-form fields
   hasKeys(t, filed.body, ['accountId', 'symbol', 'holding', 'threshold', 'dueDate', 'filed'], 'the filed report');
   expectError(t, await api('POST', '/v1/large-holder-reports', { key: 'M3', body: { symbol: 'CEA24', accountId: 'M3-C1', text: 'again' } }), 409, 'REPORT_NOT_DUE');
 
-  t.same((await api('PATCH', '/v1/risk/accounts/M1-P1', { key: 'risk', body: { restriction: 'no_buy', reason: 'inquiry' } })).body, { accountId: 'M1-P1', restriction: 'no_buy' });
+  t.same((await api('PATCH', '/v1/risk/accounts/M1-P1', { key: 'risk', body: { restriction: 'no_buy', reason: 'inquiry' } })).body, { accountId: 'M1-P1', restriction: 'no_buy', cancelled: [], withdrawnBlocks: [] });
   expectError(t, await api('PATCH', '/v1/risk/accounts/NOBODY-1', { key: 'risk', body: { restriction: 'none', reason: 'x' } }), 404, 'UNKNOWN_ACCOUNT');
   const proposal = await api('POST', '/v1/block-trades', { key: 'M3', body: { accountId: 'M3-C1', symbol: 'CEA24', side: 'buy', price: '57.00', quantity: 100000, counterpartyAccountId: 'M2-C1' } });
   expectOk(t, proposal, 201, 'a block proposal of M3-C1');

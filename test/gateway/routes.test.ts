@@ -307,9 +307,12 @@ t.test('risk officer routes', async (t) => {
   expectOk(t, holders, 200, 'large holders');
   t.ok(Array.isArray(holders.body), 'a list');
 
+  const resting = await api('POST', '/v1/orders', { key: 'M1', body: orderBody({ accountId: 'M1-P1', side: 'buy', price: '52.00', quantity: 3 }) });
+  expectOk(t, resting, 201, 'a resting bid of M1-P1');
   const restrict = await api('PATCH', '/v1/risk/accounts/M1-P1', { key: 'risk', body: { restriction: 'frozen', reason: 'inquiry' } });
   expectOk(t, restrict, 200, 'restrict');
-  t.match(restrict.body, { accountId: 'M1-P1', restriction: 'frozen' });
+  t.same(restrict.body, { accountId: 'M1-P1', restriction: 'frozen', cancelled: [resting.body.order.orderId], withdrawnBlocks: [] }, 'the freeze cancels the resting bid');
+  t.match((await api('GET', `/v1/orders/${resting.body.order.orderId}`, { key: 'M1' })).body, { status: 'cancelled', reason: 'account_restricted' });
   expectError(t, await api('POST', '/v1/orders', { key: 'M1', body: orderBody({ accountId: 'M1-P1', side: 'sell', price: '58.00' }) }), 422, 'ACCOUNT_RESTRICTED', /inquiry/);
   expectOk(t, await api('PATCH', '/v1/risk/accounts/M1-P1', { key: 'risk', body: { restriction: 'none', reason: 'cleared' } }), 200, 'lift');
   expectError(t, await api('PATCH', '/v1/risk/accounts/NOBODY-1', { key: 'risk', body: { restriction: 'none', reason: 'x' } }), 404, 'UNKNOWN_ACCOUNT');

@@ -188,14 +188,21 @@ t.test('risk officer: position cap, restriction, cancel-all', async (t) => {
   const b = await order('M3', { accountId: 'M3-I2', side: 'buy', price: '56.10', quantity: 1 });
   expectOk(t, b, 201, 'without the cap');
 
-  expectOk(t, await api('PATCH', '/v1/risk/accounts/M3-I2', { key: 'risk', body: { restriction: 'no_buy', reason: 'inquiry' } }), 200, 'restrict');
+  const restricted = await api('PATCH', '/v1/risk/accounts/M3-I2', { key: 'risk', body: { restriction: 'no_buy', reason: 'inquiry' } });
+  expectOk(t, restricted, 200, 'restrict');
+  const resting = [a.body.order?.orderId, b.body.order?.orderId].filter((id) => id !== undefined).sort();
+  t.same([...restricted.body.cancelled].sort(), resting, 'no_buy cancels the resting buys');
+  for (const id of resting) t.match((await api('GET', `/v1/orders/${id}`, { key: 'M3' })).body, { status: 'cancelled', reason: 'account_restricted' });
   expectError(t, await order('M3', { accountId: 'M3-I2', side: 'buy', price: '56.00', quantity: 1 }), 422, 'ACCOUNT_RESTRICTED', /inquiry/);
   t.equal((await account('M3', 'M3-I2')).restriction, 'no_buy');
+  t.same((await account('M3', 'M3-I2')).cash.frozen, '0.00', 'what the buys froze is released');
   expectOk(t, await api('PATCH', '/v1/risk/accounts/M3-I2', { key: 'risk', body: { restriction: 'none', reason: 'inquiry closed' } }), 200, 'lift');
 
+  const c = await order('M3', { accountId: 'M3-I2', side: 'buy', price: '56.20', quantity: 2 });
+  expectOk(t, c, 201, 'a buy after the lift');
   const all = await api('POST', '/v1/risk/accounts/M3-I2/cancel-all', { key: 'risk', body: { reason: 'client request' } });
   expectOk(t, all, 200, 'cancel-all');
-  t.same([...all.body.cancelled].sort(), [a.body.order?.orderId, b.body.order?.orderId].filter((id) => id !== undefined).sort());
+  t.same(all.body.cancelled, [c.body.order.orderId]);
   for (const id of all.body.cancelled) t.match((await api('GET', `/v1/orders/${id}`, { key: 'M3' })).body, { status: 'cancelled', reason: 'cancelled_by_risk' });
   t.same((await account('M3', 'M3-I2')).cash.frozen, '0.00');
 });
