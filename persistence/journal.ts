@@ -82,6 +82,7 @@ export function writeBatch(db: Database.Database, p: BatchPayload): void {
 
 /** The events kept as facts: what settlement, order and fill history, K-lines and the day's risk warnings need. */
 const FACT_TYPES = new Set(['order', 'trade', 'account', 'block', 'largeHolder', 'endOfDay', 'warning']);
+export const isFact = (e: EngineEvent): boolean => FACT_TYPES.has(e.type);
 
 export class Journal {
   readonly db: Database.Database;
@@ -93,6 +94,8 @@ export class Journal {
   private batchNo: number;
   /** Milliseconds the last commit took (fsync included). */
   lastCommitMs = 0;
+  private factsOfBatch: Database.Statement | null = null;
+  private tradesOfBatch: Database.Statement | null = null;
   /** Set by entries() when it dropped a torn tail: the first sequence number dropped. */
   tornTail: { fromSeq: number } | null = null;
 
@@ -227,6 +230,15 @@ export class Journal {
    * torn tail: it is dropped and reported in `tornTail`. Damage before it stops with a JournalError.
    */
   *entries(afterSeq: number): Generator<Command> {
+    for (const { commands } of this.batchesAfter(afterSeq)) yield* commands;
+  }
+
+  /**
+   * The committed batches after `afterSeq`, checked, with their batch numbers: each with its
+   * commands after `afterSeq` (a snapshot may hold the first part of a batch) and whether that is
+   * all of them. Damage and torn tails as for entries().
+   */
+  *batchesAfter(afterSeq: number): Generator<{ batch: number; commands: Command[]; whole: boolean }> {
     const lastBatch = this.batchNo - 1;
     const rows = this.db.prepare('SELECT batch, first_seq, last_seq, commands, crc FROM batches WHERE last_seq > ? ORDER BY batch')
       .iterate(afterSeq) as IterableIterator<{ batch: number; first_seq: number; last_seq: number; commands: string; crc: number }>;
@@ -249,12 +261,31 @@ export class Journal {
         }
         throw new JournalError(`the journal is damaged at seq ${row.first_seq}–${row.last_seq} (batch ${row.batch}: ${commands === null ? 'checksum mismatch or unreadable' : 'out of sequence'}); start-up stops rather than trade on a broken history`);
       }
-      for (const c of commands as Command[]) {
-        if (c.seq < expected) continue; // the snapshot already holds it
-        expected = c.seq + 1;
-        yield c;
-      }
+      // The snapshot already holds the commands before `expected`.
+      const whole = row.first_seq === expected;
+      const mine = whole ? commands as Command[] : (commands as Command[]).filter((c) => c.seq >= expected);
+      expected = row.last_seq + 1;
+      yield { batch: row.batch, commands: mine, whole };
     }
+  }
+
+  /** The number of trades recorded with a batch. */
+  recordedTrades(batch: number): number {
+    this.tradesOfBatch ??= this.db.prepare('SELECT trades FROM facts WHERE batch = ?');
+    const row = this.tradesOfBatch.get(batch) as { trades: number } | undefined;
+    return row?.trades ?? 0;
+  }
+
+  /** The number of the last batch written, 0 if none. */
+  lastBatch(): number {
+    return this.batchNo - 1;
+  }
+
+  /** The facts recorded with a batch, as written (JSON), or null if its commands produced none. */
+  recordedFacts(batch: number): string | null {
+    this.factsOfBatch ??= this.db.prepare('SELECT events FROM facts WHERE batch = ?');
+    const row = this.factsOfBatch.get(batch) as { events: string } | undefined;
+    return row?.events ?? null;
   }
 
   /** Deletes the torn tail found by entries(), so that new commands can take its sequence numbers. */

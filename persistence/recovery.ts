@@ -1,8 +1,8 @@
 // Start-up: open the data directory, restore the newest sound snapshot, replay the journal after
 // it, and hand back an engine in exactly the state the last acknowledged command left. A new
 // directory starts from the genesis it is given. Nothing is served until this has finished.
-import { Engine } from '../engine/index.ts';
-import { Journal, JournalError, type Genesis } from './journal.ts';
+import { Engine, type EngineEvent } from '../engine/index.ts';
+import { Journal, JournalError, isFact, type Genesis } from './journal.ts';
 import { SnapshotStore } from './snapshots.ts';
 
 export interface Recovered {
@@ -40,10 +40,7 @@ export function recover(dir: string, options: { genesis?: Genesis; synchronous?:
   }
   let replayed = 0;
   try {
-    for (const command of journal.entries(engine.lastSequence)) {
-      engine.apply(command);
-      replayed++;
-    }
+    replayed = replay(engine, journal);
   } catch (e) {
     journal.db.close();
     throw e;
@@ -51,4 +48,57 @@ export function recover(dir: string, options: { genesis?: Genesis; synchronous?:
   const tornTailFrom = journal.tornTail?.fromSeq ?? null;
   journal.discardTornTail();
   return { engine, journal, snapshots, created, fromSnapshot, replayed, tornTailFrom, skippedSnapshots: found.skipped, millis: performance.now() - started };
+}
+
+/** Every how many batches replay() compares all the facts, not only the trade count (see replay). */
+export const FULL_CHECK_EVERY = 8;
+
+/**
+ * Applies the journal after the engine's last seq, batch by batch, and checks that it produces again
+ * what the exchange answered and published: every batch's number of trades against the count
+ * recorded with it, and, for one batch in FULL_CHECK_EVERY, the last, every end of day and one the
+ * snapshot holds part of, all of its recorded facts (orders, trades, transfers, blocks, alerts, the
+ * day's figures) as written. A build whose rules differ from the one that wrote the journal would
+ * otherwise rebuild a different state in silence; it stops here instead (JournalError), naming the
+ * batch. (Comparing every batch in full costs about as much as the
+ * replay itself; a divergence, once started, shows in the state from then on, so it reaches a fully
+ * checked batch or a trade count within a few batches.) Returns the number of commands applied.
+ */
+export function replay(engine: Engine, journal: Journal): number {
+  let replayed = 0;
+  const from = engine.lastSequence;
+  const last = journal.lastBatch();
+  for (const { batch, commands, whole } of journal.batchesAfter(from)) {
+    const full = !whole || batch % FULL_CHECK_EVERY === 0 || batch === last || commands.some((c) => c.type === 'endOfDay');
+    const produced: EngineEvent[] = [];
+    let trades = 0;
+    for (const command of commands) {
+      const result = engine.apply(command);
+      replayed++;
+      if (!result.ok) continue;
+      for (const e of result.events) {
+        if (e.type === 'trade') trades++;
+        if (full && isFact(e)) produced.push(e);
+      }
+    }
+    let same: boolean;
+    if (full) {
+      let recorded = journal.recordedFacts(batch);
+      if (!whole && recorded !== null) {
+        // The snapshot holds the batch's first commands: their facts are not replayed.
+        const after = (JSON.parse(recorded) as EngineEvent[]).filter((e) => e.seq > from);
+        recorded = after.length === 0 ? null : JSON.stringify(after);
+      }
+      same = (produced.length === 0 ? null : JSON.stringify(produced)) === recorded;
+    } else {
+      same = trades === journal.recordedTrades(batch);
+    }
+    if (!same) {
+      throw new JournalError(
+        `replaying seq ${commands[0].seq}–${commands[commands.length - 1].seq} (batch ${batch}) does not reproduce the ${full ? 'events' : 'trades'} recorded with it: ` +
+        'this build does not apply the journal as the build that wrote it did. Start that build to take a snapshot (it takes one at shutdown), then this one',
+      );
+    }
+  }
+  return replayed;
 }

@@ -13,7 +13,7 @@ import { crc32 } from 'node:zlib';
 import { Engine, type Command, type EngineEvent, type EngineSnapshot } from '../../engine/index.ts';
 import { DEMO_MARKETS_FILE, loadMarkets } from '../../engine/setup.ts';
 import { JournalError, SCHEMA_VERSION, type Genesis } from '../../persistence/journal.ts';
-import { recover, type Recovered } from '../../persistence/recovery.ts';
+import { FULL_CHECK_EVERY, recover, type Recovered } from '../../persistence/recovery.ts';
 import { Sequencer, type CommandBody } from '../../persistence/sequencer.ts';
 import { batchRows, tempFolder, type BatchRow } from '../support/exchangeProcess.ts';
 import { seededRandom as random } from '../support/random.ts';
@@ -362,6 +362,72 @@ t.test('a damaged batch before the last stops recovery with a JournalError namin
   sql(dir, 'UPDATE batches SET commands = ? WHERE batch = ?', row.commands, row.batch);
   const r = open(t, dir);
   t.equal(r.tornTailFrom, null);
+  t.equal(r.engine.stateHash(), live.hash);
+  t.end();
+});
+
+t.test('a replay that does not give the events recorded with a batch stops start-up, naming the batch', async (t) => {
+  const dir = dataDir(t);
+  const live = await run(dir, { batches: 60, seed: 11 });
+  const factRows = () => {
+    const db = new Database(join(dir, 'journal.sqlite'), { readonly: true });
+    const rows = db.prepare('SELECT batch, events, trades FROM facts ORDER BY batch').all() as { batch: number; events: string; trades: number }[];
+    db.close();
+    return rows;
+  };
+  const last = batchRows(dir).at(-1)!.batch;
+  const rows = factRows();
+  // A batch checked by its trade count only: one more trade recorded than the replay makes.
+  const counted = rows.find((f) => f.trades > 0 && f.batch % FULL_CHECK_EVERY !== 0 && f.batch !== last)!;
+  t.ok(counted, 'the workload has a traded batch checked by count');
+  sql(dir, 'UPDATE facts SET trades = trades + 1 WHERE batch = ?', counted.batch);
+  let err = t.throws(() => recover(dir), JournalError) as Error;
+  t.match(err.message, `(batch ${counted.batch}) does not reproduce the trades recorded with it`);
+  t.match(err.message, 'Start that build to take a snapshot');
+  sql(dir, 'UPDATE facts SET trades = ? WHERE batch = ?', counted.trades, counted.batch);
+  // A batch checked in full: an order's recorded quantity differs by one tonne, no trade count changes.
+  const full = rows.find((f) => f.batch % FULL_CHECK_EVERY === 0 && f.events.includes('"type":"order"'))!;
+  t.ok(full, 'the workload has a batch checked in full');
+  const events = JSON.parse(full.events) as EngineEvent[];
+  const i = events.findIndex((e) => e.type === 'order');
+  const changed = events.map((e, j) => (j === i ? { ...e, quantity: (e as { quantity: number }).quantity + 1 } : e));
+  sql(dir, 'UPDATE facts SET events = ? WHERE batch = ?', JSON.stringify(changed), full.batch);
+  err = t.throws(() => recover(dir), JournalError) as Error;
+  t.match(err.message, `(batch ${full.batch}) does not reproduce the events recorded with it`);
+  // The last batch is checked in full too: facts recorded for a batch that produces none.
+  sql(dir, 'UPDATE facts SET events = ? WHERE batch = ?', full.events, full.batch);
+  const lastFacts = rows.find((f) => f.batch === last);
+  if (lastFacts === undefined) sql(dir, 'INSERT INTO facts (batch, first_seq, last_seq, events, trades) VALUES (?, ?, ?, ?, 0)', last, live.lastSeq, live.lastSeq, JSON.stringify([events[i]]));
+  else sql(dir, 'UPDATE facts SET events = ? WHERE batch = ?', JSON.stringify([...JSON.parse(lastFacts.events) as EngineEvent[], events[i]]), last);
+  err = t.throws(() => recover(dir), JournalError) as Error;
+  t.match(err.message, `(batch ${last}) does not reproduce the events recorded with it`);
+  t.equal(batchRows(dir).length, live.batches.length, 'nothing was deleted');
+  // Put back as written, the same directory starts.
+  if (lastFacts === undefined) sql(dir, 'DELETE FROM facts WHERE batch = ?', last);
+  else sql(dir, 'UPDATE facts SET events = ? WHERE batch = ?', lastFacts.events, last);
+  const r = open(t, dir);
+  t.equal(r.engine.stateHash(), live.hash);
+  t.end();
+});
+
+t.test('a replay after a snapshot taken inside a batch checks the rest of that batch against its facts', async (t) => {
+  const dir = dataDir(t);
+  const live = await run(dir, { batches: 30, seed: 3 });
+  // A snapshot at a seq inside a traded batch, written as the running exchange writes one.
+  // (Its first command produced facts, so the part the snapshot holds must be left out of the check.)
+  const db = new Database(join(dir, 'journal.sqlite'), { readonly: true });
+  const starts = new Map((db.prepare('SELECT batch, first_seq FROM facts').all() as { batch: number; first_seq: number }[]).map((f) => [f.batch, f.first_seq]));
+  db.close();
+  const row = batchRows(dir).find((b) => b.last_seq - b.first_seq >= 2 && b.batch > 2 && starts.get(b.batch) === b.first_seq)!;
+  t.ok(row, 'a batch of three or more commands whose first produced facts');
+  const cut = row.first_seq;
+  const r0 = open(t, dir);
+  const engine = replayFromScratch(dir, cut);
+  r0.snapshots.takeSync(engine);
+  r0.journal.close();
+  const r = open(t, dir);
+  t.equal(r.fromSnapshot, cut);
+  t.equal(r.replayed, live.lastSeq - cut);
   t.equal(r.engine.stateHash(), live.hash);
   t.end();
 });
