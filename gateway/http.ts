@@ -35,6 +35,21 @@ export const ID = { type: 'string', pattern: '^[1-9][0-9]{0,14}$' } as const;
 export const REASON = { type: 'string', minLength: 1, maxLength: 500 } as const;
 export const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', format: 'date' } as const;
 export const PERCENT = { type: 'string', pattern: '^(0|[1-9][0-9]{0,2})(\\.[0-9]{1,6})?$', maxLength: 10 } as const;
+export const MONEY = { type: 'string', pattern: '^(0|[1-9][0-9]{0,12})(\\.[0-9]{1,2})?$', maxLength: 16 } as const;
+export const CLIENT_ORDER_ID = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$' } as const;
+
+/** What each pattern above asks for, in words: a refusal says this rather than the expression. */
+export const PATTERN_WORDS = new Map<string, string>([
+  [PRICE.pattern, 'a price in CNY as a string, two decimals at most, such as "57.46"'],
+  [MONEY.pattern, 'an amount in CNY as a string, two decimals at most, such as "1000.00"'],
+  [SYMBOL.pattern, 'a symbol of 2–16 capital letters, digits and dashes starting with a letter, such as "CEA24"'],
+  [ACCOUNT.pattern, 'an account id of 1–32 letters, digits, "_", "." and "-", such as "M1-C1"'],
+  [ID.pattern, 'a positive whole number as a string, such as "42"'],
+  [DATE.pattern, 'a calendar date, YYYY-MM-DD'],
+  [PERCENT.pattern, 'a percentage as a string, six decimals at most, such as "10"'],
+  [CLIENT_ORDER_ID.pattern, '1–64 printable ASCII characters, no spaces'],
+]);
+
 export const ERROR_REPLY = {
   type: 'object',
   properties: {

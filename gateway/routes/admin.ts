@@ -4,14 +4,13 @@ import type { FastifyInstance } from 'fastify';
 import { formatMoney, parseMoney, type AccountEvent, type VenueProfile } from '../../engine/index.ts';
 import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts';
 import {
-  ACCOUNT, body, DATE, DAY, errorReplies, fail, MONEY_TEXT, params, PRICE, QUANTITY, refuse, submit, SYMBOL, TEXT, TONNES, type Gateway,
+  ACCOUNT, body, DATE, DAY, errorReplies, fail, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, refuse, submit, SYMBOL, TEXT, TONNES, type Gateway,
 } from '../http.ts';
 import { CASH, INSTRUMENT_VIEW } from '../replies.ts';
 import { instrumentView } from './market.ts';
 
 const operator = { config: { role: 'operator' as const } };
-const VENUE = { type: 'string', pattern: '^[A-Z][A-Z0-9-]{1,15}$' };
-const MONEY = { type: 'string', pattern: '^(0|[1-9][0-9]{0,12})(\\.[0-9]{1,2})?$', maxLength: 16 };
+const VENUE = SYMBOL;
 
 export function adminRoutes(app: FastifyInstance, g: Gateway): void {
   app.post<{ Body: { accountId: string; member: string; class: 'compliance' | 'institution' | 'individual'; allocation?: number; venues?: string[] } }>('/v1/admin/accounts', {

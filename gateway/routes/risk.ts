@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { formatMoney, isoTime, parseMoney, type Command, type EngineEvent, type LargeHolderEvent, type LimitEvent } from '../../engine/index.ts';
 import {
-  ACCOUNT, body, DAY, errorReplies, fail, params, PERCENT, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
+  ACCOUNT, body, DAY, errorReplies, fail, params, PERCENT, PRICE, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
 } from '../http.ts';
 import { INSTRUMENT_VIEW, LARGE_HOLDER, WARNING_VIEW, warningView } from '../replies.ts';
 import { instrumentView } from './market.ts';
@@ -29,7 +29,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     ...risk,
     schema: {
       params: params({ symbol: SYMBOL }),
-      body: body({ listedBandPct: PERCENT, blockBandPct: PERCENT, referencePrice: { type: 'string', pattern: '^(0|[1-9][0-9]{0,9})(\\.[0-9]{1,2})?$' }, status: { enum: ['trading', 'halted'] }, reason: REASON }, ['reason']),
+      body: body({ listedBandPct: PERCENT, blockBandPct: PERCENT, referencePrice: PRICE, status: { enum: ['trading', 'halted'] }, reason: REASON }, ['reason']),
       response: {
         200: {
           type: 'object',

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dateOfDay, describeOrder, formatMoney, isoTime, parseMoney, type BlockEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
-  ACCOUNT, accountsFor, body, DATE, DAY, errorReplies, fail, FILL_VIEW, fillView, ID, notYours, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
+  ACCOUNT, accountsFor, body, CLIENT_ORDER_ID, DATE, DAY, errorReplies, fail, FILL_VIEW, fillView, ID, notYours, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
   submit, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
   type Gateway,
 } from '../http.ts';
@@ -64,7 +64,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     schema: {
       body: body({
         symbol: SYMBOL, side: { enum: ['buy', 'sell'] }, type: { enum: ['limit', 'market', 'pick'] }, price: PRICE, quantity: QUANTITY,
-        timeInForce: { enum: ['DAY', 'IOC', 'FOK'] }, targetOrderId: ID, clientOrderId: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$' },
+        timeInForce: { enum: ['DAY', 'IOC', 'FOK'] }, targetOrderId: ID, clientOrderId: CLIENT_ORDER_ID,
         accountId: ACCOUNT,
       }, ['symbol', 'side', 'type', 'quantity']),
       // 201 for a new order, 200 for a repeated clientOrderId (the original order).

@@ -4,6 +4,7 @@
 // nothing a refused request carried takes effect; afterwards /healthz is ok and a normal order works.
 import t from 'tap';
 import WebSocket from 'ws';
+import { PATTERN_WORDS } from '../../gateway/http.ts';
 import { expectError, KEYS, isApiError, openSocket, startServer, type ApiReply, type CallOptions } from '../support/server.ts';
 
 const s = await startServer();
@@ -59,6 +60,22 @@ t.test('wrong types are refused, never coerced into an order', async (t) => {
   for (const [what, patch] of cases) expectError(t, await post({ ...ORDER, ...patch }), 400, 'INVALID_REQUEST', undefined, what);
   const orders = await hit('GET', '/v1/orders?status=all', { key: 'M1' });
   t.same(orders.body.map((o: { price: string; quantity: number }) => `${o.quantity} @ ${o.price}`), [], 'none of them became an order');
+
+  // Text that does not have the form a field asks for is refused in words, not with the expression.
+  const worded: [string, string, Record<string, unknown>, RegExp][] = [
+    ['POST', '/v1/orders', { ...ORDER, price: '57.001' }, /^body\/price must be a price in CNY as a string, two decimals at most, such as "57\.46"$/],
+    ['POST', '/v1/orders', { ...ORDER, price: '-1' }, /^body\/price must be a price in CNY/],
+    ['POST', '/v1/orders', { ...ORDER, symbol: 'cea24' }, /^body\/symbol must be a symbol of 2–16 capital letters/],
+    ['POST', '/v1/orders', { ...ORDER, accountId: 'M1 C1' }, /^body\/accountId must be an account id of 1–32/],
+    ['POST', '/v1/orders', { ...ORDER, clientOrderId: 'has space' }, /^body\/clientOrderId must be 1–64 printable ASCII characters, no spaces$/],
+  ];
+  for (const [method, path, body, message] of worded) {
+    const r = await hit(method, path, { key: 'M1', body });
+    expectError(t, r, 400, 'INVALID_REQUEST', message, JSON.stringify(body));
+  }
+  expectError(t, await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M1-C1', cash: '1e6' } }), 400, 'INVALID_REQUEST', /^body\/cash must be an amount in CNY as a string, two decimals at most/);
+  expectError(t, await hit('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: '5%', reason: 'x' } }), 400, 'INVALID_REQUEST', /^body\/listedBandPct must be a percentage as a string/);
+  expectError(t, await hit('GET', '/v1/orders/0x1f', { key: 'M1' }), 400, 'INVALID_REQUEST', /^params\/orderId must be a positive whole number as a string/);
 
   expectError(t, await hit('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M3-C4', maxQuantity: '100' } }), 400, 'INVALID_REQUEST', undefined, 'a cap as a string');
   expectError(t, await hit('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: 5, reason: 'x' } }), 400, 'INVALID_REQUEST', undefined, 'a band as a number');
@@ -286,4 +303,16 @@ t.test('after all of it: healthy, a normal order works, and nothing answered 5xx
   t.same(fiveHundreds, [], `none of ${seen.length} responses was a 5xx`);
   const metrics = (await hit('GET', '/metrics')).text;
   t.notMatch(metrics, /INTERNAL/, 'no internal error was counted');
+});
+
+t.test('every pattern a route declares has words for its refusal', async (t) => {
+  const doc = (await s.api('GET', '/openapi.json')).body;
+  const patterns = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) { if (k === 'pattern' && typeof x === 'string') patterns.add(x); else walk(x); }
+  };
+  walk(doc);
+  t.ok(patterns.size >= 8, `the document declares ${patterns.size} patterns`);
+  t.same([...patterns].filter((p) => !PATTERN_WORDS.has(p)), [], 'none without words');
 });
