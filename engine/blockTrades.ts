@@ -161,10 +161,10 @@ export class BlockDesk {
   }
 
   /**
-   * A risk officer's cancel-all: every live negotiation the account is party to ends, withdrawn with
-   * the reason given, and releases what it froze (whichever party's terms stood).
+   * Withdraws every live negotiation the account is party to (on a side `which` picks) with the
+   * reason given, releasing what it froze, whichever party's terms stood: a risk officer's
+   * cancel-all, or a restriction.
    */
-  /** Withdraws every open proposal the account is party to (where its side is one `which` picks). */
   withdrawAllOf(acct: Account, c: Command, reason: string, which: (side: Side) => boolean = () => true): void {
     for (const block of this.openById()) {
       if ((block.proposer === acct || block.counterparty === acct) && which(block.sideOf(acct))) this.close(block, 'withdrawn', c, reason);

@@ -60,6 +60,11 @@ function notAdmitted(acct: Account, inst: Instrument): Rejection {
   return reject('VENUE_NOT_ADMITTED', `account ${acct.id} (${acct.accountClass}) is not admitted to ${inst.venue}`);
 }
 
+/** Whether the restriction bars trading on this side. */
+function forbids(restriction: Restriction, side: Side): boolean {
+  return restriction !== 'none' && (restriction === 'frozen' || (restriction === 'no_buy') === (side === BUY));
+}
+
 function restricted(acct: Account): Rejection {
   return reject('ACCOUNT_RESTRICTED', `account ${acct.id} is restricted (${acct.restriction}): ${acct.restrictionReason}`);
 }
@@ -648,8 +653,7 @@ export class Engine {
       if (closed !== null) return closed;
     }
     if (!this.admittedTo(acct, inst)) return notAdmitted(acct, inst);
-    const restriction = acct.restriction;
-    if (restriction !== 'none' && (restriction === 'frozen' || (restriction === 'no_buy') === (side === BUY))) return restricted(acct);
+    if (forbids(acct.restriction, side)) return restricted(acct);
     return null;
   }
 
@@ -1055,8 +1059,8 @@ export class Engine {
     // A restriction holds for what already rests as much as for what comes: the account's orders and
     // block proposals on a side it may no longer trade end now, releasing what they froze, so that
     // nothing fills or executes for it on that side afterwards.
-    if (c.restriction !== 'none') {
-      const forbidden = (side: Side): boolean => c.restriction === 'frozen' || (c.restriction === 'no_buy') === (side === BUY);
+    if (acct.restriction !== 'none') {
+      const forbidden = (side: Side): boolean => forbids(acct.restriction, side);
       this.endOrdersOf(acct, c, 'account_restricted', forbidden);
       this.blocks.withdrawAllOf(acct, c, 'account_restricted', forbidden);
     }

@@ -9,7 +9,7 @@ import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import { dayOfDate } from '../engine/index.ts';
-import { errorReplies, fail, PATTERN_WORDS, type Gateway } from './http.ts';
+import { DATE, errorReplies, fail, PATTERN_WORDS, type Gateway } from './http.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
 import { marketRoutes } from './routes/market.ts';
 import { tradingRoutes } from './routes/trading.ts';
@@ -53,16 +53,15 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
 
   app.setErrorHandler((err: Error & { validation?: { keyword?: string; instancePath?: string; params?: Record<string, unknown> }[]; validationContext?: string; statusCode?: number; code?: string }, req, reply) => {
     if (err.validation) {
-      // An unknown property is named (Ajv's own message does not say which one).
       const first = err.validation[0];
-      if (first?.keyword === 'format' && first.params?.format === 'date') {
-        return fail(reply, 400, 'INVALID_REQUEST', `${err.validationContext ?? 'the request'}${first.instancePath ?? ''} must be a calendar date, YYYY-MM-DD`);
-      }
-      // A pattern is said in words: a caller should not have to read a regular expression.
-      const words = first?.keyword === 'pattern' ? PATTERN_WORDS.get(String(first.params?.pattern)) : undefined;
-      if (words !== undefined) return fail(reply, 400, 'INVALID_REQUEST', `${err.validationContext ?? 'the request'}${first.instancePath ?? ''} must be ${words}`);
+      const where = err.validationContext ?? 'the request';
+      // A pattern or a date is said in words: a caller should not have to read a regular expression.
+      const words = first?.keyword === 'pattern' ? PATTERN_WORDS.get(String(first.params?.pattern))
+        : first?.keyword === 'format' && first.params?.format === 'date' ? PATTERN_WORDS.get(DATE.pattern) : undefined;
+      if (words !== undefined) return fail(reply, 400, 'INVALID_REQUEST', `${where}${first?.instancePath ?? ''} must be ${words}`);
+      // An unknown property is named (Ajv's own message does not say which one).
       const extra = first?.keyword === 'additionalProperties' ? String(first.params?.additionalProperty ?? '') : '';
-      const message = extra === '' ? err.message : `${err.validationContext ?? 'the request'} has a property ${JSON.stringify(extra.slice(0, 64))} this route does not take`;
+      const message = extra === '' ? err.message : `${where} has a property ${JSON.stringify(extra.slice(0, 64))} this route does not take`;
       return fail(reply, 400, 'INVALID_REQUEST', message);
     }
     if (err.statusCode === 429) return fail(reply, 429, 'RATE_LIMITED', err.message);

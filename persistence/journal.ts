@@ -96,7 +96,7 @@ export class Journal {
   lastCommitMs = 0;
   private factsOfBatch: Database.Statement | null = null;
   private tradesOfBatch: Database.Statement | null = null;
-  /** Set by entries() when it dropped a torn tail: the first sequence number dropped. */
+  /** Set by batchesAfter() (and so entries()) when it dropped a torn tail: the first sequence number dropped. */
   tornTail: { fromSeq: number } | null = null;
 
   /** Opens (or creates) the journal in `dir`/journal.sqlite. */
@@ -239,7 +239,7 @@ export class Journal {
    * all of them. Damage and torn tails as for entries().
    */
   *batchesAfter(afterSeq: number): Generator<{ batch: number; commands: Command[]; whole: boolean }> {
-    const lastBatch = this.batchNo - 1;
+    const lastBatch = this.lastBatch();
     const rows = this.db.prepare('SELECT batch, first_seq, last_seq, commands, crc FROM batches WHERE last_seq > ? ORDER BY batch')
       .iterate(afterSeq) as IterableIterator<{ batch: number; first_seq: number; last_seq: number; commands: string; crc: number }>;
     let expected = afterSeq + 1;

@@ -60,9 +60,9 @@ export const FULL_CHECK_EVERY = 8;
  * snapshot holds part of, all of its recorded facts (orders, trades, transfers, blocks, alerts, the
  * day's figures) as written. A build whose rules differ from the one that wrote the journal would
  * otherwise rebuild a different state in silence; it stops here instead (JournalError), naming the
- * batch. (Comparing every batch in full costs about as much as the
- * replay itself; a divergence, once started, shows in the state from then on, so it reaches a fully
- * checked batch or a trade count within a few batches.) Returns the number of commands applied.
+ * batch. (Comparing every batch in full costs about as much as the replay itself; a divergence,
+ * once started, shows in the state from then on, so it reaches a fully checked batch or a trade
+ * count within a few batches.) Returns the number of commands applied.
  */
 export function replay(engine: Engine, journal: Journal): number {
   let replayed = 0;

@@ -206,7 +206,6 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
   });
 }
 
-/** Command fields for the audit trail, prices and money as decimal strings. */
 /** The orders a risk action cancelled and the block proposals it withdrew, by their events. */
 function ended(events: readonly EngineEvent[]): { cancelled: string[]; withdrawnBlocks: string[] } {
   const cancelled: string[] = [];
@@ -218,6 +217,7 @@ function ended(events: readonly EngineEvent[]): { cancelled: string[]; withdrawn
   return { cancelled, withdrawnBlocks };
 }
 
+/** Command fields for the audit trail, prices and money as decimal strings. */
 function describe(what: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(what)) {
