@@ -1,7 +1,7 @@
 // Market-data fan-out over WebSocket: many subscribers on book:CEA24 and trades:CEA24 while trades
 // flow; messages delivered per second and the delay from a trade to each client.
 //
-//   npm run bench:ws -- [--clients 1000] [--rate 10000] [--duration 10] [--seed 1] [--readers 1] [--flush-ms N]
+//   npm run bench:ws -- [--clients 1000] [--rate 10000] [--warmup 2] [--duration 10] [--seed 1] [--readers 1] [--flush-ms N]
 //
 // One process holds the exchange (startExchange on a temporary data directory, the demo market, the
 // journal as it ships, rateLimit 0, logger off; --flush-ms overrides the publisher's write window) on
@@ -21,6 +21,9 @@
 // quantity from a maker account on the side it took from, at one of the 20 levels, so depth stays
 // the same and the book changes every batch. Trades counted are the
 // committed ones; the rate reported is the one achieved over the driving period.
+// The same load drives --warmup seconds first: its trades reach the clients and are checked for
+// gaps (every client must get every trade, the warm-up's included), but the figures (messages,
+// delays) count only trades stamped once the measured period began.
 //
 // Delay = client receive time (Date.now()) − the trade message's time field (the sequencer's stamp,
 // Date.now() at submission): it includes matching, the journal commit and its fsync, the publisher
@@ -82,6 +85,11 @@ interface Client {
 /** Counters shared by all clients: one event loop, no locking needed. */
 const seen = {
   counting: false,
+  /**
+   * Trades stamped before this time (ms) belong to the warm-up: they are read and their seq
+   * followed like any other, but neither counted as delivered nor given a delay.
+   */
+  from: 0,
   messages: 0,
   tradeMessages: 0,
   lastAt: 0,
@@ -139,7 +147,6 @@ function onMessage(c: Client, data: Buffer, start: number, end: number, now: num
   // {"channel":"trades:... : the channel's first letter is byte 12.
   if (data[start + 12] !== 0x74) return;
   c.trades++;
-  seen.tradeMessages++;
   let time: number;
   let i = start + SEQ_AT;
   if (data[i - 1] === 0x3a && data[i - 2] === 0x22) {
@@ -152,6 +159,8 @@ function onMessage(c: Client, data: Buffer, start: number, end: number, now: num
   } else {
     time = tradeTime(data, start, end);
   }
+  if (time < seen.from) return;
+  seen.tradeMessages++;
   const d = Math.max(0, now - time);
   seen.delays[d > MAX_DELAY_MS ? MAX_DELAY_MS + 1 : d]++;
   if (d > seen.maxDelay) seen.maxDelay = d;
@@ -174,6 +183,8 @@ function countFrames(c: Client, buf: Buffer, now: number): number {
   let seq = c.tradeSeq;
   let digits = c.seqDigits;
   let maxDelay = seen.maxDelay;
+  let counted = 0;
+  const from = seen.from;
   while (n - off >= 4) {
     if (buf[off] !== 0x81) break;
     const b1 = buf[off + 1];
@@ -200,6 +211,8 @@ function countFrames(c: Client, buf: Buffer, now: number): number {
     digits = nextDigits;
     trades++;
     const time = timeBySeq(seq, buf, start, end);
+    if (time < from) continue;
+    counted++;
     const d = now > time ? now - time : 0;
     delays[d > MAX_DELAY_MS ? MAX_DELAY_MS + 1 : d]++;
     if (d > maxDelay) maxDelay = d;
@@ -208,7 +221,7 @@ function countFrames(c: Client, buf: Buffer, now: number): number {
   c.seqDigits = digits;
   c.trades += trades;
   seen.messages += messages;
-  seen.tradeMessages += trades;
+  seen.tradeMessages += counted;
   seen.maxDelay = maxDelay;
   return off;
 }
@@ -364,7 +377,7 @@ async function connectAll(url: string, n: number): Promise<{ clients: Client[]; 
   return { clients, failed: null };
 }
 
-type ToWorker = { op: 'start' } | { op: 'status'; expected: number } | { op: 'finish' };
+type ToWorker = { op: 'start' } | { op: 'measure'; from: number } | { op: 'status'; expected: number } | { op: 'finish' };
 type FromWorker =
   | { op: 'connected'; clients: number; failed: string | null }
   | { op: 'status'; behind: number; live: number }
@@ -380,7 +393,12 @@ async function clientThread(): Promise<void> {
   const behind = () => clients.filter((c) => !c.closed && c.trades < expected).length;
   port.on('message', (m: ToWorker) => {
     if (m.op === 'start') seen.counting = true;
-    else if (m.op === 'status') {
+    else if (m.op === 'measure') {
+      // The warm-up ends: counts start again, for trades stamped from \`from\` on.
+      seen.from = m.from;
+      seen.messages = seen.tradeMessages = seen.maxDelay = seen.unparsed = 0;
+      seen.delays.fill(0);
+    } else if (m.op === 'status') {
       expected = m.expected;
       send({ op: 'status', behind: behind(), live: clients.filter((c) => !c.closed).length });
     } else {
@@ -431,6 +449,9 @@ class Clients {
 
   start(): void { for (const w of this.workers) w.postMessage({ op: 'start' } satisfies ToWorker); }
 
+  /** From here on only trades stamped at `from` or later are counted and timed. */
+  measure(from: number): void { for (const w of this.workers) w.postMessage({ op: 'measure', from } satisfies ToWorker); }
+
   async status(expected: number): Promise<{ behind: number; live: number }> {
     const all = await this.ask({ op: 'status', expected }, 'status');
     return { behind: all.reduce((s, a) => s + a.behind, 0), live: all.reduce((s, a) => s + a.live, 0) };
@@ -474,6 +495,7 @@ async function main(): Promise<void> {
       clients: { type: 'string', default: '1000' },
       rate: { type: 'string', default: '10000' },
       duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
       seed: { type: 'string', default: '1' },
       readers: { type: 'string', default: '1' },
       'flush-ms': { type: 'string' },
@@ -482,6 +504,8 @@ async function main(): Promise<void> {
   const wanted = positiveInt(values.clients, 'clients');
   const rate = positiveInt(values.rate, 'rate');
   const duration = positiveInt(values.duration, 'duration');
+  const warmup = Number(values.warmup);
+  if (!(Number.isInteger(warmup) && warmup >= 0 && warmup <= 60)) throw new Error('--warmup takes a whole number of seconds, 0-60');
   const readers = positiveInt(values.readers, 'readers');
   // The publisher's write window; by default the one the exchange ships with.
   const flushMs = values['flush-ms'] === undefined ? undefined : Number(values['flush-ms']);
@@ -542,32 +566,20 @@ async function main(): Promise<void> {
   progress(`${clients.count} clients subscribed to book:${INSTRUMENT} and trades:${INSTRUMENT}; driving ${group(rate)} trades/s for ${duration} s`);
 
   // ------------------------------------------------------------ drive
-  const tradesBefore = trades;
-  const messagesBefore = metrics.wsMessages;
-  const droppedBefore = metrics.wsDropped;
-  const batchesBefore = batches;
-  const commitBefore = commitMs;
-  slowestCommitMs = 0;
-  const stalls = monitorEventLoopDelay({ resolution: 1 });
-  stalls.enable();
-  clients.start();
-  await sleep(20); // the worker counts from here on
-  const cpu0 = process.cpuUsage();
-  const elu0 = performance.eventLoopUtilization();
-  const start = Date.now();
   // At most 10 ms of the target load (and at least 5 crossings) in one step: when the exchange falls
   // behind, the next batch grows to this and no further, so the run measures the rate it sustains
   // rather than one giant burst.
   const maxPerStep = Math.max(5, Math.ceil(rate / 100));
-  let driveEnd = start;
-  await new Promise<void>((done) => {
+  /** Drives the target rate for `seconds`; resolves with when it started and ended. */
+  const drive = (seconds: number): Promise<{ start: number; end: number }> => new Promise((done) => {
+    const start = Date.now();
+    const base = trades;
     const step = () => {
       const now = Date.now();
       const elapsed = (now - start) / 1000;
-      if (elapsed >= duration) { driveEnd = now; done(); return; }
       // Every earlier step's batch has committed by now (the sequencer flushes on setImmediate).
-      const perCrossing = committedCrossings === 0 ? 1 : (trades - tradesBefore) / committedCrossings;
-      const due = rate * elapsed - (trades - tradesBefore);
+      const perCrossing = committedCrossings === 0 ? 1 : trades / committedCrossings;
+      const due = rate * elapsed - (trades - base);
       const n = Math.min(maxPerStep, Math.ceil(due / Math.max(1, perCrossing)));
       for (let i = 0; i < n; i++) {
         const buy = r() < 0.5;
@@ -581,10 +593,42 @@ async function main(): Promise<void> {
         void rest(buy ? 'sell' : 'buy', 1 + Math.floor(r() * LEVELS), quantity);
         crossings++;
       }
-      setTimeout(step, 1);
+      // The last step still sends what is due up to now, so the period ends on the target rate.
+      if (elapsed >= seconds) done({ start, end: now });
+      else setTimeout(step, 1);
     };
     step();
   });
+
+  /** Resolves once every order sent has committed. */
+  const settled = async () => { while (inFlight > 0) await sleep(1); };
+  const tradesAtStart = trades;
+  clients.start();
+  await sleep(20); // the worker counts from here on
+  // The warm-up: the same load, delivered and checked for gaps but not timed. Its first half second
+  // (code not yet optimized, on both sides) held the longest delays of every run.
+  if (warmup > 0) {
+    progress(`warm-up: ${group(rate)} trades/s for ${warmup} s, not timed`);
+    await drive(warmup);
+  }
+  // Every order sent so far committed (a millisecond or two): the trades counted below are exactly
+  // those of the orders sent while measuring.
+  await settled();
+  const tradesBefore = trades;
+  const crossingsBefore = crossings;
+  const messagesBefore = metrics.wsMessages;
+  const droppedBefore = metrics.wsDropped;
+  const batchesBefore = batches;
+  const commitBefore = commitMs;
+  slowestCommitMs = 0;
+  const stalls = monitorEventLoopDelay({ resolution: 1 });
+  stalls.enable();
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  const measureFrom = Date.now();
+  clients.measure(measureFrom);
+  const { start, end: driveEnd } = await drive(duration);
+  await settled();
   const driven = trades - tradesBefore;
   const driveSeconds = (driveEnd - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
@@ -594,7 +638,8 @@ async function main(): Promise<void> {
   // ------------------------------------------------------------ drain: every live client gets every trade
   const drainStart = Date.now();
   while (inFlight > 0 && Date.now() - drainStart < 30_000) await sleep(10);
-  const expected = trades - tradesBefore;
+  // Every trade since the clients started counting, the warm-up's included, reaches every live client.
+  const expected = trades - tradesAtStart;
   while (Date.now() - drainStart < 30_000) {
     const st = await clients.status(expected);
     if (st.behind === 0) break;
@@ -618,7 +663,7 @@ async function main(): Promise<void> {
 
   console.log(
     `clients ${result.clients}${failed === null ? '' : ` (of ${wanted} asked: ${failed})`}; target ${group(rate)} trades/s, achieved ${group(result.tradesPerSec)} trades/s ` +
-    `(${group(driven)} trades from ${group(crossings)} crossing orders in ${driveSeconds.toFixed(1)} s; ${group(batches - batchesBefore)} journal commits, ` +
+    `(${group(driven)} trades from ${group(crossings - crossingsBefore)} crossing orders in ${driveSeconds.toFixed(1)} s; ${group(batches - batchesBefore)} journal commits, ` +
     `${((commitMs - commitBefore) / (driveEnd - start) * 100).toFixed(0)} % of the time in commits, the slowest ${slowestCommitMs.toFixed(1)} ms, ` +
     `${(driven / Math.max(1, batches - batchesBefore)).toFixed(0)} trades per commit)`,
   );
