@@ -606,7 +606,7 @@ async function main(): Promise<void> {
   clients.start();
   await sleep(20); // the worker counts from here on
   // The warm-up: the same load, delivered and checked for gaps but not timed. Its first half second
-  // (code not yet optimized, on both sides) held the longest delays of every run.
+  // (code not yet optimized, on both sides) held a run's longest delays, up to 200 ms.
   if (warmup > 0) {
     progress(`warm-up: ${group(rate)} trades/s for ${warmup} s, not timed`);
     await drive(warmup);
