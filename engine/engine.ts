@@ -44,9 +44,8 @@ export interface EngineOptions {
 const ACCOUNT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 const VENUE_RE = /^[A-Z][A-Z0-9-]{1,15}$/;
 const CLIENT_ORDER_ID_RE = /^[\x21-\x7e]{1,64}$/;
-const MAX_REASON = 500;
-const MAX_REPORT = 10_000;
-const MAX_WARNING = 2_000;
+/** The longest texts the engine takes (characters); the gateway's schemas refuse longer ones first. */
+export const TEXT_LIMITS = { reason: 500, report: 10_000, warning: 2_000 } as const;
 /** Money and quantities stay far inside 2^53 (about 9·10^15): 10^15 fen is ten trillion yuan. */
 const MAX_AMOUNT = 1e15;
 const NO_ACCOUNTS: readonly string[] = Object.freeze([]);
@@ -796,8 +795,8 @@ export class Engine {
       if (refused(inst)) return inst;
       symbol = inst.symbol;
     }
-    if (typeof c.text !== 'string' || c.text.trim().length === 0 || c.text.length > MAX_WARNING) {
-      return reject('INVALID_COMMAND', `the warning text must be 1–${MAX_WARNING} characters`);
+    if (typeof c.text !== 'string' || c.text.trim().length === 0 || c.text.length > TEXT_LIMITS.warning) {
+      return reject('INVALID_COMMAND', `the warning text must be 1–${TEXT_LIMITS.warning} characters`);
     }
     this.emit({ type: 'warning', seq: c.seq, time: c.time, symbol, text: c.text });
     return this.done();
@@ -808,8 +807,8 @@ export class Engine {
     if (refused(acct)) return acct;
     const inst = this.listed(c.symbol);
     if (refused(inst)) return inst;
-    if (typeof c.text !== 'string' || c.text.trim().length === 0 || c.text.length > MAX_REPORT) {
-      return reject('INVALID_COMMAND', `the report text must be 1–${MAX_REPORT} characters`);
+    if (typeof c.text !== 'string' || c.text.trim().length === 0 || c.text.length > TEXT_LIMITS.report) {
+      return reject('INVALID_COMMAND', `the report text must be 1–${TEXT_LIMITS.report} characters`);
     }
     const pos = acct.positions[inst.index];
     const lh = pos?.largeHolder ?? null;
@@ -932,8 +931,8 @@ export class Engine {
 
   /** @internal */
   checkReason(reason: unknown): Rejection | null {
-    if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > MAX_REASON) {
-      return reject('INVALID_COMMAND', `a reason of 1–${MAX_REASON} characters is required`);
+    if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > TEXT_LIMITS.reason) {
+      return reject('INVALID_COMMAND', `a reason of 1–${TEXT_LIMITS.reason} characters is required`);
     }
     return null;
   }

@@ -1,5 +1,5 @@
 // The engine's public surface: what persistence, the gateway, the benchmarks and the tests use.
-export { Engine, describeOrder, type Accepted, type EngineOptions, type Result } from './engine.ts';
+export { Engine, describeOrder, TEXT_LIMITS, type Accepted, type EngineOptions, type Result } from './engine.ts';
 export { snapshot, snapshotWithHash, restore, stateHash, SNAPSHOT_VERSION, type EngineSnapshot } from './snapshot.ts';
 export { LadderBook, ladderBook, type Book, type BookFactory, type DepthLevel } from './book.ts';
 export { ReferenceBook, referenceBook } from './referenceBook.ts';

@@ -2,7 +2,7 @@
 // reply of API.md, and the views that turn engine integers into decimal strings and ISO times.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
-  formatMoney, httpStatusOf, isoTime, type CommandBody, type Engine, type OrderEvent, type Result, type Role,
+  formatMoney, httpStatusOf, isoTime, TEXT_LIMITS, type CommandBody, type Engine, type OrderEvent, type Result, type Role,
 } from '../engine/index.ts';
 import type { Journal } from '../persistence/journal.ts';
 import type { Sequencer } from '../persistence/sequencer.ts';
@@ -32,7 +32,7 @@ export const QUANTITY = { type: 'integer', minimum: 1, maximum: 1_000_000_000, d
 export const SYMBOL = { type: 'string', pattern: '^[A-Z][A-Z0-9-]{1,15}$' } as const;
 export const ACCOUNT = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$' } as const;
 export const ID = { type: 'string', pattern: '^[1-9][0-9]{0,14}$' } as const;
-export const REASON = { type: 'string', minLength: 1, maxLength: 500 } as const;
+export const REASON = { type: 'string', minLength: 1, maxLength: TEXT_LIMITS.reason } as const;
 export const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', format: 'date' } as const;
 export const PERCENT = { type: 'string', pattern: '^(0|[1-9][0-9]{0,2})(\\.[0-9]{1,6})?$', maxLength: 10 } as const;
 export const MONEY = { type: 'string', pattern: '^(0|[1-9][0-9]{0,12})(\\.[0-9]{1,2})?$', maxLength: 16 } as const;

@@ -2,7 +2,7 @@
 // large-holder thresholds, the large-holder list, account restrictions, cancel-all, risk warnings to
 // the market, and the audit trail of every risk and operator action, read from the journal.
 import type { FastifyInstance } from 'fastify';
-import { formatMoney, isoTime, parseMoney, type Command, type EngineEvent, type LargeHolderEvent, type LimitEvent } from '../../engine/index.ts';
+import { formatMoney, isoTime, parseMoney, TEXT_LIMITS, type Command, type EngineEvent, type LargeHolderEvent, type LimitEvent, type WarningEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, body, DAY, errorReplies, fail, params, PERCENT, PRICE, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
 } from '../http.ts';
@@ -54,14 +54,14 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
   app.post<{ Body: { symbol?: string; text: string } }>('/v1/risk/warnings', {
     ...risk,
     schema: {
-      body: body({ symbol: SYMBOL, text: { type: 'string', minLength: 1, maxLength: 2000, description: 'what the market is warned of' } }, ['text']),
+      body: body({ symbol: SYMBOL, text: { type: 'string', minLength: 1, maxLength: TEXT_LIMITS.warning, description: 'what the market is warned of' } }, ['text']),
       response: { 201: { type: 'object', properties: { warning: WARNING_VIEW }, additionalProperties: false }, ...errorReplies(400, 401, 403, 404, 413, 415, 429, 500) },
     },
   }, async (req, reply) => {
     const r = await submit(g, req, reply, { type: 'publishWarning', symbol: req.body.symbol ?? null, text: req.body.text });
     if (!r.ok) return refuse(reply, r);
-    const e = r.events.find((x) => x.type === 'warning');
-    return reply.code(201).send({ warning: e === undefined ? null : warningView(e) });
+    const e = r.events.find((x) => x.type === 'warning') as WarningEvent;
+    return reply.code(201).send({ warning: warningView(e) });
   });
 
   for (const [path, type] of [['/v1/risk/market/halt', 'haltMarket'], ['/v1/risk/market/resume', 'resumeMarket']] as const) {

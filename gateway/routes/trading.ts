@@ -1,7 +1,7 @@
 // Members' routes (API.md "Trading"): orders, fills, the account, block trades and large-holder
 // reports. A member acts only for its own accounts; where it has several, it names one.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { dateOfDay, describeOrder, formatMoney, isoTime, parseMoney, type BlockEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
+import { dateOfDay, describeOrder, formatMoney, isoTime, parseMoney, TEXT_LIMITS, type BlockEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, accountsFor, body, CLIENT_ORDER_ID, DATE, DAY, errorReplies, fail, FILL_VIEW, fillView, ID, notYours, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
   submit, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
@@ -271,7 +271,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   app.post<{ Body: { symbol: string; accountId: string; text: string } }>('/v1/large-holder-reports', {
     ...member,
     schema: {
-      body: body({ symbol: SYMBOL, accountId: ACCOUNT, text: { type: 'string', minLength: 1, maxLength: 10_000 } }, ['symbol', 'accountId', 'text']),
+      body: body({ symbol: SYMBOL, accountId: ACCOUNT, text: { type: 'string', minLength: 1, maxLength: TEXT_LIMITS.report } }, ['symbol', 'accountId', 'text']),
       response: {
         201: {
           type: 'object',
