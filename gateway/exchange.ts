@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { dateOfDay, localDay } from '../engine/index.ts';
 import { loadMarkets } from '../engine/setup.ts';
-import { recover, type Recovered } from '../persistence/recovery.ts';
+import { recoverInTurns, runInTurns, type Recovered } from '../persistence/recovery.ts';
 import { Sequencer } from '../persistence/sequencer.ts';
 import { SettlementWriter } from '../persistence/settlementWriter.ts';
 import { History } from './history.ts';
@@ -13,6 +13,7 @@ import { KeyRing, type KeySpec } from './keys.ts';
 import { Metrics } from './metrics.ts';
 import type { Gateway } from './http.ts';
 import { buildServer, type ServerOptions } from './server.ts';
+import { StandbyServer } from './standby.ts';
 
 export interface ExchangeOptions extends ServerOptions {
   dataDir: string;
@@ -22,6 +23,12 @@ export interface ExchangeOptions extends ServerOptions {
   snapshotEvery?: number;
   /** The clock for stamping; tests may fix it. */
   now?: () => number;
+  /**
+   * Listen here from the start (the start command): while the journal is recovered the server
+   * answers /healthz 200, /readyz 503 and everything else 503 RECOVERING. Without it, nothing
+   * listens until listen() is called, after recovery.
+   */
+  listen?: { port: number; host: string };
 }
 
 export interface Exchange {
@@ -30,6 +37,9 @@ export interface Exchange {
   recovered: Recovered;
   /** Demo keys generated on this (first) start, in clear; empty otherwise. */
   freshKeys: KeySpec[];
+  /** Where it listens (http://host:port), or null until it does. */
+  address: string | null;
+  /** Listens (when it was not started with `listen`); resolves with the address. */
   listen(port: number, host: string): Promise<string>;
   /** Clean shutdown: stop intake, commit, snapshot, close. */
   close(): Promise<void>;
@@ -37,8 +47,20 @@ export interface Exchange {
 
 export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
   const setup = loadMarkets(o.marketsFile);
+  const standby = o.listen === undefined ? null : await StandbyServer.listen(o.listen.port, o.listen.host);
+  try {
+    return await start(o, setup, standby);
+  } catch (e) {
+    await standby?.close();
+    throw e;
+  }
+}
+
+async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, standby: StandbyServer | null): Promise<Exchange> {
   const now = o.now ?? Date.now;
-  const recovered = recover(o.dataDir, { genesis: { tradingDate: dateOfDay(localDay(now())), markets: { file: setup.file, profiles: setup.profiles } } });
+  const genesis = { tradingDate: dateOfDay(localDay(now())), markets: { file: setup.file, profiles: setup.profiles } };
+  // In turns: when it listens already, the probes are answered between them.
+  const recovered = await recoverInTurns(o.dataDir, { genesis });
   const { engine, journal, snapshots } = recovered;
   const sequencer = new Sequencer(engine, journal, snapshots, { snapshotEvery: o.snapshotEvery ?? 500_000, now, background: true });
   const settlement = new SettlementWriter(journal, o.dataDir);
@@ -75,9 +97,10 @@ export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
 
   let ready = false;
   const history = new History(journal);
+  await runInTurns(history.rebuilding());
   const metrics = new Metrics();
   const gateway: Gateway = { engine, sequencer, journal, settlement, history, keys, metrics, ready: () => ready };
-  const { app, publisher } = await buildServer(gateway, o);
+  const { app, publisher } = await buildServer(gateway, { ...o, standby: standby ?? undefined });
   sequencer.onCommit((batch) => {
     const events = Sequencer.events(batch);
     metrics.onBatch(batch, sequencer.stats.lastCommitMs);
@@ -92,20 +115,30 @@ export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
   });
 
   let closed = false;
-  return {
-    app, gateway, recovered, freshKeys,
+  const exchange: Exchange = {
+    app, gateway, recovered, freshKeys, address: null,
     async listen(port, host) {
-      const address = await app.listen({ port, host });
+      if (exchange.address !== null) return exchange.address;
+      exchange.address = await app.listen({ port, host });
       ready = true;
-      return address;
+      return exchange.address;
     },
     async close() {
       if (closed) return;
       closed = true;
       ready = false;
       await app.close();
+      // Fastify closes a server of its own; the standby server it was built on is closed here.
+      await standby?.close();
       await sequencer.shutdown();
       journal.close();
     },
   };
+  if (standby !== null) {
+    await app.ready();
+    standby.open();
+    exchange.address = standby.address;
+    ready = true;
+  }
+  return exchange;
 }

@@ -51,11 +51,27 @@ export class History {
   private readonly recent = new Map<string, TradeEvent[]>();
   readonly klines = new Klines();
 
-  constructor(private readonly journal: Journal) {
-    const ends = journal.endsOfDay();
+  /** Empty until rebuilt from the journal (rebuilding()), which the exchange's start does. */
+  constructor(private readonly journal: Journal) {}
+
+  /**
+   * Reads back the facts of the day so far and the recent trades, pausing (yield) after each batch
+   * of the journal: run in turns, the probes are answered meanwhile (a day's facts take a while).
+   */
+  *rebuilding(): Generator<void> {
+    const ends = this.journal.endsOfDay();
     const lastEnd = ends.length === 0 ? 0 : ends[ends.length - 1].seq;
-    for (const e of journal.facts(lastEnd, Number.MAX_SAFE_INTEGER)) this.day(e);
-    for (const t of journal.recentTrades(REBUILD_TRADES)) this.market(t as TradeEvent);
+    for (const events of this.journal.factsByBatch(lastEnd, Number.MAX_SAFE_INTEGER)) {
+      for (const e of events) this.day(e);
+      yield;
+    }
+    const newestFirst: EngineEvent[][] = [];
+    for (const trades of this.journal.recentTradesByBatch(REBUILD_TRADES)) {
+      newestFirst.push(trades);
+      yield;
+    }
+    const trades = newestFirst.reverse().flat();
+    for (const t of trades.slice(Math.max(0, trades.length - REBUILD_TRADES))) this.market(t as TradeEvent);
   }
 
   /** Folds a committed batch's events in. */

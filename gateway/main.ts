@@ -1,7 +1,8 @@
 // `npm start`: the exchange on 127.0.0.1:8080 with the demo market unless told otherwise. Flags and
 // their environment variables: --port (PORT), --host (HOST), --data (DATA_DIR), --markets
 // (MARKETS_FILE), --keys (KEYS_FILE), --snapshot-every (SNAPSHOT_EVERY), --rate-limit (RATE_LIMIT),
-// --quiet. SIGTERM and SIGINT shut down cleanly: stop intake, commit, snapshot, exit.
+// --quiet. It listens before it recovers (probes answered, everything else 503 RECOVERING until
+// ready). SIGTERM and SIGINT shut down cleanly: stop intake, commit, snapshot, exit.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +23,10 @@ const { values } = parseArgs({
   },
 });
 
+const port = Number(values.port);
+// It listens at once: while the journal is recovered, /healthz says it is alive and /readyz 503.
 const exchange = await startExchange({
+  listen: { port, host: values.host },
   dataDir: resolve(values.data),
   marketsFile: resolve(values.markets),
   keys: values.keys === undefined ? undefined : (JSON.parse(readFileSync(resolve(values.keys), 'utf8')) as KeySpec[]),
@@ -30,8 +34,6 @@ const exchange = await startExchange({
   rateLimit: Number(values['rate-limit']),
   logger: !values.quiet,
 });
-const port = Number(values.port);
-await exchange.listen(port, values.host);
 
 const { engine } = exchange.gateway;
 const r = exchange.recovered;

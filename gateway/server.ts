@@ -11,6 +11,7 @@ import swagger from '@fastify/swagger';
 import { dayOfDate } from '../engine/index.ts';
 import { DATE, errorReplies, fail, PATTERN_WORDS, type Gateway } from './http.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
+import type { StandbyServer } from './standby.ts';
 import { marketRoutes } from './routes/market.ts';
 import { tradingRoutes } from './routes/trading.ts';
 import { riskRoutes } from './routes/risk.ts';
@@ -24,6 +25,8 @@ export interface ServerOptions {
   /** Requests per key (or per address without one) per second; 0 turns the limit off. */
   rateLimit?: number;
   publisher?: PublisherOptions;
+  /** A server already listening (the exchange's start): the gateway is built on it, not on one of its own. */
+  standby?: StandbyServer;
 }
 
 /** The key of an `Authorization: Bearer <key>` header (the scheme in any case), or ''. */
@@ -41,6 +44,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     bodyLimit: 64 * 1024,
     // Router errors (an over-long path parameter, a bad URL) get the same error body as the rest.
     frameworkErrors: (err, _req, reply) => { fail(reply, 400, 'INVALID_REQUEST', err.message); },
+    ...(options.standby === undefined ? {} : { serverFactory: options.standby.factory }),
   });
 
   // Bodies are JSON and must have the declared types exactly: a string where a number belongs is

@@ -313,23 +313,32 @@ export class Journal {
   /** The recorded events with seq in (fromSeq, toSeq], in order. */
   facts(fromSeq: number, toSeq: number): EngineEvent[] {
     const out: EngineEvent[] = [];
-    const rows = this.db.prepare('SELECT events FROM facts WHERE last_seq > ? AND first_seq <= ? ORDER BY batch').all(fromSeq, toSeq) as { events: string }[];
-    for (const row of rows) for (const e of JSON.parse(row.events) as EngineEvent[]) if (e.seq > fromSeq && e.seq <= toSeq) out.push(e);
+    for (const events of this.factsByBatch(fromSeq, toSeq)) for (const e of events) out.push(e);
     return out;
+  }
+
+  /** facts(), one batch's at a time. */
+  *factsByBatch(fromSeq: number, toSeq: number): Generator<EngineEvent[]> {
+    const rows = this.db.prepare('SELECT events FROM facts WHERE last_seq > ? AND first_seq <= ? ORDER BY batch').iterate(fromSeq, toSeq) as IterableIterator<{ events: string }>;
+    for (const row of rows) yield (JSON.parse(row.events) as EngineEvent[]).filter((e) => e.seq > fromSeq && e.seq <= toSeq);
   }
 
   /** The newest trade events, at most `limit`, oldest first. */
   recentTrades(limit: number): EngineEvent[] {
+    const chunks = [...this.recentTradesByBatch(limit)];
+    const all = chunks.reverse().flat();
+    return all.slice(Math.max(0, all.length - limit));
+  }
+
+  /** The trade events of the batches that hold the newest `limit` trades, one batch's at a time, newest batch first. */
+  *recentTradesByBatch(limit: number): Generator<EngineEvent[]> {
     const rows = this.db.prepare('SELECT events, trades FROM facts WHERE trades > 0 ORDER BY batch DESC').iterate() as IterableIterator<{ events: string; trades: number }>;
-    const chunks: EngineEvent[][] = [];
     let count = 0;
     for (const row of rows) {
-      chunks.push((JSON.parse(row.events) as EngineEvent[]).filter((e) => e.type === 'trade'));
+      yield (JSON.parse(row.events) as EngineEvent[]).filter((e) => e.type === 'trade');
       count += row.trades;
       if (count >= limit) break;
     }
-    const all = chunks.reverse().flat();
-    return all.slice(Math.max(0, all.length - limit));
   }
 
   /** The end-of-day events recorded, oldest first. */

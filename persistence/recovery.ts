@@ -1,6 +1,8 @@
 // Start-up: open the data directory, restore the newest sound snapshot, replay the journal after
 // it, and hand back an engine in exactly the state the last acknowledged command left. A new
-// directory starts from the genesis it is given. Nothing is served until this has finished.
+// directory starts from the genesis it is given. Nothing but the probes is served until this has
+// finished: the exchange's start recovers in turns (recoverInTurns), so that a server already
+// listening can say it is alive and not ready yet.
 import { Engine, type EngineEvent } from '../engine/index.ts';
 import { Journal, JournalError, isFact, type Genesis } from './journal.ts';
 import { SnapshotStore } from './snapshots.ts';
@@ -18,9 +20,58 @@ export interface Recovered {
   millis: number;
 }
 
-export function recover(dir: string, options: { genesis?: Genesis; synchronous?: 'FULL' | 'OFF' } = {}): Recovered {
+export interface RecoveryOptions { genesis?: Genesis; synchronous?: 'FULL' | 'OFF' }
+
+/** Recovers in one go: the event loop waits until it is done (tests, benchmarks, tools). */
+export function recover(dir: string, options: RecoveryOptions = {}): Recovered {
+  return runToEnd(recovering(dir, options));
+}
+
+/**
+ * Recovers in turns of about `sliceMs` of work, letting the event loop run between them, so that a
+ * server already listening answers its probes while a long journal replays (the exchange's start).
+ */
+export function recoverInTurns(dir: string, options: RecoveryOptions = {}, sliceMs = 10): Promise<Recovered> {
+  return runInTurns(recovering(dir, options), sliceMs);
+}
+
+/** Runs a task that pauses (yields) between its steps, in one go. */
+export function runToEnd<T>(steps: Generator<void, T>): T {
+  for (let step = steps.next(); ; step = steps.next()) if (step.done === true) return step.value;
+}
+
+/** Runs a task that pauses (yields) between its steps, giving the event loop a turn after about every `sliceMs` of it. */
+export async function runInTurns<T>(steps: Generator<void, T>, sliceMs = 10): Promise<T> {
+  let turnStarted = performance.now();
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done === true) return step.value;
+    if (performance.now() - turnStarted >= sliceMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      turnStarted = performance.now();
+    }
+  }
+}
+
+/** Recovery, pausing (yield) after every batch it replays; returns what recover() returns. */
+function* recovering(dir: string, options: RecoveryOptions): Generator<void, Recovered> {
   const started = performance.now();
   const journal = new Journal(dir, { synchronous: options.synchronous });
+  let replayed = 0;
+  let opened: Omit<Recovered, 'replayed' | 'tornTailFrom' | 'millis'>;
+  try {
+    opened = open(dir, journal, options);
+    replayed = yield* replaying(opened.engine, journal);
+  } catch (e) {
+    journal.db.close();
+    throw e;
+  }
+  const tornTailFrom = journal.tornTail?.fromSeq ?? null;
+  journal.discardTornTail();
+  return { ...opened, replayed, tornTailFrom, millis: performance.now() - started };
+}
+
+/** The genesis (recorded for a new directory) and the engine of the newest sound snapshot, or a fresh one. */
+function open(dir: string, journal: Journal, options: RecoveryOptions): Omit<Recovered, 'replayed' | 'tornTailFrom' | 'millis'> {
   const snapshots = new SnapshotStore(journal);
   let genesis = journal.genesis();
   const created = genesis === null;
@@ -35,19 +86,9 @@ export function recover(dir: string, options: { genesis?: Genesis; synchronous?:
   const fromSnapshot = found.engine === null ? null : found.record.seq;
   const archivedThrough = Number(journal.meta('archived_through') ?? 0);
   if (engine.lastSequence < archivedThrough) {
-    journal.db.close();
     throw new JournalError(`the journal up to seq ${archivedThrough} is archived and no sound snapshot covers it${found.skipped.length ? ` (${found.skipped.join('; ')})` : ''}: restore a snapshot or the archived batches`);
   }
-  let replayed = 0;
-  try {
-    replayed = replay(engine, journal);
-  } catch (e) {
-    journal.db.close();
-    throw e;
-  }
-  const tornTailFrom = journal.tornTail?.fromSeq ?? null;
-  journal.discardTornTail();
-  return { engine, journal, snapshots, created, fromSnapshot, replayed, tornTailFrom, skippedSnapshots: found.skipped, millis: performance.now() - started };
+  return { engine, journal, snapshots, created, fromSnapshot, skippedSnapshots: found.skipped };
 }
 
 /** Every how many batches replay() compares all the facts, not only the trade count (see replay). */
@@ -65,6 +106,11 @@ export const FULL_CHECK_EVERY = 8;
  * count within a few batches.) Returns the number of commands applied.
  */
 export function replay(engine: Engine, journal: Journal): number {
+  return runToEnd(replaying(engine, journal));
+}
+
+/** replay(), pausing (yield) after each batch. */
+function* replaying(engine: Engine, journal: Journal): Generator<void, number> {
   let replayed = 0;
   const from = engine.lastSequence;
   const last = journal.lastBatch();
@@ -99,6 +145,7 @@ export function replay(engine: Engine, journal: Journal): number {
         'this build does not apply the journal as the build that wrote it did. Start that build to take a snapshot (it takes one at shutdown), then this one',
       );
     }
+    yield;
   }
   return replayed;
 }

@@ -13,7 +13,7 @@ import { crc32 } from 'node:zlib';
 import { Engine, type Command, type EngineEvent, type EngineSnapshot } from '../../engine/index.ts';
 import { DEMO_MARKETS_FILE, loadMarkets } from '../../engine/setup.ts';
 import { JournalError, SCHEMA_VERSION, type Genesis } from '../../persistence/journal.ts';
-import { FULL_CHECK_EVERY, recover, type Recovered } from '../../persistence/recovery.ts';
+import { FULL_CHECK_EVERY, recover, recoverInTurns, type Recovered } from '../../persistence/recovery.ts';
 import { Sequencer, type CommandBody } from '../../persistence/sequencer.ts';
 import { batchRows, tempFolder, type BatchRow } from '../support/exchangeProcess.ts';
 import { seededRandom as random } from '../support/random.ts';
@@ -214,6 +214,37 @@ t.test('a full replay reaches the state the exchange had', async (t) => {
   t.equal(r.engine.lastSequence, live.lastSeq);
   t.equal(r.engine.stateHash(), live.hash);
   t.ok(r.engine.allOpenOrders().length > 0 && r.journal.facts(0, live.lastSeq).some((e) => e.type === 'trade'), 'the workload left resting orders and trades');
+  t.end();
+});
+
+t.test('recovering in turns reaches the same state as in one go, and the event loop runs between its turns', async (t) => {
+  const dir = dataDir(t);
+  const live = await run(dir, { batches: 400, snapshotAfter: [100] });
+  let ticks = 0;
+  const ticker = setInterval(() => { ticks++; }, 0);
+  // A slice of 0 ms gives the loop a turn after every batch replayed.
+  const inTurns = await recoverInTurns(dir, {}, 0);
+  clearInterval(ticker);
+  t.teardown(() => { if (inTurns.journal.db.open) inTurns.journal.close(); });
+  t.ok(ticks >= 2, `timers ran while it recovered (${ticks} times)`);
+  t.equal(inTurns.fromSnapshot, live.snapshotSeqs[0]);
+  t.equal(inTurns.replayed, live.lastSeq - live.snapshotSeqs[0]);
+  t.equal(inTurns.engine.stateHash(), live.hash);
+  inTurns.journal.close();
+  const inOneGo = open(t, dir);
+  t.same({ ...inTurns, engine: null, journal: null, snapshots: null, millis: 0 }, { ...inOneGo, engine: null, journal: null, snapshots: null, millis: 0 }, 'and reports the same');
+  t.end();
+});
+
+t.test('recovering in turns stops on a damaged batch with the same JournalError', async (t) => {
+  const dir = dataDir(t);
+  const live = await run(dir, { batches: 20, seed: 6 });
+  const row = batchOf(dir, live.batches[5].lastSeq);
+  sql(dir, 'UPDATE batches SET crc = crc + 1 WHERE batch = ?', row.batch);
+  await t.rejects(recoverInTurns(dir, {}, 0), { name: 'JournalError', message: `damaged at seq ${row.first_seq}–${row.last_seq} (batch ${row.batch}: checksum mismatch` });
+  sql(dir, 'UPDATE batches SET crc = crc - 1 WHERE batch = ?', row.batch);
+  const r = open(t, dir);
+  t.equal(r.engine.stateHash(), live.hash, 'repaired, it starts');
   t.end();
 });
 

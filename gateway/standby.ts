@@ -1,0 +1,109 @@
+// The exchange's HTTP server from the moment the process starts: it listens before recovery, so that
+// an orchestrator can tell "alive, still recovering" from "dead". Until the gateway opens, /healthz
+// answers 200 {"status":"ok"}, /readyz 503 {"status":"recovering"}, and every other request, a
+// WebSocket upgrade included, 503 RECOVERING with Retry-After. The gateway (Fastify) is then built on
+// this very server (Fastify's serverFactory) and takes it over once it is ready: the port never
+// closes between the two, and no request reaches a half-built gateway.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+
+/** What a request gets while the exchange recovers. */
+const RECOVERING = JSON.stringify({ error: { code: 'RECOVERING', message: 'the exchange is recovering its journal: retry once /readyz answers 200' } });
+const PROBES: Record<string, { status: number; body: string }> = {
+  '/healthz': { status: 200, body: JSON.stringify({ status: 'ok' }) },
+  '/readyz': { status: 503, body: JSON.stringify({ status: 'recovering' }) },
+};
+
+/** The server settings Fastify would have applied to a server of its own. */
+interface ServerSettings { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number; maxRequestsPerSocket?: number }
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export class StandbyServer {
+  readonly server: Server;
+  private handler: Handler | null = null;
+  private readonly emit: (event: string | symbol, ...args: unknown[]) => boolean;
+  /** Node hands an upgrade on only when the server has a listener for it; this one stands in. */
+  private readonly upgradeStandIn = (): void => {};
+
+  private constructor() {
+    this.server = createServer();
+    // Until open(), requests and upgrades are answered here whatever listeners the gateway's
+    // plugins add while it is being built (the WebSocket plugin listens for upgrades at once).
+    this.emit = this.server.emit as (event: string | symbol, ...args: unknown[]) => boolean;
+    this.server.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+      if (event === 'request') return this.answer(args[0] as IncomingMessage, args[1] as ServerResponse);
+      if (event === 'upgrade') return this.refuseUpgrade(args[1] as Duplex);
+      return this.emit.call(this.server, event, ...args);
+    }) as Server['emit'];
+    this.server.on('upgrade', this.upgradeStandIn);
+  }
+
+  /** Listens on host:port; resolves once it does. */
+  static async listen(port: number, host: string): Promise<StandbyServer> {
+    const standby = new StandbyServer();
+    await new Promise<void>((resolve, reject) => {
+      standby.server.once('error', reject);
+      standby.server.listen(port, host, () => {
+        standby.server.off('error', reject);
+        resolve();
+      });
+    });
+    return standby;
+  }
+
+  /** The address it listens on, as http://host:port. */
+  get address(): string {
+    const a = this.server.address() as AddressInfo;
+    return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+
+  /**
+   * Fastify's serverFactory: keeps the gateway's request handler for open() and gives it this
+   * server, with the settings Fastify gives a server of its own.
+   */
+  readonly factory = (handler: Handler, settings: ServerSettings): Server => {
+    this.handler = handler;
+    if (settings.keepAliveTimeout !== undefined) this.server.keepAliveTimeout = settings.keepAliveTimeout;
+    if (settings.requestTimeout !== undefined) this.server.requestTimeout = settings.requestTimeout;
+    if (settings.connectionTimeout !== undefined) this.server.setTimeout(settings.connectionTimeout);
+    if (settings.maxRequestsPerSocket !== undefined && settings.maxRequestsPerSocket > 0) this.server.maxRequestsPerSocket = settings.maxRequestsPerSocket;
+    return this.server;
+  };
+
+  /** Hands every later request and upgrade to the gateway (built with factory, and ready). */
+  open(): void {
+    if (this.handler === null) throw new Error('the gateway was not built on this server');
+    this.server.emit = this.emit as Server['emit'];
+    this.server.off('upgrade', this.upgradeStandIn);
+    this.server.on('request', this.handler);
+  }
+
+  /** Stops listening and ends its connections (idle ones at once). */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse): boolean {
+    const path = (req.url ?? '/').split('?')[0];
+    const probe = req.method === 'GET' || req.method === 'HEAD' ? PROBES[path] : undefined;
+    const body = probe?.body ?? RECOVERING;
+    res.writeHead(probe?.status ?? 503, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      ...(probe === undefined ? { 'retry-after': '1' } : {}),
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return true;
+  }
+
+  private refuseUpgrade(socket: Duplex): boolean {
+    socket.on('error', () => socket.destroy());
+    socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(RECOVERING)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${RECOVERING}`);
+    return true;
+  }
+}
