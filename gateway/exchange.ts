@@ -5,7 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import { dateOfDay, localDay } from '../engine/index.ts';
 import { loadMarkets } from '../engine/setup.ts';
-import { recoverInTurns, runInTurns, type Recovered } from '../persistence/recovery.ts';
+import { recoverInTurns, type Recovered } from '../persistence/recovery.ts';
+import { runInTurns } from '../persistence/turns.ts';
 import { Sequencer } from '../persistence/sequencer.ts';
 import { SettlementWriter } from '../persistence/settlementWriter.ts';
 import { History } from './history.ts';

@@ -65,13 +65,7 @@ export class History {
       for (const e of events) this.day(e);
       yield;
     }
-    const newestFirst: EngineEvent[][] = [];
-    for (const trades of this.journal.recentTradesByBatch(REBUILD_TRADES)) {
-      newestFirst.push(trades);
-      yield;
-    }
-    const trades = newestFirst.reverse().flat();
-    for (const t of trades.slice(Math.max(0, trades.length - REBUILD_TRADES))) this.market(t as TradeEvent);
+    for (const t of yield* this.journal.readingRecentTrades(REBUILD_TRADES)) this.market(t as TradeEvent);
   }
 
   /** Folds a committed batch's events in. */

@@ -12,6 +12,7 @@ import { crc32 } from 'node:zlib';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command, EndOfDayEvent, EngineEvent } from '../engine/index.ts';
+import { runToEnd } from './turns.ts';
 
 export const SCHEMA_VERSION = 2;
 
@@ -325,20 +326,22 @@ export class Journal {
 
   /** The newest trade events, at most `limit`, oldest first. */
   recentTrades(limit: number): EngineEvent[] {
-    const chunks = [...this.recentTradesByBatch(limit)];
-    const all = chunks.reverse().flat();
-    return all.slice(Math.max(0, all.length - limit));
+    return runToEnd(this.readingRecentTrades(limit));
   }
 
-  /** The trade events of the batches that hold the newest `limit` trades, one batch's at a time, newest batch first. */
-  *recentTradesByBatch(limit: number): Generator<EngineEvent[]> {
+  /** recentTrades(), pausing (yield) after each batch it reads. */
+  *readingRecentTrades(limit: number): Generator<void, EngineEvent[]> {
     const rows = this.db.prepare('SELECT events, trades FROM facts WHERE trades > 0 ORDER BY batch DESC').iterate() as IterableIterator<{ events: string; trades: number }>;
+    const chunks: EngineEvent[][] = [];
     let count = 0;
     for (const row of rows) {
-      yield (JSON.parse(row.events) as EngineEvent[]).filter((e) => e.type === 'trade');
+      chunks.push((JSON.parse(row.events) as EngineEvent[]).filter((e) => e.type === 'trade'));
       count += row.trades;
       if (count >= limit) break;
+      yield;
     }
+    const all = chunks.reverse().flat();
+    return all.slice(Math.max(0, all.length - limit));
   }
 
   /** The end-of-day events recorded, oldest first. */

@@ -6,6 +6,7 @@
 import { Engine, type EngineEvent } from '../engine/index.ts';
 import { Journal, JournalError, isFact, type Genesis } from './journal.ts';
 import { SnapshotStore } from './snapshots.ts';
+import { runInTurns, runToEnd } from './turns.ts';
 
 export interface Recovered {
   engine: Engine;
@@ -33,23 +34,6 @@ export function recover(dir: string, options: RecoveryOptions = {}): Recovered {
  */
 export function recoverInTurns(dir: string, options: RecoveryOptions = {}, sliceMs = 10): Promise<Recovered> {
   return runInTurns(recovering(dir, options), sliceMs);
-}
-
-/** Runs a task that pauses (yields) between its steps, in one go. */
-export function runToEnd<T>(steps: Generator<void, T>): T {
-  for (let step = steps.next(); ; step = steps.next()) if (step.done === true) return step.value;
-}
-
-/** Runs a task that pauses (yields) between its steps, giving the event loop a turn after about every `sliceMs` of it. */
-export async function runInTurns<T>(steps: Generator<void, T>, sliceMs = 10): Promise<T> {
-  let turnStarted = performance.now();
-  for (let step = steps.next(); ; step = steps.next()) {
-    if (step.done === true) return step.value;
-    if (performance.now() - turnStarted >= sliceMs) {
-      await new Promise((resolve) => setImmediate(resolve));
-      turnStarted = performance.now();
-    }
-  }
 }
 
 /** Recovery, pausing (yield) after every batch it replays; returns what recover() returns. */

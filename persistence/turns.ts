@@ -1,0 +1,20 @@
+// Long start-up work (recovery, reading the day back) is written as generators that pause (yield)
+// between steps, so that it can run in one go, or in turns with the event loop (the exchange's start,
+// whose server answers its probes meanwhile).
+
+/** Runs a task that pauses (yields) between its steps, in one go. */
+export function runToEnd<T>(steps: Generator<void, T>): T {
+  for (let step = steps.next(); ; step = steps.next()) if (step.done === true) return step.value;
+}
+
+/** Runs a task that pauses (yields) between its steps, giving the event loop a turn after about every `sliceMs` of it. */
+export async function runInTurns<T>(steps: Generator<void, T>, sliceMs = 10): Promise<T> {
+  let turnStarted = performance.now();
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done === true) return step.value;
+    if (performance.now() - turnStarted >= sliceMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      turnStarted = performance.now();
+    }
+  }
+}
