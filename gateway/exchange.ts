@@ -3,8 +3,8 @@
 // metrics, and the gateway, which opens only once recovery is complete. Used by the start command
 // and by the end-to-end tests alike.
 import type { FastifyInstance } from 'fastify';
-import { dateOfDay, localDay } from '../engine/index.ts';
-import { loadMarkets } from '../engine/setup.ts';
+import { dateOfDay, Engine, localDay } from '../engine/index.ts';
+import { applySetup, loadMarkets } from '../engine/setup.ts';
 import { recoverInTurns, type Recovered } from '../persistence/recovery.ts';
 import { runInTurns } from '../persistence/turns.ts';
 import { Sequencer } from '../persistence/sequencer.ts';
@@ -15,6 +15,7 @@ import { Metrics } from './metrics.ts';
 import type { Gateway } from './http.ts';
 import { buildServer, type ServerOptions } from './server.ts';
 import { StandbyServer } from './standby.ts';
+import { Startup } from './startup.ts';
 
 export interface ExchangeOptions extends ServerOptions {
   dataDir: string;
@@ -30,12 +31,16 @@ export interface ExchangeOptions extends ServerOptions {
    * listens until listen() is called, after recovery.
    */
   listen?: { port: number; host: string };
+  /** With `listen`: called once the server listens, before recovery starts (the start command says so). */
+  onListening?: (address: string) => void;
 }
 
 export interface Exchange {
   app: FastifyInstance;
   gateway: Gateway;
   recovered: Recovered;
+  /** How the start went: how much it replayed and how long it took (also in /metrics). */
+  startup: Startup;
   /** Demo keys generated on this (first) start, in clear; empty otherwise. */
   freshKeys: KeySpec[];
   /** Where it listens (http://host:port), or null until it does. */
@@ -47,23 +52,63 @@ export interface Exchange {
 }
 
 export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
+  // Everything that can be checked without the journal is checked before it is opened (and before a
+  // long replay): the market set-up file and the keys given.
   const setup = loadMarkets(o.marketsFile);
-  const standby = o.listen === undefined ? null : await StandbyServer.listen(o.listen.port, o.listen.host);
+  const given = o.keys === undefined ? null : KeyRing.of(o.keys);
+  const startup = new Startup();
+  const standby = o.listen === undefined ? null : await StandbyServer.listen(o.listen.port, o.listen.host, startup);
+  if (standby !== null) o.onListening?.(standby.address);
   try {
-    return await start(o, setup, standby);
+    return await start(o, setup, given, startup, standby);
   } catch (e) {
     await standby?.close();
     throw e;
   }
 }
 
-async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, standby: StandbyServer | null): Promise<Exchange> {
+async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, given: KeyRing | null, startup: Startup, standby: StandbyServer | null): Promise<Exchange> {
   const now = o.now ?? Date.now;
   const genesis = { tradingDate: dateOfDay(localDay(now())), markets: { file: setup.file, profiles: setup.profiles } };
   // In turns: when it listens already, the probes are answered between them.
-  const recovered = await recoverInTurns(o.dataDir, { genesis });
+  const recovered = await recoverInTurns(o.dataDir, { genesis, progress: startup.progress });
   const { engine, journal, snapshots } = recovered;
+  if (recovered.created) {
+    // The set-up of a new directory is tried on a scratch engine first: one the engine refuses is
+    // reported (SetupError) before anything is journalled, the genesis included, so that the
+    // directory stays new and the corrected file makes the market on the next start.
+    try {
+      applySetup(new Engine({ tradingDate: engine.tradingDate }), setup, engine.lastSequence + 1, now());
+    } catch (e) {
+      journal.db.close(); // not journal.close(): that would commit the genesis it holds for the first batch
+      throw e;
+    }
+  }
   const sequencer = new Sequencer(engine, journal, snapshots, { snapshotEvery: o.snapshotEvery ?? 500_000, now, background: true });
+  let app: FastifyInstance | null = null;
+  try {
+    return await open(o, { setup, given, startup, standby, recovered, sequencer }, (built) => { app = built; });
+  } catch (e) {
+    // Nothing half-open is left behind: the gateway, the writer thread and the journal are closed.
+    await (app as FastifyInstance | null)?.close();
+    await sequencer.shutdown();
+    journal.close();
+    throw e;
+  }
+}
+
+interface Opening {
+  setup: ReturnType<typeof loadMarkets>;
+  given: KeyRing | null;
+  startup: Startup;
+  standby: StandbyServer | null;
+  recovered: Recovered;
+  sequencer: Sequencer;
+}
+
+/** The exchange on a recovered journal: the set-up of a new directory, the keys, the history and the gateway. */
+async function open(o: ExchangeOptions, { setup, given, startup, standby, recovered, sequencer }: Opening, built: (app: FastifyInstance) => void): Promise<Exchange> {
+  const { engine, journal } = recovered;
   const settlement = new SettlementWriter(journal, o.dataDir);
   const publishDay = (date: string) => {
     try {
@@ -87,9 +132,8 @@ async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, 
   const members = [...new Set([...engine.accounts.values()].map((a) => a.member))].sort();
   let keys: KeyRing;
   let freshKeys: KeySpec[] = [];
-  if (o.keys !== undefined) {
-    keys = new KeyRing();
-    o.keys.forEach((k, i) => keys.add(k, i));
+  if (given !== null) {
+    keys = given;
   } else {
     const demo = KeyRing.demo(o.dataDir, members);
     keys = demo.ring;
@@ -97,11 +141,14 @@ async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, 
   }
 
   let ready = false;
+  startup.progress.phase = 'history';
   const history = new History(journal);
   await runInTurns(history.rebuilding());
-  const metrics = new Metrics();
+  startup.progress.phase = 'gateway';
+  const metrics = new Metrics(startup);
   const gateway: Gateway = { engine, sequencer, journal, settlement, history, keys, metrics, ready: () => ready };
   const { app, publisher } = await buildServer(gateway, { ...o, standby: standby ?? undefined });
+  built(app);
   sequencer.onCommit((batch) => {
     const events = Sequencer.events(batch);
     metrics.onBatch(batch, sequencer.stats.lastCommitMs);
@@ -117,11 +164,12 @@ async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, 
 
   let closed = false;
   const exchange: Exchange = {
-    app, gateway, recovered, freshKeys, address: null,
+    app, gateway, recovered, startup, freshKeys, address: null,
     async listen(port, host) {
       if (exchange.address !== null) return exchange.address;
       exchange.address = await app.listen({ port, host });
       ready = true;
+      startup.ready();
       return exchange.address;
     },
     async close() {
@@ -140,6 +188,7 @@ async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, 
     standby.open();
     exchange.address = standby.address;
     ready = true;
+    startup.ready();
   }
   return exchange;
 }

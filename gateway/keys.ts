@@ -16,6 +16,7 @@ export class KeyRing {
   private readonly seen = new Map<string, { principal: Principal; hash: string } | null>();
 
   add(spec: KeySpec, index: number): void {
+    if (spec === null || typeof spec !== 'object') throw new Error(`keys[${index}] must be an object {"key", "role", "member"?}`);
     if (typeof spec.key !== 'string' || spec.key.length < 16) throw new Error(`keys[${index}].key must be a string of at least 16 characters`);
     if (spec.role !== 'member' && spec.role !== 'risk' && spec.role !== 'operator') throw new Error(`keys[${index}].role must be member, risk or operator`);
     if (spec.role === 'member' && typeof spec.member !== 'string') throw new Error(`keys[${index}].member names the member a member key trades for`);
@@ -45,10 +46,10 @@ export class KeyRing {
     return known;
   }
 
-  static fromFile(file: string): KeyRing {
+  /** A ring of the keys given (checked: each key, role and member as add() requires). */
+  static of(specs: KeySpec[]): KeyRing {
+    if (!Array.isArray(specs)) throw new Error('the keys must be a JSON array of {"key", "role", "member"?}');
     const ring = new KeyRing();
-    const specs = JSON.parse(readFileSync(file, 'utf8')) as KeySpec[];
-    if (!Array.isArray(specs)) throw new Error(`${file} must hold a JSON array of {"key", "role", "member"?}`);
     specs.forEach((s, i) => ring.add(s, i));
     return ring;
   }
@@ -61,7 +62,14 @@ export class KeyRing {
     const file = join(dataDir, 'keys.json');
     const ring = new KeyRing();
     if (existsSync(file)) {
-      for (const k of JSON.parse(readFileSync(file, 'utf8')) as (Principal & { hash: string })[]) ring.addHashed(k.hash, { role: k.role, id: k.id, member: k.member });
+      let stored: (Principal & { hash: string })[];
+      try {
+        stored = JSON.parse(readFileSync(file, 'utf8')) as (Principal & { hash: string })[];
+        if (!Array.isArray(stored) || !stored.every((k) => typeof k?.hash === 'string' && typeof k.id === 'string')) throw new Error('not an array of stored keys');
+      } catch (e) {
+        throw new Error(`${file} cannot be read (${(e as Error).message}): restore it, or delete it to have new demo keys made`);
+      }
+      for (const k of stored) ring.addHashed(k.hash, { role: k.role, id: k.id, member: k.member });
       return { ring, fresh: [] };
     }
     const fresh: KeySpec[] = [

@@ -24,22 +24,35 @@ const { values } = parseArgs({
 });
 
 const port = Number(values.port);
+const say = (s: string) => process.stdout.write(s + '\n');
+// A start that cannot go on (a port taken, a bad set-up or keys file, a damaged journal) says why in
+// one line and exits 1; nothing was acknowledged, and nothing half-open is left behind.
+const cannot = (what: string, e: unknown): never => {
+  process.stderr.write(`cannot start: ${what}${(e as Error).message ?? String(e)}\n`);
+  process.exit(1);
+};
+let keys: KeySpec[] | undefined;
+try {
+  keys = values.keys === undefined ? undefined : (JSON.parse(readFileSync(resolve(values.keys), 'utf8')) as KeySpec[]);
+} catch (e) {
+  cannot(`the keys file ${resolve(values.keys as string)}: `, e);
+}
 // It listens at once: while the journal is recovered, /healthz says it is alive and /readyz 503.
 const exchange = await startExchange({
   listen: { port, host: values.host },
+  onListening: (address) => say(`carbon exchange listening on ${address}: recovering ${resolve(values.data)} (/readyz answers 200 once ready)`),
   dataDir: resolve(values.data),
   marketsFile: resolve(values.markets),
-  keys: values.keys === undefined ? undefined : (JSON.parse(readFileSync(resolve(values.keys), 'utf8')) as KeySpec[]),
+  keys,
   snapshotEvery: Number(values['snapshot-every']),
   rateLimit: Number(values['rate-limit']),
   logger: !values.quiet,
-});
+}).catch((e: unknown) => cannot('', e));
 
 const { engine } = exchange.gateway;
 const r = exchange.recovered;
-const base = `http://${values.host}:${port}`;
-const say = (s: string) => process.stdout.write(s + '\n');
-say(`carbon exchange on ${base}: data ${resolve(values.data)}, trading day ${engine.tradingDate}, ${engine.instruments.length} instruments, ${engine.accounts.size} accounts`);
+const base = exchange.address ?? `http://${values.host}:${port}`;
+say(`carbon exchange ready on ${base}: data ${resolve(values.data)}, trading day ${engine.tradingDate}, ${engine.instruments.length} instruments, ${engine.accounts.size} accounts`);
 say(`recovery: ${r.created ? 'new data directory' : `snapshot ${r.fromSnapshot ?? 'none'}, ${r.replayed} commands replayed`} in ${r.millis.toFixed(0)} ms`);
 if (exchange.freshKeys.length > 0) {
   say('API keys (shown once; stored hashed in keys.json):');

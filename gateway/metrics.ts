@@ -1,6 +1,7 @@
 // Counters for /metrics in the Prometheus text format: orders, trades, rejections by code, journal
 // commit latency (a histogram), WebSocket clients and dropped clients. Fed from committed batches.
 import type { Committed } from '../persistence/sequencer.ts';
+import type { Startup } from './startup.ts';
 
 const COMMIT_BUCKETS_MS = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000];
 
@@ -15,6 +16,9 @@ export class Metrics {
   wsClients = 0;
   wsDropped = 0;
   wsMessages = 0;
+
+  /** With the start's figures (readiness, recovery) when given. */
+  constructor(private readonly startup: Startup | null = null) {}
 
   onBatch(batch: readonly Committed[], commitMs: number): void {
     for (const { command, result } of batch) {
@@ -46,6 +50,6 @@ export class Metrics {
     gauge('exchange_ws_clients', 'WebSocket clients connected.', this.wsClients);
     counter('exchange_ws_dropped_total', 'WebSocket clients dropped for falling behind.', this.wsDropped);
     counter('exchange_ws_messages_total', 'WebSocket messages sent.', this.wsMessages);
-    return lines.join('\n') + '\n';
+    return lines.join('\n') + '\n' + (this.startup?.text() ?? '');
   }
 }

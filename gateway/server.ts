@@ -152,7 +152,27 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   const probe = (status: string) => ({ type: 'object', properties: { status: { type: 'string', enum: [status] } }, additionalProperties: false });
   app.get('/healthz', { ...unlimited, schema: { response: { 200: probe('ok'), ...errorReplies(500) } } }, async () => ({ status: 'ok' }));
   app.get('/readyz', {
-    ...unlimited, schema: { response: { 200: probe('ready'), 503: { ...probe('recovering'), description: 'recovery is not complete' }, ...errorReplies(500) } },
+    ...unlimited,
+    schema: {
+      response: {
+        200: probe('ready'),
+        // While it recovers the answer comes from the standby server (gateway/standby.ts), with how
+        // far the start has come; this route itself answers it only while shutting down.
+        503: {
+          type: 'object',
+          description: 'not ready: recovery is not complete (or the exchange is shutting down)',
+          properties: {
+            status: { type: 'string', enum: ['recovering'] },
+            phase: { type: 'string', enum: ['opening', 'replaying', 'history', 'gateway'] },
+            replayed: { type: 'integer', description: 'commands replayed so far' },
+            toReplay: { type: 'integer', description: 'commands journalled after the snapshot recovery started from' },
+          },
+          required: ['status'],
+          additionalProperties: false,
+        },
+        ...errorReplies(500),
+      },
+    },
   }, async (_req, reply) => (g.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'recovering' })));
   // The text is sent as it is, with its own content type: a string is never serialised again.
   app.get('/metrics', {

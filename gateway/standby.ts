@@ -1,19 +1,19 @@
 // The exchange's HTTP server from the moment the process starts: it listens before recovery, so that
 // an orchestrator can tell "alive, still recovering" from "dead". Until the gateway opens, /healthz
-// answers 200 {"status":"ok"}, /readyz 503 {"status":"recovering"}, and every other request, a
+// answers 200 {"status":"ok"}, /readyz 503 {"status":"recovering"} with how far the replay has come,
+// /metrics the start's figures (readiness, phase, commands replayed), and every other request, a
 // WebSocket upgrade included, 503 RECOVERING with Retry-After. The gateway (Fastify) is then built on
 // this very server (Fastify's serverFactory) and takes it over once it is ready: the port never
 // closes between the two, and no request reaches a half-built gateway.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { Startup } from './startup.ts';
 
 /** What a request gets while the exchange recovers. */
 const RECOVERING = JSON.stringify({ error: { code: 'RECOVERING', message: 'the exchange is recovering its journal: retry once /readyz answers 200' } });
-const PROBES: Record<string, { status: number; body: string }> = {
-  '/healthz': { status: 200, body: JSON.stringify({ status: 'ok' }) },
-  '/readyz': { status: 503, body: JSON.stringify({ status: 'recovering' }) },
-};
+const JSON_TYPE = 'application/json; charset=utf-8';
+const HEALTHY = JSON.stringify({ status: 'ok' });
 
 /** The server settings Fastify would have applied to a server of its own. */
 interface ServerSettings { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number; maxRequestsPerSocket?: number }
@@ -27,7 +27,7 @@ export class StandbyServer {
   /** Node hands an upgrade on only when the server has a listener for it; this one stands in. */
   private readonly upgradeStandIn = (): void => {};
 
-  private constructor() {
+  private constructor(private readonly startup: Startup) {
     this.server = createServer();
     // Until open(), requests and upgrades are answered here whatever listeners the gateway's
     // plugins add while it is being built (the WebSocket plugin listens for upgrades at once).
@@ -40,9 +40,9 @@ export class StandbyServer {
     this.server.on('upgrade', this.upgradeStandIn);
   }
 
-  /** Listens on host:port; resolves once it does. */
-  static async listen(port: number, host: string): Promise<StandbyServer> {
-    const standby = new StandbyServer();
+  /** Listens on host:port; resolves once it does. Its probes and metrics report `startup`. */
+  static async listen(port: number, host: string, startup = new Startup()): Promise<StandbyServer> {
+    const standby = new StandbyServer(startup);
     await new Promise<void>((resolve, reject) => {
       standby.server.once('error', reject);
       standby.server.listen(port, host, () => {
@@ -90,12 +90,17 @@ export class StandbyServer {
 
   private answer(req: IncomingMessage, res: ServerResponse): boolean {
     const path = (req.url ?? '/').split('?')[0];
-    const probe = req.method === 'GET' || req.method === 'HEAD' ? PROBES[path] : undefined;
-    const body = probe?.body ?? RECOVERING;
-    res.writeHead(probe?.status ?? 503, {
-      'content-type': 'application/json; charset=utf-8',
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    let status = 503;
+    let type = JSON_TYPE;
+    let body = RECOVERING;
+    if (read && path === '/healthz') [status, body] = [200, HEALTHY];
+    else if (read && path === '/readyz') body = JSON.stringify(this.startup.status());
+    else if (read && path === '/metrics') [status, type, body] = [200, 'text/plain; version=0.0.4', this.startup.text()];
+    res.writeHead(status, {
+      'content-type': type,
       'content-length': Buffer.byteLength(body),
-      ...(probe === undefined ? { 'retry-after': '1' } : {}),
+      ...(body === RECOVERING ? { 'retry-after': '1' } : {}),
     });
     res.end(req.method === 'HEAD' ? undefined : body);
     return true;
@@ -103,7 +108,7 @@ export class StandbyServer {
 
   private refuseUpgrade(socket: Duplex): boolean {
     socket.on('error', () => socket.destroy());
-    socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(RECOVERING)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${RECOVERING}`);
+    socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${Buffer.byteLength(RECOVERING)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${RECOVERING}`);
     return true;
   }
 }

@@ -21,7 +21,20 @@ export interface Recovered {
   millis: number;
 }
 
-export interface RecoveryOptions { genesis?: Genesis; synchronous?: 'FULL' | 'OFF' }
+/**
+ * How far a recovery has come, updated as it goes when passed in RecoveryOptions (the exchange's
+ * probes and metrics read it while it recovers).
+ */
+export interface RecoveryProgress {
+  /** Opening the journal and the newest sound snapshot, replaying the journal after it, or (the exchange's own steps after this module's) reading the day back and building the gateway. */
+  phase: 'opening' | 'replaying' | 'history' | 'gateway' | 'ready';
+  /** Commands replayed so far. */
+  replayed: number;
+  /** Commands journalled after the snapshot recovery starts from (a torn last batch included). */
+  toReplay: number;
+}
+
+export interface RecoveryOptions { genesis?: Genesis; synchronous?: 'FULL' | 'OFF'; progress?: RecoveryProgress }
 
 /** Recovers in one go: the event loop waits until it is done (tests, benchmarks, tools). */
 export function recover(dir: string, options: RecoveryOptions = {}): Recovered {
@@ -44,7 +57,12 @@ function* recovering(dir: string, options: RecoveryOptions): Generator<void, Rec
   let opened: Omit<Recovered, 'replayed' | 'tornTailFrom' | 'millis'>;
   try {
     opened = open(dir, journal, options);
-    replayed = yield* replaying(opened.engine, journal);
+    const progress = options.progress;
+    if (progress !== undefined) {
+      progress.phase = 'replaying';
+      progress.toReplay = Math.max(0, journal.lastSeq() - opened.engine.lastSequence);
+    }
+    replayed = yield* replaying(opened.engine, journal, progress);
   } catch (e) {
     journal.db.close();
     throw e;
@@ -93,8 +111,8 @@ export function replay(engine: Engine, journal: Journal): number {
   return runToEnd(replaying(engine, journal));
 }
 
-/** replay(), pausing (yield) after each batch. */
-function* replaying(engine: Engine, journal: Journal): Generator<void, number> {
+/** replay(), pausing (yield) after each batch; counts the commands replayed in `progress` when given. */
+function* replaying(engine: Engine, journal: Journal, progress?: RecoveryProgress): Generator<void, number> {
   let replayed = 0;
   const from = engine.lastSequence;
   const last = journal.lastBatch();
@@ -129,6 +147,7 @@ function* replaying(engine: Engine, journal: Journal): Generator<void, number> {
         'this build does not apply the journal as the build that wrote it did. Start that build to take a snapshot (it takes one at shutdown), then this one',
       );
     }
+    if (progress !== undefined) progress.replayed = replayed;
     yield;
   }
   return replayed;

@@ -1,10 +1,12 @@
 // The exchange listens while it recovers (issue 5: "/readyz not ready while recovering"). A data
 // directory with a long journal and no snapshot at its end (as after a crash) is written here; the
 // exchange is started on it as `npm start` runs it, in a child process, and polled from its first
-// answer: until recovery has finished /healthz says it is alive, /readyz answers 503 "recovering",
-// an order and a market-data read get 503 RECOVERING with Retry-After, and a WebSocket upgrade is
-// refused with 503. Then /readyz turns 200 and stays so, and the gateway serves the recovered state.
+// answer: until recovery has finished /healthz says it is alive, /readyz answers 503 "recovering"
+// with how far the replay has come, /metrics gives the start's figures, an order and a market-data
+// read get 503 RECOVERING with Retry-After, and a WebSocket upgrade is refused with 503. Then /readyz
+// turns 200 and stays so, and the gateway serves the recovered state.
 import t from 'tap';
+import { Ajv } from 'ajv';
 import WebSocket from 'ws';
 import { join } from 'node:path';
 import { dateOfDay, localDay } from '../../engine/index.ts';
@@ -53,6 +55,12 @@ async function writeJournal(): Promise<{ lastOrderId: number; lastSeq: number }>
   return { lastOrderId: last, lastSeq: r.engine.lastSequence };
 }
 
+/** The value of an unlabelled (or labelled) sample in a Prometheus text, or null when absent. */
+function sample(text: string, name: string): number | null {
+  const line = text.split('\n').find((l) => l.startsWith(name + ' '));
+  return line === undefined ? null : Number(line.slice(name.length + 1));
+}
+
 /** A WebSocket upgrade: the HTTP status it was refused with, or 101 when it opened. */
 function upgradeStatus(base: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -70,7 +78,8 @@ t.test('while it recovers the exchange answers its probes, and refuses the rest 
 
   // Poll /readyz from the first moment it listens until it is ready.
   const states: string[] = [];
-  let during: { health: ApiReply; order: ApiReply; book: ApiReply; upgrade: number } | null = null;
+  const progress: { phase: string; replayed: number; toReplay: number }[] = [];
+  let during: { health: ApiReply; order: ApiReply; book: ApiReply; upgrade: number; metrics: ApiReply } | null = null;
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (Date.now() > deadline || !ex.running) throw new Error(`never ready:\n${ex.output}`);
@@ -83,15 +92,17 @@ t.test('while it recovers the exchange answers its probes, and refuses the rest 
     }
     states.push(`${ready.status} ${ready.body?.status}`);
     if (ready.status === 200) break;
+    progress.push(ready.body);
     if (during === null) {
       // The first answer said recovering: everything else is asked at once, while it still is.
-      const [health, order, book, upgrade] = await Promise.all([
+      const [health, order, book, upgrade, metrics] = await Promise.all([
         call(ex.base, 'GET', '/healthz'),
         call(ex.base, 'POST', '/v1/orders', { key: KEYS.M1, body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '52.00', quantity: 1 } }),
         call(ex.base, 'GET', '/v1/instruments/CEA24/book'),
         upgradeStatus(ex.base),
+        call(ex.base, 'GET', '/metrics'),
       ]);
-      during = { health, order, book, upgrade };
+      during = { health, order, book, upgrade, metrics };
       states.push(`${(await call(ex.base, 'GET', '/readyz')).status} after the requests`);
     }
   }
@@ -109,6 +120,22 @@ t.test('while it recovers the exchange answers its probes, and refuses the rest 
   }
   t.equal(during.upgrade, 503, 'a WebSocket upgrade: 503');
 
+  // How far it has come: the replay counts up to every command journalled (there is no snapshot).
+  const phases = ['opening', 'replaying', 'history', 'gateway'];
+  t.ok(progress.every((p) => phases.includes(p.phase)), `phases: ${[...new Set(progress.map((p) => p.phase))].join(', ')}`);
+  t.ok(progress.some((p) => p.phase === 'replaying' && p.replayed > 0 && p.replayed < lastSeq), 'seen part-way through the replay');
+  t.ok(progress.filter((p) => p.phase !== 'opening').every((p) => p.toReplay === lastSeq), `all ${lastSeq} commands to replay, from the replay on`);
+  t.ok(progress.every((p, i) => i === 0 || (phases.indexOf(p.phase) >= phases.indexOf(progress[i - 1].phase) && p.replayed >= progress[i - 1].replayed)), 'never backwards');
+  t.ok(progress.filter((p) => p.phase === 'history' || p.phase === 'gateway').every((p) => p.replayed === lastSeq), 'replayed in full before the history is read');
+  t.equal(during.metrics.status, 200, '/metrics answers while it recovers');
+  t.match(during.metrics.headers.get('content-type'), /^text\/plain/);
+  t.equal(sample(during.metrics.text, 'exchange_ready'), 0, 'exchange_ready 0');
+  const phaseNow = phases.filter((p) => sample(during!.metrics.text, `exchange_start_phase{phase="${p}"}`) === 1);
+  t.equal(phaseNow.length, 1, `one current phase (${phaseNow.join(', ')})`);
+  t.ok((sample(during.metrics.text, 'exchange_recovery_commands_replayed') ?? -1) <= lastSeq, 'the commands replayed so far');
+  t.ok((sample(during.metrics.text, 'exchange_start_seconds') ?? -1) > 0, 'the time so far');
+  t.match(ex.output, /^carbon exchange listening on http:\/\/127\.0\.0\.1:\d+: recovering /, 'the start says it listens and recovers before it is ready');
+
   // Ready: the gateway serves what the journal held, and stays ready.
   const order = await call(ex.base, 'GET', `/v1/orders/${lastOrderId}`, { key: KEYS.M1 });
   t.equal(order.status, 200, 'the last order journalled is there');
@@ -118,4 +145,20 @@ t.test('while it recovers the exchange answers its probes, and refuses the rest 
   const book = await call(ex.base, 'GET', '/v1/instruments/CEA24/book');
   t.equal(book.status, 200);
   t.equal(book.body.seq, lastSeq, 'the book as of the last command journalled');
+
+  // What it answered while recovering is what the document says /readyz answers with 503.
+  const doc = (await call(ex.base, 'GET', '/openapi.json')).body;
+  const notReady = new Ajv({ strict: false }).compile(doc.paths['/readyz'].get.responses['503'].content['application/json'].schema);
+  t.ok(progress.every((p) => notReady(p)), `every /readyz answer while recovering fits the 503 schema of /openapi.json ${JSON.stringify(notReady.errors ?? [])}`);
+
+  // Once ready, /metrics keeps the start's figures.
+  const metrics = await call(ex.base, 'GET', '/metrics');
+  t.equal(sample(metrics.text, 'exchange_ready'), 1, 'exchange_ready 1');
+  t.equal(sample(metrics.text, 'exchange_start_phase{phase="ready"}'), 1);
+  t.equal(sample(metrics.text, 'exchange_recovery_commands_replayed'), lastSeq, 'every command replayed');
+  t.equal(sample(metrics.text, 'exchange_recovery_commands_to_replay'), lastSeq);
+  const seconds = sample(metrics.text, 'exchange_start_seconds') ?? 0;
+  t.ok(seconds > 0, `the start took ${seconds} s`);
+  t.equal(sample((await call(ex.base, 'GET', '/metrics')).text, 'exchange_start_seconds'), seconds, 'and that figure stays');
+  t.match(ex.output, /listening on .*\n(.|\n)*ready on /, 'it said it listened before it said it was ready');
 });

@@ -46,6 +46,8 @@ export interface ExchangeOptions {
   env?: Record<string, string>;
   /** How long to wait for /readyz before giving up (a failure, not a measurement). */
   readyWithinMs?: number;
+  /** The port to listen on (a free one when not given). */
+  port?: number;
 }
 
 /** Children still running: killed when this process exits, however it exits. */
@@ -99,7 +101,7 @@ export class ExchangeProcess {
 
   /** Starts the exchange without waiting for it to be ready (to kill it during start-up). */
   static async spawn(options: ExchangeOptions): Promise<ExchangeProcess> {
-    const port = await freePort();
+    const port = options.port ?? await freePort();
     const child = spawn(process.execPath, [
       '--import', 'tsx', join(ROOT, 'gateway', 'main.ts'),
       '--data', options.dataDir, '--port', String(port), '--host', '127.0.0.1', '--keys', options.keysFile, '--quiet',
@@ -123,6 +125,11 @@ export class ExchangeProcess {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     throw new Error(`the exchange was not ready within ${withinMs} ms:\n${this.output}`);
+  }
+
+  /** Resolves with the exit code (or the signal) once the process has ended on its own. */
+  async ended(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return this.exited;
   }
 
   /** SIGKILL: the process dies at once, as in a crash. Resolves when it is gone. */

@@ -1,0 +1,117 @@
+// A start that cannot go on says why in one line (`cannot start: …`, no stack trace) and exits 1,
+// leaving nothing half-done: a port in use and a bad keys file are found before the data directory is
+// touched; a market set-up the engine refuses journals nothing, so that the corrected file makes the
+// market on the next start. In-process, a start that fails once the journal is open closes it.
+import t, { type Test } from 'tap';
+import { cpSync, existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { DEMO_MARKETS_FILE, SetupError } from '../../engine/setup.ts';
+import { startExchange } from '../../gateway/exchange.ts';
+import { ExchangeProcess, freePort, journalOnDisk, ROOT, tempFolder, writeKeys } from '../support/exchangeProcess.ts';
+import { call, KEY_SPECS, KEYS } from '../support/server.ts';
+
+const folder = tempFolder('start-failures-test-');
+t.teardown(folder.remove);
+const keysFile = writeKeys(folder.path, KEY_SPECS);
+
+/** The demo's market files copied into `dir`, with M1-C1's opening CEA24 above what an account may hold (the engine refuses that deposit; the file itself is well-formed). */
+function refusedSetup(dir: string): string {
+  cpSync(join(ROOT, 'markets'), dir, { recursive: true });
+  const file = join(dir, 'demo.json');
+  const setup = JSON.parse(readFileSync(file, 'utf8')) as { accounts: { accountId: string; holdings: Record<string, number> }[] };
+  setup.accounts.find((a) => a.accountId === 'M1-C1')!.holdings.CEA24 = 2_000_000_000_000_000;
+  writeFileSync(file, JSON.stringify(setup));
+  return file;
+}
+
+/** Runs the start command until it exits on its own; returns its exit code and what it printed. */
+async function failedStart(t: Test, options: Parameters<typeof ExchangeProcess.spawn>[0]): Promise<{ code: number | null; output: string }> {
+  const ex = await ExchangeProcess.spawn(options);
+  t.teardown(() => ex.kill());
+  const { code } = await ex.ended();
+  return { code, output: ex.output };
+}
+
+function saysWhyInOneLine(t: Test, output: string, pattern: RegExp): void {
+  const lines = output.trim().split('\n');
+  t.match(lines[lines.length - 1], pattern, 'the reason, in one line');
+  t.notMatch(output, /^\s+at /m, 'no stack trace');
+}
+
+t.test('a port in use: exit 1 before the data directory is created', async (t) => {
+  const taken = createServer();
+  const port = await freePort();
+  await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+  t.teardown(() => taken.close());
+  const dataDir = join(folder.path, 'port-taken');
+  const { code, output } = await failedStart(t, { dataDir, keysFile, port });
+  t.equal(code, 1, 'exit code 1');
+  saysWhyInOneLine(t, output, new RegExp(`^cannot start: .*EADDRINUSE.*127\\.0\\.0\\.1:${port}`));
+  t.notOk(existsSync(dataDir), 'no data directory');
+});
+
+t.test('a bad keys file: exit 1 naming it, before the data directory is created', async (t) => {
+  const cases: [string, string, RegExp][] = [
+    ['not JSON', '{"key":', /^cannot start: the keys file .*bad-keys-0\.json: .*JSON/],
+    ['not an array', '{"key":"a-key-of-enough-length","role":"member","member":"M1"}', /^cannot start: the keys must be a JSON array/],
+    ['a short key', '[{"key":"short","role":"operator"}]', /^cannot start: keys\[0\]\.key must be a string of at least 16 characters/],
+    ['an unknown role', '[{"key":"a-key-of-enough-length","role":"admin"}]', /^cannot start: keys\[0\]\.role must be member, risk or operator/],
+    ['null', '[null]', /^cannot start: keys\[0\] must be an object/],
+  ];
+  for (const [i, [what, text, pattern]] of cases.entries()) {
+    const file = join(folder.path, `bad-keys-${i}.json`);
+    writeFileSync(file, text);
+    const dataDir = join(folder.path, `bad-keys-${i}`);
+    const { code, output } = await failedStart(t, { dataDir, keysFile: file });
+    t.equal(code, 1, `${what}: exit code 1`);
+    saysWhyInOneLine(t, output, pattern);
+    t.notOk(existsSync(dataDir), `${what}: no data directory`);
+  }
+});
+
+t.test('a set-up the engine refuses journals nothing; the corrected file makes the market next start', async (t) => {
+  const dataDir = join(folder.path, 'refused-setup');
+  const markets = refusedSetup(join(folder.path, 'refused-markets'));
+  const { code, output } = await failedStart(t, { dataDir, keysFile, args: ['--markets', markets] });
+  t.equal(code, 1, 'exit code 1');
+  saysWhyInOneLine(t, output, /^cannot start: .*demo\.json: commands\[\d+\]: deposit of 2000000000000000 t CEA24 into M1-C1 \(seq \d+\) was rejected: INVALID_QUANTITY: /);
+  const disk = journalOnDisk(dataDir);
+  t.equal(disk.genesis, false, 'no genesis recorded');
+  t.equal(disk.commands, 0, 'no command journalled');
+
+  const ex = await ExchangeProcess.start({ dataDir, keysFile, args: ['--markets', DEMO_MARKETS_FILE] });
+  t.teardown(() => ex.kill());
+  t.match(ex.output, /recovery: new data directory/, 'the directory is still new');
+  const account = await call(ex.base, 'GET', '/v1/account?accountId=M1-C1', { key: KEYS.M1 });
+  t.equal(account.status, 200);
+  t.equal(account.body.cash.available, '50000000.00', 'the corrected set-up\'s cash');
+  t.equal(await ex.stop(), 0);
+});
+
+/** The files of `dir` this process has open. */
+const openFiles = (dir: string) => readdirSync('/proc/self/fd')
+  .map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } })
+  .filter((f) => f.startsWith(dir));
+
+t.test('in process, a start that fails once the journal is open closes it', { skip: !existsSync('/proc/self/fd') && 'needs /proc/self/fd' }, async (t) => {
+  const dataDir = join(folder.path, 'in-process');
+  const markets = refusedSetup(join(folder.path, 'in-process-markets'));
+  await t.rejects(startExchange({ dataDir, marketsFile: markets, keys: KEY_SPECS, logger: false }), SetupError);
+  t.ok(existsSync(join(dataDir, 'journal.sqlite')), 'the journal was opened');
+  t.same(openFiles(dataDir), [], 'no file of the data directory is left open');
+});
+
+t.test('in process, a start that fails with the sequencer running closes it and the journal', { skip: !existsSync('/proc/self/fd') && 'needs /proc/self/fd' }, async (t) => {
+  // A data directory with the demo's generated keys, whose stored keys file is then damaged: the
+  // start fails after recovery, once the writer thread runs.
+  const dataDir = join(folder.path, 'damaged-keys');
+  const first = await startExchange({ dataDir, marketsFile: DEMO_MARKETS_FILE, logger: false });
+  t.ok(first.freshKeys.length > 0, 'demo keys made');
+  await first.close();
+  writeFileSync(join(dataDir, 'keys.json'), '[{"hash": ');
+  await t.rejects(startExchange({ dataDir, marketsFile: DEMO_MARKETS_FILE, logger: false }), /keys\.json cannot be read .*: restore it, or delete it/);
+  t.same(openFiles(dataDir), [], 'no file of the data directory is left open');
+  const disk = journalOnDisk(dataDir);
+  t.ok(disk.genesis && disk.commands > 0, 'the journal is as the first start left it');
+});
