@@ -85,12 +85,12 @@ async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, 
     }
   }
   const sequencer = new Sequencer(engine, journal, snapshots, { snapshotEvery: o.snapshotEvery ?? 500_000, now, background: true });
-  let app: FastifyInstance | null = null;
+  const built: Opening['built'] = { app: null };
   try {
-    return await open(o, { setup, given, startup, standby, recovered, sequencer }, (built) => { app = built; });
+    return await open(o, { setup, given, startup, standby, recovered, sequencer, built });
   } catch (e) {
     // Nothing half-open is left behind: the gateway, the writer thread and the journal are closed.
-    await (app as FastifyInstance | null)?.close();
+    await built.app?.close();
     await sequencer.shutdown();
     journal.close();
     throw e;
@@ -104,10 +104,12 @@ interface Opening {
   standby: StandbyServer | null;
   recovered: Recovered;
   sequencer: Sequencer;
+  /** The gateway once built, for the start to close if it fails after. */
+  built: { app: FastifyInstance | null };
 }
 
 /** The exchange on a recovered journal: the set-up of a new directory, the keys, the history and the gateway. */
-async function open(o: ExchangeOptions, { setup, given, startup, standby, recovered, sequencer }: Opening, built: (app: FastifyInstance) => void): Promise<Exchange> {
+async function open(o: ExchangeOptions, { setup, given, startup, standby, recovered, sequencer, built }: Opening): Promise<Exchange> {
   const { engine, journal } = recovered;
   const settlement = new SettlementWriter(journal, o.dataDir);
   const publishDay = (date: string) => {
@@ -148,7 +150,7 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
   const metrics = new Metrics(startup);
   const gateway: Gateway = { engine, sequencer, journal, settlement, history, keys, metrics, ready: () => ready };
   const { app, publisher } = await buildServer(gateway, { ...o, standby: standby ?? undefined });
-  built(app);
+  built.app = app;
   sequencer.onCommit((batch) => {
     const events = Sequencer.events(batch);
     metrics.onBatch(batch, sequencer.stats.lastCommitMs);
