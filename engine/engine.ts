@@ -879,7 +879,7 @@ export class Engine {
     const inst = this.listed(c.symbol as string);
     if (refused(inst)) return inst;
     const quantity = c.quantity as number;
-    if (!isPositiveInt(quantity) || quantity > MAX_AMOUNT) return reject('INVALID_QUANTITY', 'quantity must be a positive whole number of tonnes');
+    if (!isPositiveInt(quantity) || quantity > MAX_AMOUNT) return reject('INVALID_QUANTITY', `quantity must be a positive whole number of tonnes of at most 1,000,000,000,000,000, not ${quantity}`);
     if (inbound) {
       // Holdings stay well inside 2^53 (every amount is an exact integer), like cash.
       const held = acct.peek(inst.index);

@@ -75,7 +75,7 @@ t.test('a set-up the engine refuses journals nothing; the corrected file makes t
   const markets = refusedSetup(join(folder.path, 'refused-markets'));
   const { code, output } = await failedStart(t, { dataDir, keysFile, args: ['--markets', markets] });
   t.equal(code, 1, 'exit code 1');
-  saysWhyInOneLine(t, output, /^cannot start: .*demo\.json: commands\[\d+\]: deposit of 2000000000000000 t CEA24 into M1-C1 \(seq \d+\) was rejected: INVALID_QUANTITY: /);
+  saysWhyInOneLine(t, output, /^cannot start: .*demo\.json: commands\[\d+\]: deposit of 2000000000000000 t CEA24 into M1-C1 \(seq \d+\) was rejected: INVALID_QUANTITY: quantity must be a positive whole number of tonnes of at most 1,000,000,000,000,000, not 2000000000000000$/);
   const disk = journalOnDisk(dataDir);
   t.equal(disk.genesis, false, 'no genesis recorded');
   t.equal(disk.commands, 0, 'no command journalled');
