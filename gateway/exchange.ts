@@ -71,7 +71,7 @@ async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, 
   const now = o.now ?? Date.now;
   const genesis = { tradingDate: dateOfDay(localDay(now())), markets: { file: setup.file, profiles: setup.profiles } };
   // In turns: when it listens already, the probes are answered between them.
-  const recovered = await recoverInTurns(o.dataDir, { genesis, progress: startup.progress });
+  const recovered = await recoverInTurns(o.dataDir, { genesis, progress: startup.recovery });
   const { engine, journal, snapshots } = recovered;
   if (recovered.created) {
     // The set-up of a new directory is tried on a scratch engine first: one the engine refuses is
@@ -142,13 +142,12 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
     freshKeys = demo.fresh;
   }
 
-  let ready = false;
-  startup.progress.phase = 'history';
+  startup.after('history');
   const history = new History(journal);
   await runInTurns(history.rebuilding());
-  startup.progress.phase = 'gateway';
+  startup.after('gateway');
   const metrics = new Metrics(startup);
-  const gateway: Gateway = { engine, sequencer, journal, settlement, history, keys, metrics, ready: () => ready };
+  const gateway: Gateway = { engine, sequencer, journal, settlement, history, keys, metrics, ready: () => startup.isReady };
   const { app, publisher } = await buildServer(gateway, { ...o, standby: standby ?? undefined });
   built.app = app;
   sequencer.onCommit((batch) => {
@@ -170,14 +169,13 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
     async listen(port, host) {
       if (exchange.address !== null) return exchange.address;
       exchange.address = await app.listen({ port, host });
-      ready = true;
       startup.ready();
       return exchange.address;
     },
     async close() {
       if (closed) return;
       closed = true;
-      ready = false;
+      startup.stopping();
       await app.close();
       // Fastify closes a server of its own; the standby server it was built on is closed here.
       await standby?.close();
@@ -189,7 +187,6 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
     await app.ready();
     standby.open();
     exchange.address = standby.address;
-    ready = true;
     startup.ready();
   }
   return exchange;

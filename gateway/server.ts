@@ -12,6 +12,7 @@ import { dayOfDate } from '../engine/index.ts';
 import { DATE, errorReplies, fail, PATTERN_WORDS, type Gateway } from './http.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
 import type { StandbyServer } from './standby.ts';
+import { START_PHASES } from './startup.ts';
 import { marketRoutes } from './routes/market.ts';
 import { tradingRoutes } from './routes/trading.ts';
 import { riskRoutes } from './routes/risk.ts';
@@ -163,7 +164,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
           description: 'not ready: recovery is not complete (or the exchange is shutting down)',
           properties: {
             status: { type: 'string', enum: ['recovering'] },
-            phase: { type: 'string', enum: ['opening', 'replaying', 'history', 'gateway'] },
+            phase: { type: 'string', enum: START_PHASES },
             replayed: { type: 'integer', description: 'commands replayed so far' },
             toReplay: { type: 'integer', description: 'commands journalled after the snapshot recovery started from' },
           },

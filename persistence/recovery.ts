@@ -26,8 +26,8 @@ export interface Recovered {
  * probes and metrics read it while it recovers).
  */
 export interface RecoveryProgress {
-  /** Opening the journal and the newest sound snapshot, replaying the journal after it, or (the exchange's own steps after this module's) reading the day back and building the gateway. */
-  phase: 'opening' | 'replaying' | 'history' | 'gateway' | 'ready';
+  /** Opening the journal and the newest sound snapshot, or replaying the journal after it. */
+  phase: 'opening' | 'replaying';
   /** Commands replayed so far. */
   replayed: number;
   /** Commands journalled after the snapshot recovery starts from (a torn last batch included). */
