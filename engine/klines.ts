@@ -1,8 +1,12 @@
 // K-lines (candlesticks) of listed trades, per instrument and interval, built from trade events.
 // Block and auction trades never enter a K-line (MARKET-RULES section 2.2). Bars are aligned to
-// China Standard Time, so a 1d bar runs from local midnight to midnight.
-import { CST_OFFSET_MS } from './calendar.ts';
-import type { TradeEvent } from './events.ts';
+// China Standard Time, so a 1d bar runs from local midnight to midnight. A bar's close is its last
+// trade, except a closed day's 1d bar: once the day's end has run, its close is the day's official
+// close (MARKET-RULES section 4: the volume-weighted average, or the venue's rule when thin), the
+// price the day's statistics, the settlement and the next day's band are built on.
+import { CST_OFFSET_MS, DAY_MS } from './calendar.ts';
+import type { EndOfDayEvent, TradeEvent } from './events.ts';
+import { dayOfDate } from './profile.ts';
 
 export const KLINE_INTERVALS = { '1m': 60_000, '5m': 300_000, '15m': 900_000, '1h': 3_600_000, '1d': 86_400_000 } as const;
 export type KlineInterval = keyof typeof KLINE_INTERVALS;
@@ -50,6 +54,29 @@ export class Klines {
       bar.volume += t.quantity;
       bar.turnover += t.price * t.quantity;
       changed.push([interval, bar]);
+    }
+    return changed;
+  }
+
+  /**
+   * A day's end: the 1d bar of each instrument that traded listed that day takes the official close.
+   * Returns the symbols whose bar changed.
+   */
+  onEndOfDay(e: EndOfDayEvent): string[] {
+    const day = dayOfDate(e.date);
+    if (day === null) return [];
+    const openTime = day * DAY_MS - CST_OFFSET_MS;
+    const changed: string[] = [];
+    for (const s of e.instruments) {
+      const bars = this.series.get(s.symbol + ' 1d') ?? [];
+      // Live, the day's bar is the last one (no trade is stamped on a later day before the day's
+      // end); rebuilt at start-up, the days' ends are applied after all the trades read back.
+      let i = bars.length - 1;
+      while (i >= 0 && bars[i].openTime > openTime) i--;
+      const bar = i >= 0 && bars[i].openTime === openTime ? bars[i] : undefined;
+      if (bar === undefined || s.listedVolume === 0 || bar.close === s.close) continue;
+      bar.close = s.close;
+      changed.push(s.symbol);
     }
     return changed;
   }

@@ -153,8 +153,8 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
   sequencer.onCommit((batch) => {
     const events = Sequencer.events(batch);
     metrics.onBatch(batch, sequencer.stats.lastCommitMs);
-    history.onEvents(events);
-    publisher.onCommitted(batch);
+    const closedDays = history.onEvents(events);
+    publisher.onCommitted(batch, closedDays);
     for (const e of events) {
       if (e.type === 'endOfDay') {
         publishDay(e.date);

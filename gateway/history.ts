@@ -66,14 +66,22 @@ export class History {
       yield;
     }
     for (const t of yield* this.journal.readingRecentTrades(REBUILD_TRADES)) this.market(t as TradeEvent);
+    // The closed days' 1d bars take their official close, as they did live.
+    for (const e of ends) this.klines.onEndOfDay(e);
   }
 
-  /** Folds a committed batch's events in. */
-  onEvents(events: readonly EngineEvent[]): void {
+  /**
+   * Folds a committed batch's events in. Returns the symbols whose 1d bar took the official close
+   * at a day's end in it (empty otherwise).
+   */
+  onEvents(events: readonly EngineEvent[]): string[] {
+    let closed: string[] = [];
     for (const e of events) {
       this.day(e);
       if (e.type === 'trade') this.market(e);
+      else if (e.type === 'endOfDay') closed = this.klines.onEndOfDay(e);
     }
+    return closed;
   }
 
   private day(e: EngineEvent): void {

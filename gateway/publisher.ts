@@ -83,7 +83,7 @@ export class Publisher {
     this.flushMs = options.flushMs ?? 10;
     g.sequencer.onSeal((batch) => this.onSealed(batch));
     this.timers.push(setInterval(() => {
-      this.publish('heartbeat', 'heartbeat', () => ({ time: isoTime(Date.now()) }));
+      this.publish('heartbeat', 'heartbeat', () => ({ time: isoTime(g.sequencer.now()) }));
       this.scheduleFlush();
     }, options.heartbeatMs ?? 10_000));
     this.timers.push(setInterval(() => this.ping(), options.pingMs ?? 15_000));
@@ -369,8 +369,9 @@ export class Publisher {
   /**
    * A committed batch: its messages, and the book and ticker as they stood after it (read when it
    * was sealed, never from the engine now, which may already hold commands not yet committed).
+   * `closedDays`: the symbols whose 1d bar took the official close at a day's end in this batch.
    */
-  onCommitted(batch: readonly Committed[]): void {
+  onCommitted(batch: readonly Committed[], closedDays: readonly string[] = []): void {
     if (batch.length === 0) return;
     const lastSeq = batch[batch.length - 1].command.seq;
     while (this.sealed.length > 0 && this.sealed[0].lastSeq < lastSeq) this.sealed.shift();
@@ -385,6 +386,7 @@ export class Publisher {
       for (const e of result.events) this.event(e, traded);
     }
     for (const symbol of traded) this.klines(symbol);
+    for (const symbol of closedDays) this.dayBar(symbol);
     if (sealed !== undefined) {
       for (const [symbol, depth] of sealed.books) if (this.listened(`book:${symbol}`)) this.bookUpdate(symbol, depth);
       for (const [symbol, view] of sealed.tickers) if (this.listened(`ticker:${symbol}`)) this.tickerChanged(symbol, view);
@@ -522,6 +524,19 @@ export class Publisher {
       this.publish(key, 'update', () => ({ bar: klineView(current), closed: false }));
       if (this.openBars.get(key)?.openTime !== current.openTime) this.armClose(key, symbol, interval, current.openTime);
     }
+  }
+
+  /**
+   * The day's 1d bar after the day's end gave it the official close: sent again as it is now,
+   * closed or not by the exchange's clock (the day's bar stays open until midnight).
+   */
+  private dayBar(symbol: string): void {
+    const key = `kline:${symbol}:1d`;
+    if (!this.listened(key)) return;
+    const bar = this.g.history.klines.get(symbol, '1d', 1)[0];
+    if (bar === undefined) return;
+    const closed = this.g.sequencer.now() >= bar.openTime + KLINE_INTERVALS['1d'];
+    this.publish(key, 'update', () => ({ bar: klineView(bar), closed }));
   }
 
   /** Announces the bar's close when the exchange's clock reaches it (checked again when the timer fires). */

@@ -92,9 +92,17 @@ t.test('after close() and a new start on the same folder, the day reads back the
 });
 
 t.test('after an end of day and another restart, the closed day is still there', async (t) => {
+  // A second listed trade at another price: the day's official close (the volume-weighted average,
+  // 40 t at 57.00 and 5 t at 58.00 → 57.11) is not its last trade.
+  t.match((await order('M2', { accountId: 'M2-C1', side: 'buy', price: '58.00', quantity: 5 })).body, { fills: [{ price: '58.00', quantity: 5 }] });
+  const dayBars = async () => (await s.api('GET', '/v1/instruments/CEA24/klines?interval=1d')).body as Record<string, unknown>[];
+  t.match((await dayBars()).at(-1), { open: '57.00', close: '58.00', volume: 45 }, "before the day's end the day's bar closes at its last trade");
   const eod = await s.api('POST', '/v1/admin/end-of-day', { key: 'operator', body: {} });
   t.equal(eod.status, 200, eod.text.slice(0, 200));
   const date = eod.body.date as string;
+  t.match(eod.body.instruments.find((i: { symbol: string }) => i.symbol === 'CEA24'), { close: '57.11', listedVolume: 45 });
+  const bars = await dayBars();
+  t.match(bars.at(-1), { open: '57.00', close: '57.11', volume: 45 }, 'after it, the official close');
   const settlement = (await s.api('GET', `/v1/settlement/${date}`, { key: 'operator' })).body;
   const register = (await s.api('GET', `/v1/settlement/${date}/trades`, { key: 'operator' })).text;
   const fills = (await s.api('GET', `/v1/fills?date=${date}`, { key: 'M1' })).body;
@@ -105,6 +113,7 @@ t.test('after an end of day and another restart, the closed day is still there',
   t.same((await s.api('GET', `/v1/settlement/${date}`, { key: 'operator' })).body, settlement, 'the settlement summary');
   t.equal((await s.api('GET', `/v1/settlement/${date}/trades`, { key: 'operator' })).text, register, 'the trade register, byte for byte');
   t.same((await s.api('GET', `/v1/fills?date=${date}`, { key: 'M1' })).body, fills, "the closed day's fills");
+  t.same(await dayBars(), bars, "the 1d bars, the closed day's official close included");
   t.same((await s.api('GET', '/v1/orders?status=open', { key: 'M1' })).body, [], 'the DAY orders expired at the close and stay expired');
   t.match((await s.api('GET', '/v1/account?accountId=M2-P1', { key: 'M2' })).body, { restriction: 'no_sell' }, 'the restriction is kept');
   const second = await s.api('POST', '/v1/admin/end-of-day', { key: 'operator', body: { date } });

@@ -6,7 +6,7 @@
 // of day, the settlement reports as JSON and CSV, and a second end of day refused.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { expectError, expectOk, ISO_TIME, startServer } from '../support/server.ts';
+import { expectError, expectOk, ISO_TIME, openSocket, startServer } from '../support/server.ts';
 
 let clock = Date.parse('2026-03-10T10:00:00+08:00');
 const s = await startServer({ now: () => clock });
@@ -275,9 +275,25 @@ t.test('end of day, settlement reports, and no second close of the same day', as
   expectOk(t, await order('M1', { accountId: 'M1-C1', side: 'buy', price: '56.00', quantity: 100 }), 201, 'an order left open');
   expectError(t, await api('POST', '/v1/admin/end-of-day', { key: 'operator', body: {} }), 409, 'SESSION_OPEN', /HBEA2.*15:00/, 'before the Hubei session ends');
 
+  const klines = async (interval: string) => (await api('GET', `/v1/instruments/CEA24/klines?interval=${interval}`)).body as Record<string, unknown>[];
+  const minuteBars = await klines('1m');
+  t.match(await klines('1d'), [{ openTime: '2026-03-10T00:00:00.000+08:00', open: '57.50', close: '57.10', volume: 610 }], "during the day the day's bar closes at its last trade");
+  const ws = await openSocket(s.wsUrl);
+  t.teardown(() => ws.close());
+  ws.send({ op: 'subscribe', channels: ['kline:CEA24:1d'] });
+  const barSnapshot = await ws.next((m) => m.channel === 'kline:CEA24:1d' && m.type === 'snapshot');
+  t.match(barSnapshot.bars, [{ close: '57.10' }]);
+
   clock = Date.parse('2026-03-10T15:30:00+08:00');
   const eod = await api('POST', '/v1/admin/end-of-day', { key: 'operator', body: {} });
   expectOk(t, eod, 200, 'end of day');
+  // The day's 1d bar takes the official close (MARKET-RULES section 4), not its last trade; the
+  // intraday bars keep theirs.
+  t.match(await klines('1d'), [{ openTime: '2026-03-10T00:00:00.000+08:00', open: '57.50', high: '57.50', low: '57.10', close: '57.49', volume: 610, turnover: '35071.00' }], "after the day's end the 1d bar closes at the official close");
+  t.same(await klines('1m'), minuteBars, 'the 1m bars are unchanged');
+  const barUpdate = await ws.next((m) => m.channel === 'kline:CEA24:1d' && m.type === 'update');
+  t.match(barUpdate, { seq: Number(barSnapshot.seq) + 1, bar: { openTime: '2026-03-10T00:00:00.000+08:00', close: '57.49', volume: 610 }, closed: false },
+    'subscribers get the 1d bar again with the official close (it stays open until midnight)');
   t.match(eod.body, { date: DAY, nextDate: '2026-03-11', settlement: `/v1/settlement/${DAY}` });
   t.ok(eod.body.expiredOrders >= 2, `the open orders expired (${eod.body.expiredOrders})`);
   // Listed CEA24: 600 at 57.50 and 10 at 57.10 → VWAP 35,071.00 / 610 = 57.4934 → 57.49.
