@@ -24,7 +24,11 @@ export interface Gateway {
 
 declare module 'fastify' {
   interface FastifyRequest { principal: Principal | null }
-  interface FastifyContextConfig { role?: Role }
+  interface FastifyContextConfig {
+    role?: Role;
+    /** A probe (/healthz, /readyz, /metrics) or the API document: answered while shutting down too. */
+    probe?: boolean;
+  }
 }
 
 export const PRICE = { type: 'string', pattern: '^(0|[1-9][0-9]{0,9})(\\.[0-9]{1,2})?$', maxLength: 13, description: 'CNY per tonne, two decimals at most' } as const;
@@ -97,6 +101,9 @@ const ERROR_MEANINGS: Record<number, string> = {
   500: 'the exchange could not process the request',
   503: 'the instrument or the market is halted, or the session is closed',
 };
+
+/** What every API route may also answer with 503 (added to each by the server's onRoute hook). */
+export const UNAVAILABLE = 'the exchange is recovering its journal (RECOVERING) or shutting down (SHUTTING_DOWN): retry after Retry-After seconds';
 
 /** The error replies of a route: the shared error body under each status the route can send. */
 export function errorReplies(...statuses: number[]): Record<number, typeof ERROR_REPLY & { description: string }> {

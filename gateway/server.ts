@@ -9,7 +9,7 @@ import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import { dayOfDate } from '../engine/index.ts';
-import { DATE, errorReplies, fail, PATTERN_WORDS, type Gateway } from './http.ts';
+import { DATE, ERROR_REPLY, errorReplies, fail, PATTERN_WORDS, UNAVAILABLE, type Gateway } from './http.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
 import type { StandbyServer } from './standby.ts';
 import { START_PHASES } from './startup.ts';
@@ -45,6 +45,9 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     bodyLimit: 64 * 1024,
     // Router errors (an over-long path parameter, a bad URL) get the same error body as the rest.
     frameworkErrors: (err, _req, reply) => { fail(reply, 400, 'INVALID_REQUEST', err.message); },
+    // While it shuts down, the preParsing hook below answers in the API's error shape (Fastify's own
+    // 503 has another body, and would also fail /healthz).
+    return503OnClosing: false,
     ...(options.standby === undefined ? {} : { serverFactory: options.standby.factory }),
   });
 
@@ -119,7 +122,15 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   app.decorateRequest('principal', null);
   // (Both hooks take a callback rather than return a promise: they run on every request.)
   app.addHook('preParsing', (req, reply, payload, done) => {
-    const role = req.routeOptions.config?.role;
+    const config = req.routeOptions.config;
+    if (!g.ready() && config?.probe !== true) {
+      // Shutting down (the gateway serves only once ready): a request still arriving on an open
+      // connection is not started, and the connection is closed after the answer.
+      reply.header('retry-after', '1').header('connection', 'close');
+      fail(reply, 503, 'SHUTTING_DOWN', 'the exchange is shutting down: retry in a moment, on another instance or once it is back');
+      return;
+    }
+    const role = config?.role;
     if (role === undefined) return done(null, payload);
     const header = req.headers.authorization;
     const key = bearerKey(header);
@@ -149,7 +160,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
 
   // Probes and scrapes are never rate-limited: a liveness probe must not fail under load. Taking no
   // input and needing no key, they send no 4xx either.
-  const unlimited = { config: { rateLimit: false } } as const;
+  const unlimited = { config: { rateLimit: false, probe: true } } as const;
   const probe = (status: string) => ({ type: 'object', properties: { status: { type: 'string', enum: [status] } }, additionalProperties: false });
   app.get('/healthz', { ...unlimited, schema: { response: { 200: probe('ok'), ...errorReplies(500) } } }, async () => ({ status: 'ok' }));
   app.get('/readyz', {
@@ -161,9 +172,9 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
         // far the start has come; this route itself answers it only while shutting down.
         503: {
           type: 'object',
-          description: 'not ready: recovery is not complete (or the exchange is shutting down)',
+          description: 'not ready: recovery is not complete (with how far it has come), or the exchange is shutting down',
           properties: {
-            status: { type: 'string', enum: ['recovering'] },
+            status: { type: 'string', enum: ['recovering', 'stopping'] },
             phase: { type: 'string', enum: START_PHASES },
             replayed: { type: 'integer', description: 'commands replayed so far' },
             toReplay: { type: 'integer', description: 'commands journalled after the snapshot recovery started from' },
@@ -174,7 +185,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
         ...errorReplies(500),
       },
     },
-  }, async (_req, reply) => (g.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'recovering' })));
+  }, async (_req, reply) => (g.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'stopping' })));
   // The text is sent as it is, with its own content type: a string is never serialised again.
   app.get('/metrics', {
     ...unlimited,
@@ -187,13 +198,21 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   }, async (_req, reply) => reply.type('text/plain; version=0.0.4').send(g.metrics.text()));
   // Hidden from the document it serves; its reply is that document, every key kept.
   app.get('/openapi.json', {
+    config: { probe: true },
     schema: { hide: true, response: { 200: { type: 'object', additionalProperties: true }, ...errorReplies(429, 500) } },
   }, async () => app.swagger());
   app.get('/v1/ws', { websocket: true }, (socket) => publisher.attach(socket));
 
   // An API route that takes no query string refuses one, as the routes that take some refuse an
   // unknown parameter: nothing a caller sends is silently ignored. (The probes above take any.)
+  // Every API route may also answer 503 while the exchange recovers or shuts down: said in its
+  // document next to what its own 503 (a halt, a closed session) means.
   app.addHook('onRoute', (route) => {
+    const response = route.schema?.response as Record<string, { description?: string }> | undefined;
+    if (response !== undefined) {
+      const own = response[503];
+      route.schema = { ...route.schema, response: { ...response, 503: own === undefined ? { ...ERROR_REPLY, description: UNAVAILABLE } : { ...own, description: `${own.description}; or ${UNAVAILABLE}` } } };
+    }
     if (route.schema?.querystring !== undefined) return;
     route.schema = { ...route.schema, querystring: { type: 'object', properties: {}, additionalProperties: false } };
   });
