@@ -33,6 +33,12 @@ export interface ExchangeOptions extends ServerOptions {
   listen?: { port: number; host: string };
   /** With `listen`: called once the server listens, before recovery starts (the start command says so). */
   onListening?: (address: string) => void;
+  /**
+   * Aborted before the exchange is ready (SIGTERM during a long recovery): the start stops at its
+   * next turn, closes what it opened, and rejects with the signal's reason. A new directory's
+   * set-up, once submitted, is let finish first, so the directory is either new or whole.
+   */
+  signal?: AbortSignal;
 }
 
 export interface Exchange {
@@ -71,7 +77,7 @@ async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, 
   const now = o.now ?? Date.now;
   const genesis = { tradingDate: dateOfDay(localDay(now())), markets: { file: setup.file, profiles: setup.profiles } };
   // In turns: when it listens already, the probes are answered between them.
-  const recovered = await recoverInTurns(o.dataDir, { genesis, progress: startup.recovery });
+  const recovered = await recoverInTurns(o.dataDir, { genesis, progress: startup.recovery, signal: o.signal });
   const { engine, journal, snapshots } = recovered;
   if (recovered.created) {
     // The set-up of a new directory is tried on a scratch engine first: one the engine refuses is
@@ -144,7 +150,7 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
 
   startup.after('history');
   const history = new History(journal);
-  await runInTurns(history.rebuilding());
+  await runInTurns(history.rebuilding(), 10, o.signal);
   startup.after('gateway');
   const metrics = new Metrics(startup);
   const gateway: Gateway = { engine, sequencer, journal, settlement, history, keys, metrics, ready: () => startup.isReady };

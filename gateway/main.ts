@@ -2,12 +2,13 @@
 // their environment variables: --port (PORT), --host (HOST), --data (DATA_DIR), --markets
 // (MARKETS_FILE), --keys (KEYS_FILE), --snapshot-every (SNAPSHOT_EVERY), --rate-limit (RATE_LIMIT),
 // --quiet. It listens before it recovers (probes answered, everything else 503 RECOVERING until
-// ready). SIGTERM and SIGINT shut down cleanly: stop intake, commit, snapshot, exit.
+// ready). SIGTERM and SIGINT shut down cleanly: stop intake, commit, snapshot, exit; before it is
+// ready, they stop the recovery and exit.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEMO_MARKETS_FILE } from '../engine/setup.ts';
-import { startExchange } from './exchange.ts';
+import { startExchange, type Exchange } from './exchange.ts';
 import type { KeySpec } from './keys.ts';
 
 const { values } = parseArgs({
@@ -37,8 +38,23 @@ try {
 } catch (e) {
   cannot(`the keys file ${resolve(values.keys as string)}: `, e);
 }
+// SIGTERM and SIGINT: once ready, a clean shutdown; before, the start stops at its next turn (a
+// replay has written nothing) and the process exits 0 as well.
+const aborting = new AbortController();
+let exchange: Exchange | null = null;
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  if (exchange === null) return aborting.abort(new Error('stopped by a signal'));
+  await exchange.close();
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+
 // It listens at once: while the journal is recovered, /healthz says it is alive and /readyz 503.
-const exchange = await startExchange({
+exchange = await startExchange({
   listen: { port, host: values.host },
   onListening: (address) => say(`carbon exchange listening on ${address}: recovering ${resolve(values.data)} (/readyz answers 200 once ready)`),
   dataDir: resolve(values.data),
@@ -47,7 +63,17 @@ const exchange = await startExchange({
   snapshotEvery: Number(values['snapshot-every']),
   rateLimit: Number(values['rate-limit']),
   logger: !values.quiet,
-}).catch((e: unknown) => cannot('', e));
+  signal: aborting.signal,
+}).catch((e: unknown) => {
+  if (!aborting.signal.aborted) return cannot('', e);
+  say(`carbon exchange stopped before it was ready; ${resolve(values.data)} is intact`);
+  return process.exit(0);
+});
+// A signal after the start's last turn: the exchange is whole, and closes as usual.
+if (stopping) {
+  await exchange.close();
+  process.exit(0);
+}
 
 const { engine } = exchange.gateway;
 const r = exchange.recovered;
@@ -66,12 +92,3 @@ if (exchange.freshKeys.length > 0) {
   }
 }
 
-let stopping = false;
-const stop = async () => {
-  if (stopping) return;
-  stopping = true;
-  await exchange.close();
-  process.exit(0);
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);

@@ -34,7 +34,13 @@ export interface RecoveryProgress {
   toReplay: number;
 }
 
-export interface RecoveryOptions { genesis?: Genesis; synchronous?: 'FULL' | 'OFF'; progress?: RecoveryProgress }
+export interface RecoveryOptions {
+  genesis?: Genesis;
+  synchronous?: 'FULL' | 'OFF';
+  progress?: RecoveryProgress;
+  /** recoverInTurns: stops between turns once aborted (the journal closed, nothing written), rejecting with the reason. */
+  signal?: AbortSignal;
+}
 
 /** Recovers in one go: the event loop waits until it is done (tests, benchmarks, tools). */
 export function recover(dir: string, options: RecoveryOptions = {}): Recovered {
@@ -46,7 +52,7 @@ export function recover(dir: string, options: RecoveryOptions = {}): Recovered {
  * server already listening answers its probes while a long journal replays (the exchange's start).
  */
 export function recoverInTurns(dir: string, options: RecoveryOptions = {}, sliceMs = 10): Promise<Recovered> {
-  return runInTurns(recovering(dir, options), sliceMs);
+  return runInTurns(recovering(dir, options), sliceMs, options.signal);
 }
 
 /** Recovery, pausing (yield) after every batch it replays; returns what recover() returns. */

@@ -13,7 +13,7 @@ import { dateOfDay, localDay } from '../../engine/index.ts';
 import { DEMO_MARKETS_FILE, loadMarkets } from '../../engine/setup.ts';
 import { recover } from '../../persistence/recovery.ts';
 import { Sequencer } from '../../persistence/sequencer.ts';
-import { ExchangeProcess, tempFolder, writeKeys } from '../support/exchangeProcess.ts';
+import { ExchangeProcess, journalOnDisk, tempFolder, writeKeys } from '../support/exchangeProcess.ts';
 import { call, KEY_SPECS, KEYS, type ApiReply } from '../support/server.ts';
 
 /** Commands in the journal: enough that replaying them takes a good part of a second. */
@@ -71,8 +71,11 @@ function upgradeStatus(base: string): Promise<number> {
   });
 }
 
+let journalled: { lastOrderId: number; lastSeq: number } | null = null;
+
 t.test('while it recovers the exchange answers its probes, and refuses the rest with 503 RECOVERING', async (t) => {
-  const { lastOrderId, lastSeq } = await writeJournal();
+  journalled = await writeJournal();
+  const { lastOrderId, lastSeq } = journalled;
   const ex = await ExchangeProcess.spawn({ dataDir, keysFile });
   t.teardown(() => ex.kill());
 
@@ -161,4 +164,34 @@ t.test('while it recovers the exchange answers its probes, and refuses the rest 
   t.ok(seconds > 0, `the start took ${seconds} s`);
   t.equal(sample((await call(ex.base, 'GET', '/metrics')).text, 'exchange_start_seconds'), seconds, 'and that figure stays');
   t.match(ex.output, /listening on .*\n(.|\n)*ready on /, 'it said it listened before it said it was ready');
+});
+
+t.test('SIGTERM while it recovers stops the start: exit 0, the journal untouched, the next start recovers it all', async (t) => {
+  if (journalled === null) return t.fail('the journal of the test before is needed');
+  const { lastOrderId, lastSeq } = journalled;
+  const before = journalOnDisk(dataDir);
+  const ex = await ExchangeProcess.spawn({ dataDir, keysFile });
+  t.teardown(() => ex.kill());
+  // Wait until it is part-way through the replay.
+  let seen: { phase: string; replayed: number } | null = null;
+  const deadline = Date.now() + 60_000;
+  while (seen === null) {
+    if (Date.now() > deadline || !ex.running) throw new Error(`never seen replaying:\n${ex.output}`);
+    const r = await call(ex.base, 'GET', '/readyz').catch(() => null);
+    if (r?.status === 200) throw new Error('ready before it was seen replaying: the journal is too short for this test');
+    if (r?.body?.phase === 'replaying' && r.body.replayed > 0) seen = r.body;
+    else await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  t.ok(seen.replayed < lastSeq, `SIGTERM part-way through the replay (${seen.replayed} of ${lastSeq})`);
+  t.equal(await ex.stop(), 0, 'it exits 0');
+  t.match(ex.output, /stopped before it was ready; .* is intact/, 'and says so');
+  t.notMatch(ex.output, /cannot start|Error/, 'no failure reported');
+  t.same(journalOnDisk(dataDir), before, 'the journal is as it was');
+
+  const again = await ExchangeProcess.spawn({ dataDir, keysFile });
+  t.teardown(() => again.kill());
+  await again.waitReady(60_000);
+  const order = await call(again.base, 'GET', `/v1/orders/${lastOrderId}`, { key: KEYS.M1 });
+  t.match(order.body, { orderId: String(lastOrderId), status: 'cancelled' }, 'the next start recovers every command');
+  t.equal((await call(again.base, 'GET', '/v1/instruments/CEA24/book')).body.seq, lastSeq);
 });
