@@ -20,6 +20,8 @@ export interface Fill {
 }
 
 const RECENT_TRADES = 1000;
+/** Block trades are kept apart as well: a busy listed book would push them out of the recent trades. */
+const RECENT_BLOCKS = 100;
 /** How many trade facts start-up reads back for recent trades and K-lines. */
 const REBUILD_TRADES = 200_000;
 
@@ -49,6 +51,7 @@ export class History {
   /** Today's fills by account. */
   private readonly fills = new Map<string, Fill[]>();
   private readonly recent = new Map<string, TradeEvent[]>();
+  private readonly recentBlocks = new Map<string, TradeEvent[]>();
   readonly klines = new Klines();
 
   /** Empty until rebuilt from the journal (rebuilding()), which the exchange's start does. */
@@ -126,16 +129,23 @@ export class History {
   }
 
   private market(t: TradeEvent): void {
-    let list = this.recent.get(t.symbol);
-    if (list === undefined) { list = []; this.recent.set(t.symbol, list); }
-    list.push(t);
-    if (list.length > 2 * RECENT_TRADES) list.splice(0, list.length - RECENT_TRADES);
+    keep(this.recent, t, RECENT_TRADES);
+    if (t.mode === 'block') keep(this.recentBlocks, t, RECENT_BLOCKS);
     this.klines.onTrade(t);
   }
 
-  /** The latest `limit` trades of an instrument, newest first. */
-  recentTrades(symbol: string, limit: number): TradeEvent[] {
-    const list = this.recent.get(symbol) ?? [];
+  /**
+   * The latest `limit` trades of an instrument, newest first: all of them, its block trades only, or
+   * all but its block trades (the WebSocket channels `blocks` and `trades`).
+   */
+  recentTrades(symbol: string, limit: number, which: 'all' | 'block' | 'notBlock' = 'all'): TradeEvent[] {
+    if (which === 'notBlock') {
+      const list = this.recent.get(symbol) ?? [];
+      const out: TradeEvent[] = [];
+      for (let i = list.length - 1; i >= 0 && out.length < limit; i--) if (list[i].mode !== 'block') out.push(list[i]);
+      return out;
+    }
+    const list = (which === 'block' ? this.recentBlocks : this.recent).get(symbol) ?? [];
     return list.slice(Math.max(0, list.length - limit)).reverse();
   }
 
@@ -153,4 +163,12 @@ export class History {
     return this.journal.facts(at === 0 ? 0 : ends[at - 1].seq, ends[at].seq)
       .flatMap((e) => (e.type === 'trade' ? fillsOf(e).filter((f) => mine.has(f.accountId)) : []));
   }
+}
+
+/** Appends a trade to its instrument's list, which keeps at least the latest `n` (trimmed in steps of `n`). */
+function keep(lists: Map<string, TradeEvent[]>, t: TradeEvent, n: number): void {
+  let list = lists.get(t.symbol);
+  if (list === undefined) { list = []; lists.set(t.symbol, list); }
+  list.push(t);
+  if (list.length > 2 * n) list.splice(0, list.length - n);
 }

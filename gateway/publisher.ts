@@ -271,7 +271,7 @@ export class Publisher {
     if (kind === 'ticker') return { ticker: tickerView(this.g.engine.ticker(symbol)!) };
     if (kind === 'kline') return { bars: this.g.history.klines.get(symbol, interval as KlineInterval, 1).map(klineView) };
     if (kind === 'trades' || kind === 'blocks') {
-      return { trades: this.g.history.recentTrades(symbol, 200).filter((t) => (kind === 'blocks') === (t.mode === 'block')).slice(0, 50).map(tradeView) };
+      return { trades: this.g.history.recentTrades(symbol, 50, kind === 'blocks' ? 'block' : 'notBlock').map(tradeView) };
     }
     return null;
   }

@@ -91,3 +91,30 @@ t.test('kline: one update per batch; the bar closes on the clock, once', async (
   t.equal(c.on('kline:CEA24:1m').filter((m) => m.closed === true).length, 1, 'the close was announced once');
   t.same(seqGaps(c.messages), []);
 });
+
+t.test('blocks and trades: the snapshots hold the recent trades of their own kind, however busy the other', async (t) => {
+  const p = await s.api('POST', '/v1/block-trades', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', price: '57.00', quantity: 100000, counterpartyAccountId: 'M2-C1' } });
+  t.equal(p.status, 201, p.text.slice(0, 200));
+  const a = await s.api('POST', `/v1/block-trades/${p.body.block.blockId}/accept`, { key: 'M2', body: { accountId: 'M2-C1' } });
+  t.equal(a.status, 200, a.text.slice(0, 200));
+  const blockTrade = a.body.trade.tradeId as string;
+  // 250 listed trades after it: more than the snapshots once looked back over (the latest 200 of all kinds).
+  let listed = 0;
+  for (let i = 0; i < 25; i++) {
+    const rounds = await Promise.all(Array.from({ length: 10 }, async () => {
+      await order('M2', { accountId: 'M2-C1', side: 'buy', price: '56.50', quantity: 1 });
+      return order('M3', { accountId: 'M3-C1', side: 'sell', price: '56.50', quantity: 1, timeInForce: 'IOC' });
+    }));
+    listed += rounds.reduce((n, r) => n + r.body.fills.length, 0);
+  }
+  t.ok(listed >= 250, `${listed} listed trades after the block trade`);
+  const c = await subscribed(['blocks:CEA24', 'trades:CEA24']);
+  const blocks = c.on('blocks:CEA24')[0];
+  t.equal(blocks.type, 'snapshot');
+  t.match(blocks.trades[0], { tradeId: blockTrade, mode: 'block', price: '57.00', quantity: 100000 }, 'the block trade leads the blocks snapshot');
+  t.ok(blocks.trades.every((x: { mode: string }) => x.mode === 'block'), 'block trades only');
+  const trades = c.on('trades:CEA24')[0];
+  t.equal(trades.trades.length, 50, 'the trades snapshot: the latest 50');
+  t.ok(trades.trades.every((x: { mode: string }) => x.mode !== 'block'), 'no block trade among them');
+  t.same(trades.trades.map((x: { tradeId: string }) => x.tradeId), (await s.api('GET', '/v1/instruments/CEA24/trades?limit=50')).body.map((x: { tradeId: string }) => x.tradeId), 'the same as the latest 50 over HTTP');
+});
