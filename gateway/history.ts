@@ -78,11 +78,11 @@ export class History {
    * at a day's end in it (empty otherwise).
    */
   onEvents(events: readonly EngineEvent[]): string[] {
-    let closed: string[] = [];
+    const closed: string[] = [];
     for (const e of events) {
       this.day(e);
       if (e.type === 'trade') this.market(e);
-      else if (e.type === 'endOfDay') closed = this.klines.onEndOfDay(e);
+      else if (e.type === 'endOfDay') closed.push(...this.klines.onEndOfDay(e));
     }
     return closed;
   }
