@@ -74,7 +74,7 @@ export class Klines {
       let i = bars.length - 1;
       while (i >= 0 && bars[i].openTime > openTime) i--;
       const bar = i >= 0 && bars[i].openTime === openTime ? bars[i] : undefined;
-      if (bar === undefined || s.listedVolume === 0 || bar.close === s.close) continue;
+      if (bar === undefined || bar.close === s.close) continue;
       bar.close = s.close;
       changed.push(s.symbol);
     }

@@ -203,18 +203,21 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   }, async () => app.swagger());
   app.get('/v1/ws', { websocket: true }, (socket) => publisher.attach(socket));
 
-  // An API route that takes no query string refuses one, as the routes that take some refuse an
-  // unknown parameter: nothing a caller sends is silently ignored. (The probes above take any.)
-  // Every API route may also answer 503 while the exchange recovers or shuts down: said in its
-  // document next to what its own 503 (a halt, a closed session) means.
+  // The API routes below (not the probes above) get two things added to their schemas as they are
+  // registered. A route that takes no query string refuses one, as the routes that take some refuse
+  // an unknown parameter: nothing a caller sends is silently ignored.
   app.addHook('onRoute', (route) => {
-    const response = route.schema?.response as Record<string, { description?: string }> | undefined;
-    if (response !== undefined) {
-      const own = response[503];
-      route.schema = { ...route.schema, response: { ...response, 503: own === undefined ? { ...ERROR_REPLY, description: UNAVAILABLE } : { ...own, description: `${own.description}; or ${UNAVAILABLE}` } } };
-    }
     if (route.schema?.querystring !== undefined) return;
     route.schema = { ...route.schema, querystring: { type: 'object', properties: {}, additionalProperties: false } };
+  });
+  // And every one may answer 503 while the exchange recovers or shuts down: said in its document,
+  // next to what its own 503 (a halt, a closed session) means.
+  app.addHook('onRoute', (route) => {
+    const response = route.schema?.response as Record<string, { description?: string }> | undefined;
+    if (response === undefined) return;
+    const own = response[503];
+    const unavailable = own === undefined ? { ...ERROR_REPLY, description: UNAVAILABLE } : { ...own, description: `${own.description}; or ${UNAVAILABLE}` };
+    route.schema = { ...route.schema, response: { ...response, 503: unavailable } };
   });
   marketRoutes(app, g);
   tradingRoutes(app, g);
