@@ -28,7 +28,7 @@ function lastSessionEnd(profile: CompiledProfile): number {
 /** The close of MARKET-RULES section 4: VWAP of the listed trades, half-up to the fen; the venue's rule when thin. */
 export function closeOf(inst: Instrument): number {
   const s = inst.stats;
-  const previous = inst.referencePrice;
+  const previous = inst.prevClose;
   if (s.listedVolume === 0) return previous;
   const thin = inst.profile.source.closeRule.thinListedVolume;
   if (thin !== null && s.listedVolume <= thin) return inst.profile.source.closeRule.whenThin === 'open' ? (s.open as number) : previous;
@@ -70,12 +70,13 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
     const t = inst.totals;
     t.add(s);
     instruments.push({
-      symbol: inst.symbol, prevClose: inst.referencePrice, open: s.open ?? inst.referencePrice, high: s.high, low: s.low,
+      symbol: inst.symbol, prevClose: inst.prevClose, open: s.open ?? inst.prevClose, high: s.high, low: s.low,
       last: s.last, close, listedVolume: s.listedVolume, listedTurnover: s.listedTurnover, blockVolume: s.blockVolume,
       blockTurnover: s.blockTurnover, auctionVolume: s.auctionVolume, auctionTurnover: s.auctionTurnover, trades: s.trades,
       cumulativeVolume: t.volume, cumulativeTurnover: t.turnover,
     });
     inst.stats = new DayStats();
+    inst.prevClose = close;
     inst.setReference(close);
     inst.book.setRange(inst.bandLow, inst.bandHigh);
   }

@@ -1171,7 +1171,7 @@ export class Engine {
     const inst = this.bySymbol.get(symbol);
     if (inst === undefined) return undefined;
     const s = inst.stats;
-    const prevClose = inst.referencePrice;
+    const prevClose = inst.prevClose;
     const volume = s.volume;
     const turnover = s.turnover;
     return {

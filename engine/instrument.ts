@@ -48,7 +48,15 @@ export class Instrument {
   statusReason: string | null = null;
   listedBandRate: number;
   blockBandRate: number;
-  /** Today's reference price (the previous close, or the listing price) and the limits it gives, in fen. */
+  /**
+   * The last official close (the listing price until the first end of day), in fen: the day's
+   * prevClose, and its open and close when it has no listed trade (MARKET-RULES section 4).
+   */
+  prevClose = 0;
+  /**
+   * Today's reference price and the limits it gives, in fen: the previous close, unless a risk
+   * officer has set another for the bands (MARKET-RULES section 3); the next end of day resets it.
+   */
   referencePrice = 0;
   bandLow = 0;
   bandHigh = 0;
@@ -76,6 +84,7 @@ export class Instrument {
     this.blockBandRate = profile.blockBandRate;
     this.classCaps = { ...profile.source.positionCaps };
     this.classThresholds = { ...profile.source.largeHolder.thresholds };
+    this.prevClose = referencePrice;
     this.setReference(referencePrice);
     this.book = bookFactory(this.bandLow, this.bandHigh, profile.tick);
   }

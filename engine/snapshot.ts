@@ -52,6 +52,8 @@ export interface InstrumentSnapshot {
   listedBandRate: number;
   blockBandRate: number;
   referencePrice: number;
+  /** Absent from snapshots written before it was kept apart from referencePrice: then the same. */
+  prevClose?: number;
   classCaps: Record<AccountClass, ClassLimit | null>;
   classThresholds: Record<AccountClass, ClassLimit | null>;
   stats: Omit<DayStats, keyof Totals | 'add'> & TotalsData;
@@ -115,7 +117,7 @@ export function snapshot(engine: Engine): EngineSnapshot {
   const instruments = engine.instruments.map((inst): InstrumentSnapshot => ({
     symbol: inst.symbol, name: inst.name, vintage: inst.vintage, profile: inst.profile.source, status: inst.status,
     statusReason: inst.statusReason, listedBandRate: inst.listedBandRate, blockBandRate: inst.blockBandRate,
-    referencePrice: inst.referencePrice, classCaps: { ...inst.classCaps }, classThresholds: { ...inst.classThresholds },
+    referencePrice: inst.referencePrice, prevClose: inst.prevClose, classCaps: { ...inst.classCaps }, classThresholds: { ...inst.classThresholds },
     stats: { ...inst.stats }, totals: { ...inst.totals },
   }));
   const accounts = engine.accountsById()
@@ -177,6 +179,7 @@ export function restore(s: EngineSnapshot, options: { bookFactory?: BookFactory 
     inst.statusReason = i.statusReason;
     inst.listedBandRate = i.listedBandRate;
     inst.blockBandRate = i.blockBandRate;
+    inst.prevClose = i.prevClose ?? i.referencePrice;
     inst.setReference(i.referencePrice);
     inst.book.setRange(inst.bandLow, inst.bandHigh);
     Object.assign(inst.classCaps, i.classCaps);

@@ -21,7 +21,9 @@ export const INSTRUMENT_VIEW = {
   description: 'a listed instrument, with today\'s listed and block price bands',
   properties: {
     symbol: TEXT, name: TEXT, venue: TEXT, kind: { type: 'string', enum: ['allowance', 'ccer'] }, vintage: { type: ['integer', 'null'] }, tick: MONEY_TEXT,
-    lot: TONNES, status: STATUS, prevClose: MONEY_TEXT, listedBand: BAND, blockBand: BAND,
+    lot: TONNES, status: STATUS, prevClose: MONEY_TEXT,
+    referencePrice: { ...MONEY_TEXT, description: 'the price today\'s bands are computed from: prevClose, unless a risk officer set another' },
+    listedBand: BAND, blockBand: BAND,
   },
   additionalProperties: false,
 } as const;

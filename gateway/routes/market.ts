@@ -10,7 +10,7 @@ export function instrumentView(g: Gateway, symbol: string) {
   if (i === undefined) return undefined;
   return {
     symbol: i.symbol, name: i.name, venue: i.venue, kind: i.profile.source.kind, vintage: i.vintage, tick: formatMoney(i.profile.tick),
-    lot: i.profile.lot, status: g.engine.marketHalted ? 'halted' : i.status, prevClose: formatMoney(i.referencePrice),
+    lot: i.profile.lot, status: g.engine.marketHalted ? 'halted' : i.status, prevClose: formatMoney(i.prevClose), referencePrice: formatMoney(i.referencePrice),
     listedBand: { low: formatMoney(i.bandLow), high: formatMoney(i.bandHigh), pct: formatPercent(i.listedBandRate) },
     blockBand: { low: formatMoney(i.blockLow), high: formatMoney(i.blockHigh), pct: formatPercent(i.blockBandRate) },
   };

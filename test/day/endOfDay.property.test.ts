@@ -59,7 +59,8 @@ type Op =
   | { k: 'cash'; a: number; amount: number; out: boolean }
   | { k: 'tonnes'; a: number; inst: number; q: number; out: boolean }
   | { k: 'restrict'; a: number; r: Restriction }
-  | { k: 'halt'; inst: number; halted: boolean };
+  | { k: 'halt'; inst: number; halted: boolean }
+  | { k: 'reference'; inst: number; pct: number };
 
 const idx = fc.nat({ max: 9 });
 const inst = fc.nat({ max: 1 });
@@ -77,6 +78,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ k: fc.constant('tonnes' as const), a: idx, inst, q: fc.integer({ min: 1, max: 5000 }), out: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('restrict' as const), a: idx, r: fc.constantFrom<Restriction>('none', 'none', 'no_buy', 'no_sell', 'frozen') }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('halt' as const), inst, halted: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('reference' as const), inst, pct: fc.integer({ min: -20, max: 20 }) }) },
 );
 
 const dayArb = fc.record({
@@ -200,6 +202,12 @@ class Run {
         return this.apply(RISK, { type: 'restrictAccount', accountId: this.acct(o.a).id, restriction: o.r, reason: 'supervision' });
       case 'halt':
         return this.apply(RISK, { type: 'setInstrument', symbol: SYMBOLS[o.inst], status: o.halted ? 'halted' : 'trading', reason: 'check' });
+      case 'reference': {
+        // A risk officer moves the bands' reference: it must not change the day's prevClose or close.
+        const tick = e.instruments[o.inst].profile.tick;
+        const price = Math.max(tick, Math.round(this.price(o.inst, o.pct) / tick) * tick);
+        return this.apply(RISK, { type: 'setInstrument', symbol: SYMBOLS[o.inst], referencePrice: price, reason: 'check' });
+      }
     }
   }
 
@@ -270,6 +278,8 @@ function checkDay(run: Run, events: EngineEvent[], eod: EndOfDayEvent, previous:
     const listed = trades.filter((e) => e.symbol === m.symbol && e.mode === 'listed');
     const blocks = trades.filter((e) => e.symbol === m.symbol && e.mode === 'block');
     const prev = toFen(m.prevClose);
+    const before = previous === null ? LISTING[(SYMBOLS as readonly string[]).indexOf(m.symbol)] : previous.instruments.find((i) => i.symbol === m.symbol)!.close;
+    if (prev !== before) fail(`${m.symbol} prevClose ${m.prevClose}, the previous close was ${before}`);
     const lv = listed.reduce((s, e) => s + e.quantity, 0);
     const lt = listed.reduce((s, e) => s + e.price * e.quantity, 0);
     const bv = blocks.reduce((s, e) => s + e.quantity, 0);

@@ -2,8 +2,8 @@
 // an order outside the band is refused with a message naming the band; a risk officer moving the
 // band cancels the resting orders it leaves outside and releases what they froze.
 import t from 'tap';
-import { ladderBook, referenceBook, type BookFactory, type InstrumentEvent } from '../../engine/index.ts';
-import { Harness, fen, loadProfile, allDay, ok, ordersOf } from '../support/harness.ts';
+import { ladderBook, referenceBook, restore, snapshot, type BookFactory, type EndOfDayEvent, type InstrumentEvent } from '../../engine/index.ts';
+import { Harness, cst, fen, loadProfile, allDay, ok, ordersOf } from '../support/harness.ts';
 import { expectReject, funds, national, position } from './fixtures.ts';
 
 const BOOKS: [string, BookFactory][] = [['ladder', ladderBook], ['reference', referenceBook]];
@@ -171,3 +171,32 @@ for (const [bookName, bookFactory] of BOOKS) {
     });
   });
 }
+
+t.test("a risk officer's reference price moves the bands, not the previous close", async (t) => {
+  const h = market(ladderBook);
+  ok(h.risk({ type: 'setInstrument', symbol: 'CEA24', referencePrice: fen('50.00'), reason: 'reference reset' }));
+  t.match(h.engine.instrument('CEA24'), { prevClose: 5746, referencePrice: 5000, bandLow: 4500, bandHigh: 5500 });
+  t.match(h.engine.ticker('CEA24'), { prevClose: 5746, bandLow: 4500, bandHigh: 5500, changeHundredths: 0 });
+
+  // The state survives a snapshot; one written before prevClose was kept apart reads it as the reference.
+  const snap = JSON.parse(JSON.stringify(snapshot(h.engine)));
+  t.match(restore(snap).instrument('CEA24'), { prevClose: 5746, referencePrice: 5000, bandLow: 4500 });
+  delete snap.instruments[0].prevClose;
+  t.match(restore(snap).instrument('CEA24'), { prevClose: 5000, referencePrice: 5000 });
+
+  // A trade at 52.00 is 9.50 % under the previous close.
+  ok(h.order('S1-A', sell('52.00', 10)));
+  ok(h.order('B1-A', buy('52.00', 10)));
+  t.match(h.engine.ticker('CEA24'), { prevClose: 5746, last: 5200, changeHundredths: -950 });
+});
+
+t.test('a day without listed trades closes at the previous close, whatever reference the bands had', async (t) => {
+  const h = market(ladderBook);
+  ok(h.risk({ type: 'setInstrument', symbol: 'CEA24', referencePrice: fen('50.00'), reason: 'reference reset' }));
+  h.time = cst('2026-11-20', '16:00');
+  const eod = ok(h.operator({ type: 'endOfDay', date: '2026-11-20' }));
+  const day = eod.events.find((e): e is EndOfDayEvent => e.type === 'endOfDay')!;
+  t.match(day.instruments, [{ symbol: 'CEA24', prevClose: 5746, open: 5746, close: 5746 }]);
+  // Tomorrow's reference is that close: the override ends with the day.
+  t.match(h.engine.instrument('CEA24'), { prevClose: 5746, referencePrice: 5746, bandLow: 5171, bandHigh: 6321 });
+});

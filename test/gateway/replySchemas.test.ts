@@ -82,7 +82,7 @@ function hasKeys(t: Test, value: unknown, keys: readonly string[], what: string)
   t.same(missing, [], `${what}: has ${keys.join(', ')}`);
 }
 
-const INSTRUMENT_KEYS = ['symbol', 'name', 'venue', 'kind', 'vintage', 'tick', 'lot', 'status', 'prevClose', 'listedBand', 'blockBand'];
+const INSTRUMENT_KEYS = ['symbol', 'name', 'venue', 'kind', 'vintage', 'tick', 'lot', 'status', 'prevClose', 'referencePrice', 'listedBand', 'blockBand'];
 const ORDER_KEYS = ['orderId', 'clientOrderId', 'accountId', 'symbol', 'side', 'type', 'timeInForce', 'price', 'quantity', 'filledQuantity', 'remainingQuantity', 'avgPrice', 'status', 'reason', 'time'];
 const FILL_KEYS = ['tradeId', 'orderId', 'blockId', 'accountId', 'symbol', 'side', 'mode', 'price', 'quantity', 'amount', 'fee', 'time'];
 const BLOCK_KEYS = ['blockId', 'symbol', 'status', 'proposerAccountId', 'side', 'counterpartyAccountId', 'price', 'quantity', 'termsBy', 'inReplyTo', 'reason', 'time'];

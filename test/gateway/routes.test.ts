@@ -99,11 +99,11 @@ t.test('public market data needs no key', async (t) => {
   expectOk(t, list, 200, 'instruments');
   t.equal(list.body.length, 12, 'the demo lists twelve instruments');
   for (const i of list.body) {
-    for (const k of ['symbol', 'name', 'venue', 'kind', 'vintage', 'tick', 'status', 'prevClose', 'listedBand', 'blockBand']) t.ok(k in i, `${i.symbol} has ${k}`);
+    for (const k of ['symbol', 'name', 'venue', 'kind', 'vintage', 'tick', 'status', 'prevClose', 'referencePrice', 'listedBand', 'blockBand']) t.ok(k in i, `${i.symbol} has ${k}`);
     t.ok(['allowance', 'ccer'].includes(i.kind), `${i.symbol}: kind ${i.kind}`);
   }
   const cea = list.body.find((i: { symbol: string }) => i.symbol === 'CEA24');
-  t.match(cea, { venue: 'CEA', kind: 'allowance', vintage: 2024, tick: '0.01', status: 'trading', prevClose: '57.46', listedBand: { low: '51.71', high: '63.21' }, blockBand: { low: '40.22', high: '74.70' } });
+  t.match(cea, { venue: 'CEA', kind: 'allowance', vintage: 2024, tick: '0.01', status: 'trading', prevClose: '57.46', referencePrice: '57.46', listedBand: { low: '51.71', high: '63.21' }, blockBand: { low: '40.22', high: '74.70' } });
   t.equal(list.body.find((i: { symbol: string }) => i.symbol === 'CCER').kind, 'ccer', 'CCER is kind ccer');
 
   const one = await api('GET', '/v1/instruments/CEA24');
@@ -284,7 +284,10 @@ t.test("POST /v1/large-holder-reports: only for the caller's account with a repo
 t.test('risk officer routes', async (t) => {
   const ref = await api('PATCH', '/v1/risk/instruments/CEA25', { key: 'risk', body: { referencePrice: '60.00', reason: 'reference reset' } });
   expectOk(t, ref, 200, 'reference price');
-  t.match(ref.body, { instrument: { symbol: 'CEA25', prevClose: '60.00', listedBand: { low: '54.00', high: '66.00' } }, cancelledOrders: 0 });
+  // The bands follow the new reference; the previous close (59.80, the listing price) stays what it was.
+  t.match(ref.body, { instrument: { symbol: 'CEA25', prevClose: '59.80', referencePrice: '60.00', listedBand: { low: '54.00', high: '66.00' } }, cancelledOrders: 0 });
+  t.match((await api('GET', '/v1/instruments/CEA25')).body, { prevClose: '59.80', referencePrice: '60.00', listedBand: { low: '54.00', high: '66.00' } });
+  t.match((await api('GET', '/v1/instruments/CEA25/ticker')).body, { prevClose: '59.80', open: null, bandLow: '54.00', bandHigh: '66.00' });
   expectError(t, await api('PATCH', '/v1/risk/instruments/NOPE1', { key: 'risk', body: { listedBandPct: '5', reason: 'x' } }), 404, 'UNKNOWN_INSTRUMENT');
   expectError(t, await api('PATCH', '/v1/risk/instruments/CEA25', { key: 'risk', body: { listedBandPct: '5' } }), 400, 'INVALID_REQUEST', /reason/, 'a reason is required');
 
