@@ -39,6 +39,11 @@ export interface ExchangeOptions extends ServerOptions {
    * set-up, once submitted, is let finish first, so the directory is either new or whole.
    */
   signal?: AbortSignal;
+  /**
+   * close() first drains for this long: requests are still served (keep-alive connections closed
+   * after their answer) while /readyz answers 503, so that a load balancer stops sending any. 0: none.
+   */
+  drainMs?: number;
 }
 
 export interface Exchange {
@@ -53,7 +58,10 @@ export interface Exchange {
   address: string | null;
   /** Listens (when it was not started with `listen`); resolves with the address. */
   listen(port: number, host: string): Promise<string>;
-  /** Clean shutdown: stop intake, commit, snapshot, close. */
+  /**
+   * Clean shutdown: drain (drainMs), stop intake, commit, snapshot, close. A second call while it
+   * drains ends the drain at once; every call resolves when the exchange is closed.
+   */
   close(): Promise<void>;
 }
 
@@ -153,7 +161,7 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
   await runInTurns(history.rebuilding(), 10, o.signal);
   startup.after('gateway');
   const metrics = new Metrics(startup);
-  const gateway: Gateway = { engine, sequencer, journal, settlement, history, keys, metrics, ready: () => startup.isReady };
+  const gateway: Gateway = { engine, sequencer, journal, settlement, history, keys, metrics, ready: () => startup.isReady, draining: () => startup.isDraining };
   const { app, publisher } = await buildServer(gateway, { ...o, standby: standby ?? undefined });
   built.app = app;
   sequencer.onCommit((batch) => {
@@ -169,7 +177,8 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
     }
   });
 
-  let closed = false;
+  let closing: Promise<void> | null = null;
+  let endDrain: (() => void) | null = null;
   const exchange: Exchange = {
     app, gateway, recovered, startup, freshKeys, address: null,
     async listen(port, host) {
@@ -178,16 +187,30 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
       startup.ready();
       return exchange.address;
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      startup.stopping();
-      await app.close();
-      // Fastify closes a server of its own; the standby server it was built on is closed here.
-      await standby?.close();
-      await sequencer.shutdown();
-      journal.close();
+    close() {
+      if (closing !== null) {
+        endDrain?.();
+        return closing;
+      }
+      closing = shutDown();
+      return closing;
     },
+  };
+  const shutDown = async () => {
+    const drainMs = o.drainMs ?? 0;
+    if (drainMs > 0 && startup.isReady) {
+      startup.drain();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainMs);
+        endDrain = () => { clearTimeout(timer); resolve(); };
+      });
+    }
+    startup.stopping();
+    await app.close();
+    // Fastify closes a server of its own; the standby server it was built on is closed here.
+    await standby?.close();
+    await sequencer.shutdown();
+    journal.close();
   };
   if (standby !== null) {
     await app.ready();

@@ -19,7 +19,10 @@ export interface Gateway {
   history: History;
   keys: KeyRing;
   metrics: Metrics;
+  /** Serves requests: from the end of the start until the shutdown begins. */
   ready: () => boolean;
+  /** Serves requests but asks for no more: /readyz 503 before a shutdown (`--drain-ms`). */
+  draining: () => boolean;
 }
 
 declare module 'fastify' {

@@ -1,9 +1,10 @@
 // `npm start`: the exchange on 127.0.0.1:8080 with the demo market unless told otherwise. Flags and
 // their environment variables: --port (PORT), --host (HOST), --data (DATA_DIR), --markets
 // (MARKETS_FILE), --keys (KEYS_FILE), --snapshot-every (SNAPSHOT_EVERY), --rate-limit (RATE_LIMIT),
-// --quiet. It listens before it recovers (probes answered, everything else 503 RECOVERING until
-// ready). SIGTERM and SIGINT shut down cleanly: stop intake, commit, snapshot, exit; before it is
-// ready, they stop the recovery and exit.
+// --drain-ms (DRAIN_MS), --quiet. It listens before it recovers (probes answered, everything else
+// 503 RECOVERING until ready). SIGTERM and SIGINT shut down cleanly: drain (--drain-ms), stop intake,
+// commit, snapshot, exit (a second signal ends the drain); before it is ready, they stop the
+// recovery and exit.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,7 +12,15 @@ import { DEMO_MARKETS_FILE } from '../engine/setup.ts';
 import { startExchange, type Exchange } from './exchange.ts';
 import type { KeySpec } from './keys.ts';
 
-const { values } = parseArgs({
+const say = (s: string) => process.stdout.write(s + '\n');
+// A start that cannot go on (a bad flag, a port taken, a bad set-up or keys file, a damaged journal)
+// says why in one line and exits 1; nothing was acknowledged, and nothing half-open is left behind.
+const cannot = (what: string, e: unknown): never => {
+  process.stderr.write(`cannot start: ${what}${((e as Error).message ?? String(e)).replace(/\s*\n\s*/g, ' ')}\n`);
+  process.exit(1);
+};
+
+const options = {
   options: {
     port: { type: 'string', default: process.env.PORT ?? '8080' },
     host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
@@ -20,18 +29,29 @@ const { values } = parseArgs({
     keys: { type: 'string', default: process.env.KEYS_FILE },
     'snapshot-every': { type: 'string', default: process.env.SNAPSHOT_EVERY ?? '500000' },
     'rate-limit': { type: 'string', default: process.env.RATE_LIMIT ?? '200' },
+    'drain-ms': { type: 'string', default: process.env.DRAIN_MS ?? '0' },
     quiet: { type: 'boolean', default: false },
   },
-});
+} as const;
+let parsed: ReturnType<typeof parseArgs<typeof options>> | undefined;
+try {
+  parsed = parseArgs(options);
+} catch (e) {
+  cannot('', e);
+}
+const values = parsed!.values;
 
-const port = Number(values.port);
-const say = (s: string) => process.stdout.write(s + '\n');
-// A start that cannot go on (a port taken, a bad set-up or keys file, a damaged journal) says why in
-// one line and exits 1; nothing was acknowledged, and nothing half-open is left behind.
-const cannot = (what: string, e: unknown): never => {
-  process.stderr.write(`cannot start: ${what}${(e as Error).message ?? String(e)}\n`);
-  process.exit(1);
+/** A numeric flag: a whole number within [min, max], or the start stops naming the flag. */
+const whole = (flag: keyof typeof options.options, env: string, min: number, max: number): number => {
+  const text = values[flag] as string;
+  const n = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= min && n <= max)) cannot('', new Error(`--${flag} (${env}) must be a whole number from ${min} to ${max}, not "${text}"`));
+  return n;
 };
+const port = whole('port', 'PORT', 0, 65535);
+const snapshotEvery = whole('snapshot-every', 'SNAPSHOT_EVERY', 0, 1_000_000_000);
+const rateLimit = whole('rate-limit', 'RATE_LIMIT', 0, 1_000_000_000);
+const drainMs = whole('drain-ms', 'DRAIN_MS', 0, 3_600_000);
 let keys: KeySpec[] | undefined;
 try {
   keys = values.keys === undefined ? undefined : (JSON.parse(readFileSync(resolve(values.keys), 'utf8')) as KeySpec[]);
@@ -44,9 +64,14 @@ const aborting = new AbortController();
 let exchange: Exchange | null = null;
 let stopping = false;
 const stop = async () => {
-  if (stopping) return;
+  if (stopping) {
+    // A second signal while it drains: shut down now.
+    if (exchange !== null) await exchange.close();
+    return;
+  }
   stopping = true;
   if (exchange === null) return aborting.abort(new Error('stopped by a signal'));
+  if (drainMs > 0) say(`carbon exchange draining for ${drainMs} ms (/readyz answers 503), then stopping; a second signal stops it now`);
   await exchange.close();
   process.exit(0);
 };
@@ -60,8 +85,9 @@ exchange = await startExchange({
   dataDir: resolve(values.data),
   marketsFile: resolve(values.markets),
   keys,
-  snapshotEvery: Number(values['snapshot-every']),
-  rateLimit: Number(values['rate-limit']),
+  snapshotEvery,
+  rateLimit,
+  drainMs,
   logger: !values.quiet,
   signal: aborting.signal,
 }).catch((e: unknown) => {

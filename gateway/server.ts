@@ -130,6 +130,9 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       fail(reply, 503, 'SHUTTING_DOWN', 'the exchange is shutting down: retry in a moment, on another instance or once it is back');
       return;
     }
+    // Draining before a shutdown: the request is served, and a keep-alive connection is closed after
+    // it, so that its client's next request goes where the load balancer now sends it.
+    if (g.draining() && req.headers.upgrade === undefined) reply.header('connection', 'close');
     const role = config?.role;
     if (role === undefined) return done(null, payload);
     const header = req.headers.authorization;
@@ -172,7 +175,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
         // far the start has come; this route itself answers it only while shutting down.
         503: {
           type: 'object',
-          description: 'not ready: recovery is not complete (with how far it has come), or the exchange is shutting down',
+          description: 'not ready: recovery is not complete (with how far it has come), or the exchange is draining or shutting down',
           properties: {
             status: { type: 'string', enum: ['recovering', 'stopping'] },
             phase: { type: 'string', enum: START_PHASES },
@@ -185,7 +188,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
         ...errorReplies(500),
       },
     },
-  }, async (_req, reply) => (g.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'stopping' })));
+  }, async (_req, reply) => (g.ready() && !g.draining() ? { status: 'ready' } : reply.code(503).send({ status: 'stopping' })));
   // The text is sent as it is, with its own content type: a string is never serialised again.
   app.get('/metrics', {
     ...unlimited,

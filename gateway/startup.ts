@@ -20,6 +20,7 @@ export class Startup {
   private readonly started = performance.now();
   private tookMs: number | null = null;
   private serving = false;
+  private draining = false;
 
   /** Recovery has finished; the exchange is on `step`. */
   after(step: 'history' | 'gateway'): void {
@@ -32,13 +33,27 @@ export class Startup {
     this.serving = true;
   }
 
+  /**
+   * The exchange is about to shut down: it still serves every request, but /readyz answers 503 so
+   * that a load balancer sends no more (the drain before a shutdown, `--drain-ms`).
+   */
+  drain(): void {
+    this.draining = true;
+  }
+
   /** The exchange is shutting down: it serves no more. */
   stopping(): void {
     this.serving = false;
   }
 
+  /** Whether it serves requests (from the end of its start until it begins to shut down). */
   get isReady(): boolean {
     return this.serving;
+  }
+
+  /** Whether it serves requests but asks for no more (see drain()). */
+  get isDraining(): boolean {
+    return this.serving && this.draining;
   }
 
   get phase(): StartPhase {
@@ -57,7 +72,7 @@ export class Startup {
     const seconds = (this.tookMs ?? performance.now() - this.started) / 1000;
     const gauge = (name: string, help: string, value: number) => [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`];
     return [
-      ...gauge('exchange_ready', '1 while the exchange serves requests; 0 while it recovers its journal (or shuts down).', this.isReady ? 1 : 0),
+      ...gauge('exchange_ready', '1 while the exchange serves requests and takes new ones (/readyz 200); 0 while it recovers its journal, drains or shuts down.', this.isReady && !this.isDraining ? 1 : 0),
       '# HELP exchange_start_phase The step the start is at (1 for the current one): opening, replaying, history, gateway, ready.',
       '# TYPE exchange_start_phase gauge',
       ...[...START_PHASES, 'ready'].map((p) => `exchange_start_phase{phase="${p}"} ${p === phase ? 1 : 0}`),

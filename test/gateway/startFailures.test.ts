@@ -51,6 +51,25 @@ t.test('a port in use: exit 1 before the data directory is created', async (t) =
   t.notOk(existsSync(dataDir), 'no data directory');
 });
 
+t.test('a bad flag or number: exit 1 naming it, before the data directory is created', async (t) => {
+  const cases: [string, string[], Record<string, string>, RegExp][] = [
+    ['a port that is not a number', ['--port', 'abc'], {}, /^cannot start: --port \(PORT\) must be a whole number from 0 to 65535, not "abc"$/],
+    ['a port out of range', ['--port', '70000'], {}, /^cannot start: --port \(PORT\) must be a whole number from 0 to 65535, not "70000"$/],
+    ['a negative rate limit', ['--rate-limit=-1'], {}, /^cannot start: --rate-limit \(RATE_LIMIT\) must be a whole number from 0 to 1000000000, not "-1"$/],
+    ['a snapshot interval in exponent form', ['--snapshot-every', '1e5'], {}, /^cannot start: --snapshot-every \(SNAPSHOT_EVERY\) must be a whole number/],
+    ['a drain time from the environment', [], { DRAIN_MS: '2.5' }, /^cannot start: --drain-ms \(DRAIN_MS\) must be a whole number from 0 to 3600000, not "2\.5"$/],
+    ['an unknown flag', ['--prot', '9000'], {}, /^cannot start: Unknown option '--prot'/],
+    ['a flag without its value', ['--data'], {}, /^cannot start: Option '--data <value>' argument missing/],
+  ];
+  for (const [i, [what, args, env, pattern]] of cases.entries()) {
+    const dataDir = join(folder.path, `bad-flag-${i}`);
+    const { code, output } = await failedStart(t, { dataDir, keysFile, args, env });
+    t.equal(code, 1, `${what}: exit code 1`);
+    saysWhyInOneLine(t, output, pattern);
+    t.notOk(existsSync(dataDir), `${what}: no data directory`);
+  }
+});
+
 t.test('a bad keys file: exit 1 naming it, before the data directory is created', async (t) => {
   const cases: [string, string, RegExp][] = [
     ['not JSON', '{"key":', /^cannot start: the keys file .*bad-keys-0\.json: .*JSON/],

@@ -138,6 +138,11 @@ export class ExchangeProcess {
     await this.exited;
   }
 
+  /** Sends a signal and returns at once (stop() waits for the exit). */
+  signal(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.running) this.child.kill(signal);
+  }
+
   /** SIGTERM: a clean shutdown (commit, snapshot, close). Resolves with the exit code. */
   async stop(): Promise<number | null> {
     if (this.running) this.child.kill('SIGTERM');
