@@ -741,8 +741,9 @@ export class Engine {
 
   /** @internal */
   holdingsMessage(acct: Account, pos: Position, inst: Instrument, quantity: number): string {
-    const pending = pos.pending > 0 ? ` (${pos.pending} t bought today are pending until the end of day)` : '';
-    return `account ${acct.id} has ${pos.available} t of ${inst.symbol} available, not ${quantity} t${pending}`;
+    const held = pos.frozen > 0 ? `; ${pos.frozen} t more are held by its open sell orders and block proposals (cancel or withdraw one to use them)` : '';
+    const pending = pos.pending > 0 ? `; ${pos.pending} t bought today are pending until the end of day` : '';
+    return `account ${acct.id} has ${pos.available} t of ${inst.symbol} available, not ${quantity} t${held}${pending}`;
   }
 
   private limitFor(limit: ClassLimit | null, acct: Account): number | null {

@@ -330,6 +330,21 @@ t.test('a counter to an open proposal opens a directed proposal back to its prop
   t.same(side(h, 'S1-A'), expectSide({ cash: '11300000.00', frozen: 100_000 }), 'the open proposal still holds its tonnes');
 });
 
+t.test('a proposer whose tonnes its own open proposals hold is told so when it confirms a reply', async (t) => {
+  const h = desk();
+  const open = blockIdOf(propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 200_000 }));
+  ok(propose(h, 'S1-A', { side: 'sell', price: '58.00', quantity: 100_000 }));
+  const reply = blockIdOf(counter(h, 'B1-A', open, '56.00', 100_000));
+  // All 300,000 t are held by the two open proposals: the reply cannot be confirmed from them.
+  expectReject(t, h, () => accept(h, 'S1-A', reply), 'INSUFFICIENT_HOLDINGS',
+    /^account S1-A has 0 t of CEA24 available, not 100000 t; 300000 t more are held by its open sell orders and block proposals \(cancel or withdraw one to use them\)$/);
+  // Withdrawing the open proposal frees its tonnes; the reply, a negotiation of its own, still stands.
+  ok(withdraw(h, 'S1', open));
+  const a = ok(accept(h, 'S1-A', reply));
+  t.match(tradesOf(a.events), [{ blockId: reply, sellAccountId: 'S1-A', price: 5600, quantity: 100_000 }]);
+  t.same(side(h, 'S1-A'), expectSide({ cash: '5600000.00', available: 100_000, frozen: 100_000 }));
+});
+
 // =====================================================================================================
 // Checks at the proposal and again at execution
 // =====================================================================================================
