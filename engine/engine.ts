@@ -80,8 +80,10 @@ function badPrice(inst: Instrument, price: number): Rejection {
   return reject('PRICE_OUT_OF_BAND', `price ${formatMoney(price)} is outside today's band ${formatMoney(inst.bandLow)}–${formatMoney(inst.bandHigh)}`);
 }
 
-function noFunds(acct: Account, cash: number): Rejection {
-  return reject('INSUFFICIENT_FUNDS', `account ${acct.id} needs ${formatMoney(cash)} available (price × quantity and fees); it has ${formatMoney(acct.cash)}`);
+/** `forWhat`: what the amount pays for. A message of its own, off the hot path. */
+function noFunds(acct: Account, cash: number, forWhat = 'price × quantity and fees'): Rejection {
+  const held = acct.cashFrozen > 0 ? `; ${formatMoney(acct.cashFrozen)} more is held by its open buy orders and block proposals` : '';
+  return reject('INSUFFICIENT_FUNDS', `account ${acct.id} needs ${formatMoney(cash)} available (${forWhat}); it has ${formatMoney(acct.cash)}${held}`);
 }
 
 function overCap(acct: Account, pos: Position, inst: Instrument, quantity: number, cap: number): Rejection {
@@ -871,7 +873,7 @@ export class Engine {
         if (acct.cash + acct.cashFrozen + cash > MAX_AMOUNT) return reject('INVALID_COMMAND', 'the deposit would take the account above 10,000,000,000,000.00');
         acct.cash += cash;
       } else {
-        if (acct.cash < cash) return reject('INSUFFICIENT_FUNDS', `account ${acct.id} has ${formatMoney(acct.cash)} available, less than ${formatMoney(cash)}`);
+        if (acct.cash < cash) return noFunds(acct, cash, 'the withdrawal');
         acct.cash -= cash;
       }
       this.accountEvent(acct, c, inbound ? 'deposit' : 'withdraw', null, cash, null);
