@@ -9,8 +9,8 @@
 // batch instead of a row object, a checksum and a parse per command.
 import Database from 'better-sqlite3';
 import { crc32 } from 'node:zlib';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command, EndOfDayEvent, EngineEvent } from '../engine/index.ts';
 import { runToEnd } from './turns.ts';
 
@@ -105,7 +105,7 @@ export class Journal {
   readonly synchronous: 'FULL' | 'OFF';
 
   constructor(readonly dir: string, options: { synchronous?: 'FULL' | 'OFF' } = {}) {
-    if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+    ensureDirectory(dir);
     const file = join(dir, 'journal.sqlite');
     this.file = file;
     this.synchronous = options.synchronous ?? 'FULL';
@@ -359,5 +359,31 @@ export class Journal {
   close(): void {
     this.commit();
     this.db.close();
+  }
+}
+
+/**
+ * Makes `dir` a directory, creating the missing levels one at a time, or throws saying why not. (Node's
+ * recursive mkdir spins forever on some paths, such as one under /proc; a file in the way would only
+ * surface later as SQLite's "unable to open database file".)
+ */
+export function ensureDirectory(dir: string): void {
+  const missing: string[] = [];
+  let at = resolve(dir);
+  while (!existsSync(at)) {
+    missing.push(at);
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  if (existsSync(at) && !statSync(at).isDirectory()) {
+    throw new Error(at === resolve(dir) ? `${at} is not a directory` : `${dir} cannot be created: ${at} is not a directory`);
+  }
+  for (const level of missing.reverse()) {
+    try {
+      mkdirSync(level);
+    } catch (e) {
+      throw new Error(`${dir} cannot be created: ${(e as Error).message}`);
+    }
   }
 }

@@ -70,6 +70,23 @@ t.test('a bad flag or number: exit 1 naming it, before the data directory is cre
   }
 });
 
+t.test('a data directory that cannot be one: exit 1 saying why', async (t) => {
+  const file = join(folder.path, 'a-file');
+  writeFileSync(file, 'not a directory');
+  const cases: [string, string, RegExp][] = [
+    ['a file', file, /^cannot start: .*a-file is not a directory$/],
+    ['under a file', join(file, 'data'), /^cannot start: .*a-file[/\\]data cannot be created: .*a-file is not a directory$/],
+  ];
+  // Node's own recursive mkdir never returns for a path under /proc: each level is made in turn instead.
+  if (existsSync('/proc/self')) cases.push(['under /proc', '/proc/no-such-dir/data', /^cannot start: \/proc\/no-such-dir\/data cannot be created: ENOENT/]);
+  for (const [what, dataDir, pattern] of cases) {
+    const { code, output } = await failedStart(t, { dataDir, keysFile });
+    t.equal(code, 1, `${what}: exit code 1`);
+    saysWhyInOneLine(t, output, pattern);
+  }
+  t.equal(readFileSync(file, 'utf8'), 'not a directory', 'the file is left as it was');
+});
+
 t.test('a bad keys file: exit 1 naming it, before the data directory is created', async (t) => {
   const cases: [string, string, RegExp][] = [
     ['not JSON', '{"key":', /^cannot start: the keys file .*bad-keys-0\.json: .*JSON/],
