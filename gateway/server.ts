@@ -172,7 +172,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       response: {
         200: probe('ready'),
         // While it recovers the answer comes from the standby server (gateway/standby.ts), with how
-        // far the start has come; this route itself answers it only while shutting down.
+        // far the start has come; this route itself answers it only while draining or shutting down.
         503: {
           type: 'object',
           description: 'not ready: recovery is not complete (with how far it has come), or the exchange is draining or shutting down',
