@@ -55,7 +55,7 @@ export class Instrument {
   prevClose = 0;
   /**
    * Today's reference price and the limits it gives, in fen: the previous close, unless a risk
-   * officer has set another for the bands (MARKET-RULES section 3); the next end of day resets it.
+   * officer has set another for the bands (MARKET-RULES sections 3 and 8); the next end of day resets it.
    */
   referencePrice = 0;
   bandLow = 0;
