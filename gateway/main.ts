@@ -33,13 +33,13 @@ const options = {
     quiet: { type: 'boolean', default: false },
   },
 } as const;
-let parsed: ReturnType<typeof parseArgs<typeof options>> | undefined;
-try {
-  parsed = parseArgs(options);
-} catch (e) {
-  cannot('', e);
-}
-const values = parsed!.values;
+const values = (() => {
+  try {
+    return parseArgs(options).values;
+  } catch (e) {
+    return cannot('', e);
+  }
+})();
 
 /** A numeric flag: a whole number within [min, max], or the start stops naming the flag. */
 const whole = (flag: keyof typeof options.options, env: string, min: number, max: number): number => {

@@ -368,15 +368,14 @@ export class Journal {
  * surface later as SQLite's "unable to open database file".)
  */
 export function ensureDirectory(dir: string): void {
+  // The nearest level that exists, and the missing ones below it (statSync says so if not even the root does).
   const missing: string[] = [];
   let at = resolve(dir);
-  while (!existsSync(at)) {
+  while (!existsSync(at) && dirname(at) !== at) {
     missing.push(at);
-    const up = dirname(at);
-    if (up === at) break;
-    at = up;
+    at = dirname(at);
   }
-  if (existsSync(at) && !statSync(at).isDirectory()) {
+  if (!statSync(at).isDirectory()) {
     throw new Error(at === resolve(dir) ? `${at} is not a directory` : `${dir} cannot be created: ${at} is not a directory`);
   }
   for (const level of missing.reverse()) {
