@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Engine, ProfileError, parseMoney, validateProfile, type VenueProfile } from '../engine/index.ts';
+import { addTradingDays, dayOfDate, Engine, isTradingDay, ProfileError, parseMoney, validateProfile, type VenueProfile } from '../engine/index.ts';
 import { applySetup, loadMarkets, SetupError, stampSetup, type MarketSetup } from '../engine/setup.ts';
 import { cst } from './support/harness.ts';
 
@@ -149,6 +149,20 @@ t.test('venue profiles', async (t) => {
   t.same(sza.instruments.map((i: Json) => [i.symbol, i.vintage]), [['SZA-2025', 2025]], 'Shenzhen: one instrument per vintage');
   t.equal(sza.listedBandPct, '10');
   t.equal(venueJson('cqea').listedBandPct, '20', 'Chongqing listed band 20 %');
+});
+
+t.test('the 2026 calendar: the Spring Festival break runs to Monday 23 February', async (t) => {
+  // The State Council's notice for 2026: 15 February (a Sunday) to 23 February (a Monday) off; the
+  // make-up Saturdays are not trading days on the exchanges. So Friday 13 February's next trading
+  // day is Tuesday 24 February, and three trading days after Thursday 12 February is the 25th.
+  const cea = validateProfile(venueJson('cea'), 'cea.json');
+  const day = (date: string) => dayOfDate(date)!;
+  for (const date of ['2026-02-16', '2026-02-17', '2026-02-18', '2026-02-19', '2026-02-20', '2026-02-23']) {
+    t.notOk(isTradingDay(cea, day(date)), `${date} is a holiday`);
+  }
+  t.ok(isTradingDay(cea, day('2026-02-24')), '2026-02-24 trades');
+  t.equal(addTradingDays(cea, day('2026-02-13'), 1), day('2026-02-24'));
+  t.equal(addTradingDays(cea, day('2026-02-12'), 3), day('2026-02-25'));
 });
 
 t.test('the demo set-up', async (t) => {
