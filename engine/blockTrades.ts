@@ -8,7 +8,7 @@ import type { Engine, Result } from './engine.ts';
 import { refused, reject, type Rejection } from './errors.ts';
 import type { BlockStatus } from './events.ts';
 import type { Instrument } from './instrument.ts';
-import { formatMoney, tradeFee } from './money.ts';
+import { formatMoney, priceFault, tradeFee } from './money.ts';
 import { BUY, SELL, type Side } from './order.ts';
 
 export class Block {
@@ -221,9 +221,8 @@ export class BlockDesk {
     if (quantity < profile.source.blockMinQuantity) {
       return reject('BLOCK_TOO_SMALL', `a block trade in ${inst.symbol} is at least ${profile.source.blockMinQuantity} t, not ${quantity} t`);
     }
-    if (!isPositiveInt(price) || price % profile.tick !== 0 || price > 100_000_000) {
-      return reject('INVALID_PRICE', `price must be a positive multiple of the tick ${formatMoney(profile.tick)}`);
-    }
+    const fault = priceFault(price, profile.tick);
+    if (fault !== null) return reject('INVALID_PRICE', fault);
     const exempt = profile.source.blockBandExemptFromQuantity;
     if ((exempt === null || quantity < exempt) && (price < inst.blockLow || price > inst.blockHigh)) {
       return reject('PRICE_OUT_OF_BAND', `price ${formatMoney(price)} is outside today's block band ${formatMoney(inst.blockLow)}–${formatMoney(inst.blockHigh)}`);

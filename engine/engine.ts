@@ -16,7 +16,7 @@ import { Instrument } from './instrument.ts';
 import { OpenOrders } from './openOrders.ts';
 import { BlockDesk } from './blockTrades.ts';
 import { endOfDay } from './endOfDay.ts';
-import { buyFeeReserve, divideHalfUp, formatMoney, parsePercent, tradeFee } from './money.ts';
+import { buyFeeReserve, divideHalfUp, formatMoney, MAX_AMOUNT, parsePercent, priceFault, tradeFee } from './money.ts';
 import { BUY, Order, SELL, sideName, type Side, type TimeInForce } from './order.ts';
 import { restore, snapshot, stateHash, type EngineSnapshot } from './snapshot.ts';
 import { ACCOUNT_CLASSES, ProfileError, dateOfDay, dayOfDate, validateProfile, type AccountClass, type ClassLimit } from './profile.ts';
@@ -46,8 +46,6 @@ const VENUE_RE = /^[A-Z][A-Z0-9-]{1,15}$/;
 const CLIENT_ORDER_ID_RE = /^[\x21-\x7e]{1,64}$/;
 /** The longest texts the engine takes (characters); the gateway's schemas refuse longer ones first. */
 export const TEXT_LIMITS = { reason: 500, report: 10_000, warning: 2_000 } as const;
-/** Money and quantities stay far inside 2^53 (about 9·10^15): 10^15 fen is ten trillion yuan. */
-const MAX_AMOUNT = 1e15;
 const NO_ACCOUNTS: readonly string[] = Object.freeze([]);
 
 const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
@@ -74,9 +72,8 @@ function badQuantity(quantity: number, lot: number): Rejection {
 }
 
 function badPrice(inst: Instrument, price: number): Rejection {
-  if (!isPositiveInt(price) || price > MAX_AMOUNT || price % inst.profile.tick !== 0) {
-    return reject('INVALID_PRICE', `price must be a positive multiple of the tick ${formatMoney(inst.profile.tick)}`);
-  }
+  const fault = priceFault(price, inst.profile.tick);
+  if (fault !== null) return reject('INVALID_PRICE', fault);
   return reject('PRICE_OUT_OF_BAND', `price ${formatMoney(price)} is outside today's band ${formatMoney(inst.bandLow)}–${formatMoney(inst.bandHigh)}`);
 }
 
@@ -920,9 +917,8 @@ export class Engine {
     if (typeof name !== 'string' || name.length === 0 || name.length > 100) return reject('INVALID_COMMAND', 'name must be 1–100 characters (or the symbol must be one of the profile\'s instruments)');
     const vintage = c.vintage !== undefined ? c.vintage : (known?.vintage ?? null);
     if (vintage !== null && !(Number.isSafeInteger(vintage) && vintage >= 2000 && vintage <= 2100)) return reject('INVALID_COMMAND', 'vintage must be a year');
-    if (!isPositiveInt(c.listingPrice) || c.listingPrice % profile.tick !== 0 || c.listingPrice > 100_000_000) {
-      return reject('INVALID_PRICE', `the listing price must be a positive multiple of the tick ${formatMoney(profile.tick)}`);
-    }
+    const fault = priceFault(c.listingPrice, profile.tick, 'the listing price');
+    if (fault !== null) return reject('INVALID_PRICE', fault);
     const inst = new Instrument(this.instruments.length, c.symbol, name, vintage, profile, c.listingPrice, this.bookFactory);
     this.instruments.push(inst);
     this.bySymbol.set(inst.symbol, inst);
@@ -959,9 +955,8 @@ export class Engine {
     }
     let reference = inst.referencePrice;
     if (c.referencePrice != null) {
-      if (!isPositiveInt(c.referencePrice) || c.referencePrice % inst.profile.tick !== 0 || c.referencePrice > 100_000_000) {
-        return reject('INVALID_PRICE', `the reference price must be a positive multiple of the tick ${formatMoney(inst.profile.tick)}`);
-      }
+      const fault = priceFault(c.referencePrice, inst.profile.tick, 'the reference price');
+      if (fault !== null) return reject('INVALID_PRICE', fault);
       reference = c.referencePrice;
     }
     if (c.status != null && c.status !== 'trading' && c.status !== 'halted') return reject('INVALID_COMMAND', 'status must be "trading" or "halted"');

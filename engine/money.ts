@@ -24,6 +24,20 @@ export function formatMoney(fen: number): string {
   return (neg ? '-' : '') + units + '.' + (cents < 10 ? '0' : '') + cents;
 }
 
+/** Money and quantities stay far inside 2^53 (about 9·10^15): 10^15 fen is ten trillion yuan. */
+export const MAX_AMOUNT = 1e15;
+
+/**
+ * Why a price (fen) is not one the engine takes, or null: a positive multiple of the tick, and at
+ * most MAX_AMOUNT, the engine's bound on every amount (not a market rule: the bands are those).
+ * `what` names it in the message: "price", "the listing price".
+ */
+export function priceFault(price: unknown, tick: number, what = 'price'): string | null {
+  if (!Number.isSafeInteger(price) || (price as number) <= 0 || (price as number) % tick !== 0) return `${what} must be a positive multiple of the tick ${formatMoney(tick)}`;
+  if ((price as number) > MAX_AMOUNT) return `${what} must be at most ${formatMoney(MAX_AMOUNT)}`;
+  return null;
+}
+
 /** A fee rate or a percentage given as a decimal string, as an integer count of parts per 10^8. */
 export const RATE_SCALE = 100_000_000;
 

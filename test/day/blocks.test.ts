@@ -393,6 +393,20 @@ t.test('Shanghai: no block band at or above 500,000 t', async (t) => {
   expectReject(t, h, () => h.order('S1-A', { symbol: 'SHEA', side: 'sell', price: '60.00', quantity: 1 }), 'PRICE_OUT_OF_BAND');
 });
 
+t.test('an exempt block may be priced above 1,000,000.00; prices stop only at the engine\'s bound', async (t) => {
+  const h = new Harness({ tradingDate: DATE });
+  h.list(allDay(loadProfile('shea')), 'SHEA', '40.00');
+  h.open('S1-A', { holdings: { SHEA: 1_500_000 } });
+  h.open('B1-A', { cash: '1000.00' });
+  ok(propose(h, 'S1-A', { symbol: 'SHEA', side: 'sell', price: '1000000.01', quantity: 500_000, to: 'B1-A' }));
+  // The same bound for a listing price and a risk officer's reference price.
+  ok(h.operator({ type: 'listInstrument', symbol: 'SHEB', name: 'a dear allowance', profile: allDay(loadProfile('shea')), listingPrice: 100_000_001 }));
+  // Above 10^15 fen the refusal says so, not that the price is off the tick.
+  expectReject(t, h, () => h.operator({ type: 'listInstrument', symbol: 'SHEC', name: 'too dear', profile: allDay(loadProfile('shea')), listingPrice: 1e15 + 10 }),
+    'INVALID_PRICE', 'the listing price must be at most 10000000000000.00');
+  expectReject(t, h, () => h.risk({ type: 'setInstrument', symbol: 'SHEA', referencePrice: 1e15 + 10, reason: 'test' }), 'INVALID_PRICE', 'the reference price must be at most');
+});
+
 t.test('block minimum: 100,000 t on the national market, at proposal and counter', async (t) => {
   const h = desk();
   expectReject(t, h, () => propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 99_999, to: 'B1-A' }), 'BLOCK_TOO_SMALL', /100000/);
