@@ -10,6 +10,9 @@ export interface KeySpec { key: string; role: Role; member?: string }
 
 export const hashKey = (key: string): string => createHash('sha256').update(key).digest('hex');
 
+/** The longest key there is: a longer one is refused unread, neither hashed nor remembered. */
+export const MAX_KEY_LENGTH = 256;
+
 export class KeyRing {
   private readonly byHash = new Map<string, Principal>();
   /** Keys already seen, so that a busy client's key is hashed once, not on every request. */
@@ -17,7 +20,7 @@ export class KeyRing {
 
   add(spec: KeySpec, index: number): void {
     if (spec === null || typeof spec !== 'object') throw new Error(`keys[${index}] must be an object {"key", "role", "member"?}`);
-    if (typeof spec.key !== 'string' || spec.key.length < 16) throw new Error(`keys[${index}].key must be a string of at least 16 characters`);
+    if (typeof spec.key !== 'string' || spec.key.length < 16 || spec.key.length > MAX_KEY_LENGTH) throw new Error(`keys[${index}].key must be a string of 16–${MAX_KEY_LENGTH} characters`);
     if (spec.role !== 'member' && spec.role !== 'risk' && spec.role !== 'operator') throw new Error(`keys[${index}].role must be member, risk or operator`);
     if (spec.role === 'member' && typeof spec.member !== 'string') throw new Error(`keys[${index}].member names the member a member key trades for`);
     this.addHashed(hashKey(spec.key), { role: spec.role, id: spec.member ?? `${spec.role}-${index + 1}`, member: spec.member });
@@ -35,6 +38,7 @@ export class KeyRing {
 
   /** A known key's principal and hash (what may stand for the key, e.g. as a rate-limit bucket), or null. */
   identify(key: string): { principal: Principal; hash: string } | null {
+    if (key.length > MAX_KEY_LENGTH) return null;
     let known = this.seen.get(key);
     if (known === undefined) {
       const hash = hashKey(key);

@@ -24,11 +24,17 @@ import { frameHeaderLength, textFrame } from './frames.ts';
 
 const BOOK_LEVELS = 20;
 const TICKER_MS = 100;
+/** A client sending more messages than this in a second is closed (1008): each one costs the exchange's thread. */
+const MESSAGES_PER_SECOND = 50;
+/** Failed `auth` messages a connection may send before it is closed (1008): keys are not guessed here. */
+const FAILED_AUTHS = 5;
 
 export interface PublisherOptions {
   /** Close a client whose unsent data passes this many bytes. */
   maxBufferedBytes?: number;
   heartbeatMs?: number;
+  /** At most one ticker update per symbol per this many milliseconds (default 100). */
+  tickerMs?: number;
   /**
    * Writes to subscribers go out at most once per this many milliseconds (default 10): the first
    * message after a quiet spell at once, those that follow it within the window together at its end.
@@ -45,6 +51,12 @@ interface Client {
   member: string | null;
   alive: boolean;
   group: Group | null;
+  /** The second (Date.now() / 1000, floored) its last messages came in, and how many came in it. */
+  second: number;
+  messages: number;
+  failedAuths: number;
+  /** The seq of its last heartbeat: heartbeats are counted per connection, from 1, like every channel. */
+  heartbeats: number;
 }
 
 /** A channel's subscribers are the clients of its groups. */
@@ -75,17 +87,16 @@ export class Publisher {
   private flushTimer: NodeJS.Timeout | null = null;
   private lastFlush = 0;
   private readonly flushMs: number;
+  private readonly tickerMs: number;
   /** For each batch sealed and not yet committed, oldest first: what its book and ticker messages show. */
   private readonly sealed: Sealed[] = [];
 
   constructor(private readonly g: Gateway, options: PublisherOptions = {}) {
     this.maxBuffered = options.maxBufferedBytes ?? 1 << 20;
     this.flushMs = options.flushMs ?? 10;
+    this.tickerMs = options.tickerMs ?? TICKER_MS;
     g.sequencer.onSeal((batch) => this.onSealed(batch));
-    this.timers.push(setInterval(() => {
-      this.publish('heartbeat', 'heartbeat', () => ({ time: isoTime(g.sequencer.now()) }));
-      this.scheduleFlush();
-    }, options.heartbeatMs ?? 10_000));
+    this.timers.push(setInterval(() => this.heartbeat(), options.heartbeatMs ?? 10_000));
     this.timers.push(setInterval(() => this.ping(), options.pingMs ?? 15_000));
   }
 
@@ -106,12 +117,12 @@ export class Publisher {
   // ---------------------------------------------------------------- connections
 
   attach(ws: WebSocket): void {
-    const client: Client = { ws, channels: new Set(), member: null, alive: true, queue: Promise.resolve(), group: null };
+    const client: Client = { ws, channels: new Set(), member: null, alive: true, queue: Promise.resolve(), group: null, second: 0, messages: 0, failedAuths: 0, heartbeats: 0 };
     this.clients.add(client);
     this.g.metrics.wsClients = this.clients.size;
-    this.regroup(client); // every client has the heartbeat
+    this.regroup(client);
     ws.on('pong', () => { client.alive = true; });
-    ws.on('message', (data, isBinary) => this.onMessage(client, isBinary ? '' : data.toString()));
+    ws.on('message', (data, isBinary) => this.onMessage(client, isBinary ? null : data.toString()));
     ws.on('close', () => this.detach(client));
     ws.on('error', () => this.detach(client));
   }
@@ -124,7 +135,7 @@ export class Publisher {
 
   /** Puts a client in the group of its current subscriptions (after they changed). */
   private regroup(client: Client): void {
-    const keys = ['heartbeat', ...[...client.channels].map((name) => this.key(client, name))].sort();
+    const keys = [...client.channels].map((name) => this.key(client, name)).sort();
     const key = keys.join('\n');
     if (client.group?.key === key) return;
     this.leaveGroup(client);
@@ -146,6 +157,17 @@ export class Publisher {
     if (group.clients.size > 0) return;
     this.groups.delete(group.key);
     for (const ch of group.channels) ch.groups.delete(group);
+  }
+
+  /**
+   * Every connection's heartbeat, after what was published before it. Each has its own seq (a
+   * connection opened a minute ago starts at 1, not at the exchange's count), so it is sent to each
+   * client rather than framed once: one short message per client every 10 s.
+   */
+  private heartbeat(): void {
+    this.flushNow();
+    const time = isoTime(this.g.sequencer.now());
+    for (const c of this.clients) this.send(c, `{"channel":"heartbeat","type":"heartbeat","seq":${++c.heartbeats},"time":"${time}"}`);
   }
 
   private ping(): void {
@@ -170,22 +192,44 @@ export class Publisher {
     this.g.metrics.wsMessages++;
   }
 
+  /**
+   * A refusal to the client alone. Unlike reply() it does not first flush the window to every
+   * subscriber (it has no seq and changes nothing), so bad messages cannot make the exchange write
+   * early to everyone.
+   */
+  private refuse(client: Client, code: string, message: string): void {
+    this.send(client, JSON.stringify({ type: 'error', code, message }));
+  }
+
   /** A client's messages are handled one after another, in the order they came. */
-  private onMessage(client: Client, text: string): void {
+  private onMessage(client: Client, text: string | null): void {
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== client.second) { client.second = second; client.messages = 0; }
+    if (++client.messages > MESSAGES_PER_SECOND) {
+      if (client.messages === MESSAGES_PER_SECOND + 1) client.ws.close(1008, `more than ${MESSAGES_PER_SECOND} messages a second`);
+      return;
+    }
     client.queue = client.queue.then(() => this.handle(client, text));
   }
 
-  private handle(client: Client, text: string): Promise<void> | void {
+  private handle(client: Client, text: string | null): Promise<void> | void {
+    if (text === null) return this.refuse(client, 'INVALID_REQUEST', 'messages are JSON text, not binary frames');
     let msg: { op?: unknown; channels?: unknown; key?: unknown };
     try {
       msg = JSON.parse(text) as typeof msg;
     } catch {
-      return this.reply(client, { type: 'error', code: 'INVALID_REQUEST', message: 'messages are JSON objects with an "op"' });
+      return this.refuse(client, 'INVALID_REQUEST', 'messages are JSON objects with an "op"');
     }
-    if (msg === null || typeof msg !== 'object') return this.reply(client, { type: 'error', code: 'INVALID_REQUEST', message: 'messages are JSON objects with an "op"' });
+    if (msg === null || typeof msg !== 'object') return this.refuse(client, 'INVALID_REQUEST', 'messages are JSON objects with an "op"');
     if (msg.op === 'auth') {
       const p = typeof msg.key === 'string' ? this.g.keys.lookup(msg.key) : null;
-      if (p === null || p.role !== 'member') return this.reply(client, { type: 'error', code: 'UNAUTHENTICATED', message: 'auth takes a member API key' });
+      if (p === null || p.role !== 'member') {
+        if (++client.failedAuths >= FAILED_AUTHS) {
+          client.ws.close(1008, `${FAILED_AUTHS} failed auth messages`);
+          return;
+        }
+        return this.refuse(client, 'UNAUTHENTICATED', 'auth takes a member API key');
+      }
       if (client.member !== null && client.member !== p.member && client.channels.delete('orders')) {
         // Another member's key: its feed replaces the old one, which stops here.
         this.flushNow();
@@ -196,15 +240,15 @@ export class Publisher {
       return this.reply(client, { type: 'authenticated', member: client.member });
     }
     if (msg.op !== 'subscribe' && msg.op !== 'unsubscribe') {
-      return this.reply(client, { type: 'error', code: 'INVALID_REQUEST', message: 'op must be subscribe, unsubscribe or auth' });
+      return this.refuse(client, 'INVALID_REQUEST', 'op must be subscribe, unsubscribe or auth');
     }
     if (!Array.isArray(msg.channels) || msg.channels.length === 0 || msg.channels.length > 100 || !msg.channels.every((c) => typeof c === 'string' && c.length <= 64)) {
-      return this.reply(client, { type: 'error', code: 'INVALID_REQUEST', message: 'channels must be a list of 1–100 channel names' });
+      return this.refuse(client, 'INVALID_REQUEST', 'channels must be a list of 1–100 channel names');
     }
     const names = msg.channels as string[];
     for (const name of names) {
       const problem = this.check(client, name);
-      if (problem !== null) return this.reply(client, { type: 'error', code: problem[0], message: problem[1] });
+      if (problem !== null) return this.refuse(client, problem[0], problem[1]);
     }
     if (msg.op === 'unsubscribe') {
       // What was published while it was subscribed still reaches it; nothing after.
@@ -226,7 +270,13 @@ export class Publisher {
         const ch = this.channel(this.key(client, name));
         const snapshot = this.snapshotOf(name, client);
         // The first subscriber's ticker snapshot is what the channel's next update is compared with.
-        if (ch.groups.size === 0 && name.startsWith('ticker:')) this.tickerState(name.slice(7)).sent = JSON.stringify(snapshot?.ticker);
+        // A held-back update armed for earlier subscribers is replaced by it too: sent when its
+        // timer fires, it would show an older ticker than this snapshot does.
+        if (ch.groups.size === 0 && name.startsWith('ticker:')) {
+          const state = this.tickerState(name.slice(7));
+          state.view = snapshot?.ticker;
+          state.sent = JSON.stringify(state.view);
+        }
         if (snapshot !== null) this.reply(client, { channel: name, type: 'snapshot', seq: ch.seq, ...snapshot });
       }
       // Only now does it join the channels' groups: nothing published before its snapshots reaches it.
@@ -269,7 +319,19 @@ export class Publisher {
       return { bids: levels(b.bids, true), asks: levels(b.asks, false) };
     }
     if (kind === 'ticker') return { ticker: tickerView(this.g.engine.ticker(symbol)!) };
-    if (kind === 'kline') return { bars: this.g.history.klines.get(symbol, interval as KlineInterval, 1).map(klineView) };
+    if (kind === 'kline') {
+      // The bar's close is announced when its time is up for a subscriber who came after its first
+      // trade too (the timer is otherwise armed by a trade); `closed` says whether it already is.
+      const bars = this.g.history.klines.get(symbol, interval as KlineInterval, 1);
+      const bar = bars[bars.length - 1];
+      const closed = bar !== undefined && this.g.sequencer.now() >= bar.openTime + KLINE_INTERVALS[interval as KlineInterval];
+      const armed = this.openBars.get(name);
+      if (bar !== undefined && !closed && armed?.openTime !== bar.openTime) {
+        if (armed !== undefined) clearTimeout(armed.timer);
+        this.armClose(name, symbol, interval as KlineInterval, bar.openTime);
+      }
+      return { bars: bars.map(klineView), closed };
+    }
     if (kind === 'trades' || kind === 'blocks') {
       return { trades: this.g.history.recentTrades(symbol, 50, kind === 'blocks' ? 'block' : 'notBlock').map(tradeView) };
     }
@@ -491,7 +553,7 @@ export class Publisher {
     const t = this.tickerState(symbol);
     t.view = view;
     if (t.timer !== null) return;
-    const wait = t.sentAt + TICKER_MS - Date.now();
+    const wait = t.sentAt + this.tickerMs - Date.now();
     const fire = () => {
       const s = this.tickerState(symbol);
       s.timer = null;
@@ -547,7 +609,9 @@ export class Publisher {
       if (this.g.sequencer.now() < closesAt) return this.armClose(key, symbol, interval, openTime);
       this.barClosed(key, symbol, interval, openTime);
       this.scheduleFlush();
-    }, Math.max(0, closesAt - this.g.sequencer.now()));
+    // Checked at least every second: the exchange's clock is the one that counts, and it may be
+    // set or stepped (a test's clock, a time correction) while the timer waits.
+    }, Math.min(1000, Math.max(0, closesAt - this.g.sequencer.now())));
     timer.unref();
     this.openBars.set(key, { openTime, timer });
   }

@@ -10,6 +10,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import { dayOfDate } from '../engine/index.ts';
 import { DATE, ERROR_REPLY, errorReplies, fail, PATTERN_WORDS, UNAVAILABLE, type Gateway } from './http.ts';
+import { MAX_KEY_LENGTH } from './keys.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
 import type { StandbyServer } from './standby.ts';
 import { START_PHASES } from './startup.ts';
@@ -34,7 +35,7 @@ export interface ServerOptions {
 function bearerKey(header: string | string[] | undefined): string {
   if (typeof header !== 'string' || header.length > 300 || !/^bearer /i.test(header)) return '';
   const key = header.slice(7).trim();
-  return key.length > 256 ? '' : key;
+  return key.length > MAX_KEY_LENGTH ? '' : key;
 }
 
 export async function buildServer(g: Gateway, options: ServerOptions = {}): Promise<{ app: FastifyInstance; publisher: Publisher }> {

@@ -91,7 +91,7 @@ t.test('a bad keys file: exit 1 naming it, before the data directory is created'
   const cases: [string, string, RegExp][] = [
     ['not JSON', '{"key":', /^cannot start: the keys file .*bad-keys-0\.json: .*JSON/],
     ['not an array', '{"key":"a-key-of-enough-length","role":"member","member":"M1"}', /^cannot start: the keys must be a JSON array/],
-    ['a short key', '[{"key":"short","role":"operator"}]', /^cannot start: keys\[0\]\.key must be a string of at least 16 characters/],
+    ['a short key', '[{"key":"short","role":"operator"}]', /^cannot start: keys\[0\]\.key must be a string of 16–256 characters/],
     ['an unknown role', '[{"key":"a-key-of-enough-length","role":"admin"}]', /^cannot start: keys\[0\]\.role must be member, risk or operator/],
     ['null', '[null]', /^cannot start: keys\[0\] must be an object/],
   ];
