@@ -38,10 +38,15 @@ export function closeOf(inst: Instrument): number {
 export function endOfDay(e: Engine, c: EndOfDay): Result {
   const day = typeof c.date === 'string' ? dayOfDate(c.date) : null;
   if (day === null) return reject('INVALID_COMMAND', 'date must be the trading day to close, "YYYY-MM-DD"');
-  if (day < e.tradingDay) return reject('DAY_ALREADY_CLOSED', `${c.date} has been closed already; the trading day is ${e.tradingDate}`);
+  if (day < e.tradingDay) return reject('DAY_ALREADY_CLOSED', `${c.date} is before the trading day ${e.tradingDate}: it has been closed already, or the exchange did not trade then`);
   if (day > e.tradingDay) return reject('INVALID_COMMAND', `the trading day is ${e.tradingDate}: close it before ${c.date}`);
   const stampDay = localDay(c.time);
   const minute = localMinute(c.time);
+  // A day is closed once it has been traded, never ahead of the clock (even where sessions run all
+  // day): closing tomorrow today would publish its settlement and refuse every order until then.
+  if (stampDay < e.tradingDay) {
+    return reject('DAY_NOT_STARTED', `the trading day ${e.tradingDate} has not begun: it is ${dateOfDay(stampDay)} on the exchange's clock (UTC+8)`);
+  }
   for (const inst of e.instruments) {
     const profile = inst.profile;
     if (runsAllDay(profile) || !isTradingDay(profile, e.tradingDay)) continue;

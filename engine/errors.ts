@@ -21,6 +21,7 @@ export const REJECT_CODES = {
   NOT_YOUR_TURN: { status: 409, meaning: 'the block trade waits for the other party' },
   SESSION_OPEN: { status: 409, meaning: 'the end of day waits until every session of the day has closed' },
   DAY_ALREADY_CLOSED: { status: 409, meaning: 'that trading day has been closed already' },
+  DAY_NOT_STARTED: { status: 409, meaning: 'the trading day to close has not begun on the exchange\'s clock' },
   NO_CHANGE: { status: 409, meaning: 'the modification changes nothing' },
   REPORT_NOT_DUE: { status: 409, meaning: 'the account has no open large-holder report obligation for the instrument' },
   PRICE_OUT_OF_BAND: { status: 422, meaning: 'the price is outside today\'s band' },

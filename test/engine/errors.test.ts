@@ -73,6 +73,15 @@ const CASES: Record<RejectCode, (t: Asserts, h: Harness) => void> = {
     expectReject(t, h, () => h.operator({ type: 'endOfDay', date: '2026-11-20' }), 'SESSION_OPEN', '15:00');
   },
   DAY_ALREADY_CLOSED: (t, h) => expectReject(t, h, () => h.operator({ type: 'endOfDay', date: '2026-11-19' }), 'DAY_ALREADY_CLOSED'),
+  DAY_NOT_STARTED: (t) => {
+    // Sessions all day, every day: the 20th closes on the 20th; the 21st cannot be closed on the 20th.
+    const h = new Harness({ tradingDate: '2026-11-20', time: '16:00' });
+    h.list(national(), 'CEA24', '57.46');
+    ok(h.operator({ type: 'endOfDay', date: '2026-11-20' }));
+    expectReject(t, h, () => h.operator({ type: 'endOfDay', date: '2026-11-21' }), 'DAY_NOT_STARTED', 'the trading day 2026-11-21 has not begun: it is 2026-11-20');
+    h.at('2026-11-21', '00:01');
+    ok(h.operator({ type: 'endOfDay', date: '2026-11-21' }));
+  },
   NO_CHANGE: (t, h) => {
     const bid = id(h.order('B1-A', buy()));
     expectReject(t, h, () => h.modify('B1-A', bid, { price: '57.00' }), 'NO_CHANGE');
