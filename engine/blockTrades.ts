@@ -171,6 +171,31 @@ export class BlockDesk {
     }
   }
 
+  /**
+   * After a band change: proposals on the instrument whose price the new block band no longer
+   * admits (and whose quantity no exemption covers) end, releasing what they froze; they could
+   * never be confirmed.
+   */
+  withdrawOutOfBand(inst: Instrument, c: Command): void {
+    const exempt = inst.profile.source.blockBandExemptFromQuantity;
+    for (const block of this.openById()) {
+      if (block.instrument !== inst || (exempt !== null && block.quantity >= exempt)) continue;
+      if (block.price < inst.blockLow || block.price > inst.blockHigh) this.close(block, 'withdrawn', c, 'price_out_of_band');
+    }
+  }
+
+  /**
+   * After a position cap was lowered: the account's buy proposals on the instrument whose tonnes it
+   * froze as buyer, newest first, while its holding and open buys pass the cap.
+   */
+  withdrawOverCap(acct: Account, pos: Position, inst: Instrument, cap: number, c: Command): void {
+    const mine = this.openById().filter((b) => b.instrument === inst && b.termsBy === acct && b.frozenCash > 0).reverse();
+    for (const block of mine) {
+      if (pos.holding + pos.openBuy <= cap) return;
+      this.close(block, 'withdrawn', c, 'position_cap');
+    }
+  }
+
   /** The live proposals in id order: the map's order is not kept by a snapshot. */
   private openById(): Block[] {
     return [...this.open.values()].sort((a, b) => a.id - b.id);

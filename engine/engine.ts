@@ -973,6 +973,7 @@ export class Engine {
       inst.blockBandRate = blockRate;
       inst.setReference(reference);
       this.rebandBook(inst, c);
+      this.blocks.withdrawOutOfBand(inst, c);
     }
     this.instrumentEvent(inst, c, c.reason);
     return this.done();
@@ -1031,7 +1032,17 @@ export class Engine {
       type: 'limit', seq: c.seq, time: c.time, kind: cap ? 'positionCap' : 'largeHolderThreshold', symbol: inst.symbol,
       accountClass: forClass ? (c.accountClass as string) : null, accountId: acct?.id ?? null, quantity: c.quantity, plusAllocation,
     });
-    if (!cap) {
+    if (cap) {
+      // A cap holds for what already rests as much as for what comes: an account whose holding and
+      // open buys now pass it loses its newest buy orders on the instrument, then its newest buy
+      // proposals, until they no longer do (all of them if its holding alone passes it). Accounts
+      // in id order, so that a replay from a snapshot ends the same ones.
+      const affected = acct !== null ? [acct] : this.accountsById().filter((a) => a.accountClass === c.accountClass);
+      for (const a of affected) {
+        const pos = a.positions[inst.index];
+        if (pos !== undefined) this.trimToCap(a, pos, inst, c);
+      }
+    } else {
       // A threshold set below a holding is crossed as surely as by a holding that rose past it: the
       // alert and the report obligation start now, not at the account's next purchase. A class
       // rule's accounts go in id order, so that a replay from a snapshot emits the same events.
@@ -1042,6 +1053,21 @@ export class Engine {
       }
     }
     return this.done();
+  }
+
+  private trimToCap(acct: Account, pos: Position, inst: Instrument, c: Command): void {
+    const cap = this.capOf(acct, pos, inst);
+    if (cap === null || pos.holding + pos.openBuy <= cap) return;
+    if (acct.openOrders > 0) {
+      const buys = [...this.openOrders.values()].filter((o) => o.account === acct && o.instrument === inst && o.side === BUY).sort((a, b) => b.id - a.id);
+      for (const order of buys) {
+        if (pos.holding + pos.openBuy <= cap) return;
+        inst.book.remove(order);
+        this.finish(order, 'cancelled', 'position_cap');
+        this.orderEvent(order, c.seq, c.time);
+      }
+    }
+    this.blocks.withdrawOverCap(acct, pos, inst, cap, c);
   }
 
   private restrictAccount(c: RestrictAccount): Result {

@@ -33,7 +33,11 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
       response: {
         200: {
           type: 'object',
-          properties: { instrument: INSTRUMENT_VIEW, cancelledOrders: { type: 'integer', description: 'resting orders cancelled for falling outside the new band' } },
+          properties: {
+            instrument: INSTRUMENT_VIEW,
+            cancelledOrders: { type: 'integer', description: 'resting orders cancelled for falling outside the new band' },
+            withdrawnBlocks: { type: 'array', items: { type: 'string' }, description: 'the ids of the block proposals withdrawn for falling outside the new block band' },
+          },
           additionalProperties: false,
         },
         ...errorReplies(400, 401, 403, 404, 413, 415, 429, 500),
@@ -48,7 +52,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     if (!r.ok) return refuse(reply, r);
     // The instrument as committed now: the engine may already hold later commands until then.
     await g.sequencer.committed();
-    return { instrument: instrumentView(g, req.params.symbol), cancelledOrders: r.events.filter((e) => e.type === 'order').length };
+    return { instrument: instrumentView(g, req.params.symbol), cancelledOrders: r.events.filter((e) => e.type === 'order').length, withdrawnBlocks: ended(r.events).withdrawnBlocks };
   });
 
   app.post<{ Body: { symbol?: string; text: string } }>('/v1/risk/warnings', {
@@ -92,7 +96,10 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
             properties: {
               symbol: TEXT, accountClass: TEXT_OR_NULL, accountId: TEXT_OR_NULL, [field]: { ...TONNES_OR_NULL, description: 'the limit; null when removed' },
               plusAllocation: { type: 'boolean' },
-              ...(type === 'setLargeHolderThreshold' ? { alerts: { type: 'array', items: ALERT, description: 'the large-holder alerts the new threshold raised, in account id order' } } : {}),
+              ...(type === 'setLargeHolderThreshold' ? { alerts: { type: 'array', items: ALERT, description: 'the large-holder alerts the new threshold raised, in account id order' } } : {
+                cancelled: { type: 'array', items: { type: 'string' }, description: 'the ids of the buy orders cancelled because the account\'s holding and open buys passed the new cap' },
+                withdrawnBlocks: { type: 'array', items: { type: 'string' }, description: 'the ids of the buy proposals withdrawn for the same reason' },
+              }),
             },
             additionalProperties: false,
           },
@@ -112,6 +119,8 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
       if (type === 'setLargeHolderThreshold') {
         answer.alerts = r.events.filter((x): x is LargeHolderEvent => x.type === 'largeHolder' && x.action === 'alert')
           .map((a) => ({ accountId: a.accountId, symbol: a.symbol, holding: a.holding, threshold: a.threshold, dueDate: a.dueDate }));
+      } else {
+        Object.assign(answer, ended(r.events));
       }
       return answer;
     });

@@ -363,12 +363,16 @@ t.test('block band ±30 % of the previous close, at proposal, counter and execut
   expectReject(t, h, () => counter(h, 'B2-A', high, '40.21', 100_000), 'PRICE_OUT_OF_BAND');
   expectReject(t, h, () => h.member('S1', { type: 'proposeBlock', accountId: 'S1-A', symbol: 'CEA24', side: 'sell', price: 5700.5, quantity: 100_000, counterpartyAccountId: 'B1-A' }), 'INVALID_PRICE');
 
-  // A risk officer moves the reference to 50.00: block band [35.00, 65.00]; 74.70 no longer executes.
-  ok(h.risk({ type: 'setInstrument', symbol: 'CEA24', referencePrice: fen('50.00'), reason: 'correction' }));
+  // A risk officer moves the reference to 50.00: block band [35.00, 65.00]; the proposal at 74.70
+  // could never execute now, so it is withdrawn at once and its tonnes released.
+  const frozen = side(h, 'S1-A');
+  const moved = ok(h.risk({ type: 'setInstrument', symbol: 'CEA24', referencePrice: fen('50.00'), reason: 'correction' }));
   t.match(h.engine.instrument('CEA24'), { blockLow: 3500, blockHigh: 6500 });
-  const both = sides(h, ['S1-A', 'B2-A']);
-  expectReject(t, h, () => accept(h, 'B2-A', high), 'PRICE_OUT_OF_BAND', /35\.00.*65\.00/);
-  t.same(sides(h, ['S1-A', 'B2-A']), both, 'both sides as they were');
+  t.match(moved.events.filter((e) => e.type === 'block'), [{ blockId: high, status: 'withdrawn', reason: 'price_out_of_band' }]);
+  t.equal(side(h, 'S1-A').frozen, frozen.frozen - 100_000, 'its 100,000 t are free again');
+  expectReject(t, h, () => accept(h, 'B2-A', high), 'BLOCK_NOT_OPEN');
+  // Counters and acceptance check the band again in any case.
+  expectReject(t, h, () => counter(h, 'B1-A', 1, '66.00', 100_000), 'PRICE_OUT_OF_BAND', /35\.00.*65\.00/);
   // The proposal at 40.22 is inside [35.00, 65.00]: it still executes.
   ok(accept(h, 'B1-A', 1));
 });
@@ -385,6 +389,9 @@ t.test('Shanghai: no block band at or above 500,000 t', async (t) => {
   // The exemption follows the quantity of the terms.
   expectReject(t, h, () => counter(h, 'B1-A', id, '60.00', 499_999), 'PRICE_OUT_OF_BAND');
   ok(propose(h, 'S1-A', { symbol: 'SHEA', side: 'sell', price: '20.00', quantity: 500_000, to: 'B1-A' }));
+  // A band change leaves exempt proposals alone: no band applies to them.
+  const moved = ok(h.risk({ type: 'setInstrument', symbol: 'SHEA', blockBandPct: '10', reason: 'narrower' }));
+  t.same(moved.events.filter((e) => e.type === 'block'), [], 'no proposal withdrawn');
   // 60.00 × 500,000 = 30,000,000.00.
   const a = ok(accept(h, 'B1-A', id));
   t.match(tradesOf(a.events), [{ price: 6000, quantity: 500_000 }]);
@@ -448,13 +455,21 @@ t.test('position caps at proposal and execution; block buys count against them',
   const id = blockIdOf(propose(h, 'B1-A', { side: 'buy', price: '57.00', quantity: 100_000, to: 'S1-A' })); // exactly 150,000
   // The open block buy counts: one listed tonne more is over the cap.
   expectReject(t, h, () => h.order('B1-A', { symbol: 'CEA24', side: 'buy', price: '57.00', quantity: 1 }), 'POSITION_CAP_EXCEEDED');
-  // At execution: the cap is lowered to 149,999 → the trade would exceed it.
+  // The cap lowered to 149,999: the buyer's own proposal, which froze its cash, would take it past
+  // the cap, so it is withdrawn at once and what it froze released.
+  const lowered = ok(h.risk({ type: 'setPositionCap', symbol: 'CEA24', accountId: 'B1-A', quantity: 149_999, reason: 'tighter' }));
+  t.match(lowered.events, [{ type: 'limit' }, { type: 'block', blockId: id, status: 'withdrawn', reason: 'position_cap' }]);
+  t.same(side(h, 'B1-A'), expectSide({ cash: '20000000.00', available: 50_000 }), 'the proposal\'s cash is free again');
+  expectReject(t, h, () => accept(h, 'S1-A', id), 'BLOCK_NOT_OPEN');
+  ok(h.risk({ type: 'setPositionCap', symbol: 'CEA24', accountId: 'B1-A', quantity: 150_000, reason: 'back' }));
+  // At execution: a proposal the buyer did not freeze for (the seller's) is checked when it is confirmed.
+  const again = blockIdOf(propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 100_000, to: 'B1-A' }));
   ok(h.risk({ type: 'setPositionCap', symbol: 'CEA24', accountId: 'B1-A', quantity: 149_999, reason: 'tighter' }));
   const both = sides(h, ['S1-A', 'B1-A']);
-  expectReject(t, h, () => accept(h, 'S1-A', id), 'POSITION_CAP_EXCEEDED');
+  expectReject(t, h, () => accept(h, 'B1-A', again), 'POSITION_CAP_EXCEEDED');
   t.same(sides(h, ['S1-A', 'B1-A']), both, 'both sides as they were');
   ok(h.risk({ type: 'setPositionCap', symbol: 'CEA24', accountId: 'B1-A', quantity: 150_000, reason: 'back' }));
-  ok(accept(h, 'S1-A', id));
+  ok(accept(h, 'B1-A', again));
   t.same(side(h, 'B1-A'), expectSide({ cash: '14300000.00', available: 50_000, pending: 100_000 }));
   // After the trade, the pending block purchase counts: holding 150,000 = cap.
   expectReject(t, h, () => h.order('B1-A', { symbol: 'CEA24', side: 'buy', price: '57.00', quantity: 1 }), 'POSITION_CAP_EXCEEDED');

@@ -6,6 +6,7 @@ import t from 'tap';
 import type { Result } from '../../engine/index.ts';
 import { Harness, ok, tradesOf } from '../support/harness.ts';
 import { beijing, expectReject, national, position } from './fixtures.ts';
+import { blockIdOf, propose } from '../support/day.ts';
 
 const id = (r: Result) => ok(r).orderId as number;
 
@@ -140,4 +141,49 @@ t.test('caps set by a risk officer on the national market', async (t) => {
     expectReject(t, h, () => h.risk({ type: 'setPositionCap', symbol: 'CEA99', accountClass: 'institution', quantity: 5, reason: 'x' }), 'UNKNOWN_INSTRUMENT');
     expectReject(t, h, () => h.member('N1', { type: 'setPositionCap', symbol: 'CEA24', accountClass: 'institution', quantity: 5, reason: 'x' }), 'NOT_PERMITTED');
   });
+});
+
+t.test('a lowered cap holds for what already rests: the newest buys end until the account is within it', async (t) => {
+  const h = new Harness({ tradingDate: '2026-11-20' });
+  h.list(national(), 'CEA24', '57.46');
+  h.open('N1-A', { cash: '100000000.00', holdings: { CEA24: 400 } });
+  h.open('N2-A', { cash: '10000000.00', holdings: { CEA24: 400 } });
+  h.open('S1-A', { holdings: { CEA24: 1_000_000 } });
+  const first = id(h.order('N1-A', cea('buy', '57.00', 300)));
+  const second = id(h.order('N1-A', cea('buy', '56.00', 200)));
+  const third = id(h.order('N1-A', cea('buy', '56.50', 100)));
+  const sell = id(h.order('N1-A', cea('sell', '60.00', 50))); // a sell is never in the way of a cap
+  const other = id(h.order('N2-A', cea('buy', '57.00', 100)));
+  const block = blockIdOf(propose(h, 'N1-A', { side: 'buy', price: '57.00', quantity: 100_000, to: 'S1-A' }));
+  t.same(position(h, 'N1-A', 'CEA24'), { available: 350, frozen: 50, pending: 0, openBuy: 100_600 });
+
+  // 400 held + 300 + 200 + 100 + 100,000 open = 101,000: a cap of 100,700 ends the newest buy
+  // orders while they pass it (100 t, then 200 t), and keeps the oldest and the proposal.
+  const r = ok(h.risk({ type: 'setPositionCap', symbol: 'CEA24', accountId: 'N1-A', quantity: 100_700, reason: 'concentration' }));
+  t.match(r.events, [
+    { type: 'limit', accountId: 'N1-A', quantity: 100_700 },
+    { type: 'order', orderId: third, status: 'cancelled', reason: 'position_cap' },
+    { type: 'order', orderId: second, status: 'cancelled', reason: 'position_cap' },
+  ]);
+  t.equal(r.events.length, 3);
+  t.same(position(h, 'N1-A', 'CEA24'), { available: 350, frozen: 50, pending: 0, openBuy: 100_300 });
+  t.equal(h.engine.order(sell)?.status, 'new', 'the sell rests');
+  t.equal(h.engine.order(other)?.status, 'new', 'another account is not touched');
+  // 100,000: the last buy order goes, and then the proposal, whose 100,000 t alone pass it.
+  const cash = h.engine.account('N1-A')!.cash;
+  const lower = ok(h.risk({ type: 'setPositionCap', symbol: 'CEA24', accountId: 'N1-A', quantity: 100_000, reason: 'concentration' }));
+  t.match(lower.events, [
+    { type: 'limit', quantity: 100_000 },
+    { type: 'order', orderId: first, status: 'cancelled', reason: 'position_cap' },
+    { type: 'block', blockId: block, status: 'withdrawn', reason: 'position_cap' },
+  ]);
+  t.same(position(h, 'N1-A', 'CEA24'), { available: 350, frozen: 50, pending: 0, openBuy: 0 });
+  t.equal(h.engine.account('N1-A')!.cashFrozen, 0, 'nothing holds cash now');
+  t.ok(h.engine.account('N1-A')!.cash > cash, 'what they froze is released');
+
+  // A class cap below a holding: all of the account's buys end.
+  ok(h.order('N2-A', cea('buy', '55.00', 10)));
+  const c = ok(h.risk({ type: 'setPositionCap', symbol: 'CEA24', accountClass: 'institution', quantity: 300, reason: 'tighter' }));
+  t.same(c.events.filter((e) => e.type === 'order').map((e) => e.type === 'order' && e.accountId), ['N2-A', 'N2-A'], 'N2-A holds 400 > 300: both its buys end');
+    expectReject(t, h, () => h.order('N2-A', cea('buy', '55.00', 1)), 'POSITION_CAP_EXCEEDED');
 });

@@ -228,9 +228,9 @@ t.test('risk officer: every route, and the audit trail with its free-form fields
   t.same((await api('POST', '/v1/risk/market/resume', { key: 'risk', body: { reason: 'drill over' } })).body, { status: 'trading', reason: 'drill over' });
 
   t.same((await api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountClass: 'individual', maxQuantity: 1000, reason: 'cap' } })).body,
-    { symbol: 'CEA24', accountClass: 'individual', accountId: null, maxQuantity: 1000, plusAllocation: false }, 'a cap: maxQuantity kept');
+    { symbol: 'CEA24', accountClass: 'individual', accountId: null, maxQuantity: 1000, plusAllocation: false, cancelled: [], withdrawnBlocks: [] }, 'a cap: maxQuantity kept');
   t.same((await api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountClass: 'individual', maxQuantity: null, reason: 'lifted' } })).body,
-    { symbol: 'CEA24', accountClass: 'individual', accountId: null, maxQuantity: null, plusAllocation: false }, 'a removed cap: null, not 0');
+    { symbol: 'CEA24', accountClass: 'individual', accountId: null, maxQuantity: null, plusAllocation: false, cancelled: [], withdrawnBlocks: [] }, 'a removed cap: null, not 0');
   t.same((await api('PUT', '/v1/risk/large-holder-thresholds', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M3-C1', quantity: 180000, reason: 'watch list' } })).body,
     { symbol: 'CEA24', accountClass: null, accountId: 'M3-C1', quantity: 180000, plusAllocation: false, alerts: [] }, 'a threshold: quantity kept; at it is not over it');
   const lowered = await api('PUT', '/v1/risk/large-holder-thresholds', { key: 'risk', body: { symbol: 'CCER', accountClass: 'institution', quantity: 100000, reason: 'review' } });

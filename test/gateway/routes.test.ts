@@ -304,6 +304,14 @@ t.test('risk officer routes', async (t) => {
   expectError(t, await api('POST', '/v1/orders', { key: 'M1', body: orderBody({ accountId: 'M1-P1', quantity: 1 }) }), 422, 'POSITION_CAP_EXCEEDED', /1000|1,000/);
   expectOk(t, await api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountClass: 'individual', maxQuantity: null, reason: 'lifted' } }), 200, 'cap removed');
   expectError(t, await api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountClass: 'individual' } }), 400, 'INVALID_REQUEST', /maxQuantity/);
+  // A cap lowered below what an account holds and has open ends its resting buys, and says which.
+  const restingBuy = await api('POST', '/v1/orders', { key: 'M1', body: orderBody({ accountId: 'M1-P1', side: 'buy', price: '52.00', quantity: 7 }) });
+  expectOk(t, restingBuy, 201, 'a resting buy');
+  const tight = await api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M1-P1', maxQuantity: 0, reason: 'no more' } });
+  expectOk(t, tight, 200, 'a cap of 0');
+  t.same(tight.body.cancelled, [restingBuy.body.order.orderId]);
+  t.match((await api('GET', `/v1/orders/${restingBuy.body.order.orderId}`, { key: 'M1' })).body, { status: 'cancelled' });
+  expectOk(t, await api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M1-P1', maxQuantity: null, reason: 'lifted' } }), 200);
 
   expectOk(t, await api('PUT', '/v1/risk/large-holder-thresholds', { key: 'risk', body: { symbol: 'CEA24', accountClass: 'institution', quantity: 600000, reason: 'review' } }), 200, 'threshold');
   const holders = await api('GET', '/v1/risk/large-holders?symbol=CEA24', { key: 'risk' });
@@ -335,8 +343,8 @@ t.test('risk officer routes', async (t) => {
   for (const a of refused) t.ok(Object.keys(a).some((k) => !['seq', 'time', 'who', 'action', 'what', 'why'].includes(k)), `the refused ${a.action} is marked as refused in the audit trail: ${JSON.stringify(a)}`);
   const actions = entries.filter((a) => !refused.includes(a));
   t.same(actions.map((a) => a.who), actions.map(() => 'risk:risk-4'), 'who: the risk officer of the fourth key');
-  t.same(actions.map((a) => a.action), ['setInstrument', 'haltMarket', 'resumeMarket', 'setPositionCap', 'setPositionCap', 'setLargeHolderThreshold', 'restrictAccount', 'restrictAccount', 'cancelAll'], 'every accepted risk action, in order');
-  t.same(actions.map((a) => a.why), ['reference reset', 'drill', 'drill over', 'test cap', 'lifted', 'review', 'inquiry', 'cleared', 'test'], 'each with its reason');
+  t.same(actions.map((a) => a.action), ['setInstrument', 'haltMarket', 'resumeMarket', 'setPositionCap', 'setPositionCap', 'setPositionCap', 'setPositionCap', 'setLargeHolderThreshold', 'restrictAccount', 'restrictAccount', 'cancelAll'], 'every accepted risk action, in order');
+  t.same(actions.map((a) => a.why), ['reference reset', 'drill', 'drill over', 'test cap', 'lifted', 'no more', 'lifted', 'review', 'inquiry', 'cleared', 'test'], 'each with its reason');
   for (const a of audit.body) t.match(a, { seq: Number, time: ISO_TIME, who: String, action: String }, 'audit entry shape');
 });
 
