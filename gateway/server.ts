@@ -68,6 +68,9 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       const words = first?.keyword === 'pattern' ? PATTERN_WORDS.get(String(first.params?.pattern))
         : first?.keyword === 'format' && first.params?.format === 'date' ? PATTERN_WORDS.get(DATE.pattern) : undefined;
       if (words !== undefined) return fail(reply, 400, 'INVALID_REQUEST', `${where}${first?.instancePath ?? ''} must be ${words}`);
+      // A choice names its choices (Ajv says only "must be equal to one of the allowed values").
+      const allowed = first?.keyword === 'enum' ? first.params?.allowedValues : undefined;
+      if (Array.isArray(allowed)) return fail(reply, 400, 'INVALID_REQUEST', `${where}${first?.instancePath ?? ''} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`);
       // An unknown property is named (Ajv's own message does not say which one).
       const extra = first?.keyword === 'additionalProperties' ? String(first.params?.additionalProperty ?? '') : '';
       const message = extra === '' ? err.message : `${where} has a property ${JSON.stringify(extra.slice(0, 64))} this route does not take`;

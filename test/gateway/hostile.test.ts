@@ -68,6 +68,9 @@ t.test('wrong types are refused, never coerced into an order', async (t) => {
     ['POST', '/v1/orders', { ...ORDER, symbol: 'cea24' }, /^body\/symbol must be a symbol of 2–16 capital letters/],
     ['POST', '/v1/orders', { ...ORDER, accountId: 'M1 C1' }, /^body\/accountId must be an account id of 1–32/],
     ['POST', '/v1/orders', { ...ORDER, clientOrderId: 'has space' }, /^body\/clientOrderId must be 1–64 printable ASCII characters, no spaces$/],
+    // A choice names its choices.
+    ['POST', '/v1/orders', { ...ORDER, side: 'BUY' }, /^body\/side must be one of "buy", "sell"$/],
+    ['POST', '/v1/orders', { ...ORDER, timeInForce: 'GTC' }, /^body\/timeInForce must be one of "DAY", "IOC", "FOK"$/],
   ];
   for (const [method, path, body, message] of worded) {
     const r = await hit(method, path, { key: 'M1', body });
@@ -76,6 +79,8 @@ t.test('wrong types are refused, never coerced into an order', async (t) => {
   expectError(t, await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M1-C1', cash: '1e6' } }), 400, 'INVALID_REQUEST', /^body\/cash must be an amount in CNY as a string, two decimals at most/);
   expectError(t, await hit('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: '5%', reason: 'x' } }), 400, 'INVALID_REQUEST', /^body\/listedBandPct must be a percentage as a string/);
   expectError(t, await hit('GET', '/v1/orders/0x1f', { key: 'M1' }), 400, 'INVALID_REQUEST', /^params\/orderId must be a positive whole number as a string/);
+  expectError(t, await hit('GET', '/v1/orders?status=done', { key: 'M1' }), 400, 'INVALID_REQUEST', /^querystring\/status must be one of "open", /);
+  expectError(t, await hit('GET', '/v1/instruments/CEA24/klines?interval=2m'), 400, 'INVALID_REQUEST', /^querystring\/interval must be one of "1m", "5m", "15m", "1h", "1d"$/);
 
   expectError(t, await hit('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M3-C4', maxQuantity: '100' } }), 400, 'INVALID_REQUEST', undefined, 'a cap as a string');
   expectError(t, await hit('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: 5, reason: 'x' } }), 400, 'INVALID_REQUEST', undefined, 'a band as a number');
