@@ -847,6 +847,14 @@ export class Engine {
         return reject('INVALID_COMMAND', 'venues must be a non-empty list of venue codes such as "CEA"');
       }
       venues = new Set(c.venues);
+      // A venue listed here that does not take the account's class would leave it an account that
+      // can never trade there: refused, naming what the venue takes.
+      for (const inst of this.instruments) {
+        const admits = inst.profile.source.admittedClasses;
+        if (venues.has(inst.venue) && !admits.includes(c.accountClass)) {
+          return reject('VENUE_NOT_ADMITTED', `${inst.venue} does not admit ${c.accountClass} accounts (it admits ${admits.join(', ')})`);
+        }
+      }
     }
     const acct = new Account(c.accountId, c.member, c.accountClass, allocation, venues);
     this.accounts.set(acct.id, acct);
@@ -881,6 +889,9 @@ export class Engine {
     const quantity = c.quantity as number;
     if (!isPositiveInt(quantity) || quantity > MAX_AMOUNT) return reject('INVALID_QUANTITY', `quantity must be a positive whole number of tonnes of at most 1,000,000,000,000,000, not ${quantity}`);
     if (inbound) {
+      // Allowances go only where they can be sold: an account not admitted to the venue could never
+      // trade them (a withdrawal is always possible).
+      if (!this.admittedTo(acct, inst)) return reject('VENUE_NOT_ADMITTED', `account ${acct.id} (${acct.accountClass}) is not admitted to ${inst.venue}: it could never trade ${inst.symbol} deposited there`);
       // Holdings stay well inside 2^53 (every amount is an exact integer), like cash.
       const held = acct.peek(inst.index);
       if (held.available + held.frozen + held.pending + held.openBuy + quantity > MAX_AMOUNT) {

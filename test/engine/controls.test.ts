@@ -249,6 +249,24 @@ t.test('venue admission', async (t) => {
     ok(h.order('I1-A', order('CEA24', 'buy', '57.00', 10)));
   });
 
+  t.test('an account is not opened for a venue that does not take its class, nor given tonnes it could never trade', async (t) => {
+    const h = market();
+    h.list(voluntary(), 'CCER', '80.00');
+    const create = (accountId: string, accountClass: 'individual' | 'institution', venues: string[]) =>
+      h.operator({ type: 'createAccount', accountId, member: 'I1', accountClass, venues });
+    expectReject(t, h, () => create('I1-A', 'individual', ['CCER']), 'VENUE_NOT_ADMITTED', 'CCER does not admit individual accounts (it admits compliance, institution)');
+    expectReject(t, h, () => create('I1-A', 'individual', ['CEA', 'CCER']), 'VENUE_NOT_ADMITTED');
+    t.equal(h.engine.account('I1-A'), undefined, 'no account was opened');
+    ok(create('I1-A', 'individual', ['CEA']));
+    ok(create('I1-B', 'institution', ['CCER']));
+    // Tonnes go only where they can be sold; taking them out is always possible.
+    expectReject(t, h, () => h.operator({ type: 'deposit', accountId: 'I1-A', symbol: 'CCER', quantity: 10 }), 'VENUE_NOT_ADMITTED', 'it could never trade CCER');
+    expectReject(t, h, () => h.operator({ type: 'deposit', accountId: 'I1-B', symbol: 'CEA24', quantity: 10 }), 'VENUE_NOT_ADMITTED', 'account I1-B (institution) is not admitted to CEA');
+    ok(h.operator({ type: 'deposit', accountId: 'I1-A', symbol: 'CEA24', quantity: 10 }));
+    ok(h.operator({ type: 'deposit', accountId: 'I1-B', symbol: 'CCER', quantity: 10 }));
+    ok(h.operator({ type: 'withdraw', accountId: 'I1-B', symbol: 'CCER', quantity: 10 }));
+  });
+
   t.test('admission holds for every instrument, however many are listed, and is answered the same each time', async (t) => {
     const h = market();
     // Forty Hubei instruments: the account keeps the first instruments' answers as bits and the
