@@ -133,8 +133,9 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
       process.stderr.write(`settlement of ${date} not published: ${(e as Error).message}\n`);
     }
   };
-  // A day closed just before a crash may have missed its outputs: write them now.
-  for (const eod of journal.endsOfDay()) if (!settlement.days().includes(eod.date)) publishDay(eod.date);
+  // A day closed just before a crash (or whose outputs could not be written) may have missed them,
+  // or some of them: write them now.
+  for (const eod of journal.endsOfDay()) if (!settlement.published(eod.date)) publishDay(eod.date);
 
   if (recovered.created) {
     // The whole set-up in one turn, so one batch, committed with the genesis: a first start killed

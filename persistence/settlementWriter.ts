@@ -2,7 +2,7 @@
 // under <data>/settlement/<date>/ (JSON and CSV of each report). Everything is built from the facts
 // the journal recorded with the commands (trades, transfers, the end of day), so a re-run for the
 // same day writes byte-identical files, and a day that does not reconcile is never published.
-import { mkdirSync, writeFileSync, renameSync, existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   settle, statementsCsv, toCsv, CSV_COLUMNS, SettlementError, type EndOfDayEvent, type SettlementReports,
@@ -11,6 +11,31 @@ import type { Journal } from './journal.ts';
 
 export const REPORTS = ['statements', 'trades', 'market', 'large-holders'] as const;
 export type ReportName = (typeof REPORTS)[number];
+/** The files of a published day: each report as JSON and CSV, and the totals. */
+const FILES = [...REPORTS.flatMap((r) => [`${r}.json`, `${r}.csv`]), 'totals.json'];
+
+/** Writes a file whole or not at all (a temporary file, synced, then renamed over the name). */
+function writeDurably(dir: string, name: string, text: string): void {
+  const tmp = join(dir, name + '.tmp');
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, name));
+}
+
+/** Makes the renames in a folder durable. */
+function syncFolder(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export class SettlementWriter {
   constructor(private readonly journal: Journal, private readonly dataDir: string) {
@@ -37,15 +62,34 @@ export class SettlementWriter {
     return settle(events, eod, previous?.accounts ?? null);
   }
 
-  /** Builds, checks and writes the day's outputs (tables and files); safe to run again. */
+  /**
+   * Builds, checks and writes the day's outputs; safe to run again. The files come first, each
+   * synced, then the tables with the day's row in one transaction: the row is what says the day is
+   * published, so it is never there before every file is. A crash or a failed write part-way
+   * leaves the day unpublished, and the next start (or the next request for it) writes it again.
+   */
   write(date: string): SettlementReports {
     const r = this.reports(date);
+    const dir = this.folder(date);
+    mkdirSync(dir, { recursive: true });
+    const text: Record<string, string> = {
+      'statements.json': JSON.stringify(r.statements, null, 2) + '\n',
+      'statements.csv': statementsCsv(r.statements),
+      'trades.json': JSON.stringify(r.trades, null, 2) + '\n',
+      'trades.csv': toCsv(r.trades, CSV_COLUMNS.trades),
+      'market.json': JSON.stringify(r.market, null, 2) + '\n',
+      'market.csv': toCsv(r.market, CSV_COLUMNS.market),
+      'large-holders.json': JSON.stringify(r.largeHolders, null, 2) + '\n',
+      'large-holders.csv': toCsv(r.largeHolders, CSV_COLUMNS.largeHolders),
+      'totals.json': JSON.stringify(r.totals, null, 2) + '\n',
+    };
+    for (const name of FILES) writeDurably(dir, name, text[name]);
+    syncFolder(dir);
     const db = this.journal.db;
     db.transaction(() => {
       for (const table of ['settlement_days', 'settlement_statements', 'trade_register', 'market_report', 'large_holder_report']) {
         db.prepare(`DELETE FROM ${table} WHERE date = ?`).run(date);
       }
-      db.prepare('INSERT INTO settlement_days (date, eod_seq, totals) VALUES (?, ?, ?)').run(date, this.journal.endsOfDay().find((e) => e.date === date)!.seq, JSON.stringify(r.totals));
       const st = db.prepare('INSERT INTO settlement_statements (date, account_id, body) VALUES (?, ?, ?)');
       for (const s of r.statements) st.run(date, s.accountId, JSON.stringify(s));
       const tr = db.prepare('INSERT INTO trade_register (date, trade_id, body) VALUES (?, ?, ?)');
@@ -54,26 +98,32 @@ export class SettlementWriter {
       for (const m of r.market) mk.run(date, m.symbol, JSON.stringify(m));
       const lh = db.prepare('INSERT INTO large_holder_report (date, account_id, symbol, body) VALUES (?, ?, ?, ?)');
       for (const l of r.largeHolders) lh.run(date, l.accountId, l.symbol, JSON.stringify(l));
+      db.prepare('INSERT INTO settlement_days (date, eod_seq, totals) VALUES (?, ?, ?)').run(date, this.journal.endsOfDay().find((e) => e.date === date)!.seq, JSON.stringify(r.totals));
     })();
-    const dir = this.folder(date);
-    mkdirSync(dir, { recursive: true });
-    const files: [string, string][] = [
-      ['statements.json', JSON.stringify(r.statements, null, 2) + '\n'],
-      ['statements.csv', statementsCsv(r.statements)],
-      ['trades.json', JSON.stringify(r.trades, null, 2) + '\n'],
-      ['trades.csv', toCsv(r.trades, CSV_COLUMNS.trades)],
-      ['market.json', JSON.stringify(r.market, null, 2) + '\n'],
-      ['market.csv', toCsv(r.market, CSV_COLUMNS.market)],
-      ['large-holders.json', JSON.stringify(r.largeHolders, null, 2) + '\n'],
-      ['large-holders.csv', toCsv(r.largeHolders, CSV_COLUMNS.largeHolders)],
-      ['totals.json', JSON.stringify(r.totals, null, 2) + '\n'],
-    ];
-    for (const [name, text] of files) {
-      const tmp = join(dir, name + '.tmp');
-      writeFileSync(tmp, text);
-      renameSync(tmp, join(dir, name));
-    }
     return r;
+  }
+
+  /** Whether the day's outputs are all there: its row (written last) and every file. */
+  published(date: string): boolean {
+    const row = this.journal.db.prepare('SELECT 1 FROM settlement_days WHERE date = ?').get(date);
+    return row !== undefined && FILES.every((name) => existsSync(join(this.folder(date), name)));
+  }
+
+  /** Whether the journal holds the day's end of day. */
+  closed(date: string): boolean {
+    return this.journal.endsOfDay().some((e) => e.date === date);
+  }
+
+  /**
+   * A closed day's outputs, written if they are missing (a crash or a failed write cut them short):
+   * true when they are there now, false when the day has not been closed. Throws when they cannot
+   * be written.
+   */
+  ensure(date: string): boolean {
+    if (this.published(date)) return true;
+    if (!this.closed(date)) return false;
+    this.write(date);
+    return true;
   }
 
   /** A written report file, or null when the day or the report does not exist. */

@@ -1,10 +1,10 @@
 // Operators' routes (API.md "Operators"): accounts, deposits and withdrawals, listing an
 // instrument with its venue profile, the end of day, and the settlement outputs.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { formatMoney, parseMoney, type AccountEvent, type VenueProfile } from '../../engine/index.ts';
 import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts';
 import {
-  ACCOUNT, body, DATE, DAY, errorReplies, fail, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, refuse, submit, SYMBOL, TEXT, TONNES, type Gateway,
+  ACCOUNT, body, DATE, DAY, ERROR_REPLY, errorReplies, fail, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, refuse, submit, SYMBOL, TEXT, TONNES, type Gateway,
 } from '../http.ts';
 import { CASH, INSTRUMENT_VIEW } from '../replies.ts';
 import { instrumentView } from './market.ts';
@@ -12,7 +12,24 @@ import { instrumentView } from './market.ts';
 const operator = { config: { role: 'operator' as const } };
 const VENUE = SYMBOL;
 
+/** A closed day's settlement that cannot be written now (a full disk, say). */
+const SETTLEMENT_UNAVAILABLE = { ...ERROR_REPLY, description: 'SETTLEMENT_UNAVAILABLE: the day is closed but its settlement could not be written; the journal holds the day, and the next request (or start) writes it again' };
+
 export function adminRoutes(app: FastifyInstance, g: Gateway): void {
+  /**
+   * Whether a day's settlement can be served: published, or closed and written now (a crash or a
+   * failed write cut its outputs short). Otherwise the refusal has been sent.
+   */
+  const available = (reply: FastifyReply, date: string): boolean => {
+    try {
+      if (g.settlement.ensure(date)) return true;
+      fail(reply, 404, 'UNKNOWN_DAY', `no settlement has been published for ${date}`);
+    } catch (e) {
+      fail(reply, 503, 'SETTLEMENT_UNAVAILABLE', `the settlement of ${date} could not be written (${(e as Error).message}); the journal holds the day intact: ask again once the cause is fixed`);
+    }
+    return false;
+  };
+
   app.post<{ Body: { accountId: string; member: string; class: 'compliance' | 'institution' | 'individual'; allocation?: number; venues?: string[] } }>('/v1/admin/accounts', {
     ...operator,
     schema: {
@@ -118,7 +135,7 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
       instruments: eod.instruments.map((i) => ({
         symbol: i.symbol, prevClose: formatMoney(i.prevClose), close: formatMoney(i.close), listedVolume: i.listedVolume, blockVolume: i.blockVolume,
       })),
-      settlement: g.settlement.days().includes(eod.date) ? `/v1/settlement/${eod.date}` : null,
+      settlement: g.settlement.published(eod.date) ? `/v1/settlement/${eod.date}` : null,
     };
   });
 
@@ -146,11 +163,11 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
           },
           additionalProperties: false,
         },
-        ...errorReplies(400, 401, 403, 404, 429, 500),
+        ...errorReplies(400, 401, 403, 404, 429, 500), 503: SETTLEMENT_UNAVAILABLE,
       },
     },
   }, async (req, reply) => {
-    if (!g.settlement.days().includes(req.params.date)) return fail(reply, 404, 'UNKNOWN_DAY', `no settlement has been published for ${req.params.date}`);
+    if (!available(reply, req.params.date)) return reply;
     return {
       date: req.params.date, totals: JSON.parse(g.settlement.read(req.params.date, 'totals', 'json') ?? 'null'),
       reports: REPORTS.map((name) => ({ name, href: `/v1/settlement/${req.params.date}/${name}` })),
@@ -170,10 +187,11 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
             'text/csv': { schema: { type: 'string' } },
           },
         },
-        ...errorReplies(400, 401, 403, 404, 429, 500),
+        ...errorReplies(400, 401, 403, 404, 429, 500), 503: SETTLEMENT_UNAVAILABLE,
       },
     },
   }, async (req, reply) => {
+    if (!available(reply, req.params.date)) return reply;
     const csv = (req.headers.accept ?? '').includes('text/csv');
     const text = g.settlement.read(req.params.date, req.params.report, csv ? 'csv' : 'json');
     if (text === null) return fail(reply, 404, 'UNKNOWN_DAY', `no settlement has been published for ${req.params.date}`);
