@@ -128,6 +128,13 @@ export class Journal {
   private checkSchema(file: string): void {
     const tables = (this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
     if (tables.length === 0) {
+      // An empty or missing journal beside what an exchange leaves (its snapshots, settlement,
+      // demo keys) is a lost journal, not a new directory: starting afresh would forget every
+      // order and balance in silence and write new snapshots among the old ones.
+      const left = ['snapshots', 'settlement', 'keys.json'].filter((name) => existsSync(join(this.dir, name)));
+      if (left.length > 0) {
+        throw new JournalError(`${file} is missing or empty, but ${this.dir} holds ${left.join(', ')} of an exchange that ran here: restore the journal, or move those away to start a new exchange in this directory`);
+      }
       // One transaction: a file killed while being created is empty, never tables without a version.
       this.db.transaction(() => {
         this.db.exec(TABLES);

@@ -3,7 +3,7 @@
 // touched; a market set-up the engine refuses journals nothing, so that the corrected file makes the
 // market on the next start. In-process, a start that fails once the journal is open closes it.
 import t, { type Test } from 'tap';
-import { cpSync, existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DEMO_MARKETS_FILE, SetupError } from '../../engine/setup.ts';
@@ -85,6 +85,23 @@ t.test('a data directory that cannot be one: exit 1 saying why', async (t) => {
     saysWhyInOneLine(t, output, pattern);
   }
   t.equal(readFileSync(file, 'utf8'), 'not a directory', 'the file is left as it was');
+});
+
+t.test('a lost journal beside what an exchange left is not taken for a new directory', async (t) => {
+  for (const [what, left] of [['snapshots', 'snapshots'], ['settlement', 'settlement'], ['the demo keys', 'keys.json']] as const) {
+    const dataDir = join(folder.path, `lost-${left}`);
+    mkdirSync(dataDir);
+    if (left === 'keys.json') writeFileSync(join(dataDir, left), '[]');
+    else mkdirSync(join(dataDir, left));
+    // An empty journal file, as a failed copy or a truncation leaves; and then none at all.
+    writeFileSync(join(dataDir, 'journal.sqlite'), '');
+    for (const journal of ['empty', 'missing']) {
+      if (journal === 'missing') for (const f of readdirSync(dataDir)) if (f.startsWith('journal.sqlite')) rmSync(join(dataDir, f));
+      const { code, output } = await failedStart(t, { dataDir, keysFile });
+      t.equal(code, 1, `${what}, the journal ${journal}: exit code 1`);
+      saysWhyInOneLine(t, output, new RegExp(`^cannot start: .*journal\\.sqlite is missing or empty, but .*lost-${left.replace('.', '\\.')} holds ${left.replace('.', '\\.')} of an exchange that ran here: restore the journal, or move those away`));
+    }
+  }
 });
 
 t.test('a bad keys file: exit 1 naming it, before the data directory is created', async (t) => {
