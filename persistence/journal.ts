@@ -97,8 +97,6 @@ export class Journal {
   lastCommitMs = 0;
   private factsOfBatch: Database.Statement | null = null;
   private tradesOfBatch: Database.Statement | null = null;
-  /** Set by batchesAfter() (and so entries()) when it dropped a torn tail: the first sequence number dropped. */
-  tornTail: { fromSeq: number } | null = null;
 
   /** Opens (or creates) the journal in `dir`/journal.sqlite. */
   readonly file: string;
@@ -234,8 +232,9 @@ export class Journal {
   }
 
   /**
-   * The committed commands after `afterSeq`, checked batch by batch. A damaged final batch is a
-   * torn tail: it is dropped and reported in `tornTail`. Damage before it stops with a JournalError.
+   * The committed commands after `afterSeq`, checked batch by batch. Damage anywhere, the last
+   * batch included, stops with a JournalError: a batch is written in one transaction, so a crash
+   * never leaves one half-written, and a damaged one was committed, and answered.
    */
   *entries(afterSeq: number): Generator<Command> {
     for (const { commands } of this.batchesAfter(afterSeq)) yield* commands;
@@ -244,10 +243,9 @@ export class Journal {
   /**
    * The committed batches after `afterSeq`, checked, with their batch numbers: each with its
    * commands after `afterSeq` (a snapshot may hold the first part of a batch) and whether that is
-   * all of them. Damage and torn tails as for entries().
+   * all of them. Damage as for entries().
    */
   *batchesAfter(afterSeq: number): Generator<{ batch: number; commands: Command[]; whole: boolean }> {
-    const lastBatch = this.lastBatch();
     const rows = this.db.prepare('SELECT batch, first_seq, last_seq, commands, crc FROM batches WHERE last_seq > ? ORDER BY batch')
       .iterate(afterSeq) as IterableIterator<{ batch: number; first_seq: number; last_seq: number; commands: string; crc: number }>;
     let expected = afterSeq + 1;
@@ -263,11 +261,7 @@ export class Journal {
       const sound = commands !== null && commands.length === row.last_seq - row.first_seq + 1
         && commands.every((c, i) => c.seq === row.first_seq + i);
       if (!sound) {
-        if (row.batch === lastBatch) {
-          this.tornTail = { fromSeq: row.first_seq };
-          return;
-        }
-        throw new JournalError(`the journal is damaged at seq ${row.first_seq}–${row.last_seq} (batch ${row.batch}: ${commands === null ? 'checksum mismatch or unreadable' : 'out of sequence'}); start-up stops rather than trade on a broken history`);
+        throw new JournalError(`the journal is damaged at seq ${row.first_seq}–${row.last_seq} (batch ${row.batch}: ${commands === null ? 'checksum mismatch or unreadable' : 'out of sequence'}); start-up stops rather than trade on a broken history: restore the journal from a copy`);
       }
       // The snapshot already holds the commands before `expected`.
       const whole = row.first_seq === expected;
@@ -294,23 +288,6 @@ export class Journal {
     this.factsOfBatch ??= this.db.prepare('SELECT events FROM facts WHERE batch = ?');
     const row = this.factsOfBatch.get(batch) as { events: string } | undefined;
     return row?.events ?? null;
-  }
-
-  /** Deletes the torn tail found by entries(), so that new commands can take its sequence numbers. */
-  discardTornTail(): void {
-    if (this.tornTail === null) return;
-    const from = this.tornTail.fromSeq;
-    this.db.transaction(() => {
-      const batches = this.db.prepare('SELECT batch FROM batches WHERE last_seq >= ?').all(from) as { batch: number }[];
-      for (const { batch } of batches) {
-        this.db.prepare('DELETE FROM batches WHERE batch = ?').run(batch);
-        this.db.prepare('DELETE FROM facts WHERE batch = ?').run(batch);
-      }
-      this.db.prepare('DELETE FROM audit WHERE seq >= ?').run(from);
-      this.db.prepare('DELETE FROM days WHERE seq >= ?').run(from);
-    })();
-    const last = this.db.prepare('SELECT batch FROM batches ORDER BY batch DESC LIMIT 1').get() as { batch: number } | undefined;
-    this.batchNo = (last?.batch ?? 0) + 1;
   }
 
   lastSeq(): number {

@@ -16,7 +16,6 @@ export interface Recovered {
   created: boolean;
   fromSnapshot: number | null;
   replayed: number;
-  tornTailFrom: number | null;
   skippedSnapshots: string[];
   millis: number;
 }
@@ -60,7 +59,7 @@ function* recovering(dir: string, options: RecoveryOptions): Generator<void, Rec
   const started = performance.now();
   const journal = new Journal(dir, { synchronous: options.synchronous });
   let replayed = 0;
-  let opened: Omit<Recovered, 'replayed' | 'tornTailFrom' | 'millis'>;
+  let opened: Omit<Recovered, 'replayed' | 'millis'>;
   try {
     opened = open(dir, journal, options);
     const progress = options.progress;
@@ -73,13 +72,11 @@ function* recovering(dir: string, options: RecoveryOptions): Generator<void, Rec
     journal.db.close();
     throw e;
   }
-  const tornTailFrom = journal.tornTail?.fromSeq ?? null;
-  journal.discardTornTail();
-  return { ...opened, replayed, tornTailFrom, millis: performance.now() - started };
+  return { ...opened, replayed, millis: performance.now() - started };
 }
 
 /** The genesis (recorded for a new directory) and the engine of the newest sound snapshot, or a fresh one. */
-function open(dir: string, journal: Journal, options: RecoveryOptions): Omit<Recovered, 'replayed' | 'tornTailFrom' | 'millis'> {
+function open(dir: string, journal: Journal, options: RecoveryOptions): Omit<Recovered, 'replayed' | 'millis'> {
   const snapshots = new SnapshotStore(journal);
   let genesis = journal.genesis();
   const created = genesis === null;

@@ -1,6 +1,6 @@
 // The write-ahead journal (schema 2) on real SQLite files: one row and one transaction per batch, a
-// CRC-32 over the batch's commands, a torn tail (a damaged last batch) dropped and reported, damage
-// before it stopping start-up with a JournalError that names the batch's seqs, the genesis committed
+// CRC-32 over the batch's commands, damage anywhere (the last batch included: it was committed, and
+// answered) stopping start-up with a JournalError that names the batch's seqs, the genesis committed
 // with the first batch, the schema version checked (an older or unversioned file refused, untouched),
 // facts, audit entries and ends of day committed with their batch, and a physically torn -wal file
 // losing nothing that was committed.
@@ -164,7 +164,6 @@ t.test('the genesis commits in the same transaction as the first batch', async (
     t.equal(again.genesis(), null, 'no genesis');
     t.equal(again.lastSeq(), 0, 'no commands');
     t.same(seqsOf(again.entries(0)), []);
-    t.equal(again.tornTail, null);
     t.same(again.audit(0, 100), [], 'no audit entries');
     t.equal(again.meta('schema_version'), String(SCHEMA_VERSION), 'but a sound, empty journal of the current schema');
     again.close();
@@ -238,7 +237,6 @@ t.test('entries come back in order, checked, after any seq; batch numbers contin
   t.same(seqsOf(j.entries(7)), [8], 'from the end of a batch');
   t.same(seqsOf(j.entries(8)), []);
   t.same([...j.entries(2)][0], command(3), 'an entry reads back as the command that was appended');
-  t.equal(j.tornTail, null);
   t.equal(j.lastSeq(), 8);
   j.append(command(9), [], null);
   j.commit();
@@ -259,7 +257,7 @@ t.test('close() commits what is still pending', (t) => {
   t.end();
 });
 
-t.test('a torn tail: a damaged last batch is dropped whole and reported, and discardTornTail frees its seqs', async (t) => {
+t.test('damage to the last batch stops start-up too: it was committed in one transaction, and answered', async (t) => {
   // The last batch is seq 7–10 (batch 3); the damage may be anywhere in it.
   const damages: [string, (dir: string) => void][] = [
     ['its crc', (dir) => tamper(dir, 'UPDATE batches SET crc = crc + 1 WHERE batch = 3')],
@@ -274,58 +272,23 @@ t.test('a torn tail: a damaged last batch is dropped whole and reported, and dis
       const dir = dataDir(t);
       writeBatches(dir, [3, 3, 4]);
       damage(dir);
+      const before = rows(dir);
       const j = new Journal(dir);
-      t.same(seqsOf(j.entries(0)), range(1, 6), 'the whole last batch goes, the sound commands in it too');
-      const from = rows(dir)[2].first_seq;
-      t.same(j.tornTail, { fromSeq: from }, 'reported from the first seq of its row');
-      j.discardTornTail();
-      t.equal(j.lastSeq(), 6);
-      t.same(rows(dir).map((r) => r.batch), [1, 2], 'its row is deleted');
-      t.same(j.audit(0, 100).map((a) => a.seq), range(1, 6), 'with its audit entries');
-      j.append(command(7, 'taken again'), [], null);
-      j.commit();
+      const read: number[] = [];
+      let error: Error | null = null;
+      try {
+        for (const c of j.entries(0)) read.push(c.seq);
+      } catch (e) {
+        error = e as Error;
+      }
+      t.ok(error instanceof JournalError, 'a JournalError');
+      t.match(error?.message, /damaged at seq 7–1[01] \(batch 3: .*\); start-up stops rather than trade on a broken history: restore the journal from a copy/);
+      t.same(read, range(1, 6), 'nothing of the damaged batch was handed out');
       j.close();
-      t.same(rows(dir).map((r) => [r.batch, r.first_seq, r.last_seq]), [[1, 1, 3], [2, 4, 6], [3, 7, 7]], 'the next batch takes its number and seqs');
-      const again = new Journal(dir);
-      const all = [...again.entries(0)];
-      t.same(seqsOf(all), range(1, 7));
-      t.equal(again.tornTail, null, 'nothing torn any more');
-      t.equal((all[6] as { reason: string }).reason, 'taken again');
-      again.close();
+      t.same(rows(dir), before, 'nothing was deleted');
       t.end();
     });
   }
-  t.test('a torn tail takes its facts, audit entries and end of day with it', (t) => {
-    const dir = dataDir(t);
-    const j = new Journal(dir);
-    j.append(command(1), [trade(1, 1)], null);
-    j.commit();
-    j.append(command(2), [trade(2, 2), trade(2, 3)], null);
-    j.append(command(3), [endOfDay(3, '2026-11-20')], null);
-    j.commit();
-    j.close();
-    tamper(dir, 'UPDATE batches SET crc = 0 WHERE batch = 2');
-    const k = new Journal(dir);
-    t.same(seqsOf(k.entries(0)), [1]);
-    t.same(k.tornTail, { fromSeq: 2 });
-    k.discardTornTail();
-    t.same(k.facts(0, 10).map((e) => (e as { tradeId: number }).tradeId), [1], 'the facts of seq 2–3 are gone with it');
-    t.same(k.recentTrades(10).map((e) => (e as { tradeId: number }).tradeId), [1]);
-    t.same(k.endsOfDay(), [], 'and its end of day');
-    t.same(k.audit(0, 10).map((a) => a.seq), [1], 'and its audit entries');
-    k.close();
-    t.end();
-  });
-  t.test('a reader that starts inside the torn batch reads nothing of it', (t) => {
-    const dir = dataDir(t);
-    writeBatches(dir, [2, 3]);
-    tamper(dir, 'UPDATE batches SET crc = 0 WHERE batch = 2');
-    const j = new Journal(dir);
-    t.same(seqsOf(j.entries(3)), [], 'seq 4 and 5 are in the torn batch');
-    t.same(j.tornTail, { fromSeq: 3 });
-    j.close();
-    t.end();
-  });
 });
 
 t.test('damage before the last batch stops start-up with a JournalError naming its seqs and batch', async (t) => {
@@ -351,12 +314,11 @@ t.test('damage before the last batch stops start-up with a JournalError naming i
       t.throws(() => { for (const c of j.entries(0)) read.push(c.seq); }, JournalError);
       t.throws(() => { for (const _ of j.entries(0)) { /* read through */ } }, message);
       t.ok(read.every((s) => s < firstBad), `nothing from seq ${firstBad} on was handed out (${read.join(', ')})`);
-      t.equal(j.tornTail, null, 'it is not taken for a torn tail');
       t.same(rows(dir), before, 'nothing was deleted');
       t.end();
     });
   }
-  t.test('a missing batch just before the last one is not taken for a torn tail', (t) => {
+  t.test('a missing batch just before the last one stops start-up', (t) => {
     // The last batch itself is sound: what is damaged is the history before it.
     const dir = dataDir(t);
     writeBatches(dir, [3, 3, 3]);
@@ -370,9 +332,8 @@ t.test('damage before the last batch stops start-up with a JournalError naming i
     } catch (e) {
       error = e;
     }
-    t.ok(error instanceof JournalError, `start-up stops with a JournalError (got ${error === null ? `entries ${read.join(', ')} and tornTail ${JSON.stringify(j.tornTail)}` : (error as Error).message})`);
+    t.ok(error instanceof JournalError, `start-up stops with a JournalError (got ${error === null ? `entries ${read.join(', ')}` : (error as Error).message})`);
     t.match((error as Error | null)?.message ?? '', /seq (4–6|7–9)\b/, 'naming the missing seqs or the batch after them');
-    t.equal(j.tornTail, null, 'the sound last batch is not dropped');
     t.end();
   });
   t.test('damage the reader starts after is not read', (t) => {
@@ -542,7 +503,6 @@ t.test('a physically torn -wal file loses nothing that was committed', async (t)
     appendFileSync(join(copy, 'journal.sqlite-wal'), Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 131 + 7) & 0xff)));
     const k = new Journal(copy);
     t.same(seqsOf(k.entries(0)), range(1, 220), 'every committed command');
-    t.equal(k.tornTail, null);
     k.close();
     t.end();
   });
@@ -558,7 +518,6 @@ t.test('a physically torn -wal file loses nothing that was committed', async (t)
       truncateSync(join(copies[i], 'journal.sqlite-wal'), size);
       const k = new Journal(copies[i]);
       t.same(seqsOf(k.entries(0)), range(1, 20), `cut at byte ${size}: batch 1 whole, nothing of batch 2`);
-      t.equal(k.tornTail, null);
       t.equal(k.lastSeq(), 20);
       k.close();
     });
