@@ -3,8 +3,8 @@
 // as a JSON array with a CRC-32 over them, the facts they produced (the events settlement and the
 // members' history are rebuilt from), the risk and operator commands with their outcome for the
 // audit trail, and any end of day. Nothing about a command may leave the process before its batch
-// has committed. At start-up a damaged last batch is a torn tail and is dropped (nobody was answered
-// about it); a damaged batch before that stops start-up, naming its sequence numbers.
+// has committed. At start-up a damaged batch, the last one included, stops start-up, naming its
+// sequence numbers (a crash never leaves a batch half-written: it is one transaction).
 // One row per batch rather than per command: reading a million commands back is one JSON parse per
 // batch instead of a row object, a checksum and a parse per command.
 import Database from 'better-sqlite3';

@@ -29,7 +29,7 @@ export interface RecoveryProgress {
   phase: 'opening' | 'replaying';
   /** Commands replayed so far. */
   replayed: number;
-  /** Commands journalled after the snapshot recovery starts from (a torn last batch included). */
+  /** Commands journalled after the snapshot recovery starts from. */
   toReplay: number;
 }
 
