@@ -118,6 +118,11 @@ export class Journal {
       this.batchNo = (last?.batch ?? 0) + 1;
     } catch (e) {
       this.db.close();
+      // SQLite's own words ("file is not a database") name neither the file nor what to do.
+      const code = (e as { code?: unknown }).code;
+      if (code === 'SQLITE_NOTADB' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))) {
+        throw new JournalError(`${file} is damaged (${(e as Error).message}): start-up stops rather than trade on a broken history: restore the journal from a copy`);
+      }
       throw e;
     }
   }

@@ -104,6 +104,15 @@ t.test('a lost journal beside what an exchange left is not taken for a new direc
   }
 });
 
+t.test('a journal file that is not a database is refused naming the file', async (t) => {
+  const dataDir = join(folder.path, 'garbage-journal');
+  mkdirSync(dataDir);
+  writeFileSync(join(dataDir, 'journal.sqlite'), Buffer.alloc(8192, 0x5a));
+  const { code, output } = await failedStart(t, { dataDir, keysFile });
+  t.equal(code, 1);
+  saysWhyInOneLine(t, output, /^cannot start: .*garbage-journal[/\\]journal\.sqlite is damaged \(file is not a database\): .*restore the journal from a copy$/);
+});
+
 t.test('a bad keys file: exit 1 naming it, before the data directory is created', async (t) => {
   const cases: [string, string, RegExp][] = [
     ['not JSON', '{"key":', /^cannot start: the keys file .*bad-keys-0\.json: .*JSON/],
