@@ -59,9 +59,7 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
 
   // 1. Expire what is still open and release what it froze.
   for (const order of e.allOpenOrders()) {
-    order.instrument.book.remove(order);
-    e.finish(order, 'expired', 'end_of_day');
-    e.orderEvent(order, c.seq, c.time);
+    e.endResting(order, 'expired', 'end_of_day', c);
   }
   e.blocks.expireAll(c);
 

@@ -509,6 +509,13 @@ export class Engine {
   }
 
   /** @internal */
+  /** @internal Takes a resting order off its book and ends it (cancelled or expired), with its event. */
+  endResting(order: Order, status: 'cancelled' | 'expired', reason: string | null, c: Command): void {
+    order.instrument.book.remove(order);
+    this.finish(order, status, reason);
+    this.orderEvent(order, c.seq, c.time);
+  }
+
   finish(order: Order, status: 'filled' | 'cancelled' | 'expired', reason: string | null): void {
     if (this.openOrders.delete(order.id)) order.account.openOrders--;
     order.status = status;
@@ -535,9 +542,7 @@ export class Engine {
     if (barred !== null) return barred;
     const order = this.ownOpenOrder(c.orderId, c.actor.id);
     if (refused(order)) return order;
-    order.instrument.book.remove(order);
-    this.finish(order, 'cancelled', null);
-    this.orderEvent(order, c.seq, c.time);
+    this.endResting(order, 'cancelled', null, c);
     return this.done(order.id);
   }
 
@@ -995,11 +1000,7 @@ export class Engine {
     const book = inst.book;
     for (const side of [BUY, SELL] as const) {
       for (const order of book.ordersInPriority(side)) {
-        if (order.price < inst.bandLow || order.price > inst.bandHigh) {
-          book.remove(order);
-          this.finish(order, 'cancelled', 'price_out_of_band');
-          this.orderEvent(order, c.seq, c.time);
-        }
+        if (order.price < inst.bandLow || order.price > inst.bandHigh) this.endResting(order, 'cancelled', 'price_out_of_band', c);
       }
     }
     book.setRange(inst.bandLow, inst.bandHigh);
@@ -1073,9 +1074,7 @@ export class Engine {
       const buys = [...this.openOrders.values()].filter((o) => o.account === acct && o.instrument === inst && o.side === BUY).sort((a, b) => b.id - a.id);
       for (const order of buys) {
         if (pos.holding + pos.openBuy <= cap) return;
-        inst.book.remove(order);
-        this.finish(order, 'cancelled', 'position_cap');
-        this.orderEvent(order, c.seq, c.time);
+        this.endResting(order, 'cancelled', 'position_cap', c);
       }
     }
     this.blocks.withdrawOverCap(acct, pos, inst, cap, c);
@@ -1106,9 +1105,7 @@ export class Engine {
     if (acct.openOrders === 0) return;
     for (const order of this.openOrders.values()) {
       if (order.account !== acct || !which(order.side)) continue;
-      order.instrument.book.remove(order);
-      this.finish(order, 'cancelled', reason);
-      this.orderEvent(order, c.seq, c.time);
+      this.endResting(order, 'cancelled', reason, c);
     }
   }
 
