@@ -1,7 +1,9 @@
 // Block trades (大宗协议, MARKET-RULES section 2.2): negotiated between two accounts, never matched
 // by the book. Whoever set the current terms holds the freeze for them (cash with the exact fee, or
 // tonnes); the other party confirms, counters or refuses. A counter moves the terms, and with them
-// the freeze, to the countering party. Every check runs again when the trade executes.
+// the freeze, to the countering party. A counter to an open proposal is a reply: a negotiation of
+// its own back to the proposer, whose execution ends the open proposal it answered. Every check
+// runs again when the trade executes.
 import type { Account, Position } from './account.ts';
 import type { AcceptBlock, Command, CounterBlock, EndBlock, ProposeBlock } from './commands.ts';
 import type { Engine, Result } from './engine.ts';
@@ -114,12 +116,22 @@ export class BlockDesk {
     const maker = block.termsBy;
     const makerSide = block.sideOf(maker);
     const takerSide = block.sideOf(acct);
+    // A reply to an open proposal answers it: the open proposal (if it still stands) ends when the
+    // reply executes, and when its proposer is the one confirming, what it holds counts towards the
+    // reply (put back if the confirmation is refused).
+    const answered = block.inReplyTo === null ? undefined : this.open.get(block.inReplyTo);
+    const pooled = answered !== undefined && answered.proposer === acct;
+    if (pooled) this.unfreeze(answered);
     // Every check again, for both parties, at execution.
     const again = this.checkTerms(inst, maker, makerSide, block.price, block.quantity, c.time, block)
       ?? this.checkTerms(inst, acct, takerSide, block.price, block.quantity, c.time);
-    if (again !== null) return again;
+    if (again !== null) {
+      if (pooled) this.freeze(answered, acct);
+      return again;
+    }
     if (block.counterparty === null) block.counterparty = acct;
     this.execute(block, acct, c);
+    if (answered !== undefined) this.close(answered, 'withdrawn', c, 'reply_executed');
     return { ok: true, events: e.collected(), blockId: block.id };
   }
 

@@ -306,48 +306,76 @@ t.test('a counter to an open proposal opens a directed proposal back to its prop
   // The reply is directed to S1 only.
   expectReject(t, h, () => accept(h, 'B2-A', reply), 'UNKNOWN_BLOCK');
 
-  // S1 confirms the reply from its free 200,000 t; its open proposal still stands.
+  // S1 confirms the reply: it answers S1's open proposal, whose 100,000 t count towards it, and
+  // the open proposal ends with the trade (S1 offered 100,000 t once, not once per reply).
   const a = ok(accept(h, 'S1-A', reply));
   t.match(tradesOf(a.events), [{ blockId: reply, buyAccountId: 'B1-A', sellAccountId: 'S1-A', price: 5600, quantity: 100_000, aggressor: 'sell' }]);
+  t.match(blocksOf(a), [
+    { blockId: reply, status: 'executed', termsBy: 'B1-A', inReplyTo: open },
+    { blockId: open, status: 'withdrawn', reason: 'reply_executed', proposerAccountId: 'S1-A', counterpartyAccountId: null },
+  ]);
   t.same(sides(h, ['S1-A', 'B1-A']), {
-    'S1-A': expectSide({ cash: '5600000.00', available: 100_000, frozen: 100_000 }),
+    'S1-A': expectSide({ cash: '5600000.00', available: 200_000 }),
     'B1-A': expectSide({ cash: '14400000.00', pending: 100_000 }),
   });
-  // And another account may still take the original open proposal.
-  ok(accept(h, 'B2-A', open));
-  t.same(sides(h, ['S1-A', 'B2-A']), {
-    'S1-A': expectSide({ cash: '11300000.00', available: 100_000 }),
-    'B2-A': expectSide({ cash: '14300000.00', pending: 100_000 }),
-  });
+  t.same(h.engine.blocks.visibleTo(null).map((b) => b.id), [], 'nothing left open');
+  expectReject(t, h, () => accept(h, 'B2-A', open), 'BLOCK_NOT_OPEN');
 
-  // A reply can be refused by the open proposal's proposer, or withdrawn by its sender.
+  // A reply can be refused by the open proposal's proposer, or withdrawn by its sender; either way
+  // the open proposal stands, and another account may still take it.
   const open2 = blockIdOf(propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 100_000 }));
   const r1 = blockIdOf(counter(h, 'B2-A', open2, '55.00', 100_000));
   ok(refuse(h, 'S1', r1));
   const r2 = blockIdOf(counter(h, 'B2-A', open2, '55.50', 100_000));
   ok(withdraw(h, 'B2', r2));
-  t.same(side(h, 'B2-A'), expectSide({ cash: '14300000.00', pending: 100_000 }), 'both replies released');
-  t.same(side(h, 'S1-A'), expectSide({ cash: '11300000.00', frozen: 100_000 }), 'the open proposal still holds its tonnes');
+  t.same(side(h, 'B2-A'), expectSide({ cash: '20000000.00' }), 'both replies released');
+  t.same(side(h, 'S1-A'), expectSide({ cash: '5600000.00', available: 100_000, frozen: 100_000 }), 'the open proposal still holds its tonnes');
+  ok(accept(h, 'B2-A', open2));
+  t.same(sides(h, ['S1-A', 'B2-A']), {
+    'S1-A': expectSide({ cash: '11300000.00', available: 100_000 }),
+    'B2-A': expectSide({ cash: '14300000.00', pending: 100_000 }),
+  });
+});
+
+t.test('a reply executed ends the open proposal it answered, whoever confirmed last; other replies stand', async (t) => {
+  const h = desk();
+  const open = blockIdOf(propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 100_000 }));
+  const r1 = blockIdOf(counter(h, 'B1-A', open, '56.00', 100_000));
+  const r2 = blockIdOf(counter(h, 'B2-A', open, '55.00', 100_000));
+  // S1 counters B1's reply back: terms of its own on the reply, held beside its open proposal's.
+  ok(counter(h, 'S1-A', r1, '56.50', 100_000));
+  t.same(side(h, 'S1-A'), expectSide({ available: 100_000, frozen: 200_000 }));
+  // B1 confirms: the reply executes from S1's tonnes held for it, and the open proposal ends,
+  // releasing its own 100,000 t.
+  const a = ok(accept(h, 'B1-A', r1));
+  t.match(tradesOf(a.events), [{ blockId: r1, buyAccountId: 'B1-A', sellAccountId: 'S1-A', price: 5650, quantity: 100_000, aggressor: 'buy' }]);
+  t.match(blocksOf(a), [{ blockId: r1, status: 'executed' }, { blockId: open, status: 'withdrawn', reason: 'reply_executed' }]);
+  t.same(side(h, 'S1-A'), expectSide({ cash: '5650000.00', available: 200_000 }));
+  // B2's reply is an offer of its own to S1: it stands, and S1 may still confirm it (from its free
+  // tonnes now that the open proposal is gone) or refuse it.
+  t.same(h.engine.blocks.visibleTo(null).map((b) => b.id), [r2]);
+  ok(accept(h, 'S1-A', r2));
+  t.same(side(h, 'S1-A'), expectSide({ cash: '11150000.00', available: 100_000 }));
 });
 
 t.test('a proposer whose tonnes its own open proposals hold is told so when it confirms a reply', async (t) => {
   const h = desk();
-  const open = blockIdOf(propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 200_000 }));
-  ok(propose(h, 'S1-A', { side: 'sell', price: '58.00', quantity: 100_000 }));
-  const reply = blockIdOf(counter(h, 'B1-A', open, '56.00', 100_000));
-  // All 300,000 t are held by the two open proposals: the reply cannot be confirmed from them.
+  const open = blockIdOf(propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 100_000 }));
+  ok(propose(h, 'S1-A', { side: 'sell', price: '58.00', quantity: 200_000 }));
+  const reply = blockIdOf(counter(h, 'B1-A', open, '56.00', 150_000));
+  // The answered proposal's 100,000 t count towards the reply; the other proposal's 200,000 t do not.
+  const before = side(h, 'S1-A');
   expectReject(t, h, () => accept(h, 'S1-A', reply), 'INSUFFICIENT_HOLDINGS',
-    /^account S1-A has 0 t of CEA24 available, not 100000 t; 300000 t more are held by its open sell orders and block proposals \(cancel or withdraw one to use them\)$/);
-  // Withdrawing the open proposal frees its tonnes; the reply, a negotiation of its own, still stands.
-  ok(withdraw(h, 'S1', open));
+    /^account S1-A has 100000 t of CEA24 available, not 150000 t; 200000 t more are held by its open sell orders and block proposals \(cancel or withdraw one to use them\)$/);
+  t.same(side(h, 'S1-A'), before, 'the refusal puts the open proposal\'s freeze back');
+  t.same(h.engine.blocks.visibleTo(null).map((b) => b.id), [open, open + 1, reply], 'nothing ended');
+  // Withdrawing the other proposal frees its tonnes; the reply executes and ends the one it answered.
+  ok(withdraw(h, 'S1', open + 1));
   const a = ok(accept(h, 'S1-A', reply));
-  t.match(tradesOf(a.events), [{ blockId: reply, sellAccountId: 'S1-A', price: 5600, quantity: 100_000 }]);
-  t.same(side(h, 'S1-A'), expectSide({ cash: '5600000.00', available: 100_000, frozen: 100_000 }));
+  t.match(tradesOf(a.events), [{ blockId: reply, sellAccountId: 'S1-A', price: 5600, quantity: 150_000 }]);
+  t.same(side(h, 'S1-A'), expectSide({ cash: '8400000.00', available: 150_000 }));
+  t.same(h.engine.blocks.visibleTo(null).map((b) => b.id), []);
 });
-
-// =====================================================================================================
-// Checks at the proposal and again at execution
-// =====================================================================================================
 
 t.test('block band ±30 % of the previous close, at proposal, counter and execution', async (t) => {
   const h = desk();
