@@ -40,6 +40,8 @@ export interface VenueProfile {
     thresholds: Record<AccountClass, ClassLimit | null>;
     reportDays: number;
     overdueAction: 'none' | 'no_buy';
+    /** Whether the venue publishes its large holders (a market notice on each alert); false when absent. */
+    publish: boolean;
   };
   notes?: string[];
 }
@@ -160,7 +162,7 @@ export function validateProfile(value: unknown, where: string): CompiledProfile 
     fees: { listed: { buy: '0', sell: '0' }, block: { buy: '0', sell: '0' }, auction: { buy: '0', sell: '0' } },
     admittedClasses: [],
     positionCaps: classLimits(p.positionCaps, 'positionCaps'),
-    largeHolder: { thresholds: { compliance: null, institution: null, individual: null }, reportDays: 3, overdueAction: 'none' },
+    largeHolder: { thresholds: { compliance: null, institution: null, individual: null }, reportDays: 3, overdueAction: 'none', publish: false },
   };
   if (p.notes !== undefined) {
     if (!Array.isArray(p.notes) || !p.notes.every((n) => typeof n === 'string')) fail('notes', 'must be an array of strings');
@@ -239,11 +241,13 @@ export function validateProfile(value: unknown, where: string): CompiledProfile 
   if (!Array.isArray(p.admittedClasses) || p.admittedClasses.length === 0) fail('admittedClasses', `must list account classes among ${ACCOUNT_CLASSES.join(', ')}`);
   (p.admittedClasses as unknown[]).forEach((c, i) => profile.admittedClasses.push(oneOf(c, `admittedClasses[${i}]`, ACCOUNT_CLASSES)));
 
-  const lh = strict(p.largeHolder, 'largeHolder', ['thresholds', 'reportDays', 'overdueAction']);
+  const lh = strict(p.largeHolder, 'largeHolder', ['thresholds', 'reportDays', 'overdueAction', 'publish']);
+  if (lh.publish !== undefined && typeof lh.publish !== 'boolean') fail('largeHolder.publish', 'must be true or false');
   profile.largeHolder = {
     thresholds: classLimits(lh.thresholds, 'largeHolder.thresholds'),
     reportDays: int(lh.reportDays, 'largeHolder.reportDays', 1, 60),
     overdueAction: oneOf(lh.overdueAction, 'largeHolder.overdueAction', ['none', 'no_buy'] as const),
+    publish: lh.publish === true,
   };
 
   return {

@@ -11,7 +11,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import {
-  INTERVAL_NAMES, KLINE_INTERVALS, describeOrder, formatMoney, isoTime, type DepthLevel, type EngineEvent, type KlineInterval, type TradeEvent,
+  INTERVAL_NAMES, KLINE_INTERVALS, describeOrder, formatMoney, isoTime, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderEvent, type TradeEvent,
 } from '../engine/index.ts';
 import type { Committed } from '../persistence/sequencer.ts';
 import type { Gateway } from './http.ts';
@@ -312,7 +312,11 @@ export class Publisher {
       const orders = this.g.engine.allOpenOrders().filter((o) => o.account.member === client.member); // in id order
       return { orders: orders.map((o) => orderView(describeOrder(o, o.seq, o.time))) };
     }
-    if (name === 'warnings') return { warnings: this.g.history.warnings.map(warningView) };
+    if (name === 'warnings') {
+      // The day's warnings, and the large holders of the venues that publish them.
+      const published = this.g.engine.largeHolders().filter((h) => this.g.engine.instrument(h.symbol)!.profile.source.largeHolder.publish);
+      return { warnings: this.g.history.warnings.map(warningView), largeHolders: published };
+    }
     const [kind, symbol, interval] = name.split(':');
     if (kind === 'book') {
       const b = this.refreshBook(symbol);
@@ -478,6 +482,16 @@ export class Publisher {
       case 'warning':
         this.publish('warnings', 'warning', () => ({ warning: warningView(e) }));
         break;
+      case 'largeHolder': {
+        // To the account's member (an alert opens a report obligation; filing closes it), and an
+        // alert as a market notice where the venue publishes its large holders (MARKET-RULES 7).
+        const build = () => ({ largeHolder: largeHolderView(e) });
+        this.toMember(e.accountId, build, 'largeHolder');
+        if (e.action === 'alert' && this.g.engine.instrument(e.symbol)?.profile.source.largeHolder.publish === true) {
+          this.publish('warnings', 'largeHolder', build);
+        }
+        break;
+      }
       default:
         break;
     }
@@ -515,9 +529,9 @@ export class Publisher {
     return this.g.engine.account(accountId)?.member;
   }
 
-  private toMember(accountId: string, build: () => Record<string, unknown>): void {
+  private toMember(accountId: string, build: () => Record<string, unknown>, type = 'execution'): void {
     const member = this.memberOf(accountId);
-    if (member !== undefined) this.publish(`orders:${member}`, 'execution', build, 'orders');
+    if (member !== undefined) this.publish(`orders:${member}`, type, build, 'orders');
   }
 
   /** Publishes the levels of a committed top of book that changed, and keeps it for snapshots. */
@@ -640,6 +654,10 @@ function diff(before: Side, after: Side, bids: boolean): [string, number, number
   }
   for (const p of before.keys()) if (!after.has(p)) out.push([p, 0, 0]);
   return out.sort((a, b) => (bids ? b[0] - a[0] : a[0] - b[0])).map(([p, q, n]) => [formatMoney(p), q, n]);
+}
+
+function largeHolderView(e: LargeHolderEvent) {
+  return { accountId: e.accountId, symbol: e.symbol, action: e.action, holding: e.holding, threshold: e.threshold, dueDate: e.dueDate, time: isoTime(e.time) };
 }
 
 function tradeView(t: TradeEvent) {

@@ -128,6 +128,10 @@ t.test('venue profiles', async (t) => {
     institution: { quantity: 500000, plusAllocation: false },
     individual: { quantity: 500000, plusAllocation: false },
   }, 'Beijing 2014 large-holder thresholds');
+  t.equal(validateProfile(bea, 'bea.json').source.largeHolder.publish, true, 'Beijing publishes its large holders');
+  for (const name of VENUE_FILES.filter((v) => v !== 'bea')) {
+    t.equal(validateProfile(venueJson(name), `${name}.json`).source.largeHolder.publish, false, `${name}: large holders not published`);
+  }
 
   t.equal(venueJson('shea').blockBandExemptFromQuantity, 500000, 'Shanghai: no block band from 500,000 t');
   t.equal(venueJson('shea').listedBandPct, '10');
@@ -339,6 +343,7 @@ t.test('a broken venue profile names its file and field', async (t) => {
   profileFails(t, fixture(t, { venues: { gdea: (p) => { p.sessions.listed[1] = ['13:30', '25:00']; } } }), 'gdea', 'sessions.listed[1]', /HH:MM/);
   profileFails(t, fixture(t, { venues: { ccer: (p) => { p.admittedClasses = ['company']; } } }), 'ccer', 'admittedClasses[0]', /compliance, institution, individual/);
   profileFails(t, fixture(t, { venues: { sza: (p) => { delete p.positionCaps.individual; } } }), 'sza', 'positionCaps.individual', /missing/);
+  profileFails(t, fixture(t, { venues: { bea: (p) => { p.largeHolder.publish = 'yes'; } } }), 'bea', 'largeHolder.publish', /true or false/);
 });
 
 t.test('set-up errors name the file and the field', async (t) => {

@@ -1,0 +1,71 @@
+// Large-holder alerts over WebSocket (MARKET-RULES section 7), on a real server with real `ws`
+// clients: an alert and a filed report reach the account's member on its `orders` channel (type
+// `largeHolder`), and an alert is a market notice on the public `warnings` channel only where the
+// venue publishes its large holders (Beijing's profile does, the national market's does not). The
+// `warnings` snapshot lists the published large holders of the moment.
+import t from 'tap';
+import { KEYS, openSocket, seqGaps, startServer, type SocketClient } from '../support/server.ts';
+
+const s = await startServer();
+t.teardown(() => s.close());
+
+async function subscribed(channels: string[], key?: string): Promise<SocketClient> {
+  const c = await openSocket(s.wsUrl);
+  t.teardown(() => c.close());
+  if (key !== undefined) {
+    c.send({ op: 'auth', key });
+    await c.next((m) => m.type === 'authenticated');
+  }
+  c.send({ op: 'subscribe', channels });
+  for (const ch of channels) await c.next((m) => m.channel === ch && m.type === 'snapshot');
+  return c;
+}
+const threshold = (symbol: string, accountId: string, quantity: number) =>
+  s.api('PUT', '/v1/risk/large-holder-thresholds', { key: 'risk', body: { symbol, accountId, quantity, reason: 'review' } });
+
+t.test('an alert reaches the member, and the market where the venue publishes large holders', async (t) => {
+  const market = await subscribed(['warnings']);
+  t.same(market.on('warnings')[0].largeHolders, [], 'nobody is published yet');
+  const m1 = await subscribed(['orders'], KEYS.M1);
+  const m3 = await subscribed(['orders'], KEYS.M3);
+
+  // Beijing (BEA) publishes: M1-C3 holds 100,000 t, over a threshold of 50,000 t set for it.
+  const bea = await threshold('BEA', 'M1-C3', 50_000);
+  t.equal(bea.status, 200);
+  t.match(bea.body.alerts, [{ accountId: 'M1-C3' }]);
+  const dueDate = bea.body.alerts[0].dueDate;
+  const notice = { accountId: 'M1-C3', symbol: 'BEA', action: 'alert', holding: 100_000, threshold: 50_000, dueDate };
+  const onMarket = await market.next((m) => m.channel === 'warnings' && m.type === 'largeHolder');
+  t.match(onMarket, { largeHolder: notice });
+  const toM1 = await m1.next((m) => m.channel === 'orders' && m.type === 'largeHolder');
+  t.match(toM1, { largeHolder: notice });
+  t.same(Object.keys(toM1.largeHolder).sort(), ['accountId', 'action', 'dueDate', 'holding', 'symbol', 'threshold', 'time']);
+
+  // The national market does not publish: M3-C1 is told, the market is not.
+  const cea = await threshold('CEA24', 'M3-C1', 100_000);
+  t.match(cea.body.alerts, [{ accountId: 'M3-C1' }]);
+  t.match(await m3.next((m) => m.channel === 'orders' && m.type === 'largeHolder'), {
+    largeHolder: { accountId: 'M3-C1', symbol: 'CEA24', action: 'alert', threshold: 100_000 },
+  });
+  // The next message on warnings is a risk warning posted after it: nothing came between.
+  const seqBefore = onMarket.seq as number;
+  t.equal((await s.api('POST', '/v1/risk/warnings', { key: 'risk', body: { text: 'volatile session' } })).status, 201);
+  const next = await market.next((m) => m.channel === 'warnings' && (m.seq as number) > seqBefore);
+  t.match(next, { type: 'warning', seq: seqBefore + 1 }, 'no notice for the national market');
+  t.same(m1.on('orders').filter((m) => m.type === 'largeHolder' && m.largeHolder.symbol === 'CEA24'), [], "M3's alert is not M1's");
+
+  // Filing the report: the member hears it; the market is not told again.
+  const filed = await s.api('POST', '/v1/large-holder-reports', { key: 'M1', body: { symbol: 'BEA', accountId: 'M1-C3', text: 'Compliance purchase.' } });
+  t.equal(filed.status, 201);
+  t.match(await m1.next((m) => m.channel === 'orders' && m.type === 'largeHolder' && m.largeHolder.action === 'filed'), {
+    largeHolder: { accountId: 'M1-C3', symbol: 'BEA', action: 'filed', holding: 100_000, threshold: 50_000 },
+  });
+  t.same(market.on('warnings').filter((m) => m.type === 'largeHolder').length, 1, 'one notice on the market: the alert');
+
+  // A later subscriber's snapshot lists the published large holders (Beijing's), with the report.
+  const late = await subscribed(['warnings']);
+  t.match(late.on('warnings')[0].largeHolders, [{ accountId: 'M1-C3', symbol: 'BEA', holding: 100_000, threshold: 50_000, dueDate, overdue: false }]);
+  t.equal(late.on('warnings')[0].largeHolders.length, 1, 'not the national market\'s');
+  t.type(late.on('warnings')[0].largeHolders[0].filed, 'string');
+  for (const c of [market, m1, m3, late]) t.same(seqGaps(c.messages), []);
+});
