@@ -362,9 +362,10 @@ export class Engine {
       return reject('INSUFFICIENT_HOLDINGS', this.holdingsMessage(acct, peeked, inst, fillable));
     }
 
-    // Checked: from here on the command takes effect. A pick is clipped to the picked order.
+    // Checked: from here on the command takes effect. A pick is recorded as asked, and trades what
+    // the picked order has; only that is reserved.
     const pos = acct.position(inst.index);
-    const order = new Order(this.nextOrderId++, acct, pos, inst, side, orderType, price, fillable, tif, clientOrderId, c.seq, c.time);
+    const order = new Order(this.nextOrderId++, acct, pos, inst, side, orderType, price, quantity, tif, clientOrderId, c.seq, c.time);
     if (key !== null) this.clientOrderIds.set(key, { orderId: order.id, fingerprint });
     if (side === BUY) {
       acct.cash -= reserve;
@@ -377,8 +378,14 @@ export class Engine {
     }
 
     if (target !== null) {
+      // The part the picked order cannot fill is cancelled at once, as a market order's rest is. It
+      // was never reserved: it is counted in for the moment so that the release gives back only
+      // what was.
+      const rest = quantity - fillable;
+      if (side === BUY) pos.openBuy += rest;
+      else { pos.available -= rest; pos.frozen += rest; }
       this.trade(order, target, fillable, c.seq, c.time);
-      this.finish(order, 'filled', null);
+      this.finish(order, rest > 0 ? 'cancelled' : 'filled', rest > 0 ? 'pick_remainder' : null);
     } else if (tif === 'FOK' && this.fillableAgainst(order, book.best(opposite)) < quantity) {
       this.finish(order, 'cancelled', 'fok_not_filled');
     } else {

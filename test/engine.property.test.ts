@@ -220,7 +220,10 @@ function checkEvents(engine: Engine, c: Command, r: Result, before: Resting, led
     if (last === undefined) { fail('order', `placeOrder accepted without an order event for #${r.orderId}`); return; }
     if (last.filled !== takerFilled) fail('order', `#${last.orderId} reports ${last.filled} t filled, its trades add up to ${takerFilled} t`);
     if (last.timeInForce === 'FOK' && last.filled !== 0 && last.filled !== last.quantity) fail('order', `FOK #${last.orderId} filled ${last.filled} of ${last.quantity} t`);
-    if (last.orderType === 'pick' && last.filled !== last.quantity) fail('order', `pick #${last.orderId} filled ${last.filled} of ${last.quantity} t`);
+    // A pick trades once, with the picked order: filled, or what that order had and the rest cancelled.
+    if (last.orderType === 'pick' && (last.filled === 0 || (last.filled === last.quantity ? last.status !== 'filled' : last.status !== 'cancelled' || last.reason !== 'pick_remainder'))) {
+      fail('order', `pick #${last.orderId} filled ${last.filled} of ${last.quantity} t, ${last.status} (${last.reason})`);
+    }
     const resting = engine.order(last.orderId) !== undefined;
     if (last.timeInForce !== 'DAY' && resting) fail('order', `${last.orderType} ${last.timeInForce} #${last.orderId} rests in the book`);
     if (resting !== (last.status === 'new' || last.status === 'partially_filled')) fail('order', `#${last.orderId} status ${last.status} but resting=${resting}`);

@@ -247,15 +247,35 @@ for (const [bookName, bookFactory] of BOOKS) {
         t.same(funds(h, 'B1-A'), { cash: CASH - 172_800, cashFrozen: 0 });
       });
 
-      t.test('a pick is clipped to the picked order\'s remaining quantity', async (t) => {
+      t.test('a pick takes what the picked order has; the rest of its quantity is cancelled', async (t) => {
         const h = market(bookFactory);
         const picked = id(h.order('S2-A', sell('57.60', 50)));
         const r = h.order('B1-A', pickBuy(picked, 80));
         t.same(fills(r), [[5760, 50, id(r), picked]]);
-        t.match(own(r), { quantity: 50, filled: 50, status: 'filled' });
+        t.match(tradesOf(ok(r).events)[0], { buyRemaining: 30, sellRemaining: 0 }, 'the fill leaves 30 t of the pick');
+        t.match(own(r), { quantity: 80, filled: 50, status: 'cancelled', reason: 'pick_remainder' }, 'recorded as asked');
         t.equal(h.engine.order(picked), undefined);
         t.same(funds(h, 'B1-A'), { cash: CASH - 288_000, cashFrozen: 0 });
         t.same(position(h, 'B1-A', 'CEA24'), { available: 0, frozen: 0, pending: 50, openBuy: 0 });
+      });
+
+      t.test('a pick sell larger than the picked bid sells what the bid takes and keeps the rest', async (t) => {
+        const h = market(bookFactory);
+        const picked = id(h.order('B1-A', buy('57.00', 40)));
+        // S9-A may sell 100 t while holding exactly the 40 t the bid takes: only those are reserved.
+        h.open('S9-A', { holdings: { CEA24: 40 } });
+        const r = h.order('S9-A', pickSell(picked, 100));
+        t.same(fills(r), [[5700, 40, picked, id(r)]]);
+        t.match(own(r), { quantity: 100, filled: 40, status: 'cancelled', reason: 'pick_remainder' });
+        t.same(position(h, 'S9-A', 'CEA24'), { available: 0, frozen: 0, pending: 0, openBuy: 0 });
+        t.equal(funds(h, 'S9-A').cashFrozen, 0);
+      });
+
+      t.test('a pick of exactly the picked order\'s quantity is filled', async (t) => {
+        const h = market(bookFactory);
+        const picked = id(h.order('S2-A', sell('57.60', 50)));
+        const r = h.order('B1-A', pickBuy(picked, 50));
+        t.match(own(r), { quantity: 50, filled: 50, status: 'filled', reason: null });
       });
 
       t.test('a pick must name an order within the best five levels of its side', async (t) => {
