@@ -1,9 +1,10 @@
 // API keys: each belongs to one principal with one role. Only SHA-256 hashes are kept; a key
 // itself is shown once, when it is generated (the demo's first start) or never (a keys file).
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Role } from '../engine/index.ts';
+import { syncFolder, writeDurably } from '../persistence/files.ts';
 
 export interface Principal { role: Role; id: string; member?: string }
 export interface KeySpec { key: string; role: Role; member?: string }
@@ -83,7 +84,9 @@ export class KeyRing {
     ];
     fresh.forEach((s, i) => ring.add(s, i));
     const stored = fresh.map((s, i) => ({ hash: hashKey(s.key), role: s.role, id: s.member ?? `${s.role}-${i + 1}`, member: s.member }));
-    writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
+    // Whole or not at all: a crash while writing must not leave a keys.json that stops the next start.
+    writeDurably(dataDir, 'keys.json', JSON.stringify(stored, null, 2), 0o600);
+    syncFolder(dataDir);
     return { ring, fresh };
   }
 }

@@ -2,8 +2,9 @@
 // under <data>/settlement/<date>/ (JSON and CSV of each report). Everything is built from the facts
 // the journal recorded with the commands (trades, transfers, the end of day), so a re-run for the
 // same day writes byte-identical files, and a day that does not reconcile is never published.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { syncFolder, writeDurably } from './files.ts';
 import {
   settle, statementsCsv, toCsv, CSV_COLUMNS, SettlementError, type EndOfDayEvent, type SettlementReports,
 } from '../engine/index.ts';
@@ -13,29 +14,6 @@ export const REPORTS = ['statements', 'trades', 'market', 'large-holders'] as co
 export type ReportName = (typeof REPORTS)[number];
 /** The files of a published day: each report as JSON and CSV, and the totals. */
 const FILES = [...REPORTS.flatMap((r) => [`${r}.json`, `${r}.csv`]), 'totals.json'];
-
-/** Writes a file whole or not at all (a temporary file, synced, then renamed over the name). */
-function writeDurably(dir: string, name: string, text: string): void {
-  const tmp = join(dir, name + '.tmp');
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, name));
-}
-
-/** Makes the renames in a folder durable. */
-function syncFolder(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export class SettlementWriter {
   constructor(private readonly journal: Journal, private readonly dataDir: string) {

@@ -2,12 +2,13 @@
 // the only pause trading sees); the file is written and synced in the background and recorded in
 // the journal database once it is safely on disk. At start-up the newest snapshot that reads back
 // whole and whose state hash matches is used; a damaged one is skipped for the one before it.
-import { mkdirSync, existsSync, readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { mkdirSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { open as openAsync, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { Engine, snapshotWithHash, type EngineSnapshot } from '../engine/index.ts';
 import type { Journal } from './journal.ts';
+import { syncFolder, writeDurably } from './files.ts';
 
 export interface SnapshotRecord { seq: number; hash: string; file: string; crc: number }
 
@@ -16,6 +17,8 @@ export class SnapshotStore {
   constructor(private readonly journal: Journal) {
     this.folder = join(journal.dir, 'snapshots');
     if (!existsSync(this.folder)) mkdirSync(this.folder, { recursive: true });
+    // A snapshot cut short by a crash never became one (it is renamed into place only once synced).
+    for (const name of readdirSync(this.folder)) if (name.endsWith('.tmp')) rmSync(join(this.folder, name), { force: true });
   }
 
   /** Takes a snapshot now and writes it synchronously (clean shutdown, end of day). */
@@ -23,12 +26,8 @@ export class SnapshotStore {
     // One serialisation gives both the file's text and the state hash (the same stateHash() computes).
     const { lastSeq: seq, hash, text } = snapshotWithHash(engine);
     const file = `snapshot-${String(seq).padStart(12, '0')}.json`;
-    const tmp = join(this.folder, file + '.tmp');
-    writeFileSync(tmp, text);
-    const fd = openSync(tmp, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, join(this.folder, file));
+    writeDurably(this.folder, file, text);
+    syncFolder(this.folder);
     return this.record({ seq, hash, file, crc: crc32(text) });
   }
 
@@ -48,6 +47,12 @@ export class SnapshotStore {
       await handle.close();
     }
     await rename(tmp, join(this.folder, file));
+    const folder = await openAsync(this.folder, 'r');
+    try {
+      await folder.sync();
+    } finally {
+      await folder.close();
+    }
     if (durable !== undefined) await durable(seq);
     return this.record({ seq, hash, file, crc: crc32(text) });
   }

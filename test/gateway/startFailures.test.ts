@@ -3,7 +3,7 @@
 // touched; a market set-up the engine refuses journals nothing, so that the corrected file makes the
 // market on the next start. In-process, a start that fails once the journal is open closes it.
 import t, { type Test } from 'tap';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DEMO_MARKETS_FILE, SetupError } from '../../engine/setup.ts';
@@ -171,6 +171,9 @@ t.test('in process, a start that fails with the sequencer running closes it and 
   const first = await startExchange({ dataDir, marketsFile: DEMO_MARKETS_FILE, logger: false });
   t.ok(first.freshKeys.length > 0, 'demo keys made');
   await first.close();
+  // Written whole (a temporary file synced and renamed into place), readable by its owner only.
+  t.equal(statSync(join(dataDir, 'keys.json')).mode & 0o777, 0o600, 'keys.json is 0600');
+  t.notOk(existsSync(join(dataDir, 'keys.json.tmp')), 'no temporary file is left');
   writeFileSync(join(dataDir, 'keys.json'), '[{"hash": ');
   await t.rejects(startExchange({ dataDir, marketsFile: DEMO_MARKETS_FILE, logger: false }), /keys\.json cannot be read .*: restore it, or delete it/);
   t.same(openFiles(dataDir), [], 'no file of the data directory is left open');

@@ -7,7 +7,7 @@
 // which reaches the same state.
 import t, { type Test } from 'tap';
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { Engine, type Command, type EngineEvent, type EngineSnapshot } from '../../engine/index.ts';
@@ -272,6 +272,19 @@ t.test('a snapshot file holds the state at its seq, and its recorded hash is tha
     t.equal(rec.hash, then.stateHash(), `the recorded hash of seq ${rec.seq} is the state hash then`);
     t.equal(rec.crc, crc32(text), 'and the crc is of the file text');
   }
+  t.end();
+});
+
+t.test('a snapshot file a crash left half-written (its .tmp) is removed at the start and never used', async (t) => {
+  const dir = dataDir(t);
+  const live = await run(dir, { batches: 20, snapshotAfter: [9] });
+  const file = `snapshot-${String(live.lastSeq + 5).padStart(12, '0')}.json`;
+  writeFileSync(join(dir, 'snapshots', file + '.tmp'), '{"half": ');
+  const r = open(t, dir);
+  t.equal(r.fromSnapshot, live.snapshotSeqs[0], 'the snapshot on record is used');
+  t.equal(r.engine.stateHash(), live.hash);
+  t.notOk(existsSync(join(dir, 'snapshots', file + '.tmp')), 'the .tmp is gone');
+  t.same(readdirSync(join(dir, 'snapshots')).filter((n) => n.endsWith('.tmp')), []);
   t.end();
 });
 

@@ -1,0 +1,29 @@
+// Writing files so that a crash leaves either the old file or the new one, never a part of it.
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Writes a file whole or not at all: a temporary file beside it, synced, then renamed over the name.
+ * The rename is durable once the folder is synced too (syncFolder).
+ */
+export function writeDurably(dir: string, name: string, text: string, mode?: number): void {
+  const tmp = join(dir, name + '.tmp');
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, name));
+}
+
+/** Makes the renames in a folder durable. */
+export function syncFolder(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
