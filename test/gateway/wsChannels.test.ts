@@ -4,7 +4,7 @@
 // when the ticker changed; `kline` sends one update per committed batch, and announces a bar closed
 // when the exchange's clock passes its end, without waiting for the next trade, and only once.
 import t from 'tap';
-import { KEYS, openSocket, seqGaps, startServer, type SocketClient, type WsMessage } from '../support/server.ts';
+import { KEYS, seqGaps, startServer, type SocketClient, type WsMessage, subscribedSocket } from '../support/server.ts';
 
 let clock = Date.parse('2026-03-10T10:00:50+08:00');
 const s = await startServer({ now: () => clock });
@@ -12,17 +12,7 @@ t.teardown(() => s.close());
 const order = (key: string, body: Record<string, unknown>) => s.api('POST', '/v1/orders', { key, body: { symbol: 'CEA24', type: 'limit', ...body } });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function subscribed(channels: string[], key?: string): Promise<SocketClient> {
-  const c = await openSocket(s.wsUrl);
-  t.teardown(() => c.close());
-  if (key !== undefined) {
-    c.send({ op: 'auth', key });
-    await c.next((m) => m.type === 'authenticated');
-  }
-  c.send({ op: 'subscribe', channels });
-  for (const ch of channels) await c.next((m) => m.channel === ch && m.type === 'snapshot');
-  return c;
-}
+const subscribed = (channels: string[], key?: string): Promise<SocketClient> => subscribedSocket(t, s.wsUrl, channels, key);
 
 t.test('orders: a snapshot of the open orders, then reports from its seq on, a refused order included', async (t) => {
   const resting = await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.00', quantity: 10, clientOrderId: 'ws-rest' });

@@ -4,22 +4,12 @@
 // venue publishes its large holders (Beijing's profile does, the national market's does not). The
 // `warnings` snapshot lists the published large holders of the moment.
 import t from 'tap';
-import { KEYS, openSocket, seqGaps, startServer, type SocketClient } from '../support/server.ts';
+import { KEYS, seqGaps, startServer, type SocketClient, subscribedSocket } from '../support/server.ts';
 
 const s = await startServer();
 t.teardown(() => s.close());
 
-async function subscribed(channels: string[], key?: string): Promise<SocketClient> {
-  const c = await openSocket(s.wsUrl);
-  t.teardown(() => c.close());
-  if (key !== undefined) {
-    c.send({ op: 'auth', key });
-    await c.next((m) => m.type === 'authenticated');
-  }
-  c.send({ op: 'subscribe', channels });
-  for (const ch of channels) await c.next((m) => m.channel === ch && m.type === 'snapshot');
-  return c;
-}
+const subscribed = (channels: string[], key?: string): Promise<SocketClient> => subscribedSocket(t, s.wsUrl, channels, key);
 const threshold = (symbol: string, accountId: string, quantity: number) =>
   s.api('PUT', '/v1/risk/large-holder-thresholds', { key: 'risk', body: { symbol, accountId, quantity, reason: 'review' } });
 

@@ -8,7 +8,7 @@
 // - failed `auth` messages and floods of messages close the connection (1008); a binary frame and
 //   an over-long key are refused in words.
 import t from 'tap';
-import { KEYS, openSocket, seqGaps, startServer, type SocketClient } from '../support/server.ts';
+import { KEYS, openSocket, seqGaps, startServer, type SocketClient, subscribedSocket } from '../support/server.ts';
 
 let clock = Date.parse('2026-03-10T10:05:10+08:00'); // a Tuesday
 const s = await startServer({ now: () => clock, publisher: { tickerMs: 1500, heartbeatMs: 300 } });
@@ -22,13 +22,7 @@ async function trade(quantity: number): Promise<void> {
   t.equal(sell.body.fills?.length, 1, 'one trade');
 }
 
-async function subscribed(channels: string[]): Promise<SocketClient> {
-  const c = await openSocket(s.wsUrl);
-  t.teardown(() => c.close());
-  c.send({ op: 'subscribe', channels });
-  for (const ch of channels) await c.next((m) => m.channel === ch && m.type === 'snapshot');
-  return c;
-}
+const subscribed = (channels: string[]): Promise<SocketClient> => subscribedSocket(t, s.wsUrl, channels);
 
 t.test('ticker: an update held back when the last subscriber left never reaches the next one', async (t) => {
   const a = await subscribed(['ticker:CEA24']);

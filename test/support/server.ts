@@ -188,6 +188,22 @@ export async function openSocket(url: string, options: { onMessage?: (m: WsMessa
 }
 
 /** Checks that every channel's seq rises by exactly 1 from its first message; returns the problems. */
+/**
+ * A connected client (authenticated first when a member key is given) subscribed to `channels`,
+ * once each channel's snapshot is in; closed when the test ends.
+ */
+export async function subscribedSocket(t: Test, url: string, channels: string[], key?: string): Promise<SocketClient> {
+  const c = await openSocket(url);
+  t.teardown(() => c.close());
+  if (key !== undefined) {
+    c.send({ op: 'auth', key });
+    await c.next((m) => m.type === 'authenticated');
+  }
+  c.send({ op: 'subscribe', channels });
+  for (const ch of channels) await c.next((m) => m.channel === ch && m.type === 'snapshot');
+  return c;
+}
+
 export function seqGaps(messages: readonly WsMessage[]): string[] {
   const last = new Map<string, number>();
   const problems: string[] = [];
