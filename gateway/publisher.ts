@@ -314,7 +314,7 @@ export class Publisher {
     }
     if (name === 'warnings') {
       // The day's warnings, and the large holders of the venues that publish them.
-      const published = this.g.engine.largeHolders().filter((h) => this.g.engine.instrument(h.symbol)!.profile.source.largeHolder.publish);
+      const published = this.g.engine.largeHolders().filter((h) => this.publishesLargeHolders(h.symbol));
       return { warnings: this.g.history.warnings.map(warningView), largeHolders: published };
     }
     const [kind, symbol, interval] = name.split(':');
@@ -487,7 +487,7 @@ export class Publisher {
         // alert as a market notice where the venue publishes its large holders (MARKET-RULES 7).
         const build = () => ({ largeHolder: largeHolderView(e) });
         this.toMember(e.accountId, build, 'largeHolder');
-        if (e.action === 'alert' && this.g.engine.instrument(e.symbol)?.profile.source.largeHolder.publish === true) {
+        if (e.action === 'alert' && this.publishesLargeHolders(e.symbol)) {
           this.publish('warnings', 'largeHolder', build);
         }
         break;
@@ -527,6 +527,11 @@ export class Publisher {
 
   private memberOf(accountId: string): string | undefined {
     return this.g.engine.account(accountId)?.member;
+  }
+
+  /** Whether the venue of the instrument publishes its large holders (its profile's largeHolder.publish). */
+  private publishesLargeHolders(symbol: string): boolean {
+    return this.g.engine.instrument(symbol)?.profile.source.largeHolder.publish === true;
   }
 
   private toMember(accountId: string, build: () => Record<string, unknown>, type = 'execution'): void {
