@@ -30,6 +30,15 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     return false;
   };
 
+  /** An account's holding of an instrument as the engine holds it now; null without a symbol or for an unknown one. */
+  const heldAfter = (accountId: string, symbol: string | undefined) => {
+    const inst = symbol === undefined ? undefined : g.engine.instrument(symbol);
+    const account = g.engine.account(accountId);
+    if (inst === undefined || account === undefined) return null;
+    const pos = account.peek(inst.index);
+    return { symbol: inst.symbol, available: pos.available, frozen: pos.frozen, pending: pos.pending };
+  };
+
   app.post<{ Body: { accountId: string; member: string; class: 'compliance' | 'institution' | 'individual'; allocation?: number; venues?: string[] } }>('/v1/admin/accounts', {
     ...operator,
     schema: {
@@ -63,19 +72,35 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
       schema: {
         body: body({ accountId: ACCOUNT, cash: MONEY, symbol: SYMBOL, quantity: QUANTITY }, ['accountId']),
         response: {
-          201: { type: 'object', description: 'the account\'s cash after the transfer', properties: { accountId: TEXT, cash: CASH }, additionalProperties: false },
+          201: {
+            type: 'object',
+            description: 'the account\'s cash after the transfer and, for a transfer of allowances, its holding of them',
+            properties: {
+              accountId: TEXT, cash: CASH,
+              holding: {
+                type: ['object', 'null'],
+                description: 'the holding the transfer moved, as it left it; null for a transfer of cash',
+                properties: { symbol: TEXT, available: TONNES, frozen: TONNES, pending: TONNES },
+                additionalProperties: false,
+              },
+            },
+            additionalProperties: false,
+          },
           ...errorReplies(400, 401, 403, 404, 413, 415, 422, 429, 500),
         },
       },
     }, async (req, reply) => {
       const b = req.body;
-      const r = await submit(g, req, reply, {
+      const outcome = submit(g, req, reply, {
         type, accountId: b.accountId, cash: b.cash === undefined ? null : parseMoney(b.cash), symbol: b.symbol ?? null, quantity: b.quantity ?? null,
       });
+      // The engine applied the transfer just now and nothing since: the holding is read as it left
+      // it (by the commit, later commands may have changed it). The account event carries only cash.
+      const holding = heldAfter(b.accountId, b.symbol);
+      const r = await outcome;
       if (!r.ok) return refuse(reply, r);
-      // The account as the transfer left it (the engine may already hold later commands).
       const a = r.events.find((e) => e.type === 'account') as AccountEvent;
-      return reply.code(201).send({ accountId: a.accountId, cash: { available: formatMoney(a.cash), frozen: formatMoney(a.cashFrozen) } });
+      return reply.code(201).send({ accountId: a.accountId, cash: { available: formatMoney(a.cash), frozen: formatMoney(a.cashFrozen) }, holding });
     });
   }
 

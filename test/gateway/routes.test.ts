@@ -358,12 +358,26 @@ t.test('operator routes', async (t) => {
   const dep = await api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M3-Z9', cash: '1000.50' } });
   expectOk(t, dep, 201, 'deposit');
   t.match(dep.body, { accountId: 'M3-Z9', cash: { available: '1000.50', frozen: '0.00' } });
-  expectOk(t, await api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M3-Z9', symbol: 'CEA24', quantity: 300 } }), 201, 'deposit tonnes');
+  t.equal(dep.body.holding, null, 'a cash transfer moves no holding');
+  const tonnesIn = await api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M3-Z9', symbol: 'CEA24', quantity: 400 } });
+  expectOk(t, tonnesIn, 201, 'deposit tonnes');
+  t.same(tonnesIn.body.holding, { symbol: 'CEA24', available: 400, frozen: 0, pending: 0 }, 'the deposit answers the holding it made');
+  t.match(tonnesIn.body.cash, { available: '1000.50' }, 'with the cash');
+  // Two withdrawals sent together (usually one batch): each answers the holding as it left it, in the
+  // order the exchange took them (x-exchange-seq), not as the batch left it.
+  const outs = await Promise.all([50, 50 + 1].map((quantity) => api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M3-Z9', symbol: 'CEA24', quantity } })));
+  for (const out of outs) expectOk(t, out, 201, 'withdraw tonnes');
+  outs.sort((a, b) => Number(a.headers.get('x-exchange-seq')) - Number(b.headers.get('x-exchange-seq')));
+  const [first, second] = outs.map((o) => o.body.holding);
+  t.match(first, { symbol: 'CEA24', frozen: 0, pending: 0 }, 'the first withdrawal answers its holding');
+  t.ok(first.available === 350 || first.available === 349, `the first leaves 350 or 349, not what both left (${first.available})`);
+  t.same(second, { symbol: 'CEA24', available: 299, frozen: 0, pending: 0 }, 'the second answers what both left');
   const wd = await api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M3-Z9', cash: '0.50' } });
   expectOk(t, wd, 201, 'withdraw');
   t.match(wd.body, { cash: { available: '1000.00' } });
   expectError(t, await api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M3-Z9', cash: '1000.01' } }), 422, 'INSUFFICIENT_FUNDS');
-  expectError(t, await api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M3-Z9', symbol: 'CEA24', quantity: 301 } }), 422, 'INSUFFICIENT_HOLDINGS');
+  expectError(t, await api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M3-Z9', symbol: 'CEA24', quantity: 300 } }), 422, 'INSUFFICIENT_HOLDINGS');
+  expectOk(t, await api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M3-Z9', symbol: 'CEA24', quantity: 1 } }), 201, 'top up to 300 t');
   expectError(t, await api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'NOBODY-1', cash: '1.00' } }), 404, 'UNKNOWN_ACCOUNT');
   const seen = await api('GET', '/v1/account?accountId=M3-Z9', { key: 'M3' });
   t.match(seen.body, { accountId: 'M3-Z9', cash: { available: '1000.00' }, holdings: [{ symbol: 'CEA24', available: 300 }] }, 'the member sees its new account');
