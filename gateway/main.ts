@@ -1,7 +1,8 @@
 // `npm start`: the exchange on 127.0.0.1:8080 with the demo market unless told otherwise. Flags and
 // their environment variables: --port (PORT), --host (HOST), --data (DATA_DIR), --markets
 // (MARKETS_FILE), --keys (KEYS_FILE), --snapshot-every (SNAPSHOT_EVERY), --rate-limit (RATE_LIMIT),
-// --drain-ms (DRAIN_MS), --quiet. It listens before it recovers (probes answered, everything else
+// --drain-ms (DRAIN_MS), --quiet. A markets file named for a data directory that exists is checked
+// but not applied (a note says so). It listens before it recovers (probes answered, everything else
 // 503 RECOVERING until ready). SIGTERM and SIGINT shut down cleanly: drain (--drain-ms), stop intake,
 // commit, snapshot, exit (a second signal ends the drain); before it is ready, they stop the
 // recovery and exit.
@@ -33,13 +34,15 @@ const options = {
     quiet: { type: 'boolean', default: false },
   },
 } as const;
-const values = (() => {
+const { values, tokens } = (() => {
   try {
-    return parseArgs(options).values;
+    return parseArgs({ ...options, tokens: true });
   } catch (e) {
     return cannot('', e);
   }
 })();
+/** Whether a markets file was named (flag or environment), rather than the demo's taken by default. */
+const marketsNamed = process.env.MARKETS_FILE !== undefined || tokens.some((t) => t.kind === 'option' && t.name === 'markets');
 
 /** A numeric flag: a whole number within [min, max], or the start stops naming the flag. */
 const whole = (flag: keyof typeof options.options, env: string, min: number, max: number): number => {
@@ -106,6 +109,14 @@ const r = exchange.recovered;
 const base = exchange.address ?? `http://${values.host}:${port}`;
 say(`carbon exchange ready on ${base}: data ${resolve(values.data)}, trading day ${engine.tradingDate}, ${engine.instruments.length} instruments, ${engine.accounts.size} accounts`);
 say(`recovery: ${r.created ? 'new data directory' : `snapshot ${r.fromSnapshot ?? 'none'}, ${r.replayed} commands replayed`} in ${r.millis.toFixed(0)} ms`);
+// A data directory keeps the market it was set up with: a markets file named for one that exists
+// is read and checked, but not applied, and the operator is told so rather than left to believe it.
+if (marketsNamed && !r.created) {
+  const named = resolve(values.markets);
+  const recorded = (r.journal.genesis()?.markets as { file?: unknown } | undefined)?.file;
+  const from = recorded === named ? 'this same file' : typeof recorded === 'string' ? recorded : 'another file';
+  say(`note: --markets ${named} is not applied: ${resolve(values.data)} already holds its market (set up from ${from}). An existing data directory keeps its instruments, accounts and profiles: list an instrument with POST /v1/admin/instruments, open an account with POST /v1/admin/accounts, or start a new market on a new --data directory`);
+}
 if (exchange.freshKeys.length > 0) {
   say('API keys (shown once; stored hashed in keys.json):');
   for (const k of exchange.freshKeys) say(`  ${k.role.padEnd(8)} ${(k.member ?? '').padEnd(4)} ${k.key}`);

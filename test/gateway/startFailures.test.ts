@@ -151,6 +151,34 @@ t.test('a set-up the engine refuses journals nothing; the corrected file makes t
   t.equal(await ex.stop(), 0);
 });
 
+t.test('a markets file named for a data directory that exists is not applied, and the start says so', async (t) => {
+  const dataDir = join(folder.path, 'named-markets');
+  const first = await ExchangeProcess.start({ dataDir, keysFile });
+  t.teardown(() => first.kill());
+  t.notMatch(first.output, /not applied/, 'a new directory takes the markets file: no note');
+  t.equal(await first.stop(), 0);
+
+  // Another file (one whose set-up the engine would refuse): read, not applied, and said.
+  const other = refusedSetup(join(folder.path, 'named-markets-files'));
+  const again = await ExchangeProcess.start({ dataDir, keysFile, args: ['--markets', other] });
+  t.teardown(() => again.kill());
+  t.ok(again.output.includes(`note: --markets ${other} is not applied: ${dataDir} already holds its market (set up from ${DEMO_MARKETS_FILE})`), 'the note names both files');
+  const account = await call(again.base, 'GET', '/v1/account?accountId=M1-C1', { key: KEYS.M1 });
+  t.equal(account.body.cash.available, '50000000.00', 'the directory keeps its own market');
+  t.equal(await again.stop(), 0);
+
+  // The same file, through the environment: said too, as the same file.
+  const same = await ExchangeProcess.start({ dataDir, keysFile, env: { MARKETS_FILE: DEMO_MARKETS_FILE } });
+  t.teardown(() => same.kill());
+  t.match(same.output, /note: --markets .* is not applied: .*\(set up from this same file\)/, 'named by MARKETS_FILE');
+  t.equal(await same.stop(), 0);
+
+  const plain = await ExchangeProcess.start({ dataDir, keysFile });
+  t.teardown(() => plain.kill());
+  t.notMatch(plain.output, /not applied/, 'no markets file named: no note');
+  t.equal(await plain.stop(), 0);
+});
+
 /** The files of `dir` this process has open. */
 const openFiles = (dir: string) => readdirSync('/proc/self/fd')
   .map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } })
