@@ -43,6 +43,12 @@ export const REASON = { type: 'string', minLength: 1, maxLength: TEXT_LIMITS.rea
 export const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', format: 'date' } as const;
 export const PERCENT = { type: 'string', pattern: '^(0|[1-9][0-9]{0,2})(\\.[0-9]{1,6})?$', maxLength: 10 } as const;
 export const MONEY = { type: 'string', pattern: '^(0|[1-9][0-9]{0,12})(\\.[0-9]{1,2})?$', maxLength: 16 } as const;
+/** Where an audit read starts: after a sequence number, or from a time (an ISO 8601 time with its offset, or a date). */
+export const SINCE = {
+  type: 'string', maxLength: 40,
+  pattern: '^(0|[1-9][0-9]{0,14}|\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,3})?)?(Z|[+-]\\d{2}:\\d{2}))?)$',
+  description: 'a sequence number (the entries after it), or a time (the entries stamped at or after it): ISO 8601 with an offset, or a date (its midnight at +08:00)',
+} as const;
 export const CLIENT_ORDER_ID = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$' } as const;
 
 /** What each pattern above asks for, in words: a refusal says this rather than the expression. */
@@ -55,6 +61,7 @@ export const PATTERN_WORDS = new Map<string, string>([
   [DATE.pattern, 'a calendar date, YYYY-MM-DD'],
   [PERCENT.pattern, 'a percentage as a string, six decimals at most, such as "10"'],
   [CLIENT_ORDER_ID.pattern, '1–64 printable ASCII characters, no spaces'],
+  [SINCE.pattern, 'a sequence number, or a time such as "2026-11-20T09:30:00+08:00" or a date such as "2026-11-20"'],
 ]);
 
 export const ERROR_REPLY = {

@@ -338,9 +338,18 @@ export class Journal {
     return (this.db.prepare('SELECT event FROM days ORDER BY seq').all() as { event: string }[]).map((r) => JSON.parse(r.event) as EndOfDayEvent);
   }
 
-  /** Risk and operator commands after `since`, with their outcome. */
+  /** Risk and operator commands after the seq `since`, with their outcome. */
   audit(since: number, limit: number): AuditEntry[] {
-    return (this.db.prepare('SELECT seq, time, command, code, message FROM audit WHERE seq > ? ORDER BY seq LIMIT ?').all(since, limit) as
+    return this.auditRows('seq > ?', since, limit);
+  }
+
+  /** Risk and operator commands stamped at or after `time` (epoch ms), with their outcome. */
+  auditFrom(time: number, limit: number): AuditEntry[] {
+    return this.auditRows('time >= ?', time, limit);
+  }
+
+  private auditRows(where: string, from: number, limit: number): AuditEntry[] {
+    return (this.db.prepare(`SELECT seq, time, command, code, message FROM audit WHERE ${where} ORDER BY seq LIMIT ?`).all(from, limit) as
       { seq: number; time: number; command: string; code: string | null; message: string | null }[])
       .map((r) => ({ seq: r.seq, time: r.time, command: JSON.parse(r.command) as Command, code: r.code, message: r.message }));
   }

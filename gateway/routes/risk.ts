@@ -2,9 +2,9 @@
 // large-holder thresholds, the large-holder list, account restrictions, cancel-all, risk warnings to
 // the market, and the audit trail of every risk and operator action, read from the journal.
 import type { FastifyInstance } from 'fastify';
-import { formatMoney, isoTime, parseMoney, TEXT_LIMITS, type Command, type EngineEvent, type LargeHolderEvent, type LimitEvent, type WarningEvent } from '../../engine/index.ts';
+import { CST_OFFSET_MS, DAY_MS, dayOfDate, formatMoney, isoTime, parseMoney, TEXT_LIMITS, type Command, type EngineEvent, type LargeHolderEvent, type LimitEvent, type WarningEvent } from '../../engine/index.ts';
 import {
-  ACCOUNT, body, DAY, errorReplies, fail, params, PERCENT, PRICE, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
+  ACCOUNT, body, DAY, errorReplies, fail, params, PERCENT, PRICE, REASON, refuse, SINCE, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
 } from '../http.ts';
 import { INSTRUMENT_VIEW, LARGE_HOLDER, WARNING_VIEW, warningView } from '../replies.ts';
 import { instrumentView } from './market.ts';
@@ -178,10 +178,10 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     return r.ok ? ended(r.events) : refuse(reply, r);
   });
 
-  app.get<{ Querystring: { since?: number; limit?: number } }>('/v1/risk/audit', {
+  app.get<{ Querystring: { since?: string; limit?: number } }>('/v1/risk/audit', {
     ...risk,
     schema: {
-      querystring: body({ since: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10_000 } }),
+      querystring: body({ since: SINCE, limit: { type: 'integer', minimum: 1, maximum: 10_000 } }),
       response: {
         200: {
           type: 'array',
@@ -204,8 +204,21 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
         ...errorReplies(400, 401, 403, 429, 500),
       },
     },
-  }, async (req) => {
-    return g.journal.audit(req.query.since ?? 0, req.query.limit ?? 1000).map((entry) => {
+  }, async (req, reply) => {
+    const since = req.query.since ?? '0';
+    const limit = req.query.limit ?? 1000;
+    let entries;
+    if (/^\d+$/.test(since)) {
+      entries = g.journal.audit(Number(since), limit);
+    } else {
+      // A date is its midnight in China Standard Time; a time must say its offset (the pattern asks
+      // for it). Its date must be a real one: Date.parse would take 2026-02-30 for 2026-03-02.
+      const day = dayOfDate(since.slice(0, 10));
+      const time = day === null ? NaN : since.length === 10 ? day * DAY_MS - CST_OFFSET_MS : Date.parse(since);
+      if (Number.isNaN(time)) return fail(reply, 400, 'INVALID_REQUEST', `querystring/since ${JSON.stringify(since)} is not a real date or time`);
+      entries = g.journal.auditFrom(time, limit);
+    }
+    return entries.map((entry) => {
       const { seq: _s, time: _t, actor, type, reason, ...what } = entry.command as Command & Record<string, unknown> & { reason?: string };
       return {
         seq: entry.seq, time: isoTime(entry.time), who: `${actor.role}:${actor.id}`, action: type, what: describe(what), why: reason ?? null,

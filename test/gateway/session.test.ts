@@ -269,6 +269,27 @@ t.test('audit trail: who did what and why', async (t) => {
   t.match(ops[3].what, { accountId: 'M2-N1', cash: '250000.50' }, 'money as decimal strings');
   const since = entries[entries.length - 3].seq;
   t.same((await api('GET', `/v1/risk/audit?since=${since}`, { key: 'risk' })).body.map((e: Entry) => e.seq), entries.filter((e) => e.seq > since).map((e) => e.seq), '?since= returns what came after');
+
+  // Or from a time: the entries stamped at or after it, a date meaning its midnight at +08:00.
+  const seqs = async (query: string) => {
+    const r = await api('GET', `/v1/risk/audit?since=${encodeURIComponent(query)}`, { key: 'risk' });
+    expectOk(t, r, 200, `since=${query}`);
+    return (r.body as Entry[]).map((e) => e.seq);
+  };
+  // (Everything so far was stamped at 10:00; a warning at 11:00 comes later.)
+  clock = Date.parse('2026-03-10T11:00:00+08:00');
+  expectOk(t, await api('POST', '/v1/risk/warnings', { key: 'risk', body: { symbol: 'CEA24', text: 'an eleven o\'clock warning' } }), 201, 'a later action');
+  const later = await seqs('2026-03-10T11:00:00+08:00');
+  t.equal(later.length, 1, '?since=<time>: only the entry stamped from then on');
+  t.ok(later[0] > entries[entries.length - 1].seq, 'the eleven o\'clock warning');
+  t.same(await seqs('2026-03-10T03:00:00.000Z'), later, 'the same time said in UTC');
+  t.same(await seqs('2026-03-10T10:59:59.999+08:00'), later, 'a millisecond before');
+  t.same(await seqs('2026-03-10T10:00+08:00'), [...entries.map((e) => e.seq), ...later], 'from 10:00, both');
+  t.same(await seqs('2026-03-10'), [...entries.map((e) => e.seq), ...later], "?since=<date>: the whole day's entries");
+  t.same(await seqs('2026-03-11'), [], 'none from the next day');
+  for (const bad of ['2026-02-30', '2026-02-30T10:00:00+08:00', '2026-03-10T10:00:00', '2026-03-10T25:00:00+08:00', 'yesterday']) {
+    expectError(t, await api('GET', `/v1/risk/audit?since=${encodeURIComponent(bad)}`, { key: 'risk' }), 400, 'INVALID_REQUEST', undefined, `since=${bad}`);
+  }
 });
 
 t.test('end of day, settlement reports, and no second close of the same day', async (t) => {
