@@ -1,7 +1,7 @@
 // Members' routes (API.md "Trading"): orders, fills, the account, block trades and large-holder
 // reports. A member acts only for its own accounts; where it has several, it names one.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { dateOfDay, describeOrder, formatMoney, isoTime, parseMoney, TEXT_LIMITS, type BlockEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
+import { dateOfDay, describeOrder, formatMoney, isoTime, parseMoney, TEXT_LIMITS, type BlockEvent, type EngineEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, accountsFor, body, CLIENT_ORDER_ID, DATE, DAY, errorReplies, fail, FILL_VIEW, fillView, ID, notYours, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
   submit, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
@@ -221,7 +221,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
       type: 'proposeBlock', accountId, symbol: b.symbol, side: b.side, price: parseMoney(b.price) as number, quantity: b.quantity,
       counterpartyAccountId: b.counterpartyAccountId ?? null,
     });
-    return r.ok ? reply.code(201).send(blockReply(r.events)) : refuse(reply, r);
+    return r.ok ? reply.code(201).send(blockReply(r)) : refuse(reply, r);
   });
 
   const blockParams = { params: params({ blockId: ID }) };
@@ -235,7 +235,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
       type: 'counterBlock', blockId: Number(req.params.blockId), accountId: req.body.accountId ?? null,
       price: parseMoney(req.body.price) as number, quantity: req.body.quantity,
     });
-    return r.ok ? blockReply(r.events) : refuse(reply, r);
+    return r.ok ? blockReply(r) : refuse(reply, r);
   });
 
   app.post<{ Params: { blockId: string }; Body: { accountId?: string } | null }>('/v1/block-trades/:blockId/accept', {
@@ -243,13 +243,13 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     schema: { ...blockParams, body: { type: ['object', 'null'], properties: { accountId: ACCOUNT }, additionalProperties: false }, response: blockTermsReplies },
   }, async (req, reply) => {
     const r = await submit(g, req, reply, { type: 'acceptBlock', blockId: Number(req.params.blockId), accountId: req.body?.accountId ?? null });
-    return r.ok ? blockReply(r.events) : refuse(reply, r);
+    return r.ok ? blockReply(r) : refuse(reply, r);
   });
 
   for (const [method, path, type] of [['post', '/v1/block-trades/:blockId/reject', 'rejectBlock'], ['delete', '/v1/block-trades/:blockId', 'withdrawBlock']] as const) {
     app[method]<{ Params: { blockId: string } }>(path, { ...member, schema: { ...blockParams, response: blockEndReplies } }, async (req, reply) => {
       const r = await submit(g, req, reply, { type, blockId: Number(req.params.blockId) });
-      return r.ok ? blockReply(r.events) : refuse(reply, r);
+      return r.ok ? blockReply(r) : refuse(reply, r);
     });
   }
 
@@ -292,9 +292,14 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   });
 }
 
-/** A block command's answer: the proposal's state after it, and the trade if it executed. */
-function blockReply(events: readonly { type: string }[]) {
-  const block = [...events].reverse().find((e): e is BlockEvent => e.type === 'block');
+/**
+ * A block command's answer: the state after it of the proposal it made or acted on, and the trade if
+ * that executed. (Confirming a reply to an open proposal also ends the open proposal, after the
+ * execution: that event is not the answer.)
+ */
+function blockReply(r: { events: readonly EngineEvent[]; blockId?: number }) {
+  const events = r.events;
+  const block = [...events].reverse().find((e): e is BlockEvent => e.type === 'block' && (r.blockId === undefined || e.blockId === r.blockId));
   const trade = events.find((e): e is TradeEvent => e.type === 'trade');
   return {
     blockId: block === undefined ? null : String(block.blockId), status: block?.status ?? null,

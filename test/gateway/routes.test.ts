@@ -275,6 +275,24 @@ t.test('block trades: only the parties see and act on a proposal', async (t) => 
   t.match(rejected.body, { block: { blockId: id, status: 'rejected' }, trade: null });
 });
 
+t.test('block trades: confirming a reply to an open proposal answers with the reply, executed', async (t) => {
+  const open = await api('POST', '/v1/block-trades', { key: 'M1', body: { accountId: 'M1-C2', symbol: 'HBEA', side: 'buy', price: '40.00', quantity: 10000 } });
+  expectOk(t, open, 201, 'an open proposal');
+  const openId = open.body.blockId;
+  const counter = await api('POST', `/v1/block-trades/${openId}/counter`, { key: 'M2', body: { accountId: 'M2-P1', price: '40.51', quantity: 10000 } });
+  expectOk(t, counter, 200, 'a reply');
+  const replyId = counter.body.blockId;
+  t.not(replyId, openId, 'the reply is a block of its own');
+  t.match(counter.body, { blockId: replyId, status: 'proposed', block: { blockId: replyId, price: '40.51' }, trade: null });
+
+  const accepted = await api('POST', `/v1/block-trades/${replyId}/accept`, { key: 'M1', body: { accountId: 'M1-C2' } });
+  expectOk(t, accepted, 200, 'the proposer confirms the reply');
+  t.match(accepted.body, { blockId: replyId, status: 'executed', block: { blockId: replyId, status: 'executed' }, trade: { price: '40.51', quantity: 10000 } },
+    'the answer is the reply, executed (not the open proposal it ended)');
+  const mine = (await api('GET', '/v1/block-trades', { key: 'M1' })).body as { blockId: string; status: string; reason: string | null }[];
+  t.match(mine.find((b) => b.blockId === openId), { status: 'withdrawn', reason: 'reply_executed' }, 'the open proposal ended');
+});
+
 t.test("POST /v1/large-holder-reports: only for the caller's account with a report due", async (t) => {
   expectError(t, await api('POST', '/v1/large-holder-reports', { key: 'M1', body: { symbol: 'CEA24', accountId: 'M2-C1', text: 'not mine' } }), 403, 'ACCOUNT_NOT_OWNED');
   expectError(t, await api('POST', '/v1/large-holder-reports', { key: 'M1', body: { symbol: 'CEA24', accountId: 'M1-C1', text: 'nothing due' } }), 409, 'REPORT_NOT_DUE');
