@@ -39,7 +39,8 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
   const day = typeof c.date === 'string' ? dayOfDate(c.date) : null;
   if (day === null) return reject('INVALID_COMMAND', 'date must be the trading day to close, "YYYY-MM-DD"');
   if (day < e.tradingDay) return reject('DAY_ALREADY_CLOSED', `${c.date} is before the trading day ${e.tradingDate}: it has been closed already, or the exchange did not trade then`);
-  if (day > e.tradingDay) return reject('INVALID_COMMAND', `the trading day is ${e.tradingDate}: close it before ${c.date}`);
+  // A later day is a well-formed request at the wrong moment: a conflict with the state, as above.
+  if (day > e.tradingDay) return reject('DAY_NOT_STARTED', `${c.date} has not begun as a trading day: the trading day is ${e.tradingDate}, which is closed first`);
   const stampDay = localDay(c.time);
   const minute = localMinute(c.time);
   // A day is closed once it has been traded, never ahead of the clock (even where sessions run all

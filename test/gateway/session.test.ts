@@ -352,6 +352,7 @@ t.test('end of day, settlement reports, and no second close of the same day', as
   t.match(reports.statements.json.find((st) => st.accountId === 'M2-N1'), { cash: { withdrawn: '250000.50' } });
 
   expectError(t, await api('POST', '/v1/admin/end-of-day', { key: 'operator', body: { date: DAY } }), 409, 'DAY_ALREADY_CLOSED', /2026-03-10/);
+  expectError(t, await api('POST', '/v1/admin/end-of-day', { key: 'operator', body: { date: '2026-03-12' } }), 409, 'DAY_NOT_STARTED', /2026-03-12 has not begun.*the trading day is 2026-03-11/, 'a day after the trading day: a conflict, not a malformed request');
   const past = await api('GET', `/v1/fills?date=${DAY}`, { key: 'M1' });
   expectOk(t, past, 200, "a closed day's fills");
   t.same(past.body.map((f: { tradeId: string }) => f.tradeId).sort(), trades.filter((r) => r.buyAccountId.startsWith('M1-') || r.sellAccountId.startsWith('M1-')).map((r) => String(r.tradeId)).sort());
