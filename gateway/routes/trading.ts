@@ -277,7 +277,9 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
           type: 'object',
           description: 'the report, filed',
           properties: {
-            accountId: TEXT, symbol: TEXT, holding: TONNES, threshold: TONNES, dueDate: DAY, filed: { ...TIME, description: 'when it was filed, ISO 8601 with +08:00' },
+            accountId: TEXT, symbol: TEXT, holding: TONNES, threshold: TONNES, dueDate: DAY,
+            filed: { ...DAY, description: 'the trading day it was filed on, as in the account view and the large-holder list' },
+            time: { ...TIME, description: 'when it was filed, ISO 8601 with +08:00' },
           },
           additionalProperties: false,
         },
@@ -285,10 +287,14 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
       },
     },
   }, async (req, reply) => {
-    const r = await submit(g, req, reply, { type: 'fileLargeHolderReport', accountId: req.body.accountId, symbol: req.body.symbol, text: req.body.text });
+    const outcome = submit(g, req, reply, { type: 'fileLargeHolderReport', accountId: req.body.accountId, symbol: req.body.symbol, text: req.body.text });
+    // Filed on the trading day the engine is on now, just after applying it (by the commit, a later
+    // command in the batch could have closed the day).
+    const filedOn = g.engine.tradingDate;
+    const r = await outcome;
     if (!r.ok) return refuse(reply, r);
     const e = r.events.find((x): x is LargeHolderEvent => x.type === 'largeHolder') as LargeHolderEvent;
-    return reply.code(201).send({ accountId: e.accountId, symbol: e.symbol, holding: e.holding, threshold: e.threshold, dueDate: e.dueDate, filed: isoTime(e.time) });
+    return reply.code(201).send({ accountId: e.accountId, symbol: e.symbol, holding: e.holding, threshold: e.threshold, dueDate: e.dueDate, filed: filedOn, time: isoTime(e.time) });
   });
 }
 

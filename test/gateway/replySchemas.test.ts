@@ -256,7 +256,7 @@ t.test('risk officer: every route, and the audit trail with its free-form fields
   hasKeys(t, lh, ['since', 'holding', 'threshold', 'dueDate', 'filed', 'overdue'], "the holding's large-holder status");
   const filed = await api('POST', '/v1/large-holder-reports', { key: 'M3', body: { symbol: 'CEA24', accountId: 'M3-C1', text: 'Building a position.' } });
   expectOk(t, filed, 201, 'file the report');
-  hasKeys(t, filed.body, ['accountId', 'symbol', 'holding', 'threshold', 'dueDate', 'filed'], 'the filed report');
+  hasKeys(t, filed.body, ['accountId', 'symbol', 'holding', 'threshold', 'dueDate', 'filed', 'time'], 'the filed report');
   expectError(t, await api('POST', '/v1/large-holder-reports', { key: 'M3', body: { symbol: 'CEA24', accountId: 'M3-C1', text: 'again' } }), 409, 'REPORT_NOT_DUE');
 
   t.same((await api('PATCH', '/v1/risk/accounts/M1-P1', { key: 'risk', body: { restriction: 'no_buy', reason: 'inquiry' } })).body, { accountId: 'M1-P1', restriction: 'no_buy', cancelled: [], withdrawnBlocks: [] });
@@ -287,9 +287,11 @@ t.test('operator: accounts, transfers, a listing, the end of day and the settlem
   const created = await api('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M2-N1', member: 'M2', class: 'institution' } });
   t.same(created.body, { accountId: 'M2-N1', member: 'M2', class: 'institution' });
   expectError(t, await api('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M2-N1', member: 'M2', class: 'institution' } }), 409, 'ACCOUNT_EXISTS');
-  t.same((await api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M2-N1', cash: '1000.50' } })).body, { accountId: 'M2-N1', cash: { available: '1000.50', frozen: '0.00' } });
-  expectOk(t, await api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M2-N1', symbol: 'CEA24', quantity: 300 } }), 201, 'deposit tonnes');
-  t.same((await api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M2-N1', cash: '0.50' } })).body, { accountId: 'M2-N1', cash: { available: '1000.00', frozen: '0.00' } });
+  t.same((await api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M2-N1', cash: '1000.50' } })).body, { accountId: 'M2-N1', cash: { available: '1000.50', frozen: '0.00' }, holding: null });
+  const tonnes = await api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M2-N1', symbol: 'CEA24', quantity: 300 } });
+  expectOk(t, tonnes, 201, 'deposit tonnes');
+  t.same(tonnes.body, { accountId: 'M2-N1', cash: { available: '1000.50', frozen: '0.00' }, holding: { symbol: 'CEA24', available: 300, frozen: 0, pending: 0 } });
+  t.same((await api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M2-N1', cash: '0.50' } })).body, { accountId: 'M2-N1', cash: { available: '1000.00', frozen: '0.00' }, holding: null });
   expectError(t, await api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M2-N1', cash: '5000.00' } }), 422, 'INSUFFICIENT_FUNDS');
   expectError(t, await api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'NOBODY-1', cash: '1.00' } }), 404, 'UNKNOWN_ACCOUNT');
 

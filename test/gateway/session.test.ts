@@ -221,6 +221,7 @@ t.test('risk officer: large holders and the report', async (t) => {
 
   const filed = await api('POST', '/v1/large-holder-reports', { key: 'M3', body: { symbol: 'CEA24', accountId: 'M3-C1', text: 'Building a compliance position for 2025.' } });
   expectOk(t, filed, 201, 'file the report');
+  t.match(filed.body, { accountId: 'M3-C1', symbol: 'CEA24', filed: DAY, time: '2026-03-10T10:00:00.000+08:00' }, 'filed on the trading day, at its time');
   t.match((await api('GET', '/v1/risk/large-holders?symbol=CEA24', { key: 'risk' })).body, [{ accountId: 'M3-C1', filed: DAY }]);
   expectError(t, await api('POST', '/v1/large-holder-reports', { key: 'M3', body: { symbol: 'CEA24', accountId: 'M3-C1', text: 'again' } }), 409, 'REPORT_NOT_DUE');
 });
