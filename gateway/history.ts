@@ -2,7 +2,7 @@
 // and the risk warnings of the trading day, recent public trades per instrument, and K-lines. It is fed only with
 // committed batches, and rebuilt at start-up from the facts the journal recorded, so a restart
 // loses none of it. Earlier days' fills are read back from the journal on request.
-import { Klines, type BlockEvent, type EngineEvent, type OrderEvent, type TradeEvent, type WarningEvent } from '../engine/index.ts';
+import { describeOrder, Klines, type BlockEvent, type EngineEvent, type Order, type OrderEvent, type TradeEvent, type WarningEvent } from '../engine/index.ts';
 import type { Journal } from '../persistence/journal.ts';
 
 export interface Fill {
@@ -115,6 +115,16 @@ export class History {
       ...o, seq: t.seq, time: t.time, filled: o.quantity - remaining, filledNotional: o.filledNotional + t.price * t.quantity,
       status: statusAfterFill(remaining),
     });
+  }
+
+  /**
+   * An open order as the engine holds it, stamped like every other view of an order (answers,
+   * execution reports, finished orders) with its last change: a resting order's own time is when it
+   * took its place in the queue, which a fill or a reduction does not move.
+   */
+  current(o: Order): OrderEvent {
+    const last = this.orders.get(o.id);
+    return last === undefined ? describeOrder(o, o.seq, o.time) : describeOrder(o, last.seq, last.time);
   }
 
   /** Today's fills of one order, in time order. */

@@ -11,7 +11,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import {
-  INTERVAL_NAMES, KLINE_INTERVALS, describeOrder, formatMoney, isoTime, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderEvent, type TradeEvent,
+  INTERVAL_NAMES, KLINE_INTERVALS, formatMoney, isoTime, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderEvent, type TradeEvent,
 } from '../engine/index.ts';
 import type { Committed } from '../persistence/sequencer.ts';
 import type { Gateway } from './http.ts';
@@ -310,7 +310,7 @@ export class Publisher {
     if (name === 'orders') {
       // The member's open orders: execution reports continue from them.
       const orders = this.g.engine.allOpenOrders().filter((o) => o.account.member === client.member); // in id order
-      return { orders: orders.map((o) => orderView(describeOrder(o, o.seq, o.time))) };
+      return { orders: orders.map((o) => orderView(this.g.history.current(o))) };
     }
     if (name === 'warnings') {
       // The day's warnings, and the large holders of the venues that publish them.

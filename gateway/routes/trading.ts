@@ -1,7 +1,7 @@
 // Members' routes (API.md "Trading"): orders, fills, the account, block trades and large-holder
 // reports. A member acts only for its own accounts; where it has several, it names one.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { dateOfDay, describeOrder, formatMoney, isoTime, parseMoney, TEXT_LIMITS, type BlockEvent, type EngineEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
+import { dateOfDay, formatMoney, isoTime, parseMoney, TEXT_LIMITS, type BlockEvent, type EngineEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, accountsFor, body, CLIENT_ORDER_ID, DATE, DAY, errorReplies, fail, FILL_VIEW, fillView, ID, notYours, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
   submit, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
@@ -43,7 +43,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     let state: OrderEvent | undefined;
     if (r.duplicate === true) {
       const live = g.engine.order(orderId);
-      state = live !== undefined ? describeOrder(live, live.seq, live.time) : g.history.orders.get(orderId);
+      state = live !== undefined ? g.history.current(live) : g.history.orders.get(orderId);
     } else {
       for (const e of r.events) if (e.type === 'order' && (e as OrderEvent).orderId === orderId) state = e as OrderEvent;
       state ??= g.history.orders.get(orderId);
@@ -104,7 +104,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     const accounts = new Set(own);
     const out = new Map<number, OrderEvent>();
     if (q.status !== 'open') for (const o of g.history.orders.values()) if (accounts.has(o.accountId)) out.set(o.orderId, o);
-    for (const o of g.engine.allOpenOrders()) if (accounts.has(o.account.id)) out.set(o.id, describeOrder(o, o.seq, o.time));
+    for (const o of g.engine.allOpenOrders()) if (accounts.has(o.account.id)) out.set(o.id, g.history.current(o));
     return [...out.values()]
       .filter((o) => (q.symbol === undefined || o.symbol === q.symbol) && (q.status !== 'open' || o.status === 'new' || o.status === 'partially_filled'))
       .sort((a, b) => a.orderId - b.orderId).map(orderView);
@@ -113,7 +113,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   const findOrder = (req: FastifyRequest, orderId: number): OrderEvent | undefined => {
     const m = principal(req).member;
     const live = g.engine.order(orderId);
-    if (live !== undefined) return live.account.member === m ? describeOrder(live, live.seq, live.time) : undefined;
+    if (live !== undefined) return live.account.member === m ? g.history.current(live) : undefined;
     const past = g.history.orders.get(orderId);
     return past !== undefined && g.engine.account(past.accountId)?.member === m ? past : undefined;
   };

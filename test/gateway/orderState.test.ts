@@ -6,9 +6,9 @@
 // sellers nothing tells the sides apart).
 import { readFileSync, rmSync } from 'node:fs';
 import t from 'tap';
-import { expectOk, startServer, type TestServer } from '../support/server.ts';
+import { expectOk, KEYS, startServer, subscribedSocket, type TestServer } from '../support/server.ts';
 
-const clock = Date.parse('2026-03-10T10:00:00+08:00');
+let clock = Date.parse('2026-03-10T10:00:00+08:00');
 let s: TestServer = await startServer({ now: () => clock });
 const dataDir = s.dataDir;
 t.teardown(async () => {
@@ -79,4 +79,39 @@ t.test('an order that trades when modified gets its own fee on the fill', async 
   expectOk(t, await order('M2', { accountId: 'M2-P1', symbol: 'HBFX', side: 'buy', price: '40.50', quantity: 50 }), 201, 'a resting buy');
   const down = await s.api('PATCH', `/v1/orders/${sellModified.body.order.orderId}`, { key: 'M1', body: { price: '40.50' } });
   t.match(down.body, { order: { status: 'filled' }, fills: [{ price: '40.50', quantity: 50, fee: '0.00' }] }, 'the seller pays nothing');
+});
+
+t.test("an order's time is when it last changed, wherever it is read", async (t) => {
+  const at = (hhmm: string) => `2026-03-10T${hhmm}:00.000+08:00`;
+  // The order by id, in the open list, in the list of all, and in a new subscriber's orders snapshot.
+  const readBack = async (id: string) => {
+    const ws = await subscribedSocket(t, s.wsUrl, ['orders'], KEYS.M1);
+    const snapshot = ws.on('orders').find((m) => m.type === 'snapshot');
+    ws.close();
+    const find = (list: { orderId: string; time: string }[]) => list.find((o) => o.orderId === id)?.time;
+    return [
+      (await s.api('GET', `/v1/orders/${id}`, { key: 'M1' })).body.time,
+      find((await s.api('GET', '/v1/orders?status=open', { key: 'M1' })).body),
+      find((await s.api('GET', '/v1/orders?status=all', { key: 'M1' })).body),
+      find(snapshot?.orders ?? []),
+    ];
+  };
+  clock = Date.parse(at('10:10'));
+  const placed = await order('M1', { accountId: 'M1-C1', side: 'sell', price: '63.00', quantity: 50 });
+  expectOk(t, placed, 201, 'a resting sell at 10:10');
+  const id = placed.body.order.orderId;
+  t.same(await readBack(id), Array(4).fill(at('10:10')), 'placed: 10:10 everywhere');
+
+  clock = Date.parse(at('10:20'));
+  const reduced = await s.api('PATCH', `/v1/orders/${id}`, { key: 'M1', body: { quantity: 40 } });
+  expectOk(t, reduced, 200, 'reduced at 10:20 (keeping its place in the queue)');
+  t.equal(reduced.body.order.time, at('10:20'), 'the answer');
+  t.same(await readBack(id), Array(4).fill(at('10:20')), 'reduced: 10:20 everywhere');
+
+  clock = Date.parse(at('10:30'));
+  const picked = await order('M2', { accountId: 'M2-C1', side: 'buy', type: 'pick', targetOrderId: id, quantity: 5 });
+  expectOk(t, picked, 201, 'another member takes 5 t of it at 10:30');
+  const byId = (await s.api('GET', `/v1/orders/${id}`, { key: 'M1' })).body;
+  t.match(byId, { status: 'partially_filled', filledQuantity: 5, remainingQuantity: 35 });
+  t.same(await readBack(id), Array(4).fill(at('10:30')), 'filled in part: 10:30 everywhere');
 });
