@@ -336,7 +336,7 @@ t.test('errors from the hooks and the framework keep the error body', async (t) 
   expectError(t, await api('GET', '/v1/orders'), 401, 'UNAUTHENTICATED');
   expectError(t, await api('GET', '/v1/risk/audit', { key: 'M1' }), 403, 'NOT_PERMITTED');
   expectError(t, await api('POST', '/v1/orders', { key: 'M1', body: '{bad' }), 400, 'INVALID_REQUEST');
-  expectError(t, await api('POST', '/v1/orders', { key: 'M1', body: '<order/>', headers: { 'content-type': 'application/xml' } }), 415, 'INVALID_REQUEST');
+  expectError(t, await api('POST', '/v1/orders', { key: 'M1', body: '<order/>', headers: { 'content-type': 'application/xml' } }), 415, 'INVALID_REQUEST', /the body must be JSON, sent with Content-Type: application\/json \(not "application\/xml"\)/);
   expectError(t, await api('POST', '/v1/orders', { key: 'M1', body: JSON.stringify({ symbol: 'x'.repeat(70_000) }) }), 413, 'PAYLOAD_TOO_LARGE');
   expectError(t, await api('GET', '/v1/nowhere'), 404, 'NOT_FOUND');
 
