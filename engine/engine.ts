@@ -12,11 +12,11 @@ import {
 } from './commands.ts';
 import { refused, reject, type RejectCode, type Rejection } from './errors.ts';
 import type { EngineEvent, OrderEvent } from './events.ts';
-import { Instrument } from './instrument.ts';
+import { bandTooWide, Instrument } from './instrument.ts';
 import { OpenOrders } from './openOrders.ts';
 import { BlockDesk } from './blockTrades.ts';
 import { endOfDay } from './endOfDay.ts';
-import { buyFeeReserve, divideHalfUp, formatMoney, MAX_AMOUNT, parsePercent, priceFault, tradeFee } from './money.ts';
+import { buyFeeReserve, divideHalfUp, formatMoney, formatPercent, MAX_AMOUNT, parsePercent, priceFault, tradeFee } from './money.ts';
 import { BUY, Order, SELL, sideName, type Side, type TimeInForce } from './order.ts';
 import { restore, snapshot, stateHash, type EngineSnapshot } from './snapshot.ts';
 import { ACCOUNT_CLASSES, ProfileError, dateOfDay, dayOfDate, validateProfile, type AccountClass, type ClassLimit } from './profile.ts';
@@ -942,6 +942,8 @@ export class Engine {
     if (vintage !== null && !(Number.isSafeInteger(vintage) && vintage >= 2000 && vintage <= 2100)) return reject('INVALID_COMMAND', 'vintage must be a year');
     const fault = priceFault(c.listingPrice, profile.tick, 'the listing price');
     if (fault !== null) return reject('INVALID_PRICE', fault);
+    const wide = bandTooWide(c.listingPrice, profile.listedBandRate, profile.tick, `a listing price of ${formatMoney(c.listingPrice)} with a band of ±${formatPercent(profile.listedBandRate)} %`);
+    if (wide !== null) return reject('BAND_TOO_WIDE', wide);
     const inst = new Instrument(this.instruments.length, c.symbol, name, vintage, profile, c.listingPrice, this.bookFactory);
     this.instruments.push(inst);
     this.bySymbol.set(inst.symbol, inst);
@@ -986,6 +988,8 @@ export class Engine {
     if (c.listedBandPct == null && c.blockBandPct == null && c.referencePrice == null && c.status == null) {
       return reject('INVALID_COMMAND', 'name at least one of listedBandPct, blockBandPct, referencePrice, status');
     }
+    const wide = bandTooWide(reference, listedRate, inst.profile.tick, `a reference price of ${formatMoney(reference)} with a band of ±${formatPercent(listedRate)} %`);
+    if (wide !== null) return reject('BAND_TOO_WIDE', wide);
 
     if (c.status != null) {
       inst.status = c.status;

@@ -25,6 +25,7 @@ export const REJECT_CODES = {
   NO_CHANGE: { status: 409, meaning: 'the modification changes nothing' },
   REPORT_NOT_DUE: { status: 409, meaning: 'the account has no open large-holder report obligation for the instrument' },
   PRICE_OUT_OF_BAND: { status: 422, meaning: 'the price is outside today\'s band' },
+  BAND_TOO_WIDE: { status: 422, meaning: 'the listed band a reference or listing price would give spans more price steps than the book keeps' },
   BLOCK_TOO_SMALL: { status: 422, meaning: 'a block trade is below the venue\'s minimum quantity' },
   ORDER_TOO_LARGE: { status: 422, meaning: 'the quantity exceeds the largest single listed order' },
   PRICE_REQUIRED: { status: 422, meaning: 'a limit order needs a price; a market or pick order takes none' },

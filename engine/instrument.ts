@@ -1,6 +1,6 @@
 // A listed instrument: its compiled venue profile, today's reference price and bands, its status,
 // its order book and the day's statistics of its listed trades.
-import { bandLimits } from './money.ts';
+import { bandLimits, formatMoney } from './money.ts';
 import type { Book, BookFactory } from './book.ts';
 import type { AccountClass, ClassLimit, CompiledProfile } from './profile.ts';
 
@@ -103,4 +103,20 @@ export class Instrument {
     this.blockLow = block.low;
     this.blockHigh = block.high;
   }
+}
+
+/**
+ * The most price steps a listed band may span. The book keeps a level for every step of the band
+ * (the ladder: O(1) at every price), so a reference price typed a thousand times too high would
+ * otherwise make it allocate millions of levels. A carbon price at ±100 % spans about 10,000.
+ */
+export const MAX_BAND_STEPS = 100_000;
+
+/** Why a listed band from this reference price and rate is too wide for the book, or null when it is not. */
+export function bandTooWide(referencePrice: number, listedRate: number, tick: number, what: string): string | null {
+  const band = bandLimits(referencePrice, listedRate, tick);
+  const steps = Math.round((band.high - band.low) / tick) + 1;
+  if (steps <= MAX_BAND_STEPS) return null;
+  return `${what} would make the listed band ${formatMoney(band.low)}–${formatMoney(band.high)}, ${steps.toLocaleString('en-US')} price steps of ${formatMoney(tick)}; `
+    + `the book keeps at most ${MAX_BAND_STEPS.toLocaleString('en-US')}: check the price (or the band)`;
 }

@@ -48,6 +48,14 @@ const CASES: Record<RejectCode, (t: Asserts, h: Harness) => void> = {
     expectReject(t, h, () => h.order('H1-A', buy()), 'VENUE_NOT_ADMITTED');
   },
   ACCOUNT_EXISTS: (t, h) => expectReject(t, h, () => h.operator({ type: 'createAccount', accountId: 'B1-A', member: 'B1', accountClass: 'institution' }), 'ACCOUNT_EXISTS'),
+  BAND_TOO_WIDE: (t, h) => {
+    // 10,000.00 at ±10 %: 9,000.00–11,000.00, 200,001 steps of 0.01.
+    expectReject(t, h, () => h.risk({ type: 'setInstrument', symbol: 'CEA24', referencePrice: 1_000_000, reason: 'a typo' }), 'BAND_TOO_WIDE', '9000.00–11000.00, 200,001 price steps of 0.01; the book keeps at most 100,000');
+    expectReject(t, h, () => h.operator({ type: 'listInstrument', symbol: 'CEA99', name: 'A far too dear listing', profile: national(), listingPrice: 1_000_000 }), 'BAND_TOO_WIDE', 'a listing price of 10000.00');
+    // 5,000.00 at ±10 % spans 100,001 steps, one too many; at ±9 % it fits.
+    expectReject(t, h, () => h.risk({ type: 'setInstrument', symbol: 'CEA24', referencePrice: 500_000, reason: 'x' }), 'BAND_TOO_WIDE', '100,001 price steps');
+    t.equal(h.risk({ type: 'setInstrument', symbol: 'CEA24', referencePrice: 500_000, listedBandPct: '9', reason: 'x' }).ok, true, 'a band within the limit is taken');
+  },
   INSTRUMENT_EXISTS: (t, h) => expectReject(t, h, () => h.operator({ type: 'listInstrument', symbol: 'CEA24', profile: national(), listingPrice: 5746 }), 'INSTRUMENT_EXISTS'),
   ORDER_NOT_OPEN: (t, h) => {
     const bid = id(h.order('B1-A', buy()));

@@ -3,6 +3,7 @@
 // against the rate limit (and of guessed keys), impossible dates, unknown symbols and venues. Every answer is below 500 and (from the gateway) an API.md error;
 // nothing a refused request carried takes effect; afterwards /healthz is ok and a normal order works.
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { PATTERN_WORDS } from '../../gateway/http.ts';
 import { expectError, KEYS, isApiError, openSocket, startServer, type ApiReply, type CallOptions } from '../support/server.ts';
@@ -119,6 +120,15 @@ t.test('huge, negative and zero numbers', async (t) => {
   expectError(t, await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M1-P1', cash: '10000000000000.01' } }), 400, ['INVALID_REQUEST', 'INVALID_COMMAND'], undefined, 'a deposit past the limit');
   expectError(t, await hit('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M1-P1', maxQuantity: -1 } }), 400, 'INVALID_REQUEST', undefined, 'a negative cap');
   expectError(t, await hit('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: '1000', reason: 'x' } }), 400, ['INVALID_REQUEST', 'INVALID_COMMAND'], undefined, 'a band of 1000 %');
+  // A price the schema takes but far above the market's: the book would keep a level for each of
+  // millions of price steps in its band (the exchange used to stall, then run out of memory).
+  for (const price of ['1000000.00', '9999999999.99']) {
+    expectError(t, await hit('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { referencePrice: price, reason: 'a typo' } }), 422, 'BAND_TOO_WIDE', /price steps of 0\.01; the book keeps at most 100,000/, `a reference price of ${price}`);
+    const profile = JSON.parse(readFileSync(new URL('../../markets/venues/fjea.json', import.meta.url), 'utf8'));
+    expectError(t, await hit('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'FJEA-X', name: 'Too dear', vintage: null, profile, listingPrice: price } }), 422, 'BAND_TOO_WIDE', undefined, `a listing price of ${price}`);
+  }
+  t.match((await hit('GET', '/v1/instruments/CEA24')).body, { referencePrice: '57.46' }, 'the reference price is unchanged');
+  t.equal((await hit('GET', '/v1/instruments/FJEA-X')).status, 404, 'nothing was listed');
 
   // The engine takes deposits up to 10,000,000,000,000.00 (its message says so); one of 1,000,000,000,000.00 is within it.
   t.equal((await hit('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M3-BIG', member: 'M3', class: 'institution' } })).status, 201);
