@@ -30,6 +30,26 @@ export interface ServerOptions {
   standby?: StandbyServer;
 }
 
+/** What a type or a bound Ajv refused asks for, in words (its own say "must be >= 1", "must be integer,null"); undefined for others. */
+function boundWords(keyword: string | undefined, params: Record<string, unknown> | undefined): string | undefined {
+  const limit = Number(params?.limit);
+  switch (keyword) {
+    case 'type': {
+      const names: Record<string, string> = { string: 'a string', integer: 'a whole number', number: 'a number', boolean: 'true or false', object: 'an object', array: 'an array', null: 'null' };
+      return String(params?.type ?? '').split(',').map((t) => names[t] ?? t).join(' or ');
+    }
+    case 'minimum': return `at least ${limit}`;
+    case 'maximum': return `at most ${limit}`;
+    case 'exclusiveMinimum': return `more than ${limit}`;
+    case 'minLength': return `at least ${limit} character${limit === 1 ? '' : 's'} long`;
+    case 'maxLength': return `at most ${limit} characters long`;
+    case 'minItems': return `a list of at least ${limit} item${limit === 1 ? '' : 's'}`;
+    case 'maxItems': return `a list of at most ${limit} items`;
+    case 'uniqueItems': return 'a list without repeats';
+    default: return undefined;
+  }
+}
+
 /** The key of an `Authorization: Bearer <key>` header (the scheme in any case), or ''. */
 function bearerKey(header: string | string[] | undefined): string {
   if (typeof header !== 'string' || header.length > 300 || !/^bearer /i.test(header)) return '';
@@ -52,19 +72,23 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
 
   // Bodies are JSON and must have the declared types exactly: a string where a number belongs is
   // refused, never converted. Query strings and path parameters are text, so they are converted.
-  const strict = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
-  const lenient = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
+  // Verbose: a refusal carries the schema it failed, so that its words can name the form asked for.
+  const strict = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, strict: false, verbose: true });
+  const lenient = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false, strict: false, verbose: true });
   // A date is a day of the calendar: 2026-02-30 is refused here, not looked up and not found.
   for (const ajv of [strict, lenient]) ajv.addFormat('date', { type: 'string', validate: (text: string) => dayOfDate(text) !== null });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema));
 
-  app.setErrorHandler((err: Error & { validation?: { keyword?: string; instancePath?: string; params?: Record<string, unknown> }[]; validationContext?: string; statusCode?: number; code?: string }, req, reply) => {
+  app.setErrorHandler((err: Error & { validation?: { keyword?: string; instancePath?: string; params?: Record<string, unknown>; parentSchema?: { pattern?: string } }[]; validationContext?: string; statusCode?: number; code?: string }, req, reply) => {
     if (err.validation) {
       const first = err.validation[0];
       const where = err.validationContext ?? 'the request';
-      // A pattern or a date is said in words: a caller should not have to read a regular expression.
+      // A pattern or a date is said in words: a caller should not have to read a regular expression;
+      // nor a number where a text with a pattern belongs (a price sent as 57.46), nor a bound.
+      const patterned = first?.keyword === 'type' && typeof first.parentSchema?.pattern === 'string' ? PATTERN_WORDS.get(first.parentSchema.pattern) : undefined;
       const words = first?.keyword === 'pattern' ? PATTERN_WORDS.get(String(first.params?.pattern))
-        : first?.keyword === 'format' && first.params?.format === 'date' ? PATTERN_WORDS.get(DATE.pattern) : undefined;
+        : first?.keyword === 'format' && first.params?.format === 'date' ? PATTERN_WORDS.get(DATE.pattern)
+          : patterned ?? (first === undefined ? undefined : boundWords(first.keyword, first.params));
       if (words !== undefined) return fail(reply, 400, 'INVALID_REQUEST', `${where}${first?.instancePath ?? ''} must be ${words}`);
       // A choice names its choices (Ajv says only "must be equal to one of the allowed values").
       const allowed = first?.keyword === 'enum' ? first.params?.allowedValues : undefined;

@@ -17,10 +17,10 @@ const ALERT = {
   additionalProperties: false,
 } as const;
 const CLASS = { enum: ['compliance', 'institution', 'individual'] };
-const LIMIT_BODY = body({
+/** A cap's or threshold's body: each route takes its own field only (maxQuantity, quantity), so that the other's is refused, never ignored. */
+const limitBody = (field: 'maxQuantity' | 'quantity') => body({
   symbol: SYMBOL, accountClass: CLASS, accountId: ACCOUNT,
-  maxQuantity: { anyOf: [{ type: 'integer', minimum: 0, maximum: 1_000_000_000_000 }, { type: 'null' }] },
-  quantity: { anyOf: [{ type: 'integer', minimum: 0, maximum: 1_000_000_000_000 }, { type: 'null' }] },
+  [field]: { type: ['integer', 'null'], minimum: 0, maximum: 1_000_000_000_000 },
   plusAllocation: { type: 'boolean' }, reason: REASON,
 }, ['symbol']);
 
@@ -89,7 +89,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     app.put<{ Body: { symbol: string; accountClass?: 'compliance' | 'institution' | 'individual'; accountId?: string; maxQuantity?: number | null; quantity?: number | null; plusAllocation?: boolean; reason?: string } }>(path, {
       ...risk,
       schema: {
-        body: LIMIT_BODY,
+        body: limitBody(field),
         response: {
           200: {
             type: 'object',

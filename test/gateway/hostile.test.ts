@@ -140,6 +140,24 @@ t.test('huge, negative and zero numbers', async (t) => {
   t.match(acct.body.holdings, [{ symbol: 'CEA24', available: 1_000_000_000 }], 'and shown exactly');
 });
 
+t.test('a type or a bound is refused in words, naming the form asked for', async (t) => {
+  const cases: [string, string, CallOptions, RegExp][] = [
+    ['PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M1-P1', maxQuantity: -5 } }, /^body\/maxQuantity must be at least 0$/],
+    ['PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M1-P1', maxQuantity: 'lots' } }, /^body\/maxQuantity must be a whole number or null$/],
+    ['PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { referencePrice: 57.46, reason: 'x' } }, /^body\/referencePrice must be a price in CNY as a string, two decimals at most/],
+    ['PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: 5, reason: 'x' } }, /^body\/listedBandPct must be a percentage as a string/],
+    ['POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M3-W1', member: 'M3', class: 'institution', venues: [] } }, /^body\/venues must be a list of at least 1 item$/],
+    ['POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M1-P1', symbol: 'CEA24', quantity: 0 } }, /^body\/quantity must be at least 1$/],
+    ['POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M3-W1', member: 'M3', class: 'institution', allocation: -1 } }, /^body\/allocation must be at least 0$/],
+    ['POST', '/v1/orders', { key: 'M1', body: { ...ORDER, quantity: '10' } }, /^body\/quantity must be a whole number$/],
+    ['POST', '/v1/risk/market/halt', { key: 'risk', body: { reason: '' } }, /^body\/reason must be at least 1 character long$/],
+  ];
+  for (const [method, path, o, message] of cases) expectError(t, await hit(method, path, o), 400, 'INVALID_REQUEST', message, `${method} ${path} ${JSON.stringify(o.body)}`);
+  // A cap's route does not take a threshold's quantity (nor the other way round): refused, not ignored.
+  expectError(t, await hit('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M1-P1', maxQuantity: null, quantity: 1000 } }), 400, 'INVALID_REQUEST', /has a property "quantity" this route does not take/);
+  expectError(t, await hit('PUT', '/v1/risk/large-holder-thresholds', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M1-P1', quantity: 900000, maxQuantity: 5 } }), 400, 'INVALID_REQUEST', /has a property "maxQuantity" this route does not take/);
+});
+
 t.test('unknown fields are refused', async (t) => {
   expectError(t, await post({ ...ORDER, leverage: 10 }), 400, 'INVALID_REQUEST', /^body has a property "leverage" this route does not take$/, 'an order with an unknown field, named');
   expectError(t, await post({ ...ORDER, Price: '56.00' }), 400, 'INVALID_REQUEST', /"Price"/, 'a field in the wrong case');
