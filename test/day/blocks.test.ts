@@ -434,8 +434,9 @@ t.test('an exempt block may be priced above 1,000,000.00; prices stop only at th
   h.open('S1-A', { holdings: { SHEA: 1_500_000 } });
   h.open('B1-A', { cash: '1000.00' });
   ok(propose(h, 'S1-A', { symbol: 'SHEA', side: 'sell', price: '1000000.01', quantity: 500_000, to: 'B1-A' }));
-  // The same bound for a listing price and a risk officer's reference price.
-  ok(h.operator({ type: 'listInstrument', symbol: 'SHEB', name: 'a dear allowance', profile: allDay(loadProfile('shea')), listingPrice: 100_000_001 }));
+  // A listing or reference price that high is refused for its listed band (the book keeps a level
+  // per price step of it), not for its size.
+  expectReject(t, h, () => h.operator({ type: 'listInstrument', symbol: 'SHEB', name: 'a dear allowance', profile: allDay(loadProfile('shea')), listingPrice: 100_000_001 }), 'BAND_TOO_WIDE', '900000.01–1100000.01');
   // Above 10^15 fen the refusal says so, not that the price is off the tick.
   expectReject(t, h, () => h.operator({ type: 'listInstrument', symbol: 'SHEC', name: 'too dear', profile: allDay(loadProfile('shea')), listingPrice: 1e15 + 10 }),
     'INVALID_PRICE', 'the listing price must be at most 10000000000000.00');
