@@ -136,9 +136,28 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   }
   // On shutdown the subscribers hear why (1001 and a reason) before the WebSocket plugin's own
   // preClose, which closes them without a code: hooks run in the order they were added.
+  // And before that, what the exchange took before the shutdown is committed and published: the
+  // requests already in hand are answered, and their trades and execution reports must reach the
+  // subscribers before the close, which no seq gap would show them.
   const publisher = new Publisher(g, options.publisher);
-  app.addHook('preClose', (done) => {
+  let closingIdle: NodeJS.Timeout | null = null;
+  app.addHook('preClose', async () => {
+    const until = performance.now() + 2000;
+    for (;;) {
+      const seq = g.engine.lastSequence;
+      await g.sequencer.committed();
+      // A turn for requests whose bodies were still arriving: what they submit is committed too.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (g.engine.lastSequence === seq || performance.now() > until) break;
+    }
     publisher.goingAway();
+    // Node closes the connections that are idle when the server closes, not those that answer a
+    // request then and stay open (keep-alive) after it, which would hold the close for as long as
+    // their clients keep them: they are closed as they fall idle.
+    closingIdle = setInterval(() => app.server.closeIdleConnections(), 20);
+  });
+  app.addHook('onClose', (_app, done) => {
+    if (closingIdle !== null) clearInterval(closingIdle);
     done();
   });
   await app.register(websocket, { options: { maxPayload: 64 * 1024, perMessageDeflate: false } });
