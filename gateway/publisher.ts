@@ -446,7 +446,9 @@ export class Publisher {
     for (const { command, result } of batch) {
       if (!result.ok) {
         // A member's order the engine refused: a rejected execution report to that member.
-        if (command.type === 'placeOrder' && command.actor.role === 'member') this.rejected(command, result);
+        // Not a reused clientOrderId: it names an order of its own, which a report in that name
+        // would show as rejected.
+        if (command.type === 'placeOrder' && command.actor.role === 'member' && result.code !== 'CLIENT_ORDER_ID_REUSED') this.rejected(command, result);
         continue;
       }
       for (const e of result.events) this.event(e, traded);
@@ -502,6 +504,7 @@ export class Publisher {
       report: {
         orderId: null, clientOrderId: c.clientOrderId ?? null, accountId: c.accountId, symbol: c.symbol, side: c.side, type: c.orderType,
         timeInForce: c.timeInForce ?? null, price: typeof c.price === 'number' ? formatMoney(c.price) : null, quantity: c.quantity,
+        filledQuantity: 0, remainingQuantity: 0, avgPrice: null,
         status: 'rejected', reason: r.code, message: r.message, time: isoTime(c.time),
       },
     }), 'orders');

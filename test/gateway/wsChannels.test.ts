@@ -29,8 +29,16 @@ t.test('orders: a snapshot of the open orders, then reports from its seq on, a r
   const report = await c.next((m) => m.channel === 'orders' && m.report?.status === 'rejected', from);
   t.match(report, {
     type: 'execution', seq: Number(snap.seq) + 1,
-    report: { orderId: null, clientOrderId: 'ws-out', accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '99.00', quantity: 10, reason: refused.body.error.code, message: String },
+    report: {
+      orderId: null, clientOrderId: 'ws-out', accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '99.00', quantity: 10,
+      filledQuantity: 0, remainingQuantity: 0, avgPrice: null, reason: refused.body.error.code, message: String,
+    },
   }, 'the rejected report continues from the snapshot');
+  // A reused clientOrderId is refused (409) without a report: one in its name would read as the
+  // resting order it names being rejected.
+  const reused = await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.00', quantity: 11, clientOrderId: 'ws-rest' });
+  t.equal(reused.status, 409);
+  t.equal(reused.body.error.code, 'CLIENT_ORDER_ID_REUSED');
   await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.01', quantity: 5 });
   const accepted = await c.next((m) => m.channel === 'orders' && m.report?.status === 'new' && m.report.price === '57.01', from);
   t.equal(accepted.seq, Number(snap.seq) + 2);
@@ -39,6 +47,7 @@ t.test('orders: a snapshot of the open orders, then reports from its seq on, a r
   await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.02', quantity: 5 });
   await c.next((m) => m.channel === 'orders' && m.report?.price === '57.02', from);
   t.notOk(c.on('orders').some((m) => m.report?.accountId === 'M2-C1'), "another member's refusal is not reported here");
+  t.notOk(c.on('orders').some((m) => m.report?.clientOrderId === 'ws-rest' && m.report.status === 'rejected'), 'no rejected report in the name of the resting ws-rest');
 });
 
 t.test('ticker: an update only when the ticker changed', async (t) => {
