@@ -10,6 +10,11 @@ export function localDay(time: number): number {
   return Math.floor((time + CST_OFFSET_MS) / DAY_MS);
 }
 
+/** The stamped time of a local (UTC+8) day's midnight. */
+export function localMidnight(day: number): number {
+  return day * DAY_MS - CST_OFFSET_MS;
+}
+
 /** Minutes after local midnight of a stamped time. */
 export function localMinute(time: number): number {
   const local = time + CST_OFFSET_MS;

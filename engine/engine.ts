@@ -4,7 +4,7 @@
 // same events and the same state hash.
 import { ADMISSION_BITS, Account, Position, RESTRICTIONS, type Restriction } from './account.ts';
 import { ladderBook, type BookFactory, type DepthLevel } from './book.ts';
-import { addTradingDays, CST_OFFSET_MS, DAY_MS, describeSessions, isTradingDay, localDay, localMinute, sessionAt } from './calendar.ts';
+import { addTradingDays, describeSessions, isTradingDay, localDay, localMidnight, localMinute, sessionAt } from './calendar.ts';
 import {
   COMMAND_ROLES, type Actor, type CancelAll, type CommandType, type Role, type CancelOrder, type Command, type CreateAccount, type FileLargeHolderReport, type PublishWarning,
   type ListInstrument, type MarketStatus, type ModifyOrder, type PlaceOrder, type RestrictAccount, type SetInstrument,
@@ -16,7 +16,7 @@ import { bandTooWide, Instrument } from './instrument.ts';
 import { OpenOrders } from './openOrders.ts';
 import { BlockDesk } from './blockTrades.ts';
 import { endOfDay } from './endOfDay.ts';
-import { buyFeeReserve, divideHalfUp, formatMoney, formatPercent, MAX_AMOUNT, parsePercent, priceFault, tradeFee } from './money.ts';
+import { buyFeeReserve, divideHalfUp, formatMoney, MAX_AMOUNT, parsePercent, priceFault, tradeFee } from './money.ts';
 import { BUY, Order, SELL, sideName, type Side, type TimeInForce } from './order.ts';
 import { restore, snapshot, stateHash, type EngineSnapshot } from './snapshot.ts';
 import { ACCOUNT_CLASSES, ProfileError, dateOfDay, dayOfDate, validateProfile, type AccountClass, type ClassLimit } from './profile.ts';
@@ -515,7 +515,6 @@ export class Engine {
     }
   }
 
-  /** @internal */
   /** @internal Takes a resting order off its book and ends it (cancelled or expired), with its event. */
   endResting(order: Order, status: 'cancelled' | 'expired', reason: string | null, c: Command): void {
     order.instrument.book.remove(order);
@@ -523,6 +522,7 @@ export class Engine {
     this.orderEvent(order, c.seq, c.time);
   }
 
+  /** @internal */
   finish(order: Order, status: 'filled' | 'cancelled' | 'expired', reason: string | null): void {
     if (this.openOrders.delete(order.id)) order.account.openOrders--;
     order.status = status;
@@ -713,7 +713,7 @@ export class Engine {
     if (range === null) {
       return reject('MARKET_CLOSED', `${mode} trading in ${inst.symbol} is closed now; its sessions are ${describeSessions(profile, mode)} (UTC+8)`);
     }
-    const midnight = day * DAY_MS - CST_OFFSET_MS;
+    const midnight = localMidnight(day);
     const open = inst.openWindow[mode === 'listed' ? 0 : 1];
     open.day = day;
     open.from = midnight + range[0] * 60_000;
@@ -942,7 +942,7 @@ export class Engine {
     if (vintage !== null && !(Number.isSafeInteger(vintage) && vintage >= 2000 && vintage <= 2100)) return reject('INVALID_COMMAND', 'vintage must be a year');
     const fault = priceFault(c.listingPrice, profile.tick, 'the listing price');
     if (fault !== null) return reject('INVALID_PRICE', fault);
-    const wide = bandTooWide(c.listingPrice, profile.listedBandRate, profile.tick, `a listing price of ${formatMoney(c.listingPrice)} with a band of ±${formatPercent(profile.listedBandRate)} %`);
+    const wide = bandTooWide(c.listingPrice, profile.listedBandRate, profile.tick, 'a listing price');
     if (wide !== null) return reject('BAND_TOO_WIDE', wide);
     const inst = new Instrument(this.instruments.length, c.symbol, name, vintage, profile, c.listingPrice, this.bookFactory);
     this.instruments.push(inst);
@@ -988,7 +988,7 @@ export class Engine {
     if (c.listedBandPct == null && c.blockBandPct == null && c.referencePrice == null && c.status == null) {
       return reject('INVALID_COMMAND', 'name at least one of listedBandPct, blockBandPct, referencePrice, status');
     }
-    const wide = bandTooWide(reference, listedRate, inst.profile.tick, `a reference price of ${formatMoney(reference)} with a band of ±${formatPercent(listedRate)} %`);
+    const wide = bandTooWide(reference, listedRate, inst.profile.tick, 'a reference price');
     if (wide !== null) return reject('BAND_TOO_WIDE', wide);
 
     if (c.status != null) {

@@ -1,6 +1,6 @@
 // A listed instrument: its compiled venue profile, today's reference price and bands, its status,
 // its order book and the day's statistics of its listed trades.
-import { bandLimits, formatMoney } from './money.ts';
+import { bandLimits, formatMoney, formatPercent } from './money.ts';
 import type { Book, BookFactory } from './book.ts';
 import type { AccountClass, ClassLimit, CompiledProfile } from './profile.ts';
 
@@ -112,11 +112,12 @@ export class Instrument {
  */
 export const MAX_BAND_STEPS = 100_000;
 
-/** Why a listed band from this reference price and rate is too wide for the book, or null when it is not. */
-export function bandTooWide(referencePrice: number, listedRate: number, tick: number, what: string): string | null {
+/** Why a listed band from this price ('a listing price', 'a reference price') and rate is too wide for the book, or null when it is not. */
+export function bandTooWide(referencePrice: number, listedRate: number, tick: number, priceName: string): string | null {
   const band = bandLimits(referencePrice, listedRate, tick);
   const steps = Math.round((band.high - band.low) / tick) + 1;
   if (steps <= MAX_BAND_STEPS) return null;
+  const what = `${priceName} of ${formatMoney(referencePrice)} with a band of ±${formatPercent(listedRate)} %`;
   return `${what} would make the listed band ${formatMoney(band.low)}–${formatMoney(band.high)}, ${steps.toLocaleString('en-US')} price steps of ${formatMoney(tick)}; `
     + `the book keeps at most ${MAX_BAND_STEPS.toLocaleString('en-US')}: check the price (or the band)`;
 }

@@ -4,7 +4,7 @@
 // trade, except a closed day's 1d bar: once the day's end has run, its close is the day's official
 // close (MARKET-RULES section 4: the volume-weighted average, or the venue's rule when thin), the
 // price the day's statistics, the settlement and the next day's band are built on.
-import { CST_OFFSET_MS, DAY_MS } from './calendar.ts';
+import { CST_OFFSET_MS, localMidnight } from './calendar.ts';
 import type { EndOfDayEvent, TradeEvent } from './events.ts';
 import { dayOfDate } from './profile.ts';
 
@@ -65,7 +65,7 @@ export class Klines {
   onEndOfDay(e: EndOfDayEvent): string[] {
     const day = dayOfDate(e.date);
     if (day === null) return [];
-    const openTime = day * DAY_MS - CST_OFFSET_MS;
+    const openTime = localMidnight(day);
     const changed: string[] = [];
     for (const s of e.instruments) {
       const bars = this.series.get(s.symbol + ' 1d') ?? [];

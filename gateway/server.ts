@@ -40,7 +40,6 @@ function boundWords(keyword: string | undefined, params: Record<string, unknown>
     }
     case 'minimum': return `at least ${limit}`;
     case 'maximum': return `at most ${limit}`;
-    case 'exclusiveMinimum': return `more than ${limit}`;
     case 'minLength': return `at least ${limit} character${limit === 1 ? '' : 's'} long`;
     case 'maxLength': return `at most ${limit} characters long`;
     case 'minItems': return `a list of at least ${limit} item${limit === 1 ? '' : 's'}`;

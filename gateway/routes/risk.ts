@@ -2,7 +2,7 @@
 // large-holder thresholds, the large-holder list, account restrictions, cancel-all, risk warnings to
 // the market, and the audit trail of every risk and operator action, read from the journal.
 import type { FastifyInstance } from 'fastify';
-import { CST_OFFSET_MS, DAY_MS, dayOfDate, formatMoney, isoTime, parseMoney, TEXT_LIMITS, type Command, type EngineEvent, type LargeHolderEvent, type LimitEvent, type WarningEvent } from '../../engine/index.ts';
+import { dayOfDate, localMidnight, formatMoney, isoTime, parseMoney, TEXT_LIMITS, type Command, type EngineEvent, type LargeHolderEvent, type LimitEvent, type WarningEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, body, DAY, errorReplies, fail, params, PERCENT, PRICE, REASON, refuse, SINCE, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
 } from '../http.ts';
@@ -214,7 +214,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
       // A date is its midnight in China Standard Time; a time must say its offset (the pattern asks
       // for it). Its date must be a real one: Date.parse would take 2026-02-30 for 2026-03-02.
       const day = dayOfDate(since.slice(0, 10));
-      const time = day === null ? NaN : since.length === 10 ? day * DAY_MS - CST_OFFSET_MS : Date.parse(since);
+      const time = day === null ? NaN : since.length === 10 ? localMidnight(day) : Date.parse(since);
       if (Number.isNaN(time)) return fail(reply, 400, 'INVALID_REQUEST', `querystring/since ${JSON.stringify(since)} is not a real date or time`);
       entries = g.journal.auditFrom(time, limit);
     }
