@@ -53,6 +53,11 @@ export class History {
   private readonly recent = new Map<string, TradeEvent[]>();
   private readonly recentBlocks = new Map<string, TradeEvent[]>();
   readonly klines = new Klines();
+  /**
+   * The resting orders the last committed batch's trades filled, each as it stood right after its
+   * trade (its maker's execution report): a later trade of the batch may fill it again.
+   */
+  private readonly makers = new Map<TradeEvent, OrderEvent>();
 
   /** Empty until rebuilt from the journal (rebuilding()), which the exchange's start does. */
   constructor(private readonly journal: Journal) {}
@@ -79,15 +84,23 @@ export class History {
    */
   onEvents(events: readonly EngineEvent[]): string[] {
     const closed: string[] = [];
+    this.makers.clear();
     for (const e of events) {
-      this.day(e);
+      const maker = this.day(e);
+      if (maker !== undefined) this.makers.set(e as TradeEvent, maker);
       if (e.type === 'trade') this.market(e);
       else if (e.type === 'endOfDay') closed.push(...this.klines.onEndOfDay(e));
     }
     return closed;
   }
 
-  private day(e: EngineEvent): void {
+  /** The resting order a trade of the last committed batch filled, as it stood right after that trade. */
+  makerAfter(t: TradeEvent): OrderEvent | undefined {
+    return this.makers.get(t);
+  }
+
+  /** Folds one event into the day; for a listed trade, returns the resting order it filled, as it now stands. */
+  private day(e: EngineEvent): OrderEvent | undefined {
     if (e.type === 'order') this.orders.set(e.orderId, e);
     else if (e.type === 'block') this.blocks.set(e.blockId, e);
     else if (e.type === 'warning') this.warnings.push(e);
@@ -97,8 +110,7 @@ export class History {
       // A listed trade changes the resting order it hit without an order event of its own (the
       // trade carries what is left of it); the taker's own order event follows the trade.
       if (e.buyOrderId !== null && e.sellOrderId !== null) {
-        if (e.aggressor === 'buy') this.makerFilled(e.sellOrderId, e.sellRemaining, e);
-        else this.makerFilled(e.buyOrderId, e.buyRemaining, e);
+        return e.aggressor === 'buy' ? this.makerFilled(e.sellOrderId, e.sellRemaining, e) : this.makerFilled(e.buyOrderId, e.buyRemaining, e);
       }
     } else if (e.type === 'endOfDay') {
       this.orders.clear();
@@ -106,15 +118,18 @@ export class History {
       this.warnings.length = 0;
       this.fills.clear();
     }
+    return undefined;
   }
 
-  private makerFilled(orderId: number, remaining: number, t: TradeEvent): void {
+  private makerFilled(orderId: number, remaining: number, t: TradeEvent): OrderEvent | undefined {
     const o = this.orders.get(orderId);
-    if (o === undefined) return;
-    this.orders.set(orderId, {
+    if (o === undefined) return undefined;
+    const after: OrderEvent = {
       ...o, seq: t.seq, time: t.time, filled: o.quantity - remaining, filledNotional: o.filledNotional + t.price * t.quantity,
       status: statusAfterFill(remaining),
-    });
+    };
+    this.orders.set(orderId, after);
+    return after;
   }
 
   /**

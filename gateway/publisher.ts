@@ -514,7 +514,13 @@ export class Publisher {
     return (this.channels.get(key)?.groups.size ?? 0) > 0;
   }
 
+  /**
+   * A trade's fills, each to its account's member; and to the resting order's member, that order's
+   * execution report as the trade left it (filled and remaining quantity, average price, status),
+   * as the taker gets its own after its fills.
+   */
   private executions(t: TradeEvent): void {
+    const maker = t.mode === 'listed' ? this.g.history.makerAfter(t) : undefined;
     for (const f of fillsOf(t)) {
       this.toMember(f.accountId, () => ({
         fill: {
@@ -525,6 +531,7 @@ export class Publisher {
           time: isoTime(f.time),
         },
       }));
+      if (maker !== undefined && f.orderId === maker.orderId) this.toMember(maker.accountId, () => ({ report: orderView(maker) }));
     }
   }
 

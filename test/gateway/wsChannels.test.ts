@@ -117,3 +117,34 @@ t.test('blocks and trades: the snapshots hold the recent trades of their own kin
   t.ok(trades.trades.every((x: { mode: string }) => x.mode !== 'block'), 'no block trade among them');
   t.same(trades.trades.map((x: { tradeId: string }) => x.tradeId), (await s.api('GET', '/v1/instruments/CEA24/trades?limit=50')).body.map((x: { tradeId: string }) => x.tradeId), 'the same as the latest 50 over HTTP');
 });
+
+t.test("orders: a resting order's member gets its report after each fill, as the trade left it", async (t) => {
+  const c = await subscribed(['orders'], KEYS.M3);
+  const from = c.messages.length;
+  const rest = await order('M3', { accountId: 'M3-C1', side: 'sell', price: '58.00', quantity: 100, clientOrderId: 'maker-1' });
+  t.equal(rest.status, 201);
+  const orderId = rest.body.order.orderId as string;
+  const first = await order('M2', { accountId: 'M2-C1', side: 'buy', price: '58.00', quantity: 40 });
+  t.match(first.body.fills, [{ price: '58.00', quantity: 40 }], 'the buy met the resting sell alone');
+  // Two more together: likely one batch, where the reports must still show each trade's state.
+  const more = await Promise.all([30, 30].map((quantity) => order('M2', { accountId: 'M2-C1', side: 'buy', price: '58.00', quantity })));
+  t.same(more.map((r) => r.body.fills.length), [1, 1]);
+  await c.next((m) => m.channel === 'orders' && m.report?.orderId === orderId && m.report.status === 'filled', from);
+
+  const mine = c.on('orders').filter((m) => c.messages.indexOf(m) >= from && (m.report?.orderId === orderId || m.fill?.orderId === orderId));
+  t.same(mine.map((m) => (m.fill !== undefined ? 'fill' : 'report')), ['report', 'fill', 'report', 'fill', 'report', 'fill', 'report'], 'accepted, then a report after each fill');
+  const reports = mine.filter((m) => m.report !== undefined).slice(1).map((m) => m.report);
+  t.match(reports, [
+    { orderId, clientOrderId: 'maker-1', side: 'sell', price: '58.00', quantity: 100, filledQuantity: 40, remainingQuantity: 60, avgPrice: '58.00', status: 'partially_filled' },
+    { filledQuantity: 70, remainingQuantity: 30, avgPrice: '58.00', status: 'partially_filled' },
+    { filledQuantity: 100, remainingQuantity: 0, avgPrice: '58.00', status: 'filled' },
+  ]);
+  for (let i = 1; i < mine.length; i += 2) {
+    t.equal(mine[i + 1].seq, Number(mine[i].seq) + 1, 'the report follows its fill at once');
+    t.equal(mine[i + 1].report.time, mine[i].fill.time, "the report's time is its trade's");
+    t.equal(mine[i + 1].report.remainingQuantity, mine[i].fill.remaining);
+  }
+  const reread = await s.api('GET', `/v1/orders/${orderId}`, { key: 'M3' });
+  t.match(reread.body, reports[2], 'the last report is the order as read over HTTP');
+  t.same(seqGaps(c.messages), []);
+});
