@@ -245,7 +245,8 @@ export class Publisher {
     if (!Array.isArray(msg.channels) || msg.channels.length === 0 || msg.channels.length > 100 || !msg.channels.every((c) => typeof c === 'string' && c.length <= 64)) {
       return this.refuse(client, 'INVALID_REQUEST', 'channels must be a list of 1–100 channel names');
     }
-    const names = msg.channels as string[];
+    // A name given twice is one subscription: answered, and snapshotted, once.
+    const names = [...new Set(msg.channels as string[])];
     for (const name of names) {
       const problem = this.check(client, name);
       if (problem !== null) return this.refuse(client, problem[0], problem[1]);

@@ -148,3 +148,15 @@ t.test("orders: a resting order's member gets its report after each fill, as the
   t.match(reread.body, reports[2], 'the last report is the order as read over HTTP');
   t.same(seqGaps(c.messages), []);
 });
+
+t.test('a channel named twice in one subscribe is one subscription', async (t) => {
+  const c = await subscribed(['ticker:CEA24']);
+  const from = c.messages.length;
+  c.send({ op: 'subscribe', channels: ['trades:CEA24', 'book:CEA24', 'trades:CEA24'] });
+  const answer = await c.next((m) => m.type === 'subscribed', from);
+  t.same(answer.channels, ['trades:CEA24', 'book:CEA24']);
+  await c.next((m) => m.channel === 'book:CEA24' && m.type === 'snapshot', from);
+  c.send({ op: 'unsubscribe', channels: ['book:CEA24', 'book:CEA24'] });
+  t.same((await c.next((m) => m.type === 'unsubscribed', from)).channels, ['book:CEA24']);
+  t.equal(c.messages.slice(from).filter((m) => m.channel === 'trades:CEA24' && m.type === 'snapshot').length, 1, 'one trades snapshot');
+});
