@@ -35,7 +35,8 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
           type: 'object',
           properties: {
             instrument: INSTRUMENT_VIEW,
-            cancelledOrders: { type: 'integer', description: 'resting orders cancelled for falling outside the new band' },
+            cancelledOrders: { type: 'integer', description: 'how many resting orders were cancelled for falling outside the new band' },
+            cancelled: { type: 'array', items: { type: 'string' }, description: 'the ids of those orders, as the other risk answers give them' },
             withdrawnBlocks: { type: 'array', items: { type: 'string' }, description: 'the ids of the block proposals withdrawn for falling outside the new block band' },
           },
           additionalProperties: false,
@@ -52,7 +53,8 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     if (!r.ok) return refuse(reply, r);
     // The instrument as committed now: the engine may already hold later commands until then.
     await g.sequencer.committed();
-    return { instrument: instrumentView(g, req.params.symbol), cancelledOrders: r.events.filter((e) => e.type === 'order').length, withdrawnBlocks: ended(r.events).withdrawnBlocks };
+    const { cancelled, withdrawnBlocks } = ended(r.events);
+    return { instrument: instrumentView(g, req.params.symbol), cancelledOrders: cancelled.length, cancelled, withdrawnBlocks };
   });
 
   app.post<{ Body: { symbol?: string; text: string } }>('/v1/risk/warnings', {
@@ -228,7 +230,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
   });
 }
 
-/** The orders a risk action cancelled and the block proposals it withdrew, by their events. */
+/** The orders a risk action cancelled and the block proposals it withdrew, by their events, in id order. */
 function ended(events: readonly EngineEvent[]): { cancelled: string[]; withdrawnBlocks: string[] } {
   const cancelled: string[] = [];
   const withdrawnBlocks: string[] = [];
@@ -236,7 +238,9 @@ function ended(events: readonly EngineEvent[]): { cancelled: string[]; withdrawn
     if (e.type === 'order') cancelled.push(String(e.orderId));
     else if (e.type === 'block') withdrawnBlocks.push(String(e.blockId));
   }
-  return { cancelled, withdrawnBlocks };
+  // In id order, whichever side or book the engine ended them in first.
+  const byId = (a: string, b: string) => Number(a) - Number(b);
+  return { cancelled: cancelled.sort(byId), withdrawnBlocks: withdrawnBlocks.sort(byId) };
 }
 
 /** Command fields for the audit trail, prices and money as decimal strings. */

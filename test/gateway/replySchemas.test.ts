@@ -220,7 +220,7 @@ t.test('risk officer: every route, and the audit trail with its free-form fields
   const order = orderOf(api);
   const band = await api('PATCH', '/v1/risk/instruments/CEA25', { key: 'risk', body: { referencePrice: '60.00', reason: 'reference reset' } });
   expectOk(t, band, 200, 'instrument');
-  hasKeys(t, band.body, ['instrument', 'cancelledOrders'], 'PATCH /v1/risk/instruments/:symbol');
+  hasKeys(t, band.body, ['instrument', 'cancelledOrders', 'cancelled', 'withdrawnBlocks'], 'PATCH /v1/risk/instruments/:symbol');
   hasKeys(t, band.body.instrument, INSTRUMENT_KEYS, 'its instrument');
   expectError(t, await api('PATCH', '/v1/risk/instruments/NOPE1', { key: 'risk', body: { listedBandPct: '5', reason: 'x' } }), 404, 'UNKNOWN_INSTRUMENT');
   t.same((await api('POST', '/v1/risk/market/halt', { key: 'risk', body: { reason: 'drill' } })).body, { status: 'halted', reason: 'drill' });

@@ -153,6 +153,7 @@ t.test('risk officer: a narrower band cancels resting orders outside it', async 
   const { low: bandLow, high: bandHigh } = band.body.instrument.listedBand;
   t.ok(Number(bandLow) > 55 && Number(bandHigh) < 60 && Number(bandLow) <= 57 && Number(bandHigh) >= 57.46, `the band is now ${bandLow}–${bandHigh}`);
   t.equal(band.body.cancelledOrders, 2, 'two resting orders fell outside');
+  t.same(band.body.cancelled, [high.body.order.orderId, low.body.order.orderId], 'named by id, in id order');
   for (const o of [high, low]) t.match((await api('GET', `/v1/orders/${o.body.order.orderId}`, { key: 'M3' })).body, { status: 'cancelled', reason: 'price_out_of_band' });
   t.match((await api('GET', `/v1/orders/${inside.body.order.orderId}`, { key: 'M1' })).body, { status: 'new' }, 'the order inside stays');
   expectError(t, await order('M3', { accountId: 'M3-C1', side: 'sell', price: '60.00', quantity: 50 }), 422, 'PRICE_OUT_OF_BAND', new RegExp(`${bandLow}.*${bandHigh}`));
