@@ -1,5 +1,6 @@
 // Writing files so that a crash leaves either the old file or the new one, never a part of it.
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -25,5 +26,24 @@ export function syncFolder(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** writeDurably and syncFolder in one, off the event loop: for a large file written while trading goes on. */
+export async function writeDurablyInBackground(dir: string, name: string, text: string): Promise<void> {
+  const tmp = join(dir, name + '.tmp');
+  const file = await open(tmp, 'w');
+  try {
+    await file.writeFile(text);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(tmp, join(dir, name));
+  const folder = await open(dir, 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
   }
 }

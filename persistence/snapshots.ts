@@ -3,14 +3,15 @@
 // the journal database once it is safely on disk. At start-up the newest snapshot that reads back
 // whole and whose state hash matches is used; a damaged one is skipped for the one before it.
 import { mkdirSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { open as openAsync, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { Engine, snapshotWithHash, type EngineSnapshot } from '../engine/index.ts';
 import type { Journal } from './journal.ts';
-import { syncFolder, writeDurably } from './files.ts';
+import { syncFolder, writeDurably, writeDurablyInBackground } from './files.ts';
 
 export interface SnapshotRecord { seq: number; hash: string; file: string; crc: number }
+
+const snapshotFile = (seq: number): string => `snapshot-${String(seq).padStart(12, '0')}.json`;
 
 export class SnapshotStore {
   readonly folder: string;
@@ -25,7 +26,7 @@ export class SnapshotStore {
   takeSync(engine: Engine): SnapshotRecord {
     // One serialisation gives both the file's text and the state hash (the same stateHash() computes).
     const { lastSeq: seq, hash, text } = snapshotWithHash(engine);
-    const file = `snapshot-${String(seq).padStart(12, '0')}.json`;
+    const file = snapshotFile(seq);
     writeDurably(this.folder, file, text);
     syncFolder(this.folder);
     return this.record({ seq, hash, file, crc: crc32(text) });
@@ -37,22 +38,8 @@ export class SnapshotStore {
    */
   async take(engine: Engine, durable?: (seq: number) => Promise<void>): Promise<SnapshotRecord> {
     const { lastSeq: seq, hash, text } = snapshotWithHash(engine);
-    const file = `snapshot-${String(seq).padStart(12, '0')}.json`;
-    const tmp = join(this.folder, file + '.tmp');
-    const handle = await openAsync(tmp, 'w');
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, join(this.folder, file));
-    const folder = await openAsync(this.folder, 'r');
-    try {
-      await folder.sync();
-    } finally {
-      await folder.close();
-    }
+    const file = snapshotFile(seq);
+    await writeDurablyInBackground(this.folder, file, text);
     if (durable !== undefined) await durable(seq);
     return this.record({ seq, hash, file, crc: crc32(text) });
   }
