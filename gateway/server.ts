@@ -3,6 +3,7 @@
 // engine state itself; reads go through the engine's queries, the committed history and the
 // publisher. Every route declares JSON schemas, which both refuse bad input with a 400 and make up
 // the OpenAPI document at /openapi.json.
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Ajv } from 'ajv';
 import websocket from '@fastify/websocket';
@@ -68,6 +69,9 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     return503OnClosing: false,
     ...(options.standby === undefined ? {} : { serverFactory: options.standby.factory }),
   });
+
+  // Bodies are JSON only: Fastify would also take text/plain, and hand the schema a string.
+  app.removeContentTypeParser('text/plain');
 
   // Bodies are JSON and must have the declared types exactly: a string where a number belongs is
   // refused, never converted. Query strings and path parameters are text, so they are converted.
@@ -160,6 +164,14 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     done();
   });
   await app.register(websocket, { options: { maxPayload: 64 * 1024, perMessageDeflate: false } });
+  // A handshake ws refuses (a bad Sec-WebSocket-Key or version, an Upgrade that is not websocket) is
+  // answered in the API's error shape too, rather than with ws's own text/html body.
+  app.websocketServer.on('wsClientError', (err: Error, socket: Duplex) => {
+    const body = JSON.stringify({ error: { code: 'INVALID_REQUEST', message: `the WebSocket handshake was refused: ${err.message}` } });
+    const version = /Sec-WebSocket-Version/.test(err.message) ? 'Sec-WebSocket-Version: 13\r\n' : '';
+    socket.once('finish', () => socket.destroy());
+    socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n${version}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  });
 
   // Authentication: a route that declares a role needs a key of that role. It runs before the body
   // is read or validated, so a caller without the right key learns nothing more; and after the rate
@@ -179,6 +191,11 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     // Draining before a shutdown: the request is served, and a keep-alive connection is closed after
     // it, so that its client's next request goes where the load balancer now sends it.
     if (g.draining() && req.headers.upgrade === undefined) reply.header('connection', 'close');
+    // An upgrade to any other route is refused, rather than opened and closed at once without a code.
+    if (req.ws && req.routeOptions.url !== '/v1/ws') {
+      fail(reply, 400, 'INVALID_REQUEST', `only GET /v1/ws opens a WebSocket; ${req.url.split('?')[0]} does not`);
+      return;
+    }
     const role = config?.role;
     if (role === undefined) return done(null, payload);
     const header = req.headers.authorization;
@@ -250,14 +267,25 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     config: { probe: true },
     schema: { hide: true, response: { 200: { type: 'object', additionalProperties: true }, ...errorReplies(429, 500) } },
   }, async () => app.swagger());
-  app.get('/v1/ws', { websocket: true }, (socket) => publisher.attach(socket));
+  // A plain GET (no upgrade) is answered, in the API's error shape, with what to send instead.
+  app.route({
+    method: 'GET', url: '/v1/ws', schema: { hide: true },
+    handler: (_req, reply) => fail(reply, 400, 'INVALID_REQUEST', 'GET /v1/ws opens a WebSocket: send it as an upgrade (Connection: Upgrade, Upgrade: websocket, Sec-WebSocket-Key, Sec-WebSocket-Version: 13)'),
+    wsHandler: (socket) => publisher.attach(socket),
+  });
 
   // The API routes below (not the probes above) get two things added to their schemas as they are
   // registered. A route that takes no query string refuses one, as the routes that take some refuse
   // an unknown parameter: nothing a caller sends is silently ignored.
+  // That refusal is a 400, declared with the route's other replies.
   app.addHook('onRoute', (route) => {
     if (route.schema?.querystring !== undefined) return;
-    route.schema = { ...route.schema, querystring: { type: 'object', properties: {}, additionalProperties: false } };
+    const response = route.schema?.response as Record<number, unknown> | undefined;
+    route.schema = {
+      ...route.schema,
+      querystring: { type: 'object', properties: {}, additionalProperties: false },
+      ...(response === undefined || response[400] !== undefined ? {} : { response: { ...response, ...errorReplies(400) } }),
+    };
   });
   // And every one may answer 503 while the exchange recovers or shuts down: said in its document,
   // next to what its own 503 (a halt, a closed session) means.

@@ -112,7 +112,7 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
         symbol: SYMBOL, name: { type: 'string', minLength: 1, maxLength: 100 }, vintage: { anyOf: [{ type: 'integer', minimum: 2000, maximum: 2100 }, { type: 'null' }] },
         profile: { type: 'object' }, listingPrice: PRICE,
       }, ['symbol', 'profile', 'listingPrice']),
-      response: { 201: INSTRUMENT_VIEW, ...errorReplies(400, 401, 403, 409, 413, 415, 429, 500) },
+      response: { 201: INSTRUMENT_VIEW, ...errorReplies(400, 401, 403, 409, 413, 415, 422, 429, 500) },
     },
   }, async (req, reply) => {
     const b = req.body;

@@ -41,7 +41,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
           },
           additionalProperties: false,
         },
-        ...errorReplies(400, 401, 403, 404, 413, 415, 429, 500),
+        ...errorReplies(400, 401, 403, 404, 413, 415, 422, 429, 500),
       },
     },
   }, async (req, reply) => {

@@ -4,6 +4,7 @@
 // nothing a refused request carried takes effect; afterwards /healthz is ok and a normal order works.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { PATTERN_WORDS } from '../../gateway/http.ts';
 import { expectError, KEYS, isApiError, openSocket, startServer, type ApiReply, type CallOptions } from '../support/server.ts';
@@ -34,8 +35,11 @@ t.test('malformed JSON is a 400 INVALID_REQUEST', async (t) => {
   expectError(t, await post('{"__proto__": {"polluted": true}, "symbol": "CEA24"}'), 400, 'INVALID_REQUEST', undefined, '__proto__');
   expectError(t, await post('{"constructor": {"prototype": {"polluted": true}}}'), 400, 'INVALID_REQUEST', undefined, 'constructor.prototype');
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was polluted');
-  expectError(t, await hit('POST', '/v1/orders', { key: 'M1', body: 'symbol=CEA24', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), [400, 415], 'INVALID_REQUEST', undefined, 'a form body');
-  expectError(t, await hit('POST', '/v1/orders', { key: 'M1', body: JSON.stringify(ORDER), headers: { 'content-type': 'text/plain' } }), [400, 415], 'INVALID_REQUEST', undefined, 'JSON as text/plain');
+  // Only JSON is taken, whatever the body looks like: a caller is told to send application/json.
+  for (const [type, body] of [['application/x-www-form-urlencoded', 'symbol=CEA24'], ['text/plain', JSON.stringify(ORDER)], ['text/plain; charset=utf-8', JSON.stringify(ORDER)], ['application/xml', '<order/>']]) {
+    expectError(t, await hit('POST', '/v1/orders', { key: 'M1', body, headers: { 'content-type': type } }), 415, 'INVALID_REQUEST', /Content-Type: application\/json/, `a ${type} body`);
+  }
+  expectError(t, await hit('POST', '/v1/block-trades/1/accept', { key: 'M1', body: '{}', headers: { 'content-type': 'text/plain' } }), 415, 'INVALID_REQUEST', /application\/json/, 'text/plain where the body may be null');
 });
 
 t.test('wrong types are refused, never coerced into an order', async (t) => {
@@ -236,6 +240,50 @@ t.test('path and method tricks', async (t) => {
     expectError(t, r, 404, 'NOT_FOUND', undefined, `${method} ${path}`);
     t.equal(r.headers.get('allow'), null, `${method} ${path}: no Allow`);
   }
+});
+
+/** Sends a raw HTTP/1.1 request and reads the answer until the server closes or `ms` pass. */
+function rawRequest(port: number, head: string, ms = 2000): Promise<{ status: number; headers: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(`${head}\r\n\r\n`));
+    let text = '';
+    const done = () => {
+      socket.destroy();
+      const [headers, body = ''] = text.split('\r\n\r\n');
+      resolve({ status: Number(headers.split(' ')[1]), headers, body });
+    };
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => { text += chunk; });
+    socket.on('end', done);
+    socket.on('error', reject);
+    setTimeout(done, ms);
+  });
+}
+
+t.test('the WebSocket door asked for something else answers in the API\'s error shape', async (t) => {
+  const plain = await hit('GET', '/v1/ws');
+  expectError(t, plain, 400, 'INVALID_REQUEST', /opens a WebSocket: send it as an upgrade/, 'a plain GET, without an upgrade');
+  t.equal((await hit('HEAD', '/v1/ws')).status, 400, 'HEAD: the same status, no body');
+  const upgrade = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13';
+  const key = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==';
+  for (const [what, head, says] of [
+    ['no Sec-WebSocket-Key', `GET /v1/ws HTTP/1.1\r\nHost: x\r\n${upgrade}`, /handshake was refused: Missing or invalid Sec-WebSocket-Key/],
+    ['a bad Sec-WebSocket-Key', `GET /v1/ws HTTP/1.1\r\nHost: x\r\n${upgrade}\r\nSec-WebSocket-Key: short`, /Sec-WebSocket-Key/],
+    ['a version ws does not speak', `GET /v1/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 99\r\n${key}`, /Sec-WebSocket-Version/],
+    ['an Upgrade that is not websocket', `GET /v1/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nSec-WebSocket-Version: 13\r\n${key}`, /Upgrade header/],
+    ['an upgrade of another route', `GET /healthz HTTP/1.1\r\nHost: x\r\n${upgrade}\r\n${key}`, /only GET \/v1\/ws opens a WebSocket; \/healthz does not/],
+  ] as const) {
+    const r = await rawRequest(s.port, head);
+    t.equal(r.status, 400, `${what}: 400`);
+    t.match(r.headers, /content-type: application\/json/i, `${what}: JSON`);
+    let body: unknown = null;
+    try { body = JSON.parse(r.body); } catch { /* the assertion below says so */ }
+    t.ok(isApiError(body), `${what}: an API.md error: ${r.body.slice(0, 120)}`);
+    t.match((body as { error?: { message?: string } } | null)?.error?.message ?? '', says, `${what}: says what was wrong`);
+  }
+  // The door still opens for a proper handshake.
+  const ok = await rawRequest(s.port, `GET /v1/ws HTTP/1.1\r\nHost: x\r\n${upgrade}\r\n${key}`, 300);
+  t.equal(ok.status, 101, 'a proper handshake: 101 Switching Protocols');
 });
 
 t.test('hostile WebSocket messages', async (t) => {

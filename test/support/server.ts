@@ -72,6 +72,18 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     dataDir, marketsFile: DEMO_MARKETS_FILE, keys: KEY_SPECS, rateLimit: options.rateLimit ?? 0,
     publisher: options.publisher, now: options.now, snapshotEvery: 0,
   });
+  // Every reply a route sends must have its status declared in that route's schema, so that
+  // /openapi.json documents it: a reply with an undeclared status fails the test file when the
+  // server stops (exit code 1 and the list; throwing there would leave a teardown half done).
+  // A refused WebSocket upgrade of another route is the WebSocket door's answer, not the route's.
+  const undeclared = new Set<string>();
+  exchange.app.addHook('onSend', (req, reply, payload, done) => {
+    const declared = req.routeOptions.schema?.response as Record<string, unknown> | undefined;
+    if (declared !== undefined && declared[reply.statusCode] === undefined && req.headers.upgrade === undefined) {
+      undeclared.add(`${req.method} ${req.routeOptions.url} answered ${reply.statusCode}`);
+    }
+    done(null, payload);
+  });
   let address: string;
   try {
     address = await exchange.listen(0, '127.0.0.1');
@@ -86,14 +98,21 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     if (stopped) return;
     stopped = true;
     await exchange.close();
+    if (undeclared.size > 0) {
+      process.exitCode = 1;
+      console.error(`not ok: replies with a status the route does not declare: ${[...undeclared].join('; ')}`);
+    }
   };
   return {
     exchange, base, port, wsUrl: `ws://127.0.0.1:${port}/v1/ws`, dataDir,
     api: (method, path, o = {}) => call(base, method, path, o),
     stop,
     async close() {
-      await stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      try {
+        await stop();
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }
