@@ -49,6 +49,26 @@ export const TEXT_LIMITS = { reason: 500, report: 10_000, warning: 2_000 } as co
 const NO_ACCOUNTS: readonly string[] = Object.freeze([]);
 
 const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+
+/**
+ * What is wrong with a free text of at most `limit` characters, or null. Characters are counted as
+ * the gateway's schemas count them, by code point (an emoji is one), and a text of blanks is none.
+ */
+export function textFault(text: unknown, limit: number, what: string): string | null {
+  if (typeof text !== 'string' || text.length === 0) return `${what} is required (1–${limit} characters)`;
+  if (text.trim().length === 0) return `${what} is blank: it must say something (1–${limit} characters)`;
+  if (text.length <= limit) return null;
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n <= limit ? null : `${what} has ${n} characters; at most ${limit} are taken`;
+}
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 // The rejections of the order path, out of line: their messages are the bulk of the code, and
@@ -807,9 +827,8 @@ export class Engine {
       if (refused(inst)) return inst;
       symbol = inst.symbol;
     }
-    if (typeof c.text !== 'string' || c.text.trim().length === 0 || c.text.length > TEXT_LIMITS.warning) {
-      return reject('INVALID_COMMAND', `the warning text must be 1–${TEXT_LIMITS.warning} characters`);
-    }
+    const fault = textFault(c.text, TEXT_LIMITS.warning, 'the warning text');
+    if (fault !== null) return reject('INVALID_COMMAND', fault);
     this.emit({ type: 'warning', seq: c.seq, time: c.time, symbol, text: c.text });
     return this.done();
   }
@@ -819,9 +838,8 @@ export class Engine {
     if (refused(acct)) return acct;
     const inst = this.listed(c.symbol);
     if (refused(inst)) return inst;
-    if (typeof c.text !== 'string' || c.text.trim().length === 0 || c.text.length > TEXT_LIMITS.report) {
-      return reject('INVALID_COMMAND', `the report text must be 1–${TEXT_LIMITS.report} characters`);
-    }
+    const fault = textFault(c.text, TEXT_LIMITS.report, 'the report text');
+    if (fault !== null) return reject('INVALID_COMMAND', fault);
     const pos = acct.positions[inst.index];
     const lh = pos?.largeHolder ?? null;
     if (pos === undefined || lh === null || lh.filedDay !== null) {
@@ -937,7 +955,9 @@ export class Engine {
     if (this.bySymbol.has(c.symbol)) return reject('INSTRUMENT_EXISTS', `${c.symbol} is listed already`);
     const known = profile.source.instruments.find((i) => i.symbol === c.symbol);
     const name = c.name ?? known?.name;
-    if (typeof name !== 'string' || name.length === 0 || name.length > 100) return reject('INVALID_COMMAND', 'name must be 1–100 characters (or the symbol must be one of the profile\'s instruments)');
+    if (typeof name !== 'string') return reject('INVALID_COMMAND', 'a name of 1–100 characters is required (or the symbol must be one of the profile\'s instruments)');
+    const nameFault = textFault(name, 100, 'the name');
+    if (nameFault !== null) return reject('INVALID_COMMAND', nameFault);
     const vintage = c.vintage !== undefined ? c.vintage : (known?.vintage ?? null);
     if (vintage !== null && !(Number.isSafeInteger(vintage) && vintage >= 2000 && vintage <= 2100)) return reject('INVALID_COMMAND', 'vintage must be a year');
     const fault = priceFault(c.listingPrice, profile.tick, 'the listing price');
@@ -955,10 +975,8 @@ export class Engine {
 
   /** @internal */
   checkReason(reason: unknown): Rejection | null {
-    if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > TEXT_LIMITS.reason) {
-      return reject('INVALID_COMMAND', `a reason of 1–${TEXT_LIMITS.reason} characters is required`);
-    }
-    return null;
+    const fault = textFault(reason, TEXT_LIMITS.reason, 'the reason');
+    return fault === null ? null : reject('INVALID_COMMAND', fault);
   }
 
   private setInstrument(c: SetInstrument): Result {

@@ -301,8 +301,13 @@ t.test('a risk warning is published as an event and changes nothing else', async
   expectReject(t, h, () => h.member('A1', { type: 'publishWarning', text: 'not mine to say' }), 'NOT_PERMITTED');
   expectReject(t, h, () => h.operator({ type: 'publishWarning', text: 'not mine to say' }), 'NOT_PERMITTED');
   expectReject(t, h, () => h.risk({ type: 'publishWarning', symbol: 'CEA99', text: 'x' }), 'UNKNOWN_INSTRUMENT');
-  for (const text of ['', '  ', 'x'.repeat(2001), 42 as unknown as string]) {
-    expectReject(t, h, () => h.risk({ type: 'publishWarning', text }), 'INVALID_COMMAND', /1–2000 characters/);
+  for (const [text, says] of [
+    ['', /is required \(1–2000 characters\)/], ['  ', /is blank/], ['x'.repeat(2001), /has 2001 characters; at most 2000/],
+    ['😀'.repeat(2001), /has 2001 characters; at most 2000/], [42 as unknown as string, /is required/],
+  ] as const) {
+    expectReject(t, h, () => h.risk({ type: 'publishWarning', text }), 'INVALID_COMMAND', says);
   }
+  // Characters are code points, as the gateway's schemas count them: 2,000 emoji (4,000 UTF-16 units) are taken.
+  t.match(ok(h.risk({ type: 'publishWarning', text: '😀'.repeat(2000) })).events, [{ type: 'warning' }], '2,000 emoji are 2,000 characters');
   t.equal(h.engine.stateHash(), hash, 'the state hash is unchanged: a warning holds no state');
 });
