@@ -164,7 +164,7 @@ export class BlockDesk {
   private notOpen(blockId: number): Rejection {
     return blockId < this.nextBlockId
       ? reject('BLOCK_NOT_OPEN', `block ${blockId} is no longer open (executed, rejected, withdrawn or expired)`)
-      : reject('UNKNOWN_BLOCK', `there is no block ${blockId}`);
+      : reject('UNKNOWN_BLOCK', `there is no block ${blockId} for your accounts`);
   }
 
   /** At the end of the day every unconfirmed proposal expires and releases what it froze. */
@@ -228,19 +228,19 @@ export class BlockDesk {
       const acct = this.engine.accountFor(accountId, member);
       if (refused(acct)) return acct;
       if (acct !== block.proposer && block.counterparty !== null && acct !== block.counterparty) {
-        return reject('UNKNOWN_BLOCK', `there is no block ${blockId} for account ${acct.id}`);
+        return reject('UNKNOWN_BLOCK', `there is no block ${blockId} for your accounts`);
       }
       return [block, acct];
     }
     // Without an account: the member's party to the block, the one whose turn it is first.
     const parties = [block.awaited, block.termsBy, block.proposer, block.counterparty];
     const acct = parties.find((a) => a !== null && a.member === member);
-    if (acct === undefined || acct === null) {
-      return block.counterparty === null
-        ? reject('INVALID_COMMAND', `block ${blockId} is an open proposal: name the accountId that acts on it`)
-        : reject('UNKNOWN_BLOCK', `there is no block ${blockId} for your accounts`);
-    }
-    return [block, acct];
+    if (acct !== undefined && acct !== null) return [block, acct];
+    if (block.counterparty !== null) return reject('UNKNOWN_BLOCK', `there is no block ${blockId} for your accounts`);
+    // An open proposal: any of the member's accounts may take it up; one with a single account need not name it.
+    const mine = this.engine.accountsOfMember(member);
+    if (mine.length === 1) return this.find(blockId, member, mine[0]);
+    return reject('ACCOUNT_REQUIRED', `block ${blockId} is an open proposal: name the accountId that acts on it (${mine.length === 0 ? 'your member has no account' : `your accounts are ${mine.join(', ')}`})`);
   }
 
   /**

@@ -6,6 +6,7 @@ export const REJECT_CODES = {
   INVALID_COMMAND: { status: 400, meaning: 'the command is malformed: a field is missing, of the wrong type or out of range' },
   INVALID_PRICE: { status: 400, meaning: 'the price is not a positive multiple of the tick' },
   INVALID_QUANTITY: { status: 400, meaning: 'the quantity is not a positive whole number of lots' },
+  ACCOUNT_REQUIRED: { status: 400, meaning: 'the member has several accounts and must name the one it acts for' },
   UNKNOWN_INSTRUMENT: { status: 404, meaning: 'no instrument has that symbol' },
   UNKNOWN_ACCOUNT: { status: 404, meaning: 'no account has that id' },
   UNKNOWN_ORDER: { status: 404, meaning: 'no order of the caller has that id' },

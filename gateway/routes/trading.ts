@@ -225,6 +225,22 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   });
 
   const blockParams = { params: params({ blockId: ID }) };
+  /** Whether the caller may see the block: its member's proposal or reply, or an open proposal still open (as the list shows them). */
+  const seesBlock = (m: string, b: BlockEvent): boolean => {
+    const own = (accountId: string | null) => accountId !== null && g.engine.account(accountId)?.member === m;
+    return own(b.proposerAccountId) || (b.counterpartyAccountId === null ? b.status === 'proposed' : own(b.counterpartyAccountId));
+  };
+  /**
+   * A refused block step. The engine keeps only open blocks, so it answers BLOCK_NOT_OPEN for any
+   * finished block: for one the caller had no part in, that would tell it the block existed; it is
+   * an unknown block instead, in the words used for an open block of others.
+   */
+  const refuseBlock = (req: FastifyRequest, reply: FastifyReply, r: Result & { ok: false }, blockId: number) => {
+    const b = g.history.blocks.get(blockId);
+    return r.code === 'BLOCK_NOT_OPEN' && (b === undefined || !seesBlock(principal(req).member as string, b))
+      ? fail(reply, 404, 'UNKNOWN_BLOCK', `there is no block ${blockId} for your accounts`)
+      : refuse(reply, r);
+  };
   // Countering and accepting check the terms again (bands, funds, holdings, the session); rejecting and withdrawing do not.
   const blockTermsReplies = { 200: BLOCK_REPLY, ...errorReplies(400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503) };
   const blockEndReplies = { 200: BLOCK_REPLY, ...errorReplies(400, 401, 403, 404, 409, 413, 415, 429, 500) };
@@ -235,7 +251,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
       type: 'counterBlock', blockId: Number(req.params.blockId), accountId: req.body.accountId ?? null,
       price: parseMoney(req.body.price) as number, quantity: req.body.quantity,
     });
-    return r.ok ? blockReply(r) : refuse(reply, r);
+    return r.ok ? blockReply(r) : refuseBlock(req, reply, r, Number(req.params.blockId));
   });
 
   app.post<{ Params: { blockId: string }; Body: { accountId?: string } | null }>('/v1/block-trades/:blockId/accept', {
@@ -243,13 +259,13 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     schema: { ...blockParams, body: { type: ['object', 'null'], properties: { accountId: ACCOUNT }, additionalProperties: false }, response: blockTermsReplies },
   }, async (req, reply) => {
     const r = await submit(g, req, reply, { type: 'acceptBlock', blockId: Number(req.params.blockId), accountId: req.body?.accountId ?? null });
-    return r.ok ? blockReply(r) : refuse(reply, r);
+    return r.ok ? blockReply(r) : refuseBlock(req, reply, r, Number(req.params.blockId));
   });
 
   for (const [method, path, type] of [['post', '/v1/block-trades/:blockId/reject', 'rejectBlock'], ['delete', '/v1/block-trades/:blockId', 'withdrawBlock']] as const) {
     app[method]<{ Params: { blockId: string } }>(path, { ...member, schema: { ...blockParams, response: blockEndReplies } }, async (req, reply) => {
       const r = await submit(g, req, reply, { type, blockId: Number(req.params.blockId) });
-      return r.ok ? blockReply(r) : refuse(reply, r);
+      return r.ok ? blockReply(r) : refuseBlock(req, reply, r, Number(req.params.blockId));
     });
   }
 
@@ -261,9 +277,8 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     },
   }, async (req) => {
     const m = principal(req).member as string;
-    const mine = new Set(g.engine.accountsOfMember(m));
     return [...g.history.blocks.values()]
-      .filter((b) => mine.has(b.proposerAccountId) || (b.counterpartyAccountId === null ? b.status === 'proposed' : mine.has(b.counterpartyAccountId)))
+      .filter((b) => seesBlock(m, b))
       .filter((b) => req.query.status === undefined || b.status === req.query.status)
       .sort((a, b) => a.blockId - b.blockId).map(blockView);
   });

@@ -262,7 +262,8 @@ t.test('an open proposal is accepted by any admitted account (naming it), never 
   const id = blockIdOf(propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 100_000 }));
   t.match(h.engine.blocks.visibleTo('B2'), [{ id }], 'every member sees an open proposal');
   t.match(h.engine.blocks.visibleTo('X1'), [{ id }]);
-  expectReject(t, h, () => acceptAsMember(h, 'B1', id), 'INVALID_COMMAND', /accountId/);
+  h.open('B1-B', { cash: '1000.00' }); // B1 now has two accounts: it must say which one takes the proposal up
+  expectReject(t, h, () => acceptAsMember(h, 'B1', id), 'ACCOUNT_REQUIRED', /name the accountId.*B1-A, B1-B/);
   expectReject(t, h, () => accept(h, 'S1-A', id), 'NOT_YOUR_TURN');
   expectReject(t, h, () => accept(h, 'X1-A', id), 'VENUE_NOT_ADMITTED');
   expectReject(t, h, () => h.member('B1', { type: 'acceptBlock', blockId: id, accountId: 'B2-A' }), 'ACCOUNT_NOT_OWNED');
@@ -282,6 +283,14 @@ t.test('an open proposal is accepted by any admitted account (naming it), never 
   const id2 = blockIdOf(propose(h, 'B1-A', { side: 'buy', price: '57.00', quantity: 100_000 }));
   ok(accept(h, 'S1-A', id2));
   t.same(side(h, 'B1-A'), expectSide({ cash: '14300000.00', pending: 100_000 }));
+});
+
+t.test('a member with one account takes an open proposal up without naming it', async (t) => {
+  const h = desk();
+  const id = blockIdOf(propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 100_000 }));
+  const a = ok(acceptAsMember(h, 'B2', id));
+  t.match(blocksOf(a), [{ blockId: id, status: 'executed', counterpartyAccountId: 'B2-A' }], 'its only account, B2-A, took it');
+  t.match(tradesOf(a.events), [{ buyAccountId: 'B2-A', sellAccountId: 'S1-A', quantity: 100_000 }]);
 });
 
 t.test('a counter to an open proposal opens a directed proposal back to its proposer', async (t) => {

@@ -40,6 +40,12 @@ const CASES: Record<RejectCode, (t: Asserts, h: Harness) => void> = {
   UNKNOWN_INSTRUMENT: (t, h) => expectReject(t, h, () => h.order('B1-A', buy({ symbol: 'CEA99' })), 'UNKNOWN_INSTRUMENT', 'CEA99'),
   UNKNOWN_ACCOUNT: (t, h) => expectReject(t, h, () => h.order('B1-Z', buy()), 'UNKNOWN_ACCOUNT', 'B1-Z'),
   UNKNOWN_ORDER: (t, h) => expectReject(t, h, () => h.cancel('B1-A', 999), 'UNKNOWN_ORDER'),
+  ACCOUNT_REQUIRED: (t, h) => {
+    // An open proposal (no counterparty) taken up by a member with two accounts that names neither.
+    h.open('B1-B', { cash: '1000.00' });
+    const block = blockIdOf(h.member('S1', proposal({ counterpartyAccountId: null })));
+    expectReject(t, h, () => h.member('B1', { type: 'acceptBlock', blockId: block }), 'ACCOUNT_REQUIRED', 'B1-A, B1-B');
+  },
   UNKNOWN_BLOCK: (t, h) => expectReject(t, h, () => h.member('B1', { type: 'acceptBlock', blockId: 999 }), 'UNKNOWN_BLOCK'),
   NOT_PERMITTED: (t, h) => expectReject(t, h, () => h.member('B1', { type: 'setInstrument', symbol: 'CEA24', listedBandPct: '5', reason: 'x' }), 'NOT_PERMITTED'),
   ACCOUNT_NOT_OWNED: (t, h) => expectReject(t, h, () => h.member('B1', { type: 'placeOrder', accountId: 'S1-A', symbol: 'CEA24', side: 'sell', orderType: 'limit', price: 5800, quantity: 10 }), 'ACCOUNT_NOT_OWNED'),

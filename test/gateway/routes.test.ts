@@ -255,9 +255,22 @@ t.test('block trades: only the parties see and act on a proposal', async (t) => 
   t.match(p.body, { block: { blockId: String, status: 'proposed', price: '57.00', quantity: 100000 } });
   const id = p.body.block.blockId;
 
-  for (const [method, path, body] of [['POST', `/v1/block-trades/${id}/counter`, { price: '56.00', quantity: 100000 }], ['POST', `/v1/block-trades/${id}/accept`, {}], ['POST', `/v1/block-trades/${id}/reject`, undefined], ['DELETE', `/v1/block-trades/${id}`, undefined]] as const) {
-    expectError(t, await api(method, path, { key: 'M3', body }), [403, 404], ['UNKNOWN_BLOCK', 'ACCOUNT_NOT_OWNED'], undefined, `a third member: ${method} ${path}`);
-  }
+  // A third member is told exactly what it is told of a block that does not exist: nothing.
+  const steps = (block: string) => [
+    ['POST', `/v1/block-trades/${block}/counter`, { price: '56.00', quantity: 100000 }], ['POST', `/v1/block-trades/${block}/counter`, { price: '56.00', quantity: 100000, accountId: 'M3-C1' }],
+    ['POST', `/v1/block-trades/${block}/accept`, {}], ['POST', `/v1/block-trades/${block}/accept`, { accountId: 'M3-C1' }],
+    ['POST', `/v1/block-trades/${block}/reject`, undefined], ['DELETE', `/v1/block-trades/${block}`, undefined],
+  ] as const;
+  const unknownToM3 = async (block: string, when: string) => {
+    const nowhere = steps('99999');
+    for (const [i, [method, path, body]] of steps(block).entries()) {
+      const r = await api(method, path, { key: 'M3', body });
+      expectError(t, r, 404, 'UNKNOWN_BLOCK', undefined, `a third member, ${when}: ${method} ${path}${body !== undefined && 'accountId' in body ? ' naming its account' : ''}`);
+      const none = await api(method, nowhere[i][1], { key: 'M3', body });
+      t.equal(r.body.error.message, none.body.error.message.replace('99999', block), 'in the same words as for a block that does not exist');
+    }
+  };
+  await unknownToM3(id, 'while it is open');
   expectError(t, await api('DELETE', `/v1/block-trades/${id}`, { key: 'M2' }), [403, 404, 409], ['UNKNOWN_BLOCK', 'NOT_PERMITTED', 'NOT_YOUR_TURN'], undefined, 'the counterparty cannot withdraw the proposer\'s proposal');
   expectError(t, await api('POST', `/v1/block-trades/${id}/accept`, { key: 'M1', body: {} }), 409, 'NOT_YOUR_TURN');
   expectError(t, await api('POST', '/v1/block-trades/99999/accept', { key: 'M2', body: {} }), 404, 'UNKNOWN_BLOCK');
@@ -273,6 +286,8 @@ t.test('block trades: only the parties see and act on a proposal', async (t) => 
   const rejected = await api('POST', `/v1/block-trades/${id}/reject`, { key: 'M2' });
   expectOk(t, rejected, 200, 'reject');
   t.match(rejected.body, { block: { blockId: id, status: 'rejected' }, trade: null });
+  expectError(t, await api('POST', `/v1/block-trades/${id}/accept`, { key: 'M2', body: {} }), 409, 'BLOCK_NOT_OPEN', undefined, 'a party learns that its block has ended');
+  await unknownToM3(id, 'once it has ended');
 });
 
 t.test('block trades: confirming a reply to an open proposal answers with the reply, executed', async (t) => {
