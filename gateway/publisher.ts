@@ -51,8 +51,12 @@ interface Client {
   member: string | null;
   alive: boolean;
   group: Group | null;
-  /** The second (Date.now() / 1000, floored) its last messages came in, and how many came in it. */
-  second: number;
+  /**
+   * When its last MESSAGES_PER_SECOND messages came in (Date.now(), a ring; null until its first):
+   * one more within a second of the oldest of them is one too many, in whatever second it falls.
+   */
+  arrivals: Float64Array | null;
+  /** Messages received, over the connection's life (the ring's write position is this modulo its size). */
   messages: number;
   failedAuths: number;
   /** The seq of its last heartbeat: heartbeats are counted per connection, from 1, like every channel. */
@@ -117,7 +121,7 @@ export class Publisher {
   // ---------------------------------------------------------------- connections
 
   attach(ws: WebSocket): void {
-    const client: Client = { ws, channels: new Set(), member: null, alive: true, queue: Promise.resolve(), group: null, second: 0, messages: 0, failedAuths: 0, heartbeats: 0 };
+    const client: Client = { ws, channels: new Set(), member: null, alive: true, queue: Promise.resolve(), group: null, arrivals: null, messages: 0, failedAuths: 0, heartbeats: 0 };
     this.clients.add(client);
     this.g.metrics.wsClients = this.clients.size;
     this.regroup(client);
@@ -203,12 +207,18 @@ export class Publisher {
 
   /** A client's messages are handled one after another, in the order they came. */
   private onMessage(client: Client, text: string | null): void {
-    const second = Math.floor(Date.now() / 1000);
-    if (second !== client.second) { client.second = second; client.messages = 0; }
-    if (++client.messages > MESSAGES_PER_SECOND) {
-      if (client.messages === MESSAGES_PER_SECOND + 1) client.ws.close(1008, `more than ${MESSAGES_PER_SECOND} messages a second`);
+    if (client.messages < 0) return; // closed for a flood: what still comes in is dropped
+    const now = Date.now();
+    const ring = client.arrivals ?? (client.arrivals = new Float64Array(MESSAGES_PER_SECOND));
+    const slot = client.messages % MESSAGES_PER_SECOND;
+    // The slot holds the arrival MESSAGES_PER_SECOND messages back: this one makes one too many within a second.
+    if (client.messages >= MESSAGES_PER_SECOND && now - ring[slot] < 1000) {
+      client.messages = -1;
+      client.ws.close(1008, `more than ${MESSAGES_PER_SECOND} messages a second`);
       return;
     }
+    ring[slot] = now;
+    client.messages++;
     client.queue = client.queue.then(() => this.handle(client, text));
   }
 

@@ -91,6 +91,26 @@ t.test('failed auth messages close the connection after five', async (t) => {
   t.match(await d.next((m) => m.type === 'authenticated'), { member: 'M1' });
 });
 
+t.test('the 50 messages count in any span of a second, not per second of the clock', async (t) => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  // 50 just before the clock's second turns and 10 just after it: 60 within about 100 ms.
+  const c = await openSocket(s.wsUrl);
+  await sleep(960 - (Date.now() % 1000) + (Date.now() % 1000 > 940 ? 1000 : 0));
+  for (let i = 0; i < 50; i++) c.send({ op: 'nonsense' });
+  await sleep(1000 - (Date.now() % 1000) + 20);
+  for (let i = 0; i < 10; i++) c.send({ op: 'nonsense' });
+  t.same(await c.closed, { code: 1008, reason: 'more than 50 messages a second' }, 'a burst across the turn of a second is one burst');
+  // 50, a second's pause, 50 more: never more than 50 in a second, so the connection stays.
+  const d = await openSocket(s.wsUrl);
+  for (let i = 0; i < 50; i++) d.send({ op: 'nonsense' });
+  await d.next((m) => m.type === 'error' && d.messages.filter((x) => x.type === 'error').length === 50);
+  await sleep(1050);
+  for (let i = 0; i < 49; i++) d.send({ op: 'nonsense' });
+  d.send({ op: 'subscribe', channels: ['trades:CEA24'] });
+  t.match(await d.next((m) => m.type === 'subscribed'), { channels: ['trades:CEA24'] }, '50 more after a second are answered');
+  d.ws.close();
+});
+
 t.test('more than 50 messages in a second close the connection', async (t) => {
   const c = await openSocket(s.wsUrl);
   for (let i = 0; i < 60; i++) c.send({ op: 'nonsense' });
