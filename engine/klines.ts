@@ -69,8 +69,8 @@ export class Klines {
     const changed: string[] = [];
     for (const s of e.instruments) {
       const bars = this.series.get(s.symbol + ' 1d') ?? [];
-      // Live, the day's bar is the last one (no trade is stamped on a later day before the day's
-      // end); rebuilt at start-up, the days' ends are applied after all the trades read back.
+      // The day's bar is the last one (no trade is stamped on a later day before the day's end);
+      // it is looked for all the same.
       let i = bars.length - 1;
       while (i >= 0 && bars[i].openTime > openTime) i--;
       const bar = i >= 0 && bars[i].openTime === openTime ? bars[i] : undefined;
@@ -79,6 +79,17 @@ export class Klines {
       changed.push(s.symbol);
     }
     return changed;
+  }
+
+  /** Every series (by "SYMBOL interval"), each bar a copy: what restore() takes back. */
+  entries(): [string, Kline[]][] {
+    return [...this.series].map(([key, bars]) => [key, bars.map((b) => ({ ...b }))]);
+  }
+
+  /** Puts back series that entries() gave, in place of any held. */
+  restore(entries: readonly [string, Kline[]][]): void {
+    this.series.clear();
+    for (const [key, bars] of entries) this.series.set(key, bars.map((b) => ({ ...b })));
   }
 
   /** The latest `limit` bars, oldest first. */

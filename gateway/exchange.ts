@@ -173,6 +173,12 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
     for (const e of events) {
       if (e.type === 'endOfDay') {
         publishDay(e.date);
+        // The market history as of this batch, so that a start need not read every day's trades.
+        try {
+          history.checkpoint(batch[batch.length - 1].command.seq);
+        } catch (err) {
+          process.stderr.write(`market history checkpoint not written: ${(err as Error).message}\n`);
+        }
         sequencer.snapshot().catch((err: Error) => process.stderr.write(`end-of-day snapshot failed: ${err.message}\n`));
       }
     }

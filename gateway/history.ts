@@ -2,7 +2,7 @@
 // and the risk warnings of the trading day, recent public trades per instrument, and K-lines. It is fed only with
 // committed batches, and rebuilt at start-up from the facts the journal recorded, so a restart
 // loses none of it. Earlier days' fills are read back from the journal on request.
-import { describeOrder, Klines, type BlockEvent, type EngineEvent, type Order, type OrderEvent, type TradeEvent, type WarningEvent } from '../engine/index.ts';
+import { describeOrder, Klines, type BlockEvent, type Kline, type EngineEvent, type Order, type OrderEvent, type TradeEvent, type WarningEvent } from '../engine/index.ts';
 import type { Journal } from '../persistence/journal.ts';
 
 export interface Fill {
@@ -22,8 +22,13 @@ export interface Fill {
 const RECENT_TRADES = 1000;
 /** Block trades are kept apart as well: a busy listed book would push them out of the recent trades. */
 const RECENT_BLOCKS = 100;
-/** How many trade facts start-up reads back for recent trades and K-lines. */
-const REBUILD_TRADES = 200_000;
+
+/** The market part of the history, as a checkpoint keeps it (JSON). */
+interface MarketState {
+  recent: [string, TradeEvent[]][];
+  recentBlocks: [string, TradeEvent[]][];
+  klines: [string, Kline[]][];
+}
 
 /** An order's status after a fill that left `remaining` of it. */
 export const statusAfterFill = (remaining: number): 'filled' | 'partially_filled' => (remaining === 0 ? 'filled' : 'partially_filled');
@@ -63,19 +68,56 @@ export class History {
   constructor(private readonly journal: Journal) {}
 
   /**
-   * Reads back the facts of the day so far and the recent trades, pausing (yield) after each batch
-   * of the journal: run in turns, the probes are answered meanwhile (a day's facts take a while).
+   * Reads back what the running exchange held, pausing (yield) after each batch of the journal: run
+   * in turns, the probes are answered meanwhile (a day's facts take a while). The day (orders,
+   * fills, blocks, warnings) is folded from the facts after the last end of day. The market (recent
+   * trades, K-lines) starts from the checkpoint written at the last end of day and folds the facts
+   * after it, each trade and end of day in its order as live; without a checkpoint (none written
+   * yet, or a crash before it was), from every fact the journal holds. Either way it is what the
+   * exchange showed before the restart, however many trades came since an instrument last traded.
    */
   *rebuilding(): Generator<void> {
     const ends = this.journal.endsOfDay();
     const lastEnd = ends.length === 0 ? 0 : ends[ends.length - 1].seq;
-    for (const events of this.journal.factsByBatch(lastEnd, Number.MAX_SAFE_INTEGER)) {
-      for (const e of events) this.day(e);
+    const from = this.restoreMarket();
+    for (const events of this.journal.factsByBatch(Math.min(from, lastEnd), Number.MAX_SAFE_INTEGER)) {
+      for (const e of events) {
+        if (e.seq > lastEnd) this.day(e);
+        if (e.seq <= from) continue;
+        if (e.type === 'trade') this.market(e);
+        else if (e.type === 'endOfDay') this.klines.onEndOfDay(e);
+      }
       yield;
     }
-    for (const t of yield* this.journal.readingRecentTrades(REBUILD_TRADES)) this.market(t as TradeEvent);
-    // The closed days' 1d bars take their official close, as they did live.
-    for (const e of ends) this.klines.onEndOfDay(e);
+  }
+
+  /**
+   * Keeps the market part as it stands, every fact up to `seq` folded in (the exchange calls it once
+   * a batch holding an end of day has committed): the next start folds only the facts after it.
+   */
+  checkpoint(seq: number): void {
+    const trimmed = (lists: Map<string, TradeEvent[]>, n: number): [string, TradeEvent[]][] =>
+      [...lists].map(([symbol, list]) => [symbol, list.slice(Math.max(0, list.length - n))]);
+    const state: MarketState = { recent: trimmed(this.recent, RECENT_TRADES), recentBlocks: trimmed(this.recentBlocks, RECENT_BLOCKS), klines: this.klines.entries() };
+    this.journal.writeMarketCheckpoint(seq, JSON.stringify(state));
+  }
+
+  /** Restores the market part from the checkpoint kept; returns its seq (0 when there is none, or it cannot be read). */
+  private restoreMarket(): number {
+    const kept = this.journal.marketCheckpoint();
+    if (kept === null) return 0;
+    let state: MarketState;
+    try {
+      state = JSON.parse(kept.body) as MarketState;
+      if (!Array.isArray(state.recent) || !Array.isArray(state.recentBlocks) || !Array.isArray(state.klines)) throw new Error('it lacks a part');
+    } catch (e) {
+      process.stderr.write(`the market history checkpoint at seq ${kept.seq} cannot be read (${(e as Error).message}): recent trades and K-lines are rebuilt from every fact instead\n`);
+      return 0;
+    }
+    for (const [symbol, list] of state.recent) this.recent.set(symbol, list);
+    for (const [symbol, list] of state.recentBlocks) this.recentBlocks.set(symbol, list);
+    this.klines.restore(state.klines);
+    return kept.seq;
   }
 
   /**

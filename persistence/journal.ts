@@ -12,7 +12,6 @@ import { crc32 } from 'node:zlib';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command, EndOfDayEvent, EngineEvent } from '../engine/index.ts';
-import { runToEnd } from './turns.ts';
 
 export const SCHEMA_VERSION = 2;
 
@@ -313,24 +312,25 @@ export class Journal {
     for (const row of rows) yield (JSON.parse(row.events) as EngineEvent[]).filter((e) => e.seq > fromSeq && e.seq <= toSeq);
   }
 
-  /** The newest trade events, at most `limit`, oldest first. */
-  recentTrades(limit: number): EngineEvent[] {
-    return runToEnd(this.readingRecentTrades(limit));
+  /**
+   * Keeps the gateway's market history (recent trades, K-lines: gateway/history.ts) as it stood once
+   * every fact up to `seq` was folded in, in place of the one kept before: a start then reads only
+   * the facts after it. The table is made on first use, so a journal of this schema version written
+   * before it needs no migration.
+   */
+  writeMarketCheckpoint(seq: number, body: string): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS market_checkpoints (seq INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+    this.db.transaction(() => {
+      this.db.prepare('INSERT OR REPLACE INTO market_checkpoints (seq, body) VALUES (?, ?)').run(seq, body);
+      this.db.prepare('DELETE FROM market_checkpoints WHERE seq <> ?').run(seq);
+    })();
   }
 
-  /** recentTrades(), pausing (yield) after each batch it reads. */
-  *readingRecentTrades(limit: number): Generator<void, EngineEvent[]> {
-    const rows = this.db.prepare('SELECT events, trades FROM facts WHERE trades > 0 ORDER BY batch DESC').iterate() as IterableIterator<{ events: string; trades: number }>;
-    const chunks: EngineEvent[][] = [];
-    let count = 0;
-    for (const row of rows) {
-      chunks.push((JSON.parse(row.events) as EngineEvent[]).filter((e) => e.type === 'trade'));
-      count += row.trades;
-      if (count >= limit) break;
-      yield;
-    }
-    const all = chunks.reverse().flat();
-    return all.slice(Math.max(0, all.length - limit));
+  /** The market history checkpoint kept, or null (none written yet). */
+  marketCheckpoint(): { seq: number; body: string } | null {
+    const table = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'market_checkpoints'").get();
+    if (table === undefined) return null;
+    return (this.db.prepare('SELECT seq, body FROM market_checkpoints ORDER BY seq DESC LIMIT 1').get() as { seq: number; body: string } | undefined) ?? null;
   }
 
   /** The end-of-day events recorded, oldest first. */

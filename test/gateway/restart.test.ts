@@ -4,6 +4,8 @@
 // carry on; and after an end of day and another restart the settlement and the closed day's fills
 // are still there.
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import t from 'tap';
 import { openSocket, startServer, type TestServer } from '../support/server.ts';
 
@@ -107,9 +109,25 @@ t.test('after an end of day and another restart, the closed day is still there',
   const register = (await s.api('GET', `/v1/settlement/${date}/trades`, { key: 'operator' })).text;
   const fills = (await s.api('GET', `/v1/fills?date=${date}`, { key: 'M1' })).body;
   t.equal(fills.length, 3, "M1's three fills of the closed day");
+  const marketReads = async () => {
+    const out: Record<string, unknown> = {};
+    for (const symbol of ['CEA24', 'HBEA']) {
+      out[`${symbol} trades`] = (await s.api('GET', `/v1/instruments/${symbol}/trades?limit=1000`)).body;
+      for (const interval of ['1m', '5m', '15m', '1h', '1d']) out[`${symbol} ${interval}`] = (await s.api('GET', `/v1/instruments/${symbol}/klines?interval=${interval}&limit=1500`)).body;
+    }
+    return out;
+  };
+  const market = await marketReads();
+  // The end of day kept the market history as of its batch, for the next start to begin from.
+  const journal = new Database(join(dataDir, 'journal.sqlite'), { readonly: true });
+  const kept = journal.prepare('SELECT seq FROM market_checkpoints').all() as { seq: number }[];
+  journal.close();
+  t.equal(kept.length, 1, 'one market history checkpoint');
+  t.ok(kept[0].seq >= Number(eod.headers.get('x-exchange-seq')), 'at or after the end of day');
 
   await s.stop();
   s = await startServer({ dataDir });
+  t.same(await marketReads(), market, 'recent trades and every interval of K-lines read back the same');
   t.same((await s.api('GET', `/v1/settlement/${date}`, { key: 'operator' })).body, settlement, 'the settlement summary');
   t.equal((await s.api('GET', `/v1/settlement/${date}/trades`, { key: 'operator' })).text, register, 'the trade register, byte for byte');
   t.same((await s.api('GET', `/v1/fills?date=${date}`, { key: 'M1' })).body, fills, "the closed day's fills");

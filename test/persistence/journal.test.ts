@@ -436,8 +436,6 @@ t.test('facts, audit entries and ends of day commit in the same transaction as t
     t.same(j.facts(1, 3), [eod]);
     t.same(j.facts(0, 0), []);
     t.same(j.endsOfDay(), [eod]);
-    t.same(j.recentTrades(1), [trade(1, 2)]);
-    t.same(j.recentTrades(10), [trade(1, 1), trade(1, 2)]);
     t.same(j.audit(0, 10), [
       { seq: 1, time: T0 + 1, command: command(1), code: null, message: null },
       { seq: 3, time: T0 + 3, command: command(3), code: null, message: null },
@@ -572,4 +570,19 @@ t.test('the writer thread writes batches in the order sent, fills in their check
   for (const r of written) t.equal(r.crc, crc32(r.commands), `batch ${r.batch}'s checksum is of its command text`);
   j.close();
   t.end();
+});
+
+t.test('the market history checkpoint: none at first, then only the newest, kept across a reopening', async (t) => {
+  const dir = dataDir(t);
+  const j = new Journal(dir);
+  t.equal(j.marketCheckpoint(), null, 'a journal that never had one (its table is made on first use)');
+  j.writeMarketCheckpoint(5, '{"a":1}');
+  t.same(j.marketCheckpoint(), { seq: 5, body: '{"a":1}' });
+  j.writeMarketCheckpoint(9, '{"b":2}');
+  t.same(j.marketCheckpoint(), { seq: 9, body: '{"b":2}' }, 'the newer one');
+  t.equal((j.db.prepare('SELECT COUNT(*) AS n FROM market_checkpoints').get() as { n: number }).n, 1, 'the older one is gone');
+  j.close();
+  const again = new Journal(dir);
+  t.same(again.marketCheckpoint(), { seq: 9, body: '{"b":2}' }, 'after reopening');
+  again.close();
 });
