@@ -84,6 +84,18 @@ export function writeBatch(db: Database.Database, p: BatchPayload): void {
 const FACT_TYPES = new Set(['order', 'trade', 'account', 'block', 'largeHolder', 'endOfDay', 'warning']);
 export const isFact = (e: EngineEvent): boolean => FACT_TYPES.has(e.type);
 
+/**
+ * SQLite's words for a journal it cannot open or write ("unable to open database file", "attempt to
+ * write a readonly database") name neither the file nor what to do; other errors pass as they are.
+ */
+function cannotOpen(file: string, e: unknown): unknown {
+  const code = (e as { code?: unknown }).code;
+  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || (typeof code === 'string' && code.startsWith('SQLITE_READONLY'))) {
+    return new JournalError(`cannot open the journal ${file} for writing (${(e as Error).message}): the data directory must be a folder the exchange may write, and journal.sqlite a file in it`);
+  }
+  return e;
+}
+
 export class Journal {
   readonly db: Database.Database;
   private commands: Command[] = [];
@@ -106,7 +118,11 @@ export class Journal {
     const file = join(dir, 'journal.sqlite');
     this.file = file;
     this.synchronous = options.synchronous ?? 'FULL';
-    this.db = new Database(file);
+    try {
+      this.db = new Database(file);
+    } catch (e) {
+      throw cannotOpen(file, e);
+    }
     try {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${this.synchronous}`);
@@ -122,7 +138,7 @@ export class Journal {
       if (code === 'SQLITE_NOTADB' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))) {
         throw new JournalError(`${file} is damaged (${(e as Error).message}): start-up stops rather than trade on a broken history: restore the journal from a copy`);
       }
-      throw e;
+      throw cannotOpen(file, e);
     }
   }
 
@@ -308,8 +324,18 @@ export class Journal {
 
   /** facts(), one batch's at a time. */
   *factsByBatch(fromSeq: number, toSeq: number): Generator<EngineEvent[]> {
-    const rows = this.db.prepare('SELECT events FROM facts WHERE last_seq > ? AND first_seq <= ? ORDER BY batch').iterate(fromSeq, toSeq) as IterableIterator<{ events: string }>;
-    for (const row of rows) yield (JSON.parse(row.events) as EngineEvent[]).filter((e) => e.seq > fromSeq && e.seq <= toSeq);
+    const rows = this.db.prepare('SELECT batch, first_seq, last_seq, events FROM facts WHERE last_seq > ? AND first_seq <= ? ORDER BY batch')
+      .iterate(fromSeq, toSeq) as IterableIterator<{ batch: number; first_seq: number; last_seq: number; events: string }>;
+    for (const row of rows) {
+      let events: EngineEvent[];
+      try {
+        events = JSON.parse(row.events) as EngineEvent[];
+        if (!Array.isArray(events)) throw new Error('not a list of events');
+      } catch (e) {
+        throw new JournalError(`the facts of seq ${row.first_seq}–${row.last_seq} (batch ${row.batch}) in ${this.file} are damaged (${(e as Error).message}): what was answered and published then cannot be read back; restore the journal from a copy`);
+      }
+      yield events.filter((e) => e.seq > fromSeq && e.seq <= toSeq);
+    }
   }
 
   /**

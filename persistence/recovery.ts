@@ -3,7 +3,7 @@
 // directory starts from the genesis it is given. Nothing but the probes is served until this has
 // finished: the exchange's start recovers in turns (recoverInTurns), so that a server already
 // listening can say it is alive and not ready yet.
-import { Engine, type EngineEvent } from '../engine/index.ts';
+import { Engine, type Command, type EngineEvent } from '../engine/index.ts';
 import { Journal, JournalError, isFact, type Genesis } from './journal.ts';
 import { SnapshotStore } from './snapshots.ts';
 import { runInTurns, runToEnd } from './turns.ts';
@@ -96,6 +96,19 @@ function open(dir: string, journal: Journal, options: RecoveryOptions): Omit<Rec
   return { engine, journal, snapshots, created, fromSnapshot, skippedSnapshots: found.skipped };
 }
 
+/** Whether a batch's recorded facts are a JSON list (damage is told apart from a build that replays differently). */
+function readable(facts: string): boolean {
+  try {
+    return Array.isArray(JSON.parse(facts));
+  } catch {
+    return false;
+  }
+}
+
+function damagedFacts(journal: Journal, commands: Command[], batch: number): JournalError {
+  return new JournalError(`the facts of seq ${commands[0].seq}–${commands[commands.length - 1].seq} (batch ${batch}) in ${journal.file} are damaged: start-up stops rather than trade on a broken history: restore the journal from a copy`);
+}
+
 /** Every how many batches replay() compares all the facts, not only the trade count (see replay). */
 export const FULL_CHECK_EVERY = 8;
 
@@ -135,6 +148,7 @@ function* replaying(engine: Engine, journal: Journal, progress?: RecoveryProgres
     let same: boolean;
     if (full) {
       let recorded = journal.recordedFacts(batch);
+      if (recorded !== null && !whole && !readable(recorded)) throw damagedFacts(journal, commands, batch);
       if (!whole && recorded !== null) {
         // The snapshot holds the batch's first commands: their facts are not replayed.
         const after = (JSON.parse(recorded) as EngineEvent[]).filter((e) => e.seq > from);
@@ -145,6 +159,9 @@ function* replaying(engine: Engine, journal: Journal, progress?: RecoveryProgres
       same = trades === journal.recordedTrades(batch);
     }
     if (!same) {
+      // Facts that are not even JSON were damaged on disk, not produced by another build.
+      const facts = journal.recordedFacts(batch);
+      if (facts !== null && !readable(facts)) throw damagedFacts(journal, commands, batch);
       throw new JournalError(
         `replaying seq ${commands[0].seq}–${commands[commands.length - 1].seq} (batch ${batch}) does not reproduce the ${full ? 'events' : 'trades'} recorded with it: ` +
         'this build does not apply the journal as the build that wrote it did. Start that build to take a snapshot (it takes one at shutdown), then this one',

@@ -586,3 +586,11 @@ t.test('the market history checkpoint: none at first, then only the newest, kept
   t.same(again.marketCheckpoint(), { seq: 9, body: '{"b":2}' }, 'after reopening');
   again.close();
 });
+
+t.test('a journal that cannot be opened for writing is refused naming the file and what to do', async (t) => {
+  const dir = dataDir(t);
+  mkdirSync(join(dir, 'journal.sqlite'), { recursive: true }); // a folder where the file belongs
+  const err = t.throws(() => new Journal(dir), JournalError) as Error;
+  t.match(err.message, `cannot open the journal ${join(dir, 'journal.sqlite')} for writing`);
+  t.match(err.message, 'must be a folder the exchange may write');
+});
