@@ -34,6 +34,11 @@ export interface ExchangeOptions extends ServerOptions {
   /** With `listen`: called once the server listens, before recovery starts (the start command says so). */
   onListening?: (address: string) => void;
   /**
+   * Called with the demo keys a first start makes, in clear, before they are stored hashed: shown
+   * here, they are never stored unseen (npm start prints them). Also in `freshKeys` once started.
+   */
+  onFreshKeys?: (keys: KeySpec[]) => void;
+  /**
    * Aborted before the exchange is ready (SIGTERM during a long recovery): the start stops at its
    * next turn, closes what it opened, and rejects with the signal's reason. A new directory's
    * set-up, once submitted, is let finish first, so the directory is either new or whole.
@@ -152,7 +157,7 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
   if (given !== null) {
     keys = given;
   } else {
-    const demo = KeyRing.demo(o.dataDir, members);
+    const demo = KeyRing.demo(o.dataDir, members, o.onFreshKeys);
     keys = demo.ring;
     freshKeys = demo.fresh;
   }

@@ -63,7 +63,13 @@ export class KeyRing {
    * The demo's keys: generated on the first start of a data directory (one per member, one risk
    * officer, one operator), stored hashed in keys.json beside the journal, returned in clear once.
    */
-  static demo(dataDir: string, members: string[]): { ring: KeyRing; fresh: KeySpec[] } {
+  /**
+   * The demo keys of a data directory: those stored in its keys.json, or new ones for each member,
+   * a risk officer and an operator. New keys are handed to `show` before they are stored, so that a
+   * start killed in between has stored none (the next start makes and shows new ones) rather than
+   * stored keys nobody ever saw.
+   */
+  static demo(dataDir: string, members: string[], show: (fresh: KeySpec[]) => void = () => {}): { ring: KeyRing; fresh: KeySpec[] } {
     const file = join(dataDir, 'keys.json');
     const ring = new KeyRing();
     if (existsSync(file)) {
@@ -84,6 +90,7 @@ export class KeyRing {
     ];
     fresh.forEach((s, i) => ring.add(s, i));
     const stored = fresh.map((s, i) => ({ hash: hashKey(s.key), role: s.role, id: s.member ?? `${s.role}-${i + 1}`, member: s.member }));
+    show(fresh);
     // Whole or not at all: a crash while writing must not leave a keys.json that stops the next start.
     writeDurably(dataDir, 'keys.json', JSON.stringify(stored, null, 2), 0o600);
     syncFolder(dataDir);

@@ -85,6 +85,11 @@ process.on('SIGINT', stop);
 exchange = await startExchange({
   listen: { port, host: values.host },
   onListening: (address) => say(`carbon exchange listening on ${address}: recovering ${resolve(values.data)} (/readyz answers 200 once ready)`),
+  // Printed before they are stored: a start killed in between stores none, and the next makes new ones.
+  onFreshKeys: (fresh) => {
+    say('API keys (shown once; stored hashed in keys.json):');
+    for (const k of fresh) say(`  ${k.role.padEnd(8)} ${(k.member ?? '').padEnd(4)} ${k.key}`);
+  },
   dataDir: resolve(values.data),
   marketsFile: resolve(values.markets),
   keys,
@@ -118,8 +123,6 @@ if (marketsNamed && !r.created) {
   say(`note: --markets ${named} is not applied: ${resolve(values.data)} already holds its market (set up from ${from}). An existing data directory keeps its instruments, accounts and profiles: list an instrument with POST /v1/admin/instruments, open an account with POST /v1/admin/accounts, or start a new market on a new --data directory`);
 }
 if (exchange.freshKeys.length > 0) {
-  say('API keys (shown once; stored hashed in keys.json):');
-  for (const k of exchange.freshKeys) say(`  ${k.role.padEnd(8)} ${(k.member ?? '').padEnd(4)} ${k.key}`);
   const member = exchange.freshKeys.find((k) => k.role === 'member');
   if (member) {
     const account = engine.accountsOfMember(member.member as string)[0];

@@ -38,8 +38,8 @@ export function freePort(): Promise<number> {
 export interface ExchangeOptions {
   /** The data directory (created by the exchange when missing). */
   dataDir: string;
-  /** The keys file to pass with --keys. */
-  keysFile: string;
+  /** The keys file to pass with --keys; without it, the demo keys (made and printed on a first start). */
+  keysFile?: string;
   /** More command-line arguments, e.g. ['--snapshot-every', '200']. */
   args?: string[];
   /** More environment variables, e.g. { SNAPSHOT_EVERY: '200' } (ignored by a server that does not read them). */
@@ -104,7 +104,7 @@ export class ExchangeProcess {
     const port = options.port ?? await freePort();
     const child = spawn(process.execPath, [
       '--import', 'tsx', join(ROOT, 'gateway', 'main.ts'),
-      '--data', options.dataDir, '--port', String(port), '--host', '127.0.0.1', '--keys', options.keysFile, '--quiet',
+      '--data', options.dataDir, '--port', String(port), '--host', '127.0.0.1', ...(options.keysFile === undefined ? [] : ['--keys', options.keysFile]), '--quiet',
       ...(options.args ?? []),
     ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', ...options.env } });
     return new ExchangeProcess(child, port, options.dataDir);

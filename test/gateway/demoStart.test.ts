@@ -1,0 +1,71 @@
+// The demo start as `npm start` runs it (gateway/main.ts, no --keys): a first start prints an API
+// key for each member, a risk officer and an operator, and a first curl command, and stores the
+// keys hashed (keys.json, 0600, no key in clear); each key works in its role, the printed command
+// places an order; a second start on the same directory prints no keys and takes the same ones.
+// The keys are shown before they are stored, so a start killed in between never leaves stored
+// keys nobody saw.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { DEMO_MARKETS_FILE } from '../../engine/setup.ts';
+import { startExchange } from '../../gateway/exchange.ts';
+import { ExchangeProcess, tempFolder } from '../support/exchangeProcess.ts';
+
+const folder = tempFolder('demo-start-');
+t.teardown(folder.remove);
+
+t.test('a first start prints working keys and a first command; the next start prints none and keeps them', async (t) => {
+  const dataDir = join(folder.path, 'data');
+  const first = await ExchangeProcess.start({ dataDir });
+  t.teardown(() => first.kill());
+  const out = first.output;
+  const block = out.indexOf('API keys (shown once; stored hashed in keys.json):');
+  t.ok(block >= 0, 'the keys are printed');
+  t.ok(block < out.indexOf('carbon exchange ready'), 'before the start says it is ready');
+  const keys = [...out.matchAll(/^ {2}(member|risk|operator) +(M\d)? +(\S+)$/gm)].map((m) => ({ role: m[1], member: m[2] ?? null, key: m[3] }));
+  t.same(keys.map((k) => `${k.role} ${k.member ?? ''}`), ['member M1', 'member M2', 'member M3', 'risk ', 'operator '], 'one per member, a risk officer, an operator');
+  const stored = readFileSync(join(dataDir, 'keys.json'), 'utf8');
+  for (const k of keys) t.notOk(stored.includes(k.key), `${k.role} ${k.member ?? ''}: not stored in clear`);
+  t.equal(statSync(join(dataDir, 'keys.json')).mode & 0o777, 0o600, 'keys.json is readable by its owner only');
+
+  // The printed command, as a newcomer would paste it.
+  const curl = /curl -s -X POST (\S+) -H 'Authorization: Bearer (\S+)' -H 'Content-Type: application\/json' -d '(\{.*\})'/.exec(out);
+  t.ok(curl, 'a first order command is printed');
+  const [, url, key, body] = curl as RegExpExecArray;
+  t.equal(url, `${first.base}/v1/orders`);
+  t.equal(key, keys[0].key, "with the first member's key");
+  const placed = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+  t.equal(placed.status, 201, `it places an order: ${(await placed.clone().text()).slice(0, 200)}`);
+  t.match(((await placed.json()) as { order: unknown }).order, { status: 'new', side: 'buy', quantity: 100 });
+
+  const get = (path: string, k: string) => fetch(first.base + path, { headers: { authorization: `Bearer ${k}` } });
+  const role = (r: string) => keys.find((k) => k.role === r)!.key;
+  t.equal((await get('/v1/risk/audit', role('risk'))).status, 200, 'the risk key reads the audit trail');
+  t.equal((await get('/v1/risk/audit', role('member'))).status, 403, 'a member key may not');
+  const settlement = await get('/v1/settlement/2020-01-02', role('operator'));
+  t.match({ status: settlement.status, body: await settlement.json() }, { status: 404, body: { error: { code: 'UNKNOWN_DAY' } } }, 'the operator key reaches the settlement (no such day)');
+  t.equal((await get('/v1/settlement/2020-01-02', role('risk'))).status, 403, 'the risk key does not');
+  t.equal((await get('/v1/account?accountId=M2-C1', keys[1].key)).status, 200, "M2's key reads M2's account");
+  t.equal((await get('/v1/account?accountId=M2-C1', keys[0].key)).status, 403, "M1's key may not");
+  t.equal(await first.stop(), 0);
+
+  const second = await ExchangeProcess.start({ dataDir });
+  t.teardown(() => second.kill());
+  t.notMatch(second.output, 'API keys', 'the next start prints no keys');
+  t.equal((await fetch(`${second.base}/v1/orders?status=open`, { headers: { authorization: `Bearer ${keys[0].key}` } })).status, 200, 'the printed keys still work');
+  t.equal(await second.stop(), 0);
+});
+
+t.test('new keys are shown before they are stored', async (t) => {
+  const dataDir = join(folder.path, 'shown-first');
+  let storedWhenShown: boolean | null = null;
+  let shown = 0;
+  const exchange = await startExchange({
+    dataDir, marketsFile: DEMO_MARKETS_FILE, logger: false,
+    onFreshKeys: (fresh) => { storedWhenShown = existsSync(join(dataDir, 'keys.json')); shown = fresh.length; },
+  });
+  t.teardown(() => exchange.close());
+  t.equal(storedWhenShown, false, 'keys.json did not exist yet when the keys were shown');
+  t.equal(shown, exchange.freshKeys.length, 'every new key was shown');
+  t.ok(existsSync(join(dataDir, 'keys.json')), 'and it exists once the start is done');
+});
