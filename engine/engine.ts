@@ -305,7 +305,7 @@ export class Engine {
     const tif: TimeInForce = orderType === 'limit' ? (c.timeInForce ?? 'DAY') : 'IOC';
     if (tif !== 'DAY' && tif !== 'IOC' && tif !== 'FOK') return reject('INVALID_COMMAND', 'timeInForce must be DAY, IOC or FOK');
     if (orderType !== 'limit' && c.timeInForce != null && c.timeInForce !== 'IOC') {
-      return reject('INVALID_COMMAND', `a ${orderType} order is immediate: timeInForce must be left out`);
+      return reject('INVALID_COMMAND', `a ${orderType} order is immediate (IOC): leave timeInForce out, or send IOC`);
     }
 
     let key: string | null = null;

@@ -253,7 +253,7 @@ export class Publisher {
       return this.refuse(client, 'INVALID_REQUEST', 'op must be subscribe, unsubscribe or auth');
     }
     if (!Array.isArray(msg.channels) || msg.channels.length === 0 || msg.channels.length > 100 || !msg.channels.every((c) => typeof c === 'string' && c.length <= 64)) {
-      return this.refuse(client, 'INVALID_REQUEST', 'channels must be a list of 1–100 channel names');
+      return this.refuse(client, 'INVALID_REQUEST', 'channels must be a list of 1–100 channel names, each a text of at most 64 characters (such as "book:CEA24")');
     }
     // A name given twice is one subscription: answered, and snapshotted, once.
     const names = [...new Set(msg.channels as string[])];
@@ -514,7 +514,8 @@ export class Publisher {
     this.publish(`orders:${c.actor.id}`, 'execution', () => ({
       report: {
         orderId: null, clientOrderId: c.clientOrderId ?? null, accountId: c.accountId, symbol: c.symbol, side: c.side, type: c.orderType,
-        timeInForce: c.timeInForce ?? null, price: typeof c.price === 'number' ? formatMoney(c.price) : null, quantity: c.quantity,
+        // As the order would have stood: a limit order is DAY unless it says otherwise, the others IOC.
+        timeInForce: c.timeInForce ?? (c.orderType === 'limit' ? 'DAY' : 'IOC'), price: typeof c.price === 'number' ? formatMoney(c.price) : null, quantity: c.quantity,
         filledQuantity: 0, remainingQuantity: 0, avgPrice: null,
         status: 'rejected', reason: r.code, message: r.message, time: isoTime(c.time),
       },

@@ -293,6 +293,8 @@ t.test('hostile WebSocket messages', async (t) => {
   c.send({ op: 'subscribe', channels: Array.from({ length: 1000 }, (_, i) => `book:X${i}`) });
   c.send({ op: 'subscribe', channels: [null, 5, {}] });
   c.send({ op: 'auth', key: { $ne: null } });
+  c.send({ op: 'subscribe', channels: [`book:${'X'.repeat(60)}`] });
+  t.match(await c.next((m) => m.type === 'error' && /64 characters/.test(String(m.message))), { code: 'INVALID_REQUEST' }, 'a channel name over 64 characters: the limit is named');
   c.send({ op: 'subscribe', channels: ['book:CEA24'] });
   await c.next((m) => m.channel === 'book:CEA24' && m.type === 'snapshot');
   t.ok(c.messages.filter((m) => m.type === 'error').length >= 4, 'each bad message has an error answer, and the connection still works');

@@ -32,8 +32,13 @@ t.test('orders: a snapshot of the open orders, then reports from its seq on, a r
     report: {
       orderId: null, clientOrderId: 'ws-out', accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '99.00', quantity: 10,
       filledQuantity: 0, remainingQuantity: 0, avgPrice: null, reason: refused.body.error.code, message: String,
+      timeInForce: 'DAY',
     },
-  }, 'the rejected report continues from the snapshot');
+  }, 'the rejected report continues from the snapshot (a limit order without timeInForce is DAY, as accepted ones read)');
+  // A market order refused (over the largest single order): its report says IOC, as a market order is.
+  const market = await order('M1', { accountId: 'M1-C1', side: 'buy', type: 'market', quantity: 10_000_000 });
+  t.ok(market.status >= 400, `the market order is refused: ${market.body.error?.code}`);
+  t.match(await c.next((m) => m.channel === 'orders' && m.report?.status === 'rejected' && m.report.type === 'market', from), { report: { timeInForce: 'IOC', price: null } });
   // A reused clientOrderId is refused (409) without a report: one in its name would read as the
   // resting order it names being rejected.
   const reused = await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.00', quantity: 11, clientOrderId: 'ws-rest' });
@@ -41,7 +46,7 @@ t.test('orders: a snapshot of the open orders, then reports from its seq on, a r
   t.equal(reused.body.error.code, 'CLIENT_ORDER_ID_REUSED');
   await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.01', quantity: 5 });
   const accepted = await c.next((m) => m.channel === 'orders' && m.report?.status === 'new' && m.report.price === '57.01', from);
-  t.equal(accepted.seq, Number(snap.seq) + 2);
+  t.equal(accepted.seq, Number(snap.seq) + 3);
   t.same(seqGaps(c.messages), []);
   await order('M2', { accountId: 'M2-C1', side: 'buy', price: '99.00', quantity: 10 });
   await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.02', quantity: 5 });
