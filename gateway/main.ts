@@ -114,6 +114,9 @@ const r = exchange.recovered;
 const base = exchange.address ?? `http://${values.host}:${port}`;
 say(`carbon exchange ready on ${base}: data ${resolve(values.data)}, trading day ${engine.tradingDate}, ${engine.instruments.length} instruments, ${engine.accounts.size} accounts`);
 say(`recovery: ${r.created ? 'new data directory' : `snapshot ${r.fromSnapshot ?? 'none'}, ${r.replayed} commands replayed`} in ${r.millis.toFixed(0)} ms`);
+// A snapshot passed over is told: the state is right (an older one or the journal gave it), but
+// a damaged file on the disk is the operator's to look into.
+for (const why of r.skippedSnapshots) process.stderr.write(`warning: skipped ${why}\n`);
 // A data directory keeps the market it was set up with: a markets file named for one that exists
 // is read and checked, but not applied, and the operator is told so rather than left to believe it.
 if (marketsNamed && !r.created) {

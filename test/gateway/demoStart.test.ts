@@ -3,8 +3,8 @@
 // keys hashed (keys.json, 0600, no key in clear); each key works in its role, the printed command
 // places an order; a second start on the same directory prints no keys and takes the same ones.
 // The keys are shown before they are stored, so a start killed in between never leaves stored
-// keys nobody saw.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+// keys nobody saw. A snapshot the start passes over (damaged) is named on stderr.
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { DEMO_MARKETS_FILE } from '../../engine/setup.ts';
@@ -54,6 +54,20 @@ t.test('a first start prints working keys and a first command; the next start pr
   t.notMatch(second.output, 'API keys', 'the next start prints no keys');
   t.equal((await fetch(`${second.base}/v1/orders?status=open`, { headers: { authorization: `Bearer ${keys[0].key}` } })).status, 200, 'the printed keys still work');
   t.equal(await second.stop(), 0);
+});
+
+t.test('a start that passes over a damaged snapshot says so on stderr, and serves the same state', async (t) => {
+  const dataDir = join(folder.path, 'data'); // the directory of the test above, stopped cleanly: its newest snapshot is the shutdown's
+  const files = readdirSync(join(dataDir, 'snapshots')).filter((f) => !f.endsWith('.tmp')).sort();
+  const newest = join(dataDir, 'snapshots', files[files.length - 1]);
+  writeFileSync(newest, readFileSync(newest, 'utf8').slice(0, 100));
+  const again = await ExchangeProcess.start({ dataDir });
+  t.teardown(() => again.kill());
+  t.match(again.output, /warning: skipped snapshot at seq \d+: checksum mismatch/, 'the skipped snapshot is named, with why');
+  t.match(again.output, /recovery: snapshot (none|\d+), \d+ commands replayed/, 'and the start recovered from what was left');
+  const open = await fetch(`${again.base}/v1/instruments/CEA24/book`);
+  t.match(await open.json(), { bids: [['57.00', 100, 1]] }, 'the order placed before is on the book');
+  t.equal(await again.stop(), 0);
 });
 
 t.test('new keys are shown before they are stored', async (t) => {
