@@ -22,6 +22,8 @@ export class KeyRing {
   add(spec: KeySpec, index: number): void {
     if (spec === null || typeof spec !== 'object') throw new Error(`keys[${index}] must be an object {"key", "role", "member"?}`);
     if (typeof spec.key !== 'string' || spec.key.length < 16 || spec.key.length > MAX_KEY_LENGTH) throw new Error(`keys[${index}].key must be a string of 16–${MAX_KEY_LENGTH} characters`);
+    // A caller's Bearer value is read without its surrounding blanks: such a key could never be used.
+    if (!/^[\x21-\x7e]+$/.test(spec.key)) throw new Error(`keys[${index}].key must be printable characters without spaces (it is sent as Authorization: Bearer <key>)`);
     if (spec.role !== 'member' && spec.role !== 'risk' && spec.role !== 'operator') throw new Error(`keys[${index}].role must be member, risk or operator`);
     if (spec.role === 'member' && typeof spec.member !== 'string') throw new Error(`keys[${index}].member names the member a member key trades for`);
     this.addHashed(hashKey(spec.key), { role: spec.role, id: spec.member ?? `${spec.role}-${index + 1}`, member: spec.member });
@@ -54,8 +56,14 @@ export class KeyRing {
   /** A ring of the keys given (checked: each key, role and member as add() requires). */
   static of(specs: KeySpec[]): KeyRing {
     if (!Array.isArray(specs)) throw new Error('the keys must be a JSON array of {"key", "role", "member"?}');
+    if (specs.length === 0) throw new Error('the keys file lists no key: nobody could use the exchange');
     const ring = new KeyRing();
-    specs.forEach((s, i) => ring.add(s, i));
+    specs.forEach((s, i) => {
+      ring.add(s, i);
+      // The same key twice would leave only its last role in force, in silence.
+      const earlier = specs.findIndex((o) => o.key === s.key);
+      if (earlier < i) throw new Error(`keys[${i}] repeats the key of keys[${earlier}]: each key belongs to one principal`);
+    });
     return ring;
   }
 

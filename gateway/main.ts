@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { formatMoney } from '../engine/index.ts';
 import { DEMO_MARKETS_FILE } from '../engine/setup.ts';
 import { startExchange, type Exchange } from './exchange.ts';
 import type { KeySpec } from './keys.ts';
@@ -21,16 +22,18 @@ const cannot = (what: string, e: unknown): never => {
   process.exit(1);
 };
 
+/** An environment variable, an empty one counting as unset (HOST= must not mean every interface, nor DATA_DIR= the working directory). */
+const env = (name: string): string | undefined => (process.env[name] === '' ? undefined : process.env[name]);
 const options = {
   options: {
-    port: { type: 'string', default: process.env.PORT ?? '8080' },
-    host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
-    data: { type: 'string', default: process.env.DATA_DIR ?? 'data' },
-    markets: { type: 'string', default: process.env.MARKETS_FILE ?? DEMO_MARKETS_FILE },
-    keys: { type: 'string', default: process.env.KEYS_FILE },
-    'snapshot-every': { type: 'string', default: process.env.SNAPSHOT_EVERY ?? '500000' },
-    'rate-limit': { type: 'string', default: process.env.RATE_LIMIT ?? '200' },
-    'drain-ms': { type: 'string', default: process.env.DRAIN_MS ?? '0' },
+    port: { type: 'string', default: env('PORT') ?? '8080' },
+    host: { type: 'string', default: env('HOST') ?? '127.0.0.1' },
+    data: { type: 'string', default: env('DATA_DIR') ?? 'data' },
+    markets: { type: 'string', default: env('MARKETS_FILE') ?? DEMO_MARKETS_FILE },
+    keys: { type: 'string', default: env('KEYS_FILE') },
+    'snapshot-every': { type: 'string', default: env('SNAPSHOT_EVERY') ?? '500000' },
+    'rate-limit': { type: 'string', default: env('RATE_LIMIT') ?? '200' },
+    'drain-ms': { type: 'string', default: env('DRAIN_MS') ?? '0' },
     quiet: { type: 'boolean', default: false },
   },
 } as const;
@@ -42,7 +45,11 @@ const { values, tokens } = (() => {
   }
 })();
 /** Whether a markets file was named (flag or environment), rather than the demo's taken by default. */
-const marketsNamed = process.env.MARKETS_FILE !== undefined || tokens.some((t) => t.kind === 'option' && t.name === 'markets');
+const marketsNamed = env('MARKETS_FILE') !== undefined || tokens.some((t) => t.kind === 'option' && t.name === 'markets');
+// An empty flag value (--host "", --data "") is a mistake, not a choice of every interface or of the working directory.
+for (const flag of ['host', 'data', 'markets', 'keys'] as const) {
+  if (values[flag] === '') cannot('', new Error(`--${flag} needs a value, not an empty one`));
+}
 
 /** A numeric flag: a whole number within [min, max], or the start stops naming the flag. */
 const whole = (flag: keyof typeof options.options, env: string, min: number, max: number): number => {
@@ -127,11 +134,16 @@ if (marketsNamed && !r.created) {
 }
 if (exchange.freshKeys.length > 0) {
   const member = exchange.freshKeys.find((k) => k.role === 'member');
-  if (member) {
-    const account = engine.accountsOfMember(member.member as string)[0];
+  // A first order the market at hand takes: the member's first account, an instrument it is
+  // admitted to (CEA24 when it is), 100 t (in whole lots) bought at the instrument's reference
+  // price, the middle of its band.
+  const account = member === undefined ? undefined : engine.accountsOfMember(member.member as string).map((id) => engine.account(id)!)[0];
+  const tradable = account === undefined ? [] : engine.instruments.filter((i) => engine.admittedTo(account, i));
+  const inst = tradable.find((i) => i.symbol === 'CEA24') ?? tradable[0];
+  if (member !== undefined && account !== undefined && inst !== undefined) {
     say('try:');
-    say(`  curl -s ${base}/v1/instruments/CEA24/book`);
-    say(`  curl -s -X POST ${base}/v1/orders -H 'Authorization: Bearer ${member.key}' -H 'Content-Type: application/json' -d '{"accountId":"${account}","symbol":"CEA24","side":"buy","type":"limit","price":"57.00","quantity":100}'`);
+    say(`  curl -s ${base}/v1/instruments/${inst.symbol}/book`);
+    say(`  curl -s -X POST ${base}/v1/orders -H 'Authorization: Bearer ${member.key}' -H 'Content-Type: application/json' -d '{"accountId":"${account.id}","symbol":"${inst.symbol}","side":"buy","type":"limit","price":"${formatMoney(inst.referencePrice)}","quantity":${Math.ceil(100 / inst.profile.lot) * inst.profile.lot}}'`);
   }
 }
 

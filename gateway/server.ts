@@ -3,6 +3,7 @@
 // engine state itself; reads go through the engine's queries, the committed history and the
 // publisher. Every route declares JSON schemas, which both refuse bad input with a 400 and make up
 // the OpenAPI document at /openapi.json.
+import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Ajv } from 'ajv';
@@ -56,10 +57,40 @@ function bearerKey(header: string | string[] | undefined): string {
   return header.slice(7).trim(); // a key longer than any there is, the key ring refuses unread
 }
 
+/** A URL as it may be logged: the value of any query parameter named like a key, token, secret or password hidden. */
+export function hideSecrets(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q) + url.slice(q).replace(/([?&][^=&#]*(?:key|token|secret|passw|auth)[^=&#]*=)[^&#]*/gi, '$1[hidden]');
+}
+
 export async function buildServer(g: Gateway, options: ServerOptions = {}): Promise<{ app: FastifyInstance; publisher: Publisher }> {
   let requestNo = 0;
   const app = Fastify({
-    logger: options.logger === true ? { level: 'info', redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]'], censor: '[hidden]' } } : false,
+    // Never a key in the log: headers are not logged (and redacted if they were), and a query
+    // parameter whose name speaks of a key, token, secret or password has its value hidden.
+    logger: options.logger === true ? {
+      level: 'info',
+      redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]'], censor: '[hidden]' },
+      serializers: {
+        req: (req: { method: string; url: string; ip?: string; socket?: { remotePort?: number } }) => ({
+          method: req.method, url: hideSecrets(req.url), remoteAddress: req.ip, remotePort: req.socket?.remotePort,
+        }),
+      },
+    } : false,
+    // Requests Node's HTTP parser refuses (not HTTP, an unknown method, headers or a URL over its
+    // limit) are answered in the API's error shape too, not Fastify's own.
+    clientErrorHandler: (err: Error & { code?: string }, socket: Duplex) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      const status = tooLarge ? 431 : 400;
+      const body = JSON.stringify({
+        error: {
+          code: 'INVALID_REQUEST',
+          message: tooLarge ? 'the request line and headers (the URL included) are larger than the exchange accepts (16 KiB)' : `the request is not HTTP/1.1 the exchange can read (${err.code ?? err.message})`,
+        },
+      });
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    },
     genReqId: () => `r${(++requestNo).toString(36)}`,
     bodyLimit: 64 * 1024,
     // Router errors (an over-long path parameter, a bad URL) get the same error body as the rest.
@@ -289,6 +320,10 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   });
   // And every one may answer 503 while the exchange recovers or shuts down: said in its document,
   // next to what its own 503 (a halt, a closed session) means.
+  // A route that takes a key says so in the document: the bearer scheme, on that route.
+  app.addHook('onRoute', (route) => {
+    if ((route.config as { role?: string } | undefined)?.role !== undefined) route.schema = { ...route.schema, security: [{ apiKey: [] }] };
+  });
   app.addHook('onRoute', (route) => {
     const response = route.schema?.response as Record<string, { description?: string }> | undefined;
     if (response === undefined) return;

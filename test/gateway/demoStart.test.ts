@@ -4,12 +4,12 @@
 // places an order; a second start on the same directory prints no keys and takes the same ones.
 // The keys are shown before they are stored, so a start killed in between never leaves stored
 // keys nobody saw. A snapshot the start passes over (damaged) is named on stderr.
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { DEMO_MARKETS_FILE } from '../../engine/setup.ts';
 import { startExchange } from '../../gateway/exchange.ts';
-import { ExchangeProcess, tempFolder } from '../support/exchangeProcess.ts';
+import { ExchangeProcess, ROOT, tempFolder } from '../support/exchangeProcess.ts';
 
 const folder = tempFolder('demo-start-');
 t.teardown(folder.remove);
@@ -66,8 +66,50 @@ t.test('a start that passes over a damaged snapshot says so on stderr, and serve
   t.match(again.output, /warning: skipped snapshot at seq \d+: checksum mismatch/, 'the skipped snapshot is named, with why');
   t.match(again.output, /recovery: snapshot (none|\d+), \d+ commands replayed/, 'and the start recovered from what was left');
   const open = await fetch(`${again.base}/v1/instruments/CEA24/book`);
-  t.match(await open.json(), { bids: [['57.00', 100, 1]] }, 'the order placed before is on the book');
+  t.match(await open.json(), { bids: [['57.46', 100, 1]] }, 'the order placed before is on the book');
   t.equal(await again.stop(), 0);
+});
+
+t.test('the printed first order fits the market at hand, and no key reaches the request log', async (t) => {
+  // The demo market with CEA24 listed at 80.00: a first order at 57.00 would be out of its band.
+  const markets = join(folder.path, 'markets');
+  cpSync(join(ROOT, 'markets'), markets, { recursive: true });
+  const demo = JSON.parse(readFileSync(join(markets, 'demo.json'), 'utf8')) as { instruments: Record<string, string> };
+  demo.instruments.CEA24 = '80.00';
+  writeFileSync(join(markets, 'demo.json'), JSON.stringify(demo));
+  const ex = await ExchangeProcess.start({ dataDir: join(folder.path, 'dear'), args: ['--markets', join(markets, 'demo.json')], logs: true });
+  t.teardown(() => ex.kill());
+  const curl = /curl -s -X POST (\S+) -H 'Authorization: Bearer (\S+)' -H 'Content-Type: application\/json' -d '(\{.*\})'/.exec(ex.output) as RegExpExecArray;
+  t.match(JSON.parse(curl[3]), { symbol: 'CEA24', price: '80.00' }, 'the printed order is at the listing price');
+  const placed = await fetch(curl[1], { method: 'POST', headers: { authorization: `Bearer ${curl[2]}`, 'content-type': 'application/json' }, body: curl[3] });
+  t.equal(placed.status, 201, 'and it is taken as printed');
+
+  // A key wherever a caller might put one: the header, the query string (refused), a WebSocket URL.
+  const key = curl[2];
+  await fetch(`${ex.base}/v1/account`, { headers: { authorization: `Bearer ${key}` } });
+  await fetch(`${ex.base}/v1/account?key=${key}&accountId=M1-C1`);
+  await fetch(`${ex.base}/v1/instruments?api_key=${key}`);
+  await fetch(`${ex.base}/healthz?token=${key}`);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.match(ex.output, /"reqId":"r\w+"/, 'the request log is on, with request ids');
+  t.match(ex.output, /"url":"\/v1\/account\?key=\[hidden\]&accountId=M1-C1"/, 'a key in the query string is hidden, the other parameters kept');
+  const log = ex.output.split('\n').filter((line) => line.startsWith('{'));
+  t.ok(log.length >= 8, `the log lines (${log.length})`);
+  t.notOk(log.some((line) => line.includes(key)), 'the key appears in no log line (only where the first start printed it)');
+  t.equal(await ex.stop(), 0);
+});
+
+t.test('empty HOST or DATA_DIR count as unset; an empty --host or --data is refused', async (t) => {
+  const ex = await ExchangeProcess.start({ dataDir: join(folder.path, 'env'), env: { HOST: '', DATA_DIR: '' } });
+  t.teardown(() => ex.kill());
+  t.match(ex.output, /listening on http:\/\/127\.0\.0\.1:\d+/, 'HOST= listens on 127.0.0.1, not every interface');
+  t.equal(await ex.stop(), 0);
+  for (const flag of ['--host', '--data']) {
+    const failed = await ExchangeProcess.spawn({ dataDir: join(folder.path, 'env-flag'), args: [flag, ''] });
+    t.teardown(() => failed.kill());
+    t.equal((await failed.ended()).code, 1, `${flag} "": exit 1`);
+    t.match(failed.output, new RegExp(`cannot start: ${flag} needs a value, not an empty one`));
+  }
 });
 
 t.test('new keys are shown before they are stored', async (t) => {

@@ -281,6 +281,21 @@ t.test('the WebSocket door asked for something else answers in the API\'s error 
     t.ok(isApiError(body), `${what}: an API.md error: ${r.body.slice(0, 120)}`);
     t.match((body as { error?: { message?: string } } | null)?.error?.message ?? '', says, `${what}: says what was wrong`);
   }
+  // What Node's HTTP parser refuses is answered in the same shape.
+  for (const [what, head, status, says] of [
+    ['not HTTP at all', 'GARBAGE', 400, /not HTTP\/1\.1 the exchange can read/],
+    ['an unknown method', 'FOO /healthz HTTP/1.1\r\nHost: x', 400, /not HTTP\/1\.1/],
+    ['a bad Content-Length', 'POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: abc', 400, /not HTTP\/1\.1/],
+    ['headers over 16 KiB', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}`, 431, /larger than the exchange accepts/],
+    ['a URL over 16 KiB', `GET /v1/instruments?x=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x`, 431, /larger than the exchange accepts/],
+  ] as const) {
+    const r = await rawRequest(s.port, head);
+    t.equal(r.status, status, `${what}: ${status}`);
+    let body: unknown = null;
+    try { body = JSON.parse(r.body); } catch { /* the assertion below says so */ }
+    t.ok(isApiError(body), `${what}: an API.md error: ${r.body.slice(0, 120)}`);
+    t.match((body as { error?: { message?: string } } | null)?.error?.message ?? '', says, `${what}: says what was wrong`);
+  }
   // The door still opens for a proper handshake.
   const ok = await rawRequest(s.port, `GET /v1/ws HTTP/1.1\r\nHost: x\r\n${upgrade}\r\n${key}`, 300);
   t.equal(ok.status, 101, 'a proper handshake: 101 Switching Protocols');

@@ -111,6 +111,11 @@ t.test('/openapi.json is an OpenAPI 3 document of the routes', async (t) => {
     ['/v1/admin/end-of-day', 'post'], ['/v1/settlement/{date}', 'get'], ['/v1/settlement/{date}/{report}', 'get'],
   ];
   for (const [path, method] of expected) t.ok(paths[path]?.[method], `${method.toUpperCase()} ${path} is documented`);
+  // A route that takes a key says so (the bearer scheme); public market data does not.
+  t.ok(r.body.components?.securitySchemes?.apiKey, 'the bearer scheme is declared');
+  const security = (path: string, method: string) => (paths[path]?.[method] as { security?: unknown } | undefined)?.security;
+  for (const [path, method] of expected.filter(([p]) => !p.startsWith('/v1/instruments'))) t.same(security(path, method), [{ apiKey: [] }], `${method.toUpperCase()} ${path} takes a key`);
+  for (const [path, method] of expected.filter(([p]) => p.startsWith('/v1/instruments'))) t.equal(security(path, method), undefined, `${method.toUpperCase()} ${path} is public`);
   const post = paths['/v1/orders'].post as { requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, unknown>; required?: string[] } }> } };
   const schema = post.requestBody?.content?.['application/json']?.schema;
   t.ok(schema?.properties && ['symbol', 'side', 'type', 'price', 'quantity', 'timeInForce', 'clientOrderId', 'accountId'].every((k) => k in (schema.properties as object)), 'the order body is described');

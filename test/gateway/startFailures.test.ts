@@ -120,6 +120,9 @@ t.test('a bad keys file: exit 1 naming it, before the data directory is created'
     ['a short key', '[{"key":"short","role":"operator"}]', /^cannot start: keys\[0\]\.key must be a string of 16–256 characters/],
     ['an unknown role', '[{"key":"a-key-of-enough-length","role":"admin"}]', /^cannot start: keys\[0\]\.role must be member, risk or operator/],
     ['null', '[null]', /^cannot start: keys\[0\] must be an object/],
+    ['no key at all', '[]', /^cannot start: the keys file lists no key/],
+    ['the same key twice', '[{"key":"a-key-of-enough-length","role":"member","member":"M1"},{"key":"a-key-of-enough-length","role":"operator"}]', /^cannot start: keys\[1\] repeats the key of keys\[0\]/],
+    ['a key with a space', '[{"key":"  a-key-of-enough-length","role":"operator"}]', /^cannot start: keys\[0\]\.key must be printable characters without spaces/],
   ];
   for (const [i, [what, text, pattern]] of cases.entries()) {
     const file = join(folder.path, `bad-keys-${i}.json`);

@@ -48,6 +48,8 @@ export interface ExchangeOptions {
   readyWithinMs?: number;
   /** The port to listen on (a free one when not given). */
   port?: number;
+  /** Keep pino's request log (the start runs with --quiet otherwise). */
+  logs?: boolean;
 }
 
 /** Children still running: killed when this process exits, however it exits. */
@@ -104,7 +106,7 @@ export class ExchangeProcess {
     const port = options.port ?? await freePort();
     const child = spawn(process.execPath, [
       '--import', 'tsx', join(ROOT, 'gateway', 'main.ts'),
-      '--data', options.dataDir, '--port', String(port), '--host', '127.0.0.1', ...(options.keysFile === undefined ? [] : ['--keys', options.keysFile]), '--quiet',
+      '--data', options.dataDir, '--port', String(port), '--host', '127.0.0.1', ...(options.keysFile === undefined ? [] : ['--keys', options.keysFile]), ...(options.logs === true ? [] : ['--quiet']),
       ...(options.args ?? []),
     ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', ...options.env } });
     return new ExchangeProcess(child, port, options.dataDir);
