@@ -44,6 +44,12 @@ export class Block {
 
 const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 
+/**
+ * A block the caller cannot see, in the same words whether it does not exist or is other members':
+ * the answer tells nobody that a proposal between others exists.
+ */
+export const noSuchBlock = (blockId: number): Rejection => reject('UNKNOWN_BLOCK', `there is no block ${blockId} for your accounts`);
+
 export class BlockDesk {
   /** Live proposals by id; finished ones leave, their history is in the events. */
   readonly open = new Map<number, Block>();
@@ -144,7 +150,7 @@ export class BlockDesk {
     if (!mine(block.proposer) && !mine(block.counterparty)) {
       return block.counterparty === null
         ? reject('NOT_YOUR_TURN', `block ${block.id} is an open proposal of another member: leave it unaccepted, or counter it`)
-        : reject('UNKNOWN_BLOCK', `there is no block ${block.id} for your accounts`);
+        : noSuchBlock(block.id);
     }
     if (c.type === 'rejectBlock') {
       // Refusing is for the party the block waits for.
@@ -164,7 +170,7 @@ export class BlockDesk {
   private notOpen(blockId: number): Rejection {
     return blockId < this.nextBlockId
       ? reject('BLOCK_NOT_OPEN', `block ${blockId} is no longer open (executed, rejected, withdrawn or expired)`)
-      : reject('UNKNOWN_BLOCK', `there is no block ${blockId} for your accounts`);
+      : noSuchBlock(blockId);
   }
 
   /** At the end of the day every unconfirmed proposal expires and releases what it froze. */
@@ -228,7 +234,7 @@ export class BlockDesk {
       const acct = this.engine.accountFor(accountId, member);
       if (refused(acct)) return acct;
       if (acct !== block.proposer && block.counterparty !== null && acct !== block.counterparty) {
-        return reject('UNKNOWN_BLOCK', `there is no block ${blockId} for your accounts`);
+        return noSuchBlock(blockId);
       }
       return [block, acct];
     }
@@ -236,7 +242,7 @@ export class BlockDesk {
     const parties = [block.awaited, block.termsBy, block.proposer, block.counterparty];
     const acct = parties.find((a) => a !== null && a.member === member);
     if (acct !== undefined && acct !== null) return [block, acct];
-    if (block.counterparty !== null) return reject('UNKNOWN_BLOCK', `there is no block ${blockId} for your accounts`);
+    if (block.counterparty !== null) return noSuchBlock(blockId);
     // An open proposal: any of the member's accounts may take it up; one with a single account need not name it.
     const mine = this.engine.accountsOfMember(member);
     if (mine.length === 1) return this.find(blockId, member, mine[0]);

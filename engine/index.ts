@@ -12,7 +12,7 @@ export * from './calendar.ts';
 export { BUY, SELL, Order, type Side, type OrderStatus, type OrderType, type TimeInForce } from './order.ts';
 export { Account, Position, RESTRICTIONS, type Restriction, type LargeHolderStatus } from './account.ts';
 export { Instrument, DayStats, type InstrumentStatus } from './instrument.ts';
-export { BlockDesk, Block } from './blockTrades.ts';
+export { BlockDesk, Block, noSuchBlock } from './blockTrades.ts';
 export { endOfDay, closeOf } from './endOfDay.ts';
 export * from './settlement.ts';
 export * from './klines.ts';

@@ -58,19 +58,17 @@ export class KeyRing {
     if (!Array.isArray(specs)) throw new Error('the keys must be a JSON array of {"key", "role", "member"?}');
     if (specs.length === 0) throw new Error('the keys file lists no key: nobody could use the exchange');
     const ring = new KeyRing();
+    const seen = new Map<string, number>();
     specs.forEach((s, i) => {
       ring.add(s, i);
       // The same key twice would leave only its last role in force, in silence.
-      const earlier = specs.findIndex((o) => o.key === s.key);
-      if (earlier < i) throw new Error(`keys[${i}] repeats the key of keys[${earlier}]: each key belongs to one principal`);
+      const earlier = seen.get(s.key);
+      if (earlier !== undefined) throw new Error(`keys[${i}] repeats the key of keys[${earlier}]: each key belongs to one principal`);
+      seen.set(s.key, i);
     });
     return ring;
   }
 
-  /**
-   * The demo's keys: generated on the first start of a data directory (one per member, one risk
-   * officer, one operator), stored hashed in keys.json beside the journal, returned in clear once.
-   */
   /**
    * The demo keys of a data directory: those stored in its keys.json, or new ones for each member,
    * a risk officer and an operator. New keys are handed to `show` before they are stored, so that a

@@ -137,7 +137,8 @@ if (exchange.freshKeys.length > 0) {
   // A first order the market at hand takes: the member's first account, an instrument it is
   // admitted to (CEA24 when it is), 100 t (in whole lots) bought at the instrument's reference
   // price, the middle of its band.
-  const account = member === undefined ? undefined : engine.accountsOfMember(member.member as string).map((id) => engine.account(id)!)[0];
+  const first = member === undefined ? undefined : engine.accountsOfMember(member.member as string)[0];
+  const account = first === undefined ? undefined : engine.account(first);
   const tradable = account === undefined ? [] : engine.instruments.filter((i) => engine.admittedTo(account, i));
   const inst = tradable.find((i) => i.symbol === 'CEA24') ?? tradable[0];
   if (member !== undefined && account !== undefined && inst !== undefined) {

@@ -3,7 +3,6 @@
 // engine state itself; reads go through the engine's queries, the committed history and the
 // publisher. Every route declares JSON schemas, which both refuse bad input with a 400 and make up
 // the OpenAPI document at /openapi.json.
-import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Ajv } from 'ajv';
@@ -13,6 +12,7 @@ import swagger from '@fastify/swagger';
 import { dayOfDate } from '../engine/index.ts';
 import { DATE, ERROR_REPLY, errorReplies, fail, PATTERN_WORDS, UNAVAILABLE, type Gateway } from './http.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
+import { endWithError } from './socketReply.ts';
 import type { StandbyServer } from './standby.ts';
 import { START_PHASES } from './startup.ts';
 import { marketRoutes } from './routes/market.ts';
@@ -81,15 +81,8 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     // limit) are answered in the API's error shape too, not Fastify's own.
     clientErrorHandler: (err: Error & { code?: string }, socket: Duplex) => {
       if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
-      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-      const status = tooLarge ? 431 : 400;
-      const body = JSON.stringify({
-        error: {
-          code: 'INVALID_REQUEST',
-          message: tooLarge ? 'the request line and headers (the URL included) are larger than the exchange accepts (16 KiB)' : `the request is not HTTP/1.1 the exchange can read (${err.code ?? err.message})`,
-        },
-      });
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      if (err.code === 'HPE_HEADER_OVERFLOW') endWithError(socket, 431, 'INVALID_REQUEST', 'the request line and headers (the URL included) are larger than the exchange accepts (16 KiB)');
+      else endWithError(socket, 400, 'INVALID_REQUEST', `the request is not HTTP/1.1 the exchange can read (${err.code ?? err.message})`);
     },
     genReqId: () => `r${(++requestNo).toString(36)}`,
     bodyLimit: 64 * 1024,
@@ -198,10 +191,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   // A handshake ws refuses (a bad Sec-WebSocket-Key or version, an Upgrade that is not websocket) is
   // answered in the API's error shape too, rather than with ws's own text/html body.
   app.websocketServer.on('wsClientError', (err: Error, socket: Duplex) => {
-    const body = JSON.stringify({ error: { code: 'INVALID_REQUEST', message: `the WebSocket handshake was refused: ${err.message}` } });
-    const version = /Sec-WebSocket-Version/.test(err.message) ? 'Sec-WebSocket-Version: 13\r\n' : '';
-    socket.once('finish', () => socket.destroy());
-    socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n${version}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    endWithError(socket, 400, 'INVALID_REQUEST', `the WebSocket handshake was refused: ${err.message}`, /Sec-WebSocket-Version/.test(err.message) ? { 'Sec-WebSocket-Version': '13' } : {});
   });
 
   // Authentication: a route that declares a role needs a key of that role. It runs before the body

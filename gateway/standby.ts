@@ -8,10 +8,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { endWithError } from './socketReply.ts';
 import { Startup } from './startup.ts';
 
 /** What a request gets while the exchange recovers. */
-const RECOVERING = JSON.stringify({ error: { code: 'RECOVERING', message: 'the exchange is recovering its journal: retry once /readyz answers 200' } });
+const RECOVERING_MESSAGE = 'the exchange is recovering its journal: retry once /readyz answers 200';
+const RECOVERING = JSON.stringify({ error: { code: 'RECOVERING', message: RECOVERING_MESSAGE } });
 const JSON_TYPE = 'application/json; charset=utf-8';
 const HEALTHY = JSON.stringify({ status: 'ok' });
 
@@ -108,7 +110,7 @@ export class StandbyServer {
 
   private refuseUpgrade(socket: Duplex): boolean {
     socket.on('error', () => socket.destroy());
-    socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${Buffer.byteLength(RECOVERING)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${RECOVERING}`);
+    endWithError(socket, 503, 'RECOVERING', RECOVERING_MESSAGE, { 'Retry-After': '1' });
     return true;
   }
 }

@@ -1,7 +1,7 @@
 // Members' routes (API.md "Trading"): orders, fills, the account, block trades and large-holder
 // reports. A member acts only for its own accounts; where it has several, it names one.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { dateOfDay, formatMoney, isoTime, parseMoney, TEXT_LIMITS, type BlockEvent, type EngineEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
+import { dateOfDay, formatMoney, isoTime, noSuchBlock, parseMoney, TEXT_LIMITS, type BlockEvent, type EngineEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, accountsFor, body, CLIENT_ORDER_ID, DATE, DAY, errorReplies, fail, FILL_VIEW, fillView, ID, notYours, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
   submit, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
@@ -238,7 +238,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   const refuseBlock = (req: FastifyRequest, reply: FastifyReply, r: Result & { ok: false }, blockId: number) => {
     const b = g.history.blocks.get(blockId);
     return r.code === 'BLOCK_NOT_OPEN' && (b === undefined || !seesBlock(principal(req).member as string, b))
-      ? fail(reply, 404, 'UNKNOWN_BLOCK', `there is no block ${blockId} for your accounts`)
+      ? refuse(reply, noSuchBlock(blockId))
       : refuse(reply, r);
   };
   // Countering and accepting check the terms again (bands, funds, holdings, the session); rejecting and withdrawing do not.
