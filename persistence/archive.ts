@@ -46,6 +46,7 @@ export function archive(dataDir: string): ArchiveResult {
       journal.db.transaction(() => {
         journal.db.prepare('DELETE FROM batches WHERE last_seq <= ?').run(seq);
         journal.setMeta('archived_through', String(through));
+        journal.setMeta('archived_batch', String(rows[rows.length - 1].batch));
       })();
     }
     let snapshotsMoved = 0;

@@ -129,8 +129,11 @@ export class Journal {
       this.checkSchema(file);
       // Another connection (the writer thread) may be writing: wait for it rather than fail.
       this.db.pragma('busy_timeout = 10000');
-      const last = this.db.prepare('SELECT batch FROM batches ORDER BY batch DESC LIMIT 1').get() as { batch: number } | undefined;
-      this.batchNo = (last?.batch ?? 0) + 1;
+      // The next batch number follows every one used: archived batches leave `batches` but keep
+      // their facts (and the archive says how far it went), so the live table alone could hand out
+      // a number again.
+      const last = this.db.prepare('SELECT MAX(n) AS n FROM (SELECT MAX(batch) AS n FROM batches UNION ALL SELECT MAX(batch) FROM facts)').get() as { n: number | null };
+      this.batchNo = Math.max(last.n ?? 0, Number(this.meta('archived_batch') ?? 0)) + 1;
     } catch (e) {
       this.db.close();
       // SQLite's own words ("file is not a database") name neither the file nor what to do.

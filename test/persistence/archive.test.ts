@@ -70,6 +70,44 @@ t.test('archived batches and older snapshots leave the live journal; the exchang
   r.journal.close();
 });
 
+t.test('after an archive of every batch, the exchange goes on committing, recovers, and archives again', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cx-archive-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  await buildDay(dir); // ends with a shutdown snapshot at the last seq: every batch is archived
+  const first = archive(dir);
+  const db = new Database(join(dir, 'journal.sqlite'), { readonly: true });
+  t.equal((db.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n, 0, 'the live journal holds no batch');
+  const lastFact = (db.prepare('SELECT MAX(batch) AS n FROM facts').get() as { n: number }).n;
+  db.close();
+
+  const r = recover(dir);
+  const seq = new Sequencer(r.engine, r.journal, r.snapshots, { now: () => TIME, background: true });
+  for (let i = 0; i < 5; i++) {
+    const placed = await seq.submit({ role: 'member', id: 'M1' }, { type: 'placeOrder', accountId: 'M1-A', symbol: 'CEA24', side: 'sell', orderType: 'limit', price: 5700, quantity: 3 });
+    t.ok(placed.ok, `order ${i + 1} after the archive commits`);
+    await seq.submit({ role: 'member', id: 'M2' }, { type: 'placeOrder', accountId: 'M2-A', symbol: 'CEA24', side: 'buy', orderType: 'limit', price: 5702, quantity: 3 });
+  }
+  const hash = r.engine.stateHash();
+  await seq.shutdown();
+  r.journal.close();
+
+  const check = new Database(join(dir, 'journal.sqlite'), { readonly: true });
+  const batches = check.prepare('SELECT batch FROM batches ORDER BY batch').all() as { batch: number }[];
+  check.close();
+  t.ok(batches.length > 0 && batches[0].batch > lastFact, `new batches are numbered after every batch used (first ${batches[0]?.batch}, last fact's batch ${lastFact})`);
+
+  const again = recover(dir);
+  t.equal(again.engine.stateHash(), hash, 'recovery reaches the state after the new orders');
+  t.ok(again.journal.facts(0, Number.MAX_SAFE_INTEGER).filter((e) => e.type === 'trade').length > 0, 'the facts of both periods are readable');
+  again.journal.close();
+
+  const second = archive(dir);
+  t.ok(second.batches > 0 && second.file !== first.file, 'a second archive moves the new batches to a file of their own');
+  const last = recover(dir);
+  t.equal(last.engine.stateHash(), hash, 'and the exchange still starts to the same state');
+  last.journal.close();
+});
+
 t.test('without a snapshot covering the archived batches, start-up refuses and names the gap', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'cx-archive-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
