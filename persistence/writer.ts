@@ -5,6 +5,9 @@
 // also computes each batch's checksum, which the main thread leaves to it.
 // The thread runs the source of writeBatch itself, so it needs no module loader of its own: the same
 // code runs whether the exchange was started from TypeScript or from the built bundle.
+// After each commit the thread checks that the journal's path still names the file it writes (and
+// its -wal file): a data directory deleted, or a journal moved or replaced, while the exchange runs
+// would otherwise take every later commit into a file nobody will find again, and acknowledge it.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { writeBatch, type BatchPayload, type Journal } from './journal.ts';
@@ -12,12 +15,31 @@ import { writeBatch, type BatchPayload, type Journal } from './journal.ts';
 const THREAD = (writeBatchSource: string) => `
 const { parentPort, workerData } = require('node:worker_threads');
 const { crc32 } = require('node:zlib');
+const { statSync } = require('node:fs');
 const Database = require(workerData.sqlite);
 const writeBatch = ${writeBatchSource};
-const db = new Database(workerData.file);
+const file = workerData.file;
+const db = new Database(file);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = ' + workerData.synchronous);
 db.pragma('busy_timeout = 10000');
+const identity = (path) => {
+  const s = statSync(path, { throwIfNoEntry: false });
+  return s === undefined ? null : s.dev + ':' + s.ino;
+};
+const opened = identity(file);
+// The -wal file as the first commit found it: SQLite keeps it (rewound, never recreated) while
+// connections are open.
+let wal = null;
+const stillThere = (batch) => {
+  const now = identity(file);
+  const walNow = identity(file + '-wal');
+  wal ??= walNow;
+  if (now === opened && walNow !== null && walNow === wal) return;
+  const what = now === null ? 'was removed' : now !== opened ? 'was replaced by another file' : 'lost its -wal file';
+  const seqs = batch === null ? '' : ' (seq ' + batch[1] + '–' + batch[2] + ')';
+  throw new Error('the journal ' + file + ' ' + what + ' while the exchange ran: the last batch' + seqs + ' went to a file that is no longer there and was not acknowledged; the exchange stops rather than acknowledge what a restart would not find');
+};
 // After a failed batch nothing more is written: a later batch committed without it would leave a
 // gap in the journal. Every later batch is refused with the first failure.
 let failure = null;
@@ -29,6 +51,7 @@ parentPort.on('message', (message) => {
     const batch = message.payload.batch;
     if (batch !== null && batch[4] === null) batch[4] = crc32(batch[3]);
     writeBatch(db, message.payload);
+    stillThere(batch);
     parentPort.postMessage({ id: message.id, ms: performance.now() - started });
   } catch (e) {
     failure = e.message;
