@@ -135,16 +135,17 @@ if (marketsNamed && !r.created) {
 if (exchange.freshKeys.length > 0) {
   const member = exchange.freshKeys.find((k) => k.role === 'member');
   // A first order the market at hand takes: the member's first account, an instrument it is
-  // admitted to (CEA24 when it is), 100 t (in whole lots) bought at the instrument's reference
-  // price, the middle of its band.
+  // admitted to (CEA24 when it is), 100 t (in whole lots) bid 1 % under the reference price
+  // (down to the tick, within the band), so that it rests and crosses none of the README's steps.
   const first = member === undefined ? undefined : engine.accountsOfMember(member.member as string)[0];
   const account = first === undefined ? undefined : engine.account(first);
   const tradable = account === undefined ? [] : engine.instruments.filter((i) => engine.admittedTo(account, i));
   const inst = tradable.find((i) => i.symbol === 'CEA24') ?? tradable[0];
   if (member !== undefined && account !== undefined && inst !== undefined) {
+    const bid = Math.max(inst.bandLow, Math.floor((inst.referencePrice * 99) / 100 / inst.profile.tick) * inst.profile.tick);
     say('try:');
     say(`  curl -s ${base}/v1/instruments/${inst.symbol}/book`);
-    say(`  curl -s -X POST ${base}/v1/orders -H 'Authorization: Bearer ${member.key}' -H 'Content-Type: application/json' -d '{"accountId":"${account.id}","symbol":"${inst.symbol}","side":"buy","type":"limit","price":"${formatMoney(inst.referencePrice)}","quantity":${Math.ceil(100 / inst.profile.lot) * inst.profile.lot}}'`);
+    say(`  curl -s -X POST ${base}/v1/orders -H 'Authorization: Bearer ${member.key}' -H 'Content-Type: application/json' -d '{"accountId":"${account.id}","symbol":"${inst.symbol}","side":"buy","type":"limit","price":"${formatMoney(bid)}","quantity":${Math.ceil(100 / inst.profile.lot) * inst.profile.lot}}'`);
   }
 }
 

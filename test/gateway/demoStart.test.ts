@@ -37,6 +37,12 @@ t.test('a first start prints working keys and a first command; the next start pr
   const placed = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
   t.equal(placed.status, 201, `it places an order: ${(await placed.clone().text()).slice(0, 200)}`);
   t.match(((await placed.json()) as { order: unknown }).order, { status: 'new', side: 'buy', quantity: 100 });
+  // The README's first two steps after it: the printed bid rests below them and crosses neither.
+  const post = (k: string, order: object) => fetch(url, { method: 'POST', headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' }, body: JSON.stringify(order) });
+  const sell = await post(keys[0].key, { accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', type: 'limit', price: '57.46', quantity: 100 });
+  t.match(await sell.json(), { order: { status: 'new', filledQuantity: 0 }, fills: [] }, "README step 1: M1's sell rests (no self-trade with the printed bid)");
+  const buy = await post(keys[1].key, { accountId: 'M2-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '57.50', quantity: 40, clientOrderId: 'b-1' });
+  t.match(await buy.json(), { order: { status: 'filled', filledQuantity: 40 }, fills: [{ price: '57.46', quantity: 40 }] }, "README step 2: M2's buy fills at 57.46");
 
   const get = (path: string, k: string) => fetch(first.base + path, { headers: { authorization: `Bearer ${k}` } });
   const role = (r: string) => keys.find((k) => k.role === r)!.key;
@@ -66,7 +72,7 @@ t.test('a start that passes over a damaged snapshot says so on stderr, and serve
   t.match(again.output, /warning: skipped snapshot at seq \d+: checksum mismatch/, 'the skipped snapshot is named, with why');
   t.match(again.output, /recovery: snapshot (none|\d+), \d+ commands replayed/, 'and the start recovered from what was left');
   const open = await fetch(`${again.base}/v1/instruments/CEA24/book`);
-  t.match(await open.json(), { bids: [['57.46', 100, 1]] }, 'the order placed before is on the book');
+  t.match(await open.json(), { bids: [['56.88', 100, 1]] }, 'the order placed before is on the book');
   t.equal(await again.stop(), 0);
 });
 
@@ -80,7 +86,7 @@ t.test('the printed first order fits the market at hand, and no key reaches the 
   const ex = await ExchangeProcess.start({ dataDir: join(folder.path, 'dear'), args: ['--markets', join(markets, 'demo.json')], logs: true });
   t.teardown(() => ex.kill());
   const curl = /curl -s -X POST (\S+) -H 'Authorization: Bearer (\S+)' -H 'Content-Type: application\/json' -d '(\{.*\})'/.exec(ex.output) as RegExpExecArray;
-  t.match(JSON.parse(curl[3]), { symbol: 'CEA24', price: '80.00' }, 'the printed order is at the listing price');
+  t.match(JSON.parse(curl[3]), { symbol: 'CEA24', price: '79.20' }, 'the printed order bids 1 % under the listing price');
   const placed = await fetch(curl[1], { method: 'POST', headers: { authorization: `Bearer ${curl[2]}`, 'content-type': 'application/json' }, body: curl[3] });
   t.equal(placed.status, 201, 'and it is taken as printed');
 
