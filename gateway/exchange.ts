@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { dateOfDay, Engine, localDay } from '../engine/index.ts';
 import { applySetup, loadMarkets } from '../engine/setup.ts';
+import { DataLock } from '../persistence/dataLock.ts';
 import { recoverInTurns, type Recovered } from '../persistence/recovery.ts';
 import { runInTurns } from '../persistence/turns.ts';
 import { Sequencer } from '../persistence/sequencer.ts';
@@ -78,15 +79,19 @@ export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
   const startup = new Startup();
   const standby = o.listen === undefined ? null : await StandbyServer.listen(o.listen.port, o.listen.host, startup);
   if (standby !== null) o.onListening?.(standby.address);
+  let lock: DataLock | null = null;
   try {
-    return await start(o, setup, given, startup, standby);
+    // One exchange per data directory, held until it has closed its journal.
+    lock = DataLock.take(o.dataDir, 'the exchange');
+    return await start(o, setup, given, startup, standby, lock);
   } catch (e) {
+    lock?.release();
     await standby?.close();
     throw e;
   }
 }
 
-async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, given: KeyRing | null, startup: Startup, standby: StandbyServer | null): Promise<Exchange> {
+async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, given: KeyRing | null, startup: Startup, standby: StandbyServer | null, lock: DataLock): Promise<Exchange> {
   const now = o.now ?? Date.now;
   const genesis = { tradingDate: dateOfDay(localDay(now())), markets: { file: setup.file, profiles: setup.profiles } };
   // In turns: when it listens already, the probes are answered between them.
@@ -106,7 +111,7 @@ async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, 
   const sequencer = new Sequencer(engine, journal, snapshots, { snapshotEvery: o.snapshotEvery ?? 500_000, now, background: true });
   const built: Opening['built'] = { app: null };
   try {
-    return await open(o, { setup, given, startup, standby, recovered, sequencer, built });
+    return await open(o, { setup, given, startup, standby, recovered, sequencer, built, lock });
   } catch (e) {
     // Nothing half-open is left behind: the gateway, the writer thread and the journal are closed.
     await built.app?.close();
@@ -125,10 +130,12 @@ interface Opening {
   sequencer: Sequencer;
   /** The gateway once built, for the start to close if it fails after. */
   built: { app: FastifyInstance | null };
+  /** The data directory's lock, let go once the journal is closed. */
+  lock: DataLock;
 }
 
 /** The exchange on a recovered journal: the set-up of a new directory, the keys, the history and the gateway. */
-async function open(o: ExchangeOptions, { setup, given, startup, standby, recovered, sequencer, built }: Opening): Promise<Exchange> {
+async function open(o: ExchangeOptions, { setup, given, startup, standby, recovered, sequencer, built, lock }: Opening): Promise<Exchange> {
   const { engine, journal } = recovered;
   const settlement = new SettlementWriter(journal, o.dataDir);
   const publishDay = (date: string) => {
@@ -223,6 +230,7 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
     await standby?.close();
     await sequencer.shutdown();
     journal.close();
+    lock.release();
   };
   if (standby !== null) {
     await app.ready();

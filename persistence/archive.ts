@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { DataLock } from './dataLock.ts';
 import { Journal, JournalError } from './journal.ts';
 import { SnapshotStore } from './snapshots.ts';
 
@@ -20,7 +21,16 @@ export interface ArchiveResult {
 }
 
 export function archive(dataDir: string): ArchiveResult {
-  const journal = new Journal(dataDir);
+  if (!existsSync(join(dataDir, 'journal.sqlite'))) throw new JournalError(`${dataDir} holds no journal (journal.sqlite): name the data directory of an exchange`);
+  // Not beside a running exchange: it would move what the exchange is using.
+  const lock = DataLock.take(dataDir, 'the archive');
+  let journal: Journal;
+  try {
+    journal = new Journal(dataDir);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   try {
     const store = new SnapshotStore(journal);
     const found = store.latestValid();
@@ -60,5 +70,6 @@ export function archive(dataDir: string): ArchiveResult {
     return { snapshotSeq: seq, batches: rows.length, commands: rows.reduce((n, r) => n + r.last_seq - r.first_seq + 1, 0), file, snapshotsMoved };
   } finally {
     journal.close();
+    lock.release();
   }
 }

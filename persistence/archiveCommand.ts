@@ -1,14 +1,26 @@
 // `npm run archive -- --data DIR`: moves what the newest sound snapshot makes unnecessary for
-// start-up into DIR/archive/. Run it while the exchange is stopped.
+// start-up into DIR/archive/. Run it while the exchange is stopped (it refuses a directory an
+// exchange is running on). Whatever goes wrong is said in one line, `archive: …`, with exit code 1.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { archive } from './archive.ts';
 
-const { values } = parseArgs({ options: { data: { type: 'string', default: process.env.DATA_DIR ?? 'data' } } });
+const fail = (e: unknown): never => {
+  process.stderr.write(`archive: ${((e as Error).message ?? String(e)).replace(/\s*\n\s*/g, ' ')}\n`);
+  process.exit(1);
+};
+const dataDir = (() => {
+  try {
+    const { values } = parseArgs({ options: { data: { type: 'string', default: process.env.DATA_DIR || 'data' } } });
+    if (values.data === '') throw new Error('--data needs a value, not an empty one');
+    return resolve(values.data);
+  } catch (e) {
+    return fail(e);
+  }
+})();
 try {
-  const r = archive(resolve(values.data));
+  const r = archive(dataDir);
   process.stdout.write(`archived ${r.commands} commands in ${r.batches} batches${r.file ? ` to ${r.file}` : ''} and ${r.snapshotsMoved} older snapshots; the exchange now starts from the snapshot at seq ${r.snapshotSeq}\n`);
 } catch (e) {
-  process.stderr.write(`archive: ${(e as Error).message}\n`);
-  process.exit(1);
+  fail(e);
 }

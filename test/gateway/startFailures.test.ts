@@ -4,6 +4,7 @@
 // market on the next start. In-process, a start that fails once the journal is open closes it.
 import t, { type Test } from 'tap';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DEMO_MARKETS_FILE, SetupError } from '../../engine/setup.ts';
@@ -86,6 +87,42 @@ t.test('a data directory that cannot be one: exit 1 saying why', async (t) => {
   }
   t.equal(readFileSync(file, 'utf8'), 'not a directory', 'the file is left as it was');
 });
+
+t.test('a data directory an exchange runs on: a second exchange and the archive are refused; a crash leaves no lock behind', async (t) => {
+  const dataDir = join(folder.path, 'in-use');
+  const first = await ExchangeProcess.start({ dataDir, keysFile });
+  t.teardown(() => first.kill());
+  const order = () => call(first.base, 'POST', '/v1/orders', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '57.00', quantity: 10 } });
+  t.equal((await order()).status, 201, 'the first exchange takes orders');
+
+  const { code, output } = await failedStart(t, { dataDir, keysFile });
+  t.equal(code, 1, 'a second exchange on the same directory: exit code 1');
+  saysWhyInOneLine(t, output, /^cannot start: .*in-use is in use: an exchange \(or an archive\) is running on it\. Stop it first; one exchange runs on a data directory at a time/);
+  const archived = await runArchive(dataDir);
+  t.equal(archived.code, 1, 'the archive beside it: exit code 1');
+  t.match(archived.output, /^archive: .*in-use is in use: an exchange \(or an archive\) is running on it/, 'saying why in one line');
+  t.notOk(existsSync(join(dataDir, 'archive')), 'and moving nothing');
+  t.equal((await order()).status, 201, 'the first exchange still takes orders');
+  t.equal(journalOnDisk(dataDir).commands > 0, true);
+
+  await first.kill(); // a crash: the operating system ends the lock with the process
+  const again = await ExchangeProcess.start({ dataDir, keysFile });
+  t.teardown(() => again.kill());
+  t.equal(((await call(again.base, 'GET', '/v1/orders?status=open', { key: 'M1' })).body as unknown[]).length, 2, 'an exchange starts on it after the crash, with both orders');
+  t.equal(await again.stop(), 0);
+  const after = await runArchive(dataDir);
+  t.equal(after.code, 0, `once it has stopped, the archive runs: ${after.output.trim()}`);
+});
+
+/** `npm run archive -- --data DIR`, as the README gives it (the command behind it). */
+async function runArchive(dataDir: string): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'persistence', 'archiveCommand.ts'), '--data', dataDir], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' } });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, output };
+}
 
 t.test('a lost journal beside what an exchange left is not taken for a new directory', async (t) => {
   for (const [what, left] of [['snapshots', 'snapshots'], ['settlement', 'settlement'], ['the demo keys', 'keys.json']] as const) {

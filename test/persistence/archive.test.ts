@@ -127,3 +127,10 @@ t.test('archiving needs a sound snapshot', async (t) => {
   r.journal.close();
   t.throws(() => archive(dir), /no sound snapshot/);
 });
+
+t.test('a directory without a journal is refused, and nothing is created in it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cx-archive-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.throws(() => archive(join(dir, 'mistyped')), { name: 'JournalError', message: /mistyped holds no journal \(journal\.sqlite\): name the data directory of an exchange/ });
+  t.notOk(existsSync(join(dir, 'mistyped')), 'the mistyped directory is not made');
+});
