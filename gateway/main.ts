@@ -37,10 +37,25 @@ const options = {
     quiet: { type: 'boolean', default: false },
   },
 } as const;
+/** The numeric flags: their environment variable and range. */
+const NUMBERS = {
+  port: ['PORT', 0, 65535], 'snapshot-every': ['SNAPSHOT_EVERY', 0, 1_000_000_000],
+  'rate-limit': ['RATE_LIMIT', 0, 1_000_000_000], 'drain-ms': ['DRAIN_MS', 0, 3_600_000],
+} as const satisfies Record<string, readonly [string, number, number]>;
+const notWhole = (flag: keyof typeof NUMBERS, text: string): never => {
+  const [name, min, max] = NUMBERS[flag];
+  return cannot('', new Error(`--${flag} (${name}) must be a whole number from ${min} to ${max}, not "${text}"`));
+};
 const { values, tokens } = (() => {
   try {
     return parseArgs({ ...options, tokens: true });
   } catch (e) {
+    // `--port -1`: parseArgs takes the -1 for a flag and calls the value ambiguous; it is a bad number.
+    const args = process.argv.slice(2);
+    for (let i = 0; i + 1 < args.length; i++) {
+      const flag = args[i].slice(2);
+      if (args[i].startsWith('--') && flag in NUMBERS && /^-\d/.test(args[i + 1])) notWhole(flag as keyof typeof NUMBERS, args[i + 1]);
+    }
     return cannot('', e);
   }
 })();
@@ -51,17 +66,17 @@ for (const flag of ['host', 'data', 'markets', 'keys'] as const) {
   if (values[flag] === '') cannot('', new Error(`--${flag} needs a value, not an empty one`));
 }
 
-/** A numeric flag: a whole number within [min, max], or the start stops naming the flag. */
-const whole = (flag: keyof typeof options.options, env: string, min: number, max: number): number => {
+/** A numeric flag: a whole number within its range, or the start stops naming the flag. */
+const whole = (flag: keyof typeof NUMBERS): number => {
   const text = values[flag] as string;
   const n = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
-  if (!(n >= min && n <= max)) cannot('', new Error(`--${flag} (${env}) must be a whole number from ${min} to ${max}, not "${text}"`));
+  if (!(n >= NUMBERS[flag][1] && n <= NUMBERS[flag][2])) notWhole(flag, text);
   return n;
 };
-const port = whole('port', 'PORT', 0, 65535);
-const snapshotEvery = whole('snapshot-every', 'SNAPSHOT_EVERY', 0, 1_000_000_000);
-const rateLimit = whole('rate-limit', 'RATE_LIMIT', 0, 1_000_000_000);
-const drainMs = whole('drain-ms', 'DRAIN_MS', 0, 3_600_000);
+const port = whole('port');
+const snapshotEvery = whole('snapshot-every');
+const rateLimit = whole('rate-limit');
+const drainMs = whole('drain-ms');
 let keys: KeySpec[] | undefined;
 try {
   keys = values.keys === undefined ? undefined : (JSON.parse(readFileSync(resolve(values.keys), 'utf8')) as KeySpec[]);

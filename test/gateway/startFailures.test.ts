@@ -57,6 +57,8 @@ t.test('a bad flag or number: exit 1 naming it, before the data directory is cre
     ['a port that is not a number', ['--port', 'abc'], {}, /^cannot start: --port \(PORT\) must be a whole number from 0 to 65535, not "abc"$/],
     ['a port out of range', ['--port', '70000'], {}, /^cannot start: --port \(PORT\) must be a whole number from 0 to 65535, not "70000"$/],
     ['a negative rate limit', ['--rate-limit=-1'], {}, /^cannot start: --rate-limit \(RATE_LIMIT\) must be a whole number from 0 to 1000000000, not "-1"$/],
+    ['a negative port, as a separate word', ['--port', '-1'], {}, /^cannot start: --port \(PORT\) must be a whole number from 0 to 65535, not "-1"$/],
+    ['a negative snapshot interval, as a separate word', ['--snapshot-every', '-5'], {}, /^cannot start: --snapshot-every \(SNAPSHOT_EVERY\) must be a whole number from 0 to 1000000000, not "-5"$/],
     ['a snapshot interval in exponent form', ['--snapshot-every', '1e5'], {}, /^cannot start: --snapshot-every \(SNAPSHOT_EVERY\) must be a whole number/],
     ['a drain time from the environment', [], { DRAIN_MS: '2.5' }, /^cannot start: --drain-ms \(DRAIN_MS\) must be a whole number from 0 to 3600000, not "2\.5"$/],
     ['an unknown flag', ['--prot', '9000'], {}, /^cannot start: Unknown option '--prot'/],
