@@ -128,8 +128,9 @@ export const body = (properties: Record<string, unknown>, required: string[] = [
 /** The message of UNKNOWN_INSTRUMENT for a symbol that is not listed. */
 export const noSuchInstrument = (symbol: string) => `no instrument ${symbol} is listed`;
 
-/** The error body of API.md. */
+/** The error body of API.md, counted in /metrics (exchange_http_errors_total). */
 export function fail(reply: FastifyReply, status: number, code: string, message: string) {
+  (reply.server as { metrics?: Metrics }).metrics?.onHttpError(status, code);
   return reply.code(status).send({ error: { code, message } });
 }
 

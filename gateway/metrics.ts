@@ -1,5 +1,6 @@
 // Counters for /metrics in the Prometheus text format: orders, trades, rejections by code, journal
-// commit latency (a histogram), WebSocket clients and dropped clients. Fed from committed batches.
+// commit latency (a histogram), WebSocket clients and dropped clients, fed from committed batches;
+// and HTTP error answers by status and code, fed by every error reply (http.ts `fail`).
 import type { Committed } from '../persistence/sequencer.ts';
 import type { Startup } from './startup.ts';
 
@@ -10,6 +11,8 @@ export class Metrics {
   ordersAccepted = 0;
   trades = 0;
   readonly rejects = new Map<string, number>();
+  /** Error answers over HTTP, by `status code`: the gateway's refusals and the engine's alike. */
+  readonly httpErrors = new Map<string, number>();
   private readonly commitBuckets = new Array<number>(COMMIT_BUCKETS_MS.length).fill(0);
   private commitCount = 0;
   private commitSumMs = 0;
@@ -34,6 +37,11 @@ export class Metrics {
     for (let i = 0; i < COMMIT_BUCKETS_MS.length; i++) if (commitMs <= COMMIT_BUCKETS_MS[i]) this.commitBuckets[i]++;
   }
 
+  onHttpError(status: number, code: string): void {
+    const key = `${status} ${code}`;
+    this.httpErrors.set(key, (this.httpErrors.get(key) ?? 0) + 1);
+  }
+
   text(): string {
     const lines: string[] = [];
     const counter = (name: string, help: string, value: number) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`);
@@ -43,6 +51,11 @@ export class Metrics {
     counter('exchange_trades_total', 'Trades executed (listed and block).', this.trades);
     lines.push('# HELP exchange_rejects_total Commands refused, by code.', '# TYPE exchange_rejects_total counter');
     for (const [code, n] of [...this.rejects.entries()].sort()) lines.push(`exchange_rejects_total{code="${code}"} ${n}`);
+    lines.push('# HELP exchange_http_errors_total HTTP requests answered with an error, by status and code: those the gateway refused before the engine (no or bad key, role, schema, rate limit, unknown route…) and the engine\'s refusals.', '# TYPE exchange_http_errors_total counter');
+    for (const [key, n] of [...this.httpErrors.entries()].sort()) {
+      const [status, code] = key.split(' ');
+      lines.push(`exchange_http_errors_total{status="${status}",code="${code}"} ${n}`);
+    }
     lines.push('# HELP exchange_journal_commit_seconds Time to commit one journal batch (fsync included).', '# TYPE exchange_journal_commit_seconds histogram');
     COMMIT_BUCKETS_MS.forEach((ms, i) => lines.push(`exchange_journal_commit_seconds_bucket{le="${ms / 1000}"} ${this.commitBuckets[i]}`));
     lines.push(`exchange_journal_commit_seconds_bucket{le="+Inf"} ${this.commitCount}`);

@@ -81,7 +81,9 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     // limit) are answered in the API's error shape too, not Fastify's own.
     clientErrorHandler: (err: Error & { code?: string }, socket: Duplex) => {
       if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
-      if (err.code === 'HPE_HEADER_OVERFLOW') endWithError(socket, 431, 'INVALID_REQUEST', 'the request line and headers (the URL included) are larger than the exchange accepts (16 KiB)');
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      g.metrics.onHttpError(status, 'INVALID_REQUEST');
+      if (status === 431) endWithError(socket, 431, 'INVALID_REQUEST', 'the request line and headers (the URL included) are larger than the exchange accepts (16 KiB)');
       else endWithError(socket, 400, 'INVALID_REQUEST', `the request is not HTTP/1.1 the exchange can read (${err.code ?? err.message})`);
     },
     genReqId: () => `r${(++requestNo).toString(36)}`,
@@ -93,6 +95,9 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     return503OnClosing: false,
     ...(options.standby === undefined ? {} : { serverFactory: options.standby.factory }),
   });
+
+  // Every error answer (http.ts `fail`) is counted by status and code.
+  app.decorate('metrics', g.metrics);
 
   // Bodies are JSON only: Fastify would also take text/plain, and hand the schema a string.
   app.removeContentTypeParser('text/plain');
@@ -191,6 +196,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   // A handshake ws refuses (a bad Sec-WebSocket-Key or version, an Upgrade that is not websocket) is
   // answered in the API's error shape too, rather than with ws's own text/html body.
   app.websocketServer.on('wsClientError', (err: Error, socket: Duplex) => {
+    g.metrics.onHttpError(400, 'INVALID_REQUEST');
     endWithError(socket, 400, 'INVALID_REQUEST', `the WebSocket handshake was refused: ${err.message}`, /Sec-WebSocket-Version/.test(err.message) ? { 'Sec-WebSocket-Version': '13' } : {});
   });
 

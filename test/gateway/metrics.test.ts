@@ -89,6 +89,41 @@ t.test('/metrics is Prometheus text and moves with orders, trades, rejections an
   t.equal(clients, 0, 'the gauge falls back to 0 once the socket is gone');
 });
 
+t.test('/metrics counts HTTP error answers by status and code: the gateway\'s refusals and the engine\'s', async (t) => {
+  const before = await scrape();
+  t.equal(before.types.get('exchange_http_errors_total'), 'counter');
+  t.ok(before.help.has('exchange_http_errors_total'), '# HELP exchange_http_errors_total');
+  const errors = (m: { samples: Sample[] }, status: string, code: string) => value(m, 'exchange_http_errors_total', { status, code });
+  const order = { accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '57.00', quantity: 1 };
+  const sent: [number, string, () => Promise<{ status: number }>][] = [
+    [401, 'UNAUTHENTICATED', () => api('POST', '/v1/orders', { body: order })],
+    [401, 'UNAUTHENTICATED', () => api('POST', '/v1/orders', { key: 'not-a-key-of-this-exchange', body: order })],
+    [403, 'NOT_PERMITTED', () => api('POST', '/v1/orders', { key: 'risk', body: order })],
+    [400, 'INVALID_REQUEST', () => api('POST', '/v1/orders', { key: 'M1', body: { ...order, quantity: -1 } })],
+    [415, 'INVALID_REQUEST', () => api('POST', '/v1/orders', { key: 'M1', body: 'quantity=1', headers: { 'content-type': 'text/plain' } })],
+    [404, 'NOT_FOUND', () => api('GET', '/v1/no-such-route')],
+    [404, 'UNKNOWN_INSTRUMENT', () => api('GET', '/v1/instruments/NOPE/book')],
+    [422, 'PRICE_OUT_OF_BAND', () => api('POST', '/v1/orders', { key: 'M1', body: { ...order, price: '64.00' } })],
+  ];
+  for (const [status, code, send] of sent) t.equal((await send()).status, status, `${code} answered ${status}`);
+  // What Node's HTTP parser refuses is counted too.
+  const { connect } = await import('node:net');
+  await new Promise<void>((resolve) => {
+    const socket = connect(s.port, '127.0.0.1', () => socket.write('this is not HTTP\r\n\r\n'));
+    socket.on('data', () => undefined).on('close', () => resolve()).on('error', () => resolve());
+  });
+  const after = await scrape();
+  const expected = new Map<string, number>();
+  for (const [status, code] of sent) expected.set(`${status} ${code}`, (expected.get(`${status} ${code}`) ?? 0) + 1);
+  expected.set('400 INVALID_REQUEST', (expected.get('400 INVALID_REQUEST') ?? 0) + 1);
+  for (const [key, n] of expected) {
+    const [status, code] = key.split(' ');
+    t.equal(errors(after, status, code) - errors(before, status, code), n, `exchange_http_errors_total{status="${status}",code="${code}"} rose by ${n}`);
+  }
+  t.equal(value(after, 'exchange_rejects_total', { code: 'PRICE_OUT_OF_BAND' }) - value(before, 'exchange_rejects_total', { code: 'PRICE_OUT_OF_BAND' }), 1, 'the engine\'s refusal is also a refused command');
+  t.equal(value(after, 'exchange_rejects_total', { code: 'UNAUTHENTICATED' }), 0, 'while a refusal before the engine is not');
+});
+
 t.test('/openapi.json is an OpenAPI 3 document of the routes', async (t) => {
   const r = await api('GET', '/openapi.json');
   t.equal(r.status, 200);
