@@ -87,6 +87,9 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       else endWithError(socket, 400, 'INVALID_REQUEST', `the request is not HTTP/1.1 the exchange can read (${err.code ?? err.message})`);
     },
     genReqId: () => `r${(++requestNo).toString(36)}`,
+    // An HTTP/1.1 request without Host is answered by the preParsing hook in the API's error shape,
+    // not by Node with an empty 400.
+    http: { requireHostHeader: false },
     bodyLimit: 64 * 1024,
     // Router errors (an over-long path parameter, a bad URL) get the same error body as the rest.
     frameworkErrors: (err, _req, reply) => { fail(reply, 400, 'INVALID_REQUEST', err.message); },
@@ -213,6 +216,10 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       // connection is not started, and the connection is closed after the answer.
       reply.header('retry-after', '1').header('connection', 'close');
       fail(reply, 503, 'SHUTTING_DOWN', 'the exchange is shutting down: retry in a moment, on another instance or once it is back');
+      return;
+    }
+    if (req.headers.host === undefined && req.raw.httpVersionMinor === 1) {
+      fail(reply, 400, 'INVALID_REQUEST', 'an HTTP/1.1 request needs a Host header');
       return;
     }
     // Draining before a shutdown: the request is served, and a keep-alive connection is closed after

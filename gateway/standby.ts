@@ -30,7 +30,8 @@ export class StandbyServer {
   private readonly upgradeStandIn = (): void => {};
 
   private constructor(private readonly startup: Startup) {
-    this.server = createServer();
+    // Without Host, the gateway answers in the API's error shape (server.ts), not Node with an empty 400.
+    this.server = createServer({ requireHostHeader: false });
     // Until open(), requests and upgrades are answered here whatever listeners the gateway's
     // plugins add while it is being built (the WebSocket plugin listens for upgrades at once).
     this.emit = this.server.emit as (event: string | symbol, ...args: unknown[]) => boolean;

@@ -288,6 +288,9 @@ t.test('the WebSocket door asked for something else answers in the API\'s error 
     ['a bad Content-Length', 'POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: abc', 400, /not HTTP\/1\.1/],
     ['headers over 16 KiB', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}`, 431, /larger than the exchange accepts/],
     ['a URL over 16 KiB', `GET /v1/instruments?x=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x`, 431, /larger than the exchange accepts/],
+    ['HTTP/1.1 without Host', 'GET /v1/instruments HTTP/1.1', 400, /an HTTP\/1\.1 request needs a Host header/],
+    ['an order without Host', `POST /v1/orders HTTP/1.1\r\nAuthorization: Bearer ${KEYS.M1}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`, 400, /needs a Host header/],
+    ['an upgrade without Host', `GET /v1/ws HTTP/1.1\r\n${upgrade}\r\n${key}`, 400, /needs a Host header/],
   ] as const) {
     const r = await rawRequest(s.port, head);
     t.equal(r.status, status, `${what}: ${status}`);
@@ -296,6 +299,8 @@ t.test('the WebSocket door asked for something else answers in the API\'s error 
     t.ok(isApiError(body), `${what}: an API.md error: ${r.body.slice(0, 120)}`);
     t.match((body as { error?: { message?: string } } | null)?.error?.message ?? '', says, `${what}: says what was wrong`);
   }
+  const old = await rawRequest(s.port, 'GET /healthz HTTP/1.0');
+  t.equal(old.status, 200, 'HTTP/1.0 needs no Host');
   // The door still opens for a proper handshake.
   const ok = await rawRequest(s.port, `GET /v1/ws HTTP/1.1\r\nHost: x\r\n${upgrade}\r\n${key}`, 300);
   t.equal(ok.status, 101, 'a proper handshake: 101 Switching Protocols');
