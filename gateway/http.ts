@@ -39,7 +39,12 @@ export const QUANTITY = { type: 'integer', minimum: 1, maximum: 1_000_000_000, d
 export const SYMBOL = { type: 'string', pattern: '^[A-Z][A-Z0-9-]{1,15}$' } as const;
 export const ACCOUNT = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$' } as const;
 export const ID = { type: 'string', pattern: '^[1-9][0-9]{0,14}$' } as const;
-export const REASON = { type: 'string', minLength: 1, maxLength: TEXT_LIMITS.reason } as const;
+/** A free text (a reason, a warning, a report, a name): any characters but the control ones, tabs and line breaks excepted. */
+export const TEXT_PATTERN = '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$';
+/** A free text of 1–`max` characters (counted by code point, as the engine counts them). */
+export const freeText = (max: number, description?: string) =>
+  ({ type: 'string', minLength: 1, maxLength: max, pattern: TEXT_PATTERN, ...(description === undefined ? {} : { description }) }) as const;
+export const REASON = freeText(TEXT_LIMITS.reason);
 export const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', format: 'date' } as const;
 export const PERCENT = { type: 'string', pattern: '^(0|[1-9][0-9]{0,2})(\\.[0-9]{1,6})?$', maxLength: 10 } as const;
 export const MONEY = { type: 'string', pattern: '^(0|[1-9][0-9]{0,12})(\\.[0-9]{1,2})?$', maxLength: 16 } as const;
@@ -61,6 +66,7 @@ export const PATTERN_WORDS = new Map<string, string>([
   [DATE.pattern, 'a calendar date, YYYY-MM-DD'],
   [PERCENT.pattern, 'a percentage as a string, six decimals at most, such as "10"'],
   [CLIENT_ORDER_ID.pattern, '1–64 printable ASCII characters, no spaces'],
+  [TEXT_PATTERN, 'text without control characters (tabs and line breaks are taken)'],
   [SINCE.pattern, 'a sequence number, or a time such as "2026-11-20T09:30:00+08:00" or a date such as "2026-11-20"'],
 ]);
 

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { formatMoney, parseMoney, type AccountEvent, type VenueProfile } from '../../engine/index.ts';
 import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts';
 import {
-  ACCOUNT, body, DATE, DAY, ERROR_REPLY, errorReplies, fail, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, refuse, submit, SYMBOL, TEXT, TONNES, type Gateway,
+  ACCOUNT, body, DATE, DAY, ERROR_REPLY, errorReplies, fail, freeText, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, refuse, submit, SYMBOL, TEXT, TONNES, type Gateway,
 } from '../http.ts';
 import { CASH, INSTRUMENT_VIEW } from '../replies.ts';
 import { instrumentView } from './market.ts';
@@ -109,7 +109,7 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     bodyLimit: 256 * 1024,
     schema: {
       body: body({
-        symbol: SYMBOL, name: { type: 'string', minLength: 1, maxLength: 100 }, vintage: { anyOf: [{ type: 'integer', minimum: 2000, maximum: 2100 }, { type: 'null' }] },
+        symbol: SYMBOL, name: freeText(100), vintage: { anyOf: [{ type: 'integer', minimum: 2000, maximum: 2100 }, { type: 'null' }] },
         profile: { type: 'object' }, listingPrice: PRICE,
       }, ['symbol', 'profile', 'listingPrice']),
       response: { 201: INSTRUMENT_VIEW, ...errorReplies(400, 401, 403, 409, 413, 415, 422, 429, 500) },

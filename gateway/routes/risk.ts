@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { dayOfDate, localMidnight, formatMoney, isoTime, parseMoney, TEXT_LIMITS, type Command, type EngineEvent, type LargeHolderEvent, type LimitEvent, type WarningEvent } from '../../engine/index.ts';
 import {
-  ACCOUNT, body, DAY, errorReplies, fail, params, PERCENT, PRICE, REASON, refuse, SINCE, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
+  ACCOUNT, body, DAY, errorReplies, fail, freeText, params, PERCENT, PRICE, REASON, refuse, SINCE, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
 } from '../http.ts';
 import { INSTRUMENT_VIEW, LARGE_HOLDER, WARNING_VIEW, warningView } from '../replies.ts';
 import { instrumentView } from './market.ts';
@@ -60,7 +60,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
   app.post<{ Body: { symbol?: string; text: string } }>('/v1/risk/warnings', {
     ...risk,
     schema: {
-      body: body({ symbol: SYMBOL, text: { type: 'string', minLength: 1, maxLength: TEXT_LIMITS.warning, description: 'what the market is warned of' } }, ['text']),
+      body: body({ symbol: SYMBOL, text: freeText(TEXT_LIMITS.warning, 'what the market is warned of') }, ['text']),
       response: { 201: { type: 'object', properties: { warning: WARNING_VIEW }, additionalProperties: false }, ...errorReplies(400, 401, 403, 404, 413, 415, 429, 500) },
     },
   }, async (req, reply) => {

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dateOfDay, formatMoney, isoTime, noSuchBlock, parseMoney, TEXT_LIMITS, type BlockEvent, type EngineEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
-  ACCOUNT, accountsFor, body, CLIENT_ORDER_ID, DATE, DAY, errorReplies, fail, FILL_VIEW, fillView, ID, notYours, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
+  ACCOUNT, accountsFor, body, CLIENT_ORDER_ID, DATE, DAY, errorReplies, fail, FILL_VIEW, freeText, fillView, ID, notYours, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
   submit, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
   type Gateway,
 } from '../http.ts';
@@ -286,7 +286,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   app.post<{ Body: { symbol: string; accountId: string; text: string } }>('/v1/large-holder-reports', {
     ...member,
     schema: {
-      body: body({ symbol: SYMBOL, accountId: ACCOUNT, text: { type: 'string', minLength: 1, maxLength: TEXT_LIMITS.report } }, ['symbol', 'accountId', 'text']),
+      body: body({ symbol: SYMBOL, accountId: ACCOUNT, text: freeText(TEXT_LIMITS.report) }, ['symbol', 'accountId', 'text']),
       response: {
         201: {
           type: 'object',

@@ -3,7 +3,7 @@
 // trace, the public reads today's warnings over HTTP (an instrument's include those about the whole
 // market) and over the WebSocket channel `warnings` (snapshot, then one message per warning, seq +1),
 // the audit trail names the officer, a restart keeps the day's warnings and the end of day clears them.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import t from 'tap';
 import { expectError, expectOk, ISO_TIME, openSocket, seqGaps, startServer, type TestServer } from '../support/server.ts';
 
@@ -103,4 +103,16 @@ t.test('a text is counted in characters as written, by the schema and by the eng
   const reason = '原因'.repeat(250);
   expectOk(t, await s.api('POST', '/v1/risk/market/halt', { key: 'risk', body: { reason } }), 200, 'a reason of 500 Chinese characters');
   expectOk(t, await s.api('POST', '/v1/risk/market/resume', { key: 'risk', body: { reason: '🙂'.repeat(500) } }), 200, 'a reason of 500 emoji');
+});
+
+t.test('a free text with a control character is refused in words; tabs and line breaks are taken', async (t) => {
+  for (const [what, text] of [['NUL', 'near\u0000band'], ['BEL', '\u0007alarm'], ['ESC', '\u001b[31mred'], ['DEL', 'x\u007f'], ['a vertical tab', 'a\u000bb']] as const) {
+    expectError(t, await warn({ text }), 400, 'INVALID_REQUEST', /^body\/text must be text without control characters \(tabs and line breaks are taken\)$/, `a warning with ${what}`);
+    expectError(t, await s.api('POST', '/v1/risk/market/halt', { key: 'risk', body: { reason: text } }), 400, 'INVALID_REQUEST', /body\/reason must be text without control characters/, `a reason with ${what}`);
+  }
+  expectError(t, await s.api('POST', '/v1/large-holder-reports', { key: 'M1', body: { symbol: 'CEA24', accountId: 'M1-C1', text: 'holding\u0000' } }), 400, 'INVALID_REQUEST', /body\/text must be text without control characters/, 'a report with NUL');
+  expectError(t, await s.api('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'CEA99', name: 'bad\u0000name', vintage: null, profile: JSON.parse(readFileSync(new URL('../../markets/venues/fjea.json', import.meta.url), 'utf8')), listingPrice: '57.00' } }), 400, 'INVALID_REQUEST', /body\/name must be text without control characters/, 'a listing name with NUL');
+  const multiline = await warn({ text: 'Line one.\r\n\tLine two.\nLine three.' });
+  expectOk(t, multiline, 201, 'tabs and line breaks');
+  t.equal(multiline.body.warning.text, 'Line one.\r\n\tLine two.\nLine three.', 'kept as written');
 });
