@@ -598,7 +598,8 @@ export class Engine {
       const q = this.checkQuantity(newQuantity, profile.lot);
       if (q !== null) return q;
       if (newQuantity <= order.filled) {
-        return reject('INVALID_QUANTITY', `order ${order.id} has filled ${order.filled} t: the new quantity must be above that (cancel it instead)`);
+        // A state conflict, not a malformed request: a fill that came first can make it so.
+        return reject('QUANTITY_BELOW_FILLED', `order ${order.id} has filled ${order.filled} t: the new quantity must be above that (cancel it instead)`);
       }
       if (newQuantity > profile.source.maxListedOrderQuantity) return tooLarge(inst, newQuantity);
     }

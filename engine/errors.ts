@@ -24,6 +24,7 @@ export const REJECT_CODES = {
   DAY_ALREADY_CLOSED: { status: 409, meaning: 'that trading day has been closed already' },
   DAY_NOT_STARTED: { status: 409, meaning: 'the trading day to close has not begun on the exchange\'s clock' },
   NO_CHANGE: { status: 409, meaning: 'the modification changes nothing' },
+  QUANTITY_BELOW_FILLED: { status: 409, meaning: 'the new quantity of a modification is not above what the order has filled already' },
   REPORT_NOT_DUE: { status: 409, meaning: 'the account has no open large-holder report obligation for the instrument' },
   PRICE_OUT_OF_BAND: { status: 422, meaning: 'the price is outside today\'s band' },
   BAND_TOO_WIDE: { status: 422, meaning: 'the listed band a reference or listing price would give spans more price steps than the book keeps' },

@@ -100,6 +100,11 @@ const CASES: Record<RejectCode, (t: Asserts, h: Harness) => void> = {
     const bid = id(h.order('B1-A', buy()));
     expectReject(t, h, () => h.modify('B1-A', bid, { price: '57.00' }), 'NO_CHANGE');
   },
+  QUANTITY_BELOW_FILLED: (t, h) => {
+    const bid = id(h.order('B1-A', buy({ quantity: 10 })));
+    ok(h.order('S1-A', sell({ price: '57.00', quantity: 4 })));
+    expectReject(t, h, () => h.modify('B1-A', bid, { quantity: 4 }), 'QUANTITY_BELOW_FILLED', 'has filled 4 t: the new quantity must be above that (cancel it instead)');
+  },
   REPORT_NOT_DUE: (t, h) => expectReject(t, h, () => h.member('B1', { type: 'fileLargeHolderReport', accountId: 'B1-A', symbol: 'CEA24', text: 'x' }), 'REPORT_NOT_DUE'),
   PRICE_OUT_OF_BAND: (t, h) => expectReject(t, h, () => h.order('B1-A', buy({ price: '63.22' })), 'PRICE_OUT_OF_BAND', '51.71–63.21'),
   BLOCK_TOO_SMALL: (t, h) => expectReject(t, h, () => h.member('S1', proposal({ quantity: 99_999 })), 'BLOCK_TOO_SMALL', '100000'),

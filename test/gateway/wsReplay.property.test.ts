@@ -98,9 +98,9 @@ async function perform(a: Action): Promise<void> {
   if (a.fen !== null) body.price = price(target.side, a.fen);
   if (Object.keys(body).length === 0) body.quantity = 1;
   const r = await api('PATCH', `/v1/orders/${target.orderId}`, { key, body });
-  // 400: below what has filled already; 409: no longer open; 422: a rule refused the new terms.
+  // 409: no longer open, or below what has filled already; 422: a rule refused the new terms.
   if (r.status === 200) tally.modified++;
-  else if (![400, 409, 422].includes(r.status)) throw new Error(`PATCH ${JSON.stringify(body)} → ${r.status} ${r.text}`);
+  else if (![409, 422].includes(r.status)) throw new Error(`PATCH ${JSON.stringify(body)} → ${r.status} ${r.text}`);
 }
 
 /** Answered after everything published to this connection before it: a repeated subscribe. */
