@@ -411,7 +411,7 @@ for (const [bookName, bookFactory] of BOOKS) {
         const h = market(bookFactory);
         const bid = id(h.order('B1-A', buy('57.00', 100)));
         ok(h.order('S1-A', sell('57.00', 30)));
-        expectReject(t, h, () => h.modify('B1-A', bid, { quantity: 30 }), 'INVALID_QUANTITY', '30 t');
+        expectReject(t, h, () => h.modify('B1-A', bid, { quantity: 30 }), 'QUANTITY_BELOW_FILLED', '30 t');
         ok(h.modify('B1-A', bid, { quantity: 50 }));
         t.match(h.engine.order(bid), { quantity: 50, filled: 30, status: 'partially_filled' });
         t.same(funds(h, 'B1-A'), { cash: CASH - 171_000 - 114_000, cashFrozen: 114_000 });
