@@ -7,7 +7,14 @@ import type { Role } from '../engine/index.ts';
 import { syncFolder, writeDurably } from '../persistence/files.ts';
 
 export interface Principal { role: Role; id: string; member?: string }
-export interface KeySpec { key: string; role: Role; member?: string }
+/**
+ * A key as a keys file gives it. `name` (risk and operator keys) is who the audit trail says acted;
+ * without it, the role and the first 8 hex digits of the key's SHA-256, so that a name never depends
+ * on where the key sits in the file.
+ */
+export interface KeySpec { key: string; role: Role; member?: string; name?: string }
+
+const SPEC_FIELDS = new Set(['key', 'role', 'member', 'name']);
 
 export const hashKey = (key: string): string => createHash('sha256').update(key).digest('hex');
 
@@ -26,7 +33,15 @@ export class KeyRing {
     if (!/^[\x21-\x7e]+$/.test(spec.key)) throw new Error(`keys[${index}].key must be printable characters without spaces (it is sent as Authorization: Bearer <key>)`);
     if (spec.role !== 'member' && spec.role !== 'risk' && spec.role !== 'operator') throw new Error(`keys[${index}].role must be member, risk or operator`);
     if (spec.role === 'member' && typeof spec.member !== 'string') throw new Error(`keys[${index}].member names the member a member key trades for`);
-    this.addHashed(hashKey(spec.key), { role: spec.role, id: spec.member ?? `${spec.role}-${index + 1}`, member: spec.member });
+    const unknown = Object.keys(spec).find((field) => !SPEC_FIELDS.has(field));
+    if (unknown !== undefined) throw new Error(`keys[${index}] has a field ${JSON.stringify(unknown.slice(0, 64))}; a key takes "key", "role", "member" (member keys) and "name" (risk and operator keys)`);
+    if (spec.name !== undefined) {
+      if (spec.role === 'member') throw new Error(`keys[${index}].name is for risk and operator keys: a member key acts as its member`);
+      if (typeof spec.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/.test(spec.name)) throw new Error(`keys[${index}].name must be 1–64 letters, digits, "_", ".", "@" and "-", starting with a letter or digit`);
+    }
+    const hash = hashKey(spec.key);
+    const id = spec.role === 'member' ? (spec.member as string) : spec.name ?? `${spec.role}-${hash.slice(0, 8)}`;
+    this.addHashed(hash, { role: spec.role, id, member: spec.member });
   }
 
   addHashed(hash: string, p: Principal): void {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import {
-  DECIMAL, ISO_TIME, expectError, expectOk, startServer, type TestServer,
+  DECIMAL, ISO_TIME, expectError, expectOk, startServer, WHO, type TestServer,
 } from '../support/server.ts';
 
 const s: TestServer = await startServer();
@@ -375,7 +375,7 @@ t.test('risk officer routes', async (t) => {
   const refused = entries.filter((a) => a.what.symbol === 'NOPE1' || a.what.accountId === 'NOBODY-1');
   for (const a of refused) t.ok(Object.keys(a).some((k) => !['seq', 'time', 'who', 'action', 'what', 'why'].includes(k)), `the refused ${a.action} is marked as refused in the audit trail: ${JSON.stringify(a)}`);
   const actions = entries.filter((a) => !refused.includes(a));
-  t.same(actions.map((a) => a.who), actions.map(() => 'risk:risk-4'), 'who: the risk officer of the fourth key');
+  t.same(actions.map((a) => a.who), actions.map(() => WHO.risk), 'who: the risk officer, by the name its key was given');
   t.same(actions.map((a) => a.action), ['setInstrument', 'haltMarket', 'resumeMarket', 'setPositionCap', 'setPositionCap', 'setPositionCap', 'setPositionCap', 'setLargeHolderThreshold', 'restrictAccount', 'restrictAccount', 'cancelAll'], 'every accepted risk action, in order');
   t.same(actions.map((a) => a.why), ['reference reset', 'drill', 'drill over', 'test cap', 'lifted', 'no more', 'lifted', 'review', 'inquiry', 'cleared', 'test'], 'each with its reason');
   for (const a of audit.body) t.match(a, { seq: Number, time: ISO_TIME, who: String, action: String }, 'audit entry shape');

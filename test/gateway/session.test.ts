@@ -6,7 +6,7 @@
 // of day, the settlement reports as JSON and CSV, and a second end of day refused.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { expectError, expectOk, ISO_TIME, openSocket, startServer } from '../support/server.ts';
+import { expectError, expectOk, ISO_TIME, openSocket, startServer, WHO } from '../support/server.ts';
 
 let clock = Date.parse('2026-03-10T10:00:00+08:00');
 const s = await startServer({ now: () => clock });
@@ -262,11 +262,11 @@ t.test('audit trail: who did what and why', async (t) => {
     ['setInstrument', 'volatility'], ['setInstrument', 'technical fault'], ['haltMarket', 'market-wide drill'], ['resumeMarket', 'drill over'],
     ['setPositionCap', 'new client'], ['restrictAccount', 'inquiry'], ['cancelAll', 'client request'], ['setLargeHolderThreshold', 'watch list'],
   ] as const) {
-    t.match(find(action, why), { who: 'risk:risk-4', time: ISO_TIME }, `${action} (${why}) by the risk officer`);
+    t.match(find(action, why), { who: WHO.risk, time: ISO_TIME }, `${action} (${why}) by the risk officer`);
   }
   t.match(find('setInstrument', 'volatility')?.what, { symbol: 'CEA24', listedBandPct: '2' }, 'what: the band change');
   t.match(find('restrictAccount', 'inquiry')?.what, { accountId: 'M3-I2', restriction: 'no_buy' });
-  const ops = entries.filter((e) => e.who === 'operator:operator-5');
+  const ops = entries.filter((e) => e.who === WHO.operator);
   t.same(ops.map((e) => e.action), ['createAccount', 'deposit', 'deposit', 'withdraw', 'listInstrument', 'deposit'], "the operator's actions");
   t.match(ops[3].what, { accountId: 'M2-N1', cash: '250000.50' }, 'money as decimal strings');
   const since = entries[entries.length - 3].seq;

@@ -162,6 +162,9 @@ t.test('a bad keys file: exit 1 naming it, before the data directory is created'
     ['no key at all', '[]', /^cannot start: the keys file lists no key/],
     ['the same key twice', '[{"key":"a-key-of-enough-length","role":"member","member":"M1"},{"key":"a-key-of-enough-length","role":"operator"}]', /^cannot start: keys\[1\] repeats the key of keys\[0\]/],
     ['a key with a space', '[{"key":"  a-key-of-enough-length","role":"operator"}]', /^cannot start: keys\[0\]\.key must be printable characters without spaces/],
+    ['a misspelt field', '[{"key":"a-key-of-enough-length","role":"risk","nmae":"wang"}]', /^cannot start: keys\[0\] has a field "nmae"; a key takes "key", "role", "member" \(member keys\) and "name" \(risk and operator keys\)/],
+    ['a name on a member key', '[{"key":"a-key-of-enough-length","role":"member","member":"M1","name":"x"}]', /^cannot start: keys\[0\]\.name is for risk and operator keys: a member key acts as its member/],
+    ['a name with a blank', '[{"key":"a-key-of-enough-length","role":"risk","name":"Wang Li"}]', /^cannot start: keys\[0\]\.name must be 1–64 letters, digits/],
   ];
   for (const [i, [what, text, pattern]] of cases.entries()) {
     const file = join(folder.path, `bad-keys-${i}.json`);

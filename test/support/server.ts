@@ -10,7 +10,7 @@ import type { Test } from 'tap';
 import WebSocket from 'ws';
 import { DEMO_MARKETS_FILE } from '../../engine/setup.ts';
 import { startExchange, type Exchange, type ExchangeOptions } from '../../gateway/exchange.ts';
-import type { KeySpec } from '../../gateway/keys.ts';
+import { hashKey, type KeySpec } from '../../gateway/keys.ts';
 
 export const KEYS = {
   M1: 'test-member-M1-key-0001',
@@ -24,9 +24,13 @@ export const KEY_SPECS: KeySpec[] = [
   { key: KEYS.M1, role: 'member', member: 'M1' },
   { key: KEYS.M2, role: 'member', member: 'M2' },
   { key: KEYS.M3, role: 'member', member: 'M3' },
-  { key: KEYS.risk, role: 'risk' },
+  // The risk officer is named; the operator is not, and goes by its role and its key's hash.
+  { key: KEYS.risk, role: 'risk', name: 'risk-wang' },
   { key: KEYS.operator, role: 'operator' },
 ];
+
+/** Who the audit trail says acted, for each key above that is not a member's. */
+export const WHO = { risk: 'risk:risk-wang', operator: `operator:operator-${hashKey(KEYS.operator).slice(0, 8)}` } as const;
 
 export interface ServerOptions {
   /** Requests per key per second; 0 (the default here) turns the limit off. */
