@@ -2,9 +2,9 @@
 // still starts to the same state; without that snapshot it refuses rather than guess.
 import t from 'tap';
 import Database from 'better-sqlite3';
-import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { archive } from '../../persistence/archive.ts';
 import { recover } from '../../persistence/recovery.ts';
 import { Sequencer } from '../../persistence/sequencer.ts';
@@ -133,4 +133,58 @@ t.test('a directory without a journal is refused, and nothing is created in it',
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   t.throws(() => archive(join(dir, 'mistyped')), { name: 'JournalError', message: /mistyped holds no journal \(journal\.sqlite\): name the data directory of an exchange/ });
   t.notOk(existsSync(join(dir, 'mistyped')), 'the mistyped directory is not made');
+});
+
+t.test('an archive killed part-way: the next one finishes it, and never replaces a file that holds other batches', async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'cx-archive-'));
+  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  const dir = join(base, 'a');
+  mkdirSync(dir);
+  const hash = await buildDay(dir);
+  // Two more copies of the stopped exchange's directory, to archive as if an earlier run had been killed.
+  cpSync(dir, join(base, 'b'), { recursive: true });
+  cpSync(dir, join(base, 'c'), { recursive: true });
+  cpSync(dir, join(base, 'd'), { recursive: true });
+  const done = archive(dir);
+  const name = basename(done.file as string);
+  const batchesIn = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    try { return db.prepare('SELECT batch, crc FROM batches ORDER BY batch').all(); } finally { db.close(); }
+  };
+
+  // b: killed while writing. Before, that left an empty file under the final name (and its journal);
+  // now the file is written under a temporary name. Either leftover is replaced.
+  const b = join(base, 'b');
+  mkdirSync(join(b, 'archive'), { recursive: true });
+  writeFileSync(join(b, 'archive', name), '');
+  writeFileSync(join(b, 'archive', `${name}-journal`), 'partial');
+  writeFileSync(join(b, 'archive', `${name}.tmp`), 'partial');
+  const rb = archive(b);
+  t.equal(rb.file, join(b, 'archive', name), 'b: the same archive file name');
+  t.same(batchesIn(rb.file as string), batchesIn(done.file as string), 'b: holding every archived batch');
+  t.same(readdirSync(join(b, 'archive')).filter((f) => f.startsWith('journal-')), [name], 'b: and no leftover beside it');
+  t.equal(recover(b).engine.stateHash(), hash, 'b: the exchange starts to the same state');
+
+  // c: killed after the file was in place, before the live journal let the batches go.
+  const c = join(base, 'c');
+  mkdirSync(join(c, 'archive'), { recursive: true });
+  cpSync(done.file as string, join(c, 'archive', name));
+  const rc = archive(c);
+  t.equal(rc.batches, done.batches, 'c: the batches leave the live journal');
+  t.same(batchesIn(rc.file as string), batchesIn(done.file as string), 'c: the file found is used as it is');
+  const live = new Database(join(c, 'journal.sqlite'), { readonly: true });
+  t.equal((live.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n, 0, 'c: none is left in the live journal');
+  live.close();
+
+  // d: a file of that name holding other batches is not replaced.
+  const d = join(base, 'd');
+  mkdirSync(join(d, 'archive'), { recursive: true });
+  cpSync(done.file as string, join(d, 'archive', name));
+  const other = new Database(join(d, 'archive', name));
+  other.prepare('DELETE FROM batches WHERE batch = (SELECT MAX(batch) FROM batches)').run();
+  other.close();
+  t.throws(() => archive(d), { name: 'JournalError', message: new RegExp(`${name} exists already and holds other batches than the ${done.batches} to archive .*: move it away, then archive again`) });
+  const untouched = new Database(join(d, 'journal.sqlite'), { readonly: true });
+  t.equal((untouched.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n, done.batches, 'd: the live journal keeps its batches');
+  untouched.close();
 });
