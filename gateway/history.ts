@@ -223,12 +223,33 @@ export class History {
 
   /** A closed day's fills of the given accounts, read back from the journal; null when the day is unknown. */
   pastFills(date: string, accountIds: readonly string[]): Fill[] | null {
+    const facts = this.factsOfDay(date);
+    if (facts === null) return null;
+    const mine = new Set(accountIds);
+    return facts.flatMap((e) => (e.type === 'trade' ? fillsOf(e).filter((f) => mine.has(f.accountId)) : []));
+  }
+
+  /**
+   * The orders of the accounts on a closed trading day, each as it ended (filled, cancelled,
+   * expired by the end of day…), or null when `date` is not a closed day.
+   */
+  pastOrders(date: string, accountIds: readonly string[]): OrderEvent[] | null {
+    const facts = this.factsOfDay(date);
+    if (facts === null) return null;
+    // Folded as the day was live (a resting order filled by others changes with the trade, not an
+    // order event of its own), all but the end of day itself, which would clear the day.
+    const fold = new History(this.journal);
+    for (const e of facts) if (e.type !== 'endOfDay') fold.day(e);
+    const mine = new Set(accountIds);
+    return [...fold.orders.values()].filter((o) => mine.has(o.accountId));
+  }
+
+  /** The facts of a closed trading day (after the end of day before it, up to and with its own), or null. */
+  private factsOfDay(date: string): EngineEvent[] | null {
     const ends = this.journal.endsOfDay();
     const at = ends.findIndex((e) => e.date === date);
     if (at < 0) return null;
-    const mine = new Set(accountIds);
-    return this.journal.facts(at === 0 ? 0 : ends[at - 1].seq, ends[at].seq)
-      .flatMap((e) => (e.type === 'trade' ? fillsOf(e).filter((f) => mine.has(f.accountId)) : []));
+    return this.journal.facts(at === 0 ? 0 : ends[at - 1].seq, ends[at].seq);
   }
 }
 

@@ -90,10 +90,10 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     return r.ok ? orderReply(reply, r, true) : refuse(reply, r);
   });
 
-  app.get<{ Querystring: { status?: 'open' | 'all'; symbol?: string; accountId?: string } }>('/v1/orders', {
+  app.get<{ Querystring: { status?: 'open' | 'all'; symbol?: string; accountId?: string; date?: string } }>('/v1/orders', {
     ...member,
     schema: {
-      querystring: body({ status: { enum: ['open', 'all'] }, symbol: SYMBOL, accountId: ACCOUNT }),
+      querystring: body({ status: { enum: ['open', 'all'] }, symbol: SYMBOL, accountId: ACCOUNT, date: DATE }),
       response: { 200: { type: 'array', items: ORDER_VIEW }, ...errorReplies(400, 401, 403, 404, 429, 500) },
     },
   }, async (req, reply) => {
@@ -103,8 +103,15 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     if (own === null) return reply;
     const accounts = new Set(own);
     const out = new Map<number, OrderEvent>();
-    if (q.status !== 'open') for (const o of g.history.orders.values()) if (accounts.has(o.accountId)) out.set(o.orderId, o);
-    for (const o of g.engine.allOpenOrders()) if (accounts.has(o.account.id)) out.set(o.id, g.history.current(o));
+    if (q.date !== undefined && q.date !== g.engine.tradingDate) {
+      // A closed day's orders, as each ended: none is open any more.
+      const past = g.history.pastOrders(q.date, own);
+      if (past === null) return fail(reply, 404, 'UNKNOWN_DAY', `${q.date} is neither today (${g.engine.tradingDate}) nor a closed trading day`);
+      for (const o of past) out.set(o.orderId, o);
+    } else {
+      if (q.status !== 'open') for (const o of g.history.orders.values()) if (accounts.has(o.accountId)) out.set(o.orderId, o);
+      for (const o of g.engine.allOpenOrders()) if (accounts.has(o.account.id)) out.set(o.id, g.history.current(o));
+    }
     return [...out.values()]
       .filter((o) => (q.symbol === undefined || o.symbol === q.symbol) && (q.status !== 'open' || o.status === 'new' || o.status === 'partially_filled'))
       .sort((a, b) => a.orderId - b.orderId).map(orderView);

@@ -377,6 +377,7 @@ t.test('guessing keys on a member route is rate-limited by address, before the 4
 t.test('impossible dates, unknown symbols and unknown venues are refused with a code', async (t) => {
   for (const date of ['2026-02-30', '2026-13-01', '2026-00-10', '2025-02-29']) {
     expectError(t, await hit('GET', `/v1/fills?date=${date}`, { key: 'M1' }), 400, 'INVALID_REQUEST', /querystring\/date must be a calendar date/, `fills on ${date}`);
+    expectError(t, await hit('GET', `/v1/orders?date=${date}`, { key: 'M1' }), 400, 'INVALID_REQUEST', /querystring\/date must be a calendar date/, `orders on ${date}`);
     expectError(t, await hit('GET', `/v1/settlement/${date}`, { key: 'operator' }), 400, 'INVALID_REQUEST', /params\/date must be a calendar date/, `settlement of ${date}`);
     expectError(t, await hit('GET', `/v1/settlement/${date}/trades`, { key: 'operator' }), 400, 'INVALID_REQUEST', /params\/date must be a calendar date/, `a report of ${date}`);
   }

@@ -99,9 +99,23 @@ t.test('after an end of day and another restart, the closed day is still there',
   t.match((await order('M2', { accountId: 'M2-C1', side: 'buy', price: '58.00', quantity: 5 })).body, { fills: [{ price: '58.00', quantity: 5 }] });
   const dayBars = async () => (await s.api('GET', '/v1/instruments/CEA24/klines?interval=1d')).body as Record<string, unknown>[];
   t.match((await dayBars()).at(-1), { open: '57.00', close: '58.00', volume: 45 }, "before the day's end the day's bar closes at its last trade");
+  type OrderRead = { orderId: string; status: string; filledQuantity: number; remainingQuantity: number };
+  const ordersBefore = (await s.api('GET', '/v1/orders?status=all', { key: 'M1' })).body as OrderRead[];
+  t.ok(ordersBefore.some((o) => o.status === 'new' || o.status === 'partially_filled'), 'M1 has orders resting at the close');
   const eod = await s.api('POST', '/v1/admin/end-of-day', { key: 'operator', body: {} });
   t.equal(eod.status, 200, eod.text.slice(0, 200));
   const date = eod.body.date as string;
+  // The closed day's orders, as each ended: those resting at the close expired with what they had not filled.
+  const closedOrders = await s.api('GET', `/v1/orders?date=${date}`, { key: 'M1' });
+  t.equal(closedOrders.status, 200);
+  t.same((closedOrders.body as OrderRead[]).map((o) => o.orderId), ordersBefore.map((o) => o.orderId), "M1's orders of the closed day, by ?date=");
+  for (const [i, o] of (closedOrders.body as OrderRead[]).entries()) {
+    const was = ordersBefore[i];
+    const resting = was.status === 'new' || was.status === 'partially_filled';
+    t.match(o, resting ? { status: 'expired', filledQuantity: was.filledQuantity, remainingQuantity: 0 } : { status: was.status, filledQuantity: was.filledQuantity }, `order ${o.orderId}: ${was.status} → ${o.status}`);
+  }
+  t.same((await s.api('GET', '/v1/orders?status=all', { key: 'M1' })).body, [], 'the new day has no order yet');
+  t.equal((await s.api('GET', '/v1/orders?date=2001-01-01', { key: 'M1' })).body.error?.code, 'UNKNOWN_DAY', 'a day with no trading: 404 UNKNOWN_DAY');
   t.match(eod.body.instruments.find((i: { symbol: string }) => i.symbol === 'CEA24'), { close: '57.11', listedVolume: 45 });
   const bars = await dayBars();
   t.match(bars.at(-1), { open: '57.00', close: '57.11', volume: 45 }, 'after it, the official close');
@@ -131,6 +145,7 @@ t.test('after an end of day and another restart, the closed day is still there',
   t.same((await s.api('GET', `/v1/settlement/${date}`, { key: 'operator' })).body, settlement, 'the settlement summary');
   t.equal((await s.api('GET', `/v1/settlement/${date}/trades`, { key: 'operator' })).text, register, 'the trade register, byte for byte');
   t.same((await s.api('GET', `/v1/fills?date=${date}`, { key: 'M1' })).body, fills, "the closed day's fills");
+  t.same((await s.api('GET', `/v1/orders?date=${date}`, { key: 'M1' })).body, closedOrders.body, "the closed day's orders");
   t.same(await dayBars(), bars, "the 1d bars, the closed day's official close included");
   t.same((await s.api('GET', '/v1/orders?status=open', { key: 'M1' })).body, [], 'the DAY orders expired at the close and stay expired');
   t.match((await s.api('GET', '/v1/account?accountId=M2-P1', { key: 'M2' })).body, { restriction: 'no_sell' }, 'the restriction is kept');
