@@ -124,6 +124,17 @@ t.test('/metrics counts HTTP error answers by status and code: the gateway\'s re
   t.equal(value(after, 'exchange_rejects_total', { code: 'UNAUTHENTICATED' }), 0, 'while a refusal before the engine is not');
 });
 
+t.test('/metrics says the last committed seq and the trading day in force', async (t) => {
+  const placed = await api('POST', '/v1/orders', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '56.00', quantity: 1 } });
+  t.equal(placed.status, 201);
+  const m = await scrape();
+  t.equal(m.types.get('exchange_journal_last_seq'), 'gauge');
+  t.equal(value(m, 'exchange_journal_last_seq'), Number(placed.headers.get('x-exchange-seq')), 'the seq of the latest answer');
+  const today = s.exchange.gateway.engine.tradingDate;
+  t.equal(value(m, 'exchange_trading_day', { date: today }), 1, `exchange_trading_day{date="${today}"} 1`);
+  t.equal(m.samples.filter((x) => x.name === 'exchange_trading_day').length, 1, 'one trading day');
+});
+
 t.test('/openapi.json is an OpenAPI 3 document of the routes', async (t) => {
   const r = await api('GET', '/openapi.json');
   t.equal(r.status, 200);
