@@ -42,6 +42,8 @@ export interface PublisherOptions {
    */
   flushMs?: number;
   pingMs?: number;
+  /** A client sending more messages than this within any one second is closed with 1008 (default 50). */
+  messagesPerSecond?: number;
 }
 
 interface Client {
@@ -52,7 +54,7 @@ interface Client {
   alive: boolean;
   group: Group | null;
   /**
-   * When its last MESSAGES_PER_SECOND messages came in (Date.now(), a ring; null until its first):
+   * When its last messagesPerSecond messages came in (Date.now(), a ring; null until its first):
    * one more within a second of the oldest of them is one too many, in whatever second it falls.
    */
   arrivals: Float64Array | null;
@@ -92,6 +94,7 @@ export class Publisher {
   private lastFlush = 0;
   private readonly flushMs: number;
   private readonly tickerMs: number;
+  private readonly messagesPerSecond: number;
   /** For each batch sealed and not yet committed, oldest first: what its book and ticker messages show. */
   private readonly sealed: Sealed[] = [];
 
@@ -99,6 +102,7 @@ export class Publisher {
     this.maxBuffered = options.maxBufferedBytes ?? 1 << 20;
     this.flushMs = options.flushMs ?? 10;
     this.tickerMs = options.tickerMs ?? TICKER_MS;
+    this.messagesPerSecond = options.messagesPerSecond ?? MESSAGES_PER_SECOND;
     g.sequencer.onSeal((batch) => this.onSealed(batch));
     this.timers.push(setInterval(() => this.heartbeat(), options.heartbeatMs ?? 10_000));
     this.timers.push(setInterval(() => this.ping(), options.pingMs ?? 15_000));
@@ -209,12 +213,13 @@ export class Publisher {
   private onMessage(client: Client, text: string | null): void {
     if (client.messages < 0) return; // closed for a flood: what still comes in is dropped
     const now = Date.now();
-    const ring = client.arrivals ?? (client.arrivals = new Float64Array(MESSAGES_PER_SECOND));
-    const slot = client.messages % MESSAGES_PER_SECOND;
-    // The slot holds the arrival MESSAGES_PER_SECOND messages back: this one makes one too many within a second.
-    if (client.messages >= MESSAGES_PER_SECOND && now - ring[slot] < 1000) {
+    const limit = this.messagesPerSecond;
+    const ring = client.arrivals ?? (client.arrivals = new Float64Array(limit));
+    const slot = client.messages % limit;
+    // The slot holds the arrival `limit` messages back: this one makes one too many within a second.
+    if (client.messages >= limit && now - ring[slot] < 1000) {
       client.messages = -1;
-      client.ws.close(1008, `more than ${MESSAGES_PER_SECOND} messages a second`);
+      client.ws.close(1008, `more than ${limit} messages a second`);
       return;
     }
     ring[slot] = now;
