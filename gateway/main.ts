@@ -147,6 +147,12 @@ if (marketsNamed && !r.created) {
   const from = recorded === named ? 'this same file' : typeof recorded === 'string' ? recorded : 'another file';
   say(`note: --markets ${named} is not applied: ${resolve(values.data)} already holds its market (set up from ${from}). An existing data directory keeps its instruments, accounts and profiles: list an instrument with POST /v1/admin/instruments, open an account with POST /v1/admin/accounts, or start a new market on a new --data directory`);
 }
+// A member key for a member with no account is taken (the operator may open one later), but said.
+for (const [i, k] of (keys ?? []).entries()) {
+  if (k.role === 'member' && engine.accountsOfMember(k.member as string).length === 0) {
+    say(`note: keys[${i}] is for member ${k.member}, which has no account yet: it can trade once an operator opens one (POST /v1/admin/accounts)`);
+  }
+}
 if (exchange.freshKeys.length > 0) {
   const member = exchange.freshKeys.find((k) => k.role === 'member');
   // A first order the market at hand takes: the member's first account, an instrument it is

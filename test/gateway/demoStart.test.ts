@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { DEMO_MARKETS_FILE } from '../../engine/setup.ts';
 import { startExchange } from '../../gateway/exchange.ts';
-import { ExchangeProcess, ROOT, tempFolder } from '../support/exchangeProcess.ts';
+import { ExchangeProcess, ROOT, tempFolder, writeKeys } from '../support/exchangeProcess.ts';
 
 const folder = tempFolder('demo-start-');
 t.teardown(folder.remove);
@@ -130,4 +130,16 @@ t.test('new keys are shown before they are stored', async (t) => {
   t.equal(storedWhenShown, false, 'keys.json did not exist yet when the keys were shown');
   t.equal(shown, exchange.freshKeys.length, 'every new key was shown');
   t.ok(existsSync(join(dataDir, 'keys.json')), 'and it exists once the start is done');
+});
+
+t.test('a keys file naming a member with no account starts, and says so', async (t) => {
+  const keysFile = writeKeys(folder.path, [
+    { key: 'member-key-M1-for-note-01', role: 'member', member: 'M1' },
+    { key: 'member-key-M9-for-note-02', role: 'member', member: 'M9' },
+  ]);
+  const ex = await ExchangeProcess.start({ dataDir: join(folder.path, 'member-without-account'), keysFile });
+  t.teardown(() => ex.kill());
+  t.match(ex.output, /^note: keys\[1\] is for member M9, which has no account yet: it can trade once an operator opens one \(POST \/v1\/admin\/accounts\)$/m, 'the key without an account is named');
+  t.notMatch(ex.output, /keys\[0\] is for member M1/, 'a member with accounts is not');
+  t.equal(await ex.stop(), 0);
 });
