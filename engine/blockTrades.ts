@@ -231,6 +231,9 @@ export class BlockDesk {
     const block = this.open.get(blockId);
     if (block === undefined) return this.notOpen(blockId);
     if (accountId !== null) {
+      // A proposal between other members is unknown before anything is said about the account
+      // named: "not yours" would tell that the proposal exists.
+      if (block.counterparty !== null && block.proposer.member !== member && block.counterparty.member !== member) return noSuchBlock(blockId);
       const acct = this.engine.accountFor(accountId, member);
       if (refused(acct)) return acct;
       if (acct !== block.proposer && block.counterparty !== null && acct !== block.counterparty) {

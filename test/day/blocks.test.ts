@@ -92,7 +92,12 @@ t.test('only the awaited party confirms; a stranger sees no block', async (t) =>
   expectReject(t, h, () => accept(h, 'S1-A', id), 'NOT_YOUR_TURN', /B1-A/);
   expectReject(t, h, () => accept(h, 'B2-A', id), 'UNKNOWN_BLOCK');
   expectReject(t, h, () => acceptAsMember(h, 'B2', id), 'UNKNOWN_BLOCK');
-  expectReject(t, h, () => h.member('B2', { type: 'acceptBlock', blockId: id, accountId: 'B1-A' }), 'ACCOUNT_NOT_OWNED');
+  // Naming another member's account tells a stranger nothing either: not "not yours" (which would
+  // say the block exists), the words of a block that does not exist.
+  for (const accountId of ['B1-A', 'S1-A', 'B2-A', 'NOBODY']) {
+    expectReject(t, h, () => h.member('B2', { type: 'acceptBlock', blockId: id, accountId }), 'UNKNOWN_BLOCK', `there is no block ${id} for your accounts`);
+    expectReject(t, h, () => h.member('B2', { type: 'counterBlock', blockId: id, accountId, price: 5700, quantity: 100_000 }), 'UNKNOWN_BLOCK', `there is no block ${id} for your accounts`);
+  }
   expectReject(t, h, () => propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 100_000, to: 'S1-A' }), 'SELF_TRADE');
   expectReject(t, h, () => propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 100_000, to: 'NOBODY' }), 'UNKNOWN_ACCOUNT');
   // Accepting as a member without naming the account works for a directed block.
