@@ -121,6 +121,12 @@ function tooLarge(inst: Instrument, quantity: number): Rejection {
   return reject('ORDER_TOO_LARGE', `quantity ${quantity} t exceeds the largest single listed order of ${inst.symbol}, ${inst.profile.source.maxListedOrderQuantity} t`);
 }
 
+function badPick(symbol: string, side: string, opposite: Side, levels: number, worst: number | null, targetOrderId: number | null | undefined): Rejection {
+  const other = sideName(opposite);
+  const within = worst === null ? `there are none` : `down to ${formatMoney(worst)}`;
+  return reject('PICK_TARGET_INVALID', `a pick ${side} names a resting ${other} order of ${symbol} within its best ${levels} ${other} levels (${within}); ${targetOrderId ?? '(none)'} is not one`);
+}
+
 /** An order's state as a flat event, stamped with the given seq and time. */
 export function describeOrder(order: Order, seq: number, time: number): OrderEvent {
   return {
@@ -352,13 +358,13 @@ export class Engine {
         price = worst;
       } else {
         const found = c.targetOrderId == null ? undefined : this.openOrders.get(c.targetOrderId);
-        if (found === undefined || found.instrument !== inst || found.side !== opposite || !found.resting) {
-          return reject('PICK_TARGET_INVALID', `a pick ${c.side} must name a resting ${sideName(opposite)} order of ${inst.symbol}; ${c.targetOrderId ?? '(none)'} is not one`);
-        }
         const levels = profile.source.pickDepthLevels;
-        const worst = inst.book.deepestPrice(opposite, levels) as number;
-        if (opposite === SELL ? found.price > worst : found.price < worst) {
-          return reject('PICK_TARGET_INVALID', `order ${found.id} at ${formatMoney(found.price)} is not within the best ${levels} ${sideName(opposite)} levels (down to ${formatMoney(worst)})`);
+        const worst = inst.book.deepestPrice(opposite, levels);
+        // One answer for every id that cannot be picked, whatever it is (another instrument's or
+        // side's order, one deeper in the book, none at all): nothing about other orders is told.
+        if (found === undefined || found.instrument !== inst || found.side !== opposite || !found.resting || worst === null
+          || (opposite === SELL ? found.price > worst : found.price < worst)) {
+          return badPick(inst.symbol, c.side, opposite, levels, worst, c.targetOrderId);
         }
         if (found.account === acct) return reject('SELF_TRADE', `order ${found.id} is account ${acct.id}'s own: an account never trades with itself`);
         if (profile.source.pickQuantity === 'whole' && quantity !== found.remaining) {

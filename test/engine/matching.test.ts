@@ -281,7 +281,12 @@ for (const [bookName, bookFactory] of BOOKS) {
       t.test('a pick must name an order within the best five levels of its side', async (t) => {
         const h = market(bookFactory);
         const asks = ['57.50', '57.51', '57.52', '57.53', '57.54', '57.55'].map((p) => id(h.order('S1-A', sell(p, 10))));
-        expectReject(t, h, () => h.order('B1-A', pickBuy(asks[5], 10)), 'PICK_TARGET_INVALID', '57.55');
+        // Deeper than the fifth level, the answer is the one for an id that is no order at all: it
+        // tells nothing of the order (not its price).
+        expectReject(t, h, () => h.order('B1-A', pickBuy(asks[5], 10)), 'PICK_TARGET_INVALID',
+          new RegExp(`^a pick buy names a resting sell order of CEA24 within its best 5 sell levels \\(down to 57\\.54\\); ${asks[5]} is not one$`));
+        expectReject(t, h, () => h.order('B1-A', pickBuy(99_999, 10)), 'PICK_TARGET_INVALID',
+          /^a pick buy names a resting sell order of CEA24 within its best 5 sell levels \(down to 57\.54\); 99999 is not one$/);
         const r = h.order('B1-A', pickBuy(asks[4], 10));
         t.same(fills(r), [[5754, 10, id(r), asks[4]]], 'the fifth level may be picked');
       });
