@@ -134,9 +134,16 @@ export const body = (properties: Record<string, unknown>, required: string[] = [
 /** The message of UNKNOWN_INSTRUMENT for a symbol that is not listed. */
 export const noSuchInstrument = (symbol: string) => `no instrument ${symbol} is listed`;
 
-/** The error body of API.md, counted in /metrics (exchange_http_errors_total). */
+/**
+ * The error body of API.md, counted in /metrics: every one in exchange_http_errors_total, and the
+ * refusal of a command submitted (its answer carries x-exchange-seq) in exchange_rejects_total.
+ */
 export function fail(reply: FastifyReply, status: number, code: string, message: string) {
-  (reply.server as { metrics?: Metrics }).metrics?.onHttpError(status, code);
+  const metrics = (reply.server as { metrics?: Metrics }).metrics;
+  if (metrics !== undefined) {
+    metrics.onHttpError(status, code);
+    if (reply.hasHeader('x-exchange-seq')) metrics.onReject(code);
+  }
   return reply.code(status).send({ error: { code, message } });
 }
 

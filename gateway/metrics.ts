@@ -29,8 +29,8 @@ export class Metrics {
   onBatch(batch: readonly Committed[], commitMs: number): void {
     for (const { command, result } of batch) {
       this.commands++;
-      if (!result.ok) this.rejects.set(result.code, (this.rejects.get(result.code) ?? 0) + 1);
-      else {
+      // A refusal is counted where it is answered (onReject), by the code the caller was given.
+      if (result.ok) {
         if (command.type === 'placeOrder' && !result.duplicate) this.ordersAccepted++;
         for (const e of result.events) if (e.type === 'trade') this.trades++;
       }
@@ -39,6 +39,15 @@ export class Metrics {
     this.commitCount++;
     this.commitSumMs += commitMs;
     for (let i = 0; i < COMMIT_BUCKETS_MS.length; i++) if (commitMs <= COMMIT_BUCKETS_MS[i]) this.commitBuckets[i]++;
+  }
+
+  /**
+   * A command refused, by the code its caller was answered: the gateway answers some of the
+   * engine's codes otherwise (another member's finished order is UNKNOWN_ORDER, not ORDER_NOT_OPEN),
+   * and a public scrape must not undo that.
+   */
+  onReject(code: string): void {
+    this.rejects.set(code, (this.rejects.get(code) ?? 0) + 1);
   }
 
   onHttpError(status: number, code: string): void {
@@ -53,7 +62,7 @@ export class Metrics {
     counter('exchange_commands_total', 'Commands sequenced and committed.', this.commands);
     counter('exchange_orders_total', 'Orders accepted.', this.ordersAccepted);
     counter('exchange_trades_total', 'Trades executed (listed and block).', this.trades);
-    lines.push('# HELP exchange_rejects_total Commands refused, by code.', '# TYPE exchange_rejects_total counter');
+    lines.push('# HELP exchange_rejects_total Commands refused by the exchange, by the code answered.', '# TYPE exchange_rejects_total counter');
     for (const [code, n] of [...this.rejects.entries()].sort()) lines.push(`exchange_rejects_total{code="${code}"} ${n}`);
     lines.push('# HELP exchange_http_errors_total HTTP requests answered with an error, by status and code: those the gateway refused before the engine (no or bad key, role, schema, rate limit, unknown route…) and the engine\'s refusals.', '# TYPE exchange_http_errors_total counter');
     for (const [key, n] of [...this.httpErrors.entries()].sort()) {

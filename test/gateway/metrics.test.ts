@@ -124,6 +124,23 @@ t.test('/metrics counts HTTP error answers by status and code: the gateway\'s re
   t.equal(value(after, 'exchange_rejects_total', { code: 'UNAUTHENTICATED' }), 0, 'while a refusal before the engine is not');
 });
 
+t.test('/metrics counts a refused command by the code answered: it does not undo what the answer keeps from the caller', async (t) => {
+  const placed = await api('POST', '/v1/orders', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '55.00', quantity: 1 } });
+  const orderId = placed.body.order.orderId as string;
+  t.equal((await api('DELETE', `/v1/orders/${orderId}`, { key: 'M1' })).status, 200, "M1 cancels its order");
+  const before = await scrape();
+  const rejects = (m: { samples: Sample[] }, code: string) => value(m, 'exchange_rejects_total', { code });
+  const stranger = await api('DELETE', `/v1/orders/${orderId}`, { key: 'M3' });
+  t.equal(stranger.body.error?.code, 'UNKNOWN_ORDER', "M3 is told M1's finished order is unknown");
+  const middle = await scrape();
+  t.equal(rejects(middle, 'ORDER_NOT_OPEN') - rejects(before, 'ORDER_NOT_OPEN'), 0, 'and /metrics does not count it as ORDER_NOT_OPEN');
+  t.equal(rejects(middle, 'UNKNOWN_ORDER') - rejects(before, 'UNKNOWN_ORDER'), 1, 'but as UNKNOWN_ORDER, as answered');
+  const owner = await api('DELETE', `/v1/orders/${orderId}`, { key: 'M1' });
+  t.equal(owner.body.error?.code, 'ORDER_NOT_OPEN', 'its owner is told it is not open');
+  const after = await scrape();
+  t.equal(rejects(after, 'ORDER_NOT_OPEN') - rejects(middle, 'ORDER_NOT_OPEN'), 1, 'counted as ORDER_NOT_OPEN');
+});
+
 t.test('/metrics says the last committed seq and the trading day in force', async (t) => {
   const placed = await api('POST', '/v1/orders', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '56.00', quantity: 1 } });
   t.equal(placed.status, 201);
