@@ -100,7 +100,9 @@ function badPrice(inst: Instrument, price: number): Rejection {
 /** `forWhat`: what the amount pays for. A message of its own, off the hot path. */
 function noFunds(acct: Account, cash: number, forWhat = 'price × quantity and fees'): Rejection {
   const held = acct.cashFrozen > 0 ? `; ${formatMoney(acct.cashFrozen)} more is held by its open buy orders and block proposals` : '';
-  return reject('INSUFFICIENT_FUNDS', `account ${acct.id} needs ${formatMoney(cash)} available (${forWhat}); it has ${formatMoney(acct.cash)}${held}`);
+  // An amount past what any account can hold is not shown as a number it could not be exactly.
+  const needs = cash > MAX_AMOUNT ? `more than ${formatMoney(MAX_AMOUNT)} (the most the exchange holds)` : formatMoney(cash);
+  return reject('INSUFFICIENT_FUNDS', `account ${acct.id} needs ${needs} available (${forWhat}); it has ${formatMoney(acct.cash)}${held}`);
 }
 
 function overCap(acct: Account, pos: Position, inst: Instrument, quantity: number, cap: number): Rejection {
@@ -262,6 +264,13 @@ export class Engine {
   }
 
   /** Every account in id order: the canonical order of snapshots, reports and listings. */
+  /** The cash all accounts hold, available and frozen (deposits are its only way in). */
+  cashHeld(): number {
+    let sum = 0;
+    for (const a of this.accounts.values()) sum += a.cash + a.cashFrozen;
+    return sum;
+  }
+
   accountsById(): Account[] {
     return [...this.accounts.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
@@ -912,7 +921,12 @@ export class Engine {
       const cash = c.cash as number;
       if (!isPositiveInt(cash) || cash > MAX_AMOUNT) return reject('INVALID_COMMAND', 'cash must be a positive amount of at most 10,000,000,000,000.00');
       if (inbound) {
-        if (acct.cash + acct.cashFrozen + cash > MAX_AMOUNT) return reject('INVALID_COMMAND', 'the deposit would take the account above 10,000,000,000,000.00');
+        // All accounts together, not each: cash only moves between accounts (and out, as fees), so
+        // no balance, and no single trade paid for with full funds, can then pass what a Number
+        // keeps exact.
+        if (this.cashHeld() + cash > MAX_AMOUNT) {
+          return reject('INVALID_COMMAND', `the deposit would take the cash the exchange holds, all accounts together, above ${formatMoney(MAX_AMOUNT)} (it holds ${formatMoney(this.cashHeld())})`);
+        }
         acct.cash += cash;
       } else {
         if (acct.cash < cash) return noFunds(acct, cash, 'the withdrawal');

@@ -3,6 +3,9 @@
 // decimal string comes in or goes out, and where a percentage has to be rounded to the tick.
 import { Decimal } from 'decimal.js';
 
+/** decimal.js with room for every product and quotient of amounts and rates here, exactly. */
+const Exact = Decimal.clone({ precision: 60 });
+
 const PRICE_RE = /^(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?$/;
 const RATE_RE = /^(0|[1-9][0-9]{0,2})(\.[0-9]{1,8})?$/;
 
@@ -108,14 +111,16 @@ export function buyFeeReserve(notional: number, quantity: number, rate: number):
  * All values in fen except pct in parts per 10^8.
  */
 export function bandLimits(reference: number, pct: number, tick: number): { low: number; high: number } {
-  const ref = new Decimal(reference);
-  const p = new Decimal(pct).div(RATE_SCALE);
+  // Exact: a reference of up to 16 digits times a rate of up to 9 gives up to 25, past decimal.js's
+  // default 20 significant digits, which would round before the half-up to the tick.
+  const ref = new Exact(reference);
+  const p = new Exact(pct).div(RATE_SCALE);
   const toTick = (v: Decimal) => v.div(tick).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).mul(tick).toNumber();
-  const low = Math.max(tick, toTick(ref.mul(new Decimal(1).minus(p))));
-  return { low, high: toTick(ref.mul(new Decimal(1).plus(p))) };
+  const low = Math.max(tick, toTick(ref.mul(new Exact(1).minus(p))));
+  return { low, high: toTick(ref.mul(new Exact(1).plus(p))) };
 }
 
 /** Half-up rounding of a ratio of two integers to an integer: the average price of a set of fills. */
 export function divideHalfUp(numerator: number, denominator: number): number {
-  return new Decimal(numerator).div(denominator).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
+  return new Exact(numerator).div(denominator).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
 }

@@ -87,6 +87,15 @@ const priceOrNull = (v: number | null): string | null => (v === null ? null : fo
  * previous end of day, in sequence order) and the previous day's closing balances (null on the
  * first day).
  */
+/** Refuses the day when an amount (fen) or quantity is past what a Number keeps exact. */
+function exact(date: string, sums: [string, number][]): void {
+  for (const [what, n] of sums) {
+    if (!Number.isSafeInteger(n)) {
+      throw new SettlementError(date, `${what}, ${formatMoney(n)}, passes 90,071,992,547,409.91 (2^53 fen), past what the exchange keeps exact: the day is not published rather than published wrong`);
+    }
+  }
+}
+
 export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, previousClose: Balances | null): SettlementReports {
   const date = eod.date;
   const works = new Map<string, Work>();
@@ -158,7 +167,14 @@ export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, pr
     }
   }
 
-  // Reconciliation: the market as a whole, then every account against its closing balances.
+  // Reconciliation: the market as a whole, then every account against its closing balances. A sum
+  // past 2^53 is not exact, and two sums off by the same amount would still agree: refused first.
+  exact(date, [['cash paid', cashPaid], ['cash received', cashReceived], ['fees', fees], ['tonnes bought', tonnesBought]]);
+  for (const s of eod.instruments) {
+    exact(date, [[`${s.symbol}'s listed turnover`, s.listedTurnover], [`${s.symbol}'s block turnover`, s.blockTurnover],
+      [`${s.symbol}'s auction turnover`, s.auctionTurnover], [`${s.symbol}'s turnover`, s.listedTurnover + s.blockTurnover + s.auctionTurnover],
+      [`${s.symbol}'s cumulative turnover`, s.cumulativeTurnover], [`${s.symbol}'s cumulative volume`, s.cumulativeVolume]]);
+  }
   if (cashPaid !== cashReceived + fees) {
     throw new SettlementError(date, `cash paid ${formatMoney(cashPaid)} ≠ cash received ${formatMoney(cashReceived)} + fees ${formatMoney(fees)}`);
   }
@@ -171,6 +187,7 @@ export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, pr
     const close = closing.get(w.accountId);
     if (close === undefined) throw new SettlementError(date, `account ${w.accountId} has movements but no closing balance`);
     const expectedCash = w.openingCash - w.paid + w.received - w.fees + w.deposited - w.withdrawn;
+    exact(date, [[`${w.accountId}'s payments`, w.paid], [`${w.accountId}'s receipts`, w.received], [`${w.accountId}'s deposits`, w.deposited], [`${w.accountId}'s closing cash`, expectedCash]]);
     if (expectedCash !== close.cash) {
       throw new SettlementError(date, `account ${w.accountId} closes with ${formatMoney(close.cash)} cash, its movements give ${formatMoney(expectedCash)}`);
     }

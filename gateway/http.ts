@@ -2,7 +2,7 @@
 // reply of API.md, and the views that turn engine integers into decimal strings and ISO times.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
-  formatMoney, httpStatusOf, isoTime, TEXT_LIMITS, type CommandBody, type Engine, type OrderEvent, type Result, type Role,
+  divideHalfUp, formatMoney, httpStatusOf, isoTime, TEXT_LIMITS, type CommandBody, type Engine, type OrderEvent, type Result, type Role,
 } from '../engine/index.ts';
 import type { Journal } from '../persistence/journal.ts';
 import type { Sequencer } from '../persistence/sequencer.ts';
@@ -185,7 +185,7 @@ export function orderView(o: OrderEvent) {
     type: o.orderType, timeInForce: o.timeInForce, price: o.price === null ? null : formatMoney(o.price),
     quantity: o.quantity, filledQuantity: o.filled,
     remainingQuantity: o.status === 'new' || o.status === 'partially_filled' ? o.quantity - o.filled : 0,
-    avgPrice: o.filled === 0 ? null : formatMoney(Math.round(o.filledNotional / o.filled)), status: o.status,
+    avgPrice: o.filled === 0 ? null : formatMoney(divideHalfUp(o.filledNotional, o.filled)), status: o.status,
     reason: o.reason, time: isoTime(o.time),
   };
 }

@@ -5,7 +5,7 @@
 // leave only by deposits and withdrawals.
 import t from 'tap';
 import fc from 'fast-check';
-import { BUY, REJECT_CODES, SELL, type AccountEvent, type Result } from '../../engine/index.ts';
+import { BUY, REJECT_CODES, SELL, settle, type AccountEvent, type EndOfDayEvent, type Result } from '../../engine/index.ts';
 import { Harness, fen, ok, ordersOf, tradesOf } from '../support/harness.ts';
 import { expectReject, funds, hubei, national, position, stateWithoutClock } from './fixtures.ts';
 
@@ -278,6 +278,41 @@ t.test('deposits and withdrawals', async (t) => {
     h.open('S2-A', {});
     expectReject(t, h, () => h.operator({ type: 'deposit', accountId: 'S2-A', symbol: 'CEA24', quantity: 1e15 + 1 }), 'INVALID_QUANTITY');
   });
+});
+
+t.test('the cash all accounts hold together stays within 10^15 fen, so every balance and every trade paid for is exact', async (t) => {
+  const h = nationalMarket();
+  h.open('S1-A', { cash: '4000000000000.00' });
+  h.open('S2-A', { cash: '4000000000000.00' });
+  h.open('S3-A', {});
+  // Each account alone would take it: together they would pass the bound.
+  expectReject(t, h, () => h.operator({ type: 'deposit', accountId: 'S3-A', cash: 200_000_000_000_001 }), 'INVALID_COMMAND',
+    'the deposit would take the cash the exchange holds, all accounts together, above 10000000000000.00 (it holds 8000000000000.00)');
+  ok(h.operator({ type: 'deposit', accountId: 'S3-A', cash: 200_000_000_000_000 }));
+  ok(h.operator({ type: 'withdraw', accountId: 'S1-A', cash: 100 }));
+  ok(h.operator({ type: 'deposit', accountId: 'S3-A', cash: 100 })); // a withdrawal makes room again
+  t.equal(h.engine.cashHeld(), 1e15, 'exactly 10,000,000,000,000.00 held');
+  // An order that would need more than any account can hold says so, not with a number past 2^53.
+  ok(h.risk({ type: 'setInstrument', symbol: 'CEA24', listedBandPct: '0.000001', blockBandPct: null, referencePrice: 999_999_999_999, status: null, reason: 'a drill' }));
+  expectReject(t, h, () => h.order('S3-A', cea('buy', '9999999999.99', 99_999)), 'INSUFFICIENT_FUNDS',
+    /^account S3-A needs more than 10000000000000\.00 \(the most the exchange holds\) available \(price × quantity and fees\); it has 2000000000001\.00$/);
+});
+
+t.test('a day whose sums pass 2^53 fen is not settled: refused, never published wrong', async (t) => {
+  const h = nationalMarket();
+  h.open('B1-A', { cash: '1000000.00' });
+  h.open('S1-A', { holdings: { CEA24: 100 } });
+  const endOfDay = (date: string) => ok(h.operator({ type: 'endOfDay', date })).events.find((e) => e.type === 'endOfDay') as EndOfDayEvent;
+  const opening = endOfDay('2026-11-20');
+  h.at('2026-11-21', '10:00');
+  const events = [...ok(h.order('S1-A', cea('sell', '57.46', 100))).events, ...ok(h.order('B1-A', cea('buy', '57.46', 100))).events];
+  const eod = endOfDay('2026-11-21');
+  events.push(eod);
+  t.doesNotThrow(() => settle(events, eod, opening.accounts), 'the day as it was settles');
+  for (const field of ['listedTurnover', 'cumulativeTurnover'] as const) {
+    const past = { ...eod, instruments: eod.instruments.map((i) => ({ ...i, [field]: 2 ** 53 + 2 })) };
+    t.throws(() => settle(events, past, opening.accounts), { name: 'SettlementError', message: /CEA24's (listed|cumulative) turnover, 90071992547409\.94, passes 90,071,992,547,409\.91 \(2\^53 fen\), past what the exchange keeps exact: the day is not published rather than published wrong/ }, field);
+  }
 });
 
 t.test('property: cash and tonnes are conserved and frozen amounts equal what open orders hold', async (t) => {

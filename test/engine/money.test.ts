@@ -138,6 +138,15 @@ t.test('buyFeeReserve covers every per-fill rounding', async (t) => {
   ));
 });
 
+t.test('bandLimits is exact for the largest prices: no rounding before the half-up to the tick', async (t) => {
+  // 999,999,999,995 fen × 1.30000001 = 1,300,000,009,993.49999995 fen: half-up to the fen gives …993,
+  // where a product rounded to 20 significant digits first (…993.50) gave …994.
+  t.same(bandLimits(999_999_999_995, parsePercent('30.000001') as number, 1), { low: 699_999_989_997, high: 1_300_000_009_993 });
+  // 1,100,001 t at 40,000,000.00 and 1,100,000 t at 40,000,000.01: 4,000,000,000.49999… fen a tonne,
+  // which a float division rounds up to 4,000,000,001.
+  t.equal(divideHalfUp(8_800_004_001_100_000, 2_200_001), 4_000_000_000, 'an average near 2^53 is rounded once, half-up');
+});
+
 t.test('bandLimits follows the examples of MARKET-RULES section 3', async (t) => {
   t.same(bandLimits(5746, TEN_PERCENT, 1), { low: 5171, high: 6321 }, '57.46 → listed [51.71, 63.21]');
   t.same(bandLimits(5746, THIRTY_PERCENT, 1), { low: 4022, high: 7470 }, '57.46 → block [40.22, 74.70]');
