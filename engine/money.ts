@@ -122,5 +122,14 @@ export function bandLimits(reference: number, pct: number, tick: number): { low:
 
 /** Half-up rounding of a ratio of two integers to an integer: the average price of a set of fills. */
 export function divideHalfUp(numerator: number, denominator: number): number {
+  // Safe non-negative integers (every average price): integer arithmetic, exact and cheap (an order's
+  // view computes its average on every answer). A float quotient may be one off; the remainder says.
+  if (Number.isSafeInteger(numerator) && Number.isSafeInteger(denominator) && numerator >= 0 && denominator > 0) {
+    let q = Math.floor(numerator / denominator);
+    let r = numerator - q * denominator;
+    while (r < 0) { q--; r += denominator; }
+    while (r >= denominator) { q++; r -= denominator; }
+    return r * 2 >= denominator ? q + 1 : q;
+  }
   return new Exact(numerator).div(denominator).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
 }

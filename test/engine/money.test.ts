@@ -2,6 +2,7 @@
 // the price bands of MARKET-RULES section 3.
 import t from 'tap';
 import fc from 'fast-check';
+import { Decimal } from 'decimal.js';
 import {
   RATE_SCALE, applyRate, bandLimits, buyFeeReserve, divideHalfUp, formatMoney, parseMoney, parsePercent, parseRate, tradeFee,
 } from '../../engine/index.ts';
@@ -145,6 +146,18 @@ t.test('bandLimits is exact for the largest prices: no rounding before the half-
   // 1,100,001 t at 40,000,000.00 and 1,100,000 t at 40,000,000.01: 4,000,000,000.49999… fen a tonne,
   // which a float division rounds up to 4,000,000,001.
   t.equal(divideHalfUp(8_800_004_001_100_000, 2_200_001), 4_000_000_000, 'an average near 2^53 is rounded once, half-up');
+});
+
+t.test('property: divideHalfUp is the exact quotient rounded half-up, for every safe integer ratio', async (t) => {
+  const E = Decimal.clone({ precision: 60 });
+  fc.assert(fc.property(fc.oneof(fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.nat({ max: 1e9 })), fc.integer({ min: 1, max: 2 ** 40 }), (n, d) => {
+    const exact = new E(n).div(d).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
+    // The halves themselves: n·2 + 1 over 2·d-ish ratios land exactly on .5 often enough to matter.
+    const half = Math.min(Number.MAX_SAFE_INTEGER, d * Math.floor(n / (d + 1)) + Math.ceil(d / 2));
+    const exactHalf = new E(half).div(d).toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toNumber();
+    return divideHalfUp(n, d) === exact && divideHalfUp(half, d) === exactHalf;
+  }), { numRuns: 20_000 });
+  t.pass('20,000 random ratios and as many halves');
 });
 
 t.test('bandLimits follows the examples of MARKET-RULES section 3', async (t) => {
