@@ -1242,6 +1242,24 @@ export class Engine {
     return this.openOrders.values();
   }
 
+  /**
+   * The resting orders a pick may name (MARKET-RULES section 2): those within the best
+   * pickDepthLevels levels of each side, in priority. What a pick market shows its takers.
+   */
+  pickable(symbol: string): { levels: number; bids: Order[]; asks: Order[] } | undefined {
+    const inst = this.bySymbol.get(symbol);
+    if (inst === undefined) return undefined;
+    const levels = inst.profile.source.pickDepthLevels;
+    const side = (s: Side): Order[] => {
+      const out: Order[] = [];
+      const worst = inst.book.deepestPrice(s, levels);
+      if (worst === null) return out;
+      for (let o = inst.book.best(s); o !== null && (s === BUY ? o.price >= worst : o.price <= worst); o = inst.book.after(o)) out.push(o);
+      return out;
+    };
+    return { levels, bids: side(BUY), asks: side(SELL) };
+  }
+
   depth(symbol: string, levels: number): { bids: DepthLevel[]; asks: DepthLevel[] } | undefined {
     const inst = this.bySymbol.get(symbol);
     if (inst === undefined) return undefined;

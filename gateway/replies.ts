@@ -48,6 +48,27 @@ export const BOOK = {
 } as const;
 
 /** A public trade of GET /v1/instruments/:symbol/trades. */
+/** The resting orders a pick may name, without whose they are. */
+const LISTING = {
+  type: 'object',
+  properties: {
+    orderId: { type: 'string', description: 'the id a pick order names as targetOrderId' },
+    price: { type: 'string' }, quantity: { type: 'integer', description: 'remaining tonnes' },
+    time: { type: 'string', description: 'when it took its place in the queue' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const LISTINGS = {
+  type: 'object',
+  properties: {
+    symbol: { type: 'string' }, seq: { type: 'integer' },
+    levels: { type: 'integer', description: 'how many best price levels of a side a pick may reach (the venue profile)' },
+    bids: { type: 'array', items: LISTING }, asks: { type: 'array', items: LISTING },
+  },
+  additionalProperties: false,
+} as const;
+
 export const PUBLIC_TRADE = {
   type: 'object',
   properties: {

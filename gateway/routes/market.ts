@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { formatMoney, formatPercent, isoTime, INTERVAL_NAMES, type KlineInterval } from '../../engine/index.ts';
 import { errorReplies, money, params, SYMBOL, unknownInstrument, unlisted, type Gateway } from '../http.ts';
-import { BOOK, INSTRUMENT_VIEW, KLINE_VIEW, PUBLIC_TRADE, TICKER_VIEW, WARNING_VIEW, warningView } from '../replies.ts';
+import { BOOK, INSTRUMENT_VIEW, KLINE_VIEW, LISTINGS, PUBLIC_TRADE, TICKER_VIEW, WARNING_VIEW, warningView } from '../replies.ts';
 
 export function instrumentView(g: Gateway, symbol: string) {
   const i = g.engine.instrument(symbol);
@@ -40,6 +40,17 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
     if (d === undefined) return unknownInstrument(reply, req.params.symbol);
     const level = ([p, q, n]: [number, number, number]) => [formatMoney(p), q, n];
     return { symbol: req.params.symbol, seq: g.engine.lastSequence, bids: d.bids.map(level), asks: d.asks.map(level) };
+  });
+
+  // The orders a pick may name (the listings of a 挂牌点选 market), anonymous: id, price, remaining
+  // quantity and time, in priority, within the best levels the venue lets a pick reach.
+  app.get<{ Params: { symbol: string } }>('/v1/instruments/:symbol/listings', {
+    schema: { ...symbolParams, response: { 200: LISTINGS, ...symbolErrors } },
+  }, async (req, reply) => {
+    const p = g.engine.pickable(req.params.symbol);
+    if (p === undefined) return unknownInstrument(reply, req.params.symbol);
+    const listing = (o: { id: number; price: number; remaining: number; time: number }) => ({ orderId: String(o.id), price: formatMoney(o.price), quantity: o.remaining, time: isoTime(o.time) });
+    return { symbol: req.params.symbol, seq: g.engine.lastSequence, levels: p.levels, bids: p.bids.map(listing), asks: p.asks.map(listing) };
   });
 
   app.get<{ Params: { symbol: string }; Querystring: { limit?: number } }>('/v1/instruments/:symbol/trades', {
