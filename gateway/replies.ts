@@ -47,28 +47,26 @@ export const BOOK = {
   additionalProperties: false,
 } as const;
 
-/** A public trade of GET /v1/instruments/:symbol/trades. */
-/** The resting orders a pick may name, without whose they are. */
-const LISTING = {
-  type: 'object',
-  properties: {
-    orderId: { type: 'string', description: 'the id a pick order names as targetOrderId' },
-    price: { type: 'string' }, quantity: { type: 'integer', description: 'remaining tonnes' },
-    time: { type: 'string', description: 'when it took its place in the queue' },
-  },
-  additionalProperties: false,
-} as const;
-
+/** The resting orders a pick may name (GET /v1/instruments/:symbol/listings), without whose they are. */
 export const LISTINGS = {
   type: 'object',
   properties: {
     symbol: { type: 'string' }, seq: { type: 'integer' },
     levels: { type: 'integer', description: 'how many best price levels of a side a pick may reach (the venue profile)' },
-    bids: { type: 'array', items: LISTING }, asks: { type: 'array', items: LISTING },
+    ...Object.fromEntries(['bids', 'asks'].map((side) => [side, {
+      type: 'array',
+      items: {
+        type: 'object',
+        description: 'a resting order: the id a pick names as targetOrderId, its price, remaining tonnes and when it took its place',
+        properties: { orderId: ID_TEXT, price: MONEY_TEXT, quantity: TONNES, time: TIME },
+        additionalProperties: false,
+      },
+    }])),
   },
   additionalProperties: false,
 } as const;
 
+/** A public trade of GET /v1/instruments/:symbol/trades. */
 export const PUBLIC_TRADE = {
   type: 'object',
   properties: {
