@@ -123,6 +123,9 @@ function tooLarge(inst: Instrument, quantity: number): Rejection {
   return reject('ORDER_TOO_LARGE', `quantity ${quantity} t exceeds the largest single listed order of ${inst.symbol}, ${inst.profile.source.maxListedOrderQuantity} t`);
 }
 
+/** Whether a price on `side` lies within the levels down to `worst`, the deepest a pick may reach. */
+const withinLevels = (side: Side, price: number, worst: number): boolean => (side === BUY ? price >= worst : price <= worst);
+
 function badPick(symbol: string, side: string, opposite: Side, levels: number, worst: number | null, targetOrderId: number | null | undefined): Rejection {
   const other = sideName(opposite);
   const within = worst === null ? `there are none` : `down to ${formatMoney(worst)}`;
@@ -263,7 +266,6 @@ export class Engine {
     return acct;
   }
 
-  /** Every account in id order: the canonical order of snapshots, reports and listings. */
   /** The cash all accounts hold, available and frozen (deposits are its only way in). */
   cashHeld(): number {
     let sum = 0;
@@ -271,6 +273,7 @@ export class Engine {
     return sum;
   }
 
+  /** Every account in id order: the canonical order of snapshots, reports and listings. */
   accountsById(): Account[] {
     return [...this.accounts.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
@@ -372,7 +375,7 @@ export class Engine {
         // One answer for every id that cannot be picked, whatever it is (another instrument's or
         // side's order, one deeper in the book, none at all): nothing about other orders is told.
         if (found === undefined || found.instrument !== inst || found.side !== opposite || !found.resting || worst === null
-          || (opposite === SELL ? found.price > worst : found.price < worst)) {
+          || !withinLevels(opposite, found.price, worst)) {
           return badPick(inst.symbol, c.side, opposite, levels, worst, c.targetOrderId);
         }
         if (found.account === acct) return reject('SELF_TRADE', `order ${found.id} is account ${acct.id}'s own: an account never trades with itself`);
@@ -1254,7 +1257,7 @@ export class Engine {
       const out: Order[] = [];
       const worst = inst.book.deepestPrice(s, levels);
       if (worst === null) return out;
-      for (let o = inst.book.best(s); o !== null && (s === BUY ? o.price >= worst : o.price <= worst); o = inst.book.after(o)) out.push(o);
+      for (let o = inst.book.best(s); o !== null && withinLevels(s, o.price, worst); o = inst.book.after(o)) out.push(o);
       return out;
     };
     return { levels, bids: side(BUY), asks: side(SELL) };

@@ -82,11 +82,6 @@ const pct = (close: number, prev: number): string => {
 };
 const priceOrNull = (v: number | null): string | null => (v === null ? null : formatMoney(v));
 
-/**
- * Builds the reports of the day closed by `eod` from the events of that day (everything after the
- * previous end of day, in sequence order) and the previous day's closing balances (null on the
- * first day).
- */
 /** Refuses the day when an amount (fen) or quantity is past what a Number keeps exact. */
 function exact(date: string, sums: [string, number][]): void {
   for (const [what, n] of sums) {
@@ -96,6 +91,11 @@ function exact(date: string, sums: [string, number][]): void {
   }
 }
 
+/**
+ * Builds the reports of the day closed by `eod` from the events of that day (everything after the
+ * previous end of day, in sequence order) and the previous day's closing balances (null on the
+ * first day).
+ */
 export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, previousClose: Balances | null): SettlementReports {
   const date = eod.date;
   const works = new Map<string, Work>();

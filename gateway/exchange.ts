@@ -173,8 +173,7 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
   const history = new History(journal);
   await runInTurns(history.rebuilding(), 10, o.signal);
   startup.after('gateway');
-  const metrics = new Metrics(startup, () => engine.tradingDate);
-  metrics.lastSeq = engine.lastSequence; // everything recovered is durable
+  const metrics = new Metrics(startup, () => ({ lastSeq: sequencer.durableSeq, tradingDate: engine.tradingDate }));
   const gateway: Gateway = { engine, sequencer, journal, settlement, history, keys, metrics, ready: () => startup.isReady, draining: () => startup.isDraining };
   const { app, publisher } = await buildServer(gateway, { ...o, standby: standby ?? undefined });
   built.app = app;

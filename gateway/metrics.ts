@@ -20,11 +20,11 @@ export class Metrics {
   wsDropped = 0;
   wsMessages = 0;
 
-  /** The sequence number of the last command known durable. */
-  lastSeq = 0;
-
-  /** With the start's figures (readiness, recovery) and the trading day in force, when given. */
-  constructor(private readonly startup: Startup | null = null, private readonly tradingDate: (() => string) | null = null) {}
+  /**
+   * With the start's figures (readiness, recovery), and where the exchange stands (the last durable
+   * seq, the trading day in force), when given.
+   */
+  constructor(private readonly startup: Startup | null = null, private readonly standing: (() => { lastSeq: number; tradingDate: string }) | null = null) {}
 
   onBatch(batch: readonly Committed[], commitMs: number): void {
     for (const { command, result } of batch) {
@@ -35,7 +35,6 @@ export class Metrics {
         for (const e of result.events) if (e.type === 'trade') this.trades++;
       }
     }
-    if (batch.length > 0) this.lastSeq = batch[batch.length - 1].command.seq;
     this.commitCount++;
     this.commitSumMs += commitMs;
     for (let i = 0; i < COMMIT_BUCKETS_MS.length; i++) if (commitMs <= COMMIT_BUCKETS_MS[i]) this.commitBuckets[i]++;
@@ -73,10 +72,11 @@ export class Metrics {
     COMMIT_BUCKETS_MS.forEach((ms, i) => lines.push(`exchange_journal_commit_seconds_bucket{le="${ms / 1000}"} ${this.commitBuckets[i]}`));
     lines.push(`exchange_journal_commit_seconds_bucket{le="+Inf"} ${this.commitCount}`);
     lines.push(`exchange_journal_commit_seconds_sum ${this.commitSumMs / 1000}`, `exchange_journal_commit_seconds_count ${this.commitCount}`);
-    gauge('exchange_journal_last_seq', 'The sequence number of the last command committed to the journal (x-exchange-seq of the latest answer).', this.lastSeq);
-    if (this.tradingDate !== null) {
+    if (this.standing !== null) {
+      const { lastSeq, tradingDate } = this.standing();
+      gauge('exchange_journal_last_seq', 'The sequence number of the last command committed to the journal (x-exchange-seq of the latest answer).', lastSeq);
       lines.push('# HELP exchange_trading_day The trading day in force, as its date label (always 1).', '# TYPE exchange_trading_day gauge');
-      lines.push(`exchange_trading_day{date="${this.tradingDate()}"} 1`);
+      lines.push(`exchange_trading_day{date="${tradingDate}"} 1`);
     }
     gauge('exchange_ws_clients', 'WebSocket clients connected.', this.wsClients);
     counter('exchange_ws_dropped_total', 'WebSocket clients dropped for falling behind.', this.wsDropped);

@@ -65,6 +65,11 @@ export function hideSecrets(url: string): string {
 
 export async function buildServer(g: Gateway, options: ServerOptions = {}): Promise<{ app: FastifyInstance; publisher: Publisher }> {
   let requestNo = 0;
+  /** A request no route answers, refused on its socket: counted as `fail` counts the others. */
+  const refuseSocket = (socket: Duplex, status: number, message: string, headers?: Record<string, string>) => {
+    g.metrics.onHttpError(status, 'INVALID_REQUEST');
+    endWithError(socket, status, 'INVALID_REQUEST', message, headers);
+  };
   const app = Fastify({
     // Never a key in the log: headers are not logged (and redacted if they were), and a query
     // parameter whose name speaks of a key, token, secret or password has its value hidden.
@@ -81,10 +86,8 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     // limit) are answered in the API's error shape too, not Fastify's own.
     clientErrorHandler: (err: Error & { code?: string }, socket: Duplex) => {
       if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      g.metrics.onHttpError(status, 'INVALID_REQUEST');
-      if (status === 431) endWithError(socket, 431, 'INVALID_REQUEST', 'the request line and headers (the URL included) are larger than the exchange accepts (16 KiB)');
-      else endWithError(socket, 400, 'INVALID_REQUEST', `the request is not HTTP/1.1 the exchange can read (${err.code ?? err.message})`);
+      if (err.code === 'HPE_HEADER_OVERFLOW') refuseSocket(socket, 431, 'the request line and headers (the URL included) are larger than the exchange accepts (16 KiB)');
+      else refuseSocket(socket, 400, `the request is not HTTP/1.1 the exchange can read (${err.code ?? err.message})`);
     },
     genReqId: () => `r${(++requestNo).toString(36)}`,
     // An HTTP/1.1 request without Host is answered by the preParsing hook in the API's error shape,
@@ -199,8 +202,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   // A handshake ws refuses (a bad Sec-WebSocket-Key or version, an Upgrade that is not websocket) is
   // answered in the API's error shape too, rather than with ws's own text/html body.
   app.websocketServer.on('wsClientError', (err: Error, socket: Duplex) => {
-    g.metrics.onHttpError(400, 'INVALID_REQUEST');
-    endWithError(socket, 400, 'INVALID_REQUEST', `the WebSocket handshake was refused: ${err.message}`, /Sec-WebSocket-Version/.test(err.message) ? { 'Sec-WebSocket-Version': '13' } : {});
+    refuseSocket(socket, 400, `the WebSocket handshake was refused: ${err.message}`, /Sec-WebSocket-Version/.test(err.message) ? { 'Sec-WebSocket-Version': '13' } : {});
   });
 
   // Authentication: a route that declares a role needs a key of that role. It runs before the body
@@ -321,12 +323,12 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       ...(response === undefined || response[400] !== undefined ? {} : { response: { ...response, ...errorReplies(400) } }),
     };
   });
-  // And every one may answer 503 while the exchange recovers or shuts down: said in its document,
-  // next to what its own 503 (a halt, a closed session) means.
   // A route that takes a key says so in the document: the bearer scheme, on that route.
   app.addHook('onRoute', (route) => {
     if ((route.config as { role?: string } | undefined)?.role !== undefined) route.schema = { ...route.schema, security: [{ apiKey: [] }] };
   });
+  // And every one may answer 503 while the exchange recovers or shuts down: said in its document,
+  // next to what its own 503 (a halt, a closed session) means.
   app.addHook('onRoute', (route) => {
     const response = route.schema?.response as Record<string, { description?: string }> | undefined;
     if (response === undefined) return;

@@ -70,6 +70,11 @@ export class Sequencer {
     return new Promise((resolve) => this.barriers.push(resolve));
   }
 
+  /** The sequence number of the last command known durable. */
+  get durableSeq(): number {
+    return this.committedSeq;
+  }
+
   /** Resolves once the command `seq` is durable. */
   private durable(seq: number): Promise<void> {
     if (seq <= this.committedSeq) return Promise.resolve();
