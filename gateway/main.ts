@@ -1,7 +1,7 @@
 // `npm start`: the exchange on 127.0.0.1:8080 with the demo market unless told otherwise. Flags and
 // their environment variables: --port (PORT), --host (HOST), --data (DATA_DIR), --markets
 // (MARKETS_FILE), --keys (KEYS_FILE), --snapshot-every (SNAPSHOT_EVERY), --rate-limit (RATE_LIMIT),
-// --drain-ms (DRAIN_MS), --quiet. A markets file named for a data directory that exists is checked
+// --drain-ms (DRAIN_MS), --quiet; --help (-h) prints them. A markets file named for a data directory that exists is checked
 // but not applied (a note says so). It listens before it recovers (probes answered, everything else
 // 503 RECOVERING until ready). SIGTERM and SIGINT shut down cleanly: drain (--drain-ms), stop intake,
 // commit, snapshot, exit (a second signal ends the drain); before it is ready, they stop the
@@ -15,6 +15,22 @@ import { startExchange, type Exchange } from './exchange.ts';
 import type { KeySpec } from './keys.ts';
 
 const say = (s: string) => process.stdout.write(s + '\n');
+const USAGE = `usage: npm start -- [flags]   (each flag's environment variable in brackets)
+  --port N            [PORT]            port to listen on, 0 for any free one (8080)
+  --host H            [HOST]            address to listen on (127.0.0.1)
+  --data DIR          [DATA_DIR]        data directory: journal, snapshots, keys, settlement (data)
+  --markets FILE      [MARKETS_FILE]    profiles and set-up of a new data directory (the demo market)
+  --keys FILE         [KEYS_FILE]       JSON array of {"key","role","member"?,"name"?} instead of DIR/keys.json
+  --snapshot-every N  [SNAPSHOT_EVERY]  commands between snapshots, 0 = end of day and shutdown only (500000)
+  --rate-limit N      [RATE_LIMIT]      requests a second per key, 0 = off (200)
+  --drain-ms N        [DRAIN_MS]        on SIGTERM, serve N ms with /readyz 503 before stopping (0)
+  --quiet                               no JSON log (requests, errors)
+  --help, -h                            this text`;
+// --help anywhere answers the usage and nothing else, whatever else the command line holds.
+if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+  say(USAGE);
+  process.exit(0);
+}
 // A start that cannot go on (a bad flag, a port taken, a bad set-up or keys file, a damaged journal)
 // says why in one line and exits 1; nothing was acknowledged, and nothing half-open is left behind.
 const cannot = (what: string, e: unknown): never => {
@@ -56,7 +72,7 @@ const { values, tokens } = (() => {
       const flag = args[i].slice(2);
       if (args[i].startsWith('--') && flag in NUMBERS && /^-\d/.test(args[i + 1])) notWhole(flag as keyof typeof NUMBERS, args[i + 1]);
     }
-    return cannot('', e);
+    return cannot('', new Error(`${(e as Error).message} (npm start -- --help lists the flags)`));
   }
 })();
 /** Whether a markets file was named (flag or environment), rather than the demo's taken by default. */

@@ -9,6 +9,10 @@ const fail = (e: unknown): never => {
   process.stderr.write(`archive: ${((e as Error).message ?? String(e)).replace(/\s*\n\s*/g, ' ')}\n`);
   process.exit(1);
 };
+if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+  process.stdout.write('usage: npm run archive -- [--data DIR]   (DATA_DIR; default data), with the exchange stopped\n');
+  process.exit(0);
+}
 const dataDir = (() => {
   try {
     const { values } = parseArgs({ options: { data: { type: 'string', default: process.env.DATA_DIR || 'data' } } });

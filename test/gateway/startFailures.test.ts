@@ -73,6 +73,21 @@ t.test('a bad flag or number: exit 1 naming it, before the data directory is cre
   }
 });
 
+t.test('--help lists every flag with its environment variable and starts nothing', async (t) => {
+  for (const args of [['--help'], ['--port', 'abc', '-h']]) {
+    const dataDir = join(folder.path, `help-${args.length}`);
+    const { code, output } = await failedStart(t, { dataDir, keysFile, args });
+    t.equal(code, 0, `${args.join(' ')}: exit code 0`);
+    for (const [flag, name] of [['port', 'PORT'], ['host', 'HOST'], ['data', 'DATA_DIR'], ['markets', 'MARKETS_FILE'], ['keys', 'KEYS_FILE'], ['snapshot-every', 'SNAPSHOT_EVERY'], ['rate-limit', 'RATE_LIMIT'], ['drain-ms', 'DRAIN_MS']]) {
+      t.match(output, new RegExp(`^  --${flag} .*\\[${name}\\]`, 'm'), `${args.join(' ')}: --${flag} and ${name}`);
+    }
+    t.match(output, /^  --quiet /m);
+    t.notOk(existsSync(dataDir), `${args.join(' ')}: no data directory`);
+  }
+  const { output } = await failedStart(t, { dataDir: join(folder.path, 'help-hint'), keysFile, args: ['--prot', '9000'] });
+  saysWhyInOneLine(t, output, /\(npm start -- --help lists the flags\)$/);
+});
+
 t.test('a data directory that cannot be one: exit 1 saying why', async (t) => {
   const file = join(folder.path, 'a-file');
   writeFileSync(file, 'not a directory');
