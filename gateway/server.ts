@@ -107,6 +107,15 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
 
   // Bodies are JSON only: Fastify would also take text/plain, and hand the schema a string.
   app.removeContentTypeParser('text/plain');
+  // An empty JSON body (many clients send Content-Type: application/json on every request, a
+  // cancel's DELETE included) is no body: a route that takes none goes ahead, and one that needs
+  // one says so in words. Anything else goes to Fastify's own parser (prototype poisoning refused).
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if ((body as string).trim() === '') done(null, undefined);
+    else json(req, body as string, done);
+  });
 
   // Bodies are JSON and must have the declared types exactly: a string where a number belongs is
   // refused, never converted. Query strings and path parameters are text, so they are converted.

@@ -42,6 +42,21 @@ t.test('malformed JSON is a 400 INVALID_REQUEST', async (t) => {
   expectError(t, await hit('POST', '/v1/block-trades/1/accept', { key: 'M1', body: '{}', headers: { 'content-type': 'text/plain' } }), 415, 'INVALID_REQUEST', /application\/json/, 'text/plain where the body may be null');
 });
 
+t.test('Content-Type: application/json with no body is no body: a cancel goes ahead, a route that needs one says so', async (t) => {
+  const json = { 'content-type': 'application/json' };
+  const placed = await post({ ...ORDER, accountId: 'M2-C1', price: '56.10' }, 'M2');
+  t.equal(placed.status, 201, 'an order of M2 (the other tests count M1\'s)');
+  const id = (placed.body as { order: { orderId: string } }).order.orderId;
+  // As many client libraries send it: the header on every request, a DELETE without a body.
+  const cancelled = await hit('DELETE', `/v1/orders/${id}`, { key: 'M2', headers: json });
+  t.equal(cancelled.status, 200, `the cancel is taken: ${cancelled.text}`);
+  t.equal((cancelled.body as { order: { status: string } }).order.status, 'cancelled');
+  for (const body of ['', '  \n']) {
+    expectError(t, await hit('POST', '/v1/orders', { key: 'M2', headers: json, body }), 400, 'INVALID_REQUEST', /^body must be an object$/, `an order with the body ${JSON.stringify(body)}`);
+    expectError(t, await hit('POST', '/v1/risk/accounts/M1-C1/cancel-all', { key: 'risk', headers: json, body }), 400, 'INVALID_REQUEST', /^body must be an object$/, `a cancel-all with the body ${JSON.stringify(body)}`);
+  }
+});
+
 t.test('wrong types are refused, never coerced into an order', async (t) => {
   const cases: [string, Record<string, unknown>][] = [
     ['price as a JSON number (API.md: decimal strings, never floats)', { price: 57.1 }],
