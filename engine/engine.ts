@@ -536,7 +536,6 @@ export class Engine {
     order.account.openOrders++;
   }
 
-  /** Ends an order that is not (or no longer) in the book and releases what it still holds back. */
   /**
    * Gives back what a buy order holds beyond what its remaining quantity needs at its limit: the
    * price improvement of fills below the limit and the unused fee reserve.
@@ -560,7 +559,7 @@ export class Engine {
     this.orderEvent(order, c.seq, c.time);
   }
 
-  /** @internal */
+  /** @internal Ends an order that is not (or no longer) in the book and releases what it still holds back. */
   finish(order: Order, status: 'filled' | 'cancelled' | 'expired', reason: string | null): void {
     if (this.openOrders.delete(order.id)) order.account.openOrders--;
     order.status = status;
