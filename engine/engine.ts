@@ -124,6 +124,14 @@ function tooLarge(inst: Instrument, quantity: number): Rejection {
 }
 
 /** Whether a price on `side` lies within the levels down to `worst`, the deepest a pick may reach. */
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+/** A day the instrument's own calendar (its profile's, not its venue's: instruments of one venue may differ) does not trade. */
+function notTradingDay(inst: Instrument, day: number): Rejection {
+  const { weekdays, holidays } = inst.profile;
+  const traded = [1, 2, 3, 4, 5, 6, 0].filter((d) => weekdays[d]).map((d) => WEEKDAYS[d]).join(', ');
+  const why = holidays.has(day) ? 'a holiday in its calendar' : `a ${WEEKDAYS[(day + 4) % 7]}, and it trades on ${traded}`;
+  return reject('MARKET_CLOSED', `${dateOfDay(day)} is not a trading day of ${inst.symbol} (venue ${inst.venue}): ${why}`);
+}
 const withinLevels = (side: Side, price: number, worst: number): boolean => (side === BUY ? price >= worst : price <= worst);
 
 function badPick(symbol: string, side: string, opposite: Side, levels: number, worst: number | null, targetOrderId: number | null | undefined): Rejection {
@@ -746,7 +754,7 @@ export class Engine {
     if (day !== this.tradingDay) {
       return reject('MARKET_CLOSED', `orders are taken for the trading day ${this.tradingDate}, not ${dateOfDay(day)}`);
     }
-    if (!isTradingDay(profile, day)) return reject('MARKET_CLOSED', `${dateOfDay(day)} is not a trading day of ${inst.venue}`);
+    if (!isTradingDay(profile, day)) return notTradingDay(inst, day);
     const range = sessionAt(profile, mode, localMinute(time));
     if (range === null) {
       return reject('MARKET_CLOSED', `${mode} trading in ${inst.symbol} is closed now; its sessions are ${describeSessions(profile, mode)} (UTC+8)`);

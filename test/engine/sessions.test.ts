@@ -76,13 +76,13 @@ t.test('during the break a member may cancel or reduce, but not re-price', async
 t.test('Saturday is not a trading day', async (t) => {
   const h = market('2026-11-21');
   h.at('2026-11-21', '10:00');
-  expectReject(t, h, () => h.order('B1-A', cea('buy', '57.00', 10)), 'MARKET_CLOSED', '2026-11-21 is not a trading day');
+  expectReject(t, h, () => h.order('B1-A', cea('buy', '57.00', 10)), 'MARKET_CLOSED', /^2026-11-21 is not a trading day of CEA24 \(venue CEA\): a Saturday, and it trades on Monday, Tuesday, Wednesday, Thursday, Friday$/);
 });
 
 t.test('a listed holiday is not a trading day', async (t) => {
   const h = market('2026-10-01'); // National Day, a Thursday
   h.at('2026-10-01', '10:00');
-  expectReject(t, h, () => h.order('B1-A', cea('buy', '57.00', 10)), 'MARKET_CLOSED', '2026-10-01 is not a trading day');
+  expectReject(t, h, () => h.order('B1-A', cea('buy', '57.00', 10)), 'MARKET_CLOSED', /^2026-10-01 is not a trading day of CEA24 \(venue CEA\): a holiday in its calendar$/);
 });
 
 t.test('an order stamped on another day than the engine\'s trading day is refused', async (t) => {
