@@ -83,7 +83,7 @@ export const TICKER_VIEW = {
   description: 'the day\'s statistics so far',
   properties: {
     symbol: TEXT, status: STATUS, open: MONEY_TEXT_OR_NULL, high: MONEY_TEXT_OR_NULL, low: MONEY_TEXT_OR_NULL, last: MONEY_TEXT_OR_NULL,
-    close: { ...MONEY_TEXT_OR_NULL, description: 'null until the day closes' }, prevClose: MONEY_TEXT,
+    close: { ...MONEY_TEXT_OR_NULL, description: 'the day\'s official close, which exists only once the day has closed; the end of day rolls the ticker over to the next day at once, so it is null here, and the closed day\'s close is the next day\'s prevClose (and the 1d K-line\'s close, and the market report\'s)' }, prevClose: MONEY_TEXT,
     changePct: { type: 'string', description: 'change of the last price against prevClose, in percent, two decimals' },
     vwap: MONEY_TEXT_OR_NULL, listedVolume: TONNES, listedTurnover: MONEY_TEXT, blockVolume: TONNES,
     blockTurnover: MONEY_TEXT, auctionVolume: TONNES, auctionTurnover: MONEY_TEXT,
