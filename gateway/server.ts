@@ -11,6 +11,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import { dayOfDate } from '../engine/index.ts';
 import { DATE, ERROR_REPLY, errorReplies, fail, PATTERN_WORDS, UNAVAILABLE, type Gateway } from './http.ts';
+import { openApiDocument } from './openapi.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
 import { endWithError } from './socketReply.ts';
 import type { StandbyServer } from './standby.ts';
@@ -167,6 +168,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       info: { title: 'Carbon exchange API', version: '1' },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
     },
+    transformObject: (doc) => openApiDocument('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject),
   });
   if ((options.rateLimit ?? 200) > 0) {
     await app.register(rateLimit, {

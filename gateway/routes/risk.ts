@@ -20,9 +20,9 @@ const CLASS = { enum: ['compliance', 'institution', 'individual'] };
 /** A cap's or threshold's body: each route takes its own field only (maxQuantity, quantity), so that the other's is refused, never ignored. */
 const limitBody = (field: 'maxQuantity' | 'quantity') => body({
   symbol: SYMBOL, accountClass: CLASS, accountId: ACCOUNT,
-  [field]: { type: ['integer', 'null'], minimum: 0, maximum: 1_000_000_000_000 },
+  [field]: { type: ['integer', 'null'], minimum: 0, maximum: 1_000_000_000_000, description: 'tonnes; null removes the limit' },
   plusAllocation: { type: 'boolean' }, reason: REASON,
-}, ['symbol']);
+}, ['symbol', field]);
 
 export function riskRoutes(app: FastifyInstance, g: Gateway): void {
   app.patch<{ Params: { symbol: string }; Body: { listedBandPct?: string; blockBandPct?: string; referencePrice?: string; status?: 'trading' | 'halted'; reason: string } }>('/v1/risk/instruments/:symbol', {
@@ -88,7 +88,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
   }
 
   for (const [path, type, field] of [['/v1/risk/position-caps', 'setPositionCap', 'maxQuantity'], ['/v1/risk/large-holder-thresholds', 'setLargeHolderThreshold', 'quantity']] as const) {
-    app.put<{ Body: { symbol: string; accountClass?: 'compliance' | 'institution' | 'individual'; accountId?: string; maxQuantity?: number | null; quantity?: number | null; plusAllocation?: boolean; reason?: string } }>(path, {
+    app.put<{ Body: { symbol: string; accountClass?: 'compliance' | 'institution' | 'individual'; accountId?: string; maxQuantity: number | null; quantity: number | null; plusAllocation?: boolean; reason?: string } }>(path, {
       ...risk,
       schema: {
         body: limitBody(field),
@@ -110,7 +110,6 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
       },
     }, async (req, reply) => {
       const b = req.body;
-      if (!(field in b)) return fail(reply, 400, 'INVALID_REQUEST', `${field} is required (a number of tonnes, or null to remove the limit)`);
       const r = await submit(g, req, reply, {
         type, symbol: b.symbol, accountClass: b.accountClass ?? null, accountId: b.accountId ?? null,
         quantity: (b[field] ?? null) as number | null, plusAllocation: b.plusAllocation === true, reason: b.reason,

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { DEMO_MARKETS_FILE } from '../../engine/setup.ts';
 import { startExchange } from '../../gateway/exchange.ts';
 import { call, expectError, expectOk, KEY_SPECS, type ApiReply, type CallOptions } from '../support/server.ts';
@@ -20,6 +21,8 @@ interface RecordingServer {
   on(t: Test): Api;
   /** How many JSON replies were compared with their unserialised form. */
   compared(): number;
+  /** How many JSON replies were found valid against /openapi.json. */
+  validated(): number;
   close(): Promise<void>;
 }
 
@@ -41,6 +44,24 @@ async function startRecording(options: { rateLimit?: number; now?: () => number 
   });
   const base = `http://127.0.0.1:${new URL(await exchange.listen(0, '127.0.0.1')).port}`;
   let compared = 0;
+  let validated = 0;
+  // The document as a client generator reads it: every JSON reply must be valid against its route's
+  // schema there, `required` lists included (so a property it lists is never left out).
+  const doc = (await call(base, 'GET', '/openapi.json')).body as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>> };
+  const templates = Object.keys(doc.paths).map((path) => ({ path, pattern: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`) }));
+  const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
+  const validators = new Map<string, ValidateFunction | null>();
+  const documented = (method: string, path: string, status: number): ValidateFunction | null => {
+    const url = path.split('?')[0];
+    // A fixed path before one with a parameter (/v1/orders/x is not /v1/orders/{orderId} when both match).
+    const template = templates.filter((c) => c.pattern.test(url)).sort((a, b) => a.path.split('{').length - b.path.split('{').length)[0]?.path;
+    const id = `${method} ${template} ${status}`;
+    if (!validators.has(id)) {
+      const schema = template === undefined ? undefined : doc.paths[template][method.toLowerCase()]?.responses[String(status)]?.content?.['application/json']?.schema;
+      validators.set(id, schema === undefined ? null : ajv.compile(schema));
+    }
+    return validators.get(id)!;
+  };
   return {
     on: (t) => async (method, path, o = {}) => {
       const r = await call(base, method, path, o);
@@ -50,6 +71,14 @@ async function startRecording(options: { rateLimit?: number; now?: () => number 
       // A settlement report is the file's text, sent as it is; every other JSON reply is an object serialised.
       if (json && id === null && !/^\/v1\/settlement\/[^/]+\/[^/?]+/.test(path)) t.fail(`${what}: a JSON reply that did not pass the hook`);
       if (json && id !== null) {
+        // (Not the document itself, which it hides, nor a path no route has.)
+        const routeless = r.body?.error?.code === 'NOT_FOUND' || r.body?.error?.code === 'METHOD_NOT_ALLOWED';
+        if (path !== '/openapi.json' && !routeless) {
+          const valid = documented(method, path, r.status);
+          t.ok(valid !== null, `${what}: /openapi.json describes the reply`);
+          if (valid !== null && !valid(r.body)) t.fail(`${what}: the reply is valid against /openapi.json: ${ajv.errorsText(valid.errors)}`);
+          else validated++;
+        }
         const plain = unserialised.get(id);
         unserialised.delete(id);
         compared++;
@@ -63,6 +92,7 @@ async function startRecording(options: { rateLimit?: number; now?: () => number 
       return r;
     },
     compared: () => compared,
+    validated: () => validated,
     async close() {
       await exchange.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -394,5 +424,25 @@ t.test('operations: probes, metrics, the OpenAPI document', async (t) => {
     }
   }
   t.ok(routes >= 39, `every route is in the document (${routes})`);
+  // OpenAPI 3.0's schemas are a subset of JSON Schema: no tuples, no list of types (nullable says
+  // null), none of the newer keywords. Strict client generators refuse a document that has them.
+  const outside: string[] = [];
+  const NOT_OAS30 = ['const', 'prefixItems', '$schema', '$id', 'examples', 'patternProperties', 'dependencies', 'contains', 'propertyNames', 'if', 'then', 'else'];
+  const walk = (node: unknown, where: string): void => {
+    if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${where}/${i}`));
+    if (typeof node !== 'object' || node === null) return;
+    const o = node as Record<string, unknown>;
+    if (Array.isArray(o.items)) outside.push(`${where}: a tuple`);
+    if (Array.isArray(o.type)) outside.push(`${where}: a list of types`);
+    for (const k of NOT_OAS30) if (k in o) outside.push(`${where}: ${k}`);
+    for (const [k, v] of Object.entries(o)) {
+      if (k === 'properties' && typeof v === 'object' && v !== null) for (const [name, p] of Object.entries(v)) walk(p, `${where}/properties/${name}`);
+      else if (k !== 'enum' && k !== 'required' && k !== 'example') walk(v, `${where}/${k}`);
+    }
+  };
+  walk(doc.body.paths, '');
+  t.same(outside, [], 'every schema of the document is OpenAPI 3.0');
+  t.equal(doc.body.openapi, '3.0.3');
   t.ok(s.compared() > 80, `${s.compared()} JSON replies were compared with what their handlers returned`);
+  t.ok(s.validated() > 80, `${s.validated()} JSON replies were valid against /openapi.json`);
 });

@@ -1,0 +1,48 @@
+// The OpenAPI document as /openapi.json serves it: @fastify/swagger's rendering of the routes'
+// schemas, made valid OpenAPI 3.0 and exact about what a reply always carries.
+// - A tuple (`items: [a, b, c]`, the book's [price, quantity, orders] levels, which the serialiser
+//   needs) is not OpenAPI 3.0: it is described as an array of exactly that many items, each one of
+//   the tuple's kinds, its description saying which position is which.
+// - Every reply object carries every property its schema lists (null where there is none), so each
+//   lists them all as `required`: a client generator then makes none of them optional. The
+//   gateway's tests validate real replies of every route against this document.
+
+type Node = Record<string, unknown>;
+const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Rewrites `schema` in place (tuples always; `required` lists when `reply`), with everything below it. */
+function rewrite(schema: unknown, reply: boolean): void {
+  if (Array.isArray(schema)) {
+    for (const s of schema) rewrite(s, reply);
+    return;
+  }
+  if (!isNode(schema)) return;
+  if (Array.isArray(schema.items)) {
+    const kinds: unknown[] = [];
+    for (const item of schema.items) if (!kinds.some((k) => JSON.stringify(k) === JSON.stringify(item))) kinds.push(item);
+    schema.items = kinds.length === 1 ? kinds[0] : { anyOf: kinds };
+  }
+  if (reply && isNode(schema.properties) && schema.required === undefined) schema.required = Object.keys(schema.properties);
+  for (const [key, value] of Object.entries(schema)) {
+    // A property named like a keyword (a field called `items` or `required`) is a schema too.
+    if (key === 'properties' && isNode(value)) for (const p of Object.values(value)) rewrite(p, reply);
+    else if (key !== 'required' && key !== 'enum' && key !== 'example' && key !== 'default') rewrite(value, reply);
+  }
+}
+
+/** The document made valid OpenAPI 3.0, with every reply object's properties required. */
+export function openApiDocument<T extends { paths?: unknown }>(rendered: T): T {
+  // A copy: the rendering may share objects with the routes' own schemas, which must not change.
+  const doc = structuredClone(rendered);
+  const paths = isNode(doc.paths) ? doc.paths : {};
+  for (const methods of Object.values(paths)) {
+    if (!isNode(methods)) continue;
+    for (const op of Object.values(methods)) {
+      if (!isNode(op)) continue;
+      rewrite(op.parameters, false);
+      rewrite(op.requestBody, false);
+      rewrite(op.responses, true);
+    }
+  }
+  return doc;
+}
