@@ -58,14 +58,34 @@ function bearerKey(header: string | string[] | undefined): string {
   return header.slice(7).trim(); // a key longer than any there is, the key ring refuses unread
 }
 
-/** A URL as it may be logged: the value of any query parameter named like a key, token, secret or password hidden. */
-export function hideSecrets(url: string): string {
+/**
+ * A URL as it may be logged: the query parameters some route takes (`known`, names as decoded) as
+ * they came, every other one `[hidden]`, name and value: a key, token or signature may come under
+ * any name or spelling, or be pasted as a name itself.
+ */
+export function hideSecrets(url: string, known: ReadonlySet<string>): string {
   const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q) + url.slice(q).replace(/([?&][^=&#]*(?:key|token|secret|passw|auth)[^=&#]*=)[^&#]*/gi, '$1[hidden]');
+  if (q < 0) return url;
+  const hash = url.indexOf('#', q);
+  const query = url.slice(q + 1, hash < 0 ? undefined : hash);
+  const shown = query.split('&').map((part) => {
+    const eq = part.indexOf('=');
+    const name = eq < 0 ? part : part.slice(0, eq);
+    let decoded: string | null;
+    try {
+      decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+    } catch {
+      decoded = null;
+    }
+    return decoded !== null && known.has(decoded) ? part : '[hidden]';
+  });
+  return `${url.slice(0, q)}?${shown.join('&')}`;
 }
 
 export async function buildServer(g: Gateway, options: ServerOptions = {}): Promise<{ app: FastifyInstance; publisher: Publisher }> {
   let requestNo = 0;
+  /** The query parameters the routes take (filled as they are registered), which the log shows. */
+  const queryNames = new Set<string>();
   /** A request no route answers, refused on its socket: counted as `fail` counts the others. */
   const refuseSocket = (socket: Duplex, status: number, message: string, headers?: Record<string, string>) => {
     g.metrics.onHttpError(status, 'INVALID_REQUEST');
@@ -79,7 +99,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]'], censor: '[hidden]' },
       serializers: {
         req: (req: { method: string; url: string; ip?: string; socket?: { remotePort?: number } }) => ({
-          method: req.method, url: hideSecrets(req.url), remoteAddress: req.ip, remotePort: req.socket?.remotePort,
+          method: req.method, url: hideSecrets(req.url, queryNames), remoteAddress: req.ip, remotePort: req.socket?.remotePort,
         }),
       },
     } : false,
@@ -333,6 +353,10 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       querystring: { type: 'object', properties: {}, additionalProperties: false },
       ...(response === undefined || response[400] !== undefined ? {} : { response: { ...response, ...errorReplies(400) } }),
     };
+  });
+  // The log shows these parameters' values (hideSecrets), and hides any other.
+  app.addHook('onRoute', (route) => {
+    for (const name of Object.keys((route.schema?.querystring as { properties?: object } | undefined)?.properties ?? {})) queryNames.add(name);
   });
   // A route that takes a key says so in the document: the bearer scheme, on that route.
   app.addHook('onRoute', (route) => {
