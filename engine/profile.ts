@@ -179,6 +179,8 @@ export function validateProfile(value: unknown, where: string): CompiledProfile 
     const o = strict(v, `instruments[${i}]`, ['symbol', 'name', 'vintage']);
     const symbol = str(o.symbol, `instruments[${i}].symbol`);
     if (!SYMBOL_RE.test(symbol)) fail(`instruments[${i}].symbol`, 'must be 2–16 capitals, digits or dashes, starting with a capital');
+    const earlier = profile.instruments.findIndex((x) => x.symbol === symbol);
+    if (earlier >= 0) fail(`instruments[${i}].symbol`, `lists ${symbol} a second time (also instruments[${earlier}])`);
     const vintage = o.vintage === null || o.vintage === undefined ? null : int(o.vintage, `instruments[${i}].vintage`, 2000, 2100);
     profile.instruments.push({ symbol, name: str(o.name, `instruments[${i}].name`), vintage });
   });
@@ -186,7 +188,10 @@ export function validateProfile(value: unknown, where: string): CompiledProfile 
   const sessions = strict(p.sessions, 'sessions', TRADE_MODES);
   const compiledSessions = { listed: [], block: [], auction: [] } as Record<TradeMode, SessionRanges>;
   for (const mode of TRADE_MODES) {
-    const list = sessions[mode] ?? [];
+    // Every mode is listed, [] for none (as every mode has its fees): a mode left out is more likely
+    // forgotten than meant to be closed for good.
+    const list = sessions[mode];
+    if (list === undefined) fail(`sessions.${mode}`, 'is missing: list its sessions as ["HH:MM", "HH:MM"] pairs, or [] for none');
     if (!Array.isArray(list)) fail(`sessions.${mode}`, 'must be an array of ["HH:MM", "HH:MM"] pairs');
     let last = -1;
     (list as unknown[]).forEach((range, i) => {

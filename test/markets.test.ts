@@ -341,6 +341,8 @@ t.test('a broken venue profile names its file and field', async (t) => {
   profileFails(t, fixture(t, { venues: { cqea: (p) => { p.listedBandPct = 'twenty'; } } }), 'cqea', 'listedBandPct', /percentage/);
   profileFails(t, fixture(t, { venues: { shea: (p) => { p.bandPct = '10'; } } }), 'shea', 'bandPct', /not a profile field/);
   profileFails(t, fixture(t, { venues: { gdea: (p) => { p.sessions.listed[1] = ['13:30', '25:00']; } } }), 'gdea', 'sessions.listed[1]', /HH:MM/);
+  profileFails(t, fixture(t, { venues: { gdea: (p) => { delete p.sessions.block; } } }), 'gdea', 'sessions.block', /is missing: list its sessions .*, or \[\] for none/);
+  profileFails(t, fixture(t, { venues: { gdea: (p) => { p.instruments.push({ ...p.instruments[0], name: 'again' }); } } }), 'gdea', `instruments[1].symbol`, /^.*: lists GDEA a second time \(also instruments\[0\]\)$/);
   profileFails(t, fixture(t, { venues: { ccer: (p) => { p.admittedClasses = ['company']; } } }), 'ccer', 'admittedClasses[0]', /compliance, institution, individual/);
   profileFails(t, fixture(t, { venues: { sza: (p) => { delete p.positionCaps.individual; } } }), 'sza', 'positionCaps.individual', /missing/);
   profileFails(t, fixture(t, { venues: { bea: (p) => { p.largeHolder.publish = 'yes'; } } }), 'bea', 'largeHolder.publish', /true or false/);
