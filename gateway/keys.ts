@@ -32,7 +32,11 @@ export class KeyRing {
     // A caller's Bearer value is read without its surrounding blanks: such a key could never be used.
     if (!/^[\x21-\x7e]+$/.test(spec.key)) throw new Error(`keys[${index}].key must be printable characters without spaces (it is sent as Authorization: Bearer <key>)`);
     if (spec.role !== 'member' && spec.role !== 'risk' && spec.role !== 'operator') throw new Error(`keys[${index}].role must be member, risk or operator`);
-    if (spec.role === 'member' && typeof spec.member !== 'string') throw new Error(`keys[${index}].member names the member a member key trades for`);
+    // A member is named as an account's member is (POST /v1/admin/accounts): "" or "M 1" could never trade.
+    if (spec.role === 'member' && (typeof spec.member !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/.test(spec.member))) {
+      throw new Error(`keys[${index}].member names the member a member key trades for: 1–32 letters, digits, "_", "." and "-", starting with a letter or digit`);
+    }
+    if (spec.role !== 'member' && spec.member !== undefined) throw new Error(`keys[${index}].member is for member keys: a ${spec.role} key acts for no member`);
     const unknown = Object.keys(spec).find((field) => !SPEC_FIELDS.has(field));
     if (unknown !== undefined) throw new Error(`keys[${index}] has a field ${JSON.stringify(unknown.slice(0, 64))}; a key takes "key", "role", "member" (member keys) and "name" (risk and operator keys)`);
     if (spec.name !== undefined) {

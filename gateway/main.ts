@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { formatMoney } from '../engine/index.ts';
 import { DEMO_MARKETS_FILE } from '../engine/setup.ts';
 import { startExchange, type Exchange } from './exchange.ts';
-import type { KeySpec } from './keys.ts';
+import { KeyRing, type KeySpec } from './keys.ts';
 
 const say = (s: string) => process.stdout.write(s + '\n');
 const USAGE = `usage: npm start -- [flags]   (each flag's environment variable in brackets)
@@ -93,11 +93,37 @@ const port = whole('port');
 const snapshotEvery = whole('snapshot-every');
 const rateLimit = whole('rate-limit');
 const drainMs = whole('drain-ms');
+/**
+ * Why a keys file is not JSON, by line and column only: the parser's own message may quote the text
+ * around the mistake, which is a key.
+ */
+function notJson(text: string, e: unknown): Error {
+  const message = (e as Error).message;
+  const at = /position (\d+)/.exec(message);
+  if (at !== null) {
+    const before = text.slice(0, Number(at[1])).split('\n');
+    return new Error(`is not valid JSON (line ${before.length}, column ${before[before.length - 1].length + 1})`);
+  }
+  if (/end of JSON input/.test(message)) return new Error('is not valid JSON (it ends before its last value does)');
+  // A stray bracket, brace, comma or colon is named; a letter or digit, which a key is made of, is not.
+  const token = /^Unexpected token '([\]\[{}:,])'/.exec(message);
+  return new Error(`is not valid JSON${token === null ? '' : ` (an unexpected '${token[1]}'${token[1] === ']' || token[1] === '}' ? ', after a trailing comma?' : ''})`}`);
+}
+// Read and checked here, so that what is wrong is said with the file's name.
 let keys: KeySpec[] | undefined;
-try {
-  keys = values.keys === undefined ? undefined : (JSON.parse(readFileSync(resolve(values.keys), 'utf8')) as KeySpec[]);
-} catch (e) {
-  cannot(`the keys file ${resolve(values.keys as string)}: `, e);
+if (values.keys !== undefined) {
+  const file = resolve(values.keys);
+  try {
+    const text = readFileSync(file, 'utf8');
+    try {
+      keys = JSON.parse(text) as KeySpec[];
+    } catch (e) {
+      throw notJson(text, e);
+    }
+    KeyRing.of(keys);
+  } catch (e) {
+    cannot(`the keys file ${file}: `, e);
+  }
 }
 // SIGTERM and SIGINT: once ready, a clean shutdown; before, the start stops at its next turn (a
 // replay has written nothing) and the process exits 0 as well.

@@ -170,16 +170,20 @@ t.test('a journal file that is not a database is refused naming the file', async
 t.test('a bad keys file: exit 1 naming it, before the data directory is created', async (t) => {
   const cases: [string, string, RegExp][] = [
     ['not JSON', '{"key":', /^cannot start: the keys file .*bad-keys-0\.json: .*JSON/],
-    ['not an array', '{"key":"a-key-of-enough-length","role":"member","member":"M1"}', /^cannot start: the keys must be a JSON array/],
-    ['a short key', '[{"key":"short","role":"operator"}]', /^cannot start: keys\[0\]\.key must be a string of 16–256 characters/],
-    ['an unknown role', '[{"key":"a-key-of-enough-length","role":"admin"}]', /^cannot start: keys\[0\]\.role must be member, risk or operator/],
-    ['null', '[null]', /^cannot start: keys\[0\] must be an object/],
-    ['no key at all', '[]', /^cannot start: the keys file lists no key/],
-    ['the same key twice', '[{"key":"a-key-of-enough-length","role":"member","member":"M1"},{"key":"a-key-of-enough-length","role":"operator"}]', /^cannot start: keys\[1\] repeats the key of keys\[0\]/],
-    ['a key with a space', '[{"key":"  a-key-of-enough-length","role":"operator"}]', /^cannot start: keys\[0\]\.key must be printable characters without spaces/],
-    ['a misspelt field', '[{"key":"a-key-of-enough-length","role":"risk","nmae":"wang"}]', /^cannot start: keys\[0\] has a field "nmae"; a key takes "key", "role", "member" \(member keys\) and "name" \(risk and operator keys\)/],
-    ['a name on a member key', '[{"key":"a-key-of-enough-length","role":"member","member":"M1","name":"x"}]', /^cannot start: keys\[0\]\.name is for risk and operator keys: a member key acts as its member/],
-    ['a name with a blank', '[{"key":"a-key-of-enough-length","role":"risk","name":"Wang Li"}]', /^cannot start: keys\[0\]\.name must be 1–64 letters, digits/],
+    ['not an array', '{"key":"a-key-of-enough-length","role":"member","member":"M1"}', /^cannot start: the keys file .*: the keys must be a JSON array/],
+    ['a short key', '[{"key":"short","role":"operator"}]', /^cannot start: the keys file .*: keys\[0\]\.key must be a string of 16–256 characters/],
+    ['an unknown role', '[{"key":"a-key-of-enough-length","role":"admin"}]', /^cannot start: the keys file .*: keys\[0\]\.role must be member, risk or operator/],
+    ['null', '[null]', /^cannot start: the keys file .*: keys\[0\] must be an object/],
+    ['no key at all', '[]', /^cannot start: the keys file .*: the keys file lists no key/],
+    ['the same key twice', '[{"key":"a-key-of-enough-length","role":"member","member":"M1"},{"key":"a-key-of-enough-length","role":"operator"}]', /^cannot start: the keys file .*: keys\[1\] repeats the key of keys\[0\]/],
+    ['a key with a space', '[{"key":"  a-key-of-enough-length","role":"operator"}]', /^cannot start: the keys file .*: keys\[0\]\.key must be printable characters without spaces/],
+    ['a misspelt field', '[{"key":"a-key-of-enough-length","role":"risk","nmae":"wang"}]', /^cannot start: the keys file .*: keys\[0\] has a field "nmae"; a key takes "key", "role", "member" \(member keys\) and "name" \(risk and operator keys\)/],
+    ['a name on a member key', '[{"key":"a-key-of-enough-length","role":"member","member":"M1","name":"x"}]', /^cannot start: the keys file .*: keys\[0\]\.name is for risk and operator keys: a member key acts as its member/],
+    ['a name with a blank', '[{"key":"a-key-of-enough-length","role":"risk","name":"Wang Li"}]', /^cannot start: the keys file .*: keys\[0\]\.name must be 1–64 letters, digits/],
+    ['an empty member', '[{"key":"a-key-of-enough-length","role":"member","member":""}]', /^cannot start: the keys file .*: keys\[0\]\.member names the member a member key trades for: 1–32 letters/],
+    ['a member on a risk key', '[{"key":"a-key-of-enough-length","role":"risk","member":"M1"}]', /^cannot start: the keys file .*: keys\[0\]\.member is for member keys: a risk key acts for no member$/],
+    // The parser's own words would quote the text around the comma: the end of a key.
+    ['a trailing comma', '[\n  {"key":"a-key-of-enough-length-SECRETEND","role":"operator"},\n]', /^cannot start: the keys file .*bad-keys-\d+\.json: is not valid JSON \(an unexpected '\]', after a trailing comma\?\)$/],
   ];
   for (const [i, [what, text, pattern]] of cases.entries()) {
     const file = join(folder.path, `bad-keys-${i}.json`);
@@ -188,6 +192,7 @@ t.test('a bad keys file: exit 1 naming it, before the data directory is created'
     const { code, output } = await failedStart(t, { dataDir, keysFile: file });
     t.equal(code, 1, `${what}: exit code 1`);
     saysWhyInOneLine(t, output, pattern);
+    t.notMatch(output, /a-key-of-enough-length/, `${what}: no key in what it says`);
     t.notOk(existsSync(dataDir), `${what}: no data directory`);
   }
 });
