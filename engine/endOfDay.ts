@@ -108,6 +108,11 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
   return { ok: true, events: e.collected() };
 }
 
+/** A new market's first trading day: `day` itself if any listed instrument trades on it, else the next that one does. */
+export function firstTradingDay(e: Engine, day: number): number {
+  return e.instruments.length === 0 || e.instruments.some((inst) => isTradingDay(inst.profile, day)) ? day : nextTradingDay(e, day);
+}
+
 /** The first later day on which any listed venue trades. */
 function nextTradingDay(e: Engine, day: number): number {
   if (e.instruments.length === 0) return day + 1;

@@ -3,7 +3,7 @@
 // metrics, and the gateway, which opens only once recovery is complete. Used by the start command
 // and by the end-to-end tests alike.
 import type { FastifyInstance } from 'fastify';
-import { dateOfDay, Engine, localDay } from '../engine/index.ts';
+import { dateOfDay, Engine, firstTradingDay, localDay } from '../engine/index.ts';
 import { applySetup, loadMarkets } from '../engine/setup.ts';
 import { DataLock } from '../persistence/dataLock.ts';
 import { recoverInTurns, type Recovered } from '../persistence/recovery.ts';
@@ -75,6 +75,20 @@ export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
   // Everything that can be checked without the journal is checked before it is opened (and before a
   // long replay): the market set-up file and the keys given.
   const setup = loadMarkets(o.marketsFile);
+  // A new market's first trading day: today if one of its instruments trades today, else the next
+  // day one does (a market first started on a Sunday with the published calendars trades from
+  // Monday, and has no Sunday to close). Told by the set-up on a scratch engine; a set-up the engine
+  // refuses is reported once the directory is known to be new (an existing one does not apply it).
+  const now = o.now ?? Date.now;
+  const today = localDay(now());
+  let firstDay = dateOfDay(today);
+  try {
+    const scratch = new Engine({ tradingDate: firstDay });
+    applySetup(scratch, setup, 1, now());
+    firstDay = dateOfDay(firstTradingDay(scratch, today));
+  } catch {
+    // reported by start() for a new directory
+  }
   const given = o.keys === undefined ? null : KeyRing.of(o.keys);
   const startup = new Startup();
   const standby = o.listen === undefined ? null : await StandbyServer.listen(o.listen.port, o.listen.host, startup);
@@ -83,7 +97,7 @@ export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
   try {
     // One exchange per data directory, held until it has closed its journal.
     lock = DataLock.take(o.dataDir, 'the exchange');
-    return await start(o, setup, given, startup, standby, lock);
+    return await start(o, setup, firstDay, given, startup, standby, lock);
   } catch (e) {
     lock?.release();
     await standby?.close();
@@ -91,9 +105,9 @@ export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
   }
 }
 
-async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, given: KeyRing | null, startup: Startup, standby: StandbyServer | null, lock: DataLock): Promise<Exchange> {
+async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, firstDay: string, given: KeyRing | null, startup: Startup, standby: StandbyServer | null, lock: DataLock): Promise<Exchange> {
   const now = o.now ?? Date.now;
-  const genesis = { tradingDate: dateOfDay(localDay(now())), markets: { file: setup.file, profiles: setup.profiles } };
+  const genesis = { tradingDate: firstDay, markets: { file: setup.file, profiles: setup.profiles } };
   // In turns: when it listens already, the probes are answered between them.
   const recovered = await recoverInTurns(o.dataDir, { genesis, progress: startup.recovery, signal: o.signal });
   const { engine, journal, snapshots } = recovered;

@@ -1,0 +1,52 @@
+// A new market's first trading day is the first day, from the day it is first started, on which one
+// of its instruments trades: started on a Sunday with the published calendars (no allDay), it trades
+// from Monday, refuses Sunday's orders for that reason, and has no Sunday to close. Over real HTTP,
+// with the exchange's clock set.
+import t from 'tap';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startExchange } from '../../gateway/exchange.ts';
+import { ROOT, tempFolder } from '../support/exchangeProcess.ts';
+import { call, expectError, KEY_SPECS, KEYS } from '../support/server.ts';
+
+const folder = tempFolder('first-day-test-');
+t.teardown(folder.remove);
+cpSync(join(ROOT, 'markets'), join(folder.path, 'markets'), { recursive: true });
+const marketsFile = join(folder.path, 'markets', 'demo.json');
+const demo = JSON.parse(readFileSync(marketsFile, 'utf8')) as { allDay?: boolean };
+delete demo.allDay;
+writeFileSync(marketsFile, JSON.stringify(demo));
+
+const cst = (date: string, time: string) => Date.parse(`${date}T${time}:00+08:00`);
+
+t.test('first started on a Sunday: the trading day is Monday', async (t) => {
+  let clock = cst('2026-11-22', '10:00'); // a Sunday
+  const dataDir = join(folder.path, 'sunday');
+  const ex = await startExchange({ dataDir, marketsFile, keys: KEY_SPECS, rateLimit: 0, now: () => clock });
+  t.teardown(() => ex.close());
+  const base = await ex.listen(0, '127.0.0.1');
+  t.equal(ex.gateway.engine.tradingDate, '2026-11-23', 'the first trading day is the Monday');
+  const order = { accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '57.00', quantity: 100 };
+  expectError(t, await call(base, 'POST', '/v1/orders', { key: KEYS.M1, body: order }), 503, 'MARKET_CLOSED', /^orders are taken for the trading day 2026-11-23, not 2026-11-22$/);
+  expectError(t, await call(base, 'POST', '/v1/admin/end-of-day', { key: KEYS.operator, body: {} }), 409, 'DAY_NOT_STARTED', /2026-11-23 has not begun/);
+  expectError(t, await call(base, 'POST', '/v1/admin/end-of-day', { key: KEYS.operator, body: { date: '2026-11-22' } }), 409, 'DAY_ALREADY_CLOSED', /the exchange did not trade then/);
+  clock = cst('2026-11-23', '10:00');
+  const placed = await call(base, 'POST', '/v1/orders', { key: KEYS.M1, body: order });
+  t.equal(placed.status, 201, `Monday in session: the order is taken (${placed.text.slice(0, 120)})`);
+  clock = cst('2026-11-23', '15:35'); // after the last session (Guangdong's, to 15:30)
+  const closed = await call(base, 'POST', '/v1/admin/end-of-day', { key: KEYS.operator, body: {} });
+  t.equal(closed.status, 200, `Monday closes after its sessions: ${closed.text.slice(0, 200)}`);
+  t.match(closed.body, { date: '2026-11-23', nextDate: '2026-11-24' });
+});
+
+t.test('first started on a Monday: that day', async (t) => {
+  const ex = await startExchange({ dataDir: join(folder.path, 'monday'), marketsFile, keys: KEY_SPECS, rateLimit: 0, now: () => cst('2026-11-23', '08:00') });
+  t.teardown(() => ex.close());
+  t.equal(ex.gateway.engine.tradingDate, '2026-11-23');
+});
+
+t.test('the demo (allDay) trades every day: a Sunday is its first trading day', async (t) => {
+  const ex = await startExchange({ dataDir: join(folder.path, 'demo'), marketsFile: join(ROOT, 'markets', 'demo.json'), keys: KEY_SPECS, rateLimit: 0, now: () => cst('2026-11-22', '10:00') });
+  t.teardown(() => ex.close());
+  t.equal(ex.gateway.engine.tradingDate, '2026-11-22');
+});
