@@ -60,13 +60,14 @@ export class Klines {
 
   /**
    * A day's end: the 1d bar of each instrument that traded listed that day takes the official close.
-   * Returns the symbols whose bar changed.
+   * Returns the symbols that have such a bar, whether or not its close moved: each is published
+   * again, the sign subscribers have that the day's close is now the official one.
    */
   onEndOfDay(e: EndOfDayEvent): string[] {
     const day = dayOfDate(e.date);
     if (day === null) return [];
     const openTime = localMidnight(day);
-    const changed: string[] = [];
+    const closed: string[] = [];
     for (const s of e.instruments) {
       const bars = this.series.get(s.symbol + ' 1d') ?? [];
       // The day's bar is the last one (no trade is stamped on a later day before the day's end);
@@ -74,11 +75,11 @@ export class Klines {
       let i = bars.length - 1;
       while (i >= 0 && bars[i].openTime > openTime) i--;
       const bar = i >= 0 && bars[i].openTime === openTime ? bars[i] : undefined;
-      if (bar === undefined || bar.close === s.close) continue;
+      if (bar === undefined) continue;
       bar.close = s.close;
-      changed.push(s.symbol);
+      closed.push(s.symbol);
     }
-    return changed;
+    return closed;
   }
 
   /** Every series (by "SYMBOL interval"), each bar a copy: what restore() takes back. */

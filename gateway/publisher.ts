@@ -500,6 +500,11 @@ export class Publisher {
       case 'warning':
         this.publish('warnings', 'warning', () => ({ warning: warningView(e) }));
         break;
+      case 'endOfDay':
+        // The day's warnings no longer stand (a new subscriber's snapshot has none): said, with a
+        // seq, so that a subscriber drops them as a late one never gets them.
+        this.publish('warnings', 'endOfDay', () => ({ date: e.date, nextDate: e.nextDate }));
+        break;
       case 'largeHolder': {
         // To the account's member (an alert opens a report obligation; filing closes it), and an
         // alert as a market notice where the venue publishes its large holders (MARKET-RULES 7).

@@ -25,10 +25,11 @@ t.test('live: the day bar closes at its last trade until the day ends, then at t
   for (const e of DAY1) k.onTrade(e);
   t.match(k.get('CEA24', '1d'), [{ openTime: at('2026-03-10T00:00:00+08:00'), open: 5750, high: 5750, low: 5710, close: 5710, volume: 610 }], 'the block trade is not in it');
   const minutes = k.get('CEA24', '1m');
-  t.same(k.onEndOfDay(endOfDay('2026-03-10', 5749, 610)), ['CEA24'], 'the bar changed');
+  t.same(k.onEndOfDay(endOfDay('2026-03-10', 5749, 610)), ['CEA24'], 'the bar took the official close');
   t.match(k.get('CEA24', '1d'), [{ close: 5749, open: 5750, high: 5750, low: 5710, volume: 610 }]);
   t.same(k.get('CEA24', '1m'), minutes, 'intraday bars keep their last trade');
-  t.same(k.onEndOfDay(endOfDay('2026-03-10', 5749, 610)), [], 'the same close again changes nothing');
+  t.same(k.onEndOfDay(endOfDay('2026-03-10', 5749, 610)), ['CEA24'], 'the same close again: the bar is told all the same');
+  t.match(k.get('CEA24', '1d'), [{ close: 5749 }], 'and unchanged');
   for (const e of DAY2) k.onTrade(e);
   t.match(k.get('CEA24', '1d'), [{ close: 5749 }, { close: 5800, volume: 100 }], "the next day's bar is a new one");
 });

@@ -303,9 +303,11 @@ t.test('end of day, settlement reports, and no second close of the same day', as
   t.match(await klines('1d'), [{ openTime: '2026-03-10T00:00:00.000+08:00', open: '57.50', close: '57.10', volume: 610 }], "during the day the day's bar closes at its last trade");
   const ws = await openSocket(s.wsUrl);
   t.teardown(() => ws.close());
-  ws.send({ op: 'subscribe', channels: ['kline:CEA24:1d'] });
+  ws.send({ op: 'subscribe', channels: ['kline:CEA24:1d', 'kline:HBEA2:1d'] });
   const barSnapshot = await ws.next((m) => m.channel === 'kline:CEA24:1d' && m.type === 'snapshot');
   t.match(barSnapshot.bars, [{ close: '57.10' }]);
+  const sameSnapshot = await ws.next((m) => m.channel === 'kline:HBEA2:1d' && m.type === 'snapshot');
+  t.match(sameSnapshot.bars, [{ close: '41.01' }], 'HBEA2: one trade, whose price will be the official close too');
 
   clock = Date.parse('2026-03-10T15:30:00+08:00');
   const eod = await api('POST', '/v1/admin/end-of-day', { key: 'operator', body: {} });
@@ -317,6 +319,9 @@ t.test('end of day, settlement reports, and no second close of the same day', as
   const barUpdate = await ws.next((m) => m.channel === 'kline:CEA24:1d' && m.type === 'update');
   t.match(barUpdate, { seq: Number(barSnapshot.seq) + 1, bar: { openTime: '2026-03-10T00:00:00.000+08:00', close: '57.49', volume: 610 }, closed: false },
     'subscribers get the 1d bar again with the official close (it stays open until midnight)');
+  // Also where the official close is the last trade's price: the update is the sign that it is official.
+  t.match(await ws.next((m) => m.channel === 'kline:HBEA2:1d' && m.type === 'update'), { seq: Number(sameSnapshot.seq) + 1, bar: { close: '41.01', volume: 100 }, closed: false },
+    'a bar whose close the official one leaves as it was is sent again all the same');
   t.match(eod.body, { date: DAY, nextDate: '2026-03-11', settlement: `/v1/settlement/${DAY}` });
   t.ok(eod.body.expiredOrders >= 2, `the open orders expired (${eod.body.expiredOrders})`);
   // Listed CEA24: 600 at 57.50 and 10 at 57.10 → VWAP 35,071.00 / 610 = 57.4934 → 57.49.

@@ -84,8 +84,22 @@ t.test('a restart keeps the day\'s warnings; the end of day clears them', async 
   expectOk(t, next, 201);
   t.ok(Number(next.body.warning.warningId) > Number(before[2].warningId), 'ids carry on');
 
-  expectOk(t, await s.api('POST', '/v1/admin/end-of-day', { key: 'operator', body: {} }), 200, 'end of day');
+  const c = await openSocket(s.wsUrl);
+  c.send({ op: 'subscribe', channels: ['warnings'] });
+  const held = await c.next((m) => m.channel === 'warnings' && m.type === 'snapshot');
+  t.equal(held.warnings.length, 4, 'a subscriber holds the day\'s warnings');
+  const eod = await s.api('POST', '/v1/admin/end-of-day', { key: 'operator', body: {} });
+  expectOk(t, eod, 200, 'end of day');
   t.same((await s.api('GET', '/v1/warnings')).body, [], 'a new trading day starts with no warning');
+  // Told so on the channel, one seq on: a subscriber drops them, as a new one's snapshot has none.
+  const ended = await c.next((m) => m.channel === 'warnings' && m.type === 'endOfDay');
+  t.match(ended, { seq: held.seq + 1, date: eod.body.date, nextDate: eod.body.nextDate }, 'the end of day, on warnings');
+  const late = await openSocket(s.wsUrl);
+  late.send({ op: 'subscribe', channels: ['warnings'] });
+  t.match(await late.next((m) => m.channel === 'warnings' && m.type === 'snapshot'), { seq: ended.seq, warnings: [] }, 'a new subscriber: no warning, at that seq');
+  t.same(seqGaps(c.messages), []);
+  c.close();
+  late.close();
   await s.stop();
   s = await startServer({ dataDir });
   t.same((await s.api('GET', '/v1/warnings')).body, [], 'also after another restart');

@@ -210,7 +210,6 @@ export async function openSocket(url: string, options: { onMessage?: (m: WsMessa
   };
 }
 
-/** Checks that every channel's seq rises by exactly 1 from its first message; returns the problems. */
 /**
  * A connected client (authenticated first when a member key is given) subscribed to `channels`,
  * once each channel's snapshot is in; closed when the test ends.
@@ -227,6 +226,7 @@ export async function subscribedSocket(t: Test, url: string, channels: string[],
   return c;
 }
 
+/** Checks that every channel's seq rises by exactly 1 from its first message; returns the problems. */
 export function seqGaps(messages: readonly WsMessage[]): string[] {
   const last = new Map<string, number>();
   const problems: string[] = [];
