@@ -96,7 +96,13 @@ export function minuteOfTime(text: string): number {
 }
 
 /** Validates a parsed JSON value as a venue profile; `where` names its file in every error. */
-export function validateProfile(value: unknown, where: string): CompiledProfile {
+/**
+ * A profile checked and compiled. `strictChecks` adds the checks a profile must pass to be taken now (a
+ * markets file, a new listing over HTTP) but that an instrument listed before they existed did not:
+ * the engine's own listing and a snapshot's restore are lenient, so that a journal or snapshot
+ * written then replays to what was acknowledged.
+ */
+export function validateProfile(value: unknown, where: string, strictChecks = false): CompiledProfile {
   const fail = (field: string, problem: string): never => { throw new ProfileError(where, field, problem); };
   const obj = (v: unknown, field: string): Record<string, unknown> =>
     v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(field, 'must be an object');
@@ -179,7 +185,7 @@ export function validateProfile(value: unknown, where: string): CompiledProfile 
     const o = strict(v, `instruments[${i}]`, ['symbol', 'name', 'vintage']);
     const symbol = str(o.symbol, `instruments[${i}].symbol`);
     if (!SYMBOL_RE.test(symbol)) fail(`instruments[${i}].symbol`, 'must be 2–16 capitals, digits or dashes, starting with a capital');
-    const earlier = profile.instruments.findIndex((x) => x.symbol === symbol);
+    const earlier = strictChecks ? profile.instruments.findIndex((x) => x.symbol === symbol) : -1;
     if (earlier >= 0) fail(`instruments[${i}].symbol`, `lists ${symbol} a second time (also instruments[${earlier}])`);
     const vintage = o.vintage === null || o.vintage === undefined ? null : int(o.vintage, `instruments[${i}].vintage`, 2000, 2100);
     profile.instruments.push({ symbol, name: str(o.name, `instruments[${i}].name`), vintage });
@@ -189,8 +195,8 @@ export function validateProfile(value: unknown, where: string): CompiledProfile 
   const compiledSessions = { listed: [], block: [], auction: [] } as Record<TradeMode, SessionRanges>;
   for (const mode of TRADE_MODES) {
     // Every mode is listed, [] for none (as every mode has its fees): a mode left out is more likely
-    // forgotten than meant to be closed for good.
-    const list = sessions[mode];
+    // forgotten than meant to be closed for good. (Lenient: a mode left out has none, as it used to.)
+    const list = strictChecks ? sessions[mode] : sessions[mode] ?? [];
     if (list === undefined) fail(`sessions.${mode}`, 'is missing: list its sessions as ["HH:MM", "HH:MM"] pairs, or [] for none');
     if (!Array.isArray(list)) fail(`sessions.${mode}`, 'must be an array of ["HH:MM", "HH:MM"] pairs');
     let last = -1;

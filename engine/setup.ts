@@ -115,7 +115,7 @@ export function loadMarkets(file: string): MarketSetup {
     } catch (e) {
       throw new SetupError(path, '(file)', `is not valid JSON (venue profile ${field} of ${file}): ${messageOf(e)}`);
     }
-    const source = validateProfile(json, path).source; // throws ProfileError naming the file and field
+    const source = validateProfile(json, path, true).source; // throws ProfileError naming the file and field
     const profile = allDay ? openAllDay(source) : source;
     const venue = profile.venue;
     if (venueIndex.has(venue)) {
@@ -126,7 +126,7 @@ export function loadMarkets(file: string): MarketSetup {
       if (other !== undefined) fail(field, `${path} lists instrument ${inst.symbol}, which venue ${profiles[other].venue} lists already`);
     }
     // Checked again as the engine will see it (allDay changes the sessions and the calendar).
-    const c = validateProfile(profile, `${path} (as loaded${allDay ? ', allDay' : ''})`);
+    const c = validateProfile(profile, `${path} (as loaded${allDay ? ', allDay' : ''})`, true);
     venueIndex.set(venue, profiles.length);
     for (const inst of profile.instruments) instrumentVenue.set(inst.symbol, profiles.length);
     profiles.push(profile);

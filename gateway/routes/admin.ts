@@ -1,7 +1,7 @@
 // Operators' routes (API.md "Operators"): accounts, deposits and withdrawals, listing an
 // instrument with its venue profile, the end of day, and the settlement outputs.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { formatMoney, parseMoney, type AccountEvent, type VenueProfile } from '../../engine/index.ts';
+import { formatMoney, parseMoney, ProfileError, validateProfile, type AccountEvent, type VenueProfile } from '../../engine/index.ts';
 import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts';
 import {
   ACCOUNT, body, DATE, DAY, ERROR_REPLY, errorReplies, fail, freeText, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, refuse, submit, SYMBOL, TEXT, TONNES, type Gateway,
@@ -116,6 +116,14 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     },
   }, async (req, reply) => {
     const b = req.body;
+    // The checks a profile passes to be taken now, which the engine (replaying listings made before
+    // them) does not make: a symbol listed twice, a trade mode left out of the sessions.
+    try {
+      validateProfile(b.profile, 'profile', true);
+    } catch (e) {
+      if (e instanceof ProfileError) return fail(reply, 400, 'INVALID_COMMAND', e.message);
+      throw e;
+    }
     const r = await submit(g, req, reply, { type: 'listInstrument', symbol: b.symbol, name: b.name, vintage: b.vintage, profile: b.profile, listingPrice: parseMoney(b.listingPrice) as number });
     if (!r.ok) return refuse(reply, r);
     // The instrument as committed now: the engine may already hold later commands until then.

@@ -2,7 +2,7 @@
 // instrument and market halts, cancel-all, the role of each command, member ownership of accounts,
 // and venue admission.
 import t from 'tap';
-import type { Command, Result } from '../../engine/index.ts';
+import { restore, snapshot, validateProfile, type Command, type Result, type VenueProfile } from '../../engine/index.ts';
 import { Harness, fen, loadProfile, ok, ordersOf } from '../support/harness.ts';
 import { expectReject, funds, hubei, national, position, voluntary } from './fixtures.ts';
 import { blockIdOf, propose } from '../support/day.ts';
@@ -226,6 +226,20 @@ t.test('roles', async (t) => {
     expectReject(t, h, () => h.operator({ type: 'listInstrument', symbol: 'CEA23', profile: { ...national(), tick: 'abc' }, listingPrice: 5746 }), 'INVALID_COMMAND', 'tick');
     expectReject(t, h, () => h.operator({ type: 'listInstrument', symbol: 'CEA23', profile: national(), listingPrice: 0 }), 'INVALID_PRICE');
     expectReject(t, h, () => h.operator({ type: 'listInstrument', symbol: 'CEA23', profile: loadProfile('cea', { tick: '0.05' }), listingPrice: 5746 }), 'INVALID_PRICE', '0.05');
+  });
+
+  t.test('listings taken before the strict profile checks replay as they were acknowledged', async (t) => {
+    // A symbol listed twice in the profile and a trade mode left out of its sessions are refused in
+    // a markets file and over HTTP (strict), but a journalled listing made before that refusal, and
+    // a snapshot holding it, must replay to what was acknowledged.
+    const h = market();
+    const partial = national() as unknown as { sessions: Record<string, unknown>; instruments: { symbol: string }[] };
+    delete partial.sessions.auction;
+    partial.instruments.push({ ...partial.instruments[0] });
+    t.throws(() => validateProfile(partial, 'profile', true), /sessions\.auction: is missing|a second time/, 'strict: refused');
+    ok(h.operator({ type: 'listInstrument', symbol: 'CEA23', profile: partial as unknown as VenueProfile, listingPrice: 5746 }));
+    t.same(h.engine.instrument('CEA23')?.profile.source.sessions.auction, [], 'the mode left out has no session, as before');
+    t.equal(restore(JSON.parse(JSON.stringify(snapshot(h.engine)))).instrument('CEA23')?.symbol, 'CEA23', 'and a snapshot holding it restores');
   });
 });
 

@@ -424,6 +424,10 @@ t.test('operator routes', async (t) => {
   t.match(listed.body, { symbol: 'HBEA-T', venue: 'HBEA', prevClose: '40.00', listedBand: { low: '36.00', high: '44.00' } });
   expectError(t, await api('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'HBEA-T', vintage: null, profile: allDay, listingPrice: '40.00' } }), 409, 'INSTRUMENT_EXISTS');
   expectError(t, await api('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'BAD-P', profile: { venue: 'X' }, listingPrice: '40.00' } }), 400, 'INVALID_COMMAND', /profile/);
+  const { auction: _auction, ...twoModes } = allDay.sessions;
+  expectError(t, await api('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'BAD-Q', profile: { ...allDay, sessions: twoModes }, listingPrice: '40.00' } }), 400, 'INVALID_COMMAND', /^profile: sessions\.auction: is missing/);
+  expectError(t, await api('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'BAD-R', profile: { ...allDay, instruments: [...allDay.instruments, allDay.instruments[0]] }, listingPrice: '40.00' } }), 400, 'INVALID_COMMAND', /^profile: instruments\[1\]\.symbol: lists HBEA a second time/);
+  t.equal((await api('GET', '/v1/instruments/BAD-Q')).status, 404, 'neither was listed');
   t.ok((await api('GET', '/v1/instruments/HBEA-T')).status === 200, 'the new instrument is public');
 
   expectError(t, await api('GET', '/v1/settlement/2001-01-01', { key: 'operator' }), 404, 'UNKNOWN_DAY');
