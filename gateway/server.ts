@@ -134,7 +134,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   const json = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if ((body as string).trim() === '') done(null, undefined);
+    if (/^[ \t\r\n]*$/.test(body as string)) done(null, undefined); // JSON's own blanks only
     else json(req, body as string, done);
   });
 

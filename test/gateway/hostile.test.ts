@@ -55,6 +55,10 @@ t.test('Content-Type: application/json with no body is no body: a cancel goes ah
     expectError(t, await hit('POST', '/v1/orders', { key: 'M2', headers: json, body }), 400, 'INVALID_REQUEST', /^body must be an object$/, `an order with the body ${JSON.stringify(body)}`);
     expectError(t, await hit('POST', '/v1/risk/accounts/M1-C1/cancel-all', { key: 'risk', headers: json, body }), 400, 'INVALID_REQUEST', /^body must be an object$/, `a cancel-all with the body ${JSON.stringify(body)}`);
   }
+  // Blanks JSON does not count as blanks (a no-break space, a byte-order mark) are not JSON.
+  for (const body of ['\u00a0', '\ufeff']) {
+    expectError(t, await hit('POST', '/v1/orders', { key: 'M2', headers: json, body }), 400, 'INVALID_REQUEST', /not valid JSON/, `the body ${JSON.stringify(body)}`);
+  }
 });
 
 t.test('wrong types are refused, never coerced into an order', async (t) => {

@@ -93,7 +93,7 @@ t.test('a restart keeps the day\'s warnings; the end of day clears them', async 
   t.same((await s.api('GET', '/v1/warnings')).body, [], 'a new trading day starts with no warning');
   // Told so on the channel, one seq on: a subscriber drops them, as a new one's snapshot has none.
   const ended = await c.next((m) => m.channel === 'warnings' && m.type === 'endOfDay');
-  t.match(ended, { seq: held.seq + 1, date: eod.body.date, nextDate: eod.body.nextDate }, 'the end of day, on warnings');
+  t.match(ended, { seq: Number(held.seq) + 1, date: eod.body.date, nextDate: eod.body.nextDate }, 'the end of day, on warnings');
   const late = await openSocket(s.wsUrl);
   late.send({ op: 'subscribe', channels: ['warnings'] });
   t.match(await late.next((m) => m.channel === 'warnings' && m.type === 'snapshot'), { seq: ended.seq, warnings: [] }, 'a new subscriber: no warning, at that seq');
