@@ -1276,6 +1276,16 @@ export class Engine {
     return { bids: inst.book.depth(BUY, levels), asks: inst.book.depth(SELL, levels) };
   }
 
+  /**
+   * Whether a command of `mode` stamped at `time` would be within the trading day and a session of
+   * the instrument's calendar (halts aside): false after the end of day until the next day begins,
+   * on a day its calendar does not trade, and between sessions.
+   */
+  sessionOpen(inst: Instrument, mode: 'listed' | 'block', time: number): boolean {
+    const day = localDay(time);
+    return day === this.tradingDay && isTradingDay(inst.profile, day) && sessionAt(inst.profile, mode, localMinute(time)) !== null;
+  }
+
   /** Live statistics of the day: MARKET-RULES section 4 (prices in fen; changePct in hundredths of a percent). */
   ticker(symbol: string) {
     const inst = this.bySymbol.get(symbol);

@@ -8,6 +8,7 @@ import {
 import { isoTime, type WarningEvent } from '../engine/index.ts';
 
 const STATUS = { type: 'string', enum: ['trading', 'halted'] } as const;
+const SESSION = { type: 'string', enum: ['open', 'closed'] } as const;
 const PERCENT_TEXT = { type: 'string', description: 'a percentage as a decimal string, such as "10"' } as const;
 const BAND = {
   type: 'object',
@@ -24,6 +25,9 @@ export const INSTRUMENT_VIEW = {
     lot: TONNES, status: STATUS, prevClose: MONEY_TEXT,
     referencePrice: { ...MONEY_TEXT, description: 'the price today\'s bands are computed from: prevClose, unless a risk officer set another' },
     listedBand: BAND, blockBand: BAND,
+    tradingDate: { ...DAY, description: 'the trading day orders are taken for (after the end of day, the next one)' },
+    listedSession: { ...SESSION, description: 'whether a listed order sent now falls within the trading day and a listed session of the instrument\'s calendar (a halt is told by status)' },
+    blockSession: { ...SESSION, description: 'the same for a block proposal or its answer' },
   },
   additionalProperties: false,
 } as const;

@@ -8,11 +8,14 @@ import { BOOK, INSTRUMENT_VIEW, KLINE_VIEW, LISTINGS, PUBLIC_TRADE, TICKER_VIEW,
 export function instrumentView(g: Gateway, symbol: string) {
   const i = g.engine.instrument(symbol);
   if (i === undefined) return undefined;
+  const now = g.sequencer.now();
+  const session = (mode: 'listed' | 'block') => (g.engine.sessionOpen(i, mode, now) ? 'open' : 'closed');
   return {
     symbol: i.symbol, name: i.name, venue: i.venue, kind: i.profile.source.kind, vintage: i.vintage, tick: formatMoney(i.profile.tick),
     lot: i.profile.lot, status: g.engine.marketHalted ? 'halted' : i.status, prevClose: formatMoney(i.prevClose), referencePrice: formatMoney(i.referencePrice),
     listedBand: { low: formatMoney(i.bandLow), high: formatMoney(i.bandHigh), pct: formatPercent(i.listedBandRate) },
     blockBand: { low: formatMoney(i.blockLow), high: formatMoney(i.blockHigh), pct: formatPercent(i.blockBandRate) },
+    tradingDate: g.engine.tradingDate, listedSession: session('listed'), blockSession: session('block'),
   };
 }
 

@@ -1,7 +1,8 @@
 // A new market's first trading day is the first day, from the day it is first started, on which one
 // of its instruments trades: started on a Sunday with the published calendars (no allDay), it trades
-// from Monday, refuses Sunday's orders for that reason, and has no Sunday to close. Over real HTTP,
-// with the exchange's clock set.
+// from Monday, refuses Sunday's orders for that reason, and has no Sunday to close. An instrument
+// says whether its sessions are open now, as an order would find them. Over real HTTP, with the
+// exchange's clock set.
 import t from 'tap';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,13 +31,27 @@ t.test('first started on a Sunday: the trading day is Monday', async (t) => {
   expectError(t, await call(base, 'POST', '/v1/orders', { key: KEYS.M1, body: order }), 503, 'MARKET_CLOSED', /^orders are taken for the trading day 2026-11-23, not 2026-11-22$/);
   expectError(t, await call(base, 'POST', '/v1/admin/end-of-day', { key: KEYS.operator, body: {} }), 409, 'DAY_NOT_STARTED', /2026-11-23 has not begun/);
   expectError(t, await call(base, 'POST', '/v1/admin/end-of-day', { key: KEYS.operator, body: { date: '2026-11-22' } }), 409, 'DAY_ALREADY_CLOSED', /the exchange did not trade then/);
+  // What the instrument says of it, as orders would find it: CEA24's listed sessions are 09:30–11:30
+  // and 13:00–15:00, its block session 13:00–15:00.
+  const sessions = async () => {
+    const i = (await call(base, 'GET', '/v1/instruments/CEA24')).body as { tradingDate: string; listedSession: string; blockSession: string; status: string };
+    return [i.tradingDate, i.listedSession, i.blockSession, i.status];
+  };
+  t.same(await sessions(), ['2026-11-23', 'closed', 'closed', 'trading'], 'Sunday: closed, the trading day Monday');
   clock = cst('2026-11-23', '10:00');
+  t.same(await sessions(), ['2026-11-23', 'open', 'closed', 'trading'], 'Monday 10:00: listed open, block not yet');
   const placed = await call(base, 'POST', '/v1/orders', { key: KEYS.M1, body: order });
   t.equal(placed.status, 201, `Monday in session: the order is taken (${placed.text.slice(0, 120)})`);
+  clock = cst('2026-11-23', '12:00');
+  t.same(await sessions(), ['2026-11-23', 'closed', 'closed', 'trading'], 'the midday break');
+  expectError(t, await call(base, 'POST', '/v1/orders', { key: KEYS.M1, body: order }), 503, 'MARKET_CLOSED', /is closed now/, 'as an order finds it');
+  clock = cst('2026-11-23', '13:30');
+  t.same(await sessions(), ['2026-11-23', 'open', 'open', 'trading'], 'the afternoon: both');
   clock = cst('2026-11-23', '15:35'); // after the last session (Guangdong's, to 15:30)
   const closed = await call(base, 'POST', '/v1/admin/end-of-day', { key: KEYS.operator, body: {} });
   t.equal(closed.status, 200, `Monday closes after its sessions: ${closed.text.slice(0, 200)}`);
   t.match(closed.body, { date: '2026-11-23', nextDate: '2026-11-24' });
+  t.same(await sessions(), ['2026-11-24', 'closed', 'closed', 'trading'], 'after the end of day: Tuesday\'s, closed until its session');
 });
 
 t.test('first started on a Monday: that day', async (t) => {
@@ -45,8 +60,17 @@ t.test('first started on a Monday: that day', async (t) => {
   t.equal(ex.gateway.engine.tradingDate, '2026-11-23');
 });
 
-t.test('the demo (allDay) trades every day: a Sunday is its first trading day', async (t) => {
-  const ex = await startExchange({ dataDir: join(folder.path, 'demo'), marketsFile: join(ROOT, 'markets', 'demo.json'), keys: KEY_SPECS, rateLimit: 0, now: () => cst('2026-11-22', '10:00') });
+t.test('the demo (allDay) trades every day: a Sunday is its first trading day; after the end of day, closed until midnight', async (t) => {
+  let clock = cst('2026-11-22', '10:00');
+  const ex = await startExchange({ dataDir: join(folder.path, 'demo'), marketsFile: join(ROOT, 'markets', 'demo.json'), keys: KEY_SPECS, rateLimit: 0, now: () => clock });
   t.teardown(() => ex.close());
   t.equal(ex.gateway.engine.tradingDate, '2026-11-22');
+  const base = await ex.listen(0, '127.0.0.1');
+  const sessions = async () => ((await call(base, 'GET', '/v1/instruments')).body as { listedSession: string; blockSession: string; tradingDate: string }[])
+    .map((i) => `${i.tradingDate} ${i.listedSession} ${i.blockSession}`);
+  t.same(new Set(await sessions()), new Set(['2026-11-22 open open']), 'every instrument open');
+  t.equal((await call(base, 'POST', '/v1/admin/end-of-day', { key: KEYS.operator, body: {} })).status, 200);
+  t.same(new Set(await sessions()), new Set(['2026-11-23 closed closed']), 'after the end of day: closed, the trading day the next');
+  clock = cst('2026-11-23', '00:00');
+  t.same(new Set(await sessions()), new Set(['2026-11-23 open open']), 'from midnight: open');
 });
