@@ -71,6 +71,13 @@ export interface SetInstrument extends Stamp {
   reason: string;
 }
 
+/**
+ * One instrument halted or resumed, its bands left as they are: unlike SetInstrument, it never
+ * checks the band's width, so a band the end of day widened past what a listing may have can
+ * still be halted.
+ */
+export interface SetInstrumentStatus extends Stamp { type: 'setInstrumentStatus'; symbol: string; status: 'trading' | 'halted'; reason: string }
+
 export interface MarketStatus extends Stamp { type: 'haltMarket' | 'resumeMarket'; reason: string }
 
 /** A cap or threshold for a class (optionally on top of the allocation) or for one account. */
@@ -121,7 +128,7 @@ export type Command =
   | PlaceOrder | CancelOrder | ModifyOrder
   | ProposeBlock | CounterBlock | AcceptBlock | EndBlock | EndOfDay
   | CreateAccount | Transfer | ListInstrument
-  | SetInstrument | MarketStatus | SetLimit | RestrictAccount | CancelAll | FileLargeHolderReport | PublishWarning;
+  | SetInstrument | SetInstrumentStatus | MarketStatus | SetLimit | RestrictAccount | CancelAll | FileLargeHolderReport | PublishWarning;
 
 export type CommandType = Command['type'];
 
@@ -148,6 +155,7 @@ export const COMMAND_ROLES: Record<CommandType, readonly Role[]> = {
   withdraw: ['operator'],
   listInstrument: ['operator'],
   setInstrument: ['risk'],
+  setInstrumentStatus: ['risk'],
   haltMarket: ['risk'],
   resumeMarket: ['risk'],
   setPositionCap: ['risk'],

@@ -7,7 +7,7 @@ import { ladderBook, type BookFactory, type DepthLevel } from './book.ts';
 import { addTradingDays, describeSessions, isTradingDay, localDay, localMidnight, localMinute, sessionAt } from './calendar.ts';
 import {
   COMMAND_ROLES, type Actor, type CancelAll, type CommandType, type Role, type CancelOrder, type Command, type CreateAccount, type FileLargeHolderReport, type PublishWarning,
-  type ListInstrument, type MarketStatus, type ModifyOrder, type PlaceOrder, type RestrictAccount, type SetInstrument,
+  type ListInstrument, type MarketStatus, type ModifyOrder, type PlaceOrder, type RestrictAccount, type SetInstrument, type SetInstrumentStatus,
   type SetLimit, type Transfer,
 } from './commands.ts';
 import { refused, reject, type RejectCode, type Rejection } from './errors.ts';
@@ -220,6 +220,7 @@ export class Engine {
       case 'withdraw': return this.transfer(command);
       case 'listInstrument': return this.listInstrument(command);
       case 'setInstrument': return this.setInstrument(command);
+      case 'setInstrumentStatus': return this.setInstrumentStatus(command);
       case 'haltMarket':
       case 'resumeMarket': return this.setMarketStatus(command);
       case 'setPositionCap':
@@ -1055,6 +1056,19 @@ export class Engine {
     return this.done();
   }
 
+  /** A halt or a resume of one instrument alone: its bands stay as they are, whatever their width. */
+  private setInstrumentStatus(c: SetInstrumentStatus): Result {
+    const inst = this.listed(c.symbol);
+    if (refused(inst)) return inst;
+    const r = this.checkReason(c.reason);
+    if (r !== null) return r;
+    if (c.status !== 'trading' && c.status !== 'halted') return reject('INVALID_COMMAND', 'status must be "trading" or "halted"');
+    inst.status = c.status;
+    inst.statusReason = c.status === 'halted' ? c.reason : null;
+    this.instrumentEvent(inst, c, c.reason);
+    return this.done();
+  }
+
   /** After a band change: resting orders outside the new band are cancelled; nothing trades outside it. */
   private rebandBook(inst: Instrument, c: Command): void {
     const book = inst.book;
@@ -1199,8 +1213,8 @@ export class Engine {
 
   private instrumentEvent(inst: Instrument, c: Command, reason: string): void {
     this.emit({
-      type: 'instrument', seq: c.seq, time: c.time, symbol: inst.symbol, status: inst.status, referencePrice: inst.referencePrice,
-      bandLow: inst.bandLow, bandHigh: inst.bandHigh, blockLow: inst.blockLow, blockHigh: inst.blockHigh, reason,
+      type: 'instrument', seq: c.seq, time: c.time, symbol: inst.symbol, status: inst.status, prevClose: inst.prevClose, referencePrice: inst.referencePrice,
+      listedBandRate: inst.listedBandRate, blockBandRate: inst.blockBandRate, bandLow: inst.bandLow, bandHigh: inst.bandHigh, blockLow: inst.blockLow, blockHigh: inst.blockHigh, reason,
     });
   }
 

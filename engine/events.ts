@@ -68,7 +68,11 @@ export interface InstrumentEvent {
   time: number;
   symbol: string;
   status: 'trading' | 'halted';
+  prevClose: number;
   referencePrice: number;
+  /** The listed and block band's rates, parts per 10^8 (formatPercent gives the percentage). */
+  listedBandRate: number;
+  blockBandRate: number;
   bandLow: number;
   bandHigh: number;
   blockLow: number;

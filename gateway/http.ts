@@ -67,7 +67,7 @@ export const PATTERN_WORDS = new Map<string, string>([
   [PERCENT.pattern, 'a percentage as a string, six decimals at most, such as "10"'],
   [CLIENT_ORDER_ID.pattern, '1–64 printable ASCII characters, no spaces'],
   [TEXT_PATTERN, 'text without control characters (tabs and line breaks are taken)'],
-  [SINCE.pattern, 'a sequence number, or a time such as "2026-11-20T09:30:00+08:00" or a date such as "2026-11-20"'],
+  [SINCE.pattern, 'a sequence number, or a time such as "2026-11-20T09:30:00+08:00" (in a URL, "+" is written "%2B") or a date such as "2026-11-20"'],
 ]);
 
 export const ERROR_REPLY = {

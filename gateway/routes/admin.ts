@@ -7,7 +7,7 @@ import {
   ACCOUNT, body, DATE, DAY, ERROR_REPLY, errorReplies, fail, freeText, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, refuse, submit, SYMBOL, TEXT, TONNES, type Gateway,
 } from '../http.ts';
 import { CASH, INSTRUMENT_VIEW } from '../replies.ts';
-import { instrumentView } from './market.ts';
+import { instrumentEventOf, instrumentViewAt } from './market.ts';
 
 const operator = { config: { role: 'operator' as const } };
 const VENUE = SYMBOL;
@@ -126,9 +126,8 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     }
     const r = await submit(g, req, reply, { type: 'listInstrument', symbol: b.symbol, name: b.name, vintage: b.vintage, profile: b.profile, listingPrice: parseMoney(b.listingPrice) as number });
     if (!r.ok) return refuse(reply, r);
-    // The instrument as committed now: the engine may already hold later commands until then.
-    await g.sequencer.committed();
-    return reply.code(201).send(instrumentView(g, b.symbol));
+    // As the listing left it, not as a risk officer's command committed with it did.
+    return reply.code(201).send(instrumentViewAt(g, instrumentEventOf(r.events, b.symbol)));
   });
 
   app.post<{ Body: { date?: string } | null }>('/v1/admin/end-of-day', {

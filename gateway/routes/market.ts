@@ -1,7 +1,7 @@
 // Public market data (API.md "Market data"): instruments, book, recent trades, ticker, K-lines, and
 // today's risk warnings.
 import type { FastifyInstance } from 'fastify';
-import { formatMoney, formatPercent, isoTime, INTERVAL_NAMES, type KlineInterval } from '../../engine/index.ts';
+import { formatMoney, formatPercent, isoTime, INTERVAL_NAMES, type EngineEvent, type InstrumentEvent, type KlineInterval } from '../../engine/index.ts';
 import { errorReplies, money, params, SYMBOL, unknownInstrument, unlisted, type Gateway } from '../http.ts';
 import { BOOK, INSTRUMENT_VIEW, KLINE_VIEW, LISTINGS, PUBLIC_TRADE, TICKER_VIEW, WARNING_VIEW, warningView } from '../replies.ts';
 
@@ -18,6 +18,25 @@ export function instrumentView(g: Gateway, symbol: string) {
     tradingDate: g.engine.tradingDate, listedSession: session('listed'), blockSession: session('block'),
   };
 }
+
+/**
+ * An instrument as a command left it (its instrument event): what a risk officer's or operator's
+ * answer shows, which another officer's command committed in the same batch must not show instead.
+ * The market-wide halt is read as it is now.
+ */
+export function instrumentViewAt(g: Gateway, e: InstrumentEvent) {
+  const view = instrumentView(g, e.symbol);
+  if (view === undefined) return undefined;
+  return {
+    ...view, status: g.engine.marketHalted ? 'halted' : e.status, prevClose: formatMoney(e.prevClose), referencePrice: formatMoney(e.referencePrice),
+    listedBand: { low: formatMoney(e.bandLow), high: formatMoney(e.bandHigh), pct: formatPercent(e.listedBandRate) },
+    blockBand: { low: formatMoney(e.blockLow), high: formatMoney(e.blockHigh), pct: formatPercent(e.blockBandRate) },
+  };
+}
+
+/** The instrument event of a command's events (every command that lists or sets an instrument has one). */
+export const instrumentEventOf = (events: readonly EngineEvent[], symbol: string): InstrumentEvent =>
+  events.find((e): e is InstrumentEvent => e.type === 'instrument' && e.symbol === symbol) as InstrumentEvent;
 
 export function marketRoutes(app: FastifyInstance, g: Gateway): void {
   const symbolParams = { params: params({ symbol: SYMBOL }) };

@@ -7,7 +7,7 @@ import {
   ACCOUNT, body, DAY, errorReplies, fail, freeText, params, PERCENT, PRICE, REASON, refuse, SINCE, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
 } from '../http.ts';
 import { INSTRUMENT_VIEW, LARGE_HOLDER, WARNING_VIEW, warningView } from '../replies.ts';
-import { instrumentView } from './market.ts';
+import { instrumentEventOf, instrumentViewAt } from './market.ts';
 
 const risk = { config: { role: 'risk' as const } };
 /** A large-holder alert a threshold change raised. */
@@ -46,15 +46,17 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     },
   }, async (req, reply) => {
     const b = req.body;
-    const r = await submit(g, req, reply, {
+    // A status alone is a halt or a resume, which leaves the bands as they are and so never checks
+    // their width (a band the end of day widened past a listing's may still be halted).
+    const statusAlone = b.status !== undefined && b.listedBandPct === undefined && b.blockBandPct === undefined && b.referencePrice === undefined;
+    const r = await submit(g, req, reply, statusAlone ? { type: 'setInstrumentStatus', symbol: req.params.symbol, status: b.status as 'trading' | 'halted', reason: b.reason } : {
       type: 'setInstrument', symbol: req.params.symbol, listedBandPct: b.listedBandPct ?? null, blockBandPct: b.blockBandPct ?? null,
       referencePrice: b.referencePrice === undefined ? null : parseMoney(b.referencePrice), status: b.status ?? null, reason: b.reason,
     });
     if (!r.ok) return refuse(reply, r);
-    // The instrument as committed now: the engine may already hold later commands until then.
-    await g.sequencer.committed();
     const { cancelled, withdrawnBlocks } = ended(r.events);
-    return { instrument: instrumentView(g, req.params.symbol), cancelledOrders: cancelled.length, cancelled, withdrawnBlocks };
+    // The instrument as this command left it, not as a later one (committed with it) did.
+    return { instrument: instrumentViewAt(g, instrumentEventOf(r.events, req.params.symbol)), cancelledOrders: cancelled.length, cancelled, withdrawnBlocks };
   });
 
   app.post<{ Body: { symbol?: string; text: string } }>('/v1/risk/warnings', {
@@ -110,6 +112,8 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
       },
     }, async (req, reply) => {
       const b = req.body;
+      // API.md names no reason for these two, so it may be left out; one given must say something.
+      if (b.reason !== undefined && b.reason.trim() === '') return fail(reply, 400, 'INVALID_REQUEST', 'body/reason is blank: say why, or leave it out');
       const r = await submit(g, req, reply, {
         type, symbol: b.symbol, accountClass: b.accountClass ?? null, accountId: b.accountId ?? null,
         quantity: (b[field] ?? null) as number | null, plusAllocation: b.plusAllocation === true, reason: b.reason,
@@ -181,6 +185,12 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
 
   app.get<{ Querystring: { since?: string; limit?: number } }>('/v1/risk/audit', {
     ...risk,
+    // A time's "+08:00" typed into a URL as it is arrives as " 08:00" (a + in a query string is a
+    // space): taken as the + it was meant to be.
+    preValidation: async (req) => {
+      const q = req.query as { since?: unknown };
+      if (typeof q.since === 'string') q.since = q.since.replace(/T(.+) (\d{2}:\d{2})$/, 'T$1+$2');
+    },
     schema: {
       querystring: body({ since: SINCE, limit: { type: 'integer', minimum: 1, maximum: 10_000 } }),
       response: {

@@ -259,7 +259,7 @@ t.test('audit trail: who did what and why', async (t) => {
   const entries = audit.body as Entry[];
   const find = (action: string, why: string | null) => entries.find((e) => e.action === action && e.why === why);
   for (const [action, why] of [
-    ['setInstrument', 'volatility'], ['setInstrument', 'technical fault'], ['haltMarket', 'market-wide drill'], ['resumeMarket', 'drill over'],
+    ['setInstrument', 'volatility'], ['setInstrumentStatus', 'technical fault'], ['haltMarket', 'market-wide drill'], ['resumeMarket', 'drill over'],
     ['setPositionCap', 'new client'], ['restrictAccount', 'inquiry'], ['cancelAll', 'client request'], ['setLargeHolderThreshold', 'watch list'],
   ] as const) {
     t.match(find(action, why), { who: WHO.risk, time: ISO_TIME }, `${action} (${why}) by the risk officer`);

@@ -1,0 +1,65 @@
+// What a risk officer's instrument and limit commands answer, over real HTTP: a halt or resume
+// alone works whatever the band's width (an end of day can widen a band past what a reference
+// price may set), each answer shows the instrument as its own command left it even when another
+// officer's command is committed in the same batch, a blank reason given to a cap or threshold is
+// refused, and the audit trail takes a time typed into the URL with its "+" as it is.
+import t from 'tap';
+import { expectError, expectOk, startServer } from '../support/server.ts';
+
+const s = await startServer();
+t.teardown(() => s.close());
+const patch = (symbol: string, body: Record<string, unknown>) => s.api('PATCH', `/v1/risk/instruments/${symbol}`, { key: 'risk', body });
+
+t.test('an end of day that widens a band past a reference price\'s bound: a halt and a resume alone still work', async (t) => {
+  // 100 % of 500.00 is 0.01–1000.00, the widest band a reference price may set (100,000 steps).
+  expectOk(t, await patch('CEA25', { listedBandPct: '100', referencePrice: '500.00', reason: 'wide' }), 200);
+  expectOk(t, await s.api('POST', '/v1/orders', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA25', side: 'sell', type: 'limit', price: '1000.00', quantity: 1 } }), 201);
+  const buy = await s.api('POST', '/v1/orders', { key: 'M2', body: { accountId: 'M2-C1', symbol: 'CEA25', side: 'buy', type: 'limit', price: '1000.00', quantity: 1 } });
+  t.equal(buy.body.fills.length, 1, 'a trade at the top of the band');
+  expectOk(t, await s.api('POST', '/v1/admin/end-of-day', { key: 'operator', body: {} }), 200);
+  const wide = (await s.api('GET', '/v1/instruments/CEA25')).body;
+  t.match(wide, { prevClose: '1000.00', listedBand: { low: '0.01', high: '2000.00' } }, 'the next day\'s band: 200,000 steps');
+  const halted = await patch('CEA25', { status: 'halted', reason: 'emergency' });
+  expectOk(t, halted, 200, 'halted');
+  t.match(halted.body.instrument, { status: 'halted', listedBand: { high: '2000.00', pct: '100' } }, 'the band as it was');
+  expectError(t, await s.api('POST', '/v1/orders', { key: 'M2', body: { accountId: 'M2-C1', symbol: 'CEA25', side: 'buy', type: 'limit', price: '900.00', quantity: 1 } }), 503, 'INSTRUMENT_HALTED');
+  expectOk(t, await patch('CEA25', { status: 'trading', reason: 'over' }), 200, 'resumed');
+  // A band change with it is still bounded: naming the same band is refused, a narrower one taken.
+  expectError(t, await patch('CEA25', { status: 'halted', listedBandPct: '100', reason: 'again' }), 422, 'BAND_TOO_WIDE');
+  expectOk(t, await patch('CEA25', { status: 'halted', listedBandPct: '10', reason: 'narrower' }), 200);
+  const audit = (await s.api('GET', '/v1/risk/audit', { key: 'risk' })).body as { action: string; why: string; outcome: string }[];
+  t.match(audit.filter((a) => a.why === 'emergency' || a.why === 'over'), [{ action: 'setInstrumentStatus', outcome: 'done' }, { action: 'setInstrumentStatus', outcome: 'done' }], 'audited as halt and resume');
+});
+
+t.test('each answer shows the instrument as its own command left it', async (t) => {
+  let mixed = 0;
+  for (let i = 0; i < 20; i++) {
+    // Sent together, so that both are often committed in one batch.
+    const [a, b] = await Promise.all([
+      patch('CEA23', { listedBandPct: '2', reason: `a${i}` }),
+      patch('CEA23', { listedBandPct: '10', status: i % 2 === 0 ? 'halted' : 'trading', reason: `b${i}` }),
+    ]);
+    expectOk(t, a, 200);
+    expectOk(t, b, 200);
+    if (a.body.instrument.listedBand.pct !== '2' || b.body.instrument.listedBand.pct !== '10') mixed++;
+    if (b.body.instrument.status !== (i % 2 === 0 ? 'halted' : 'trading')) mixed++;
+  }
+  t.equal(mixed, 0, 'no answer showed the other command\'s band or status');
+});
+
+t.test('a cap or threshold: a reason may be left out, a blank one is refused', async (t) => {
+  expectOk(t, await s.api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M1-P1', maxQuantity: 5000 } }), 200, 'no reason');
+  for (const [path, field] of [['/v1/risk/position-caps', 'maxQuantity'], ['/v1/risk/large-holder-thresholds', 'quantity']]) {
+    expectError(t, await s.api('PUT', path, { key: 'risk', body: { symbol: 'CEA24', accountId: 'M1-P1', [field]: 6000, reason: '   ' } }), 400, 'INVALID_REQUEST', /^body\/reason is blank/, path);
+  }
+  t.match((await s.api('GET', '/v1/account?accountId=M1-P1', { key: 'M1' })).body.holdings, [{ symbol: 'CEA24', cap: 5000, largeHolderThreshold: 500000 }], 'neither refused limit was set');
+});
+
+t.test('the audit trail: a time with its "+" typed into the URL as it is', async (t) => {
+  const all = (await s.api('GET', '/v1/risk/audit', { key: 'risk' })).body as { time: string }[];
+  const from = all[all.length - 1].time; // "…+08:00"
+  const typed = await s.api('GET', `/v1/risk/audit?since=${from}`, { key: 'risk' }); // the + arrives as a space
+  t.equal(typed.status, 200, `taken: ${typed.text.slice(0, 160)}`);
+  t.same(typed.body, (await s.api('GET', `/v1/risk/audit?since=${encodeURIComponent(from)}`, { key: 'risk' })).body, 'as if encoded');
+  expectError(t, await s.api('GET', '/v1/risk/audit?since=2026-11-20T09:30:00 8', { key: 'risk' }), 400, 'INVALID_REQUEST', /%2B/);
+});
