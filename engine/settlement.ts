@@ -246,12 +246,40 @@ export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, pr
 }
 
 /** Rows as CSV with a header, every field quoted only when it must be; LF line ends. */
+/** About a megabyte of text a piece. */
+const PIECE = 1 << 20;
+
+/**
+ * Lines gathered into pieces of about a megabyte: a busy day's report passes the longest string V8
+ * makes (about 512 M characters), so it is written piece by piece, never as one string.
+ */
+export function* inPieces(lines: Iterable<string>): Generator<string> {
+  let piece = '';
+  for (const line of lines) {
+    piece += line;
+    if (piece.length >= PIECE) {
+      yield piece;
+      piece = '';
+    }
+  }
+  if (piece !== '') yield piece;
+}
+
+const quoteCsv = (v: unknown): string => {
+  const s = v === null || v === undefined ? '' : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+/** A header line and a line per row, each ending in a line break, in pieces (inPieces). */
+export function* csvPieces<T extends object>(rows: Iterable<T>, columns: readonly (keyof T & string)[]): Generator<string> {
+  yield* inPieces((function* () {
+    yield columns.join(',') + '\n';
+    for (const r of rows) yield columns.map((c) => quoteCsv(r[c])).join(',') + '\n';
+  })());
+}
+
 export function toCsv<T extends object>(rows: readonly T[], columns: readonly (keyof T & string)[]): string {
-  const quote = (v: unknown): string => {
-    const s = v === null || v === undefined ? '' : String(v);
-    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [columns.join(','), ...rows.map((r) => columns.map((c) => quote(r[c])).join(','))].join('\n') + '\n';
+  return [...csvPieces(rows, columns)].join('');
 }
 
 export const CSV_COLUMNS = {
@@ -261,8 +289,16 @@ export const CSV_COLUMNS = {
   statements: ['date', 'accountId', 'member', 'kind', 'seq', 'time', 'ref', 'symbol', 'side', 'mode', 'price', 'quantity', 'amount', 'fee', 'cash', 'tonnes'] as const,
 };
 
-/** The statements as one CSV ledger: a row per movement, opening and closing lines included. */
+/** The statements as one CSV ledger: a row per movement, opening and closing lines included, in pieces (inPieces). */
+export function* statementsCsvPieces(statements: readonly Statement[]): Generator<string> {
+  type Row = { date: string; accountId: string; member: string } & Statement['movements'][number];
+  const rows = function* (): Generator<Row> {
+    for (const s of statements) for (const m of s.movements) yield { date: s.date, accountId: s.accountId, member: s.member, ...m };
+  };
+  yield* csvPieces(rows(), CSV_COLUMNS.statements as unknown as (keyof Row & string)[]);
+}
+
+/** statementsCsvPieces as one text. */
 export function statementsCsv(statements: readonly Statement[]): string {
-  const rows = statements.flatMap((s) => s.movements.map((m) => ({ date: s.date, accountId: s.accountId, member: s.member, ...m })));
-  return toCsv(rows, CSV_COLUMNS.statements as unknown as (keyof (typeof rows)[number] & string)[]);
+  return [...statementsCsvPieces(statements)].join('');
 }

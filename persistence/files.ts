@@ -5,13 +5,17 @@ import { join } from 'node:path';
 
 /**
  * Writes a file whole or not at all: a temporary file beside it, synced, then renamed over the name.
- * The rename is durable once the folder is synced too (syncFolder).
+ * The rename is durable once the folder is synced too (syncFolder). The text may come in pieces.
  */
-export function writeDurably(dir: string, name: string, text: string, mode?: number): void {
+export function writeDurably(dir: string, name: string, text: string | Iterable<string>, mode?: number): void {
   const tmp = join(dir, name + '.tmp');
   const fd = openSync(tmp, 'w', mode);
   try {
-    writeSync(fd, text);
+    // Text in pieces is written piece by piece (a report can be longer than one string may be).
+    for (const piece of typeof text === 'string' ? [text] : text) {
+      const bytes = Buffer.from(piece, 'utf8');
+      for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syncFolder, writeDurably } from './files.ts';
 import {
-  settle, statementsCsv, toCsv, CSV_COLUMNS, SettlementError, type EndOfDayEvent, type SettlementReports,
+  settle, statementsCsvPieces, csvPieces, inPieces, CSV_COLUMNS, SettlementError, type EndOfDayEvent, type SettlementReports,
 } from '../engine/index.ts';
 import type { Journal } from './journal.ts';
 
@@ -14,6 +14,21 @@ export const REPORTS = ['statements', 'trades', 'market', 'large-holders'] as co
 export type ReportName = (typeof REPORTS)[number];
 /** The files of a published day: each report as JSON and CSV, and the totals. */
 const FILES = [...REPORTS.flatMap((r) => [`${r}.json`, `${r}.csv`]), 'totals.json'];
+
+/**
+ * A list as `JSON.stringify(rows, null, 2) + '\n'` writes it, byte for byte, in pieces (inPieces):
+ * each row on its own, its lines indented once more (a JSON string holds no raw line break).
+ */
+export function* jsonPieces(rows: readonly unknown[]): Generator<string> {
+  if (rows.length === 0) {
+    yield '[]\n';
+    return;
+  }
+  yield* inPieces((function* () {
+    yield '[\n';
+    for (let i = 0; i < rows.length; i++) yield `  ${JSON.stringify(rows[i], null, 2).replace(/\n/g, '\n  ')}${i + 1 < rows.length ? ',\n' : '\n]\n'}`;
+  })());
+}
 
 export class SettlementWriter {
   constructor(private readonly journal: Journal, private readonly dataDir: string) {
@@ -50,18 +65,19 @@ export class SettlementWriter {
     const r = this.reports(date);
     const dir = this.folder(date);
     mkdirSync(dir, { recursive: true });
-    const text: Record<string, string> = {
-      'statements.json': JSON.stringify(r.statements, null, 2) + '\n',
-      'statements.csv': statementsCsv(r.statements),
-      'trades.json': JSON.stringify(r.trades, null, 2) + '\n',
-      'trades.csv': toCsv(r.trades, CSV_COLUMNS.trades),
-      'market.json': JSON.stringify(r.market, null, 2) + '\n',
-      'market.csv': toCsv(r.market, CSV_COLUMNS.market),
-      'large-holders.json': JSON.stringify(r.largeHolders, null, 2) + '\n',
-      'large-holders.csv': toCsv(r.largeHolders, CSV_COLUMNS.largeHolders),
-      'totals.json': JSON.stringify(r.totals, null, 2) + '\n',
+    // Each file in pieces, made as it is written: a busy day's reports pass the longest string V8 makes.
+    const text: Record<string, () => Iterable<string>> = {
+      'statements.json': () => jsonPieces(r.statements),
+      'statements.csv': () => statementsCsvPieces(r.statements),
+      'trades.json': () => jsonPieces(r.trades),
+      'trades.csv': () => csvPieces(r.trades, CSV_COLUMNS.trades),
+      'market.json': () => jsonPieces(r.market),
+      'market.csv': () => csvPieces(r.market, CSV_COLUMNS.market),
+      'large-holders.json': () => jsonPieces(r.largeHolders),
+      'large-holders.csv': () => csvPieces(r.largeHolders, CSV_COLUMNS.largeHolders),
+      'totals.json': () => [JSON.stringify(r.totals, null, 2) + '\n'],
     };
-    for (const name of FILES) writeDurably(dir, name, text[name]);
+    for (const name of FILES) writeDurably(dir, name, text[name]());
     syncFolder(dir);
     const db = this.journal.db;
     db.transaction(() => {
@@ -104,10 +120,16 @@ export class SettlementWriter {
     return true;
   }
 
-  /** A written report file, or null when the day or the report does not exist. */
-  read(date: string, report: ReportName | 'totals', format: 'json' | 'csv'): string | null {
+  /** A written report file's path, or null when the day or the report does not exist. */
+  file(date: string, report: ReportName | 'totals', format: 'json' | 'csv'): string | null {
     const file = join(this.folder(date), `${report}.${format}`);
-    return existsSync(file) ? readFileSync(file, 'utf8') : null;
+    return existsSync(file) ? file : null;
+  }
+
+  /** A written report file's text (a small one: the totals), or null when the day or the report does not exist. */
+  read(date: string, report: ReportName | 'totals', format: 'json' | 'csv'): string | null {
+    const file = this.file(date, report, format);
+    return file === null ? null : readFileSync(file, 'utf8');
   }
 
   /** Days whose outputs are written. */

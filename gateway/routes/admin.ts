@@ -1,5 +1,6 @@
 // Operators' routes (API.md "Operators"): accounts, deposits and withdrawals, listing an
 // instrument with its venue profile, the end of day, and the settlement outputs.
+import { createReadStream } from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { formatMoney, parseMoney, ProfileError, validateProfile, type AccountEvent, type VenueProfile } from '../../engine/index.ts';
 import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts';
@@ -225,8 +226,10 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
   }, async (req, reply) => {
     if (!available(reply, req.params.date)) return reply;
     const csv = (req.headers.accept ?? '').includes('text/csv');
-    const text = g.settlement.read(req.params.date, req.params.report, csv ? 'csv' : 'json');
-    if (text === null) return fail(reply, 404, 'UNKNOWN_DAY', `no settlement has been published for ${req.params.date}`);
-    return reply.type(csv ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8').send(text);
+    const file = g.settlement.file(req.params.date, req.params.report, csv ? 'csv' : 'json');
+    if (file === null) return fail(reply, 404, 'UNKNOWN_DAY', `no settlement has been published for ${req.params.date}`);
+    // Streamed from the file: a busy day's report is hundreds of megabytes, which read whole would
+    // hold the exchange's thread (and could be longer than one string may be).
+    return reply.type(csv ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8').send(createReadStream(file));
   });
 }
