@@ -107,6 +107,9 @@ export class Journal {
   /** Milliseconds the last commit took (fsync included). */
   lastCommitMs = 0;
   private factsOfBatch: Database.Statement | null = null;
+  private factsInRange: Database.Statement | null = null;
+  /** The ends of day as last read, with the row count and last seq they were read at. */
+  private ends: { n: number; last: number | null; events: readonly EndOfDayEvent[] } | null = null;
   private tradesOfBatch: Database.Statement | null = null;
 
   /** Opens (or creates) the journal in `dir`/journal.sqlite. */
@@ -327,8 +330,15 @@ export class Journal {
 
   /** facts(), one batch's at a time. */
   *factsByBatch(fromSeq: number, toSeq: number): Generator<EngineEvent[]> {
-    const rows = this.db.prepare('SELECT batch, first_seq, last_seq, events FROM facts WHERE last_seq > ? AND first_seq <= ? ORDER BY batch')
-      .iterate(fromSeq, toSeq) as IterableIterator<{ batch: number; first_seq: number; last_seq: number; events: string }>;
+    // Batches are numbered in seq order: the range of batch numbers is found through the last_seq
+    // index (the first batch ending after fromSeq, the first ending at or after toSeq) and read
+    // by its key, so that a day's read costs that day's batches, not the whole journal's.
+    this.factsInRange ??= this.db.prepare(`SELECT batch, first_seq, last_seq, events FROM facts
+      WHERE batch >= (SELECT batch FROM facts WHERE last_seq > @from ORDER BY last_seq LIMIT 1)
+        AND batch <= COALESCE((SELECT batch FROM facts WHERE last_seq >= @to ORDER BY last_seq LIMIT 1), (SELECT MAX(batch) FROM facts))
+        AND last_seq > @from AND first_seq <= @to
+      ORDER BY batch`);
+    const rows = this.factsInRange.iterate({ from: fromSeq, to: toSeq }) as IterableIterator<{ batch: number; first_seq: number; last_seq: number; events: string }>;
     for (const row of rows) {
       let events: EngineEvent[];
       try {
@@ -363,8 +373,15 @@ export class Journal {
   }
 
   /** The end-of-day events recorded, oldest first. */
-  endsOfDay(): EndOfDayEvent[] {
-    return (this.db.prepare('SELECT event FROM days ORDER BY seq').all() as { event: string }[]).map((r) => JSON.parse(r.event) as EndOfDayEvent);
+  endsOfDay(): readonly EndOfDayEvent[] {
+    // Each event lists every account: read and parsed again only when a day was added, not on every
+    // query of a past day (days are only ever added).
+    const now = this.db.prepare('SELECT COUNT(*) AS n, MAX(seq) AS last FROM days').get() as { n: number; last: number | null };
+    if (this.ends === null || this.ends.n !== now.n || this.ends.last !== now.last) {
+      const events = (this.db.prepare('SELECT event FROM days ORDER BY seq').all() as { event: string }[]).map((r) => JSON.parse(r.event) as EndOfDayEvent);
+      this.ends = { n: now.n, last: now.last, events };
+    }
+    return this.ends.events;
   }
 
   /** Risk and operator commands after the seq `since`, with their outcome. */

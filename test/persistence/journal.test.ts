@@ -594,3 +594,29 @@ t.test('a journal that cannot be opened for writing is refused naming the file a
   t.match(err.message, `cannot open the journal ${join(dir, 'journal.sqlite')} for writing`);
   t.match(err.message, 'must be a folder the exchange may write');
 });
+
+t.test('facts by seq range: every range of many batches, some without facts, reads what a scan would', (t) => {
+  const dir = dataDir(t);
+  const j = new Journal(dir);
+  // 60 batches of 1–4 commands; every third command has no facts, so batches' seq ranges have gaps.
+  const all: EngineEvent[] = [];
+  let seq = 0;
+  for (let b = 0; b < 60; b++) {
+    for (let k = 0; k <= b % 4; k++) {
+      seq++;
+      const events = seq % 3 === 0 ? null : [trade(seq, seq)];
+      if (events !== null) all.push(...events);
+      j.append(command(seq), events, null);
+    }
+    j.commit();
+  }
+  let ranges = 0;
+  for (let from = 0; from <= seq + 1; from += 3) {
+    for (let to = from; to <= seq + 2; to += 5) {
+      t.same(j.facts(from, to), all.filter((e) => e.seq > from && e.seq <= to), `(${from}, ${to}]`);
+      ranges++;
+    }
+  }
+  t.ok(ranges > 100, `${ranges} ranges`);
+  t.end();
+});
