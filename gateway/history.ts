@@ -49,6 +49,8 @@ function fillOf(t: TradeEvent, side: 'buy' | 'sell'): Fill {
 export class History {
   /** Today's orders, latest state, by id. */
   readonly orders = new Map<number, OrderEvent>();
+  /** Today's order ids by account, each list in id order: a member's orders are found without reading everyone's. */
+  private readonly orderIds = new Map<string, number[]>();
   /** Today's block trade proposals, latest state, by id. */
   readonly blocks = new Map<number, BlockEvent>();
   /** Today's risk warnings, oldest first. */
@@ -143,8 +145,14 @@ export class History {
 
   /** Folds one event into the day; for a listed trade, returns the resting order it filled, as it now stands. */
   private day(e: EngineEvent): OrderEvent | undefined {
-    if (e.type === 'order') this.orders.set(e.orderId, e);
-    else if (e.type === 'block') this.blocks.set(e.blockId, e);
+    if (e.type === 'order') {
+      if (!this.orders.has(e.orderId)) {
+        const ids = this.orderIds.get(e.accountId);
+        if (ids === undefined) this.orderIds.set(e.accountId, [e.orderId]);
+        else ids.push(e.orderId);
+      }
+      this.orders.set(e.orderId, e);
+    } else if (e.type === 'block') this.blocks.set(e.blockId, e);
     else if (e.type === 'warning') this.warnings.push(e);
     else if (e.type === 'trade') {
       this.addFill(fillOf(e, 'buy'));
@@ -156,6 +164,7 @@ export class History {
       }
     } else if (e.type === 'endOfDay') {
       this.orders.clear();
+      this.orderIds.clear();
       this.blocks.clear();
       this.warnings.length = 0;
       this.fills.clear();
@@ -182,6 +191,23 @@ export class History {
   current(o: Order): OrderEvent {
     const last = this.orders.get(o.id);
     return last === undefined ? describeOrder(o, o.seq, o.time) : describeOrder(o, last.seq, last.time);
+  }
+
+  /**
+   * Today's orders of these accounts, each as it stands now (an open one as the engine holds it), in
+   * id order; only the open ones when `openOnly`. Every order of the day is here (an order's first
+   * event comes with its command, and none outlives its day), so this reads the accounts' own.
+   */
+  ordersOf(open: (orderId: number) => Order | undefined, accountIds: Iterable<string>, openOnly: boolean): OrderEvent[] {
+    const out: OrderEvent[] = [];
+    for (const accountId of accountIds) {
+      for (const id of this.orderIds.get(accountId) ?? []) {
+        const live = open(id);
+        if (live !== undefined) out.push(this.current(live));
+        else if (!openOnly) out.push(this.orders.get(id) as OrderEvent);
+      }
+    }
+    return out.sort((a, b) => a.orderId - b.orderId);
   }
 
   /** Today's fills of one order, in time order. */

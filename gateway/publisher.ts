@@ -325,8 +325,8 @@ export class Publisher {
   private snapshotOf(name: string, client: Client): Record<string, unknown> | null {
     if (name === 'orders') {
       // The member's open orders: execution reports continue from them.
-      const orders = this.g.engine.allOpenOrders().filter((o) => o.account.member === client.member); // in id order
-      return { orders: orders.map((o) => orderView(this.g.history.current(o))) };
+      const orders = this.g.history.ordersOf((id) => this.g.engine.order(id), this.g.engine.accountsOfMember(client.member as string), true); // in id order
+      return { orders: orders.map(orderView) };
     }
     if (name === 'warnings') {
       // The day's warnings, and the large holders of the venues that publish them.

@@ -109,8 +109,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
       if (past === null) return fail(reply, 404, 'UNKNOWN_DAY', `${q.date} is neither today (${g.engine.tradingDate}) nor a closed trading day`);
       for (const o of past) out.set(o.orderId, o);
     } else {
-      if (q.status !== 'open') for (const o of g.history.orders.values()) if (accounts.has(o.accountId)) out.set(o.orderId, o);
-      for (const o of g.engine.allOpenOrders()) if (accounts.has(o.account.id)) out.set(o.id, g.history.current(o));
+      for (const o of g.history.ordersOf((id) => g.engine.order(id), accounts, q.status === 'open')) out.set(o.orderId, o);
     }
     return [...out.values()]
       .filter((o) => (q.symbol === undefined || o.symbol === q.symbol) && (q.status !== 'open' || o.status === 'new' || o.status === 'partially_filled'))
