@@ -1270,7 +1270,7 @@ export class Engine {
    * The resting orders a pick may name (MARKET-RULES section 2): those within the best
    * pickDepthLevels levels of each side, in priority. What a pick market shows its takers.
    */
-  pickable(symbol: string): { levels: number; bids: Order[]; asks: Order[] } | undefined {
+  pickable(symbol: string, limit = Number.MAX_SAFE_INTEGER): { levels: number; bids: Order[]; asks: Order[] } | undefined {
     const inst = this.bySymbol.get(symbol);
     if (inst === undefined) return undefined;
     const levels = inst.profile.source.pickDepthLevels;
@@ -1278,7 +1278,7 @@ export class Engine {
       const out: Order[] = [];
       const worst = inst.book.deepestPrice(s, levels);
       if (worst === null) return out;
-      for (let o = inst.book.best(s); o !== null && withinLevels(s, o.price, worst); o = inst.book.after(o)) out.push(o);
+      for (let o = inst.book.best(s); o !== null && out.length < limit && withinLevels(s, o.price, worst); o = inst.book.after(o)) out.push(o);
       return out;
     };
     return { levels, bids: side(BUY), asks: side(SELL) };

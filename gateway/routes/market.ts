@@ -66,10 +66,14 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
 
   // The orders a pick may name (the listings of a 挂牌点选 market), anonymous: id, price, remaining
   // quantity and time, in priority, within the best levels the venue lets a pick reach.
-  app.get<{ Params: { symbol: string } }>('/v1/instruments/:symbol/listings', {
-    schema: { ...symbolParams, response: { 200: LISTINGS, ...symbolErrors } },
+  // At most `limit` orders a side (1,000 unless asked): a level can hold tens of thousands.
+  app.get<{ Params: { symbol: string }; Querystring: { limit?: number } }>('/v1/instruments/:symbol/listings', {
+    schema: {
+      ...symbolParams, querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 5000 } }, additionalProperties: false },
+      response: { 200: LISTINGS, ...symbolErrors },
+    },
   }, async (req, reply) => {
-    const p = g.engine.pickable(req.params.symbol);
+    const p = g.engine.pickable(req.params.symbol, req.query.limit ?? 1000);
     if (p === undefined) return unknownInstrument(reply, req.params.symbol);
     const listing = (o: { id: number; price: number; remaining: number; time: number }) => ({ orderId: String(o.id), price: formatMoney(o.price), quantity: o.remaining, time: isoTime(o.time) });
     return { symbol: req.params.symbol, seq: g.engine.lastSequence, levels: p.levels, bids: p.bids.map(listing), asks: p.asks.map(listing) };

@@ -34,6 +34,12 @@ t.test('listings show the orders within the pickable levels, anonymous and in pr
     t.match(l.time, ISO_TIME);
   }
 
+  // At most `limit` a side, the first in priority (1,000 unless asked, at most 5,000).
+  const two = await api('GET', '/v1/instruments/CEA24/listings?limit=2');
+  t.same(two.body.asks.map((l: { orderId: string }) => l.orderId), [ids['57.50'], second.body.order.orderId], 'limit=2: the first two in priority');
+  t.equal(two.body.bids.length, 1);
+  expectError(t, await api('GET', '/v1/instruments/CEA24/listings?limit=5001'), 400, 'INVALID_REQUEST', /at most 5000/);
+
   // A pick names a listed order: M1 takes 5 t of M3's order, second in line at 57.50.
   const pick = await api('POST', '/v1/orders', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'pick', quantity: 5, targetOrderId: second.body.order.orderId } });
   expectOk(t, pick, 201);
