@@ -123,7 +123,6 @@ function tooLarge(inst: Instrument, quantity: number): Rejection {
   return reject('ORDER_TOO_LARGE', `quantity ${quantity} t exceeds the largest single listed order of ${inst.symbol}, ${inst.profile.source.maxListedOrderQuantity} t`);
 }
 
-/** Whether a price on `side` lies within the levels down to `worst`, the deepest a pick may reach. */
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 /** A day the instrument's own calendar (its profile's, not its venue's: instruments of one venue may differ) does not trade. */
 function notTradingDay(inst: Instrument, day: number): Rejection {
@@ -132,6 +131,7 @@ function notTradingDay(inst: Instrument, day: number): Rejection {
   const why = holidays.has(day) ? 'a holiday in its calendar' : `a ${WEEKDAYS[(day + 4) % 7]}, and it trades on ${traded}`;
   return reject('MARKET_CLOSED', `${dateOfDay(day)} is not a trading day of ${inst.symbol} (venue ${inst.venue}): ${why}`);
 }
+/** Whether a price on `side` lies within the levels down to `worst`, the deepest a pick may reach. */
 const withinLevels = (side: Side, price: number, worst: number): boolean => (side === BUY ? price >= worst : price <= worst);
 
 function badPick(symbol: string, side: string, opposite: Side, levels: number, worst: number | null, targetOrderId: number | null | undefined): Rejection {
@@ -1296,8 +1296,9 @@ export class Engine {
    * on a day its calendar does not trade, and between sessions.
    */
   sessionOpen(inst: Instrument, mode: 'listed' | 'block', time: number): boolean {
-    const day = localDay(time);
-    return day === this.tradingDay && isTradingDay(inst.profile, day) && sessionAt(inst.profile, mode, localMinute(time)) !== null;
+    // The command's own check (an open session it finds is remembered, as for a command: a fact of
+    // the calendar, not of the state).
+    return this.sessionCheck(inst, mode, time) === null;
   }
 
   /** Live statistics of the day: MARKET-RULES section 4 (prices in fen; changePct in hundredths of a percent). */

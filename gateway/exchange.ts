@@ -2,6 +2,8 @@
 // set-up on first start, the sequencer and journal, settlement publishing, the committed history,
 // metrics, and the gateway, which opens only once recovery is complete. Used by the start command
 // and by the end-to-end tests alike.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { dateOfDay, Engine, firstTradingDay, localDay } from '../engine/index.ts';
 import { applySetup, loadMarkets } from '../engine/setup.ts';
@@ -23,6 +25,8 @@ export interface ExchangeOptions extends ServerOptions {
   marketsFile: string;
   /** API keys to use instead of the demo's generated ones. */
   keys?: KeySpec[];
+  /** The file `keys` were read from, named in a refusal of them. */
+  keysFile?: string;
   snapshotEvery?: number;
   /** The clock for stamping; tests may fix it. */
   now?: () => number;
@@ -75,21 +79,10 @@ export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
   // Everything that can be checked without the journal is checked before it is opened (and before a
   // long replay): the market set-up file and the keys given.
   const setup = loadMarkets(o.marketsFile);
-  // A new market's first trading day: today if one of its instruments trades today, else the next
-  // day one does (a market first started on a Sunday with the published calendars trades from
-  // Monday, and has no Sunday to close). Told by the set-up on a scratch engine; a set-up the engine
-  // refuses is reported once the directory is known to be new (an existing one does not apply it).
-  const now = o.now ?? Date.now;
-  const today = localDay(now());
-  let firstDay = dateOfDay(today);
-  try {
-    const scratch = new Engine({ tradingDate: firstDay });
-    applySetup(scratch, setup, 1, now());
-    firstDay = dateOfDay(firstTradingDay(scratch, today));
-  } catch {
-    // reported by start() for a new directory
-  }
-  const given = o.keys === undefined ? null : KeyRing.of(o.keys);
+  // A directory without a journal is (or will be refused as) a new one: its set-up is tried now,
+  // once; one with a journal keeps its own market and needs no trial.
+  const trial = existsSync(join(o.dataDir, 'journal.sqlite')) ? null : trySetup(setup, o.now ?? Date.now);
+  const given = o.keys === undefined ? null : keyRing(o.keys, o.keysFile);
   const startup = new Startup();
   const standby = o.listen === undefined ? null : await StandbyServer.listen(o.listen.port, o.listen.host, startup);
   if (standby !== null) o.onListening?.(standby.address);
@@ -97,7 +90,7 @@ export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
   try {
     // One exchange per data directory, held until it has closed its journal.
     lock = DataLock.take(o.dataDir, 'the exchange');
-    return await start(o, setup, firstDay, given, startup, standby, lock);
+    return await start(o, setup, trial, given, startup, standby, lock);
   } catch (e) {
     lock?.release();
     await standby?.close();
@@ -105,21 +98,48 @@ export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
   }
 }
 
-async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, firstDay: string, given: KeyRing | null, startup: Startup, standby: StandbyServer | null, lock: DataLock): Promise<Exchange> {
+/** The keys given, checked; a refusal names the file they came from. */
+function keyRing(keys: KeySpec[], file: string | undefined): KeyRing {
+  try {
+    return KeyRing.of(keys);
+  } catch (e) {
+    throw file === undefined ? e : new Error(`the keys file ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** A new directory's set-up tried on a scratch engine: what the engine refuses, or the market's first trading day. */
+interface SetupTrial { firstDay: string; refused: unknown }
+
+/**
+ * Applies the set-up to a scratch engine. A new market's first trading day is today if one of its
+ * instruments trades today, else the next day one does: first started on a Sunday with the
+ * published calendars, it trades from Monday and has no Sunday to close.
+ */
+function trySetup(setup: ReturnType<typeof loadMarkets>, now: () => number): SetupTrial {
+  const today = localDay(now());
+  try {
+    const scratch = new Engine({ tradingDate: dateOfDay(today) });
+    applySetup(scratch, setup, 1, now());
+    return { firstDay: dateOfDay(firstTradingDay(scratch, today)), refused: null };
+  } catch (e) {
+    return { firstDay: dateOfDay(today), refused: e };
+  }
+}
+
+async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, trial: SetupTrial | null, given: KeyRing | null, startup: Startup, standby: StandbyServer | null, lock: DataLock): Promise<Exchange> {
   const now = o.now ?? Date.now;
-  const genesis = { tradingDate: firstDay, markets: { file: setup.file, profiles: setup.profiles } };
+  const genesis = { tradingDate: (trial ?? { firstDay: dateOfDay(localDay(now())) }).firstDay, markets: { file: setup.file, profiles: setup.profiles } };
   // In turns: when it listens already, the probes are answered between them.
   const recovered = await recoverInTurns(o.dataDir, { genesis, progress: startup.recovery, signal: o.signal });
   const { engine, journal, snapshots } = recovered;
   if (recovered.created) {
-    // The set-up of a new directory is tried on a scratch engine first: one the engine refuses is
-    // reported (SetupError) before anything is journalled, the genesis included, so that the
-    // directory stays new and the corrected file makes the market on the next start.
-    try {
-      applySetup(new Engine({ tradingDate: engine.tradingDate }), setup, engine.lastSequence + 1, now());
-    } catch (e) {
+    // A set-up the engine refuses (the trial's, or one made now for an empty journal file left
+    // before) is reported (SetupError) before anything is journalled, the genesis included, so that
+    // the directory stays new and the corrected file makes the market on the next start.
+    const { refused } = trial ?? trySetup(setup, now);
+    if (refused !== null) {
       journal.db.close(); // not journal.close(): that would commit the genesis it holds for the first batch
-      throw e;
+      throw refused;
     }
   }
   const sequencer = new Sequencer(engine, journal, snapshots, { snapshotEvery: o.snapshotEvery ?? 500_000, now, background: true });

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { formatMoney } from '../engine/index.ts';
 import { DEMO_MARKETS_FILE } from '../engine/setup.ts';
 import { startExchange, type Exchange } from './exchange.ts';
-import { KeyRing, type KeySpec } from './keys.ts';
+import type { KeySpec } from './keys.ts';
 
 const say = (s: string) => process.stdout.write(s + '\n');
 const USAGE = `usage: npm start -- [flags]   (each flag's environment variable in brackets)
@@ -109,20 +109,19 @@ function notJson(text: string, e: unknown): Error {
   const token = /^Unexpected token '([\]\[{}:,])'/.exec(message);
   return new Error(`is not valid JSON${token === null ? '' : ` (an unexpected '${token[1]}'${token[1] === ']' || token[1] === '}' ? ', after a trailing comma?' : ''})`}`);
 }
-// Read and checked here, so that what is wrong is said with the file's name.
+// Read here; checked by the start, which names the file in a refusal.
 let keys: KeySpec[] | undefined;
-if (values.keys !== undefined) {
-  const file = resolve(values.keys);
+const keysFile = values.keys === undefined ? undefined : resolve(values.keys);
+if (keysFile !== undefined) {
   try {
-    const text = readFileSync(file, 'utf8');
+    const text = readFileSync(keysFile, 'utf8');
     try {
       keys = JSON.parse(text) as KeySpec[];
     } catch (e) {
       throw notJson(text, e);
     }
-    KeyRing.of(keys);
   } catch (e) {
-    cannot(`the keys file ${file}: `, e);
+    cannot(`the keys file ${keysFile}: `, e);
   }
 }
 // SIGTERM and SIGINT: once ready, a clean shutdown; before, the start stops at its next turn (a
@@ -157,6 +156,7 @@ exchange = await startExchange({
   dataDir: resolve(values.data),
   marketsFile: resolve(values.markets),
   keys,
+  keysFile,
   snapshotEvery,
   rateLimit,
   drainMs,

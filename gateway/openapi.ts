@@ -17,11 +17,7 @@ function rewrite(schema: unknown, reply: boolean): void {
     return;
   }
   if (!isNode(schema)) return;
-  if (Array.isArray(schema.items)) {
-    const kinds: unknown[] = [];
-    for (const item of schema.items) if (!kinds.some((k) => JSON.stringify(k) === JSON.stringify(item))) kinds.push(item);
-    schema.items = kinds.length === 1 ? kinds[0] : { anyOf: kinds };
-  }
+  if (Array.isArray(schema.items)) schema.items = { anyOf: schema.items };
   if (reply && isNode(schema.properties) && schema.required === undefined) schema.required = Object.keys(schema.properties);
   for (const [key, value] of Object.entries(schema)) {
     // A property named like a keyword (a field called `items` or `required`) is a schema too.

@@ -2,7 +2,7 @@
 // today's risk warnings.
 import type { FastifyInstance } from 'fastify';
 import { formatMoney, formatPercent, isoTime, INTERVAL_NAMES, type EngineEvent, type InstrumentEvent, type KlineInterval } from '../../engine/index.ts';
-import { errorReplies, money, params, SYMBOL, unknownInstrument, unlisted, type Gateway } from '../http.ts';
+import { body, errorReplies, money, params, SYMBOL, unknownInstrument, unlisted, type Gateway } from '../http.ts';
 import { BOOK, INSTRUMENT_VIEW, KLINE_VIEW, LISTINGS, PUBLIC_TRADE, TICKER_VIEW, WARNING_VIEW, warningView } from '../replies.ts';
 
 export function instrumentView(g: Gateway, symbol: string) {
@@ -54,7 +54,7 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
 
   app.get<{ Params: { symbol: string }; Querystring: { depth?: number } }>('/v1/instruments/:symbol/book', {
     schema: {
-      ...symbolParams, querystring: { type: 'object', properties: { depth: { type: 'integer', minimum: 1, maximum: 50 } }, additionalProperties: false },
+      ...symbolParams, querystring: body({ depth: { type: 'integer', minimum: 1, maximum: 50 } }),
       response: { 200: BOOK, ...symbolErrors },
     },
   }, async (req, reply) => {
@@ -69,7 +69,7 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
   // At most `limit` orders a side (1,000 unless asked): a level can hold tens of thousands.
   app.get<{ Params: { symbol: string }; Querystring: { limit?: number } }>('/v1/instruments/:symbol/listings', {
     schema: {
-      ...symbolParams, querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 5000 } }, additionalProperties: false },
+      ...symbolParams, querystring: body({ limit: { type: 'integer', minimum: 1, maximum: 5000 } }),
       response: { 200: LISTINGS, ...symbolErrors },
     },
   }, async (req, reply) => {
@@ -81,7 +81,7 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
 
   app.get<{ Params: { symbol: string }; Querystring: { limit?: number } }>('/v1/instruments/:symbol/trades', {
     schema: {
-      ...symbolParams, querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 } }, additionalProperties: false },
+      ...symbolParams, querystring: body({ limit: { type: 'integer', minimum: 1, maximum: 1000 } }),
       response: { 200: { type: 'array', items: PUBLIC_TRADE }, ...symbolErrors },
     },
   }, async (req, reply) => {
@@ -103,7 +103,7 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
   app.get<{ Params: { symbol: string }; Querystring: { interval?: KlineInterval; limit?: number } }>('/v1/instruments/:symbol/klines', {
     schema: {
       ...symbolParams,
-      querystring: { type: 'object', properties: { interval: { enum: INTERVAL_NAMES }, limit: { type: 'integer', minimum: 1, maximum: 1500 } }, additionalProperties: false },
+      querystring: body({ interval: { enum: INTERVAL_NAMES }, limit: { type: 'integer', minimum: 1, maximum: 1500 } }),
       response: { 200: { type: 'array', items: KLINE_VIEW }, ...symbolErrors },
     },
   }, async (req, reply) => {
@@ -113,7 +113,7 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
 
   app.get<{ Querystring: { symbol?: string } }>('/v1/warnings', {
     schema: {
-      querystring: { type: 'object', properties: { symbol: SYMBOL }, additionalProperties: false },
+      querystring: body({ symbol: SYMBOL }),
       response: { 200: { type: 'array', items: WARNING_VIEW }, ...symbolErrors },
     },
   }, async (req, reply) => {
