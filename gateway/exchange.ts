@@ -11,7 +11,7 @@ import { DataLock } from '../persistence/dataLock.ts';
 import { recoverInTurns, type Recovered } from '../persistence/recovery.ts';
 import { runInTurns } from '../persistence/turns.ts';
 import { Sequencer } from '../persistence/sequencer.ts';
-import { SettlementWriter } from '../persistence/settlementWriter.ts';
+import { Settlements } from '../persistence/settlementThread.ts';
 import { History } from './history.ts';
 import { KeyRing, type KeySpec } from './keys.ts';
 import { Metrics } from './metrics.ts';
@@ -143,13 +143,14 @@ async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, 
     }
   }
   const sequencer = new Sequencer(engine, journal, snapshots, { snapshotEvery: o.snapshotEvery ?? 500_000, now, background: true });
-  const built: Opening['built'] = { app: null };
+  const built: Opening['built'] = { app: null, settlement: null };
   try {
     return await open(o, { setup, given, startup, standby, recovered, sequencer, built, lock });
   } catch (e) {
     // Nothing half-open is left behind: the gateway, the writer thread and the journal are closed.
     await built.app?.close();
     await sequencer.shutdown();
+    await built.settlement?.close();
     journal.close();
     throw e;
   }
@@ -162,8 +163,8 @@ interface Opening {
   standby: StandbyServer | null;
   recovered: Recovered;
   sequencer: Sequencer;
-  /** The gateway once built, for the start to close if it fails after. */
-  built: { app: FastifyInstance | null };
+  /** The gateway and the settlement thread once made, for the start to close if it fails after. */
+  built: { app: FastifyInstance | null; settlement: Settlements | null };
   /** The data directory's lock, let go once the journal is closed. */
   lock: DataLock;
 }
@@ -171,17 +172,15 @@ interface Opening {
 /** The exchange on a recovered journal: the set-up of a new directory, the keys, the history and the gateway. */
 async function open(o: ExchangeOptions, { setup, given, startup, standby, recovered, sequencer, built, lock }: Opening): Promise<Exchange> {
   const { engine, journal } = recovered;
-  const settlement = new SettlementWriter(journal, o.dataDir);
-  const publishDay = (date: string) => {
-    try {
-      settlement.write(date);
-    } catch (e) {
-      process.stderr.write(`settlement of ${date} not published: ${(e as Error).message}\n`);
-    }
-  };
+  const settlement = new Settlements(journal, o.dataDir);
+  built.settlement = settlement;
+  // On the settlement thread: a busy day's outputs take seconds to build and write.
+  const publishDay = (date: string): Promise<void> => settlement.publish(date).catch((e: Error) => {
+    process.stderr.write(`settlement of ${date} not published: ${e.message}\n`);
+  });
   // A day closed just before a crash (or whose outputs could not be written) may have missed them,
-  // or some of them: write them now.
-  for (const eod of journal.endsOfDay()) if (!settlement.published(eod.date)) publishDay(eod.date);
+  // or some of them: write them now, before the exchange is ready.
+  for (const eod of journal.endsOfDay()) if (!settlement.published(eod.date)) await publishDay(eod.date);
 
   if (recovered.created) {
     // The whole set-up in one turn, so one batch, committed with the genesis: a first start killed
@@ -218,7 +217,7 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
     publisher.onCommitted(batch, closedDays);
     for (const e of events) {
       if (e.type === 'endOfDay') {
-        publishDay(e.date);
+        void publishDay(e.date);
         // The market history as of this batch, so that a start need not read every day's trades.
         try {
           history.checkpoint(batch[batch.length - 1].command.seq);
@@ -263,6 +262,7 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
     // Fastify closes a server of its own; the standby server it was built on is closed here.
     await standby?.close();
     await sequencer.shutdown();
+    await settlement.close();
     journal.close();
     lock.release();
   };

@@ -6,7 +6,7 @@ import {
 } from '../engine/index.ts';
 import type { Journal } from '../persistence/journal.ts';
 import type { Sequencer } from '../persistence/sequencer.ts';
-import type { SettlementWriter } from '../persistence/settlementWriter.ts';
+import type { Settlements } from '../persistence/settlementThread.ts';
 import type { Fill, History } from './history.ts';
 import type { KeyRing, Principal } from './keys.ts';
 import type { Metrics } from './metrics.ts';
@@ -15,7 +15,7 @@ export interface Gateway {
   engine: Engine;
   sequencer: Sequencer;
   journal: Journal;
-  settlement: SettlementWriter;
+  settlement: Settlements;
   history: History;
   keys: KeyRing;
   metrics: Metrics;

@@ -14,6 +14,8 @@ export const REPORTS = ['statements', 'trades', 'market', 'large-holders'] as co
 export type ReportName = (typeof REPORTS)[number];
 /** The files of a published day: each report as JSON and CSV, and the totals. */
 const FILES = [...REPORTS.flatMap((r) => [`${r}.json`, `${r}.csv`]), 'totals.json'];
+/** Rows written to a settlement table in one transaction. */
+const TABLE_RUN = 5_000;
 
 /**
  * A list as `JSON.stringify(rows, null, 2) + '\n'` writes it, byte for byte, in pieces (inPieces):
@@ -57,12 +59,13 @@ export class SettlementWriter {
 
   /**
    * Builds, checks and writes the day's outputs; safe to run again. The files come first, each
-   * synced, then the tables with the day's row in one transaction: the row is what says the day is
-   * published, so it is never there before every file is. A crash or a failed write part-way
+   * synced, then the tables, the day's row last: the row is what says the day is published, so it
+   * is never there before every file and every other row is. A crash or a failed write part-way
    * leaves the day unpublished, and the next start (or the next request for it) writes it again.
    */
   write(date: string): SettlementReports {
     const r = this.reports(date);
+    const eod = this.journal.endsOfDay().find((e) => e.date === date) as EndOfDayEvent;
     const dir = this.folder(date);
     mkdirSync(dir, { recursive: true });
     // Each file in pieces, made as it is written: a busy day's reports pass the longest string V8 makes.
@@ -79,21 +82,29 @@ export class SettlementWriter {
     };
     for (const name of FILES) writeDurably(dir, name, text[name]());
     syncFolder(dir);
+    // The tables in short transactions, so that the journal's writer (another connection) never
+    // waits long for the database: first the day's row goes (the day is unpublished from then on),
+    // then whatever an earlier attempt left, then the rows in runs, and the day's row last.
     const db = this.journal.db;
+    const eodSeq = eod.seq;
     db.transaction(() => {
-      for (const table of ['settlement_days', 'settlement_statements', 'trade_register', 'market_report', 'large_holder_report']) {
+      db.prepare('DELETE FROM settlement_days WHERE date = ?').run(date);
+      for (const table of ['settlement_statements', 'trade_register', 'market_report', 'large_holder_report']) {
         db.prepare(`DELETE FROM ${table} WHERE date = ?`).run(date);
       }
-      const st = db.prepare('INSERT INTO settlement_statements (date, account_id, body) VALUES (?, ?, ?)');
-      for (const s of r.statements) st.run(date, s.accountId, JSON.stringify(s));
-      const tr = db.prepare('INSERT INTO trade_register (date, trade_id, body) VALUES (?, ?, ?)');
-      for (const t of r.trades) tr.run(date, t.tradeId, JSON.stringify(t));
-      const mk = db.prepare('INSERT INTO market_report (date, symbol, body) VALUES (?, ?, ?)');
-      for (const m of r.market) mk.run(date, m.symbol, JSON.stringify(m));
-      const lh = db.prepare('INSERT INTO large_holder_report (date, account_id, symbol, body) VALUES (?, ?, ?, ?)');
-      for (const l of r.largeHolders) lh.run(date, l.accountId, l.symbol, JSON.stringify(l));
-      db.prepare('INSERT INTO settlement_days (date, eod_seq, totals) VALUES (?, ?, ?)').run(date, this.journal.endsOfDay().find((e) => e.date === date)!.seq, JSON.stringify(r.totals));
     })();
+    const inRuns = <T>(rows: readonly T[], sql: string, values: (row: T) => unknown[]) => {
+      const insert = db.prepare(sql);
+      const run = db.transaction((from: number) => {
+        for (let i = from; i < Math.min(rows.length, from + TABLE_RUN); i++) insert.run(date, ...values(rows[i]));
+      });
+      for (let from = 0; from < rows.length; from += TABLE_RUN) run(from);
+    };
+    inRuns(r.statements, 'INSERT INTO settlement_statements (date, account_id, body) VALUES (?, ?, ?)', (s) => [s.accountId, JSON.stringify(s)]);
+    inRuns(r.trades, 'INSERT INTO trade_register (date, trade_id, body) VALUES (?, ?, ?)', (t) => [t.tradeId, JSON.stringify(t)]);
+    inRuns(r.market, 'INSERT INTO market_report (date, symbol, body) VALUES (?, ?, ?)', (m) => [m.symbol, JSON.stringify(m)]);
+    inRuns(r.largeHolders, 'INSERT INTO large_holder_report (date, account_id, symbol, body) VALUES (?, ?, ?, ?)', (l) => [l.accountId, l.symbol, JSON.stringify(l)]);
+    db.prepare('INSERT INTO settlement_days (date, eod_seq, totals) VALUES (?, ?, ?)').run(date, eodSeq, JSON.stringify(r.totals));
     return r;
   }
 

@@ -21,9 +21,9 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
    * Whether a day's settlement can be served: published, or closed and written now (a crash or a
    * failed write cut its outputs short). Otherwise the refusal has been sent.
    */
-  const available = (reply: FastifyReply, date: string): boolean => {
+  const available = async (reply: FastifyReply, date: string): Promise<boolean> => {
     try {
-      if (g.settlement.ensure(date)) return true;
+      if (await g.settlement.ensure(date)) return true;
       fail(reply, 404, 'UNKNOWN_DAY', `no settlement has been published for ${date}`);
     } catch (e) {
       fail(reply, 503, 'SETTLEMENT_UNAVAILABLE', `the settlement of ${date} could not be written (${(e as Error).message}); the journal holds the day intact: ask again once the cause is fixed`);
@@ -162,6 +162,9 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     if (!r.ok) return refuse(reply, r);
     const eod = r.events.find((e) => e.type === 'endOfDay');
     if (eod === undefined || eod.type !== 'endOfDay') return fail(reply, 500, 'INTERNAL', 'the end of day left no summary');
+    // The day's outputs are being written on the settlement thread (started as the batch
+    // committed): the answer says whether they were published.
+    await g.settlement.publishing(eod.date)?.catch(() => undefined);
     return {
       date: eod.date, nextDate: eod.nextDate, expiredOrders: r.events.filter((e) => e.type === 'order').length,
       expiredBlocks: r.events.filter((e) => e.type === 'block').length,
@@ -200,7 +203,7 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
       },
     },
   }, async (req, reply) => {
-    if (!available(reply, req.params.date)) return reply;
+    if (!(await available(reply, req.params.date))) return reply;
     return {
       date: req.params.date, totals: JSON.parse(g.settlement.read(req.params.date, 'totals', 'json') ?? 'null'),
       reports: REPORTS.map((name) => ({ name, href: `/v1/settlement/${req.params.date}/${name}` })),
@@ -224,7 +227,7 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
       },
     },
   }, async (req, reply) => {
-    if (!available(reply, req.params.date)) return reply;
+    if (!(await available(reply, req.params.date))) return reply;
     const csv = (req.headers.accept ?? '').includes('text/csv');
     const file = g.settlement.file(req.params.date, req.params.report, csv ? 'csv' : 'json');
     if (file === null) return fail(reply, 404, 'UNKNOWN_DAY', `no settlement has been published for ${req.params.date}`);
