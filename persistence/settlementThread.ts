@@ -7,92 +7,28 @@
 // Settlements is what the gateway uses: the published reports, read here, and publication through
 // the thread, one request per day at a time (a day asked for while it is being written waits for
 // that write rather than starting another).
-import { Worker } from 'node:worker_threads';
 import type { Journal } from './journal.ts';
+import { ModuleThread } from './moduleThread.ts';
 import { SettlementWriter, type ReportName } from './settlementWriter.ts';
-
-/** The settlement thread: writes the days it is sent, one at a time, in the order sent. */
-export class SettlementThread {
-  private worker: Worker | null = null;
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-
-  constructor(private readonly dataDir: string, private readonly synchronous: 'FULL' | 'OFF') {}
-
-  /** Builds, checks and writes the day's outputs on the thread; rejects with why they were not. */
-  write(date: string): Promise<void> {
-    const worker = this.worker ?? this.start();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.ref();
-      worker.postMessage({ id, date });
-    });
-  }
-
-  private start(): Worker {
-    // The thread runs TypeScript modules: it loads them through tsx's API, as the exchange itself
-    // is loaded (a worker does not inherit the --import hooks on Node 20).
-    const api = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./settlementWorker.ts', import.meta.url).href;
-    const worker = new Worker(`import(${JSON.stringify(api)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))`, {
-      eval: true, workerData: { dataDir: this.dataDir, synchronous: this.synchronous },
-    });
-    worker.on('message', (m: { id: number; error?: string } | 'ready' | 'closed') => {
-      if (typeof m === 'string') return;
-      const p = this.pending.get(m.id);
-      if (p === undefined) return;
-      this.pending.delete(m.id);
-      // Idle, the thread must not keep the process alive.
-      if (this.pending.size === 0) worker.unref();
-      if (m.error !== undefined) p.reject(new Error(m.error));
-      else p.resolve();
-    });
-    // A thread that fails (or could not load) fails what it was asked; the next request starts another.
-    const lost = (e: Error) => {
-      if (this.worker === worker) this.worker = null;
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
-    };
-    worker.on('error', lost);
-    worker.on('exit', (code) => lost(new Error(`the settlement thread stopped (exit code ${code})`)));
-    this.worker = worker;
-    return worker;
-  }
-
-  /** Lets the days already sent be written, then closes the thread's connection and ends it. */
-  async close(): Promise<void> {
-    const worker = this.worker;
-    if (worker === null) return;
-    this.worker = null;
-    worker.ref();
-    await new Promise<void>((resolve) => {
-      worker.on('message', (m) => { if (m === 'closed') resolve(); });
-      worker.on('exit', () => resolve());
-      worker.postMessage('close');
-    });
-    await worker.terminate();
-  }
-}
 
 /** The gateway's settlement: the published days and their reports, and publication through the thread. */
 export class Settlements {
   private readonly store: SettlementWriter;
-  private readonly thread: SettlementThread;
+  private readonly thread: ModuleThread<string, null>;
   /** Days being written now, each by one request to the thread. */
   private readonly writing = new Map<string, Promise<void>>();
 
   constructor(journal: Journal, dataDir: string) {
     // The tables are made here, before the thread first writes them.
     this.store = new SettlementWriter(journal, dataDir);
-    this.thread = new SettlementThread(journal.dir, journal.synchronous);
+    this.thread = new ModuleThread(new URL('./settlementWorker.ts', import.meta.url), { dataDir: journal.dir, synchronous: journal.synchronous }, 'settlement');
   }
 
   /** Writes the day's outputs (again) on the settlement thread; rejects with why they were not written. */
   publish(date: string): Promise<void> {
     const running = this.writing.get(date);
     if (running !== undefined) return running;
-    const p = this.thread.write(date).finally(() => this.writing.delete(date));
+    const p = this.thread.request(date).then(() => undefined).finally(() => this.writing.delete(date));
     this.writing.set(date, p);
     return p;
   }
