@@ -5,7 +5,7 @@
 // listening can say it is alive and not ready yet.
 import { Engine, type Command, type EngineEvent } from '../engine/index.ts';
 import { Journal, JournalError, isFact, type Genesis } from './journal.ts';
-import { SnapshotStore } from './snapshots.ts';
+import { SnapshotStore, type SoundSnapshot } from './snapshots.ts';
 import { runInTurns, runToEnd } from './turns.ts';
 
 export interface Recovered {
@@ -87,13 +87,22 @@ function open(dir: string, journal: Journal, options: RecoveryOptions): Omit<Rec
     journal.setGenesis(genesis);
   }
   const found = snapshots.latestValid();
-  const engine = found.engine ?? new Engine({ tradingDate: genesis.tradingDate });
+  const engine = replayStart(journal, genesis, found);
   const fromSnapshot = found.engine === null ? null : found.record.seq;
+  return { engine, journal, snapshots, created, fromSnapshot, skippedSnapshots: found.skipped };
+}
+
+/**
+ * The engine the journal is replayed onto: the newest sound snapshot's, or a new one of the
+ * genesis. Refused when neither covers the commands archived out of the journal.
+ */
+export function replayStart(journal: Journal, genesis: Genesis, found: SoundSnapshot): Engine {
+  const engine = found.engine ?? new Engine({ tradingDate: genesis.tradingDate });
   const archivedThrough = Number(journal.meta('archived_through') ?? 0);
   if (engine.lastSequence < archivedThrough) {
     throw new JournalError(`the journal up to seq ${archivedThrough} is archived and no sound snapshot covers it${found.skipped.length ? ` (${found.skipped.join('; ')})` : ''}: restore a snapshot or the archived batches`);
   }
-  return { engine, journal, snapshots, created, fromSnapshot, skippedSnapshots: found.skipped };
+  return engine;
 }
 
 /** Whether a batch's recorded facts are a JSON list (damage is told apart from a build that replays differently). */

@@ -46,7 +46,6 @@ export class Sequencer {
   private inFlight = 0;
   /** The last sequence number known durable, and who waits for a later one. */
   private committedSeq: number;
-  private seqWaiters: { seq: number; resolve: () => void }[] = [];
   readonly stats = { commands: 0, batches: 0, lastCommitMs: 0, maxCommitMs: 0 };
 
   constructor(
@@ -73,12 +72,6 @@ export class Sequencer {
   /** The sequence number of the last command known durable. */
   get durableSeq(): number {
     return this.committedSeq;
-  }
-
-  /** Resolves once the command `seq` is durable. */
-  private durable(seq: number): Promise<void> {
-    if (seq <= this.committedSeq) return Promise.resolve();
-    return new Promise((resolve) => this.seqWaiters.push({ seq, resolve }));
   }
 
   /** Called with each committed batch, in order: execution reports and market data start here. */
@@ -163,11 +156,6 @@ export class Sequencer {
     if (commitMs > this.stats.maxCommitMs) this.stats.maxCommitMs = commitMs;
     this.committedSeq = batch[batch.length - 1].command.seq;
     for (const w of batch) w.resolve(w.result);
-    if (this.seqWaiters.length > 0) {
-      const due = this.seqWaiters.filter((w) => w.seq <= this.committedSeq);
-      this.seqWaiters = this.seqWaiters.filter((w) => w.seq > this.committedSeq);
-      for (const w of due) w.resolve();
-    }
     if (this.barriers.length > 0 && this.waiting.length === 0 && this.inFlight === 0) {
       const barriers = this.barriers;
       this.barriers = [];
@@ -182,19 +170,23 @@ export class Sequencer {
   }
 
   private snapshotInBackground(): void {
-    this.sinceSnapshot = 0;
-    this.snapshotting = this.snapshot()
-      .catch((e) => process.stderr.write(`snapshot failed: ${(e as Error).message}\n`))
-      .finally(() => { this.snapshotting = null; });
+    this.snapshot().catch((e) => process.stderr.write(`snapshot failed: ${(e as Error).message}\n`));
   }
 
   /**
-   * A snapshot of the engine now, recorded once every command it contains is durable: with a
-   * writer thread the engine may already hold commands of a batch still on its way to the disk.
+   * A snapshot of what is committed now, taken on the snapshot thread (SnapshotStore.takeByReplay):
+   * the exchange's thread goes on meanwhile. Resolves once it is recorded.
    */
   snapshot(): Promise<unknown> {
     if (this.snapshots === null) return Promise.resolve();
-    return this.snapshots.take(this.engine, (seq) => this.durable(seq));
+    this.sinceSnapshot = 0;
+    const taking = this.snapshots.takeByReplay();
+    // The newest one asked for is the last the thread takes: shutdown waits for it.
+    const settled: Promise<unknown> = taking.catch(() => undefined).finally(() => {
+      if (this.snapshotting === settled) this.snapshotting = null;
+    });
+    this.snapshotting = settled;
+    return taking;
   }
 
   /** Stops intake, commits what is open, lets a background snapshot finish and takes a final one. */
@@ -203,6 +195,7 @@ export class Sequencer {
     this.flush();
     await this.committed();
     if (this.snapshotting !== null) await this.snapshotting;
+    await this.snapshots?.closeThread();
     if (this.snapshots !== null && this.engine.lastSequence > 0) this.snapshots.takeSync(this.engine);
     if (this.writer !== null) await this.writer.close();
   }

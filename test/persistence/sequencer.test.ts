@@ -309,13 +309,22 @@ t.test('stamped times never go back, even when the clock does', async (t) => {
 
 t.test('a background snapshot every N commands, which recovery starts from', async (t) => {
   const x = await rig(t, { snapshotEvery: 50 });
-  for (let b = 0; b < 6; b++) {
-    await Promise.all(Array.from({ length: 15 }, (_, i) => x.sequencer.submit(i % 2 ? M2 : M1, i % 2 ? limit('M2-I1', 'sell', 5700 + i, 3) : limit('M1-I1', 'buy', 5700 + i, 3))));
+  const burst = () => Promise.all(Array.from({ length: 15 }, (_, i) => x.sequencer.submit(i % 2 ? M2 : M1, i % 2 ? limit('M2-I1', 'sell', 5700 + i, 3) : limit('M1-I1', 'buy', 5700 + i, 3))));
+  for (let b = 0; b < 4; b++) await burst();
+  // The background snapshot is taken on the snapshot thread, of what is committed by then: wait
+  // for it before trading on, so that the final snapshot is a later one.
+  for (let waited = 0; x.r.snapshots.list().length === 0; waited += 10) {
+    if (waited > 60_000) throw new Error('no background snapshot was recorded');
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  // Let the background write finish: shutdown waits for it, then takes the final snapshot.
+  const background = x.r.snapshots.list()[0];
+  t.equal(background.seq, x.sequencer.durableSeq, 'the background snapshot stands for every command committed');
+  t.equal(background.hash, x.r.engine.stateHash(), 'its state is the exchange\'s own');
+  for (let b = 0; b < 2; b++) await burst();
+  // Shutdown waits for any background snapshot, then takes the final one.
   await x.sequencer.shutdown();
   const snaps = x.r.snapshots.list();
-  t.ok(snaps.length >= 2, `a background snapshot and the final one (${snaps.map((s) => s.seq).join(', ')})`);
+  t.ok(snaps.length >= 2 && snaps.some((s) => s.seq === background.seq), `the background snapshots and the final one (${snaps.map((s) => s.seq).join(', ')})`);
   t.equal(snaps[0].seq, x.r.engine.lastSequence, 'the final snapshot is at the last seq');
   const hash = x.r.engine.stateHash();
   x.r.journal.close();

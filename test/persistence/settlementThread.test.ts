@@ -1,7 +1,8 @@
 // A closed day's settlement is built and written on a thread of its own, on a real server and a real
 // SQLite file: while a busy day's reports are written the exchange goes on answering, the tables get
 // every row (written in runs of a few thousand, the day's row last), and a shutdown waits for the
-// write, so that a day closed just before it is published when the exchange has stopped.
+// write, so that a day closed just before it is published when the exchange has stopped (and for
+// the end of day's snapshot, taken on the snapshot thread).
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -94,6 +95,10 @@ t.test('a shutdown waits for the settlement being written', async (t) => {
   // The next start finds nothing to write again and serves the day.
   s = await startServer({ now: () => clock, dataDir });
   t.equal(s.exchange.gateway.settlement.publishing(DAY2), null, 'nothing is written again at the start');
+  // The end of day's snapshot (on the snapshot thread) and the shutdown's were taken one after the
+  // other, never into the same file at once.
+  t.same(s.exchange.recovered.skippedSnapshots, [], 'every snapshot reads back sound');
+  t.equal(s.exchange.recovered.replayed, 0, 'the start replays nothing: the shutdown\'s snapshot holds it all');
   const summary = await s.api('GET', `/v1/settlement/${DAY2}`, { key: 'operator' });
   t.equal(summary.body.totals.tradeCount, 3_000);
 });

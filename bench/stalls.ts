@@ -1,0 +1,96 @@
+// How long the exchange's thread stalls on a busy day: during trading, while a snapshot is taken,
+// and at the end of day while the day's settlement is built and written.
+//
+//   npm run bench:stalls -- [--open 300000] [--trades 100000] [--burst 2000]
+//
+// One process holds the exchange (startExchange on a temporary data directory, the demo market, the
+// journal as it ships, no periodic snapshot). Orders go through gateway.sequencer.submit, the door
+// the HTTP routes use, --burst at a time: first --open resting orders of one tonne on CEA24 that
+// never cross (sells from 58.00 up, buys from 57.00 down), then --trades crossing pairs at 57.46
+// between accounts of different members. Then a snapshot (sequencer.snapshot(), as the periodic one
+// is taken), then the end of day (its settlement). A 5 ms timer measures the longest gap between
+// its ticks in each phase: the longest time the thread was held. Trading's own stall (a burst
+// submitted in one turn) is the baseline the other two are read against: the ratios printed are
+// stall / trading's stall. Prints what happened, then one JSON line.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEMO_MARKETS_FILE } from '../engine/setup.ts';
+import { startExchange } from '../gateway/exchange.ts';
+import type { CommandBody } from '../persistence/sequencer.ts';
+import { positiveInt, progress } from './setup.ts';
+
+const { values } = parseArgs({ options: { open: { type: 'string', default: '300000' }, trades: { type: 'string', default: '100000' }, burst: { type: 'string', default: '2000' } } });
+const OPEN = positiveInt(values.open, 'open');
+const TRADES = positiveInt(values.trades, 'trades');
+const BURST = positiveInt(values.burst, 'burst');
+const DATE = '2026-11-20'; // a Friday
+const now = Date.parse(`${DATE}T10:00:00+08:00`);
+
+/** The longest gap between ticks of a 5 ms timer while `work` runs, and how long it ran. */
+async function stallDuring(work: () => Promise<unknown>): Promise<{ stallMs: number; ms: number }> {
+  let longest = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const t = performance.now();
+    longest = Math.max(longest, t - last);
+    last = t;
+  }, 5);
+  const started = performance.now();
+  try {
+    await work();
+  } finally {
+    clearInterval(timer);
+  }
+  longest = Math.max(longest, performance.now() - last);
+  return { stallMs: Math.round(longest), ms: Math.round(performance.now() - started) };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-stalls-'));
+const exchange = await startExchange({ dataDir: dir, marketsFile: DEMO_MARKETS_FILE, now: () => now, keys: [{ key: 'bench-operator-key-0123456789abcdef', role: 'operator' }], snapshotEvery: 0, rateLimit: 0 });
+try {
+  const { sequencer, settlement } = exchange.gateway;
+  const ACCOUNTS = [['M1', 'M1-C1'], ['M2', 'M2-C1'], ['M3', 'M3-C1'], ['M1', 'M1-I1'], ['M2', 'M2-I1']] as const;
+  const order = (i: number, side: 'buy' | 'sell', price: number): Promise<{ ok: boolean }> => {
+    const [member, accountId] = ACCOUNTS[i % ACCOUNTS.length];
+    return sequencer.submit({ role: 'member', id: member }, {
+      type: 'placeOrder', accountId, symbol: 'CEA24', side, orderType: 'limit', price, quantity: 1, timeInForce: 'DAY', targetOrderId: null, clientOrderId: null,
+    } as CommandBody) as Promise<{ ok: boolean }>;
+  };
+  const inBursts = async (n: number, one: (i: number) => Promise<{ ok: boolean }>) => {
+    for (let from = 0; from < n; from += BURST) {
+      const burst: Promise<{ ok: boolean }>[] = [];
+      for (let i = from; i < Math.min(n, from + BURST); i++) burst.push(one(i));
+      const results = await Promise.all(burst);
+      if (results.some((r) => !r.ok)) throw new Error('an order was refused');
+    }
+  };
+  progress(`${OPEN} resting orders, then ${TRADES} trades, in bursts of ${BURST}`);
+  const trading = await stallDuring(async () => {
+    // Sells from 58.00 up, buys from 57.00 down, 300 prices a side: they never cross.
+    await inBursts(OPEN, (i) => (i % 2 === 0 ? order(i, 'sell', 5800 + (i % 300)) : order(i, 'buy', 5700 - (i % 300))));
+    // Pairs at 57.46, a sell then a buy, from accounts of different members (i and i + 1).
+    await inBursts(2 * TRADES, (i) => order(i, i % 2 === 0 ? 'sell' : 'buy', 5746));
+  });
+  const commands = sequencer.durableSeq;
+  progress(`trading: ${commands} commands in ${trading.ms} ms, the longest stall ${trading.stallMs} ms`);
+  const snapshot = await stallDuring(() => sequencer.snapshot());
+  progress(`snapshot of ${OPEN} open orders: recorded after ${snapshot.ms} ms, the longest stall ${snapshot.stallMs} ms`);
+  const endOfDay = await stallDuring(async () => {
+    const r = await sequencer.submit({ role: 'operator', id: 'bench' }, { type: 'endOfDay', date: DATE } as CommandBody);
+    if (!r.ok) throw new Error(`the end of day was refused: ${r.code}`);
+    await settlement.ensure(DATE);
+  });
+  if (!settlement.published(DATE)) throw new Error('the day was not published');
+  progress(`end of day, ${TRADES} trades settled: published after ${endOfDay.ms} ms, the longest stall ${endOfDay.stallMs} ms`);
+  const ratio = (x: number) => Math.round((x / Math.max(1, trading.stallMs)) * 100) / 100;
+  console.log(JSON.stringify({
+    commands, openOrders: OPEN, trades: TRADES,
+    tradingStallMs: trading.stallMs, snapshotStallMs: snapshot.stallMs, snapshotMs: snapshot.ms, endOfDayStallMs: endOfDay.stallMs, endOfDayMs: endOfDay.ms,
+    snapshotStallRatio: ratio(snapshot.stallMs), endOfDayStallRatio: ratio(endOfDay.stallMs),
+  }));
+} finally {
+  await exchange.close();
+  rmSync(dir, { recursive: true, force: true });
+}
