@@ -7,20 +7,23 @@
 // does not inherit the --import hooks on Node 20.
 import { parentPort, Worker } from 'node:worker_threads';
 
+type Pending<R> = { resolve: (value: R) => void; reject: (e: Error) => void };
 type Answer<R> = { id: number; value: R } | { id: number; error: string };
 
 export class ModuleThread<Q, R> {
   private worker: Worker | null = null;
+  /** The current thread's requests not answered yet. */
+  private pending = new Map<number, Pending<R>>();
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (value: R) => void; reject: (e: Error) => void }>();
 
   /** `entry`: the module the thread runs, which answers with serve(). */
   constructor(private readonly entry: URL, private readonly workerData: unknown, private readonly name: string) {}
 
   request(body: Q): Promise<R> {
-    const worker = this.worker ?? this.start();
-    const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      // A thread that cannot even be made fails this request, never its caller's turn.
+      const worker = this.worker ?? this.start();
+      const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
       worker.ref();
       worker.postMessage({ id, body });
@@ -33,23 +36,32 @@ export class ModuleThread<Q, R> {
     const worker = new Worker(`import(${JSON.stringify(api)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))`, {
       eval: true, workerData: this.workerData,
     });
+    // This thread's own requests: when it fails, it fails those, not the next thread's.
+    const pending = new Map<number, Pending<R>>();
     worker.on('message', (m: Answer<R> | 'closed') => {
       if (typeof m === 'string') return;
-      const p = this.pending.get(m.id);
+      const p = pending.get(m.id);
+      pending.delete(m.id);
+      if (pending.size === 0) worker.unref();
       if (p === undefined) return;
-      this.pending.delete(m.id);
-      if (this.pending.size === 0) worker.unref();
       if ('error' in m) p.reject(new Error(m.error));
       else p.resolve(m.value);
     });
-    const lost = (e: Error) => {
+    // What the thread failed with; not always an Error once passed from the thread (a DataCloneError arrives as {}).
+    let failure: { message?: unknown } | null = null;
+    worker.on('error', (e: unknown) => {
+      failure ??= typeof e === 'object' && e !== null ? e : { message: e };
       if (this.worker === worker) this.worker = null;
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
-    };
-    worker.on('error', lost);
-    worker.on('exit', (code) => lost(new Error(`the ${this.name} thread stopped (exit code ${code})`)));
+    });
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.worker = null;
+      const why = failure === null ? null : typeof failure.message === 'string' && failure.message !== '' ? failure.message : 'an error it could not pass on';
+      const e = new Error(why === null ? `the ${this.name} thread stopped (exit code ${code})` : `the ${this.name} thread failed: ${why} (exit code ${code})`);
+      for (const p of pending.values()) p.reject(e);
+      pending.clear();
+    });
     this.worker = worker;
+    this.pending = pending;
     return worker;
   }
 
