@@ -180,7 +180,12 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
   });
   // A day closed just before a crash (or whose outputs could not be written) may have missed them,
   // or some of them: write them now, before the exchange is ready.
-  for (const eod of journal.endsOfDay()) if (!settlement.published(eod.date)) await publishDay(eod.date);
+  // A stop asked for meanwhile (SIGTERM) is heeded between days: the next start writes the rest.
+  for (const eod of journal.endsOfDay()) {
+    if (settlement.published(eod.date)) continue;
+    o.signal?.throwIfAborted();
+    await publishDay(eod.date);
+  }
 
   if (recovered.created) {
     // The whole set-up in one turn, so one batch, committed with the genesis: a first start killed

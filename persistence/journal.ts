@@ -112,6 +112,13 @@ export class Journal {
   private ends: { n: number; last: number | null; events: readonly EndOfDayEvent[] } | null = null;
   private tradesOfBatch: Database.Statement | null = null;
 
+  /**
+   * Non-zero while the journal's writer thread is writing a batch (persistence/writer.ts sets it):
+   * another thread that writes to the database (the settlement thread) waits for it to clear before
+   * each of its transactions, so that acknowledgements never queue behind it.
+   */
+  readonly writerBusy = new Int32Array(new SharedArrayBuffer(4));
+
   /** Opens (or creates) the journal in `dir`/journal.sqlite. */
   readonly file: string;
   readonly synchronous: 'FULL' | 'OFF';

@@ -21,7 +21,7 @@ export class Settlements {
   constructor(journal: Journal, dataDir: string) {
     // The tables are made here, before the thread first writes them.
     this.store = new SettlementWriter(journal, dataDir);
-    this.thread = new ModuleThread(new URL('./settlementWorker.ts', import.meta.url), { dataDir: journal.dir, synchronous: journal.synchronous }, 'settlement');
+    this.thread = new ModuleThread(new URL('./settlementWorker.ts', import.meta.url), { dataDir: journal.dir, synchronous: journal.synchronous, writerBusy: journal.writerBusy.buffer }, 'settlement');
   }
 
   /** Writes the day's outputs (again) on the settlement thread; rejects with why they were not written. */

@@ -5,9 +5,18 @@ import { Journal } from './journal.ts';
 import { serve } from './moduleThread.ts';
 import { SettlementWriter } from './settlementWriter.ts';
 
-const { dataDir, synchronous } = workerData as { dataDir: string; synchronous: 'FULL' | 'OFF' };
+const { dataDir, synchronous, writerBusy } = workerData as { dataDir: string; synchronous: 'FULL' | 'OFF'; writerBusy: SharedArrayBuffer };
 const journal = new Journal(dataDir, { synchronous });
-const writer = new SettlementWriter(journal, dataDir);
+// The settlement tables need no sync of their own: the day's row is written last and the journal's
+// next commit syncs the log with it; a day whose row a power cut took is written again at the
+// next start. Each of the thread's many short transactions then costs no fsync.
+if (synchronous === 'FULL') journal.db.pragma('synchronous = NORMAL');
+const busy = new Int32Array(writerBusy);
+/** Returns once the journal's writer thread is not writing a batch. */
+const yieldToJournal = () => {
+  for (let flag = Atomics.load(busy, 0); flag !== 0; flag = Atomics.load(busy, 0)) Atomics.wait(busy, 0, flag, 50);
+};
+const writer = new SettlementWriter(journal, dataDir, yieldToJournal);
 
 serve((date: string) => {
   writer.write(date);

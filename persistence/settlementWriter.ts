@@ -14,8 +14,10 @@ export const REPORTS = ['statements', 'trades', 'market', 'large-holders'] as co
 export type ReportName = (typeof REPORTS)[number];
 /** The files of a published day: each report as JSON and CSV, and the totals. */
 const FILES = [...REPORTS.flatMap((r) => [`${r}.json`, `${r}.csv`]), 'totals.json'];
-/** Rows written to a settlement table in one transaction. */
-const TABLE_RUN = 5_000;
+/** Rows written to (or deleted from) a settlement table in one transaction, at most. */
+const TABLE_RUN = 1_000;
+/** About how much text one transaction writes to a settlement table, at most (one row may be more). */
+const TABLE_RUN_BYTES = 256 * 1024;
 
 /**
  * A list as `JSON.stringify(rows, null, 2) + '\n'` writes it, byte for byte, in pieces (inPieces):
@@ -33,7 +35,12 @@ export function* jsonPieces(rows: readonly unknown[]): Generator<string> {
 }
 
 export class SettlementWriter {
-  constructor(private readonly journal: Journal, private readonly dataDir: string) {
+  /**
+   * `yieldToJournal`, called before each of the write's transactions, returns once the journal's
+   * writer thread is not writing (the settlement thread waits on the writer's flag); the default
+   * does not wait.
+   */
+  constructor(private readonly journal: Journal, private readonly dataDir: string, private readonly yieldToJournal: () => void = () => {}) {
     journal.db.exec(`
       CREATE TABLE IF NOT EXISTS settlement_days (date TEXT PRIMARY KEY, eod_seq INTEGER NOT NULL, totals TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS settlement_statements (date TEXT NOT NULL, account_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (date, account_id));
@@ -84,26 +91,40 @@ export class SettlementWriter {
     syncFolder(dir);
     // The tables in short transactions, so that the journal's writer (another connection) never
     // waits long for the database: first the day's row goes (the day is unpublished from then on),
-    // then whatever an earlier attempt left, then the rows in runs, and the day's row last.
+    // then whatever an earlier attempt left, then the rows in runs, and the day's row last. A run
+    // is at most TABLE_RUN rows or about TABLE_RUN_BYTES of text, made before its transaction
+    // begins (an account's statement lists every trade of its day: tens of megabytes on a busy
+    // one), and none begins while the journal's writer is writing (yieldToJournal).
     const db = this.journal.db;
     const eodSeq = eod.seq;
-    db.transaction(() => {
-      db.prepare('DELETE FROM settlement_days WHERE date = ?').run(date);
-      for (const table of ['settlement_statements', 'trade_register', 'market_report', 'large_holder_report']) {
-        db.prepare(`DELETE FROM ${table} WHERE date = ?`).run(date);
-      }
-    })();
-    const inRuns = <T>(rows: readonly T[], sql: string, values: (row: T) => unknown[]) => {
+    const inTransaction = (work: () => void) => {
+      this.yieldToJournal();
+      db.transaction(work)();
+    };
+    inTransaction(() => { db.prepare('DELETE FROM settlement_days WHERE date = ?').run(date); });
+    for (const table of ['settlement_statements', 'trade_register', 'market_report', 'large_holder_report']) {
+      const some = db.prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE date = ? LIMIT ${TABLE_RUN})`);
+      let deleted = TABLE_RUN;
+      while (deleted === TABLE_RUN) inTransaction(() => { deleted = some.run(date).changes; });
+    }
+    /** `values` gives a row's columns after the date, its body (JSON) last. */
+    const inRuns = <T>(rows: readonly T[], sql: string, values: (row: T) => [...unknown[], string]) => {
       const insert = db.prepare(sql);
-      const run = db.transaction((from: number) => {
-        for (let i = from; i < Math.min(rows.length, from + TABLE_RUN); i++) insert.run(date, ...values(rows[i]));
-      });
-      for (let from = 0; from < rows.length; from += TABLE_RUN) run(from);
+      for (let from = 0; from < rows.length;) {
+        const run: unknown[][] = [];
+        for (let bytes = 0; from < rows.length && run.length < TABLE_RUN && bytes < TABLE_RUN_BYTES; from++) {
+          const row = values(rows[from]);
+          bytes += (row[row.length - 1] as string).length;
+          run.push(row);
+        }
+        inTransaction(() => { for (const row of run) insert.run(date, ...row); });
+      }
     };
     inRuns(r.statements, 'INSERT INTO settlement_statements (date, account_id, body) VALUES (?, ?, ?)', (s) => [s.accountId, JSON.stringify(s)]);
     inRuns(r.trades, 'INSERT INTO trade_register (date, trade_id, body) VALUES (?, ?, ?)', (t) => [t.tradeId, JSON.stringify(t)]);
     inRuns(r.market, 'INSERT INTO market_report (date, symbol, body) VALUES (?, ?, ?)', (m) => [m.symbol, JSON.stringify(m)]);
     inRuns(r.largeHolders, 'INSERT INTO large_holder_report (date, account_id, symbol, body) VALUES (?, ?, ?, ?)', (l) => [l.accountId, l.symbol, JSON.stringify(l)]);
+    this.yieldToJournal();
     db.prepare('INSERT INTO settlement_days (date, eod_seq, totals) VALUES (?, ?, ?)').run(date, eodSeq, JSON.stringify(r.totals));
     return r;
   }

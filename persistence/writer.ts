@@ -19,6 +19,8 @@ const { statSync } = require('node:fs');
 const Database = require(workerData.sqlite);
 const writeBatch = ${writeBatchSource};
 const file = workerData.file;
+// Set while a batch is written: the settlement thread begins no transaction meanwhile.
+const busy = new Int32Array(workerData.busy);
 const db = new Database(file);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = ' + workerData.synchronous);
@@ -47,6 +49,7 @@ parentPort.on('message', (message) => {
   if (message === 'close') { db.close(); parentPort.postMessage('closed'); return; }
   if (failure !== null) { parentPort.postMessage({ id: message.id, error: 'not written after an earlier batch failed: ' + failure }); return; }
   const started = performance.now();
+  Atomics.store(busy, 0, 1);
   try {
     const batch = message.payload.batch;
     if (batch !== null && batch[4] === null) batch[4] = crc32(batch[3]);
@@ -56,6 +59,9 @@ parentPort.on('message', (message) => {
   } catch (e) {
     failure = e.message;
     parentPort.postMessage({ id: message.id, error: e.message });
+  } finally {
+    Atomics.store(busy, 0, 0);
+    Atomics.notify(busy, 0);
   }
 });
 `;
@@ -69,7 +75,7 @@ export class BackgroundWriter {
   constructor(journal: Journal) {
     const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(THREAD(writeBatch.toString()), {
-      eval: true, workerData: { file: journal.file, synchronous: journal.synchronous, sqlite },
+      eval: true, workerData: { file: journal.file, synchronous: journal.synchronous, sqlite, busy: journal.writerBusy.buffer },
     });
     this.worker.on('message', (m: { id: number; ms?: number; error?: string } | 'closed') => {
       if (m === 'closed') { this.closed?.(); return; }

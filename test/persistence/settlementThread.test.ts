@@ -11,7 +11,7 @@ import type { CommandBody } from '../../persistence/sequencer.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 
 const DAY1 = '2026-03-10'; // a Tuesday
-const DAY2 = '2026-03-11';
+const DAY2 = '2026-03-12';
 let clock = Date.parse(`${DAY1}T10:00:00+08:00`);
 let s: TestServer = await startServer({ now: () => clock });
 const dataDir = s.dataDir;
@@ -79,6 +79,32 @@ t.test('the exchange answers while a busy day is settled, and every row is writt
   t.ok(tableCount('settlement_statements', DAY1) >= 2, 'the statements are there');
   const trades = await s.api('GET', `/v1/settlement/${DAY1}/trades`, { key: 'operator' });
   t.equal((trades.body as unknown[]).length, TRADES, 'the trades report lists every trade');
+});
+
+t.test('no transaction of the settlement thread begins while the journal\'s writer is writing', async (t) => {
+  const DAY = '2026-03-11';
+  clock = Date.parse(`${DAY}T10:00:00+08:00`);
+  await trade(s, 200);
+  clock = Date.parse(`${DAY}T16:00:00+08:00`);
+  const busy = s.exchange.gateway.journal.writerBusy;
+  const eod = (await s.exchange.gateway.sequencer.submit({ role: 'operator', id: 'operator' }, { type: 'endOfDay', date: DAY } as CommandBody)) as { ok: boolean };
+  t.ok(eod.ok, 'the day is closed');
+  // The flag the writer thread raises while it writes a batch, held up here as if it never ended
+  // (nothing else is submitted meanwhile, so the writer thread does not lower it).
+  Atomics.store(busy, 0, 1);
+  const totals = join(dataDir, 'settlement', DAY, 'totals.json');
+  for (let waited = 0; !existsSync(totals); waited += 10) {
+    if (waited > 60_000) throw new Error('the day\'s files were never written');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal(tableCount('trade_register', DAY), 0, 'the files are written, but no row while the writer writes');
+  t.equal(s.exchange.gateway.settlement.published(DAY), false, 'the day is not published yet');
+  Atomics.store(busy, 0, 0);
+  Atomics.notify(busy, 0);
+  await s.exchange.gateway.settlement.publishing(DAY);
+  t.equal(tableCount('trade_register', DAY), 200, 'once it is done, every row is written');
+  t.ok(s.exchange.gateway.settlement.published(DAY), 'and the day is published');
 });
 
 t.test('a shutdown waits for the settlement being written', async (t) => {
