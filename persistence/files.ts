@@ -1,6 +1,6 @@
 // Writing files so that a crash leaves either the old file or the new one, never a part of it.
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -11,16 +11,22 @@ export function writeDurably(dir: string, name: string, text: string | Iterable<
   const tmp = join(dir, name + '.tmp');
   const fd = openSync(tmp, 'w', mode);
   try {
-    // Text in pieces is written piece by piece (a report can be longer than one string may be).
-    for (const piece of typeof text === 'string' ? [text] : text) {
-      const bytes = Buffer.from(piece, 'utf8');
-      for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+    try {
+      // Text in pieces is written piece by piece (a report can be longer than one string may be).
+      for (const piece of typeof text === 'string' ? [text] : text) {
+        const bytes = Buffer.from(piece, 'utf8');
+        for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
     }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    renameSync(tmp, join(dir, name));
+  } catch (e) {
+    // A write that failed (a full disk) gives back the space it took.
+    rmSync(tmp, { force: true });
+    throw e;
   }
-  renameSync(tmp, join(dir, name));
 }
 
 /** Makes the renames in a folder durable. */
@@ -36,14 +42,19 @@ export function syncFolder(dir: string): void {
 /** writeDurably and syncFolder in one, off the event loop: for a large file written while trading goes on. */
 export async function writeDurablyInBackground(dir: string, name: string, text: string): Promise<void> {
   const tmp = join(dir, name + '.tmp');
-  const file = await open(tmp, 'w');
   try {
-    await file.writeFile(text);
-    await file.sync();
-  } finally {
-    await file.close();
+    const file = await open(tmp, 'w');
+    try {
+      await file.writeFile(text);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(tmp, join(dir, name));
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
   }
-  await rename(tmp, join(dir, name));
   const folder = await open(dir, 'r');
   try {
     await folder.sync();

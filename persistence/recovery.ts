@@ -140,44 +140,54 @@ export function replay(engine: Engine, journal: Journal): number {
 function* replaying(engine: Engine, journal: Journal, progress?: RecoveryProgress): Generator<void, number> {
   let replayed = 0;
   const from = engine.lastSequence;
-  const last = journal.lastBatch();
-  for (const { batch, commands, whole } of journal.batchesAfter(from)) {
-    const full = !whole || batch % FULL_CHECK_EVERY === 0 || batch === last || commands.some((c) => c.type === 'endOfDay');
-    const produced: EngineEvent[] = [];
-    let trades = 0;
-    for (const command of commands) {
-      const result = engine.apply(command);
-      replayed++;
-      if (!result.ok) continue;
-      for (const e of result.events) {
-        if (e.type === 'trade') trades++;
-        if (full && isFact(e)) produced.push(e);
+  // One batch read ahead, to know the last one: a connection that does not write (the snapshot
+  // thread's) cannot ask the journal which batch it wrote last.
+  const batches = journal.batchesAfter(from);
+  try {
+    for (let next = batches.next(); !next.done;) {
+      const { batch, commands, whole } = next.value;
+      next = batches.next();
+      const full = !whole || batch % FULL_CHECK_EVERY === 0 || next.done === true || commands.some((c) => c.type === 'endOfDay');
+      const produced: EngineEvent[] = [];
+      let trades = 0;
+      for (const command of commands) {
+        const result = engine.apply(command);
+        replayed++;
+        if (!result.ok) continue;
+        for (const e of result.events) {
+          if (e.type === 'trade') trades++;
+          if (full && isFact(e)) produced.push(e);
+        }
       }
-    }
-    let same: boolean;
-    if (full) {
-      let recorded = journal.recordedFacts(batch);
-      if (recorded !== null && !whole && !readable(recorded)) throw damagedFacts(journal, commands, batch);
-      if (!whole && recorded !== null) {
-        // The snapshot holds the batch's first commands: their facts are not replayed.
-        const after = (JSON.parse(recorded) as EngineEvent[]).filter((e) => e.seq > from);
-        recorded = after.length === 0 ? null : JSON.stringify(after);
+      let same: boolean;
+      if (full) {
+        let recorded = journal.recordedFacts(batch);
+        if (recorded !== null && !whole && !readable(recorded)) throw damagedFacts(journal, commands, batch);
+        if (!whole && recorded !== null) {
+          // The snapshot holds the batch's first commands: their facts are not replayed.
+          const after = (JSON.parse(recorded) as EngineEvent[]).filter((e) => e.seq > from);
+          recorded = after.length === 0 ? null : JSON.stringify(after);
+        }
+        same = (produced.length === 0 ? null : JSON.stringify(produced)) === recorded;
+      } else {
+        same = trades === journal.recordedTrades(batch);
       }
-      same = (produced.length === 0 ? null : JSON.stringify(produced)) === recorded;
-    } else {
-      same = trades === journal.recordedTrades(batch);
+      if (!same) {
+        // Facts that are not even JSON were damaged on disk, not produced by another build.
+        const facts = journal.recordedFacts(batch);
+        if (facts !== null && !readable(facts)) throw damagedFacts(journal, commands, batch);
+        throw new JournalError(
+          `replaying seq ${commands[0].seq}–${commands[commands.length - 1].seq} (batch ${batch}) does not reproduce the ${full ? 'events' : 'trades'} recorded with it: ` +
+          'this build does not apply the journal as the build that wrote it did. Start that build to take a snapshot (it takes one at shutdown), then this one',
+        );
+      }
+      if (progress !== undefined) progress.replayed = replayed;
+      yield;
     }
-    if (!same) {
-      // Facts that are not even JSON were damaged on disk, not produced by another build.
-      const facts = journal.recordedFacts(batch);
-      if (facts !== null && !readable(facts)) throw damagedFacts(journal, commands, batch);
-      throw new JournalError(
-        `replaying seq ${commands[0].seq}–${commands[commands.length - 1].seq} (batch ${batch}) does not reproduce the ${full ? 'events' : 'trades'} recorded with it: ` +
-        'this build does not apply the journal as the build that wrote it did. Start that build to take a snapshot (it takes one at shutdown), then this one',
-      );
-    }
-    if (progress !== undefined) progress.replayed = replayed;
-    yield;
+  } finally {
+    // Read ahead, the batches' statement is still open when a check throws: end it, so that the
+    // connection can be closed.
+    batches.return(undefined);
   }
   return replayed;
 }

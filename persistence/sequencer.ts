@@ -38,6 +38,7 @@ export class Sequencer {
   private sinceSnapshot = 0;
   private snapshotting: Promise<unknown> | null = null;
   private stopped = false;
+  private seqWaiters: { seq: number; resolve: () => void }[] = [];
   private readonly listeners: ((batch: Committed[]) => void)[] = [];
   private readonly sealListeners: ((batch: readonly Committed[]) => void)[] = [];
   private barriers: (() => void)[] = [];
@@ -72,6 +73,12 @@ export class Sequencer {
   /** The sequence number of the last command known durable. */
   get durableSeq(): number {
     return this.committedSeq;
+  }
+
+  /** Resolves once the command `seq` is durable. */
+  private durable(seq: number): Promise<void> {
+    if (seq <= this.committedSeq) return Promise.resolve();
+    return new Promise((resolve) => this.seqWaiters.push({ seq, resolve }));
   }
 
   /** Called with each committed batch, in order: execution reports and market data start here. */
@@ -156,6 +163,11 @@ export class Sequencer {
     if (commitMs > this.stats.maxCommitMs) this.stats.maxCommitMs = commitMs;
     this.committedSeq = batch[batch.length - 1].command.seq;
     for (const w of batch) w.resolve(w.result);
+    if (this.seqWaiters.length > 0) {
+      const due = this.seqWaiters.filter((w) => w.seq <= this.committedSeq);
+      this.seqWaiters = this.seqWaiters.filter((w) => w.seq > this.committedSeq);
+      for (const w of due) w.resolve();
+    }
     if (this.barriers.length > 0 && this.waiting.length === 0 && this.inFlight === 0) {
       const barriers = this.barriers;
       this.barriers = [];
@@ -175,13 +187,24 @@ export class Sequencer {
 
   /**
    * A snapshot of what is committed now, taken on the snapshot thread (SnapshotStore.takeByReplay):
-   * the exchange's thread goes on meanwhile. Resolves once it is recorded.
+   * the exchange's thread goes on meanwhile. Resolves once it is recorded. Should the thread fail
+   * (it cannot rebuild the state from the disk: a snapshot or a batch damaged since the start, or
+   * it cannot run), the snapshot is taken from the exchange's own engine instead, serialised in
+   * line, the old way: one pause, and a directory a crash would otherwise leave unable to start is
+   * sound again.
    */
   snapshot(): Promise<unknown> {
-    if (this.snapshots === null) return Promise.resolve();
+    const snapshots = this.snapshots;
+    if (snapshots === null || this.stopped) return Promise.resolve();
     this.sinceSnapshot = 0;
-    const taking = this.snapshots.takeByReplay();
-    // The newest one asked for is the last the thread takes: shutdown waits for it.
+    // One at a time: a snapshot taken the old way after a failure must not write the file the
+    // thread's next one writes.
+    const previous = this.snapshotting ?? Promise.resolve();
+    const taking = previous.then(() => snapshots.takeByReplay()).catch((e: Error) => {
+      process.stderr.write(`snapshot on the snapshot thread failed (${e.message}): taken from the exchange's engine instead\n`);
+      return snapshots.take(this.engine, (seq) => this.durable(seq));
+    });
+    // The newest one asked for is the last taken: shutdown waits for it.
     const settled: Promise<unknown> = taking.catch(() => undefined).finally(() => {
       if (this.snapshotting === settled) this.snapshotting = null;
     });

@@ -1,7 +1,9 @@
-// Snapshots of the engine state with its state hash. The state is serialised synchronously (that is
-// the only pause trading sees); the file is written and synced in the background and recorded in
-// the journal database once it is safely on disk. At start-up the newest snapshot that reads back
-// whole and whose state hash matches is used; a damaged one is skipped for the one before it.
+// Snapshots of the engine state with its state hash, recorded in the journal database once the file
+// is safely on disk. While the exchange runs they are taken on the snapshot thread, from the
+// journal (takeByReplay); should the thread fail, from the exchange's own engine (take: serialised
+// in line, written in the background); at shutdown in line (takeSync). At start-up the newest
+// snapshot that reads back whole and whose state hash matches is used; a damaged one is skipped for
+// the one before it.
 import { mkdirSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
