@@ -311,11 +311,6 @@ export class Journal {
     return row?.trades ?? 0;
   }
 
-  /** The number of the last batch written, 0 if none. */
-  lastBatch(): number {
-    return this.batchNo - 1;
-  }
-
   /** The facts recorded with a batch, as written (JSON), or null if its commands produced none. */
   recordedFacts(batch: number): string | null {
     this.factsOfBatch ??= this.db.prepare('SELECT events FROM facts WHERE batch = ?');

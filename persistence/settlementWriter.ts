@@ -55,13 +55,19 @@ export class SettlementWriter {
 
   /** The reports of a closed day, rebuilt from the recorded facts; throws SettlementError if they do not reconcile. */
   reports(date: string): SettlementReports {
+    return this.settled(this.closedDay(date));
+  }
+
+  /** A closed day's end of day, and the one before it (null for the first). */
+  private closedDay(date: string): { eod: EndOfDayEvent; previous: EndOfDayEvent | null } {
     const ends = this.journal.endsOfDay();
     const at = ends.findIndex((e) => e.date === date);
     if (at < 0) throw new Error(`${date} has not been closed`);
-    const eod: EndOfDayEvent = ends[at];
-    const previous = at > 0 ? ends[at - 1] : null;
-    const events = this.journal.facts(previous?.seq ?? 0, eod.seq);
-    return settle(events, eod, previous?.accounts ?? null);
+    return { eod: ends[at], previous: at > 0 ? ends[at - 1] : null };
+  }
+
+  private settled({ eod, previous }: { eod: EndOfDayEvent; previous: EndOfDayEvent | null }): SettlementReports {
+    return settle(this.journal.facts(previous?.seq ?? 0, eod.seq), eod, previous?.accounts ?? null);
   }
 
   /**
@@ -71,8 +77,8 @@ export class SettlementWriter {
    * leaves the day unpublished, and the next start (or the next request for it) writes it again.
    */
   write(date: string): SettlementReports {
-    const r = this.reports(date);
-    const eod = this.journal.endsOfDay().find((e) => e.date === date) as EndOfDayEvent;
+    const day = this.closedDay(date);
+    const r = this.settled(day);
     const dir = this.folder(date);
     mkdirSync(dir, { recursive: true });
     // Each file in pieces, made as it is written: a busy day's reports pass the longest string V8 makes.
@@ -96,7 +102,6 @@ export class SettlementWriter {
     // begins (an account's statement lists every trade of its day: tens of megabytes on a busy
     // one), and none begins while the journal's writer is writing (yieldToJournal).
     const db = this.journal.db;
-    const eodSeq = eod.seq;
     const inTransaction = (work: () => void) => {
       this.yieldToJournal();
       db.transaction(work)();
@@ -125,7 +130,7 @@ export class SettlementWriter {
     inRuns(r.market, 'INSERT INTO market_report (date, symbol, body) VALUES (?, ?, ?)', (m) => [m.symbol, JSON.stringify(m)]);
     inRuns(r.largeHolders, 'INSERT INTO large_holder_report (date, account_id, symbol, body) VALUES (?, ?, ?, ?)', (l) => [l.accountId, l.symbol, JSON.stringify(l)]);
     this.yieldToJournal();
-    db.prepare('INSERT INTO settlement_days (date, eod_seq, totals) VALUES (?, ?, ?)').run(date, eodSeq, JSON.stringify(r.totals));
+    db.prepare('INSERT INTO settlement_days (date, eod_seq, totals) VALUES (?, ?, ?)').run(date, day.eod.seq, JSON.stringify(r.totals));
     return r;
   }
 
