@@ -12,6 +12,7 @@ import { recoverInTurns, type Recovered } from '../persistence/recovery.ts';
 import { runInTurns } from '../persistence/turns.ts';
 import { Sequencer } from '../persistence/sequencer.ts';
 import { Settlements } from '../persistence/settlementThread.ts';
+import { PastDays } from './pastDays.ts';
 import { History } from './history.ts';
 import { KeyRing, type KeySpec } from './keys.ts';
 import { Metrics } from './metrics.ts';
@@ -212,7 +213,9 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
   await runInTurns(history.rebuilding(), 10, o.signal);
   startup.after('gateway');
   const metrics = new Metrics(startup, () => ({ lastSeq: sequencer.durableSeq, tradingDate: engine.tradingDate }));
-  const gateway: Gateway = { engine, sequencer, journal, settlement, history, keys, metrics, ready: () => startup.isReady, draining: () => startup.isDraining };
+  // Its thread starts with the first read of a closed day: a start that fails before has none to end.
+  const pastDays = new PastDays(journal);
+  const gateway: Gateway = { engine, sequencer, journal, settlement, history, pastDays, keys, metrics, ready: () => startup.isReady, draining: () => startup.isDraining };
   const { app, publisher } = await buildServer(gateway, { ...o, standby: standby ?? undefined });
   built.app = app;
   sequencer.onCommit((batch) => {
@@ -266,6 +269,7 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
     await app.close();
     // Fastify closes a server of its own; the standby server it was built on is closed here.
     await standby?.close();
+    await pastDays.close();
     await sequencer.shutdown();
     await settlement.close();
     journal.close();

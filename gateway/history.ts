@@ -1,7 +1,8 @@
 // What the gateway remembers of the committed events for reading: the members' orders and fills
 // and the risk warnings of the trading day, recent public trades per instrument, and K-lines. It is fed only with
 // committed batches, and rebuilt at start-up from the facts the journal recorded, so a restart
-// loses none of it. Earlier days' fills are read back from the journal on request.
+// loses none of it. Earlier days' orders and fills are read back from the journal on request, on a
+// thread of their own (pastDays.ts), folded as here (History.closedDay).
 import { describeOrder, Klines, type BlockEvent, type Kline, type EngineEvent, type Order, type OrderEvent, type TradeEvent, type WarningEvent } from '../engine/index.ts';
 import type { Journal } from '../persistence/journal.ts';
 
@@ -46,6 +47,12 @@ function fillOf(t: TradeEvent, side: 'buy' | 'sell'): Fill {
   };
 }
 
+/** A closed day's orders (each as it ended, in id order) and fills (in trade order) by account. */
+export interface ClosedDay {
+  orders: Map<string, OrderEvent[]>;
+  fills: Map<string, Fill[]>;
+}
+
 export class History {
   /** Today's orders, latest state, by id. */
   readonly orders = new Map<number, OrderEvent>();
@@ -68,6 +75,26 @@ export class History {
 
   /** Empty until rebuilt from the journal (rebuilding()), which the exchange's start does. */
   constructor(private readonly journal: Journal) {}
+
+  /**
+   * A closed trading day's orders, each as it ended (filled, cancelled, expired by the end of day…),
+   * and its fills, by account, read back from the journal; null when `date` is not a closed day.
+   * Folded from the day's facts (after the end of day before it, up to and with its own) as the day
+   * was live: a resting order filled by others changes with the trade, not with an order event of
+   * its own. The end of day itself is left out: it would clear the day.
+   */
+  static closedDay(journal: Journal, date: string): ClosedDay | null {
+    const ends = journal.endsOfDay();
+    const at = ends.findIndex((e) => e.date === date);
+    if (at < 0) return null;
+    const fold = new History(journal);
+    for (const events of journal.factsByBatch(at === 0 ? 0 : ends[at - 1].seq, ends[at].seq)) {
+      for (const e of events) if (e.type !== 'endOfDay') fold.day(e);
+    }
+    const orders = new Map<string, OrderEvent[]>();
+    for (const [accountId, ids] of fold.orderIds) orders.set(accountId, ids.map((id) => fold.orders.get(id) as OrderEvent));
+    return { orders, fills: fold.fills };
+  }
 
   /**
    * Reads back what the running exchange held, pausing (yield) after each batch of the journal: run
@@ -245,37 +272,6 @@ export class History {
   /** Today's fills of the given accounts, in time order. */
   todaysFills(accountIds: readonly string[]): Fill[] {
     return accountIds.flatMap((a) => this.fills.get(a) ?? []).sort((x, y) => x.tradeId - y.tradeId || (x.side < y.side ? -1 : 1));
-  }
-
-  /** A closed day's fills of the given accounts, read back from the journal; null when the day is unknown. */
-  pastFills(date: string, accountIds: readonly string[]): Fill[] | null {
-    const facts = this.factsOfDay(date);
-    if (facts === null) return null;
-    const mine = new Set(accountIds);
-    return facts.flatMap((e) => (e.type === 'trade' ? fillsOf(e).filter((f) => mine.has(f.accountId)) : []));
-  }
-
-  /**
-   * The orders of the accounts on a closed trading day, each as it ended (filled, cancelled,
-   * expired by the end of day…), or null when `date` is not a closed day.
-   */
-  pastOrders(date: string, accountIds: readonly string[]): OrderEvent[] | null {
-    const facts = this.factsOfDay(date);
-    if (facts === null) return null;
-    // Folded as the day was live (a resting order filled by others changes with the trade, not an
-    // order event of its own), all but the end of day itself, which would clear the day.
-    const fold = new History(this.journal);
-    for (const e of facts) if (e.type !== 'endOfDay') fold.day(e);
-    const mine = new Set(accountIds);
-    return [...fold.orders.values()].filter((o) => mine.has(o.accountId));
-  }
-
-  /** The facts of a closed trading day (after the end of day before it, up to and with its own), or null. */
-  private factsOfDay(date: string): EngineEvent[] | null {
-    const ends = this.journal.endsOfDay();
-    const at = ends.findIndex((e) => e.date === date);
-    if (at < 0) return null;
-    return this.journal.facts(at === 0 ? 0 : ends[at - 1].seq, ends[at].seq);
   }
 }
 

@@ -8,6 +8,7 @@ import type { Journal } from '../persistence/journal.ts';
 import type { Sequencer } from '../persistence/sequencer.ts';
 import type { Settlements } from '../persistence/settlementThread.ts';
 import type { Fill, History } from './history.ts';
+import type { PastDays } from './pastDays.ts';
 import type { KeyRing, Principal } from './keys.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -17,6 +18,8 @@ export interface Gateway {
   journal: Journal;
   settlement: Settlements;
   history: History;
+  /** A closed day's orders and fills, read on a thread of their own. */
+  pastDays: PastDays;
   keys: KeyRing;
   metrics: Metrics;
   /** Serves requests: from the end of the start until the shutdown begins. */

@@ -1,5 +1,5 @@
 // A worker thread running one of the exchange's modules, asked one request at a time: the
-// settlement thread and the snapshot thread are both this. Requests are answered in the order sent.
+// settlement thread, the snapshot thread and the past days' thread are all this. Requests are answered in the order sent.
 // Idle, the thread never keeps the process alive; a thread that fails (or cannot load) fails what
 // it was asked, and the next request starts another.
 //

@@ -105,7 +105,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     const out = new Map<number, OrderEvent>();
     if (q.date !== undefined && q.date !== g.engine.tradingDate) {
       // A closed day's orders, as each ended: none is open any more.
-      const past = g.history.pastOrders(q.date, own);
+      const past = await g.pastDays.orders(q.date, own);
       if (past === null) return fail(reply, 404, 'UNKNOWN_DAY', `${q.date} is neither today (${g.engine.tradingDate}) nor a closed trading day`);
       for (const o of past) out.set(o.orderId, o);
     } else {
@@ -182,7 +182,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     if (accounts === null) return reply;
     const date = req.query.date;
     if (date === undefined || date === g.engine.tradingDate) return g.history.todaysFills(accounts).map(fillView);
-    const past = g.history.pastFills(date, accounts);
+    const past = await g.pastDays.fills(date, accounts);
     return past === null ? fail(reply, 404, 'UNKNOWN_DAY', `${date} is neither today (${g.engine.tradingDate}) nor a closed trading day`) : past.map(fillView);
   });
 
