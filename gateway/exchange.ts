@@ -215,6 +215,7 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
   const metrics = new Metrics(startup, () => ({ lastSeq: sequencer.durableSeq, tradingDate: engine.tradingDate }));
   // Its thread starts with the first read of a closed day: a start that fails before has none to end.
   const pastDays = new PastDays(journal);
+  metrics.closedDayReads = pastDays.reads;
   const gateway: Gateway = { engine, sequencer, journal, settlement, history, pastDays, keys, metrics, ready: () => startup.isReady, draining: () => startup.isDraining };
   const { app, publisher } = await buildServer(gateway, { ...o, standby: standby ?? undefined });
   built.app = app;

@@ -78,22 +78,25 @@ export class History {
 
   /**
    * A closed trading day's orders, each as it ended (filled, cancelled, expired by the end of day…),
-   * and its fills, by account, read back from the journal; null when `date` is not a closed day.
-   * Folded from the day's facts (after the end of day before it, up to and with its own) as the day
-   * was live: a resting order filled by others changes with the trade, not with an order event of
-   * its own. The end of day itself is left out: it would clear the day.
+   * and its fills, by account, read back from the journal's facts of that day (closedDayRange).
+   * Folded as the day was live: a resting order filled by others changes with the trade, not with
+   * an order event of its own. The end of day itself is left out: it would clear the day.
    */
-  static closedDay(journal: Journal, date: string): ClosedDay | null {
-    const ends = journal.endsOfDay();
-    const at = ends.findIndex((e) => e.date === date);
-    if (at < 0) return null;
+  static closedDay(journal: Journal, range: { after: number; through: number }): ClosedDay {
     const fold = new History(journal);
-    for (const events of journal.factsByBatch(at === 0 ? 0 : ends[at - 1].seq, ends[at].seq)) {
+    for (const events of journal.factsByBatch(range.after, range.through)) {
       for (const e of events) if (e.type !== 'endOfDay') fold.day(e);
     }
     const orders = new Map<string, OrderEvent[]>();
     for (const [accountId, ids] of fold.orderIds) orders.set(accountId, ids.map((id) => fold.orders.get(id) as OrderEvent));
     return { orders, fills: fold.fills };
+  }
+
+  /** The seqs of a closed day's facts: after the end of day before it, through its own; null when `date` is not a closed day. */
+  static closedDayRange(journal: Journal, date: string): { after: number; through: number } | null {
+    const ends = journal.endsOfDay();
+    const at = ends.findIndex((e) => e.date === date);
+    return at < 0 ? null : { after: at === 0 ? 0 : ends[at - 1].seq, through: ends[at].seq };
   }
 
   /**

@@ -1,6 +1,7 @@
 // Counters for /metrics in the Prometheus text format: orders, trades, rejections by code, journal
 // commit latency (a histogram), WebSocket clients and dropped clients, fed from committed batches;
-// and HTTP error answers by status and code, fed by every error reply (http.ts `fail`).
+// HTTP error answers by status and code, fed by every error reply (http.ts `fail`); and the reads
+// of closed days.
 import type { Committed } from '../persistence/sequencer.ts';
 import type { Startup } from './startup.ts';
 
@@ -19,6 +20,8 @@ export class Metrics {
   wsClients = 0;
   wsDropped = 0;
   wsMessages = 0;
+  /** Reads of a closed day (pastDays.ts), by whether its thread folded the day for them or had it kept. */
+  closedDayReads: { readonly folded: number; readonly kept: number } | null = null;
 
   /**
    * With the start's figures (readiness, recovery), and where the exchange stands (the last durable
@@ -81,6 +84,14 @@ export class Metrics {
     gauge('exchange_ws_clients', 'WebSocket clients connected.', this.wsClients);
     counter('exchange_ws_dropped_total', 'WebSocket clients dropped for falling behind.', this.wsDropped);
     counter('exchange_ws_messages_total', 'WebSocket messages sent.', this.wsMessages);
+    if (this.closedDayReads !== null) {
+      lines.push(
+        '# HELP exchange_closed_day_reads_total Reads of a closed day\'s orders or fills (?date=), by whether the day was folded from the journal for it or kept from an earlier read.',
+        '# TYPE exchange_closed_day_reads_total counter',
+        `exchange_closed_day_reads_total{day="folded"} ${this.closedDayReads.folded}`,
+        `exchange_closed_day_reads_total{day="kept"} ${this.closedDayReads.kept}`,
+      );
+    }
     return lines.join('\n') + '\n' + (this.startup?.text() ?? '');
   }
 }

@@ -1,18 +1,31 @@
 // A closed day's orders and fills (GET /v1/orders?date=, GET /v1/fills?date=) are read back from the
 // journal on a thread of their own (pastDaysWorker.ts): folding a day's facts takes seconds for a busy
 // day (about 800,000 commands), which on the exchange's thread held every request, heartbeat and
-// probe, whoever asked. The thread keeps the last day it folded, by account, so that the members
-// asking for the same day (the day before, mostly) find it folded; it lets it go when idle.
+// probe, whoever asked. The thread also makes the answer's JSON, which the route sends as it is: a
+// member with a busy day's worth of orders would otherwise hold the exchange's thread while they are
+// copied back, viewed and serialised. The thread keeps the last day it folded, by account, so that
+// the members asking for the same day (the day before, mostly) find it folded; it lets it go when
+// idle.
 import type { OrderEvent } from '../engine/index.ts';
 import type { Journal } from '../persistence/journal.ts';
 import { ModuleThread } from '../persistence/moduleThread.ts';
-import { History, type ClosedDay, type Fill } from './history.ts';
+import { History, type ClosedDay } from './history.ts';
+import { fillView, orderView } from './http.ts';
 
 export interface PastDayQuery {
   what: 'orders' | 'fills';
   date: string;
   accountIds: readonly string[];
+  /** Orders of this instrument only. */
+  symbol?: string;
+  /** Open orders only (a closed day has none: every order ended by its close). */
+  openOnly?: boolean;
 }
+
+/** The answer's JSON, and whether the day had to be folded for it (false: it was kept from an earlier read). */
+export interface PastDayAnswer { json: string; folded: boolean }
+
+const isOpen = (o: OrderEvent) => o.status === 'new' || o.status === 'partially_filled';
 
 /** The closed days, read on the thread: the last one folded kept. */
 export class ClosedDays {
@@ -20,22 +33,20 @@ export class ClosedDays {
 
   constructor(private readonly journal: Journal) {}
 
-  /** The accounts' orders on a closed day, each as it ended, in id order; null when `date` is not a closed day. */
-  orders(date: string, accountIds: readonly string[]): OrderEvent[] | null {
-    const day = this.day(date);
-    if (day === null) return null;
-    return accountIds.flatMap((a) => day.orders.get(a) ?? []).sort((x, y) => x.orderId - y.orderId);
-  }
-
-  /** The accounts' fills on a closed day, in trade order (a trade's buy before its sell); null when `date` is not a closed day. */
-  fills(date: string, accountIds: readonly string[]): Fill[] | null {
-    const day = this.day(date);
-    if (day === null) return null;
-    return accountIds.flatMap((a) => day.fills.get(a) ?? []).sort((x, y) => x.tradeId - y.tradeId || (x.side < y.side ? -1 : 1));
-  }
-
-  answer(q: PastDayQuery): OrderEvent[] | Fill[] | null {
-    return q.what === 'orders' ? this.orders(q.date, q.accountIds) : this.fills(q.date, q.accountIds);
+  /** The answer to a read of a closed day (the reply's JSON, as the route's schema lists it), or null when `date` is not a closed day. */
+  answer(q: PastDayQuery): PastDayAnswer | null {
+    const found = this.day(q.date);
+    if (found === null) return null;
+    const { day, folded } = found;
+    const accountIds = [...new Set(q.accountIds)];
+    if (q.what === 'fills') {
+      const fills = accountIds.flatMap((a) => day.fills.get(a) ?? []).sort((x, y) => x.tradeId - y.tradeId || (x.side < y.side ? -1 : 1));
+      return { json: JSON.stringify(fills.map(fillView)), folded };
+    }
+    const orders = accountIds.flatMap((a) => day.orders.get(a) ?? [])
+      .filter((o) => (q.symbol === undefined || o.symbol === q.symbol) && (q.openOnly !== true || isOpen(o)))
+      .sort((x, y) => x.orderId - y.orderId);
+    return { json: JSON.stringify(orders.map(orderView)), folded };
   }
 
   /** Lets the day kept go. */
@@ -43,30 +54,36 @@ export class ClosedDays {
     this.kept = null;
   }
 
-  private day(date: string): ClosedDay | null {
-    if (this.kept?.date === date) return this.kept.day;
+  private day(date: string): { day: ClosedDay; folded: boolean } | null {
+    if (this.kept?.date === date) return { day: this.kept.day, folded: false };
+    // A date that is not a closed day leaves the day kept as it is.
+    const range = History.closedDayRange(this.journal, date);
+    if (range === null) return null;
     this.kept = null; // never two days held at once
-    const day = History.closedDay(this.journal, date);
-    // A closed day's facts never change: it is kept as folded. A day not closed is not kept (it may be later).
-    if (day !== null) this.kept = { date, day };
-    return day;
+    // A closed day's facts never change: it is kept as folded.
+    const day = History.closedDay(this.journal, range);
+    this.kept = { date, day };
+    return { day, folded: true };
   }
 }
 
 /** What the gateway asks: a closed day's orders and fills, answered by the thread. */
 export class PastDays {
-  private readonly thread: ModuleThread<PastDayQuery, OrderEvent[] | Fill[] | null>;
+  private readonly thread: ModuleThread<PastDayQuery, PastDayAnswer | null>;
+  /** Reads answered, by whether the day had to be folded for them (in /metrics). */
+  readonly reads = { folded: 0, kept: 0 };
 
   constructor(journal: Journal) {
-    this.thread = new ModuleThread(new URL('./pastDaysWorker.ts', import.meta.url), { dataDir: journal.dir, synchronous: journal.synchronous }, 'past days');
+    this.thread = new ModuleThread(new URL('./pastDaysWorker.ts', import.meta.url), { dataDir: journal.dir }, 'past days');
   }
 
-  orders(date: string, accountIds: readonly string[]): Promise<OrderEvent[] | null> {
-    return this.thread.request({ what: 'orders', date, accountIds }) as Promise<OrderEvent[] | null>;
-  }
-
-  fills(date: string, accountIds: readonly string[]): Promise<Fill[] | null> {
-    return this.thread.request({ what: 'fills', date, accountIds }) as Promise<Fill[] | null>;
+  /** The reply's JSON for a closed day's read, or null when `date` is not a closed day. */
+  async read(q: PastDayQuery): Promise<string | null> {
+    const answer = await this.thread.request(q);
+    if (answer === null) return null;
+    if (answer.folded) this.reads.folded++;
+    else this.reads.kept++;
+    return answer.json;
   }
 
   /** Lets the reads already asked for be answered, then ends the thread. */

@@ -1,5 +1,5 @@
-// The past days' thread itself (started by pastDays.ts): its own connection to the journal, which it
-// only reads, and the last closed day it folded, let go after a few idle minutes.
+// The past days' thread itself (started by pastDays.ts): its own connection to the journal, read
+// only, and the last closed day it folded, let go after a few idle minutes.
 import { workerData } from 'node:worker_threads';
 import { Journal } from '../persistence/journal.ts';
 import { serve } from '../persistence/moduleThread.ts';
@@ -8,8 +8,8 @@ import { ClosedDays, type PastDayQuery } from './pastDays.ts';
 /** How long the day folded last is kept without being asked for. */
 const KEEP_IDLE_MS = 5 * 60_000;
 
-const { dataDir, synchronous } = workerData as { dataDir: string; synchronous: 'FULL' | 'OFF' };
-const journal = new Journal(dataDir, { synchronous });
+const { dataDir } = workerData as { dataDir: string };
+const journal = new Journal(dataDir, { readonly: true });
 const days = new ClosedDays(journal);
 let idle: NodeJS.Timeout | null = null;
 
@@ -21,6 +21,5 @@ serve((q: PastDayQuery) => {
   return answer;
 }, () => {
   if (idle !== null) clearTimeout(idle);
-  // Only reads went through this connection: nothing of the journal's to commit.
-  journal.db.close();
+  journal.db.close(); // read only: nothing to commit
 });

@@ -86,10 +86,14 @@ export const isFact = (e: EngineEvent): boolean => FACT_TYPES.has(e.type);
 
 /**
  * SQLite's words for a journal it cannot open or write ("unable to open database file", "attempt to
- * write a readonly database") name neither the file nor what to do; other errors pass as they are.
+ * write a readonly database") name neither the file nor what to do; other errors pass as they are,
+ * but for a connection that only reads, which says that it cannot read the journal.
  */
-function cannotOpen(file: string, e: unknown): unknown {
+function cannotOpen(file: string, e: unknown, readonly = false): unknown {
   const code = (e as { code?: unknown }).code;
+  if (readonly) {
+    return new JournalError(`cannot open the journal ${file} to read it (${(e as Error).message}): it is gone from the data directory, or may not be read`);
+  }
   if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || (typeof code === 'string' && code.startsWith('SQLITE_READONLY'))) {
     return new JournalError(`cannot open the journal ${file} for writing (${(e as Error).message}): the data directory must be a folder the exchange may write, and journal.sqlite a file in it`);
   }
@@ -123,19 +127,26 @@ export class Journal {
   readonly file: string;
   readonly synchronous: 'FULL' | 'OFF';
 
-  constructor(readonly dir: string, options: { synchronous?: 'FULL' | 'OFF' } = {}) {
-    ensureDirectory(dir);
+  /**
+   * `readonly`: a connection that only reads (another thread's, beside the exchange's): the file
+   * must exist, and nothing is ever written through it, not even a new journal.
+   */
+  constructor(readonly dir: string, options: { synchronous?: 'FULL' | 'OFF'; readonly?: boolean } = {}) {
+    const readonly = options.readonly === true;
+    if (!readonly) ensureDirectory(dir);
     const file = join(dir, 'journal.sqlite');
     this.file = file;
     this.synchronous = options.synchronous ?? 'FULL';
     try {
-      this.db = new Database(file);
+      this.db = new Database(file, readonly ? { readonly: true, fileMustExist: true } : {});
     } catch (e) {
-      throw cannotOpen(file, e);
+      throw cannotOpen(file, e, readonly);
     }
     try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${this.synchronous}`);
+      if (!readonly) {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma(`synchronous = ${this.synchronous}`);
+      }
       this.checkSchema(file);
       // Another connection (the writer thread) may be writing: wait for it rather than fail.
       this.db.pragma('busy_timeout = 10000');

@@ -101,19 +101,15 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     if (unlisted(g, q.symbol)) return unknownInstrument(reply, q.symbol);
     const own = accountsFor(g, req, reply, q.accountId);
     if (own === null) return reply;
-    const accounts = new Set(own);
-    const out = new Map<number, OrderEvent>();
     if (q.date !== undefined && q.date !== g.engine.tradingDate) {
-      // A closed day's orders, as each ended: none is open any more.
-      const past = await g.pastDays.orders(q.date, own);
+      // A closed day's orders, as each ended (none is open any more): the reply's JSON, made on the past days' thread.
+      const past = await g.pastDays.read({ what: 'orders', date: q.date, accountIds: own, symbol: q.symbol, openOnly: q.status === 'open' });
       if (past === null) return fail(reply, 404, 'UNKNOWN_DAY', `${q.date} is neither today (${g.engine.tradingDate}) nor a closed trading day`);
-      for (const o of past) out.set(o.orderId, o);
-    } else {
-      for (const o of g.history.ordersOf((id) => g.engine.order(id), accounts, q.status === 'open')) out.set(o.orderId, o);
+      return reply.type('application/json; charset=utf-8').send(past);
     }
-    return [...out.values()]
-      .filter((o) => (q.symbol === undefined || o.symbol === q.symbol) && (q.status !== 'open' || o.status === 'new' || o.status === 'partially_filled'))
-      .sort((a, b) => a.orderId - b.orderId).map(orderView);
+    // Today's, in id order, only the open ones when asked.
+    return g.history.ordersOf((id) => g.engine.order(id), own, q.status === 'open')
+      .filter((o) => q.symbol === undefined || o.symbol === q.symbol).map(orderView);
   });
 
   const findOrder = (req: FastifyRequest, orderId: number): OrderEvent | undefined => {
@@ -182,8 +178,9 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     if (accounts === null) return reply;
     const date = req.query.date;
     if (date === undefined || date === g.engine.tradingDate) return g.history.todaysFills(accounts).map(fillView);
-    const past = await g.pastDays.fills(date, accounts);
-    return past === null ? fail(reply, 404, 'UNKNOWN_DAY', `${date} is neither today (${g.engine.tradingDate}) nor a closed trading day`) : past.map(fillView);
+    const past = await g.pastDays.read({ what: 'fills', date, accountIds: accounts });
+    if (past === null) return fail(reply, 404, 'UNKNOWN_DAY', `${date} is neither today (${g.engine.tradingDate}) nor a closed trading day`);
+    return reply.type('application/json; charset=utf-8').send(past); // the reply's JSON, made on the past days' thread
   });
 
   app.get<{ Querystring: { accountId?: string } }>('/v1/account', {

@@ -2,13 +2,20 @@
 // live that day: property runs of random trading days over real HTTP, each closed by an end of day,
 // then every member's orders (those resting at the close expired, nothing else changed) and fills
 // of that day compared with the reads taken just before its close; earlier days read again in
-// between and all at once (the thread keeps one day folded and changes day on request). A closed
-// day whose facts are damaged answers 500 INTERNAL, and the exchange goes on serving.
+// between and all at once (the thread keeps one day folded and changes day on request). The day kept
+// is read without folding it again, and a date that is not a closed day leaves it kept (/metrics
+// counts both). A closed day whose facts are damaged answers 500 INTERNAL, and the exchange goes on
+// serving. A shutdown while a closed day's read is in flight answers it and is not held by its
+// kept-alive connection (the exchange on its standby server, as `npm start` runs it).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import t from 'tap';
-import { expectError, startServer } from '../support/server.ts';
+import { DEMO_MARKETS_FILE } from '../../engine/setup.ts';
+import { startExchange } from '../../gateway/exchange.ts';
+import { call, expectError, KEY_SPECS, KEYS, startServer } from '../support/server.ts';
 
 type Member = 'M1' | 'M2' | 'M3';
 const MEMBERS: Member[] = ['M1', 'M2', 'M3'];
@@ -81,9 +88,10 @@ async function endOfDay(): Promise<string> {
 async function checkDay(date: string, member: Member): Promise<void> {
   const live = days.get(date) as DayRecord;
   const orders = (await get(`/v1/orders?date=${date}`, member)) as OrderRead[];
-  const expected = live.orders[member].map((o) => (o.status === 'new' || o.status === 'partially_filled' ? { ...o, status: 'expired', remainingQuantity: 0 } : o));
-  const comparable = (list: OrderRead[]) => list.map(({ time: _time, reason: _reason, ...rest }) => rest);
-  if (JSON.stringify(comparable(orders)) !== JSON.stringify(comparable(expected))) {
+  // Those resting at the close expired then (the end of day ran at 15:30), with what they had filled.
+  const expected = live.orders[member].map((o) => (o.status === 'new' || o.status === 'partially_filled'
+    ? { ...o, remainingQuantity: 0, status: 'expired', reason: 'end_of_day', time: `${date}T15:30:00.000+08:00` } : o));
+  if (JSON.stringify(orders) !== JSON.stringify(expected)) {
     throw new Error(`${member}'s orders of ${date} differ\nclosed ${JSON.stringify(orders)}\nlive   ${JSON.stringify(live.orders[member])}`);
   }
   const fills = await get(`/v1/fills?date=${date}`, member);
@@ -129,6 +137,25 @@ t.test("a closed day's orders and fills are what was read live before its close"
     `${tally.trades} trades, ${tally.expired} orders resting at a close, ${tally.changed} cancels or modifications, ${tally.refused} refusals`);
 });
 
+t.test('the day kept is read without folding it again; a date that is not a closed day leaves it kept', async (t) => {
+  const reads = async () => {
+    const text = (await s.api('GET', '/metrics')).text;
+    const value = (day: string) => Number(new RegExp(`^exchange_closed_day_reads_total\\{day="${day}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+    return { folded: value('folded'), kept: value('kept') };
+  };
+  const [first, second] = [...days.keys()];
+  await checkDay(first, 'M1'); // two reads: orders and fills
+  let before = await reads();
+  await checkDay(first, 'M2');
+  t.same(await reads(), { folded: before.folded, kept: before.kept + 2 }, 'the same day again: kept, not folded');
+  expectError(t, await s.api('GET', '/v1/fills?date=2000-01-03', { key: 'M1' }), 404, 'UNKNOWN_DAY');
+  await checkDay(first, 'M3');
+  t.same(await reads(), { folded: before.folded, kept: before.kept + 4 }, 'after a date that is not a closed day, still kept');
+  before = await reads();
+  await checkDay(second, 'M1');
+  t.same(await reads(), { folded: before.folded + 1, kept: before.kept + 1 }, 'another day: folded once, then kept');
+});
+
 t.test("a closed day whose facts are damaged answers 500 INTERNAL; the exchange goes on serving", async (t) => {
   const sold = await s.api('POST', '/v1/orders', { key: 'M2', body: { accountId: 'M2-C1', symbol: 'CEA24', side: 'sell', type: 'limit', price: '57.46', quantity: 7, timeInForce: 'DAY' } });
   t.equal(sold.status, 201);
@@ -151,4 +178,29 @@ t.test("a closed day whose facts are damaged answers 500 INTERNAL; the exchange 
   expectError(t, await s.api('GET', `/v1/fills?date=${date}`, { key: 'M1' }), 500, 'INTERNAL', undefined, 'the damaged day again: never kept as read');
   const placed = await s.api('POST', '/v1/orders', { key: 'M3', body: { accountId: 'M3-C1', symbol: 'CEA24', side: 'sell', type: 'limit', price: '58.00', quantity: 1, timeInForce: 'DAY' } });
   t.equal(placed.status, 201, 'and orders are taken');
+});
+
+t.test("a shutdown while a closed day's read is in flight answers it, and is not held by its kept-alive connection", async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cx-past-days-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  let now = Date.parse('2026-03-10T15:30:00+08:00');
+  // On its standby server, as `npm start` runs it: the gateway is built on a server that listens already.
+  const ex = await startExchange({ dataDir, marketsFile: DEMO_MARKETS_FILE, keys: KEY_SPECS, rateLimit: 0, now: () => now, snapshotEvery: 0, listen: { port: 0, host: '127.0.0.1' } });
+  const base = ex.address as string;
+  const eod = await call(base, 'POST', '/v1/admin/end-of-day', { key: KEYS.operator, body: {} });
+  t.equal(eod.status, 200, 'a day closed');
+  now = Date.parse('2026-03-11T10:00:00+08:00');
+  // The past days' thread is not started yet: the first read waits for it (hundreds of ms), long after the close begins.
+  const read = fetch(`${base}/v1/orders?date=${eod.body.date}`, { headers: { authorization: `Bearer ${KEYS.M1}` } });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    ex.close().then(() => 'closed'),
+    new Promise((resolve) => { timer = setTimeout(() => resolve('still open after 30 s'), 30_000); }),
+  ]);
+  clearTimeout(timer);
+  t.equal(closed, 'closed', 'the exchange closed (a kept-alive connection held it until its 72 s keep-alive timeout before)');
+  const answered = await read;
+  t.equal(answered.status, 200, 'the read in flight was answered');
+  t.same(await answered.json(), [], 'with the closed day\'s orders (none)');
 });

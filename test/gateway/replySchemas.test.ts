@@ -68,8 +68,16 @@ async function startRecording(options: { rateLimit?: number; now?: () => number 
       const what = `${method} ${path} → ${r.status}`;
       const id = r.headers.get('x-test-request');
       const json = /json/.test(r.headers.get('content-type') ?? '');
-      // A settlement report is the file's text, sent as it is; every other JSON reply is an object serialised.
-      if (json && id === null && !/^\/v1\/settlement\/[^/]+\/[^/?]+/.test(path)) t.fail(`${what}: a JSON reply that did not pass the hook`);
+      // A settlement report is the file's text, sent as it is, and a closed day's orders or fills the
+      // JSON the past days' thread made (checked against the document below all the same); every
+      // other JSON reply is an object serialised.
+      const madeElsewhere = id === null && r.status === 200 && /^\/v1\/(orders|fills)\?(.*&)?date=/.test(path);
+      if (json && id === null && !madeElsewhere && !/^\/v1\/settlement\/[^/]+\/[^/?]+/.test(path)) t.fail(`${what}: a JSON reply that did not pass the hook`);
+      if (json && madeElsewhere) {
+        const valid = documented(method, path, r.status);
+        if (valid === null || !valid(r.body)) t.fail(`${what}: the reply is valid against /openapi.json: ${valid === null ? 'undocumented' : ajv.errorsText(valid.errors)}`);
+        else validated++;
+      }
       if (json && id !== null) {
         // (Not the document itself, which it hides, nor a path no route has.)
         const routeless = r.body?.error?.code === 'NOT_FOUND' || r.body?.error?.code === 'METHOD_NOT_ALLOWED';
@@ -358,7 +366,11 @@ t.test('operator: accounts, transfers, a listing, the end of day and the settlem
   }
   expectError(t, await api('GET', `/v1/settlement/${DAY}/everything`, { key: 'operator' }), 400, 'INVALID_REQUEST');
   const past = await api('GET', `/v1/fills?date=${DAY}`, { key: 'M1' });
+  t.ok(past.body.length > 0, "the closed day's fills are there");
   for (const f of past.body) hasKeys(t, f, FILL_KEYS, "a closed day's fill");
+  const orders = await api('GET', `/v1/orders?date=${DAY}`, { key: 'M1' });
+  t.ok(orders.body.length > 0, "and its orders");
+  for (const o of orders.body) hasKeys(t, o, ORDER_KEYS, "a closed day's order");
 });
 
 t.test('errors from the hooks and the framework keep the error body', async (t) => {

@@ -595,6 +595,23 @@ t.test('a journal that cannot be opened for writing is refused naming the file a
   t.match(err.message, 'must be a folder the exchange may write');
 });
 
+t.test('a read-only connection reads what the writer committed, writes nothing, and never makes a journal where there is none', async (t) => {
+  const dir = dataDir(t);
+  const j = new Journal(dir);
+  j.append(command(1), [{ type: 'warning', seq: 1, time: T0 + 1, warningId: 1, symbol: null, text: 'kept' } as unknown as EngineEvent], null);
+  j.commit();
+  const reader = new Journal(dir, { readonly: true });
+  t.same(reader.facts(0, 1).map((e) => e.seq), [1], 'it reads the committed facts');
+  t.throws(() => reader.db.exec("INSERT INTO meta (key, value) VALUES ('x', 'y')"), { code: 'SQLITE_READONLY' }, 'it cannot write');
+  reader.db.close();
+  j.close();
+
+  const gone = join(dir, 'gone');
+  const err = t.throws(() => new Journal(gone, { readonly: true }), JournalError) as Error;
+  t.match(err.message, `cannot open the journal ${join(gone, 'journal.sqlite')} to read it`);
+  t.notOk(existsSync(gone), 'and makes neither the folder nor a journal');
+});
+
 t.test('facts by seq range: every range of many batches, some without facts, reads what a scan would', (t) => {
   const dir = dataDir(t);
   const j = new Journal(dir);
