@@ -63,6 +63,14 @@ interface Client {
   failedAuths: number;
   /** The seq of its last heartbeat: heartbeats are counted per connection, from 1, like every channel. */
   heartbeats: number;
+  /**
+   * Bytes of its latest snapshots it has not taken yet, which the bound on unsent data leaves out
+   * (shrinking as it takes them): a snapshot larger than the bound (a member's thousands of open
+   * orders) over a link slower than loopback would otherwise get it dropped on every subscription.
+   * Only a subscription made with none left is granted one: snapshots asked for again and again
+   * without being taken count.
+   */
+  allowance: number;
 }
 
 /** A channel's subscribers are the clients of its groups. */
@@ -87,6 +95,8 @@ export class Publisher {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly maxBuffered: number;
   private readonly groups = new Map<string, Group>();
+  /** Per member, the JSON of its open orders as its `orders` snapshot shows them, until they change. */
+  private readonly ordersSnapshots = new Map<string, string>();
   /** The window's messages, in the order published: each frame and its channel. */
   private pendingFrames: Buffer[] = [];
   private pendingChannels: Channel[] = [];
@@ -125,7 +135,7 @@ export class Publisher {
   // ---------------------------------------------------------------- connections
 
   attach(ws: WebSocket): void {
-    const client: Client = { ws, channels: new Set(), member: null, alive: true, queue: Promise.resolve(), group: null, arrivals: null, messages: 0, failedAuths: 0, heartbeats: 0 };
+    const client: Client = { ws, channels: new Set(), member: null, alive: true, queue: Promise.resolve(), group: null, arrivals: null, messages: 0, failedAuths: 0, heartbeats: 0, allowance: 0 };
     this.clients.add(client);
     this.g.metrics.wsClients = this.clients.size;
     this.regroup(client);
@@ -195,9 +205,16 @@ export class Publisher {
   /** Sends unless the client has fallen too far behind; then it is dropped with a close code. */
   private send(client: Client, text: string): void {
     if (client.ws.readyState !== 1) return;
-    if (client.ws.bufferedAmount > this.maxBuffered) return this.drop(client);
+    if (this.behind(client)) return this.drop(client);
     client.ws.send(text);
     this.g.metrics.wsMessages++;
+  }
+
+  /** Whether the client's unsent data, its snapshots' allowance left out, is past the bound. */
+  private behind(client: Client): boolean {
+    const buffered = client.ws.bufferedAmount;
+    if (client.allowance > buffered) client.allowance = buffered; // what it has taken of them
+    return buffered - client.allowance > this.maxBuffered;
   }
 
   /**
@@ -236,6 +253,15 @@ export class Publisher {
       return this.refuse(client, 'INVALID_REQUEST', 'messages are JSON objects with an "op"');
     }
     if (msg === null || typeof msg !== 'object') return this.refuse(client, 'INVALID_REQUEST', 'messages are JSON objects with an "op"');
+    if (msg.op !== 'auth' && msg.op !== 'subscribe' && msg.op !== 'unsubscribe') {
+      return this.refuse(client, 'INVALID_REQUEST', 'op must be subscribe, unsubscribe or auth');
+    }
+    // Nothing a client sends is silently ignored (an auth that also names channels subscribes to none).
+    const takes = msg.op === 'auth' ? ['op', 'key'] : ['op', 'channels'];
+    const extra = Object.keys(msg).find((k) => !takes.includes(k));
+    if (extra !== undefined) {
+      return this.refuse(client, 'INVALID_REQUEST', `${msg.op} takes ${takes.map((k) => `"${k}"`).join(' and ')}, not ${JSON.stringify(extra.slice(0, 64))}`);
+    }
     if (msg.op === 'auth') {
       const p = typeof msg.key === 'string' ? this.g.keys.lookup(msg.key) : null;
       if (p === null || p.role !== 'member') {
@@ -254,19 +280,22 @@ export class Publisher {
       client.member = p.member as string;
       return this.reply(client, { type: 'authenticated', member: client.member });
     }
-    if (msg.op !== 'subscribe' && msg.op !== 'unsubscribe') {
-      return this.refuse(client, 'INVALID_REQUEST', 'op must be subscribe, unsubscribe or auth');
-    }
     if (!Array.isArray(msg.channels) || msg.channels.length === 0 || msg.channels.length > 100 || !msg.channels.every((c) => typeof c === 'string' && c.length <= 64)) {
       return this.refuse(client, 'INVALID_REQUEST', 'channels must be a list of 1–100 channel names, each a text of at most 64 characters (such as "book:CEA24")');
     }
     // A name given twice is one subscription: answered, and snapshotted, once.
     const names = [...new Set(msg.channels as string[])];
     for (const name of names) {
-      const problem = this.check(client, name);
+      // Leaving `orders` needs no key: without one it is not followed, which the check below says.
+      const problem = msg.op === 'unsubscribe' && name === 'orders' ? null : this.check(client, name);
       if (problem !== null) return this.refuse(client, problem[0], problem[1]);
     }
     if (msg.op === 'unsubscribe') {
+      // A channel it does not follow (a typo for one it does, say) is an error, not a success.
+      const missing = names.filter((name) => !client.channels.has(name));
+      if (missing.length > 0) {
+        return this.refuse(client, 'NOT_SUBSCRIBED', `this connection does not follow ${missing.join(', ')}: nothing was unsubscribed`);
+      }
       // What was published while it was subscribed still reaches it; nothing after.
       this.flushNow();
       for (const name of names) client.channels.delete(name);
@@ -280,10 +309,19 @@ export class Publisher {
       // Messages of the window so far were published before the snapshots: they go out first, and
       // only to the client's old subscriptions.
       this.flushNow();
+      // The snapshots are left out of the bound on unsent data while it takes them, unless it has
+      // not yet taken those of its previous subscription.
+      const granted = client.allowance === 0;
       for (const name of names) {
         if (client.channels.has(name) || !this.clients.has(client)) continue;
         client.channels.add(name);
         const ch = this.channel(this.key(client, name));
+        const before = client.ws.bufferedAmount;
+        if (name === 'orders') {
+          this.sendOrdersSnapshot(client, ch.seq);
+          if (granted) client.allowance += Math.max(0, client.ws.bufferedAmount - before);
+          continue;
+        }
         const snapshot = this.snapshotOf(name, client);
         // The first subscriber's ticker snapshot is what the channel's next update is compared with.
         // A held-back update armed for earlier subscribers is replaced by it too: sent when its
@@ -294,6 +332,7 @@ export class Publisher {
           state.sent = JSON.stringify(state.view);
         }
         if (snapshot !== null) this.reply(client, { channel: name, type: 'snapshot', seq: ch.seq, ...snapshot });
+        if (granted) client.allowance += Math.max(0, client.ws.bufferedAmount - before);
       }
       // Only now does it join the channels' groups: nothing published before its snapshots reaches it.
       if (this.clients.has(client)) this.regroup(client);
@@ -322,12 +361,32 @@ export class Publisher {
     return ch;
   }
 
-  private snapshotOf(name: string, client: Client): Record<string, unknown> | null {
-    if (name === 'orders') {
-      // The member's open orders: execution reports continue from them.
-      const orders = this.g.history.ordersOf((id) => this.g.engine.order(id), this.g.engine.accountsOfMember(client.member as string), true); // in id order
-      return { orders: orders.map(orderView) };
+  /**
+   * The `orders` snapshot: the member's open orders, from which execution reports continue. Their
+   * JSON is kept per member until a committed order or trade of theirs changes them: thousands of
+   * open orders take tens of milliseconds of the exchange's thread to read and serialise, which a
+   * member's connections subscribing again and again would otherwise cost everyone.
+   */
+  private sendOrdersSnapshot(client: Client, seq: number): void {
+    const member = client.member as string;
+    let orders = this.ordersSnapshots.get(member);
+    if (orders === undefined) {
+      const open = this.g.history.ordersOf((id) => this.g.engine.order(id), this.g.engine.accountsOfMember(member), true); // in id order
+      orders = JSON.stringify(open.map(orderView));
+      this.ordersSnapshots.set(member, orders);
     }
+    this.flushNow();
+    this.send(client, `{"channel":"orders","type":"snapshot","seq":${seq},"orders":${orders}}`);
+  }
+
+  /** A committed event changed the open orders of an account: its member's kept `orders` snapshot is dropped. */
+  private ordersChanged(accountId: string | null): void {
+    if (this.ordersSnapshots.size === 0 || accountId === null) return;
+    const member = this.memberOf(accountId);
+    if (member !== undefined) this.ordersSnapshots.delete(member);
+  }
+
+  private snapshotOf(name: string, client: Client): Record<string, unknown> | null {
     if (name === 'warnings') {
       // The day's warnings, and the large holders of the venues that publish them.
       const published = this.g.engine.largeHolders().filter((h) => this.publishesLargeHolders(h.symbol));
@@ -414,7 +473,7 @@ export class Publisher {
       const bytes = mine.length === 1 ? mine[0] : Buffer.concat(mine);
       for (const client of group.clients) {
         if (client.ws.readyState !== 1) continue;
-        if (client.ws.bufferedAmount > this.maxBuffered) { this.drop(client); continue; }
+        if (this.behind(client)) { this.drop(client); continue; }
         const socket = (client.ws as unknown as { _socket?: Socket })._socket;
         if (socket === undefined) for (const f of mine) client.ws.send(f.subarray(frameHeaderLength(f)));
         else socket.write(bytes);
@@ -482,11 +541,14 @@ export class Publisher {
   private event(e: EngineEvent, traded: Set<string>): void {
     switch (e.type) {
       case 'trade':
+        this.ordersChanged(e.buyAccountId);
+        this.ordersChanged(e.sellAccountId);
         this.publish(`${e.mode === 'block' ? 'blocks' : 'trades'}:${e.symbol}`, 'trade', () => tradeView(e));
         this.executions(e);
         if (e.mode === 'listed') traded.add(e.symbol);
         break;
       case 'order':
+        this.ordersChanged(e.accountId);
         this.toMember(e.accountId, () => ({ report: orderView(e) }));
         break;
       case 'block': {

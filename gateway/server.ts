@@ -260,7 +260,8 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     if (g.draining() && req.headers.upgrade === undefined) reply.header('connection', 'close');
     // An upgrade to any other route is refused, rather than opened and closed at once without a code.
     if (req.ws && req.routeOptions.url !== '/v1/ws') {
-      fail(reply, 400, 'INVALID_REQUEST', `only GET /v1/ws opens a WebSocket; ${req.url.split('?')[0]} does not`);
+      const path = req.url.split('?')[0];
+      fail(reply, 400, 'INVALID_REQUEST', path === '/v1/ws' ? `a WebSocket is opened with GET /v1/ws, not ${req.method}` : `only GET /v1/ws opens a WebSocket; ${path} does not`);
       return;
     }
     const role = config?.role;
@@ -336,7 +337,8 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   }, async () => app.swagger());
   // A plain GET (no upgrade) is answered, in the API's error shape, with what to send instead.
   app.route({
-    method: 'GET', url: '/v1/ws', schema: { hide: true },
+    // It takes no query string either (a key passed as ?token= would otherwise open an unauthenticated connection in silence).
+    method: 'GET', url: '/v1/ws', schema: { hide: true, querystring: { type: 'object', properties: {}, additionalProperties: false } },
     handler: (_req, reply) => fail(reply, 400, 'INVALID_REQUEST', 'GET /v1/ws opens a WebSocket: send it as an upgrade (Connection: Upgrade, Upgrade: websocket, Sec-WebSocket-Key, Sec-WebSocket-Version: 13)'),
     wsHandler: (socket) => publisher.attach(socket),
   });

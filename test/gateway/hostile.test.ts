@@ -4,10 +4,9 @@
 // nothing a refused request carried takes effect; afterwards /healthz is ok and a normal order works.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { PATTERN_WORDS } from '../../gateway/http.ts';
-import { expectError, KEYS, isApiError, openSocket, startServer, type ApiReply, type CallOptions } from '../support/server.ts';
+import { expectError, KEYS, isApiError, openSocket, rawRequest, startServer, type ApiReply, type CallOptions } from '../support/server.ts';
 
 const s = await startServer();
 const limited = await startServer({ rateLimit: 10 });
@@ -262,23 +261,6 @@ t.test('path and method tricks', async (t) => {
 });
 
 /** Sends a raw HTTP/1.1 request and reads the answer until the server closes or `ms` pass. */
-function rawRequest(port: number, head: string, ms = 2000): Promise<{ status: number; headers: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(`${head}\r\n\r\n`));
-    let text = '';
-    const done = () => {
-      socket.destroy();
-      const [headers, body = ''] = text.split('\r\n\r\n');
-      resolve({ status: Number(headers.split(' ')[1]), headers, body });
-    };
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => { text += chunk; });
-    socket.on('end', done);
-    socket.on('error', reject);
-    setTimeout(done, ms);
-  });
-}
-
 t.test('the WebSocket door asked for something else answers in the API\'s error shape', async (t) => {
   const plain = await hit('GET', '/v1/ws');
   expectError(t, plain, 400, 'INVALID_REQUEST', /opens a WebSocket: send it as an upgrade/, 'a plain GET, without an upgrade');

@@ -4,6 +4,7 @@
 // `openSocket()` connects a real `ws` client that records every message. close() shuts the exchange
 // down and removes the data directory; stop() shuts it down and keeps the directory.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
@@ -317,4 +318,22 @@ export function localBook(messages: readonly WsMessage[], channel = 'book:CEA24'
   }
   const sorted = (side: Map<string, BookLevel>, desc: boolean) => [...side.values()].sort((x, y) => (desc ? Number(y[0]) - Number(x[0]) : Number(x[0]) - Number(y[0])));
   return { bids: sorted(sides.bids, true), asks: sorted(sides.asks, false) };
+}
+
+/** A request written as raw text on a TCP socket (`head`: the request line and headers), and what came back within `ms`. */
+export function rawRequest(port: number, head: string, ms = 2000): Promise<{ status: number; headers: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(`${head}\r\n\r\n`));
+    let text = '';
+    const done = () => {
+      socket.destroy();
+      const [headers, body = ''] = text.split('\r\n\r\n');
+      resolve({ status: Number(headers.split(' ')[1]), headers, body });
+    };
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => { text += chunk; });
+    socket.on('end', done);
+    socket.on('error', reject);
+    setTimeout(done, ms);
+  });
 }
