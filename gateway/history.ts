@@ -47,6 +47,9 @@ function fillOf(t: TradeEvent, side: 'buy' | 'sell'): Fill {
   };
 }
 
+/** Fills in trade order, a trade's buy before its sell (as the facts hold them). */
+export const inTradeOrder = (x: Fill, y: Fill): number => x.tradeId - y.tradeId || (x.side < y.side ? -1 : 1);
+
 /** A closed day's orders (each as it ended, in id order) and fills (in trade order) by account. */
 export interface ClosedDay {
   orders: Map<string, OrderEvent[]>;
@@ -274,7 +277,7 @@ export class History {
 
   /** Today's fills of the given accounts, in time order. */
   todaysFills(accountIds: readonly string[]): Fill[] {
-    return accountIds.flatMap((a) => this.fills.get(a) ?? []).sort((x, y) => x.tradeId - y.tradeId || (x.side < y.side ? -1 : 1));
+    return accountIds.flatMap((a) => this.fills.get(a) ?? []).sort(inTradeOrder);
   }
 }
 

@@ -6,10 +6,9 @@
 // copied back, viewed and serialised. The thread keeps the last day it folded, by account, so that
 // the members asking for the same day (the day before, mostly) find it folded; it lets it go when
 // idle.
-import type { OrderEvent } from '../engine/index.ts';
 import type { Journal } from '../persistence/journal.ts';
 import { ModuleThread } from '../persistence/moduleThread.ts';
-import { History, type ClosedDay } from './history.ts';
+import { History, inTradeOrder, type ClosedDay } from './history.ts';
 import { fillView, orderView } from './http.ts';
 
 export interface PastDayQuery {
@@ -25,8 +24,6 @@ export interface PastDayQuery {
 /** The answer's JSON, and whether the day had to be folded for it (false: it was kept from an earlier read). */
 export interface PastDayAnswer { json: string; folded: boolean }
 
-const isOpen = (o: OrderEvent) => o.status === 'new' || o.status === 'partially_filled';
-
 /** The closed days, read on the thread: the last one folded kept. */
 export class ClosedDays {
   private kept: { date: string; day: ClosedDay } | null = null;
@@ -40,11 +37,12 @@ export class ClosedDays {
     const { day, folded } = found;
     const accountIds = [...new Set(q.accountIds)];
     if (q.what === 'fills') {
-      const fills = accountIds.flatMap((a) => day.fills.get(a) ?? []).sort((x, y) => x.tradeId - y.tradeId || (x.side < y.side ? -1 : 1));
+      const fills = accountIds.flatMap((a) => day.fills.get(a) ?? []).sort(inTradeOrder);
       return { json: JSON.stringify(fills.map(fillView)), folded };
     }
-    const orders = accountIds.flatMap((a) => day.orders.get(a) ?? [])
-      .filter((o) => (q.symbol === undefined || o.symbol === q.symbol) && (q.openOnly !== true || isOpen(o)))
+    // Open ones only: none, every order of a closed day ended by its close.
+    const orders = q.openOnly === true ? [] : accountIds.flatMap((a) => day.orders.get(a) ?? [])
+      .filter((o) => q.symbol === undefined || o.symbol === q.symbol)
       .sort((x, y) => x.orderId - y.orderId);
     return { json: JSON.stringify(orders.map(orderView)), folded };
   }

@@ -317,21 +317,19 @@ export class Publisher {
         client.channels.add(name);
         const ch = this.channel(this.key(client, name));
         const before = client.ws.bufferedAmount;
-        if (name === 'orders') {
-          this.sendOrdersSnapshot(client, ch.seq);
-          if (granted) client.allowance += Math.max(0, client.ws.bufferedAmount - before);
-          continue;
+        if (name === 'orders') this.sendOrdersSnapshot(client, ch.seq);
+        else {
+          const snapshot = this.snapshotOf(name, client);
+          // The first subscriber's ticker snapshot is what the channel's next update is compared with.
+          // A held-back update armed for earlier subscribers is replaced by it too: sent when its
+          // timer fires, it would show an older ticker than this snapshot does.
+          if (ch.groups.size === 0 && name.startsWith('ticker:')) {
+            const state = this.tickerState(name.slice(7));
+            state.view = snapshot?.ticker;
+            state.sent = JSON.stringify(state.view);
+          }
+          if (snapshot !== null) this.reply(client, { channel: name, type: 'snapshot', seq: ch.seq, ...snapshot });
         }
-        const snapshot = this.snapshotOf(name, client);
-        // The first subscriber's ticker snapshot is what the channel's next update is compared with.
-        // A held-back update armed for earlier subscribers is replaced by it too: sent when its
-        // timer fires, it would show an older ticker than this snapshot does.
-        if (ch.groups.size === 0 && name.startsWith('ticker:')) {
-          const state = this.tickerState(name.slice(7));
-          state.view = snapshot?.ticker;
-          state.sent = JSON.stringify(state.view);
-        }
-        if (snapshot !== null) this.reply(client, { channel: name, type: 'snapshot', seq: ch.seq, ...snapshot });
         if (granted) client.allowance += Math.max(0, client.ws.bufferedAmount - before);
       }
       // Only now does it join the channels' groups: nothing published before its snapshots reaches it.
