@@ -71,6 +71,11 @@ interface Client {
    * without being taken count.
    */
   allowance: number;
+  /** At its last ping: bytes of what was written to it that the kernel had taken, and those of the write in flight it had not. */
+  taken: number;
+  inFlight: number;
+  /** How many pings ago data last waited in the server when one was sent (behind what the kernel held): a ping it could not answer yet. */
+  backlogAge: number;
 }
 
 /** A channel's subscribers are the clients of its groups. */
@@ -135,7 +140,7 @@ export class Publisher {
   // ---------------------------------------------------------------- connections
 
   attach(ws: WebSocket): void {
-    const client: Client = { ws, channels: new Set(), member: null, alive: true, queue: Promise.resolve(), group: null, arrivals: null, messages: 0, failedAuths: 0, heartbeats: 0, allowance: 0 };
+    const client: Client = { ws, channels: new Set(), member: null, alive: true, queue: Promise.resolve(), group: null, arrivals: null, messages: 0, failedAuths: 0, heartbeats: 0, allowance: 0, taken: 0, inFlight: 0, backlogAge: Infinity };
     this.clients.add(client);
     this.g.metrics.wsClients = this.clients.size;
     this.regroup(client);
@@ -188,12 +193,32 @@ export class Publisher {
     for (const c of this.clients) this.send(c, `{"channel":"heartbeat","type":"heartbeat","seq":${++c.heartbeats},"time":"${time}"}`);
   }
 
+  /**
+   * A client that has not answered the last ping is ended as dead, unless one of the last three pings
+   * had data waiting ahead of it in the server (a large snapshot, say), and the kernel has taken more
+   * of what was written to the client since the last: it cannot answer a ping it has not received
+   * yet, and a peer that is gone takes nothing (its kernel's buffer, once full, stays full). Pings
+   * after the backlog cleared count for two more because what the kernel itself holds ahead of a ping
+   * (megabytes, on a fast link) still has to reach the client.
+   */
   private ping(): void {
     for (const c of this.clients) {
-      if (!c.alive) { c.ws.terminate(); this.detach(c); continue; }
+      const socket = (c.ws as unknown as { _socket?: Socket })._socket;
+      if (!c.alive && !(c.backlogAge < 3 && socket !== undefined && this.tookMore(c, socket))) { c.ws.terminate(); this.detach(c); continue; }
       c.alive = false;
       c.ws.ping();
+      if (socket !== undefined) this.markPing(c, socket);
     }
+  }
+
+  private markPing(c: Client, socket: Socket): void {
+    [c.taken, c.inFlight] = sendProgress(socket);
+    c.backlogAge = socket.writableLength > 0 ? 0 : c.backlogAge + 1;
+  }
+
+  private tookMore(c: Client, socket: Socket): boolean {
+    const [taken, inFlight] = sendProgress(socket);
+    return taken > c.taken || (taken === c.taken && inFlight < c.inFlight);
   }
 
   /** An answer to the client alone: what was published before it goes out first. */
@@ -762,4 +787,13 @@ function tradeView(t: TradeEvent) {
     tradeId: String(t.tradeId), symbol: t.symbol, mode: t.mode, price: formatMoney(t.price), quantity: t.quantity,
     aggressor: t.mode === 'listed' ? t.aggressor : null, time: isoTime(t.time),
   };
+}
+
+/**
+ * How far the kernel has got with what was written to a socket: the bytes of the writes completed,
+ * and the bytes libuv still holds of the write in flight (it writes a large one in parts).
+ */
+function sendProgress(socket: Socket): [taken: number, inFlight: number] {
+  const handle = (socket as unknown as { _handle?: { writeQueueSize?: number } | null })._handle;
+  return [socket.bytesWritten - socket.writableLength, handle?.writeQueueSize ?? 0];
 }

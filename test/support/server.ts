@@ -161,8 +161,8 @@ export interface SocketClient {
 }
 
 /** A connected `ws` client that records every message it receives. */
-export async function openSocket(url: string, options: { onMessage?: (m: WsMessage) => void } = {}): Promise<SocketClient> {
-  const ws = new WebSocket(url);
+export async function openSocket(url: string, options: { onMessage?: (m: WsMessage) => void; autoPong?: boolean } = {}): Promise<SocketClient> {
+  const ws = new WebSocket(url, { autoPong: options.autoPong ?? true });
   const messages: WsMessage[] = [];
   const waiters = new Set<() => void>();
   let closeInfo: { code: number; reason: string } | null = null;
