@@ -41,9 +41,9 @@ export interface Statement {
 }
 
 export interface TradeRegisterRow {
-  date: string; tradeId: number; seq: number; time: string; symbol: string; mode: string; price: string; quantity: number;
-  amount: string; buyAccountId: string; sellAccountId: string; buyOrderId: number | null; sellOrderId: number | null;
-  blockId: number | null; buyFee: string; sellFee: string;
+  date: string; tradeId: string; seq: number; time: string; symbol: string; mode: string; price: string; quantity: number;
+  amount: string; buyAccountId: string; sellAccountId: string; buyOrderId: string | null; sellOrderId: string | null;
+  blockId: string | null; buyFee: string; sellFee: string;
 }
 
 export interface MarketReportRow {
@@ -126,9 +126,10 @@ export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, pr
       const t = e as TradeEvent;
       const amount = t.price * t.quantity;
       trades.push({
-        date, tradeId: t.tradeId, seq: t.seq, time: isoTime(t.time), symbol: t.symbol, mode: t.mode, price: formatMoney(t.price),
+        // Ids as strings of digits, as every answer of the API has them (a member's fills match by equality).
+        date, tradeId: String(t.tradeId), seq: t.seq, time: isoTime(t.time), symbol: t.symbol, mode: t.mode, price: formatMoney(t.price),
         quantity: t.quantity, amount: formatMoney(amount), buyAccountId: t.buyAccountId, sellAccountId: t.sellAccountId,
-        buyOrderId: t.buyOrderId, sellOrderId: t.sellOrderId, blockId: t.blockId, buyFee: formatMoney(t.buyFee), sellFee: formatMoney(t.sellFee),
+        buyOrderId: idOrNull(t.buyOrderId), sellOrderId: idOrNull(t.sellOrderId), blockId: idOrNull(t.blockId), buyFee: formatMoney(t.buyFee), sellFee: formatMoney(t.sellFee),
       });
       cashPaid += amount + t.buyFee;
       cashReceived += amount - t.sellFee;
@@ -302,3 +303,5 @@ export function* statementsCsvPieces(statements: readonly Statement[]): Generato
 export function statementsCsv(statements: readonly Statement[]): string {
   return [...statementsCsvPieces(statements)].join('');
 }
+
+const idOrNull = (id: number | null): string | null => (id === null ? null : String(id));

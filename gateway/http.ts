@@ -112,6 +112,7 @@ const ERROR_MEANINGS: Record<number, string> = {
   401: 'no API key, or not a key of this exchange',
   403: 'the key\'s role may not use this route, or the account is not the caller\'s (or not admitted to the venue)',
   404: 'no such instrument, account, order, block trade or settlement day',
+  406: 'the Accept header accepts neither of the forms the route answers in',
   409: 'a state conflict: the order or block trade is no longer open, the id is taken, the day is closed…',
   413: 'the request body is larger than the exchange accepts',
   415: 'the request body is not JSON',

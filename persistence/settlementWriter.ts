@@ -126,7 +126,7 @@ export class SettlementWriter {
       }
     };
     inRuns(r.statements, 'INSERT INTO settlement_statements (date, account_id, body) VALUES (?, ?, ?)', (s) => [s.accountId, JSON.stringify(s)]);
-    inRuns(r.trades, 'INSERT INTO trade_register (date, trade_id, body) VALUES (?, ?, ?)', (t) => [t.tradeId, JSON.stringify(t)]);
+    inRuns(r.trades, 'INSERT INTO trade_register (date, trade_id, body) VALUES (?, ?, ?)', (t) => [Number(t.tradeId), JSON.stringify(t)]);
     inRuns(r.market, 'INSERT INTO market_report (date, symbol, body) VALUES (?, ?, ?)', (m) => [m.symbol, JSON.stringify(m)]);
     inRuns(r.largeHolders, 'INSERT INTO large_holder_report (date, account_id, symbol, body) VALUES (?, ?, ?, ?)', (l) => [l.accountId, l.symbol, JSON.stringify(l)]);
     this.yieldToJournal();

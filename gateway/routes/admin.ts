@@ -2,6 +2,7 @@
 // instrument with its venue profile, the end of day, and the settlement outputs.
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import Negotiator from 'negotiator';
 import { formatMoney, parseMoney, ProfileError, validateProfile, type AccountEvent, type VenueProfile } from '../../engine/index.ts';
 import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts';
 import {
@@ -217,18 +218,24 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
       response: {
         // The handler sends the report file's text as it is (never serialised again): the rows as JSON, or as CSV with Accept: text/csv.
         200: {
-          description: 'the report: its rows as JSON, or as CSV with a header line when the request accepts text/csv',
+          description: 'the report: its rows as JSON, or as CSV with a header line when the Accept header prefers text/csv (q-values and wildcards as HTTP has them; JSON when both are equally acceptable)',
           content: {
             'application/json': { schema: { type: 'array', items: { type: 'object', additionalProperties: true } } },
             'text/csv': { schema: { type: 'string' } },
           },
         },
-        ...errorReplies(400, 401, 403, 404, 429, 500), 503: SETTLEMENT_UNAVAILABLE,
+        ...errorReplies(400, 401, 403, 404, 406, 429, 500), 503: SETTLEMENT_UNAVAILABLE,
       },
     },
   }, async (req, reply) => {
+    // Content negotiation as HTTP has it: `text/csv;q=0` refuses CSV, `TEXT/CSV` is text/csv, and a
+    // range more specific than another or with a higher q wins; an Accept naming neither form is 406.
+    const form = new Negotiator(req).mediaType(['application/json', 'text/csv']);
+    if (form === undefined) {
+      return fail(reply, 406, 'NOT_ACCEPTABLE', `a report is sent as application/json or text/csv; the Accept header (${(req.headers.accept ?? '').slice(0, 200)}) accepts neither`);
+    }
     if (!(await available(reply, req.params.date))) return reply;
-    const csv = (req.headers.accept ?? '').includes('text/csv');
+    const csv = form === 'text/csv';
     const file = g.settlement.file(req.params.date, req.params.report, csv ? 'csv' : 'json');
     if (file === null) return fail(reply, 404, 'UNKNOWN_DAY', `no settlement has been published for ${req.params.date}`);
     // Streamed from the file: a busy day's report is hundreds of megabytes, which read whole would

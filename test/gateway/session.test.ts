@@ -350,8 +350,8 @@ t.test('end of day, settlement reports, and no second close of the same day', as
   t.same(Object.keys(reports), ['statements', 'trades', 'market', 'large-holders']);
   const trades = reports.trades.json;
   t.equal(trades.length, 5, 'five trades in the register');
-  t.match(trades.find((r) => String(r.tradeId) === ids.trade1), { symbol: 'CEA24', mode: 'listed', price: '57.50', quantity: 600, buyAccountId: 'M1-C1', sellAccountId: 'M2-C1' });
-  t.match(trades.find((r) => String(r.tradeId) === ids.blockTrade), { mode: 'block', price: '56.80', quantity: 100000 });
+  t.match(trades.find((r) => r.tradeId === ids.trade1), { symbol: 'CEA24', mode: 'listed', price: '57.50', quantity: 600, buyAccountId: 'M1-C1', sellAccountId: 'M2-C1' });
+  t.match(trades.find((r) => r.tradeId === ids.blockTrade), { mode: 'block', price: '56.80', quantity: 100000 });
   t.equal(reports.trades.csv.trim().split('\n').length, 6, 'the CSV register: a header and five rows');
   t.match(reports.trades.csv, /,HBEA2,listed,41\.01,100,4101\.00,M2-P1,M1-C2,/);
   t.match(reports.market.json.find((m) => m.symbol === 'CEA24'), { close: '57.49', listedVolume: 610, blockVolume: 100000 });
@@ -362,5 +362,27 @@ t.test('end of day, settlement reports, and no second close of the same day', as
   expectError(t, await api('POST', '/v1/admin/end-of-day', { key: 'operator', body: { date: '2026-03-12' } }), 409, 'DAY_NOT_STARTED', /2026-03-12 has not begun.*the trading day is 2026-03-11/, 'a day after the trading day: a conflict, not a malformed request');
   const past = await api('GET', `/v1/fills?date=${DAY}`, { key: 'M1' });
   expectOk(t, past, 200, "a closed day's fills");
-  t.same(past.body.map((f: { tradeId: string }) => f.tradeId).sort(), trades.filter((r) => r.buyAccountId.startsWith('M1-') || r.sellAccountId.startsWith('M1-')).map((r) => String(r.tradeId)).sort());
+  t.same(past.body.map((f: { tradeId: string }) => f.tradeId).sort(), trades.filter((r) => r.buyAccountId.startsWith('M1-') || r.sellAccountId.startsWith('M1-')).map((r) => r.tradeId).sort(),
+    'the fills name the register\'s trades: ids are strings of digits in both');
+  for (const f of past.body as { tradeId: string; orderId: string | null; blockId: string | null; side: string }[]) {
+    const row = trades.find((r) => r.tradeId === f.tradeId);
+    t.equal(f.side === 'buy' ? row.buyOrderId : row.sellOrderId, f.orderId, `trade ${f.tradeId}: the same order id, by strict equality`);
+    t.equal(row.blockId, f.blockId, `trade ${f.tradeId}: the same block id`);
+  }
+
+  // The form of a report is negotiated as HTTP has it.
+  const trades0 = day.body.reports.find((r: { name: string }) => r.name === 'trades').href;
+  const form = async (accept: string) => {
+    const r = await api('GET', trades0, { key: 'operator', headers: { accept } });
+    return r.status === 200 ? String(r.headers.get('content-type')).split(';')[0] : `${r.status} ${r.body.error?.code}`;
+  };
+  t.equal(await form('application/json, text/csv;q=0'), 'application/json', 'CSV refused with q=0: JSON');
+  t.equal(await form('text/csv;q=0.1, application/json'), 'application/json', 'JSON preferred by q');
+  t.equal(await form('TEXT/CSV'), 'text/csv', 'media types are case-insensitive');
+  t.equal(await form('text/*'), 'text/csv', 'text/* is CSV');
+  t.equal(await form('text/csv, */*'), 'text/csv', 'text/csv named and */* besides: the more specific wins');
+  t.equal(await form('*/*'), 'application/json', '*/*: JSON');
+  t.equal(await form('application/json;q=0.5, text/csv;q=0.9'), 'text/csv', 'CSV preferred by q');
+  t.equal(await form('application/xml'), '406 NOT_ACCEPTABLE', 'neither form acceptable: 406 with a code');
+  t.equal(await form('text/csv;q=0, application/json;q=0'), '406 NOT_ACCEPTABLE', 'both refused: 406');
 });
