@@ -151,6 +151,9 @@ export function describeOrder(order: Order, seq: number, time: number): OrderEve
   };
 }
 
+/** An account over its large-holder threshold for an instrument, and its report's status. */
+export interface LargeHolderView { accountId: string; symbol: string; holding: number; threshold: number; since: string; dueDate: string; filed: string | null; overdue: boolean }
+
 export class Engine {
   private lastSeq = 0;
   private lastTime = 0;
@@ -1092,6 +1095,12 @@ export class Engine {
   private setLimit(c: SetLimit): Result {
     const inst = this.listed(c.symbol);
     if (refused(inst)) return inst;
+    // API.md names no reason for a cap or a threshold, so it may be left out; one given must say
+    // something, as every other risk action's must.
+    if (c.reason != null) {
+      const r = this.checkReason(c.reason);
+      if (r !== null) return r;
+    }
     const forClass = c.accountClass != null;
     if (forClass === (c.accountId != null)) return reject('INVALID_COMMAND', 'name either accountClass or accountId');
     if (c.quantity !== null && (!Number.isSafeInteger(c.quantity) || c.quantity < 0 || c.quantity > MAX_AMOUNT)) {
@@ -1133,9 +1142,14 @@ export class Engine {
       // alert and the report obligation start now, not at the account's next purchase. A class
       // rule's accounts go in id order, so that a replay from a snapshot emits the same events.
       const affected = acct !== null ? [acct] : this.accountsById().filter((a) => a.accountClass === c.accountClass);
+      // A filed report whose holding the new threshold no longer passes is closed first, as when the
+      // holding falls: left open, it would stand for a crossing that no longer holds and keep the
+      // next crossing of the new threshold from raising its alert.
       for (const a of affected) {
         const pos = a.positions[inst.index];
-        if (pos !== undefined) this.holdingRose(a, pos, inst, c.seq, c.time);
+        if (pos === undefined) continue;
+        this.holdingFell(pos, a, inst);
+        this.holdingRose(a, pos, inst, c.seq, c.time);
       }
     }
     return this.done();
@@ -1320,8 +1334,13 @@ export class Engine {
     };
   }
 
-  /** Accounts over their large-holder threshold for an instrument (or all), with report status. */
-  largeHolders(symbol?: string): { accountId: string; symbol: string; holding: number; threshold: number; since: string; dueDate: string; filed: string | null; overdue: boolean }[] {
+  /**
+   * Accounts over their large-holder threshold for an instrument (or all), with report status; with
+   * `withReport`, the text of each report filed (null while owed), which the risk officer reads.
+   */
+  largeHolders(symbol?: string): LargeHolderView[];
+  largeHolders(symbol: string | undefined, withReport: true): (LargeHolderView & { report: string | null })[];
+  largeHolders(symbol?: string, withReport = false): LargeHolderView[] {
     const out = [];
     for (const acct of this.accountsById()) {
       for (const pos of acct.positions) {
@@ -1332,7 +1351,7 @@ export class Engine {
         out.push({
           accountId: acct.id, symbol: inst.symbol, holding: pos.holding, threshold: lh.threshold, since: dateOfDay(lh.since),
           dueDate: dateOfDay(lh.dueDay), filed: lh.filedDay === null ? null : dateOfDay(lh.filedDay),
-          overdue: lh.filedDay === null && lh.dueDay < this.tradingDay,
+          overdue: lh.filedDay === null && lh.dueDay < this.tradingDay, ...(withReport ? { report: lh.text } : {}),
         });
       }
     }

@@ -31,7 +31,8 @@ export interface Gateway {
 declare module 'fastify' {
   interface FastifyRequest { principal: Principal | null }
   interface FastifyContextConfig {
-    role?: Role;
+    /** The role whose keys may call the route, or the roles. */
+    role?: Role | readonly Role[];
     /** A probe (/healthz, /readyz, /metrics) or the API document: answered while shutting down too. */
     probe?: boolean;
   }

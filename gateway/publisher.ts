@@ -15,7 +15,7 @@ import {
 } from '../engine/index.ts';
 import type { Committed } from '../persistence/sequencer.ts';
 import type { Gateway } from './http.ts';
-import { klineView, tickerView } from './routes/market.ts';
+import { klineView, publishedLargeHolders, publishesLargeHolders, tickerView } from './routes/market.ts';
 import { blockView } from './routes/trading.ts';
 import { warningView } from './replies.ts';
 import { fillsOf, statusAfterFill } from './history.ts';
@@ -412,8 +412,7 @@ export class Publisher {
   private snapshotOf(name: string, client: Client): Record<string, unknown> | null {
     if (name === 'warnings') {
       // The day's warnings, and the large holders of the venues that publish them.
-      const published = this.g.engine.largeHolders().filter((h) => this.publishesLargeHolders(h.symbol));
-      return { warnings: this.g.history.warnings.map(warningView), largeHolders: published };
+      return { warnings: this.g.history.warnings.map(warningView), largeHolders: publishedLargeHolders(this.g) };
     }
     const [kind, symbol, interval] = name.split(':');
     if (kind === 'book') {
@@ -595,7 +594,7 @@ export class Publisher {
         // alert as a market notice where the venue publishes its large holders (MARKET-RULES 7).
         const build = () => ({ largeHolder: largeHolderView(e) });
         this.toMember(e.accountId, build, 'largeHolder');
-        if (e.action === 'alert' && this.publishesLargeHolders(e.symbol)) {
+        if (e.action === 'alert' && publishesLargeHolders(this.g, e.symbol)) {
           this.publish('warnings', 'largeHolder', build);
         }
         break;
@@ -647,10 +646,6 @@ export class Publisher {
   }
 
   /** Whether the venue of the instrument publishes its large holders (its profile's largeHolder.publish). */
-  private publishesLargeHolders(symbol: string): boolean {
-    return this.g.engine.instrument(symbol)?.profile.source.largeHolder.publish === true;
-  }
-
   private toMember(accountId: string, build: () => Record<string, unknown>, type = 'execution'): void {
     const member = this.memberOf(accountId);
     if (member !== undefined) this.publish(`orders:${member}`, type, build, 'orders');

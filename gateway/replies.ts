@@ -196,12 +196,25 @@ export const ACCOUNT_VIEW = {
 } as const;
 
 /** GET /v1/risk/large-holders: an account over a large-holder threshold (Engine.largeHolders). */
+const LARGE_HOLDER_PROPERTIES = {
+  accountId: TEXT, symbol: TEXT, holding: TONNES, threshold: TONNES, since: DAY, dueDate: DAY, filed: DAY_OR_NULL,
+  overdue: { type: 'boolean' },
+} as const;
+
 export const LARGE_HOLDER = {
   type: 'object',
   properties: {
-    accountId: TEXT, symbol: TEXT, holding: TONNES, threshold: TONNES, since: DAY, dueDate: DAY, filed: DAY_OR_NULL,
-    overdue: { type: 'boolean' },
+    ...LARGE_HOLDER_PROPERTIES,
+    report: { type: ['string', 'null'], description: 'the text of the report the account filed; null while it is owed' },
   },
+  additionalProperties: false,
+} as const;
+
+/** A large holder of a venue that publishes them, as the market sees it (GET /v1/large-holders, the `warnings` channel). */
+export const LARGE_HOLDER_NOTICE = {
+  type: 'object',
+  description: 'an account over its large-holder threshold on a venue that publishes them as market notices',
+  properties: LARGE_HOLDER_PROPERTIES,
   additionalProperties: false,
 } as const;
 

@@ -275,8 +275,9 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       fail(reply, 401, 'UNAUTHENTICATED', 'send Authorization: Bearer <api key>');
       return;
     }
-    if (p.role !== role) {
-      fail(reply, 403, 'NOT_PERMITTED', `this route is for the role ${role}; your key is ${p.role}`);
+    if (typeof role === 'string' ? p.role !== role : !role.includes(p.role)) {
+      const roles = typeof role === 'string' ? `the role ${role}` : `the roles ${role.join(', ')}`;
+      fail(reply, 403, 'NOT_PERMITTED', `this route is for ${roles}; your key is ${p.role}`);
       return;
     }
     req.principal = p;

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { formatMoney, formatPercent, isoTime, INTERVAL_NAMES, type EngineEvent, type InstrumentEvent, type KlineInterval } from '../../engine/index.ts';
 import { body, errorReplies, money, params, SYMBOL, unknownInstrument, unlisted, type Gateway } from '../http.ts';
-import { BOOK, INSTRUMENT_VIEW, KLINE_VIEW, LISTINGS, PUBLIC_TRADE, TICKER_VIEW, WARNING_VIEW, warningView } from '../replies.ts';
+import { BOOK, INSTRUMENT_VIEW, KLINE_VIEW, LARGE_HOLDER_NOTICE, LISTINGS, PUBLIC_TRADE, TICKER_VIEW, WARNING_VIEW, warningView } from '../replies.ts';
 
 export function instrumentView(g: Gateway, symbol: string) {
   const i = g.engine.instrument(symbol);
@@ -122,6 +122,29 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
     if (unlisted(g, symbol)) return unknownInstrument(reply, symbol);
     return g.history.warnings.filter((w) => symbol === undefined || w.symbol === null || w.symbol === symbol).map(warningView);
   });
+
+  app.get<{ Querystring: { symbol?: string } }>('/v1/large-holders', {
+    schema: {
+      querystring: body({ symbol: SYMBOL }),
+      response: { 200: { type: 'array', items: LARGE_HOLDER_NOTICE }, ...symbolErrors },
+    },
+  }, async (req, reply) => {
+    const symbol = req.query.symbol;
+    if (unlisted(g, symbol)) return unknownInstrument(reply, symbol);
+    return publishedLargeHolders(g, symbol);
+  });
+}
+
+/**
+ * The large holders a venue publishes as market notices (its profile's `largeHolder.publish`), of
+ * one instrument or all: what the `warnings` channel's snapshot shows and its `largeHolder` alerts add to.
+ */
+export function publishedLargeHolders(g: Gateway, symbol?: string) {
+  return g.engine.largeHolders(symbol).filter((h) => publishesLargeHolders(g, h.symbol));
+}
+
+export function publishesLargeHolders(g: Gateway, symbol: string): boolean {
+  return g.engine.instrument(symbol)?.profile.source.largeHolder.publish === true;
 }
 
 export function tickerView(t: NonNullable<ReturnType<Gateway['engine']['ticker']>>) {

@@ -19,7 +19,8 @@ const ALERT = {
 const CLASS = { enum: ['compliance', 'institution', 'individual'] };
 /** A cap's or threshold's body: each route takes its own field only (maxQuantity, quantity), so that the other's is refused, never ignored. */
 const limitBody = (field: 'maxQuantity' | 'quantity') => body({
-  symbol: SYMBOL, accountClass: CLASS, accountId: ACCOUNT,
+  // The one of accountClass and accountId not used may be sent as null, as the answer gives it.
+  symbol: SYMBOL, accountClass: { enum: [...CLASS.enum, null] }, accountId: { ...ACCOUNT, type: ['string', 'null'] },
   [field]: { type: ['integer', 'null'], minimum: 0, maximum: 1_000_000_000_000, description: 'tonnes; null removes the limit' },
   plusAllocation: { type: 'boolean' }, reason: REASON,
 }, ['symbol', field]);
@@ -112,8 +113,9 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
       },
     }, async (req, reply) => {
       const b = req.body;
-      // API.md names no reason for these two, so it may be left out; one given must say something.
-      if (b.reason !== undefined && b.reason.trim() === '') return fail(reply, 400, 'INVALID_REQUEST', 'body/reason is blank: say why, or leave it out');
+      if (b[field] === null && b.plusAllocation === true) {
+        return fail(reply, 400, 'INVALID_REQUEST', `body/plusAllocation adds the allocation to a limit; ${field}: null removes the limit, and takes none`);
+      }
       const r = await submit(g, req, reply, {
         type, symbol: b.symbol, accountClass: b.accountClass ?? null, accountId: b.accountId ?? null,
         quantity: (b[field] ?? null) as number | null, plusAllocation: b.plusAllocation === true, reason: b.reason,
@@ -137,7 +139,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
   }, async (req, reply) => {
     const symbol = req.query.symbol;
     if (unlisted(g, symbol)) return unknownInstrument(reply, symbol);
-    return g.engine.largeHolders(symbol);
+    return g.engine.largeHolders(symbol, true);
   });
 
   app.patch<{ Params: { accountId: string }; Body: { restriction: 'none' | 'no_buy' | 'no_sell' | 'frozen'; reason: string } }>('/v1/risk/accounts/:accountId', {

@@ -25,6 +25,14 @@ function actingAccount(g: Gateway, req: FastifyRequest, reply: FastifyReply, acc
   return null;
 }
 
+/** The account a risk officer or an operator names: it must name one, and one that exists. */
+function anyAccount(g: Gateway, reply: FastifyReply, accountId: string | undefined): string | null {
+  if (accountId === undefined) fail(reply, 400, 'ACCOUNT_REQUIRED', 'name accountId: the account to read');
+  else if (g.engine.account(accountId) === undefined) fail(reply, 404, 'UNKNOWN_ACCOUNT', `no account ${accountId}`);
+  else return accountId;
+  return null;
+}
+
 export function blockView(b: BlockEvent) {
   return {
     blockId: String(b.blockId), symbol: b.symbol, status: b.status, proposerAccountId: b.proposerAccountId, side: b.side,
@@ -183,11 +191,13 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     return reply.type('application/json; charset=utf-8').send(past); // the reply's JSON, made on the past days' thread
   });
 
+  // A member reads its own accounts; a risk officer or an operator any account, named: what caps,
+  // thresholds and restriction are in force for it, and where it stands.
   app.get<{ Querystring: { accountId?: string } }>('/v1/account', {
-    ...member,
+    config: { role: ['member', 'risk', 'operator'] },
     schema: { querystring: body({ accountId: ACCOUNT }), response: { 200: ACCOUNT_VIEW, ...errorReplies(400, 401, 403, 404, 429, 500) } },
   }, async (req, reply) => {
-    const id = actingAccount(g, req, reply, req.query.accountId);
+    const id = principal(req).role === 'member' ? actingAccount(g, req, reply, req.query.accountId) : anyAccount(g, reply, req.query.accountId);
     if (id === null) return reply;
     const a = g.engine.account(id)!;
     return {

@@ -190,6 +190,32 @@ t.test('thresholds set by a risk officer', async (t) => {
     t.same(h.engine.largeHolders().map((l) => l.accountId).sort(), ['L1-A', 'N1-A', 'S1-A']);
   });
 
+  t.test('a threshold raised above a filed report\'s holding closes it; crossing the new one alerts again', async (t) => {
+    for (const order of ['file, then raise', 'raise, then file'] as const) {
+      const h = market();
+      h.open('N1-A', { cash: '1000000.00', holdings: { CEA24: 1000 } });
+      ok(h.risk({ type: 'setLargeHolderThreshold', symbol: 'CEA24', accountId: 'N1-A', quantity: 500, reason: 'watch' }));
+      const file = () => ok(h.member('N1', { type: 'fileLargeHolderReport', accountId: 'N1-A', symbol: 'CEA24', text: 'our holding' }));
+      const raise = () => ok(h.risk({ type: 'setLargeHolderThreshold', symbol: 'CEA24', accountId: 'N1-A', quantity: 5000, reason: 'looser' }));
+      if (order === 'file, then raise') { file(); raise(); } else { raise(); file(); }
+      t.same(h.engine.largeHolders(), [], `${order}: 1,000 t is under 5,000 t and the report is filed: nothing stands`);
+      const r = ok(h.operator({ type: 'deposit', accountId: 'N1-A', symbol: 'CEA24', quantity: 4001 }));
+      t.match(alerts(r), [{ accountId: 'N1-A', holding: 5001, threshold: 5000, action: 'alert', dueDate: '2026-11-25' }], `${order}: crossing 5,000 t alerts`);
+      t.match(h.engine.largeHolders(), [{ accountId: 'N1-A', threshold: 5000, filed: null }], `${order}: and a new report is owed`);
+    }
+  });
+
+  t.test('a threshold raised above the holding leaves an unfiled report owed; lowered, it leaves a filed one filed', async (t) => {
+    const h = market();
+    h.open('N1-A', { cash: '1000000.00', holdings: { CEA24: 1000 } });
+    h.open('N2-A', { cash: '1000000.00', holdings: { CEA24: 1000 } });
+    for (const id of ['N1-A', 'N2-A']) ok(h.risk({ type: 'setLargeHolderThreshold', symbol: 'CEA24', accountId: id, quantity: 500, reason: 'watch' }));
+    ok(h.member('N2', { type: 'fileLargeHolderReport', accountId: 'N2-A', symbol: 'CEA24', text: 'filed' }));
+    ok(h.risk({ type: 'setLargeHolderThreshold', symbol: 'CEA24', accountId: 'N1-A', quantity: 5000, reason: 'looser' }));
+    ok(h.risk({ type: 'setLargeHolderThreshold', symbol: 'CEA24', accountId: 'N2-A', quantity: 100, reason: 'tighter' }));
+    t.match(h.engine.largeHolders(), [{ accountId: 'N1-A', threshold: 500, filed: null }, { accountId: 'N2-A', threshold: 500, filed: '2026-11-20' }]);
+  });
+
   t.test('a position cap below a holding raises no large-holder alert', async (t) => {
     const h = market();
     h.open('N1-A', { cash: '1000000.00', holdings: { CEA24: 1000 } });

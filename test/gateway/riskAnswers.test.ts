@@ -47,12 +47,30 @@ t.test('each answer shows the instrument as its own command left it', async (t) 
   t.equal(mixed, 0, 'no answer showed the other command\'s band or status');
 });
 
-t.test('a cap or threshold: a reason may be left out, a blank one is refused', async (t) => {
+t.test('a cap or threshold: a reason may be left out, a blank one is refused as on every risk route', async (t) => {
   expectOk(t, await s.api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M1-P1', maxQuantity: 5000 } }), 200, 'no reason');
+  const audited = async () => ((await s.api('GET', '/v1/risk/audit', { key: 'risk' })).body as unknown[]).length;
+  const before = await audited();
   for (const [path, field] of [['/v1/risk/position-caps', 'maxQuantity'], ['/v1/risk/large-holder-thresholds', 'quantity']]) {
-    expectError(t, await s.api('PUT', path, { key: 'risk', body: { symbol: 'CEA24', accountId: 'M1-P1', [field]: 6000, reason: '   ' } }), 400, 'INVALID_REQUEST', /^body\/reason is blank/, path);
+    expectError(t, await s.api('PUT', path, { key: 'risk', body: { symbol: 'CEA24', accountId: 'M1-P1', [field]: 6000, reason: '   ' } }), 400, 'INVALID_COMMAND', /reason is blank/, path);
   }
+  expectError(t, await s.api('POST', '/v1/risk/market/halt', { key: 'risk', body: { reason: '   ' } }), 400, 'INVALID_COMMAND', /reason is blank/, 'as a halt\'s');
+  t.equal(await audited(), before + 3, 'each refusal is in the audit trail, as every refused risk command is');
   t.match((await s.api('GET', '/v1/account?accountId=M1-P1', { key: 'M1' })).body.holdings, [{ symbol: 'CEA24', cap: 5000, largeHolderThreshold: 500000 }], 'neither refused limit was set');
+});
+
+t.test('a cap or threshold: the field not used may be null, as the answer has it; plusAllocation does not go with a removal', async (t) => {
+  for (const [path, field] of [['/v1/risk/position-caps', 'maxQuantity'], ['/v1/risk/large-holder-thresholds', 'quantity']]) {
+    const forClass = await s.api('PUT', path, { key: 'risk', body: { symbol: 'CEA24', accountClass: 'individual', accountId: null, [field]: 900_000, reason: 'rule' } });
+    expectOk(t, forClass, 200, `${path}: a class rule with accountId null`);
+    t.match(forClass.body, { accountClass: 'individual', accountId: null, [field]: 900_000 });
+    const back = await s.api('PUT', path, { key: 'risk', body: { ...forClass.body, alerts: undefined, cancelled: undefined, withdrawnBlocks: undefined, symbol: 'CEA24', reason: 'again' } });
+    expectOk(t, back, 200, `${path}: its own answer sent back`);
+    expectOk(t, await s.api('PUT', path, { key: 'risk', body: { symbol: 'CEA24', accountClass: null, accountId: 'M1-P1', [field]: 7000 } }), 200, `${path}: an account's with accountClass null`);
+    expectError(t, await s.api('PUT', path, { key: 'risk', body: { symbol: 'CEA24', accountClass: null, accountId: null, [field]: 7000 } }), 400, 'INVALID_COMMAND', /either accountClass or accountId/, `${path}: both null`);
+    expectError(t, await s.api('PUT', path, { key: 'risk', body: { symbol: 'CEA24', accountClass: 'individual', [field]: null, plusAllocation: true } }), 400, 'INVALID_REQUEST', /plusAllocation.*removes the limit/, `${path}: a removal with plusAllocation`);
+  }
+  t.match((await s.api('GET', '/v1/account?accountId=M1-P1', { key: 'M1' })).body.holdings, [{ symbol: 'CEA24', cap: 7000, largeHolderThreshold: 7000 }], 'the account\'s limits were set');
 });
 
 t.test('the audit trail: a time with its "+" typed into the URL as it is', async (t) => {

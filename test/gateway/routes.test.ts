@@ -13,7 +13,7 @@ t.teardown(() => s.close());
 
 const api = s.api;
 type Role = 'member' | 'risk' | 'operator';
-interface Route { method: string; path: string; role: Role; body?: unknown }
+interface Route { method: string; path: string; role: Role | Role[]; body?: unknown }
 
 // Bodies are valid, so that what refuses them is the key alone.
 const ROUTES: Route[] = [
@@ -23,7 +23,7 @@ const ROUTES: Route[] = [
   { method: 'PATCH', path: '/v1/orders/1', role: 'member', body: { quantity: 5 } },
   { method: 'DELETE', path: '/v1/orders/1', role: 'member' },
   { method: 'GET', path: '/v1/fills', role: 'member' },
-  { method: 'GET', path: '/v1/account?accountId=M1-C1', role: 'member' },
+  { method: 'GET', path: '/v1/account?accountId=M1-C1', role: ['member', 'risk', 'operator'] },
   { method: 'POST', path: '/v1/block-trades', role: 'member', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', price: '57.00', quantity: 100000 } },
   { method: 'POST', path: '/v1/block-trades/1/counter', role: 'member', body: { price: '57.10', quantity: 100000 } },
   { method: 'POST', path: '/v1/block-trades/1/accept', role: 'member', body: {} },
@@ -75,9 +75,9 @@ t.test('every protected route refuses a missing, malformed or unknown key with 4
 t.test('every protected route refuses a key of another role with 403 NOT_PERMITTED', async (t) => {
   for (const r of ROUTES) {
     for (const role of ['member', 'risk', 'operator'] as Role[]) {
-      if (role === r.role) continue;
+      if ([r.role].flat().includes(role)) continue;
       for (const key of KEY_OF[role]) {
-        expectError(t, await api(r.method, r.path, { body: r.body, key }), 403, 'NOT_PERMITTED', new RegExp(r.role), `${r.method} ${r.path} as ${key}`);
+        expectError(t, await api(r.method, r.path, { body: r.body, key }), 403, 'NOT_PERMITTED', new RegExp(String(r.role)), `${r.method} ${r.path} as ${key}`);
       }
     }
   }
@@ -244,6 +244,14 @@ t.test('GET /v1/fills and /v1/account: the caller sees its own fills and account
   expectError(t, await api('GET', '/v1/account?accountId=M2-C1', { key: 'M3' }), 403, 'ACCOUNT_NOT_OWNED');
   expectError(t, await api('GET', '/v1/account', { key: 'M3' }), 400, 'ACCOUNT_REQUIRED', /M3-C1/);
   expectError(t, await api('GET', '/v1/account?accountId=NOBODY-1', { key: 'M3' }), [403, 404], ['UNKNOWN_ACCOUNT', 'ACCOUNT_NOT_OWNED']);
+  // A risk officer and an operator read any account they name: what is in force for it.
+  for (const key of ['risk', 'operator']) {
+    const seen = await api('GET', '/v1/account?accountId=M3-C1', { key });
+    expectOk(t, seen, 200, `the account as ${key}`);
+    t.same(seen.body, (await api('GET', '/v1/account?accountId=M3-C1', { key: 'M3' })).body, `${key} sees what the member sees`);
+    expectError(t, await api('GET', '/v1/account', { key }), 400, 'ACCOUNT_REQUIRED', /name accountId/, `${key} names the account`);
+    expectError(t, await api('GET', '/v1/account?accountId=NOBODY-1', { key }), 404, 'UNKNOWN_ACCOUNT', /NOBODY-1/, `${key}: an unknown account`);
+  }
 });
 
 t.test('block trades: only the parties see and act on a proposal', async (t) => {

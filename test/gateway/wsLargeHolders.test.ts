@@ -2,7 +2,8 @@
 // clients: an alert and a filed report reach the account's member on its `orders` channel (type
 // `largeHolder`), and an alert is a market notice on the public `warnings` channel only where the
 // venue publishes its large holders (Beijing's profile does, the national market's does not). The
-// `warnings` snapshot lists the published large holders of the moment.
+// `warnings` snapshot lists the published large holders of the moment, as GET /v1/large-holders
+// does; the risk officer's GET /v1/risk/large-holders has the reports' text.
 import t from 'tap';
 import { KEYS, seqGaps, startServer, type SocketClient, subscribedSocket } from '../support/server.ts';
 
@@ -58,4 +59,18 @@ t.test('an alert reaches the member, and the market where the venue publishes la
   t.equal(late.on('warnings')[0].largeHolders.length, 1, 'not the national market\'s');
   t.type(late.on('warnings')[0].largeHolders[0].filed, 'string');
   for (const c of [market, m1, m3, late]) t.same(seqGaps(c.messages), []);
+
+  // Over HTTP: GET /v1/large-holders (public) lists what the snapshot lists, the report's text left
+  // out; the risk officer's list has every venue's, with the text the member filed.
+  const published = await s.api('GET', '/v1/large-holders');
+  t.equal(published.status, 200);
+  t.same(published.body, late.on('warnings')[0].largeHolders, 'the public list is the warnings snapshot\'s');
+  t.same((await s.api('GET', '/v1/large-holders?symbol=BEA')).body, published.body, 'per instrument');
+  t.same((await s.api('GET', '/v1/large-holders?symbol=CEA24')).body, [], 'the national market publishes none');
+  t.equal((await s.api('GET', '/v1/large-holders?symbol=NOPE')).status, 404);
+  const risk = await s.api('GET', '/v1/risk/large-holders', { key: 'risk' });
+  t.match(risk.body, [
+    { accountId: 'M1-C3', symbol: 'BEA', report: 'Compliance purchase.' },
+    { accountId: 'M3-C1', symbol: 'CEA24', report: null, filed: null },
+  ], 'the risk officer reads the report filed, and sees the one still owed');
 });
