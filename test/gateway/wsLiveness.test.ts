@@ -3,8 +3,7 @@
 // server's waiting ahead of it (a member's 6 MB `orders` snapshot) and the client has been taking
 // that data since: it cannot answer a ping it has not received yet. Here pings go every second.
 import t from 'tap';
-import type { CommandBody } from '../../persistence/sequencer.ts';
-import { KEYS, openSocket, startServer, type SocketClient } from '../support/server.ts';
+import { KEYS, openSocket, restingSells, startServer, type SocketClient } from '../support/server.ts';
 
 const PING_MS = 1000;
 const OPEN = 40_000;
@@ -33,19 +32,7 @@ async function until(n: number, withinMs: number): Promise<boolean> {
   return false;
 }
 
-t.before(async () => {
-  // M1's resting sells of one tonne, 58.00–62.99: its `orders` snapshot is about 12 MB.
-  const { sequencer } = s.exchange.gateway;
-  for (let from = 0; from < OPEN; from += 2000) {
-    const burst = [];
-    for (let i = from; i < from + 2000; i++) {
-      burst.push(sequencer.submit({ role: 'member', id: 'M1' }, {
-        type: 'placeOrder', accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', orderType: 'limit', price: 5800 + (i % 500), quantity: 1, timeInForce: 'DAY', targetOrderId: null, clientOrderId: null,
-      } as CommandBody));
-    }
-    for (const r of await Promise.all(burst)) if (!r.ok) throw new Error(`a sell was refused: ${JSON.stringify(r)}`);
-  }
-});
+t.before(() => restingSells(s, OPEN)); // M1's open sells: its `orders` snapshot is about 12 MB
 
 t.test('a client that answers pings stays; one that does not is ended within two pings', async (t) => {
   const live = await member();

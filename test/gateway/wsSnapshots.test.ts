@@ -6,8 +6,7 @@
 // The WebSocket protocol's own refusals: unsubscribing from a channel not followed, a message with a
 // property its op does not take, an upgrade with another method or with a query string.
 import t from 'tap';
-import type { CommandBody } from '../../persistence/sequencer.ts';
-import { expectError, KEYS, openSocket, rawRequest, startServer, type SocketClient, type WsMessage } from '../support/server.ts';
+import { expectError, KEYS, openSocket, rawRequest, restingSells, startServer, type SocketClient, type WsMessage } from '../support/server.ts';
 
 const BOUND = 256 * 1024;
 const OPEN = 20_000;
@@ -47,19 +46,7 @@ async function take(n: number): Promise<void> {
   }
 }
 
-t.before(async () => {
-  // M1's resting sells of one tonne, 58.00–62.99: they never cross each other.
-  const { sequencer } = s.exchange.gateway;
-  for (let from = 0; from < OPEN; from += 2000) {
-    const burst = [];
-    for (let i = from; i < from + 2000; i++) {
-      burst.push(sequencer.submit({ role: 'member', id: 'M1' }, {
-        type: 'placeOrder', accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', orderType: 'limit', price: 5800 + (i % 500), quantity: 1, timeInForce: 'DAY', targetOrderId: null, clientOrderId: null,
-      } as CommandBody));
-    }
-    for (const r of await Promise.all(burst)) if (!r.ok) throw new Error(`a sell was refused: ${JSON.stringify(r)}`);
-  }
-});
+t.before(() => restingSells(s, OPEN)); // M1's open sells: its `orders` snapshot is about 6 MB
 
 t.test('a snapshot larger than the bound, taken slowly: not dropped; then its updates follow on', async (t) => {
   const c = await member(KEYS.M1);

@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 import { DEMO_MARKETS_FILE } from '../../engine/setup.ts';
 import { startExchange, type Exchange, type ExchangeOptions } from '../../gateway/exchange.ts';
 import { hashKey, type KeySpec } from '../../gateway/keys.ts';
+import type { CommandBody } from '../../persistence/sequencer.ts';
 
 export const KEYS = {
   M1: 'test-member-M1-key-0001',
@@ -336,4 +337,21 @@ export function rawRequest(port: number, head: string, ms = 2000): Promise<{ sta
     socket.on('error', reject);
     setTimeout(done, ms);
   });
+}
+
+/**
+ * M1's resting sells of one tonne on CEA24 (M1-C1), 58.00–62.99, which never cross each other:
+ * `n` open orders entered through the sequencer in bursts of 2,000, as the routes would.
+ */
+export async function restingSells(s: TestServer, n: number): Promise<void> {
+  const { sequencer } = s.exchange.gateway;
+  for (let from = 0; from < n; from += 2000) {
+    const burst = [];
+    for (let i = from; i < Math.min(n, from + 2000); i++) {
+      burst.push(sequencer.submit({ role: 'member', id: 'M1' }, {
+        type: 'placeOrder', accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', orderType: 'limit', price: 5800 + (i % 500), quantity: 1, timeInForce: 'DAY', targetOrderId: null, clientOrderId: null,
+      } as CommandBody));
+    }
+    for (const r of await Promise.all(burst)) if (!r.ok) throw new Error(`a sell was refused: ${JSON.stringify(r)}`);
+  }
 }
