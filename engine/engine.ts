@@ -512,6 +512,9 @@ export class Engine {
       this.finish(maker, 'filled', null);
     } else {
       maker.status = 'partially_filled';
+      // A resting buy filled by others gives back at once the fee reserve its remaining quantity no
+      // longer needs, as one that trades on entry does (without fees it holds exactly what it needs).
+      if (maker === buy && fees.buy !== 0) this.trimReservation(maker);
     }
     if (taker.filled < taker.quantity) taker.status = 'partially_filled';
 

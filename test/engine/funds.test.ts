@@ -5,7 +5,7 @@
 // leave only by deposits and withdrawals.
 import t from 'tap';
 import fc from 'fast-check';
-import { BUY, REJECT_CODES, SELL, settle, type AccountEvent, type EndOfDayEvent, type Result } from '../../engine/index.ts';
+import { BUY, buyFeeReserve, REJECT_CODES, SELL, settle, type AccountEvent, type EndOfDayEvent, type Result } from '../../engine/index.ts';
 import { Harness, fen, ok, ordersOf, tradesOf } from '../support/harness.ts';
 import { expectReject, funds, hubei, national, position, stateWithoutClock } from './fixtures.ts';
 
@@ -149,14 +149,28 @@ t.test('fills and fees', async (t) => {
     t.same(position(h, 'B1-A', 'HBEA'), { available: 0, frozen: 0, pending: 0, openBuy: 0 });
   });
 
+  t.test('a resting buy filled by others gives back at once what its remainder no longer needs', async (t) => {
+    const h = hubeiMarket();
+    h.open('S1-A', { holdings: { HBEA: 99_999 } });
+    h.open('B1-A', { cash: '4100000.00' });
+    const bid = id(h.order('B1-A', hb('buy', '40.00', 99_999)));
+    // 3,999,960.00 + fee 19,999.80 + ceil(99,999 / 2) fen = 500.00
+    t.equal(h.engine.order(bid)?.frozenCash, 402_045_980);
+    const r = ok(h.order('S1-A', hb('sell', '40.00', 99_998)));
+    t.match(tradesOf(r.events), [{ quantity: 99_998, buyFee: 1_999_960 }]);
+    // 1 t left: 40.00 + fee 0.20 + one fen, as a buy of 1 t resting at 40.00 holds.
+    t.equal(h.engine.order(bid)?.frozenCash, 4021);
+    t.same(funds(h, 'B1-A'), { cash: 410_000_000 - 399_992_000 - 1_999_960 - 4021, cashFrozen: 4021 });
+  });
+
   t.test('cancelling a partly filled buy releases what its remainder froze', async (t) => {
     const h = hubeiMarket();
     h.open('S1-A', { holdings: { HBEA: 1000 } });
     h.open('B1-A', { cash: '5000.00' });
     const bid = id(h.order('B1-A', hb('buy', '40.00', 100)));
     ok(h.order('S1-A', hb('sell', '40.00', 40)));
-    // 40 t × 40.00 = 1600.00 + fee 8.00
-    t.same(funds(h, 'B1-A'), { cash: 500_000 - 402_050, cashFrozen: 402_050 - 160_800 });
+    // 40 t × 40.00 = 1600.00 + fee 8.00; the 60 t left hold 2400.00 + 12.00 + 0.30, the rest comes back
+    t.same(funds(h, 'B1-A'), { cash: 500_000 - 160_800 - 241_230, cashFrozen: 241_230 });
     ok(h.cancel('B1-A', bid));
     t.same(funds(h, 'B1-A'), { cash: 500_000 - 160_800, cashFrozen: 0 });
     t.same(position(h, 'B1-A', 'HBEA'), { available: 0, frozen: 0, pending: 40, openBuy: 0 });
@@ -359,6 +373,13 @@ t.test('property: cash and tonnes are conserved and frozen amounts equal what op
         const openBuy = open.filter((o) => o.side === BUY).reduce((s, o) => s + o.remaining, 0);
         const frozenTonnes = open.filter((o) => o.side === SELL).reduce((s, o) => s + o.remaining, 0);
         if (frozenCash !== f.cashFrozen) throw new Error(`${a}: frozen cash ${f.cashFrozen} ≠ open buys' ${frozenCash}`);
+        // And an open buy holds no more than its remaining quantity needs at its limit, however it was filled.
+        for (const o of open) {
+          if (o.side !== BUY) continue;
+          const notional = o.price * o.remaining;
+          const needs = notional + buyFeeReserve(notional, o.remaining, h.engine.instrument('HBEA')!.profile.fees.listed.buy);
+          if (o.frozenCash > needs) throw new Error(`${a}: order ${o.id} holds ${o.frozenCash} fen, its remaining ${o.remaining} t needs ${needs}`);
+        }
         if (openBuy !== p.openBuy) throw new Error(`${a}: openBuy ${p.openBuy} ≠ ${openBuy}`);
         if (frozenTonnes !== p.frozen) throw new Error(`${a}: frozen tonnes ${p.frozen} ≠ open sells' ${frozenTonnes}`);
       }
