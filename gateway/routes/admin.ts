@@ -12,6 +12,9 @@ import { CASH, INSTRUMENT_VIEW } from '../replies.ts';
 import { instrumentEventOf, instrumentViewAt } from './market.ts';
 
 const operator = { config: { role: 'operator' as const } };
+/** The forms a settlement report is sent in, as its Content-Type says them. */
+const JSON_FORM = 'application/json; charset=utf-8';
+const CSV_FORM = 'text/csv; charset=utf-8';
 const VENUE = SYMBOL;
 
 /** A closed day's settlement that cannot be written now (a full disk, say). */
@@ -218,7 +221,7 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
       response: {
         // The handler sends the report file's text as it is (never serialised again): the rows as JSON, or as CSV with Accept: text/csv.
         200: {
-          description: 'the report: its rows as JSON, or as CSV with a header line when the Accept header prefers text/csv (q-values and wildcards as HTTP has them; JSON when both are equally acceptable)',
+          description: 'the report: its rows as JSON, or as CSV with a header line when the Accept header prefers text/csv (q-values, wildcards and parameters as HTTP has them; at a tie the form the header names first; JSON without an Accept header or with */*)',
           content: {
             'application/json': { schema: { type: 'array', items: { type: 'object', additionalProperties: true } } },
             'text/csv': { schema: { type: 'string' } },
@@ -228,18 +231,21 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
       },
     },
   }, async (req, reply) => {
-    // Content negotiation as HTTP has it: `text/csv;q=0` refuses CSV, `TEXT/CSV` is text/csv, and a
-    // range more specific than another or with a higher q wins; an Accept naming neither form is 406.
-    const form = new Negotiator(req).mediaType(['application/json', 'text/csv']);
-    if (form === undefined) {
-      return fail(reply, 406, 'NOT_ACCEPTABLE', `a report is sent as application/json or text/csv; the Accept header (${(req.headers.accept ?? '').slice(0, 200)}) accepts neither`);
-    }
     if (!(await available(reply, req.params.date))) return reply;
-    const csv = form === 'text/csv';
+    // Content negotiation as HTTP has it: `text/csv;q=0` refuses CSV, `TEXT/CSV` is text/csv, a
+    // range more specific than another or with a higher q wins, and at a tie the one the header
+    // names first; the forms are offered with the charset they are sent in, so that asking for
+    // exactly that matches. A blank Accept is no Accept (JSON); one naming neither form is 406.
+    const accept = req.headers.accept;
+    const form = accept === undefined || accept.trim() === '' ? JSON_FORM : new Negotiator(req).mediaType([JSON_FORM, CSV_FORM]);
+    if (form === undefined) {
+      return fail(reply, 406, 'NOT_ACCEPTABLE', `a report is sent as ${JSON_FORM} or ${CSV_FORM}; the Accept header (${accept!.slice(0, 200)}) accepts neither`);
+    }
+    const csv = form === CSV_FORM;
     const file = g.settlement.file(req.params.date, req.params.report, csv ? 'csv' : 'json');
     if (file === null) return fail(reply, 404, 'UNKNOWN_DAY', `no settlement has been published for ${req.params.date}`);
     // Streamed from the file: a busy day's report is hundreds of megabytes, which read whole would
     // hold the exchange's thread (and could be longer than one string may be).
-    return reply.type(csv ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8').send(createReadStream(file));
+    return reply.type(form).send(createReadStream(file));
   });
 }

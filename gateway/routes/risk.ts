@@ -20,7 +20,7 @@ const CLASS = { enum: ['compliance', 'institution', 'individual'] };
 /** A cap's or threshold's body: each route takes its own field only (maxQuantity, quantity), so that the other's is refused, never ignored. */
 const limitBody = (field: 'maxQuantity' | 'quantity') => body({
   // The one of accountClass and accountId not used may be sent as null, as the answer gives it.
-  symbol: SYMBOL, accountClass: { enum: [...CLASS.enum, null] }, accountId: { ...ACCOUNT, type: ['string', 'null'] },
+  symbol: SYMBOL, accountClass: { type: ['string', 'null'], enum: [...CLASS.enum, null] }, accountId: { ...ACCOUNT, type: ['string', 'null'] },
   [field]: { type: ['integer', 'null'], minimum: 0, maximum: 1_000_000_000_000, description: 'tonnes; null removes the limit' },
   plusAllocation: { type: 'boolean' }, reason: REASON,
 }, ['symbol', field]);

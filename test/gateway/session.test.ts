@@ -383,6 +383,13 @@ t.test('end of day, settlement reports, and no second close of the same day', as
   t.equal(await form('text/csv, */*'), 'text/csv', 'text/csv named and */* besides: the more specific wins');
   t.equal(await form('*/*'), 'application/json', '*/*: JSON');
   t.equal(await form('application/json;q=0.5, text/csv;q=0.9'), 'text/csv', 'CSV preferred by q');
+  t.equal(await form('text/csv; charset=utf-8'), 'text/csv', 'the charset it is sent in, asked for');
+  t.equal(await form('application/json;charset=UTF-8'), 'application/json', 'the same for JSON, any case');
+  t.equal(await form('text/csv, application/json'), 'text/csv', 'a tie: the one named first');
+  t.equal(await form('application/json, text/csv'), 'application/json', 'a tie: the one named first, the other way round');
+  t.equal(await form(' '), 'application/json', 'a blank Accept is none');
+  t.equal(await form('text/csv; charset=latin1'), '406 NOT_ACCEPTABLE', 'a charset it is not sent in');
   t.equal(await form('application/xml'), '406 NOT_ACCEPTABLE', 'neither form acceptable: 406 with a code');
+  expectError(t, await api('GET', '/v1/settlement/2020-01-02/trades', { key: 'operator', headers: { accept: 'application/xml' } }), 404, 'UNKNOWN_DAY', /2020-01-02/, 'an unknown day is said first');
   t.equal(await form('text/csv;q=0, application/json;q=0'), '406 NOT_ACCEPTABLE', 'both refused: 406');
 });
