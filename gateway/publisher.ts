@@ -76,6 +76,8 @@ interface Client {
   inFlight: number;
   /** How many pings ago data last waited in the server when one was sent (behind what the kernel held): a ping it could not answer yet. */
   backlogAge: number;
+  /** Ping intervals in a row, unanswered, in which the kernel took none of what was written to it. */
+  idlePings: number;
 }
 
 /** A channel's subscribers are the clients of its groups. */
@@ -140,7 +142,7 @@ export class Publisher {
   // ---------------------------------------------------------------- connections
 
   attach(ws: WebSocket): void {
-    const client: Client = { ws, channels: new Set(), member: null, alive: true, queue: Promise.resolve(), group: null, arrivals: null, messages: 0, failedAuths: 0, heartbeats: 0, allowance: 0, taken: 0, inFlight: 0, backlogAge: Infinity };
+    const client: Client = { ws, channels: new Set(), member: null, alive: true, queue: Promise.resolve(), group: null, arrivals: null, messages: 0, failedAuths: 0, heartbeats: 0, allowance: 0, taken: 0, inFlight: 0, backlogAge: Infinity, idlePings: 0 };
     this.clients.add(client);
     this.g.metrics.wsClients = this.clients.size;
     this.regroup(client);
@@ -196,15 +198,20 @@ export class Publisher {
   /**
    * A client that has not answered the last ping is ended as dead, unless one of the last three pings
    * had data waiting ahead of it in the server (a large snapshot, say), and the kernel has taken more
-   * of what was written to the client since the last: it cannot answer a ping it has not received
-   * yet, and a peer that is gone takes nothing (its kernel's buffer, once full, stays full). Pings
-   * after the backlog cleared count for two more because what the kernel itself holds ahead of a ping
-   * (megabytes, on a fast link) still has to reach the client.
+   * of what was written to the client within the last three ping intervals: it cannot answer a ping
+   * it has not received yet, and a peer that is gone takes nothing (its kernel's buffer, once full,
+   * stays full). Pings after the backlog cleared count for two more because what the kernel itself
+   * holds ahead of a ping (megabytes, on a fast link) still has to reach the client; three intervals
+   * rather than one because the kernel takes a slow reader's data in steps of about a third of its
+   * send buffer, seconds apart. A peer gone with data waiting for it is ended three pings later.
    */
   private ping(): void {
     for (const c of this.clients) {
       const socket = (c.ws as unknown as { _socket?: Socket })._socket;
-      if (!c.alive && !(c.backlogAge < 3 && socket !== undefined && this.tookMore(c, socket))) { c.ws.terminate(); this.detach(c); continue; }
+      if (!c.alive) {
+        c.idlePings = socket !== undefined && this.tookMore(c, socket) ? 0 : c.idlePings + 1;
+        if (!(c.backlogAge < 3 && c.idlePings < 3)) { c.ws.terminate(); this.detach(c); continue; }
+      } else c.idlePings = 0;
       c.alive = false;
       c.ws.ping();
       if (socket !== undefined) this.markPing(c, socket);
@@ -789,6 +796,7 @@ function tradeView(t: TradeEvent) {
  * and the bytes libuv still holds of the write in flight (it writes a large one in parts).
  */
 function sendProgress(socket: Socket): [taken: number, inFlight: number] {
+  // A destroyed socket (no handle) has nothing in flight that could still move: as if nothing moved.
   const handle = (socket as unknown as { _handle?: { writeQueueSize?: number } | null })._handle;
-  return [socket.bytesWritten - socket.writableLength, handle?.writeQueueSize ?? 0];
+  return [socket.bytesWritten - socket.writableLength, handle?.writeQueueSize ?? Infinity];
 }
