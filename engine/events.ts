@@ -175,3 +175,6 @@ export interface EndOfDayEvent {
 }
 
 export type EngineEvent = EndOfDayEvent | BlockEvent | OrderEvent | TradeEvent | LargeHolderEvent | InstrumentEvent | MarketEvent | AccountEvent | LimitEvent | WarningEvent;
+
+/** An id as every answer and report gives it: a string of digits (null stays null). */
+export const idText = (id: number | null): string | null => (id === null ? null : String(id));

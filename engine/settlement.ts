@@ -3,7 +3,7 @@
 // the same reports, byte for byte, so a re-run for a day rewrites identical files. The reports refuse
 // to exist (SettlementError) unless every total reconciles.
 import { isoTime } from './calendar.ts';
-import type { AccountEvent, EndOfDayEvent, EngineEvent, TradeEvent } from './events.ts';
+import { idText, type AccountEvent, type EndOfDayEvent, type EngineEvent, type TradeEvent } from './events.ts';
 import { divideHalfUp, formatMoney } from './money.ts';
 
 export class SettlementError extends Error {
@@ -129,7 +129,7 @@ export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, pr
         // Ids as strings of digits, as every answer of the API has them (a member's fills match by equality).
         date, tradeId: String(t.tradeId), seq: t.seq, time: isoTime(t.time), symbol: t.symbol, mode: t.mode, price: formatMoney(t.price),
         quantity: t.quantity, amount: formatMoney(amount), buyAccountId: t.buyAccountId, sellAccountId: t.sellAccountId,
-        buyOrderId: idOrNull(t.buyOrderId), sellOrderId: idOrNull(t.sellOrderId), blockId: idOrNull(t.blockId), buyFee: formatMoney(t.buyFee), sellFee: formatMoney(t.sellFee),
+        buyOrderId: idText(t.buyOrderId), sellOrderId: idText(t.sellOrderId), blockId: idText(t.blockId), buyFee: formatMoney(t.buyFee), sellFee: formatMoney(t.sellFee),
       });
       cashPaid += amount + t.buyFee;
       cashReceived += amount - t.sellFee;
@@ -303,5 +303,3 @@ export function* statementsCsvPieces(statements: readonly Statement[]): Generato
 export function statementsCsv(statements: readonly Statement[]): string {
   return [...statementsCsvPieces(statements)].join('');
 }
-
-const idOrNull = (id: number | null): string | null => (id === null ? null : String(id));

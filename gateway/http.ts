@@ -2,7 +2,7 @@
 // reply of API.md, and the views that turn engine integers into decimal strings and ISO times.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
-  divideHalfUp, formatMoney, httpStatusOf, isoTime, TEXT_LIMITS, type CommandBody, type Engine, type OrderEvent, type Result, type Role,
+  divideHalfUp, formatMoney, httpStatusOf, idText, isoTime, TEXT_LIMITS, type CommandBody, type Engine, type OrderEvent, type Result, type Role,
 } from '../engine/index.ts';
 import type { Journal } from '../persistence/journal.ts';
 import type { Sequencer } from '../persistence/sequencer.ts';
@@ -212,7 +212,7 @@ export const ORDER_VIEW = {
 
 export function fillView(f: Fill) {
   return {
-    tradeId: String(f.tradeId), orderId: f.orderId === null ? null : String(f.orderId), blockId: f.blockId === null ? null : String(f.blockId),
+    tradeId: String(f.tradeId), orderId: idText(f.orderId), blockId: idText(f.blockId),
     accountId: f.accountId, symbol: f.symbol, side: f.side, mode: f.mode, price: formatMoney(f.price), quantity: f.quantity,
     amount: formatMoney(f.price * f.quantity), fee: formatMoney(f.fee), time: isoTime(f.time),
   };

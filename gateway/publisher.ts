@@ -11,7 +11,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import {
-  INTERVAL_NAMES, KLINE_INTERVALS, formatMoney, isoTime, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderEvent, type TradeEvent,
+  INTERVAL_NAMES, KLINE_INTERVALS, formatMoney, idText, isoTime, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderEvent, type TradeEvent,
 } from '../engine/index.ts';
 import type { Committed } from '../persistence/sequencer.ts';
 import type { Gateway } from './http.ts';
@@ -637,7 +637,7 @@ export class Publisher {
     for (const f of fillsOf(t)) {
       this.toMember(f.accountId, () => ({
         fill: {
-          tradeId: String(f.tradeId), orderId: f.orderId === null ? null : String(f.orderId), accountId: f.accountId, symbol: f.symbol,
+          tradeId: String(f.tradeId), orderId: idText(f.orderId), accountId: f.accountId, symbol: f.symbol,
           side: f.side, mode: f.mode, price: formatMoney(f.price), quantity: f.quantity, fee: formatMoney(f.fee),
           remaining: f.side === 'buy' ? t.buyRemaining : t.sellRemaining,
           orderStatus: f.orderId === null ? null : statusAfterFill(f.side === 'buy' ? t.buyRemaining : t.sellRemaining),
@@ -652,7 +652,6 @@ export class Publisher {
     return this.g.engine.account(accountId)?.member;
   }
 
-  /** Whether the venue of the instrument publishes its large holders (its profile's largeHolder.publish). */
   private toMember(accountId: string, build: () => Record<string, unknown>, type = 'execution'): void {
     const member = this.memberOf(accountId);
     if (member !== undefined) this.publish(`orders:${member}`, type, build, 'orders');

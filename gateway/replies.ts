@@ -195,12 +195,12 @@ export const ACCOUNT_VIEW = {
   additionalProperties: false,
 } as const;
 
-/** GET /v1/risk/large-holders: an account over a large-holder threshold (Engine.largeHolders). */
 const LARGE_HOLDER_PROPERTIES = {
   accountId: TEXT, symbol: TEXT, holding: TONNES, threshold: TONNES, since: DAY, dueDate: DAY, filed: DAY_OR_NULL,
   overdue: { type: 'boolean' },
 } as const;
 
+/** GET /v1/risk/large-holders: an account over a large-holder threshold (Engine.largeHolders), with its report. */
 export const LARGE_HOLDER = {
   type: 'object',
   properties: {

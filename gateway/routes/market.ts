@@ -143,6 +143,7 @@ export function publishedLargeHolders(g: Gateway, symbol?: string) {
   return g.engine.largeHolders(symbol).filter((h) => publishesLargeHolders(g, h.symbol));
 }
 
+/** Whether the venue of the instrument publishes its large holders (its profile's largeHolder.publish). */
 export function publishesLargeHolders(g: Gateway, symbol: string): boolean {
   return g.engine.instrument(symbol)?.profile.source.largeHolder.publish === true;
 }

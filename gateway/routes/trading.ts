@@ -1,7 +1,7 @@
 // Members' routes (API.md "Trading"): orders, fills, the account, block trades and large-holder
 // reports. A member acts only for its own accounts; where it has several, it names one.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { dateOfDay, formatMoney, isoTime, noSuchBlock, parseMoney, TEXT_LIMITS, type BlockEvent, type EngineEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
+import { dateOfDay, formatMoney, idText, isoTime, noSuchBlock, parseMoney, TEXT_LIMITS, type BlockEvent, type EngineEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, accountsFor, body, CLIENT_ORDER_ID, DATE, DAY, errorReplies, fail, FILL_VIEW, freeText, fillView, ID, notYours, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
   submit, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
@@ -37,7 +37,7 @@ export function blockView(b: BlockEvent) {
   return {
     blockId: String(b.blockId), symbol: b.symbol, status: b.status, proposerAccountId: b.proposerAccountId, side: b.side,
     counterpartyAccountId: b.counterpartyAccountId, price: formatMoney(b.price), quantity: b.quantity, termsBy: b.termsBy,
-    inReplyTo: b.inReplyTo === null ? null : String(b.inReplyTo), reason: b.reason, time: isoTime(b.time),
+    inReplyTo: idText(b.inReplyTo), reason: b.reason, time: isoTime(b.time),
   };
 }
 
