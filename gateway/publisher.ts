@@ -11,7 +11,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import {
-  INTERVAL_NAMES, KLINE_INTERVALS, formatMoney, idText, isoTime, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderEvent, type TradeEvent,
+  INTERVAL_NAMES, KLINE_INTERVALS, dayOfDate, formatMoney, idText, isoTime, localMidnight, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderEvent, type TradeEvent,
 } from '../engine/index.ts';
 import type { Committed } from '../persistence/sequencer.ts';
 import type { Gateway } from './http.ts';
@@ -99,6 +99,11 @@ export class Publisher {
   private readonly tickers = new Map<string, { view: unknown; sent: string; sentAt: number; timer: NodeJS.Timeout | null }>();
   /** Per kline channel: the bar last published as open, and the timer that announces its close. */
   private readonly openBars = new Map<string, { openTime: number; timer: NodeJS.Timeout }>();
+  /**
+   * The midnight of the trading day open as of the last committed batch: a bar that opened before
+   * it is closed whatever the clock says, as its day's end has run and no trade can join it.
+   */
+  private openDayFrom: number;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly maxBuffered: number;
   private readonly groups = new Map<string, Group>();
@@ -120,6 +125,8 @@ export class Publisher {
     this.flushMs = options.flushMs ?? 10;
     this.tickerMs = options.tickerMs ?? TICKER_MS;
     this.messagesPerSecond = options.messagesPerSecond ?? MESSAGES_PER_SECOND;
+    // Built at start, when everything the engine holds is committed.
+    this.openDayFrom = localMidnight(g.engine.tradingDay);
     g.sequencer.onSeal((batch) => this.onSealed(batch));
     this.timers.push(setInterval(() => this.heartbeat(), options.heartbeatMs ?? 10_000));
     this.timers.push(setInterval(() => this.ping(), options.pingMs ?? 15_000));
@@ -432,7 +439,7 @@ export class Publisher {
       // trade too (the timer is otherwise armed by a trade); `closed` says whether it already is.
       const bars = this.g.history.klines.get(symbol, interval as KlineInterval, 1);
       const bar = bars[bars.length - 1];
-      const closed = bar !== undefined && this.g.sequencer.now() >= bar.openTime + KLINE_INTERVALS[interval as KlineInterval];
+      const closed = bar !== undefined && this.isClosed(bar.openTime, interval as KlineInterval);
       const armed = this.openBars.get(name);
       if (bar !== undefined && !closed && armed?.openTime !== bar.openTime) {
         if (armed !== undefined) clearTimeout(armed.timer);
@@ -592,6 +599,7 @@ export class Publisher {
         this.publish('warnings', 'warning', () => ({ warning: warningView(e) }));
         break;
       case 'endOfDay':
+        this.openDayFrom = localMidnight(dayOfDate(e.nextDate)!);
         // The day's warnings no longer stand (a new subscriber's snapshot has none): said, with a
         // seq, so that a subscriber drops them as a late one never gets them.
         this.publish('warnings', 'endOfDay', () => ({ date: e.date, nextDate: e.nextDate }));
@@ -726,16 +734,28 @@ export class Publisher {
   }
 
   /**
-   * The day's 1d bar after the day's end gave it the official close: sent again as it is now,
-   * closed or not by the exchange's clock (the day's bar stays open until midnight).
+   * A day's end: the symbol's bars of that day are closed, as no trade can join them now. Each one
+   * announced open is announced closed (once); the 1d bar, which took the official close, is sent
+   * again closed, even where midnight had already closed it (its close may have changed).
    */
   private dayBar(symbol: string): void {
-    const key = `kline:${symbol}:1d`;
-    if (!this.listened(key)) return;
-    const bar = this.g.history.klines.get(symbol, '1d', 1)[0];
-    if (bar === undefined) return;
-    const closed = this.g.sequencer.now() >= bar.openTime + KLINE_INTERVALS['1d'];
-    this.publish(key, 'update', () => ({ bar: klineView(bar), closed }));
+    for (const interval of INTERVAL_NAMES) {
+      const key = `kline:${symbol}:${interval}`;
+      const open = this.openBars.get(key);
+      if (interval !== '1d') {
+        if (open !== undefined && open.openTime < this.openDayFrom) this.barClosed(key, symbol, interval, open.openTime);
+        continue;
+      }
+      if (open !== undefined) { clearTimeout(open.timer); this.openBars.delete(key); }
+      if (!this.listened(key)) continue;
+      const bar = this.g.history.klines.get(symbol, '1d', 1)[0];
+      if (bar !== undefined) this.publish(key, 'update', () => ({ bar: klineView(bar), closed: this.isClosed(bar.openTime, '1d') }));
+    }
+  }
+
+  /** Whether a bar is closed: its time is up on the exchange's clock, or its day's end has run. */
+  private isClosed(openTime: number, interval: KlineInterval): boolean {
+    return openTime < this.openDayFrom || this.g.sequencer.now() >= openTime + KLINE_INTERVALS[interval];
   }
 
   /** Announces the bar's close when the exchange's clock reaches it (checked again when the timer fires). */
@@ -743,7 +763,7 @@ export class Publisher {
     const closesAt = openTime + KLINE_INTERVALS[interval];
     const timer = setTimeout(() => {
       if (this.openBars.get(key)?.openTime !== openTime) return;
-      if (this.g.sequencer.now() < closesAt) return this.armClose(key, symbol, interval, openTime);
+      if (!this.isClosed(openTime, interval)) return this.armClose(key, symbol, interval, openTime);
       this.barClosed(key, symbol, interval, openTime);
       this.scheduleFlush();
     // Checked at least every second: the exchange's clock is the one that counts, and it may be

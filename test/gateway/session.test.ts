@@ -317,11 +317,19 @@ t.test('end of day, settlement reports, and no second close of the same day', as
   t.match(await klines('1d'), [{ openTime: '2026-03-10T00:00:00.000+08:00', open: '57.50', high: '57.50', low: '57.10', close: '57.49', volume: 610, turnover: '35071.00' }], "after the day's end the 1d bar closes at the official close");
   t.same(await klines('1m'), minuteBars, 'the 1m bars are unchanged');
   const barUpdate = await ws.next((m) => m.channel === 'kline:CEA24:1d' && m.type === 'update');
-  t.match(barUpdate, { seq: Number(barSnapshot.seq) + 1, bar: { openTime: '2026-03-10T00:00:00.000+08:00', close: '57.49', volume: 610 }, closed: false },
-    'subscribers get the 1d bar again with the official close (it stays open until midnight)');
+  t.match(barUpdate, { seq: Number(barSnapshot.seq) + 1, bar: { openTime: '2026-03-10T00:00:00.000+08:00', close: '57.49', volume: 610 }, closed: true },
+    'subscribers get the 1d bar again with the official close, closed: the day has ended before midnight');
   // Also where the official close is the last trade's price: the update is the sign that it is official.
-  t.match(await ws.next((m) => m.channel === 'kline:HBEA2:1d' && m.type === 'update'), { seq: Number(sameSnapshot.seq) + 1, bar: { close: '41.01', volume: 100 }, closed: false },
+  t.match(await ws.next((m) => m.channel === 'kline:HBEA2:1d' && m.type === 'update'), { seq: Number(sameSnapshot.seq) + 1, bar: { close: '41.01', volume: 100 }, closed: true },
     'a bar whose close the official one leaves as it was is sent again all the same');
+  const late = await openSocket(s.wsUrl);
+  t.teardown(() => late.close());
+  late.send({ op: 'subscribe', channels: ['kline:CEA24:1d'] });
+  t.match(await late.next((m) => m.channel === 'kline:CEA24:1d' && m.type === 'snapshot'), { bars: [{ close: '57.49' }], closed: true },
+    "a snapshot after the day's end says its bar is closed");
+  clock = Date.parse('2026-03-11T00:00:01+08:00');
+  await new Promise((r) => setTimeout(r, 1500));
+  t.equal(ws.on('kline:CEA24:1d').filter((m) => m.closed === true).length, 1, 'midnight announces no second close of the day');
   t.match(eod.body, { date: DAY, nextDate: '2026-03-11', settlement: `/v1/settlement/${DAY}` });
   t.ok(eod.body.expiredOrders >= 2, `the open orders expired (${eod.body.expiredOrders})`);
   // Listed CEA24: 600 at 57.50 and 10 at 57.10 → VWAP 35,071.00 / 610 = 57.4934 → 57.49.

@@ -165,3 +165,30 @@ t.test('a channel named twice in one subscribe is one subscription', async (t) =
   t.same((await c.next((m) => m.type === 'unsubscribed', from)).channels, ['book:CEA24']);
   t.equal(c.messages.slice(from).filter((m) => m.channel === 'trades:CEA24' && m.type === 'snapshot').length, 1, 'one trades snapshot');
 });
+
+t.test("kline: the day's end closes the day's bars that the clock has not closed yet, once", async (t) => {
+  // Guangdong's listed session runs to 15:30: a trade at 15:20 leaves its hour's bar open at the
+  // day's end (15:31), though no trade can join it any more.
+  clock = Date.parse('2026-03-10T15:20:00+08:00');
+  const gdea = (key: string, body: Record<string, unknown>) => s.api('POST', '/v1/orders', { key, body: { symbol: 'GDEA', type: 'limit', price: '38.90', quantity: 10, ...body } });
+  t.equal((await gdea('M2', { accountId: 'M2-C2', side: 'sell' })).status, 201);
+  t.equal((await gdea('M1', { accountId: 'M1-I1', side: 'buy' })).body.fills?.length, 1, 'a GDEA trade at 15:20');
+  const c = await subscribed(['kline:GDEA:1h', 'kline:GDEA:1d']);
+  t.match(c.on('kline:GDEA:1h')[0], { type: 'snapshot', closed: false, bars: [{ openTime: '2026-03-10T15:00:00.000+08:00' }] }, 'the hour is open before the end of day');
+
+  clock = Date.parse('2026-03-10T15:31:00+08:00');
+  const from = c.messages.length;
+  const eod = await s.api('POST', '/v1/admin/end-of-day', { key: 'operator', body: {} });
+  t.equal(eod.status, 200, eod.text.slice(0, 200));
+  t.match(await c.next((m) => m.channel === 'kline:GDEA:1h' && m.closed === true, from, 3000), { type: 'update', bar: { openTime: '2026-03-10T15:00:00.000+08:00', close: '38.90', volume: 10 } },
+    'the hour is announced closed at the end of day');
+  t.match(await c.next((m) => m.channel === 'kline:GDEA:1d' && m.closed === true, from, 3000), { type: 'update', bar: { openTime: '2026-03-10T00:00:00.000+08:00', close: '38.90' } },
+    'the day with its official close');
+  const late = await subscribed(['kline:GDEA:1h']);
+  t.match(late.on('kline:GDEA:1h')[0], { type: 'snapshot', closed: true }, 'a later snapshot says it is closed');
+
+  clock = Date.parse('2026-03-10T16:00:01+08:00'); // the hour is over on the clock too
+  await sleep(1500);
+  t.equal(c.on('kline:GDEA:1h').filter((m) => m.closed === true).length, 1, 'the hour is announced closed once');
+  t.same(seqGaps(c.messages), []);
+});
