@@ -22,7 +22,9 @@ export const INSTRUMENT_VIEW = {
   description: 'a listed instrument, with today\'s listed and block price bands',
   properties: {
     symbol: TEXT, name: TEXT, venue: TEXT, kind: { type: 'string', enum: ['allowance', 'ccer'] }, vintage: { type: ['integer', 'null'] }, tick: MONEY_TEXT,
-    lot: TONNES, status: STATUS, prevClose: MONEY_TEXT,
+    lot: TONNES, status: { ...STATUS, description: 'halted while the instrument or the whole market is halted' },
+    instrumentStatus: { ...STATUS, description: 'the instrument\'s own status, as risk officers set it: trading during a market-wide halt once the instrument is resumed' },
+    prevClose: MONEY_TEXT,
     referencePrice: { ...MONEY_TEXT, description: 'the price today\'s bands are computed from: prevClose, unless a risk officer set another' },
     listedBand: BAND, blockBand: BAND,
     tradingDate: { ...DAY, description: 'the trading day orders are taken for (after the end of day, the next one)' },

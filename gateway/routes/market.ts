@@ -12,7 +12,7 @@ export function instrumentView(g: Gateway, symbol: string) {
   const session = (mode: 'listed' | 'block') => (g.engine.sessionOpen(i, mode, now) ? 'open' : 'closed');
   return {
     symbol: i.symbol, name: i.name, venue: i.venue, kind: i.profile.source.kind, vintage: i.vintage, tick: formatMoney(i.profile.tick),
-    lot: i.profile.lot, status: g.engine.marketHalted ? 'halted' : i.status, prevClose: formatMoney(i.prevClose), referencePrice: formatMoney(i.referencePrice),
+    lot: i.profile.lot, status: g.engine.marketHalted ? 'halted' : i.status, instrumentStatus: i.status, prevClose: formatMoney(i.prevClose), referencePrice: formatMoney(i.referencePrice),
     listedBand: { low: formatMoney(i.bandLow), high: formatMoney(i.bandHigh), pct: formatPercent(i.listedBandRate) },
     blockBand: { low: formatMoney(i.blockLow), high: formatMoney(i.blockHigh), pct: formatPercent(i.blockBandRate) },
     tradingDate: g.engine.tradingDate, listedSession: session('listed'), blockSession: session('block'),
@@ -28,7 +28,7 @@ export function instrumentViewAt(g: Gateway, e: InstrumentEvent) {
   const view = instrumentView(g, e.symbol);
   if (view === undefined) return undefined;
   return {
-    ...view, status: g.engine.marketHalted ? 'halted' : e.status, prevClose: formatMoney(e.prevClose), referencePrice: formatMoney(e.referencePrice),
+    ...view, status: g.engine.marketHalted ? 'halted' : e.status, instrumentStatus: e.status, prevClose: formatMoney(e.prevClose), referencePrice: formatMoney(e.referencePrice),
     listedBand: { low: formatMoney(e.bandLow), high: formatMoney(e.bandHigh), pct: formatPercent(e.listedBandRate) },
     blockBand: { low: formatMoney(e.blockLow), high: formatMoney(e.blockHigh), pct: formatPercent(e.blockBandRate) },
   };

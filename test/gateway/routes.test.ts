@@ -336,9 +336,17 @@ t.test('risk officer routes', async (t) => {
   expectOk(t, halt, 200, 'halt');
   t.match(halt.body, { status: 'halted' });
   expectError(t, await api('POST', '/v1/orders', { key: 'M1', body: orderBody({}) }), 503, 'MARKET_HALTED', /drill/);
+  // An instrument halted and resumed during the market's halt: `status` stays halted (nothing
+  // trades), `instrumentStatus` shows what the officer set.
+  const own = await api('PATCH', '/v1/risk/instruments/CEA25', { key: 'risk', body: { status: 'halted', reason: 'inquiry' } });
+  t.match(own.body, { instrument: { status: 'halted', instrumentStatus: 'halted' } });
+  const back = await api('PATCH', '/v1/risk/instruments/CEA25', { key: 'risk', body: { status: 'trading', reason: 'inquiry over' } });
+  t.match(back.body, { instrument: { status: 'halted', instrumentStatus: 'trading' } }, 'resumed, while the market is still halted');
+  t.match((await api('GET', '/v1/instruments/CEA25')).body, { status: 'halted', instrumentStatus: 'trading' });
   const resume = await api('POST', '/v1/risk/market/resume', { key: 'risk', body: { reason: 'drill over' } });
   expectOk(t, resume, 200, 'resume');
   t.match(resume.body, { status: 'trading' });
+  t.match((await api('GET', '/v1/instruments/CEA25')).body, { status: 'trading', instrumentStatus: 'trading' });
 
   const cap = await api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountClass: 'individual', maxQuantity: 1000, reason: 'test cap' } });
   expectOk(t, cap, 200, 'cap');
@@ -385,8 +393,8 @@ t.test('risk officer routes', async (t) => {
   for (const a of refused) t.ok(Object.keys(a).some((k) => !['seq', 'time', 'who', 'action', 'what', 'why'].includes(k)), `the refused ${a.action} is marked as refused in the audit trail: ${JSON.stringify(a)}`);
   const actions = entries.filter((a) => !refused.includes(a));
   t.same(actions.map((a) => a.who), actions.map(() => WHO.risk), 'who: the risk officer, by the name its key was given');
-  t.same(actions.map((a) => a.action), ['setInstrument', 'haltMarket', 'resumeMarket', 'setPositionCap', 'setPositionCap', 'setPositionCap', 'setPositionCap', 'setLargeHolderThreshold', 'restrictAccount', 'restrictAccount', 'cancelAll'], 'every accepted risk action, in order');
-  t.same(actions.map((a) => a.why), ['reference reset', 'drill', 'drill over', 'test cap', 'lifted', 'no more', 'lifted', 'review', 'inquiry', 'cleared', 'test'], 'each with its reason');
+  t.same(actions.map((a) => a.action), ['setInstrument', 'haltMarket', 'setInstrumentStatus', 'setInstrumentStatus', 'resumeMarket', 'setPositionCap', 'setPositionCap', 'setPositionCap', 'setPositionCap', 'setLargeHolderThreshold', 'restrictAccount', 'restrictAccount', 'cancelAll'], 'every accepted risk action, in order');
+  t.same(actions.map((a) => a.why), ['reference reset', 'drill', 'inquiry', 'inquiry over', 'drill over', 'test cap', 'lifted', 'no more', 'lifted', 'review', 'inquiry', 'cleared', 'test'], 'each with its reason');
   for (const a of audit.body) t.match(a, { seq: Number, time: ISO_TIME, who: String, action: String }, 'audit entry shape');
 });
 
