@@ -43,6 +43,31 @@ export const QUANTITY = { type: 'integer', minimum: 1, maximum: 1_000_000_000, d
 export const SYMBOL = { type: 'string', pattern: '^[A-Z][A-Z0-9-]{1,15}$' } as const;
 export const ACCOUNT = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$' } as const;
 export const ID = { type: 'string', pattern: '^[1-9][0-9]{0,14}$' } as const;
+/** Pages a member's list by id (`?after=&limit=`, beyond API.md, which lists everything). */
+export const PAGE_QUERY = {
+  after: { ...ID, description: 'only those whose id (orderId, tradeId, blockId) comes after this one: the last id of the page before' },
+  limit: { type: 'integer', minimum: 1, maximum: 10_000, description: 'at most this many (a trade\'s two fills are never split: one more may come); a shorter page is the last' },
+} as const;
+export interface PageQuery { after?: string; limit?: number }
+
+/**
+ * A page of a list in ascending id order: the items whose id is above `after`, at most `limit` of
+ * them, and the rest of those sharing the last one's id (a member's two fills of one trade).
+ */
+export function page<T>(items: readonly T[], idOf: (x: T) => number, q: PageQuery): T[] {
+  const after = q.after === undefined ? 0 : Number(q.after);
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (idOf(items[mid]) <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  if (q.limit === undefined) return lo === 0 ? items.slice() : items.slice(lo);
+  let end = Math.min(items.length, lo + q.limit);
+  while (end < items.length && end > lo && idOf(items[end]) === idOf(items[end - 1])) end++;
+  return items.slice(lo, end);
+}
 /** A free text (a reason, a warning, a report, a name): any characters but the control ones, tabs and line breaks excepted. */
 export const TEXT_PATTERN = '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$';
 /** A free text of 1–`max` characters (counted by code point, as the engine counts them). */

@@ -9,7 +9,7 @@
 import type { Journal } from '../persistence/journal.ts';
 import { ModuleThread } from '../persistence/moduleThread.ts';
 import { History, inTradeOrder, type ClosedDay } from './history.ts';
-import { fillView, orderView } from './http.ts';
+import { fillView, orderView, page } from './http.ts';
 
 export interface PastDayQuery {
   what: 'orders' | 'fills';
@@ -19,6 +19,9 @@ export interface PastDayQuery {
   symbol?: string;
   /** Open orders only (a closed day has none: every order ended by its close). */
   openOnly?: boolean;
+  /** A page of them (routes' `?after=&limit=`). */
+  after?: string;
+  limit?: number;
 }
 
 /** The answer's JSON, and whether the day had to be folded for it (false: it was kept from an earlier read). */
@@ -38,13 +41,13 @@ export class ClosedDays {
     const accountIds = [...new Set(q.accountIds)];
     if (q.what === 'fills') {
       const fills = accountIds.flatMap((a) => day.fills.get(a) ?? []).sort(inTradeOrder);
-      return { json: JSON.stringify(fills.map(fillView)), folded };
+      return { json: JSON.stringify(page(fills, (f) => f.tradeId, q).map(fillView)), folded };
     }
     // Open ones only: none, every order of a closed day ended by its close.
     const orders = q.openOnly === true ? [] : accountIds.flatMap((a) => day.orders.get(a) ?? [])
       .filter((o) => q.symbol === undefined || o.symbol === q.symbol)
       .sort((x, y) => x.orderId - y.orderId);
-    return { json: JSON.stringify(orders.map(orderView)), folded };
+    return { json: JSON.stringify(page(orders, (o) => o.orderId, q).map(orderView)), folded };
   }
 
   /** Lets the day kept go. */

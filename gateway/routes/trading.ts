@@ -4,7 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dateOfDay, formatMoney, idText, isoTime, noSuchBlock, parseMoney, TEXT_LIMITS, type BlockEvent, type EngineEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, accountsFor, body, CLIENT_ORDER_ID, DATE, DAY, errorReplies, fail, FILL_VIEW, freeText, fillView, ID, notYours, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
-  submit, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
+  page, PAGE_QUERY, submit, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
+  type PageQuery,
   type Gateway,
 } from '../http.ts';
 import { ACCOUNT_VIEW, BLOCK_REPLY, BLOCK_VIEW, ORDER_REPLY } from '../replies.ts';
@@ -98,10 +99,10 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     return r.ok ? orderReply(reply, r, true) : refuse(reply, r);
   });
 
-  app.get<{ Querystring: { status?: 'open' | 'all'; symbol?: string; accountId?: string; date?: string } }>('/v1/orders', {
+  app.get<{ Querystring: { status?: 'open' | 'all'; symbol?: string; accountId?: string; date?: string } & PageQuery }>('/v1/orders', {
     ...member,
     schema: {
-      querystring: body({ status: { enum: ['open', 'all'] }, symbol: SYMBOL, accountId: ACCOUNT, date: DATE }),
+      querystring: body({ status: { enum: ['open', 'all'] }, symbol: SYMBOL, accountId: ACCOUNT, date: DATE, ...PAGE_QUERY }),
       response: { 200: { type: 'array', items: ORDER_VIEW }, ...errorReplies(400, 401, 403, 404, 429, 500) },
     },
   }, async (req, reply) => {
@@ -111,13 +112,13 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     if (own === null) return reply;
     if (q.date !== undefined && q.date !== g.engine.tradingDate) {
       // A closed day's orders, as each ended (none is open any more): the reply's JSON, made on the past days' thread.
-      const past = await g.pastDays.read({ what: 'orders', date: q.date, accountIds: own, symbol: q.symbol, openOnly: q.status === 'open' });
+      const past = await g.pastDays.read({ what: 'orders', date: q.date, accountIds: own, symbol: q.symbol, openOnly: q.status === 'open', after: q.after, limit: q.limit });
       if (past === null) return fail(reply, 404, 'UNKNOWN_DAY', `${q.date} is neither today (${g.engine.tradingDate}) nor a closed trading day`);
       return reply.type('application/json; charset=utf-8').send(past);
     }
     // Today's, in id order, only the open ones when asked.
-    return g.history.ordersOf((id) => g.engine.order(id), own, q.status === 'open')
-      .filter((o) => q.symbol === undefined || o.symbol === q.symbol).map(orderView);
+    const orders = g.history.ordersOf((id) => g.engine.order(id), own, q.status === 'open').filter((o) => q.symbol === undefined || o.symbol === q.symbol);
+    return page(orders, (o) => o.orderId, q).map(orderView);
   });
 
   const findOrder = (req: FastifyRequest, orderId: number): OrderEvent | undefined => {
@@ -175,18 +176,18 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     return { order: e === undefined ? null : orderView(e) };
   });
 
-  app.get<{ Querystring: { date?: string; accountId?: string } }>('/v1/fills', {
+  app.get<{ Querystring: { date?: string; accountId?: string } & PageQuery }>('/v1/fills', {
     ...member,
     schema: {
-      querystring: body({ date: DATE, accountId: ACCOUNT }),
+      querystring: body({ date: DATE, accountId: ACCOUNT, ...PAGE_QUERY }),
       response: { 200: { type: 'array', items: FILL_VIEW }, ...errorReplies(400, 401, 403, 404, 429, 500) },
     },
   }, async (req, reply) => {
     const accounts = accountsFor(g, req, reply, req.query.accountId);
     if (accounts === null) return reply;
     const date = req.query.date;
-    if (date === undefined || date === g.engine.tradingDate) return g.history.todaysFills(accounts).map(fillView);
-    const past = await g.pastDays.read({ what: 'fills', date, accountIds: accounts });
+    if (date === undefined || date === g.engine.tradingDate) return page(g.history.todaysFills(accounts), (f) => f.tradeId, req.query).map(fillView);
+    const past = await g.pastDays.read({ what: 'fills', date, accountIds: accounts, after: req.query.after, limit: req.query.limit });
     if (past === null) return fail(reply, 404, 'UNKNOWN_DAY', `${date} is neither today (${g.engine.tradingDate}) nor a closed trading day`);
     return reply.type('application/json; charset=utf-8').send(past); // the reply's JSON, made on the past days' thread
   });
@@ -282,18 +283,19 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     });
   }
 
-  app.get<{ Querystring: { status?: BlockEvent['status'] } }>('/v1/block-trades', {
+  app.get<{ Querystring: { status?: BlockEvent['status'] } & PageQuery }>('/v1/block-trades', {
     ...member,
     schema: {
-      querystring: body({ status: { enum: ['proposed', 'countered', 'executed', 'rejected', 'withdrawn', 'expired'] } }),
+      querystring: body({ status: { enum: ['proposed', 'countered', 'executed', 'rejected', 'withdrawn', 'expired'] }, ...PAGE_QUERY }),
       response: { 200: { type: 'array', items: BLOCK_VIEW }, ...errorReplies(400, 401, 403, 429, 500) },
     },
   }, async (req) => {
     const m = principal(req).member as string;
-    return [...g.history.blocks.values()]
+    const blocks = [...g.history.blocks.values()]
       .filter((b) => seesBlock(m, b))
       .filter((b) => req.query.status === undefined || b.status === req.query.status)
-      .sort((a, b) => a.blockId - b.blockId).map(blockView);
+      .sort((a, b) => a.blockId - b.blockId);
+    return page(blocks, (b) => b.blockId, req.query).map(blockView);
   });
 
   app.post<{ Body: { symbol: string; accountId: string; text: string } }>('/v1/large-holder-reports', {

@@ -48,7 +48,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('cancel' as const, 'modify' as const), pick: fc.nat(), quantity: fc.integer({ min: 1, max: 60 }) }) },
 );
 
-const tally = { trades: 0, expired: 0, refused: 0, changed: 0 };
+const tally = { trades: 0, expired: 0, refused: 0, changed: 0, bothSides: 0 };
 
 /** Runs one day's actions; returns nothing, counts what happened. */
 async function trade(actions: Action[]): Promise<void> {
@@ -84,8 +84,27 @@ async function endOfDay(): Promise<string> {
   return date;
 }
 
+/**
+ * A list read page by page (`?after=&limit=`), each page after the last id of the one before, until
+ * a page shorter than the limit; throws when a page holds more than its limit allows (one more, to
+ * keep a trade's two fills together) or an id is split over two pages.
+ */
+async function paged(path: string, member: Member, id: 'orderId' | 'tradeId', limit: number): Promise<unknown[]> {
+  const all: Record<string, string>[] = [];
+  for (let after: string | undefined, pages = 0; ; pages++) {
+    if (pages > 1000) throw new Error(`${path}: no end of pages`);
+    const got = (await get(`${path}${path.includes('?') ? '&' : '?'}limit=${limit}${after === undefined ? '' : `&after=${after}`}`, member)) as Record<string, string>[];
+    const extra = got.length - limit;
+    if (extra > 1 || (extra === 1 && got.at(-1)![id] !== got.at(-2)![id])) throw new Error(`${path}: a page of ${got.length} at limit ${limit}`);
+    if (got.length > 0 && all.length > 0 && got[0][id] === all.at(-1)![id]) throw new Error(`${path}: ${id} ${got[0][id]} split over two pages`);
+    all.push(...got);
+    if (got.length < limit) return all;
+    after = got.at(-1)![id];
+  }
+}
+
 /** The closed day's reads, compared with what was read live before its close; throws on the first difference. */
-async function checkDay(date: string, member: Member): Promise<void> {
+async function checkDay(date: string, member: Member, limit?: number): Promise<void> {
   const live = days.get(date) as DayRecord;
   const orders = (await get(`/v1/orders?date=${date}`, member)) as OrderRead[];
   // Those resting at the close expired then (the end of day ran at 15:30), with what they had filled.
@@ -96,25 +115,33 @@ async function checkDay(date: string, member: Member): Promise<void> {
   }
   const fills = await get(`/v1/fills?date=${date}`, member);
   if (JSON.stringify(fills) !== JSON.stringify(live.fills[member])) throw new Error(`${member}'s fills of ${date} differ\nclosed ${JSON.stringify(fills)}\nlive   ${JSON.stringify(live.fills[member])}`);
+  if (limit === undefined) return;
+  if (JSON.stringify(await paged(`/v1/orders?date=${date}`, member, 'orderId', limit)) !== JSON.stringify(orders)) throw new Error(`${member}'s orders of ${date} by pages of ${limit} differ`);
+  if (JSON.stringify(await paged(`/v1/fills?date=${date}`, member, 'tradeId', limit)) !== JSON.stringify(fills)) throw new Error(`${member}'s fills of ${date} by pages of ${limit} differ`);
 }
 
 t.test("a closed day's orders and fills are what was read live before its close", async (t) => {
   let runs = 0;
   await fc.assert(
-    fc.asyncProperty(fc.array(action, { minLength: 5, maxLength: 40 }), fc.nat(), async (actions, earlier) => {
+    fc.asyncProperty(fc.array(action, { minLength: 5, maxLength: 40 }), fc.nat(), fc.integer({ min: 1, max: 6 }), async (actions, earlier, limit) => {
       runs++;
       await trade(actions);
       const record: DayRecord = { orders: {} as DayRecord['orders'], fills: {} as DayRecord['fills'], c1Fills: await get('/v1/fills?accountId=M1-C1', 'M1') };
       for (const m of MEMBERS) {
         record.orders[m] = await get('/v1/orders?status=all', m);
         record.fills[m] = await get('/v1/fills', m);
+        // The same lists page by page (`?after=&limit=`).
+        if (JSON.stringify(await paged('/v1/orders?status=all', m, 'orderId', limit)) !== JSON.stringify(record.orders[m])) throw new Error(`${m}'s orders by pages of ${limit} differ`);
+        if (JSON.stringify(await paged('/v1/fills', m, 'tradeId', limit)) !== JSON.stringify(record.fills[m])) throw new Error(`${m}'s fills by pages of ${limit} differ`);
+        const twice = (record.fills[m] as { tradeId: string }[]).filter((f, i, all) => i > 0 && all[i - 1].tradeId === f.tradeId).length;
+        tally.bothSides += twice;
       }
       const date = await endOfDay();
       days.set(date, record);
       tally.expired += MEMBERS.reduce((n, m) => n + record.orders[m].filter((o) => o.status === 'new' || o.status === 'partially_filled').length, 0);
       if ((await get('/v1/orders?status=all', 'M1')).length !== 0) throw new Error('the new day already has orders');
 
-      for (const m of MEMBERS) await checkDay(date, m);
+      for (const m of MEMBERS) await checkDay(date, m, limit);
       // One account only, and one instrument only.
       const c1 = await get(`/v1/fills?date=${date}&accountId=M1-C1`, 'M1');
       if (JSON.stringify(c1) !== JSON.stringify(record.c1Fills)) throw new Error(`M1-C1's fills of ${date} differ`);
@@ -133,8 +160,8 @@ t.test("a closed day's orders and fills are what was read live before its close"
   );
   t.equal(days.size, runs, `${runs} days closed and read back`);
   // The runs must have exercised what the property is about.
-  t.ok(tally.trades > 0 && tally.expired > 0 && tally.changed > 0 && tally.refused > 0,
-    `${tally.trades} trades, ${tally.expired} orders resting at a close, ${tally.changed} cancels or modifications, ${tally.refused} refusals`);
+  t.ok(tally.trades > 0 && tally.expired > 0 && tally.changed > 0 && tally.refused > 0 && tally.bothSides > 0,
+    `${tally.trades} trades, ${tally.expired} orders resting at a close, ${tally.changed} cancels or modifications, ${tally.refused} refusals, ${tally.bothSides} trades between a member's own accounts (two fills of one trade)`);
 });
 
 t.test('the day kept is read without folding it again; a date that is not a closed day leaves it kept', async (t) => {

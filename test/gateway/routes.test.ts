@@ -314,6 +314,15 @@ t.test('block trades: confirming a reply to an open proposal answers with the re
     'the answer is the reply, executed (not the open proposal it ended)');
   const mine = (await api('GET', '/v1/block-trades', { key: 'M1' })).body as { blockId: string; status: string; reason: string | null }[];
   t.match(mine.find((b) => b.blockId === openId), { status: 'withdrawn', reason: 'reply_executed' }, 'the open proposal ended');
+  // Page by page (`?after=&limit=`): the same list, in id order.
+  t.ok(mine.length >= 3, `${mine.length} blocks to page through`);
+  const ids = mine.map((b) => b.blockId);
+  t.same(((await api('GET', '/v1/block-trades?limit=2', { key: 'M1' })).body as { blockId: string }[]).map((b) => b.blockId), ids.slice(0, 2), 'the first page');
+  t.same(((await api('GET', `/v1/block-trades?limit=2&after=${ids[1]}`, { key: 'M1' })).body as { blockId: string }[]).map((b) => b.blockId), ids.slice(2, 4), 'the next one');
+  t.same(((await api('GET', `/v1/block-trades?after=${ids.at(-1)}`, { key: 'M1' })).body), [], 'none after the last');
+  for (const bad of ['limit=0', 'limit=10001', 'limit=2.5', 'after=0', 'after=-1', 'after=abc', 'after=1e3']) {
+    for (const path of ['/v1/block-trades', '/v1/orders', '/v1/fills']) expectError(t, await api('GET', `${path}?${bad}`, { key: 'M1' }), 400, 'INVALID_REQUEST', undefined, `${path}?${bad}`);
+  }
 });
 
 t.test("POST /v1/large-holder-reports: only for the caller's account with a report due", async (t) => {
