@@ -105,7 +105,9 @@ export class KeyRing {
       } catch (e) {
         throw new Error(`${file} cannot be read (${(e as Error).message}): restore it, or delete it to have new demo keys made`);
       }
-      for (const k of stored) ring.addHashed(k.hash, { role: k.role, id: k.id, member: k.member });
+      // A risk or operator key goes by its role and hash, as on the start that made it: earlier
+      // builds stored its place in the list instead (risk-4), which renamed it in the audit trail.
+      for (const k of stored) ring.addHashed(k.hash, { role: k.role, id: k.role === 'member' ? k.id : `${k.role}-${k.hash.slice(0, 8)}`, member: k.member });
       return { ring, fresh: [] };
     }
     const fresh: KeySpec[] = [
@@ -114,7 +116,7 @@ export class KeyRing {
       { key: 'ops_' + randomBytes(18).toString('base64url'), role: 'operator' },
     ];
     fresh.forEach((s, i) => ring.add(s, i));
-    const stored = fresh.map((s, i) => ({ hash: hashKey(s.key), role: s.role, id: s.member ?? `${s.role}-${i + 1}`, member: s.member }));
+    const stored = fresh.map((s) => ({ hash: hashKey(s.key), role: s.role, id: (ring.lookup(s.key) as Principal).id, member: s.member }));
     show(fresh);
     // Whole or not at all: a crash while writing must not leave a keys.json that stops the next start.
     writeDurably(dataDir, 'keys.json', JSON.stringify(stored, null, 2), 0o600);
