@@ -68,8 +68,14 @@ export function page<T>(items: readonly T[], idOf: (x: T) => number, q: PageQuer
   while (end < items.length && end > lo && idOf(items[end]) === idOf(items[end - 1])) end++;
   return items.slice(lo, end);
 }
-/** A free text (a reason, a warning, a report, a name): any characters but the control ones, tabs and line breaks excepted. */
-export const TEXT_PATTERN = '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$';
+
+/**
+ * A free text (a reason, a warning, a report, a name): any characters but the control ones (C0, DEL
+ * and C1; tabs and line breaks excepted) and the bidirectional embeddings, overrides and isolates,
+ * which make a text read otherwise than it is; and only whole characters (a lone surrogate is not
+ * one, and strict JSON decoders refuse a whole reply for it).
+ */
+export const TEXT_PATTERN = '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff]*$';
 /** A free text of 1–`max` characters (counted by code point, as the engine counts them). */
 export const freeText = (max: number, description?: string) =>
   ({ type: 'string', minLength: 1, maxLength: max, pattern: TEXT_PATTERN, ...(description === undefined ? {} : { description }) }) as const;
@@ -95,7 +101,7 @@ export const PATTERN_WORDS = new Map<string, string>([
   [DATE.pattern, 'a calendar date, YYYY-MM-DD'],
   [PERCENT.pattern, 'a percentage as a string, six decimals at most, such as "10"'],
   [CLIENT_ORDER_ID.pattern, '1–64 printable ASCII characters, no spaces'],
-  [TEXT_PATTERN, 'text without control characters (tabs and line breaks are taken)'],
+  [TEXT_PATTERN, 'text of whole characters without control characters or direction overrides (tabs and line breaks are taken)'],
   [SINCE.pattern, 'a sequence number, or a time such as "2026-11-20T09:30:00+08:00" (in a URL, "+" is written "%2B") or a date such as "2026-11-20"'],
 ]);
 

@@ -120,12 +120,16 @@ t.test('a text is counted in characters as written, by the schema and by the eng
 });
 
 t.test('a free text with a control character is refused in words; tabs and line breaks are taken', async (t) => {
-  for (const [what, text] of [['NUL', 'near\u0000band'], ['BEL', '\u0007alarm'], ['ESC', '\u001b[31mred'], ['DEL', 'x\u007f'], ['a vertical tab', 'a\u000bb']] as const) {
-    expectError(t, await warn({ text }), 400, 'INVALID_REQUEST', /^body\/text must be text without control characters \(tabs and line breaks are taken\)$/, `a warning with ${what}`);
-    expectError(t, await s.api('POST', '/v1/risk/market/halt', { key: 'risk', body: { reason: text } }), 400, 'INVALID_REQUEST', /body\/reason must be text without control characters/, `a reason with ${what}`);
+  for (const [what, text] of [
+    ['NUL', 'near\u0000band'], ['BEL', '\u0007alarm'], ['ESC', '\u001b[31mred'], ['DEL', 'x\u007f'], ['a vertical tab', 'a\u000bb'],
+    ['C1 CSI (an 8-bit escape)', 'x\u009b31mRED'], ['C1 NEL', 'a\u0085b'], ['a right-to-left override', 'pay \u202e01.75'], ['a left-to-right isolate', 'a\u2066b'],
+    ['a lone low surrogate', 'ok \udc00'], ['a lone high surrogate', '\ud800x'], ['surrogates in the wrong order', '\ude00\ud83d'],
+  ] as const) {
+    expectError(t, await warn({ text }), 400, 'INVALID_REQUEST', /^body\/text must be text of whole characters without control characters or direction overrides \(tabs and line breaks are taken\)$/, `a warning with ${what}`);
+    expectError(t, await s.api('POST', '/v1/risk/market/halt', { key: 'risk', body: { reason: text } }), 400, 'INVALID_REQUEST', /body\/reason must be text of whole characters without control characters/, `a reason with ${what}`);
   }
-  expectError(t, await s.api('POST', '/v1/large-holder-reports', { key: 'M1', body: { symbol: 'CEA24', accountId: 'M1-C1', text: 'holding\u0000' } }), 400, 'INVALID_REQUEST', /body\/text must be text without control characters/, 'a report with NUL');
-  expectError(t, await s.api('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'CEA99', name: 'bad\u0000name', vintage: null, profile: JSON.parse(readFileSync(new URL('../../markets/venues/fjea.json', import.meta.url), 'utf8')), listingPrice: '57.00' } }), 400, 'INVALID_REQUEST', /body\/name must be text without control characters/, 'a listing name with NUL');
+  expectError(t, await s.api('POST', '/v1/large-holder-reports', { key: 'M1', body: { symbol: 'CEA24', accountId: 'M1-C1', text: 'holding\u0000' } }), 400, 'INVALID_REQUEST', /body\/text must be text of whole characters without control characters/, 'a report with NUL');
+  expectError(t, await s.api('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'CEA99', name: 'bad\u0000name', vintage: null, profile: JSON.parse(readFileSync(new URL('../../markets/venues/fjea.json', import.meta.url), 'utf8')), listingPrice: '57.00' } }), 400, 'INVALID_REQUEST', /body\/name must be text of whole characters without control characters/, 'a listing name with NUL');
   const multiline = await warn({ text: 'Line one.\r\n\tLine two.\nLine three.' });
   expectOk(t, multiline, 201, 'tabs and line breaks');
   t.equal(multiline.body.warning.text, 'Line one.\r\n\tLine two.\nLine three.', 'kept as written');
