@@ -9,6 +9,9 @@ import { Ajv } from 'ajv';
 import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
+import secureJson from 'secure-json-parse';
+import { isUtf8 } from 'node:buffer';
+import type { IncomingHttpHeaders } from 'node:http';
 import { dayOfDate } from '../engine/index.ts';
 import { DATE, ERROR_REPLY, errorReplies, fail, PATTERN_WORDS, UNAVAILABLE, type Gateway } from './http.ts';
 import { openApiDocument } from './openapi.ts';
@@ -130,12 +133,26 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   app.removeContentTypeParser('text/plain');
   // An empty JSON body (many clients send Content-Type: application/json on every request, a
   // cancel's DELETE included) is no body: a route that takes none goes ahead, and one that needs
-  // one says so in words. Anything else goes to Fastify's own parser (prototype poisoning refused).
-  const json = app.getDefaultJsonParser('error', 'error');
+  // one says so in words. A body is UTF-8 JSON as sent (RFC 8259): another charset, a compressed
+  // body or bytes that are not UTF-8 are refused, never read with replacement characters into the
+  // journal. Prototype poisoning is refused, as Fastify's own parser does, and each refusal says
+  // what is wrong.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (/^[ \t\r\n]*$/.test(body as string)) done(null, undefined); // JSON's own blanks only
-    else json(req, body as string, done);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, raw, done) => {
+    const refused = bodyRefusal(req.headers, raw as Buffer);
+    if (refused !== null) return done(refused, undefined);
+    const text = (raw as Buffer).toString('utf8');
+    if (/^[ \t\r\n]*$/.test(text)) return done(null, undefined); // JSON's own blanks only
+    try {
+      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+    } catch (e) {
+      const message = (e as Error).message;
+      // Only the position of a syntax error: its message may quote the body.
+      const at = /position (\d+)/.exec(message)?.[1];
+      done(bodyError(400, message.includes('forbidden prototype property')
+        ? 'the body has a property named __proto__, or constructor.prototype, which is never taken'
+        : `the body is not valid JSON${at === undefined ? '' : ` (at character ${at})`}`), undefined);
+    }
   });
 
   // Bodies are JSON and must have the declared types exactly: a string where a number belongs is
@@ -169,7 +186,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     if (err.statusCode === 429) return fail(reply, 429, 'RATE_LIMITED', err.message);
     if (err.statusCode === 413) return fail(reply, 413, 'PAYLOAD_TOO_LARGE', 'the request body is larger than the exchange accepts');
     // Fastify says only "Unsupported Media Type": the caller is told what is taken.
-    if (err.statusCode === 415) return fail(reply, 415, 'INVALID_REQUEST', `the body must be JSON, sent with Content-Type: application/json (not ${JSON.stringify(String(req.headers['content-type'] ?? '').slice(0, 64))})`);
+    if (err.statusCode === 415 && err.code !== BODY_REFUSED) return fail(reply, 415, 'INVALID_REQUEST', `the body must be JSON, sent with Content-Type: application/json (not ${JSON.stringify(String(req.headers['content-type'] ?? '').slice(0, 64))})`);
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return fail(reply, err.statusCode, 'INVALID_REQUEST', err.message);
     req.log.error({ err }, 'request failed');
     return fail(reply, 500, 'INTERNAL', 'the exchange could not process the request');
@@ -379,4 +396,28 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   riskRoutes(app, g);
   adminRoutes(app, g);
   return { app, publisher };
+}
+
+/** The code of a body refused by the JSON parser, whose message says why (see bodyRefusal). */
+const BODY_REFUSED = 'BODY_REFUSED';
+
+function bodyError(statusCode: number, message: string): Error {
+  return Object.assign(new Error(message), { statusCode, code: BODY_REFUSED });
+}
+
+/**
+ * Why a JSON body cannot be read as sent, or null: a charset other than UTF-8 or a content coding
+ * (both 415), or bytes that are not UTF-8 (400).
+ */
+function bodyRefusal(headers: IncomingHttpHeaders, raw: Buffer): Error | null {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(headers['content-type'] ?? '')?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    return bodyError(415, `the body must be UTF-8 JSON: Content-Type charset ${JSON.stringify(charset.slice(0, 32))} is not taken`);
+  }
+  const coding = headers['content-encoding'];
+  if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
+    return bodyError(415, `the body must be sent uncompressed: Content-Encoding ${JSON.stringify(coding.slice(0, 32))} is not taken`);
+  }
+  if (!isUtf8(raw)) return bodyError(400, 'the body is not UTF-8 text');
+  return null;
 }

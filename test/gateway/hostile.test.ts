@@ -2,6 +2,7 @@
 // unknown fields, very long strings, a body over 64 KiB, bad keys, path tricks, a flood of requests
 // against the rate limit (and of guessed keys), impossible dates, unknown symbols and venues. Every answer is below 500 and (from the gateway) an API.md error;
 // nothing a refused request carried takes effect; afterwards /healthz is ok and a normal order works.
+import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
@@ -31,14 +32,39 @@ t.test('malformed JSON is a 400 INVALID_REQUEST', async (t) => {
     t.ok(isApiError(r.body), 'an API.md error');
   }
   for (const text of ['null', '"a string"', '123', '[1,2,3]', 'true']) expectError(t, await post(text), 400, 'INVALID_REQUEST', undefined, `JSON ${text}`);
-  expectError(t, await post('{"__proto__": {"polluted": true}, "symbol": "CEA24"}'), 400, 'INVALID_REQUEST', undefined, '__proto__');
-  expectError(t, await post('{"constructor": {"prototype": {"polluted": true}}}'), 400, 'INVALID_REQUEST', undefined, 'constructor.prototype');
+  expectError(t, await post('{"symbol": "CEA24", "quantity": 1e}'), 400, 'INVALID_REQUEST', /^the body is not valid JSON \(at character \d+\)$/, 'where the JSON breaks, without quoting it');
+  expectError(t, await post('{"__proto__": {"polluted": true}, "symbol": "CEA24"}'), 400, 'INVALID_REQUEST', /property named __proto__/, '__proto__');
+  expectError(t, await post('{"constructor": {"prototype": {"polluted": true}}}'), 400, 'INVALID_REQUEST', /constructor\.prototype/, 'constructor.prototype');
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was polluted');
   // Only JSON is taken, whatever the body looks like: a caller is told to send application/json.
   for (const [type, body] of [['application/x-www-form-urlencoded', 'symbol=CEA24'], ['text/plain', JSON.stringify(ORDER)], ['text/plain; charset=utf-8', JSON.stringify(ORDER)], ['application/xml', '<order/>']]) {
     expectError(t, await hit('POST', '/v1/orders', { key: 'M1', body, headers: { 'content-type': type } }), 415, 'INVALID_REQUEST', /Content-Type: application\/json/, `a ${type} body`);
   }
   expectError(t, await hit('POST', '/v1/block-trades/1/accept', { key: 'M1', body: '{}', headers: { 'content-type': 'text/plain' } }), 415, 'INVALID_REQUEST', /application\/json/, 'text/plain where the body may be null');
+});
+
+t.test('a body is UTF-8 JSON as sent: another charset, a compressed body or bytes that are not UTF-8 are refused, nothing stored', async (t) => {
+  const send = async (body: Uint8Array, headers: Record<string, string>) => {
+    const res = await fetch(`${s.base}/v1/risk/warnings`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.risk}`, ...headers }, body });
+    const text = await res.text();
+    seen.push({ what: `POST /v1/risk/warnings ${JSON.stringify(headers)}`, status: res.status });
+    return { status: res.status, body: JSON.parse(text), text, headers: res.headers } as unknown as ApiReply;
+  };
+  const before = (await s.api('GET', '/v1/warnings')).body.length;
+  const latin1 = Buffer.from('{"text":"caf\u00e9"}', 'latin1'); // é as one byte, not UTF-8
+  expectError(t, await send(latin1, { 'content-type': 'application/json' }), 400, 'INVALID_REQUEST', /^the body is not UTF-8 text$/, 'Latin-1 bytes');
+  expectError(t, await send(latin1, { 'content-type': 'application/json; charset=iso-8859-1' }), 415, 'INVALID_REQUEST', /charset "iso-8859-1" is not taken/, 'a Latin-1 charset');
+  const utf16 = Buffer.from('{"text":"hi"}', 'utf16le');
+  expectError(t, await send(utf16, { 'content-type': 'application/json; charset=utf-16' }), 415, 'INVALID_REQUEST', /charset "utf-16"/, 'UTF-16');
+  const text = Buffer.from('{"text":"compressed"}');
+  expectError(t, await send(gzipSync(text), { 'content-type': 'application/json', 'content-encoding': 'gzip' }), 415, 'INVALID_REQUEST', /uncompressed: Content-Encoding "gzip"/, 'a gzip body');
+  t.equal((await s.api('GET', '/v1/warnings')).body.length, before, 'no warning was published');
+  for (const type of ['application/json; charset=utf-8', 'application/json; charset="UTF-8"', 'application/json;charset=utf8']) {
+    const ok = await send(Buffer.from('{"text":"café 中文"}'), { 'content-type': type });
+    t.equal(ok.status, 201, `${type}: taken`);
+    t.equal((ok.body as unknown as { warning: { text: string } }).warning.text, 'café 中文', 'as written');
+  }
+  t.equal((await send(text, { 'content-type': 'application/json', 'content-encoding': 'identity' })).status, 201, 'Content-Encoding: identity is no coding');
 });
 
 t.test('Content-Type: application/json with no body is no body: a cancel goes ahead, a route that needs one says so', async (t) => {
