@@ -191,14 +191,6 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     req.log.error({ err }, 'request failed');
     return fail(reply, 500, 'INTERNAL', 'the exchange could not process the request');
   });
-  // A path that exists under other methods is 405 with the methods it takes (Allow), not 404.
-  app.setNotFoundHandler((req, reply) => {
-    const path = req.url.split('?')[0];
-    const allowed = METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
-    if (allowed.length === 0) return fail(reply, 404, 'NOT_FOUND', `no route ${req.method} ${path}`);
-    reply.header('allow', allowed.join(', '));
-    return fail(reply, 405, 'METHOD_NOT_ALLOWED', `${path} takes ${allowed.join(', ')}, not ${req.method}`);
-  });
 
   await app.register(swagger, {
     openapi: {
@@ -220,6 +212,16 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, error: 'Too Many Requests', message: `at most ${ctx.max} requests a second per key (per address for requests without a valid key); retry in ${ctx.after}` }),
     });
   }
+  // A path that exists under other methods is 405 with the methods it takes (Allow), not 404. Both
+  // spend the caller's allowance like any request (the plugin limits routes only): a flood of
+  // made-up paths would otherwise be answered and logged without limit.
+  app.setNotFoundHandler(app.hasDecorator('rateLimit') ? { preHandler: app.rateLimit() } : {}, (req, reply) => {
+    const path = req.url.split('?')[0];
+    const allowed = METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
+    if (allowed.length === 0) return fail(reply, 404, 'NOT_FOUND', `no route ${req.method} ${path}`);
+    reply.header('allow', allowed.join(', '));
+    return fail(reply, 405, 'METHOD_NOT_ALLOWED', `${path} takes ${allowed.join(', ')}, not ${req.method}`);
+  });
   // On shutdown the subscribers hear why (1001 and a reason) before the WebSocket plugin's own
   // preClose, which closes them without a code: hooks run in the order they were added.
   // And before that, what the exchange took before the shutdown is committed and published: the

@@ -401,6 +401,16 @@ t.test('guessing keys on a member route is rate-limited by address, before the 4
   t.equal(known.status, 200, 'a real key has its own allowance and is answered');
 });
 
+t.test('paths without a route spend the allowance too: a flood of them is rate-limited', async (t) => {
+  await new Promise((r) => setTimeout(r, 1100)); // a fresh one-second window
+  const nowhere = await Promise.all(Array.from({ length: 30 }, (_, i) => hit(i % 2 === 0 ? 'GET' : 'PUT', i % 2 === 0 ? `/nope/${i}` : '/v1/orders', { key: null }, limited)));
+  const counts = (status: number) => nowhere.filter((r) => r.status === status).length;
+  t.ok(counts(429) >= 15, `most of 30 requests in one second are refused as too many (${counts(429)} got 429, ${counts(404)} got 404, ${counts(405)} got 405)`);
+  t.ok(counts(404) + counts(405) <= 10, 'the rest are 404 or 405, at most the allowance of 10');
+  for (const r of nowhere) if (r.status === 429) expectError(t, r, 429, 'RATE_LIMITED', /at most/);
+  expectError(t, await hit('GET', '/nope', { key: 'M3' }), 404, 'NOT_FOUND', /no route GET \/nope/, 'a known key on the unlimited server still gets its 404');
+});
+
 t.test('impossible dates, unknown symbols and unknown venues are refused with a code', async (t) => {
   for (const date of ['2026-02-30', '2026-13-01', '2026-00-10', '2025-02-29']) {
     expectError(t, await hit('GET', `/v1/fills?date=${date}`, { key: 'M1' }), 400, 'INVALID_REQUEST', /querystring\/date must be a calendar date/, `fills on ${date}`);
