@@ -64,31 +64,43 @@ function bearerKey(header: string | string[] | undefined): string {
 /**
  * A URL as it may be logged: the query parameters some route takes (`known`, names as decoded) as
  * they came, every other one `[hidden]`, name and value: a key, token or signature may come under
- * any name or spelling, or be pasted as a name itself.
+ * any name or spelling, or be pasted as a name itself. A path segment or a kept parameter's value
+ * that `isKey` takes for a key (pasted where an id or an account belongs) is `[hidden]` too.
  */
-export function hideSecrets(url: string, known: ReadonlySet<string>): string {
+export function hideSecrets(url: string, known: ReadonlySet<string>, isKey: (text: string) => boolean = () => false): string {
   const q = url.indexOf('?');
-  if (q < 0) return url;
+  const path = (q < 0 ? url : url.slice(0, q)).split('/').map((segment) => (isKey(decoded(segment) ?? segment) ? '[hidden]' : segment)).join('/');
+  if (q < 0) return path;
   const hash = url.indexOf('#', q);
   const query = url.slice(q + 1, hash < 0 ? undefined : hash);
   const shown = query.split('&').map((part) => {
     const eq = part.indexOf('=');
-    const name = eq < 0 ? part : part.slice(0, eq);
-    let decoded: string | null;
-    try {
-      decoded = decodeURIComponent(name.replace(/\+/g, ' '));
-    } catch {
-      decoded = null;
-    }
-    return decoded !== null && known.has(decoded) ? part : '[hidden]';
+    const name = decoded(eq < 0 ? part : part.slice(0, eq));
+    if (name === null || !known.has(name)) return '[hidden]';
+    const value = eq < 0 ? '' : part.slice(eq + 1);
+    return isKey(decoded(value) ?? value) ? `${part.slice(0, eq)}=[hidden]` : part;
   });
-  return `${url.slice(0, q)}?${shown.join('&')}`;
+  return `${path}?${shown.join('&')}`;
 }
+
+/** A URL part decoded (`+` a space), or null when it is not valid percent-encoding. */
+function decoded(part: string): string | null {
+  try {
+    return decodeURIComponent(part.replace(/\+/g, ' '));
+  } catch {
+    return null;
+  }
+}
+
+/** The shape of the keys the exchange makes (KeyRing.demo): hidden in a logged URL even when not this exchange's. */
+const MADE_KEY = /^(mem|risk|ops)_[A-Za-z0-9_-]{24}$/;
 
 export async function buildServer(g: Gateway, options: ServerOptions = {}): Promise<{ app: FastifyInstance; publisher: Publisher }> {
   let requestNo = 0;
   /** The query parameters the routes take (filled as they are registered), which the log shows. */
   const queryNames = new Set<string>();
+  /** Whether a part of a URL is a key (keys have 16 characters or more): this exchange's, or one of the shape it makes. */
+  const looksLikeKey = (text: string): boolean => text.length >= 16 && (MADE_KEY.test(text) || g.keys.identify(text) !== null);
   /** A request no route answers, refused on its socket: counted as `fail` counts the others. */
   const refuseSocket = (socket: Duplex, status: number, message: string, headers?: Record<string, string>) => {
     g.metrics.onHttpError(status, 'INVALID_REQUEST');
@@ -102,7 +114,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]'], censor: '[hidden]' },
       serializers: {
         req: (req: { method: string; url: string; ip?: string; socket?: { remotePort?: number } }) => ({
-          method: req.method, url: hideSecrets(req.url, queryNames), remoteAddress: req.ip, remotePort: req.socket?.remotePort,
+          method: req.method, url: hideSecrets(req.url, queryNames, looksLikeKey), remoteAddress: req.ip, remotePort: req.socket?.remotePort,
         }),
       },
     } : false,

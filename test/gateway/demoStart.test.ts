@@ -100,12 +100,18 @@ t.test('the printed first order fits the market at hand, and no key reaches the 
   for (const query of [`bearer=${key}`, `signature=${key}`, `%6Bey=${key}`, key, `${encodeURIComponent(key)}=1`, `symbol=CEA24&credentials=${key}`]) {
     await fetch(`${ex.base}/v1/instruments?${query}`);
   }
+  // Pasted where an id, an account or a path belongs: the segment or the value is hidden.
+  await fetch(`${ex.base}/v1/orders/${key}`, { headers: { authorization: `Bearer ${key}` } });
+  await fetch(`${ex.base}/v1/account?accountId=${encodeURIComponent(key)}`, { headers: { authorization: `Bearer ${key}` } });
+  await fetch(`${ex.base}/v1/${key}`);
   await fetch(`${ex.base}/v1/instruments/CEA24/klines?interval=1m&limit=2`);
   await new Promise((resolve) => setTimeout(resolve, 300));
   t.match(ex.output, /"reqId":"r\w+"/, 'the request log is on, with request ids');
   t.match(ex.output, /"url":"\/v1\/account\?\[hidden\]&accountId=M1-C1"/, 'a key in the query string is hidden, the parameters a route takes kept');
   t.match(ex.output, /"url":"\/v1\/instruments\?symbol=CEA24&\[hidden\]"/, 'a parameter under another name: hidden');
   t.match(ex.output, /"url":"\/v1\/instruments\/CEA24\/klines\?interval=1m&limit=2"/, 'the parameters routes take, as they came');
+  t.match(ex.output, /"url":"\/v1\/orders\/\[hidden\]"/, 'a key as an order id: hidden');
+  t.match(ex.output, /"url":"\/v1\/account\?accountId=\[hidden\]"/, "a key as a parameter's value: hidden, the parameter named");
   const log = ex.output.split('\n').filter((line) => line.startsWith('{'));
   t.ok(log.length >= 8, `the log lines (${log.length})`);
   t.notOk(log.some((line) => line.includes(key)), 'the key appears in no log line (only where the first start printed it)');
