@@ -6,6 +6,8 @@
 // - Every reply object carries every property its schema lists (null where there is none), so each
 //   lists them all as `required`: a client generator then makes none of them optional. The
 //   gateway's tests validate real replies of every route against this document.
+// - The headers a client reads are declared: `x-exchange-seq` on the replies of commands,
+//   `Retry-After` on 429 (and on a 503 while recovering or shutting down), `WWW-Authenticate` on 401.
 
 type Node = Record<string, unknown>;
 const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -33,12 +35,35 @@ export function openApiDocument<T extends { paths?: unknown }>(rendered: T): T {
   const paths = isNode(doc.paths) ? doc.paths : {};
   for (const methods of Object.values(paths)) {
     if (!isNode(methods)) continue;
-    for (const op of Object.values(methods)) {
+    for (const [method, op] of Object.entries(methods)) {
       if (!isNode(op)) continue;
       rewrite(op.parameters, false);
       rewrite(op.requestBody, false);
       rewrite(op.responses, true);
+      if (isNode(op.responses)) declareHeaders(op.responses, method !== 'get' && method !== 'head');
     }
   }
   return doc;
+}
+
+const SEQ_HEADER = {
+  description: 'the sequence number under which the journal holds the command (on every reply to a command the exchange took or refused)',
+  required: false,
+  schema: { type: 'string', pattern: '^[0-9]+$' },
+};
+const RETRY_AFTER = { description: 'seconds to wait before trying again', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } };
+const RETRY_AFTER_503 = { ...RETRY_AFTER, description: 'seconds to wait before trying again: on RECOVERING and SHUTTING_DOWN (not on a halt or a closed session)', required: false };
+const WWW_AUTHENTICATE = { description: 'the scheme the route takes: Bearer (RFC 6750)', required: true, schema: { type: 'string' } };
+
+/** Declares the headers a reply carries beside its body. */
+function declareHeaders(responses: Node, command: boolean): void {
+  for (const [status, response] of Object.entries(responses)) {
+    if (!isNode(response)) continue;
+    const headers: Node = isNode(response.headers) ? response.headers : {};
+    if (command && status !== '429' && status !== '503' && status !== '401') headers['x-exchange-seq'] = SEQ_HEADER;
+    if (status === '429') headers['retry-after'] = RETRY_AFTER;
+    if (status === '503') headers['retry-after'] = RETRY_AFTER_503;
+    if (status === '401') headers['www-authenticate'] = WWW_AUTHENTICATE;
+    if (Object.keys(headers).length > 0) response.headers = headers;
+  }
 }

@@ -303,6 +303,8 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     // A reply sent from a hook ends the request: done() is not called then, and the reply (a
     // thenable) is not returned, which would make Fastify wait on it as on an async hook.
     if (p === null) {
+      // RFC 9110 section 11.6.1 (and RFC 6750 section 3): a 401 names the scheme it takes.
+      reply.header('www-authenticate', key === '' ? 'Bearer realm="exchange"' : 'Bearer realm="exchange", error="invalid_token"');
       fail(reply, 401, 'UNAUTHENTICATED', 'send Authorization: Bearer <api key>');
       return;
     }

@@ -179,6 +179,15 @@ t.test('/openapi.json is an OpenAPI 3 document of the routes', async (t) => {
   const security = (path: string, method: string) => (paths[path]?.[method] as { security?: unknown } | undefined)?.security;
   for (const [path, method] of expected.filter(([p]) => !p.startsWith('/v1/instruments'))) t.same(security(path, method), [{ apiKey: [] }], `${method.toUpperCase()} ${path} takes a key`);
   for (const [path, method] of expected.filter(([p]) => p.startsWith('/v1/instruments'))) t.equal(security(path, method), undefined, `${method.toUpperCase()} ${path} is public`);
+  // The headers a client reads are declared.
+  type Responses = Record<string, { headers?: Record<string, { required: boolean }> }>;
+  const responses = (path: string, method: string) => (paths[path][method] as { responses: Responses }).responses;
+  t.same(Object.keys(responses('/v1/orders', 'post')['201'].headers ?? {}), ['x-exchange-seq'], "an order's answer: its seq");
+  t.ok(responses('/v1/orders', 'post')['422'].headers?.['x-exchange-seq'], 'a refusal of the engine too');
+  t.equal(responses('/v1/orders', 'post')['429'].headers?.['retry-after']?.required, true, 'Retry-After on 429');
+  t.equal(responses('/v1/orders', 'post')['503'].headers?.['retry-after']?.required, false, 'on some 503s');
+  t.equal(responses('/v1/orders', 'get')['401'].headers?.['www-authenticate']?.required, true, 'WWW-Authenticate on 401');
+  t.equal(responses('/v1/orders', 'get')['200'].headers, undefined, 'a read has no seq');
   const post = paths['/v1/orders'].post as { requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, unknown>; required?: string[] } }> } };
   const schema = post.requestBody?.content?.['application/json']?.schema;
   t.ok(schema?.properties && ['symbol', 'side', 'type', 'price', 'quantity', 'timeInForce', 'clientOrderId', 'accountId'].every((k) => k in (schema.properties as object)), 'the order body is described');

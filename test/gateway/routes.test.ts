@@ -66,8 +66,12 @@ function checkOrder(t: Test, o: Record<string, any>, what: string) {
 t.test('every protected route refuses a missing, malformed or unknown key with 401', async (t) => {
   for (const r of ROUTES) {
     const what = `${r.method} ${r.path}`;
-    expectError(t, await api(r.method, r.path, { body: r.body }), 401, 'UNAUTHENTICATED', undefined, `${what} without a key`);
-    expectError(t, await api(r.method, r.path, { body: r.body, key: 'not-a-key-of-this-exchange-0000' }), 401, 'UNAUTHENTICATED', undefined, `${what} with an unknown key`);
+    const none = await api(r.method, r.path, { body: r.body });
+    expectError(t, none, 401, 'UNAUTHENTICATED', undefined, `${what} without a key`);
+    t.equal(none.headers.get('www-authenticate'), 'Bearer realm="exchange"', `${what}: the 401 names its scheme`);
+    const unknown = await api(r.method, r.path, { body: r.body, key: 'not-a-key-of-this-exchange-0000' });
+    expectError(t, unknown, 401, 'UNAUTHENTICATED', undefined, `${what} with an unknown key`);
+    t.equal(unknown.headers.get('www-authenticate'), 'Bearer realm="exchange", error="invalid_token"', `${what}: and says the key is not taken`);
     expectError(t, await api(r.method, r.path, { body: r.body, key: null, headers: { authorization: 'Basic dGVzdDp0ZXN0' } }), 401, 'UNAUTHENTICATED', undefined, `${what} with Basic auth`);
   }
 });
