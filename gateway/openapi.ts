@@ -49,9 +49,9 @@ export function openApiDocument<T extends { paths?: unknown }>(rendered: T): T {
 const SEQ_HEADER = {
   description: 'the sequence number under which the journal holds the command (on every reply to a command the exchange took or refused)',
   required: false,
-  schema: { type: 'string', pattern: '^[0-9]+$' },
+  schema: { type: 'string', description: 'digits' },
 };
-const RETRY_AFTER = { description: 'seconds to wait before trying again', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } };
+const RETRY_AFTER = { description: 'seconds to wait before trying again', required: true, schema: { type: 'string', description: 'digits' } };
 const RETRY_AFTER_503 = { ...RETRY_AFTER, description: 'seconds to wait before trying again: on RECOVERING and SHUTTING_DOWN (not on a halt or a closed session)', required: false };
 const WWW_AUTHENTICATE = { description: 'the scheme the route takes: Bearer (RFC 6750)', required: true, schema: { type: 'string' } };
 

@@ -191,8 +191,10 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       const allowed = first?.keyword === 'enum' ? first.params?.allowedValues : undefined;
       if (Array.isArray(allowed)) return fail(reply, 400, 'INVALID_REQUEST', `${where}${first?.instancePath ?? ''} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`);
       // An unknown property is named (Ajv's own message does not say which one).
-      const extra = first?.keyword === 'additionalProperties' ? String(first.params?.additionalProperty ?? '') : '';
-      const message = extra === '' ? err.message : `${where} has a property ${JSON.stringify(extra.slice(0, 64))} this route does not take`;
+      const extra = first?.keyword === 'additionalProperties' ? String(first.params?.additionalProperty ?? '') : null;
+      const message = extra === null ? err.message
+        : extra === '' ? `${where} has a property with an empty name, which this route does not take`
+          : `${where} has a property ${JSON.stringify(extra.slice(0, 64))} this route does not take`;
       return fail(reply, 400, 'INVALID_REQUEST', message);
     }
     if (err.statusCode === 429) return fail(reply, 429, 'RATE_LIMITED', err.message);

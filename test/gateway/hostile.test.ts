@@ -208,6 +208,8 @@ t.test('a type or a bound is refused in words, naming the form asked for', async
 
 t.test('unknown fields are refused', async (t) => {
   expectError(t, await post({ ...ORDER, leverage: 10 }), 400, 'INVALID_REQUEST', /^body has a property "leverage" this route does not take$/, 'an order with an unknown field, named');
+  expectError(t, await post({ ...ORDER, '': 10 }), 400, 'INVALID_REQUEST', /^body has a property with an empty name, which this route does not take$/, 'a field without a name');
+  expectError(t, await hit('GET', '/v1/instruments/CEA24/book?=5'), 400, 'INVALID_REQUEST', /^querystring has a property with an empty name/, 'a query parameter without a name');
   expectError(t, await post({ ...ORDER, Price: '56.00' }), 400, 'INVALID_REQUEST', /"Price"/, 'a field in the wrong case');
   expectError(t, await hit('PATCH', '/v1/orders/1', { key: 'M1', body: { quantity: 5, side: 'sell' } }), 400, 'INVALID_REQUEST');
   expectError(t, await hit('POST', '/v1/block-trades', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', price: '57.00', quantity: 100000, fee: '0' } }), 400, 'INVALID_REQUEST');
