@@ -381,7 +381,8 @@ export class Publisher {
     if (name === 'orders') return client.member === null ? ['UNAUTHENTICATED', 'send {"op":"auth","key":"..."} before subscribing to orders'] : null;
     if (name === 'warnings') return null;
     const [kind, symbol, interval, ...rest] = name.split(':');
-    const known = ['book', 'trades', 'blocks', 'ticker', 'kline'].includes(kind) && rest.length === 0 && (kind === 'kline' ? INTERVAL_NAMES.includes(interval as KlineInterval) : interval === undefined);
+    const known = ['book', 'trades', 'blocks', 'ticker', 'kline'].includes(kind) && symbol !== undefined && symbol !== '' && rest.length === 0
+      && (kind === 'kline' ? INTERVAL_NAMES.includes(interval as KlineInterval) : interval === undefined);
     if (!known) return ['UNKNOWN_CHANNEL', `no channel ${name}: use book:SYM, trades:SYM, blocks:SYM, ticker:SYM, kline:SYM:1m|5m|15m|1h|1d, warnings or orders`];
     if (this.g.engine.instrument(symbol) === undefined) return ['UNKNOWN_INSTRUMENT', noSuchInstrument(symbol)];
     return null;
@@ -399,21 +400,27 @@ export class Publisher {
   }
 
   /**
-   * The `orders` snapshot: the member's open orders, from which execution reports continue. Their
-   * JSON is kept per member until a committed order or trade of theirs changes them: thousands of
-   * open orders take tens of milliseconds of the exchange's thread to read and serialise, which a
-   * member's connections subscribing again and again would otherwise cost everyone.
+   * The `orders` snapshot: the member's open orders, and the open block proposals it is party to
+   * (its own, and those naming one of its accounts), from which execution reports and block
+   * messages continue. Their JSON is kept per member until a committed order, trade or block of
+   * theirs changes them: thousands of open orders take tens of milliseconds of the exchange's thread
+   * to read and serialise, which a member's connections subscribing again and again would otherwise
+   * cost everyone.
    */
   private sendOrdersSnapshot(client: Client, seq: number): void {
     const member = client.member as string;
-    let orders = this.ordersSnapshots.get(member);
-    if (orders === undefined) {
+    let body = this.ordersSnapshots.get(member);
+    if (body === undefined) {
       const open = this.g.history.ordersOf((id) => this.g.engine.order(id), this.g.engine.accountsOfMember(member), true); // in id order
-      orders = JSON.stringify(open.map(orderView));
-      this.ordersSnapshots.set(member, orders);
+      const ours = (accountId: string | null) => accountId !== null && this.memberOf(accountId) === member;
+      const blocks = [...this.g.history.blocks.values()]
+        .filter((b) => (b.status === 'proposed' || b.status === 'countered') && (ours(b.proposerAccountId) || ours(b.counterpartyAccountId)))
+        .sort((a, b) => a.blockId - b.blockId);
+      body = `"orders":${JSON.stringify(open.map(orderView))},"blocks":${JSON.stringify(blocks.map(blockView))}`;
+      this.ordersSnapshots.set(member, body);
     }
     this.flushNow();
-    this.send(client, `{"channel":"orders","type":"snapshot","seq":${seq},"orders":${orders}}`);
+    this.send(client, `{"channel":"orders","type":"snapshot","seq":${seq},${body}}`);
   }
 
   /** A committed event changed the open orders of an account: its member's kept `orders` snapshot is dropped. */
@@ -588,6 +595,8 @@ export class Publisher {
         this.toMember(e.accountId, () => ({ report: orderView(e) }));
         break;
       case 'block': {
+        this.ordersChanged(e.proposerAccountId);
+        this.ordersChanged(e.counterpartyAccountId);
         const build = () => ({ block: blockView(e) });
         this.toMember(e.proposerAccountId, build);
         // Once to each member party to it: both sides may be accounts of the same member.

@@ -262,7 +262,8 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     if (closingIdle !== null) clearInterval(closingIdle);
     done();
   });
-  await app.register(websocket, { options: { maxPayload: 64 * 1024, perMessageDeflate: false } });
+  // No subprotocol: one a client offers is not agreed to (ws would echo the first offered).
+  await app.register(websocket, { options: { maxPayload: 64 * 1024, perMessageDeflate: false, handleProtocols: () => false } });
   // A handshake ws refuses (a bad Sec-WebSocket-Key or version, an Upgrade that is not websocket) is
   // answered in the API's error shape too, rather than with ws's own text/html body.
   app.websocketServer.on('wsClientError', (err: Error, socket: Duplex) => {

@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import t from 'tap';
+import WebSocket from 'ws';
 import { KEYS, localBook, openSocket, seqGaps, startServer, type ApiReply, type BookLevel as Level, type SocketClient, type WsMessage } from '../support/server.ts';
 
 const s = await startServer();
@@ -86,6 +87,11 @@ t.test('errors: unknown channel, unknown instrument, orders without auth, bad me
   };
   await expectErr({ op: 'subscribe', channels: ['weather:CEA24'] }, 'UNKNOWN_CHANNEL');
   await expectErr({ op: 'subscribe', channels: ['kline:CEA24:2m'] }, 'UNKNOWN_CHANNEL');
+  for (const name of ['book', 'trades', 'ticker', 'blocks', 'book:', 'kline']) {
+    const from = c.messages.length;
+    c.send({ op: 'subscribe', channels: [name] });
+    t.match(await c.next((x) => x.type === 'error', from), { code: 'UNKNOWN_CHANNEL', message: /^no channel .*: use book:SYM/ }, `${name} without a symbol names the channels there are`);
+  }
   await expectErr({ op: 'subscribe', channels: ['book:NOPE1'] }, /UNKNOWN/);
   await expectErr({ op: 'subscribe', channels: ['orders'] }, 'UNAUTHENTICATED');
   await expectErr({ op: 'auth', key: 'not-a-key-of-this-exchange' }, 'UNAUTHENTICATED');
@@ -230,6 +236,29 @@ t.test('a block between two accounts of one member reaches that member once per 
   await d.close();
 });
 
+t.test("the orders snapshot holds the open block proposals the member is party to, as the block messages leave them", async (t) => {
+  const snapshotOf = async (key: string) => {
+    const c = await openSocket(s.wsUrl);
+    c.send({ op: 'auth', key });
+    await c.next((m) => m.type === 'authenticated');
+    c.send({ op: 'subscribe', channels: ['orders'] });
+    const snap = await c.next((m) => m.channel === 'orders' && m.type === 'snapshot');
+    await c.close();
+    return snap;
+  };
+  const before = await snapshotOf(KEYS.M2); // kept, then dropped by the proposal below
+  const p = await api('POST', '/v1/block-trades', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', price: '57.00', quantity: 100000, counterpartyAccountId: 'M2-C1' } });
+  t.equal(p.status, 201, 'M1 proposes to M2-C1');
+  const id = p.body.block.blockId as string;
+  const open = (await snapshotOf(KEYS.M2)).blocks as { blockId: string; status: string }[];
+  t.match(open.find((b) => b.blockId === id), { blockId: id, status: 'proposed', proposerAccountId: 'M1-C1', counterpartyAccountId: 'M2-C1', price: '57.00', quantity: 100000 }, "in the counterparty's snapshot");
+  t.notOk((before.blocks as { blockId: string }[]).some((b) => b.blockId === id), 'not in the one taken before it');
+  t.ok(((await snapshotOf(KEYS.M1)).blocks as { blockId: string }[]).some((b) => b.blockId === id), "in the proposer's");
+  t.notOk(((await snapshotOf(KEYS.M3)).blocks as { blockId: string }[]).some((b) => b.blockId === id), "not in a third member's");
+  t.equal((await api('POST', `/v1/block-trades/${id}/reject`, { key: 'M2' })).status, 200, 'rejected');
+  t.notOk(((await snapshotOf(KEYS.M2)).blocks as { blockId: string }[]).some((b) => b.blockId === id), 'an ended one is not open any more');
+});
+
 t.test('a WebSocket client is told when the exchange shuts down (1001 and a reason)', async (t) => {
   const other = await startServer();
   const d = await openSocket(other.wsUrl);
@@ -255,4 +284,14 @@ t.test('seq rises by exactly 1 per channel on every connection', async (t) => {
   }
   const metrics = (await api('GET', '/metrics')).text;
   t.match(metrics, /^exchange_ws_clients 4$/m, 'four clients connected');
+});
+
+t.test('no subprotocol is agreed to: one a client offers is not echoed back', async (t) => {
+  const ws = new WebSocket(s.wsUrl, ['v2.exchange', 'foo']);
+  const upgrade = await new Promise<import('node:http').IncomingMessage | Error>((resolve) => {
+    ws.once('upgrade', resolve);
+    ws.once('error', resolve);
+  });
+  ws.terminate();
+  t.ok(upgrade instanceof Error || upgrade.headers['sec-websocket-protocol'] === undefined, 'no Sec-WebSocket-Protocol in the answer (the ws client then refuses the connection)');
 });
