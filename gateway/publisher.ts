@@ -98,7 +98,7 @@ export class Publisher {
   private readonly books = new Map<string, { bids: Side; asks: Side }>();
   private readonly tickers = new Map<string, { view: unknown; sent: string; sentAt: number; timer: NodeJS.Timeout | null }>();
   /** Per kline channel: the bar last published as open, and the timer that announces its close. */
-  private readonly openBars = new Map<string, { openTime: number; timer: NodeJS.Timeout }>();
+  private readonly openBars = new Map<string, { openTime: number; timer: NodeJS.Timeout | undefined }>();
   /**
    * The midnight of the trading day open as of the last committed batch: a bar that opened before
    * it is closed whatever the clock says, as its day's end has run and no trade can join it.
@@ -745,7 +745,7 @@ export class Publisher {
   /**
    * A day's end: the symbol's bars of that day are closed, as no trade can join them now. Each one
    * announced open is announced closed (once); the 1d bar, which took the official close, is sent
-   * again closed, even where midnight had already closed it (its close may have changed).
+   * again, closed (midnight does not close it: see isClosed).
    */
   private dayBar(symbol: string): void {
     for (const interval of INTERVAL_NAMES) {
@@ -762,13 +762,21 @@ export class Publisher {
     }
   }
 
-  /** Whether a bar is closed: its time is up on the exchange's clock, or its day's end has run. */
+  /**
+   * Whether a bar is closed: its day's end has run, or (below a day) its time is up on the
+   * exchange's clock. A day's bar closes at its end of day only, with the official close: at
+   * midnight its close is still the last trade's, and it would be announced closed twice.
+   */
   private isClosed(openTime: number, interval: KlineInterval): boolean {
-    return openTime < this.openDayFrom || this.g.sequencer.now() >= openTime + KLINE_INTERVALS[interval];
+    return openTime < this.openDayFrom || (interval !== '1d' && this.g.sequencer.now() >= openTime + KLINE_INTERVALS[interval]);
   }
 
-  /** Announces the bar's close when the exchange's clock reaches it (checked again when the timer fires). */
+  /** Announces the bar's close when the exchange's clock reaches it (checked again when the timer fires); a day's bar waits for its end of day. */
   private armClose(key: string, symbol: string, interval: KlineInterval, openTime: number): void {
+    if (interval === '1d') {
+      this.openBars.set(key, { openTime, timer: undefined });
+      return;
+    }
     const closesAt = openTime + KLINE_INTERVALS[interval];
     const timer = setTimeout(() => {
       if (this.openBars.get(key)?.openTime !== openTime) return;

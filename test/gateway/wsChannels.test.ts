@@ -192,3 +192,23 @@ t.test("kline: the day's end closes the day's bars that the clock has not closed
   t.equal(c.on('kline:GDEA:1h').filter((m) => m.closed === true).length, 1, 'the hour is announced closed once');
   t.same(seqGaps(c.messages), []);
 });
+
+t.test("kline: a day's bar closes at its end of day, also when that runs after midnight: once, with the official close", async (t) => {
+  clock = Date.parse('2026-03-11T10:00:00+08:00');
+  t.equal((await order('M2', { accountId: 'M2-C1', side: 'sell', price: '57.20', quantity: 3 })).status, 201);
+  t.equal((await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.20', quantity: 3 })).body.fills?.length, 1, 'a trade on the 11th');
+  const c = await subscribed(['kline:CEA24:1d']);
+  t.match(c.on('kline:CEA24:1d')[0], { type: 'snapshot', closed: false, bars: [{ openTime: '2026-03-11T00:00:00.000+08:00' }] });
+  clock = Date.parse('2026-03-12T00:00:01+08:00'); // midnight, before the operator's end of day
+  await sleep(1500);
+  t.same(c.on('kline:CEA24:1d').filter((m) => m.closed === true), [], 'midnight does not close the day: its close is not the official one yet');
+  const late = await subscribed(['kline:CEA24:1d']);
+  t.match(late.on('kline:CEA24:1d')[0], { type: 'snapshot', closed: false }, 'nor does a snapshot say it is');
+  const eod = await s.api('POST', '/v1/admin/end-of-day', { key: 'operator', body: {} });
+  t.equal(eod.status, 200, eod.text.slice(0, 200));
+  const close = eod.body.instruments.find((i: { symbol: string }) => i.symbol === 'CEA24').close as string;
+  t.match(await c.next((m) => m.channel === 'kline:CEA24:1d' && m.closed === true, 0, 3000), { bar: { openTime: '2026-03-11T00:00:00.000+08:00', close } }, 'closed at the end of day, with the official close');
+  await sleep(1200);
+  t.equal(c.on('kline:CEA24:1d').filter((m) => m.closed === true).length, 1, 'once');
+  t.same(seqGaps(c.messages), []);
+});
