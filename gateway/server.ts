@@ -262,6 +262,14 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     if (closingIdle !== null) clearInterval(closingIdle);
     done();
   });
+  // An answer sent once the shutdown (or the drain before it) has begun closes its connection: a
+  // request in hand when it began is answered, and its client must not send the next one on a
+  // connection that the shutdown then closes (it would meet a reset, not knowing whether that
+  // request was taken).
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (!g.ready() || g.draining()) reply.header('connection', 'close');
+    done(null, payload);
+  });
   // No subprotocol: one a client offers is not agreed to (ws would echo the first offered).
   await app.register(websocket, { options: { maxPayload: 64 * 1024, perMessageDeflate: false, handleProtocols: () => false } });
   // A handshake ws refuses (a bad Sec-WebSocket-Key or version, an Upgrade that is not websocket) is

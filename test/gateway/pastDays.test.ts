@@ -229,5 +229,6 @@ t.test("a shutdown while a closed day's read is in flight answers it, and is not
   t.equal(closed, 'closed', 'the exchange closed (a kept-alive connection held it until its 72 s keep-alive timeout before)');
   const answered = await read;
   t.equal(answered.status, 200, 'the read in flight was answered');
+  t.equal(answered.headers.get('connection'), 'close', 'telling its client not to send another request on that connection, which the shutdown closes');
   t.same(await answered.json(), [], 'with the closed day\'s orders (none)');
 });
