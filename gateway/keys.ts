@@ -101,7 +101,12 @@ export class KeyRing {
       let stored: (Principal & { hash: string })[];
       try {
         stored = JSON.parse(readFileSync(file, 'utf8')) as (Principal & { hash: string })[];
-        if (!Array.isArray(stored) || !stored.every((k) => typeof k?.hash === 'string' && typeof k.id === 'string')) throw new Error('not an array of stored keys');
+        if (!Array.isArray(stored) || !stored.every((k) => typeof k?.hash === 'string' && /^[0-9a-f]{64}$/.test(k.hash) && typeof k.id === 'string'
+          && (k.role === 'member' ? typeof k.member === 'string' && k.member !== '' : (k.role === 'risk' || k.role === 'operator') && k.member === undefined))) {
+          throw new Error('not an array of stored keys, each a hash, an id and a role (member keys with their member)');
+        }
+        // None would leave an exchange nobody can use, started as if all were well.
+        if (stored.length === 0) throw new Error('it holds no key');
       } catch (e) {
         throw new Error(`${file} cannot be read (${(e as Error).message}): restore it, or delete it to have new demo keys made`);
       }

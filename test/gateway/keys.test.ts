@@ -45,4 +45,10 @@ t.test('the demo keys go by the same names on every start, also when stored by a
   writeFileSync(file, JSON.stringify(stored.map((k, i) => (k.role === 'member' ? k : { ...k, id: `${k.role}-${i + 1}` }))));
   const old = KeyRing.demo(dir, ['M1', 'M2']);
   for (const spec of fresh) t.same(old.ring.lookup(spec.key), ring.lookup(spec.key), `${spec.role} ${spec.member ?? ''}: the same principal from an earlier build's file`);
+  // A keys.json that parses but holds no usable key stops the start, as a damaged one does.
+  const risky = stored.find((k) => k.role === 'risk') as Record<string, unknown>;
+  for (const [what, text] of [['no key', '[]'], ['an unknown role', JSON.stringify([{ ...risky, role: 'admin' }])], ['a member key without its member', JSON.stringify([{ ...risky, role: 'member' }])], ['a hash that is none', JSON.stringify([{ ...risky, hash: 'abc' }])]] as const) {
+    writeFileSync(file, text);
+    t.throws(() => KeyRing.demo(dir, ['M1', 'M2']), /keys\.json cannot be read .*restore it, or delete it/, `${what}: refused`);
+  }
 });
