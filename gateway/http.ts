@@ -63,7 +63,7 @@ export function page<T>(items: readonly T[], idOf: (x: T) => number, q: PageQuer
     if (idOf(items[mid]) <= after) lo = mid + 1;
     else hi = mid;
   }
-  if (q.limit === undefined) return lo === 0 ? items.slice() : items.slice(lo);
+  if (q.limit === undefined) return items.slice(lo);
   let end = Math.min(items.length, lo + q.limit);
   while (end < items.length && end > lo && idOf(items[end]) === idOf(items[end - 1])) end++;
   return items.slice(lo, end);

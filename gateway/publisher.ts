@@ -755,10 +755,10 @@ export class Publisher {
         if (open !== undefined && open.openTime < this.openDayFrom) this.barClosed(key, symbol, interval, open.openTime);
         continue;
       }
-      if (open !== undefined) { clearTimeout(open.timer); this.openBars.delete(key); }
+      this.openBars.delete(key); // a day's bar has no timer (armClose)
       if (!this.listened(key)) continue;
       const bar = this.g.history.klines.get(symbol, '1d', 1)[0];
-      if (bar !== undefined) this.publish(key, 'update', () => ({ bar: klineView(bar), closed: this.isClosed(bar.openTime, '1d') }));
+      if (bar !== undefined) this.publish(key, 'update', () => ({ bar: klineView(bar), closed: true }));
     }
   }
 

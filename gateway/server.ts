@@ -265,7 +265,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   // An answer sent once the shutdown (or the drain before it) has begun closes its connection: a
   // request in hand when it began is answered, and its client must not send the next one on a
   // connection that the shutdown then closes (it would meet a reset, not knowing whether that
-  // request was taken).
+  // request was taken); while draining, its next request goes where the load balancer now sends it.
   app.addHook('onSend', (_req, reply, payload, done) => {
     if (!g.ready() || g.draining()) reply.header('connection', 'close');
     done(null, payload);
@@ -288,8 +288,8 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     const config = req.routeOptions.config;
     if (!g.ready() && config?.probe !== true) {
       // Shutting down (the gateway serves only once ready): a request still arriving on an open
-      // connection is not started, and the connection is closed after the answer.
-      reply.header('retry-after', '1').header('connection', 'close');
+      // connection is not started, and the connection is closed after the answer (onSend).
+      reply.header('retry-after', '1');
       fail(reply, 503, 'SHUTTING_DOWN', 'the exchange is shutting down: retry in a moment, on another instance or once it is back');
       return;
     }
@@ -297,9 +297,6 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       fail(reply, 400, 'INVALID_REQUEST', 'an HTTP/1.1 request needs a Host header');
       return;
     }
-    // Draining before a shutdown: the request is served, and a keep-alive connection is closed after
-    // it, so that its client's next request goes where the load balancer now sends it.
-    if (g.draining() && req.headers.upgrade === undefined) reply.header('connection', 'close');
     // An upgrade to any other route is refused, rather than opened and closed at once without a code.
     if (req.ws && req.routeOptions.url !== '/v1/ws') {
       const path = req.url.split('?')[0];
