@@ -4,7 +4,7 @@
 //   npm run bench:ws -- [--clients 1000] [--rate 10000] [--warmup 2] [--duration 10] [--seed 1] [--readers 1] [--flush-ms N]
 //
 // One process holds the exchange (startExchange on a temporary data directory, the demo market, the
-// journal as it ships, rateLimit 0, logger off; --flush-ms overrides the publisher's write window) on
+// journal as it ships, rateLimit 0, no bound on WebSocket connections per address, logger off; --flush-ms overrides the publisher's write window) on
 // its main thread and the clients (lean WebSocket readers, below, no compression) on worker threads
 // (--readers, default 1: the clients are shared out among them), so that the trade's time and the receive time
 // come from the same clock while reading 1,000 sockets does not take turns of the exchange's event
@@ -514,7 +514,7 @@ async function main(): Promise<void> {
 
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-ws-'));
   process.once('exit', () => rmSync(dataDir, { recursive: true, force: true })); // also when the run fails
-  const ex = await startExchange({ dataDir, marketsFile: DEMO_MARKETS_FILE, keys: KEYS, rateLimit: 0, logger: false, publisher: { flushMs } });
+  const ex = await startExchange({ dataDir, marketsFile: DEMO_MARKETS_FILE, keys: KEYS, rateLimit: 0, wsPerAddress: 0, logger: false, publisher: { flushMs } });
   const { sequencer, metrics } = ex.gateway;
   const address = await ex.listen(0, HOST);
   const url = `${address.replace(/^http/, 'ws')}/v1/ws`;

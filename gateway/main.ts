@@ -1,7 +1,7 @@
 // `npm start`: the exchange on 127.0.0.1:8080 with the demo market unless told otherwise. Flags and
 // their environment variables: --port (PORT), --host (HOST), --data (DATA_DIR), --markets
 // (MARKETS_FILE), --keys (KEYS_FILE), --snapshot-every (SNAPSHOT_EVERY), --rate-limit (RATE_LIMIT),
-// --drain-ms (DRAIN_MS), --quiet; --help (-h) prints them. A markets file named for a data directory that exists is checked
+// --drain-ms (DRAIN_MS), --ws-per-address (WS_PER_ADDRESS), --quiet; --help (-h) prints them. A markets file named for a data directory that exists is checked
 // but not applied (a note says so). It listens before it recovers (probes answered, everything else
 // 503 RECOVERING until ready). SIGTERM and SIGINT shut down cleanly: drain (--drain-ms), stop intake,
 // commit, snapshot, exit (a second signal ends the drain); before it is ready, they stop the
@@ -24,6 +24,7 @@ const USAGE = `usage: npm start -- [flags]   (each flag's environment variable i
   --snapshot-every N  [SNAPSHOT_EVERY]  commands between snapshots, 0 = end of day and shutdown only (500000)
   --rate-limit N      [RATE_LIMIT]      requests a second per key, 0 = off (200)
   --drain-ms N        [DRAIN_MS]        on SIGTERM, serve N ms with /readyz 503 before stopping (0)
+  --ws-per-address N  [WS_PER_ADDRESS]  WebSocket connections open at once per address, 0 = no bound (100)
   --quiet                               no JSON log (requests, errors)
   --help, -h                            this text`;
 // --help anywhere answers the usage and nothing else, whatever else the command line holds.
@@ -50,6 +51,7 @@ const options = {
     'snapshot-every': { type: 'string', default: env('SNAPSHOT_EVERY') ?? '500000' },
     'rate-limit': { type: 'string', default: env('RATE_LIMIT') ?? '200' },
     'drain-ms': { type: 'string', default: env('DRAIN_MS') ?? '0' },
+    'ws-per-address': { type: 'string', default: env('WS_PER_ADDRESS') ?? '100' },
     quiet: { type: 'boolean', default: false },
   },
 } as const;
@@ -57,6 +59,7 @@ const options = {
 const NUMBERS = {
   port: ['PORT', 0, 65535], 'snapshot-every': ['SNAPSHOT_EVERY', 0, 1_000_000_000],
   'rate-limit': ['RATE_LIMIT', 0, 1_000_000_000], 'drain-ms': ['DRAIN_MS', 0, 3_600_000],
+  'ws-per-address': ['WS_PER_ADDRESS', 0, 1_000_000],
 } as const satisfies Record<string, readonly [string, number, number]>;
 const notWhole = (flag: keyof typeof NUMBERS, text: string): never => {
   const [name, min, max] = NUMBERS[flag];
@@ -75,6 +78,15 @@ const { values, tokens } = (() => {
     return cannot('', new Error(`${(e as Error).message} (npm start -- --help lists the flags)`));
   }
 })();
+// A flag given twice is a mistake (a script adding its own --port to one already there), not a choice of the last one.
+{
+  const seen = new Set<string>();
+  for (const tk of tokens) {
+    if (tk.kind !== 'option') continue;
+    if (seen.has(tk.name)) cannot('', new Error(`--${tk.name} is given more than once: give it once`));
+    seen.add(tk.name);
+  }
+}
 /** Whether a markets file was named (flag or environment), rather than the demo's taken by default. */
 const marketsNamed = env('MARKETS_FILE') !== undefined || tokens.some((t) => t.kind === 'option' && t.name === 'markets');
 // An empty flag value (--host "", --data "") is a mistake, not a choice of every interface or of the working directory.
@@ -93,6 +105,7 @@ const port = whole('port');
 const snapshotEvery = whole('snapshot-every');
 const rateLimit = whole('rate-limit');
 const drainMs = whole('drain-ms');
+const wsPerAddress = whole('ws-per-address');
 /**
  * Why a keys file is not JSON, by line and column only: the parser's own message may quote the text
  * around the mistake, which is a key.
@@ -114,7 +127,8 @@ let keys: KeySpec[] | undefined;
 const keysFile = values.keys === undefined ? undefined : resolve(values.keys);
 if (keysFile !== undefined) {
   try {
-    const text = readFileSync(keysFile, 'utf8');
+    // A byte-order mark (which some editors write at the start of a UTF-8 file) is no part of the JSON.
+    const text = readFileSync(keysFile, 'utf8').replace(/^\uFEFF/, '');
     try {
       keys = JSON.parse(text) as KeySpec[];
     } catch (e) {
@@ -160,6 +174,7 @@ exchange = await startExchange({
   snapshotEvery,
   rateLimit,
   drainMs,
+  wsPerAddress,
   logger: !values.quiet,
   signal: aborting.signal,
 }).catch((e: unknown) => {

@@ -32,6 +32,12 @@ export interface ServerOptions {
   /** Requests per key (or per address without one) per second; 0 turns the limit off. */
   rateLimit?: number;
   publisher?: PublisherOptions;
+  /**
+   * Open WebSocket connections an address may hold at once (default 100; 0 = no bound): one more
+   * upgrade is answered 429 TOO_MANY_CONNECTIONS. Each connection may hold up to the publisher's
+   * bound of unsent data, so without it one address could grow the server's memory without end.
+   */
+  wsPerAddress?: number;
   /** A server already listening (the exchange's start): the gateway is built on it, not on one of its own. */
   standby?: StandbyServer;
 }
@@ -283,6 +289,9 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   // limit (a route's onRequest hook), so that guessing keys is counted against the caller's address
   // like any other request.
   app.decorateRequest('principal', null);
+  const wsPerAddress = options.wsPerAddress ?? 100;
+  /** Open WebSocket connections (and upgrades under way) by address. */
+  const wsOpen = new Map<string, number>();
   // (Both hooks take a callback rather than return a promise: they run on every request.)
   app.addHook('preParsing', (req, reply, payload, done) => {
     const config = req.routeOptions.config;
@@ -302,6 +311,22 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       const path = req.url.split('?')[0];
       fail(reply, 400, 'INVALID_REQUEST', path === '/v1/ws' ? `a WebSocket is opened with GET /v1/ws, not ${req.method}` : `only GET /v1/ws opens a WebSocket; ${path} does not`);
       return;
+    }
+    if (req.ws && wsPerAddress > 0) {
+      // Counted from the upgrade until its connection closes (the socket stays the WebSocket's).
+      const ip = req.ip;
+      const open = wsOpen.get(ip) ?? 0;
+      if (open >= wsPerAddress) {
+        reply.header('retry-after', '1');
+        fail(reply, 429, 'TOO_MANY_CONNECTIONS', `at most ${wsPerAddress} WebSocket connections at once per address; ${ip} has ${open} open: close one, or subscribe to more channels on one connection`);
+        return;
+      }
+      wsOpen.set(ip, open + 1);
+      req.raw.socket.once('close', () => {
+        const left = (wsOpen.get(ip) ?? 1) - 1;
+        if (left > 0) wsOpen.set(ip, left);
+        else wsOpen.delete(ip);
+      });
     }
     const role = config?.role;
     if (role === undefined) return done(null, payload);

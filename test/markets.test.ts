@@ -317,6 +317,22 @@ t.test('the demo has the means for a 200,000 t block trade', async (t) => {
   t.notOk(accepted.events.some((e) => e.type === 'largeHolder'), 'still under the compliance threshold of allocation + 500,000 t');
 });
 
+t.test('a byte-order mark at the start of a markets file or a venue profile is read past', async (t) => {
+  const plain = loadMarkets(DEMO);
+  const dir = fixture(t, {
+    files: {
+      'demo.json': '\uFEFF' + readFileSync(DEMO, 'utf8'),
+      'venues/cea.json': '\uFEFF' + readFileSync(join(VENUES, 'cea.json'), 'utf8'),
+    },
+  });
+  t.equal(readFileSync(dir, 'utf8').charCodeAt(0), 0xfeff, 'the fixture starts with the mark');
+  const marked = loadMarkets(dir);
+  t.same(marked.commands, plain.commands, 'the same set-up as without it');
+  // Only at the start: one anywhere else is no JSON.
+  const inside = fixture(t, { files: { 'venues/cea.json': readFileSync(join(VENUES, 'cea.json'), 'utf8').replace('{', '{\uFEFF') } });
+  setupFails(t, inside, '(file)', /not valid JSON/, join(inside, '..', 'venues', 'cea.json'));
+});
+
 t.test('applySetup', async (t) => {
   const setup = loadMarkets(DEMO);
   const engine = new Engine({ tradingDate: '2026-11-20' });

@@ -358,6 +358,53 @@ t.test('hostile WebSocket messages', async (t) => {
   t.same((await hit('GET', '/healthz')).body, { status: 'ok' });
 });
 
+t.test('one address holds at most its bound of WebSocket connections: the next upgrade is 429 TOO_MANY_CONNECTIONS, and a closed one frees its place', async (t) => {
+  const few = await startServer({ wsPerAddress: 3 });
+  t.teardown(() => few.close());
+  /** An upgrade's answer: 101 with its open socket, or the refusal's status, headers and body. */
+  const upgrade = (path = '/v1/ws') => new Promise<{ status: number; headers: Record<string, unknown>; body: any; ws: WebSocket | null }>((resolve, reject) => {
+    const ws = new WebSocket(`${few.wsUrl.replace('/v1/ws', '')}${path}`);
+    ws.once('open', () => resolve({ status: 101, headers: {}, body: null, ws }));
+    ws.once('unexpected-response', (_req, res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => { text += d.toString(); });
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text), ws: null }); ws.terminate(); });
+    });
+    ws.once('error', (e) => { if (ws.readyState !== WebSocket.CLOSED) reject(e); });
+  });
+  // Refused upgrades (a query string) take no place once their connection has closed.
+  for (let i = 0; i < 5; i++) t.equal((await upgrade('/v1/ws?token=x')).status, 400, 'an upgrade refused for its query string');
+  const open: WebSocket[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await upgrade();
+    t.equal(r.status, 101, `connection ${i + 1} of 3 opens`);
+    open.push(r.ws!);
+  }
+  const over = await upgrade();
+  t.equal(over.status, 429, 'a fourth from the same address: 429');
+  t.equal(over.body.error.code, 'TOO_MANY_CONNECTIONS');
+  t.match(over.body.error.message, /at most 3 WebSocket connections at once per address; 127\.0\.0\.1 has 3 open/, 'it names the bound and what the address holds');
+  t.equal(over.headers['retry-after'], '1');
+  // The others still work.
+  const c = open[0];
+  c.send(JSON.stringify({ op: 'subscribe', channels: ['ticker:CEA24'] }));
+  const first = await new Promise<any>((resolve) => c.once('message', (d) => resolve(JSON.parse(d.toString()))));
+  t.equal(first.type, 'subscribed', 'an open connection is unaffected');
+  // Closing one frees its place (counted when the server sees the connection end).
+  await new Promise((resolve) => { open[1].once('close', resolve); open[1].close(); });
+  let again = await upgrade();
+  for (let tries = 0; again.status === 429 && tries < 100; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    again = await upgrade();
+  }
+  t.equal(again.status, 101, 'once one has closed, a new one opens');
+  open[1] = again.ws!;
+  t.equal((await upgrade()).status, 429, 'and the bound holds again');
+  const metrics = await few.api('GET', '/metrics');
+  t.match(metrics.text, /exchange_http_errors_total\{status="429",code="TOO_MANY_CONNECTIONS"\} 2/, 'counted as an error answer by its code');
+  for (const ws of open) ws.terminate();
+});
+
 t.test('a flood against the rate limit: some 429 RATE_LIMITED, never a 5xx', async (t) => {
   const order = { accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '55.00', quantity: 1 };
   const replies = await Promise.all([

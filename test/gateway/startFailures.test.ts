@@ -61,6 +61,9 @@ t.test('a bad flag or number: exit 1 naming it, before the data directory is cre
     ['a negative snapshot interval, as a separate word', ['--snapshot-every', '-5'], {}, /^cannot start: --snapshot-every \(SNAPSHOT_EVERY\) must be a whole number from 0 to 1000000000, not "-5"$/],
     ['a snapshot interval in exponent form', ['--snapshot-every', '1e5'], {}, /^cannot start: --snapshot-every \(SNAPSHOT_EVERY\) must be a whole number/],
     ['a drain time from the environment', [], { DRAIN_MS: '2.5' }, /^cannot start: --drain-ms \(DRAIN_MS\) must be a whole number from 0 to 3600000, not "2\.5"$/],
+    ['a WebSocket bound that is not a number', ['--ws-per-address', 'many'], {}, /^cannot start: --ws-per-address \(WS_PER_ADDRESS\) must be a whole number from 0 to 1000000, not "many"$/],
+    ['a flag given twice', ['--port', '9000', '--rate-limit', '5', '--port=9001'], {}, /^cannot start: --port is given more than once: give it once$/],
+    ['a switch given twice', ['--quiet', '--quiet'], {}, /^cannot start: --quiet is given more than once: give it once$/],
     ['an unknown flag', ['--prot', '9000'], {}, /^cannot start: Unknown option '--prot'/],
     ['a flag without its value', ['--data'], {}, /^cannot start: Option '--data <value>' argument missing/],
   ];
@@ -78,7 +81,7 @@ t.test('--help lists every flag with its environment variable and starts nothing
     const dataDir = join(folder.path, `help-${args.length}`);
     const { code, output } = await failedStart(t, { dataDir, keysFile, args });
     t.equal(code, 0, `${args.join(' ')}: exit code 0`);
-    for (const [flag, name] of [['port', 'PORT'], ['host', 'HOST'], ['data', 'DATA_DIR'], ['markets', 'MARKETS_FILE'], ['keys', 'KEYS_FILE'], ['snapshot-every', 'SNAPSHOT_EVERY'], ['rate-limit', 'RATE_LIMIT'], ['drain-ms', 'DRAIN_MS']]) {
+    for (const [flag, name] of [['port', 'PORT'], ['host', 'HOST'], ['data', 'DATA_DIR'], ['markets', 'MARKETS_FILE'], ['keys', 'KEYS_FILE'], ['snapshot-every', 'SNAPSHOT_EVERY'], ['rate-limit', 'RATE_LIMIT'], ['drain-ms', 'DRAIN_MS'], ['ws-per-address', 'WS_PER_ADDRESS']]) {
       t.match(output, new RegExp(`^  --${flag} .*\\[${name}\\]`, 'm'), `${args.join(' ')}: --${flag} and ${name}`);
     }
     t.match(output, /^  --quiet /m);
@@ -195,6 +198,15 @@ t.test('a bad keys file: exit 1 naming it, before the data directory is created'
     t.notMatch(output, /a-key-of-enough-length/, `${what}: no key in what it says`);
     t.notOk(existsSync(dataDir), `${what}: no data directory`);
   }
+});
+
+t.test('a keys file that starts with a byte-order mark is read past it', async (t) => {
+  const file = join(folder.path, 'keys-with-bom.json');
+  writeFileSync(file, '\uFEFF' + readFileSync(keysFile, 'utf8'));
+  const ex = await ExchangeProcess.start({ dataDir: join(folder.path, 'keys-with-bom'), keysFile: file });
+  t.teardown(() => ex.kill());
+  const r = await call(ex.base, 'GET', '/v1/account?accountId=M1-C1', { key: KEYS.M1 });
+  t.equal(r.status, 200, 'its keys work');
 });
 
 t.test('a set-up the engine refuses journals nothing; the corrected file makes the market next start', async (t) => {

@@ -104,10 +104,15 @@ export class ExchangeProcess {
   /** Starts the exchange without waiting for it to be ready (to kill it during start-up). */
   static async spawn(options: ExchangeOptions): Promise<ExchangeProcess> {
     const port = options.port ?? await freePort();
+    const args = options.args ?? [];
+    // A flag the test gives itself replaces the one given here: the exchange refuses a flag given twice.
+    const given = (flag: string) => args.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+    const own = (flag: string, ...value: string[]) => (given(flag) ? [] : [`--${flag}`, ...value]);
     const child = spawn(process.execPath, [
       '--import', 'tsx', join(ROOT, 'gateway', 'main.ts'),
-      '--data', options.dataDir, '--port', String(port), '--host', '127.0.0.1', ...(options.keysFile === undefined ? [] : ['--keys', options.keysFile]), ...(options.logs === true ? [] : ['--quiet']),
-      ...(options.args ?? []),
+      ...own('data', options.dataDir), ...own('port', String(port)), ...own('host', '127.0.0.1'),
+      ...(options.keysFile === undefined ? [] : own('keys', options.keysFile)), ...(options.logs === true ? [] : own('quiet')),
+      ...args,
     ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', ...options.env } });
     return new ExchangeProcess(child, port, options.dataDir);
   }

@@ -38,6 +38,8 @@ export interface ServerOptions {
   /** Requests per key per second; 0 (the default here) turns the limit off. */
   rateLimit?: number;
   publisher?: ExchangeOptions['publisher'];
+  /** WebSocket connections per address (the exchange's default, 100, unless given). */
+  wsPerAddress?: number;
   now?: () => number;
   /** An existing data directory (a restart); otherwise a fresh temporary one. */
   dataDir?: string;
@@ -76,7 +78,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'cx-gateway-'));
   const exchange = await startExchange({
     dataDir, marketsFile: DEMO_MARKETS_FILE, keys: KEY_SPECS, rateLimit: options.rateLimit ?? 0,
-    publisher: options.publisher, now: options.now, snapshotEvery: 0,
+    publisher: options.publisher, wsPerAddress: options.wsPerAddress, now: options.now, snapshotEvery: 0,
   });
   // Every reply a route sends must have its status declared in that route's schema, so that
   // /openapi.json documents it: a reply with an undeclared status fails the test file when the
