@@ -1344,8 +1344,17 @@ export class Engine {
   largeHolders(symbol?: string): LargeHolderView[];
   largeHolders(symbol: string | undefined, withReport: true): (LargeHolderView & { report: string | null })[];
   largeHolders(symbol?: string, withReport = false): LargeHolderView[] {
+    return this.largeHoldersAmong(this.accountsById(), symbol, withReport);
+  }
+
+  /** A member's accounts over their large-holder thresholds, each account's in instrument order (what `largeHolders` lists of them). */
+  largeHoldersOfMember(member: string): LargeHolderView[] {
+    return this.largeHoldersAmong(this.accountsOfMember(member).map((id) => this.accounts.get(id) as Account), undefined, false);
+  }
+
+  private largeHoldersAmong(accounts: readonly Account[], symbol: string | undefined, withReport: boolean): LargeHolderView[] {
     const out = [];
-    for (const acct of this.accountsById()) {
+    for (const acct of accounts) {
       for (const pos of acct.positions) {
         if (pos === undefined || pos.largeHolder === null) continue;
         const inst = this.instruments[pos.instrumentIndex];

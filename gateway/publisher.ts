@@ -400,9 +400,9 @@ export class Publisher {
   }
 
   /**
-   * The `orders` snapshot: the member's open orders, and the open block proposals it is party to
+   * The `orders` snapshot: the member's open orders, the open block proposals it is party to
    * (its own, and those naming one of its accounts), from which execution reports and block
-   * messages continue. Their JSON is kept per member until a committed order, trade or block of
+   * messages continue, and its accounts' standing large-holder alerts. Their JSON is kept per member until a committed order, trade or block of
    * theirs changes them: thousands of open orders take tens of milliseconds of the exchange's thread
    * to read and serialise, which a member's connections subscribing again and again would otherwise
    * cost everyone.
@@ -419,8 +419,11 @@ export class Publisher {
       body = `"orders":${JSON.stringify(open.map(orderView))},"blocks":${JSON.stringify(blocks.map(blockView))}`;
       this.ordersSnapshots.set(member, body);
     }
+    // Its accounts' standing large-holder alerts, read afresh (a deposit or the end of day changes
+    // them without an order event): the member's few accounts, however many orders they hold.
+    const largeHolders = JSON.stringify(this.g.engine.largeHoldersOfMember(member));
     this.flushNow();
-    this.send(client, `{"channel":"orders","type":"snapshot","seq":${seq},${body}}`);
+    this.send(client, `{"channel":"orders","type":"snapshot","seq":${seq},${body},"largeHolders":${largeHolders}}`);
   }
 
   /** A committed event changed the open orders of an account: its member's kept `orders` snapshot is dropped. */

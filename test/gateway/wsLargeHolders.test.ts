@@ -3,7 +3,8 @@
 // `largeHolder`), and an alert is a market notice on the public `warnings` channel only where the
 // venue publishes its large holders (Beijing's profile does, the national market's does not). The
 // `warnings` snapshot lists the published large holders of the moment, as GET /v1/large-holders
-// does; the risk officer's GET /v1/risk/large-holders has the reports' text.
+// does; the risk officer's GET /v1/risk/large-holders has the reports' text. A member's `orders`
+// snapshot lists its own accounts' standing alerts.
 import t from 'tap';
 import { KEYS, seqGaps, startServer, type SocketClient, subscribedSocket } from '../support/server.ts';
 
@@ -73,4 +74,30 @@ t.test('an alert reaches the member, and the market where the venue publishes la
     { accountId: 'M1-C3', symbol: 'BEA', report: 'Compliance purchase.' },
     { accountId: 'M3-C1', symbol: 'CEA24', report: null, filed: null },
   ], 'the risk officer reads the report filed, and sees the one still owed');
+});
+
+t.test("a member's orders snapshot lists its accounts' standing large-holder alerts, as they stand when it subscribes", async (t) => {
+  // (After the test above: M1-C3 over Beijing's threshold, report filed; M3-C1 over the national one, owed.)
+  const snapshot = async (key: string) => {
+    const c = await subscribed(['orders'], key);
+    const snap = c.on('orders')[0];
+    await c.close();
+    return snap;
+  };
+  const risk = (await s.api('GET', '/v1/risk/large-holders', { key: 'risk' })).body as { accountId: string; report?: string | null }[];
+  const standing = (prefix: string) => risk.filter((h) => h.accountId.startsWith(prefix)).map(({ report: _report, ...h }) => h);
+  const m1 = await snapshot(KEYS.M1);
+  t.equal(m1.type, 'snapshot');
+  t.same(m1.largeHolders, standing('M1-'), "M1's: its account's alert, filed");
+  t.match(m1.largeHolders, [{ accountId: 'M1-C3', symbol: 'BEA', threshold: 50_000 }]);
+  t.type(m1.largeHolders[0].filed, 'string');
+  const m3 = await snapshot(KEYS.M3);
+  t.match(m3.largeHolders, [{ accountId: 'M3-C1', symbol: 'CEA24', filed: null, overdue: false }], "M3's: owed, not M1's");
+  t.equal(m3.largeHolders.length, 1);
+  t.same((await snapshot(KEYS.M2)).largeHolders, [], 'a member over no threshold: none');
+
+  // A deposit moves the holding without an order of the member's: the next snapshot says so.
+  const before = m3.largeHolders[0].holding as number;
+  t.equal((await s.api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M3-C1', symbol: 'CEA24', quantity: 1_000 } })).status, 201);
+  t.equal((await snapshot(KEYS.M3)).largeHolders[0].holding, before + 1_000, 'the holding as it stands now');
 });
