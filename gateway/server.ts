@@ -5,6 +5,7 @@
 // the OpenAPI document at /openapi.json.
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyValidationResult } from 'fastify/types/schema.js';
 import { Ajv } from 'ajv';
 import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
@@ -180,7 +181,28 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   const lenient = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false, strict: false, verbose: true });
   // A date is a day of the calendar: 2026-02-30 is refused here, not looked up and not found.
   for (const ajv of [strict, lenient]) ajv.addFormat('date', { type: 'string', validate: (text: string) => dayOfDate(text) !== null });
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    if (httpPart === 'body') return strict.compile(schema);
+    const validate = lenient.compile(schema);
+    // Ajv converts any text Number() reads (0x1f, 1e1, " 5", 5.0) into a whole number: a query
+    // string's or a path's whole number is written in decimal digits, or refused as one.
+    const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+    const integers = Object.keys(properties).filter((name) => properties[name].type === 'integer');
+    if (integers.length === 0) return validate;
+    const checked: FastifyValidationResult = (data: Record<string, unknown> | null | undefined): boolean => {
+      for (const name of integers) {
+        const value = data?.[name];
+        if (typeof value === 'string' && !/^-?[0-9]{1,16}$/.test(value)) {
+          checked.errors = [{ keyword: 'type', instancePath: `/${name}`, schemaPath: `#/properties/${name}/type`, params: { type: 'integer' }, message: 'must be integer' }];
+          return false;
+        }
+      }
+      const ok = validate(data);
+      checked.errors = validate.errors;
+      return ok;
+    };
+    return checked;
+  });
 
   app.setErrorHandler((err: Error & { validation?: { keyword?: string; instancePath?: string; params?: Record<string, unknown>; parentSchema?: { pattern?: string } }[]; validationContext?: string; statusCode?: number; code?: string }, req, reply) => {
     if (err.validation) {

@@ -130,6 +130,13 @@ t.test('wrong types are refused, never coerced into an order', async (t) => {
   expectError(t, await hit('GET', '/v1/orders/0x1f', { key: 'M1' }), 400, 'INVALID_REQUEST', /^params\/orderId must be a positive whole number as a string/);
   expectError(t, await hit('GET', '/v1/orders?status=done', { key: 'M1' }), 400, 'INVALID_REQUEST', /^querystring\/status must be one of "open", /);
   expectError(t, await hit('GET', '/v1/instruments/CEA24/klines?interval=2m'), 400, 'INVALID_REQUEST', /^querystring\/interval must be one of "1m", "5m", "15m", "1h", "1d"$/);
+  // A whole number in a query string is written in decimal digits: nothing else Number() would read.
+  for (const text of ['0x5', '1e1', '5.0', '%205', '5%20', '0b11', '+5', 'Infinity']) {
+    expectError(t, await hit('GET', `/v1/instruments/CEA24/trades?limit=${text}`), 400, 'INVALID_REQUEST', /^querystring\/limit must be a whole number$/, `limit=${text}`);
+  }
+  expectError(t, await hit('GET', '/v1/orders?limit=0x10', { key: 'M1' }), 400, 'INVALID_REQUEST', /^querystring\/limit must be a whole number$/, 'a page\'s limit');
+  expectError(t, await hit('GET', '/v1/instruments/CEA24/trades?limit=-1'), 400, 'INVALID_REQUEST', /^querystring\/limit must be at least 1$/, 'a negative one is named by its bound');
+  t.equal((await hit('GET', '/v1/instruments/CEA24/trades?limit=05')).status, 200, 'digits are taken, a leading zero too');
 
   expectError(t, await hit('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M3-C4', maxQuantity: '100' } }), 400, 'INVALID_REQUEST', undefined, 'a cap as a string');
   expectError(t, await hit('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: 5, reason: 'x' } }), 400, 'INVALID_REQUEST', undefined, 'a band as a number');
