@@ -4,7 +4,7 @@
 // publisher. Every route declares JSON schemas, which both refuse bad input with a 400 and make up
 // the OpenAPI document at /openapi.json.
 import type { Duplex } from 'node:stream';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { FastifyValidationResult } from 'fastify/types/schema.js';
 import { Ajv } from 'ajv';
 import websocket from '@fastify/websocket';
@@ -444,6 +444,19 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       querystring: { type: 'object', properties: {}, additionalProperties: false },
       ...(response === undefined || response[400] !== undefined ? {} : { response: { ...response, ...errorReplies(400) } }),
     };
+  });
+  // A command route that takes no body (a cancel, a withdrawal, a rejection) refuses one that carries
+  // anything, rather than acting as if it were not there: `{"quantity": 5}` sent with a cancel is not
+  // a reduction. No body, an empty one, `{}` and `null` carry nothing.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (route.schema?.body !== undefined || !methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH' || m === 'DELETE')) return;
+    const noBody = (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
+      const body = req.body as unknown;
+      if (body === undefined || body === null || (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0)) return done();
+      fail(reply, 400, 'INVALID_REQUEST', `${req.method} ${route.url} takes no body; this one carries ${Array.isArray(body) ? 'a list' : typeof body === 'object' ? `the properties ${Object.keys(body).map((k) => JSON.stringify(k)).join(', ')}` : `a ${typeof body}`}`);
+    };
+    route.preValidation = route.preValidation === undefined ? noBody : [...(Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation]), noBody];
   });
   // The log shows these parameters' values (hideSecrets), and hides any other.
   app.addHook('onRoute', (route) => {

@@ -67,7 +67,7 @@ t.test('a body is UTF-8 JSON as sent: another charset, a compressed body or byte
   t.equal((await send(text, { 'content-type': 'application/json', 'content-encoding': 'identity' })).status, 201, 'Content-Encoding: identity is no coding');
 });
 
-t.test('Content-Type: application/json with no body is no body: a cancel goes ahead, a route that needs one says so', async (t) => {
+t.test('Content-Type: application/json with no body is no body: a cancel goes ahead, a route that needs one says so, and one that takes none refuses one that carries anything', async (t) => {
   const json = { 'content-type': 'application/json' };
   const placed = await post({ ...ORDER, accountId: 'M2-C1', price: '56.10' }, 'M2');
   t.equal(placed.status, 201, 'an order of M2 (the other tests count M1\'s)');
@@ -80,6 +80,17 @@ t.test('Content-Type: application/json with no body is no body: a cancel goes ah
     expectError(t, await hit('POST', '/v1/orders', { key: 'M2', headers: json, body }), 400, 'INVALID_REQUEST', /^body must be an object$/, `an order with the body ${JSON.stringify(body)}`);
     expectError(t, await hit('POST', '/v1/risk/accounts/M1-C1/cancel-all', { key: 'risk', headers: json, body }), 400, 'INVALID_REQUEST', /^body must be an object$/, `a cancel-all with the body ${JSON.stringify(body)}`);
   }
+  // A route that takes no body refuses one that carries anything, and does nothing: a cancel sent
+  // with a quantity is not a reduction.
+  const other = await post({ ...ORDER, accountId: 'M2-C1', price: '56.11', quantity: 10 }, 'M2');
+  const otherId = (other.body as { order: { orderId: string } }).order.orderId;
+  for (const [body, says] of [[{ quantity: 5 }, /^DELETE \/v1\/orders\/:orderId takes no body; this one carries the properties "quantity"$/], [[1], /carries a list$/], ['"x"', /carries a string$/], [7, /carries a number$/]] as const) {
+    expectError(t, await hit('DELETE', `/v1/orders/${otherId}`, { key: 'M2', body }), 400, 'INVALID_REQUEST', says, `a cancel with the body ${JSON.stringify(body)}`);
+  }
+  t.match((await hit('GET', `/v1/orders/${otherId}`, { key: 'M2' })).body, { status: 'new', remainingQuantity: 10 }, 'the order is untouched');
+  for (const body of [{}, null]) t.equal((await hit('DELETE', `/v1/orders/${otherId}`, { key: 'M2', body })).status, body === null ? 409 : 200, `${JSON.stringify(body)} carries nothing: the cancel is taken`);
+  expectError(t, await hit('DELETE', '/v1/block-trades/1', { key: 'M2', body: { reason: 'x' } }), 400, 'INVALID_REQUEST', /^DELETE \/v1\/block-trades\/:blockId takes no body/);
+  expectError(t, await hit('POST', '/v1/block-trades/1/reject', { key: 'M2', body: { reason: 'x' } }), 400, 'INVALID_REQUEST', /^POST \/v1\/block-trades\/:blockId\/reject takes no body/);
   // Blanks JSON does not count as blanks (a no-break space, a byte-order mark) are not JSON.
   for (const body of ['\u00a0', '\ufeff']) {
     expectError(t, await hit('POST', '/v1/orders', { key: 'M2', headers: json, body }), 400, 'INVALID_REQUEST', /not valid JSON/, `the body ${JSON.stringify(body)}`);
