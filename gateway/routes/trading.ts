@@ -298,10 +298,10 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     return page(blocks, (b) => b.blockId, req.query).map(blockView);
   });
 
-  app.post<{ Body: { symbol: string; accountId: string; text: string } }>('/v1/large-holder-reports', {
+  app.post<{ Body: { symbol: string; accountId?: string; text: string } }>('/v1/large-holder-reports', {
     ...member,
     schema: {
-      body: body({ symbol: SYMBOL, accountId: ACCOUNT, text: freeText(TEXT_LIMITS.report) }, ['symbol', 'accountId', 'text']),
+      body: body({ symbol: SYMBOL, accountId: ACCOUNT, text: freeText(TEXT_LIMITS.report) }, ['symbol', 'text']),
       response: {
         201: {
           type: 'object',
@@ -317,7 +317,10 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
       },
     },
   }, async (req, reply) => {
-    const outcome = submit(g, req, reply, { type: 'fileLargeHolderReport', accountId: req.body.accountId, symbol: req.body.symbol, text: req.body.text });
+    // Like every member route: the account named (its own), or its only one.
+    const accountId = actingAccount(g, req, reply, req.body.accountId);
+    if (accountId === null) return reply;
+    const outcome = submit(g, req, reply, { type: 'fileLargeHolderReport', accountId, symbol: req.body.symbol, text: req.body.text });
     // Filed on the trading day the engine is on now, just after applying it (by the commit, a later
     // command in the batch could have closed the day).
     const filedOn = g.engine.tradingDate;

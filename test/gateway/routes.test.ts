@@ -330,7 +330,9 @@ t.test('block trades: confirming a reply to an open proposal answers with the re
 });
 
 t.test("POST /v1/large-holder-reports: only for the caller's account with a report due", async (t) => {
-  expectError(t, await api('POST', '/v1/large-holder-reports', { key: 'M1', body: { symbol: 'CEA24', accountId: 'M2-C1', text: 'not mine' } }), 403, 'ACCOUNT_NOT_OWNED');
+  expectError(t, await api('POST', '/v1/large-holder-reports', { key: 'M1', body: { symbol: 'CEA24', accountId: 'M2-C1', text: 'not mine' } }), 403, 'ACCOUNT_NOT_OWNED', /^account M2-C1 is not one of yours \(M1-/, 'in the words of every member route');
+  // Like every member route, a member with several accounts names one, and is told so if it does not.
+  expectError(t, await api('POST', '/v1/large-holder-reports', { key: 'M1', body: { symbol: 'CEA24', text: 'which account?' } }), 400, 'ACCOUNT_REQUIRED', /^name accountId: your accounts are M1-/);
   expectError(t, await api('POST', '/v1/large-holder-reports', { key: 'M1', body: { symbol: 'CEA24', accountId: 'M1-C1', text: 'nothing due' } }), 409, 'REPORT_NOT_DUE');
   expectError(t, await api('POST', '/v1/large-holder-reports', { key: 'M1', body: { symbol: 'CEA24', accountId: 'M1-C1' } }), 400, 'INVALID_REQUEST');
 });
