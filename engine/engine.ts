@@ -374,7 +374,8 @@ export class Engine {
       if (p !== null) return p;
       price = c.price;
     } else {
-      if (c.price != null) return reject('PRICE_REQUIRED', `a ${orderType} order takes no price: it trades at the resting orders' prices`);
+      // A malformed order (as a market order's DAY is), not a missing price: PRICE_REQUIRED would say the opposite.
+      if (c.price != null) return reject('INVALID_COMMAND', `a ${orderType} order takes no price: it trades at the resting orders' prices`);
       if (orderType === 'market') {
         const levels = profile.source.marketDepthLevels;
         const worst = inst.book.deepestPrice(opposite, levels);

@@ -30,7 +30,7 @@ export const REJECT_CODES = {
   BAND_TOO_WIDE: { status: 422, meaning: 'the listed band a reference or listing price would give spans more price steps than the book keeps' },
   BLOCK_TOO_SMALL: { status: 422, meaning: 'a block trade is below the venue\'s minimum quantity' },
   ORDER_TOO_LARGE: { status: 422, meaning: 'the quantity exceeds the largest single listed order' },
-  PRICE_REQUIRED: { status: 422, meaning: 'a limit order needs a price; a market or pick order takes none' },
+  PRICE_REQUIRED: { status: 422, meaning: 'a limit order needs a price (a market or pick order sent with one is INVALID_COMMAND)' },
   INSUFFICIENT_FUNDS: { status: 422, meaning: 'available cash does not cover the order (full funds)' },
   INSUFFICIENT_HOLDINGS: { status: 422, meaning: 'available allowances do not cover the sale (full holdings; bought today is pending)' },
   POSITION_CAP_EXCEEDED: { status: 422, meaning: 'holdings, pending, open buys and the order together exceed the position cap' },
