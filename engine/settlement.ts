@@ -13,19 +13,21 @@ export class SettlementError extends Error {
   }
 }
 
+/** A statement's line; a field a kind of line has no value for is null (an empty cell in the CSV). */
 export interface Movement {
   /** opening | trade | deposit | withdraw | closing */
   kind: 'opening' | 'trade' | 'deposit' | 'withdraw' | 'closing';
   seq: number;
-  time: string;
-  ref: string;
-  symbol: string;
-  side: '' | 'buy' | 'sell';
-  mode: string;
-  price: string;
+  time: string | null;
+  ref: string | null;
+  /** null on a cash line */
+  symbol: string | null;
+  side: 'buy' | 'sell' | null;
+  mode: string | null;
+  price: string | null;
   quantity: number;
-  amount: string;
-  fee: string;
+  amount: string | null;
+  fee: string | null;
   /** On opening and closing rows the balance; on the others the signed change: cash (decimal string) and tonnes of `symbol`. */
   cash: string;
   tonnes: number;
@@ -161,8 +163,8 @@ export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, pr
         if (sign > 0) tt.deposited += a.quantity; else tt.withdrawn += a.quantity;
       }
       w.movements.push({
-        kind: a.change as 'deposit' | 'withdraw', seq: a.seq, time: isoTime(a.time), ref: `S${a.seq}`, symbol: a.symbol ?? '', side: '', mode: '', price: '',
-        quantity: a.quantity ?? 0, amount: a.amount === null ? '' : formatMoney(a.amount), fee: '0.00',
+        kind: a.change as 'deposit' | 'withdraw', seq: a.seq, time: isoTime(a.time), ref: `S${a.seq}`, symbol: a.symbol, side: null, mode: null, price: null,
+        quantity: a.quantity ?? 0, amount: a.amount === null ? null : formatMoney(a.amount), fee: '0.00',
         cash: formatMoney(sign * (a.amount ?? 0)), tonnes: sign * (a.quantity ?? 0),
       });
     }
@@ -200,14 +202,14 @@ export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, pr
       if (expected !== actual) throw new SettlementError(date, `account ${w.accountId} closes with ${actual} t of ${symbol}, its movements give ${expected} t`);
       return { symbol, opening: t.opening, bought: t.bought, sold: t.sold, deposited: t.deposited, withdrawn: t.withdrawn, closing: actual };
     });
-    const line = (kind: 'opening' | 'closing', cash: number, symbol: string, q: number): Movement => ({
-      kind, seq: kind === 'opening' ? 0 : eod.seq, time: '', ref: '', symbol, side: '', mode: '', price: '', quantity: q, amount: '',
-      fee: '', cash: formatMoney(cash), tonnes: q,
+    const line = (kind: 'opening' | 'closing', cash: number, symbol: string | null, q: number): Movement => ({
+      kind, seq: kind === 'opening' ? 0 : eod.seq, time: null, ref: null, symbol, side: null, mode: null, price: null, quantity: q, amount: null,
+      fee: null, cash: formatMoney(cash), tonnes: q,
     });
     const movements = [
-      line('opening', w.openingCash, '', 0), ...instruments.map((i) => line('opening', 0, i.symbol, i.opening)),
+      line('opening', w.openingCash, null, 0), ...instruments.map((i) => line('opening', 0, i.symbol, i.opening)),
       ...w.movements,
-      line('closing', close.cash, '', 0), ...instruments.map((i) => line('closing', 0, i.symbol, i.closing)),
+      line('closing', close.cash, null, 0), ...instruments.map((i) => line('closing', 0, i.symbol, i.closing)),
     ];
     statements.push({
       date, accountId: w.accountId, member: w.member || close.member,

@@ -231,3 +231,85 @@ export const WARNING_VIEW = {
 export function warningView(w: WarningEvent) {
   return { warningId: String(w.seq), symbol: w.symbol, text: w.text, time: isoTime(w.time) };
 }
+
+// ---------------------------------------------------------------- settlement reports
+// The rows of GET /v1/settlement/:date/:report as JSON (engine/settlement.ts builds them; the CSV
+// has the same fields as columns, a null as an empty cell). The handler sends the report file's
+// text as it is: these schemas describe it, they do not serialise it.
+
+const MONEY_SIGNED = { type: 'string', description: 'CNY, a decimal string with two decimals, negative for money out' } as const;
+const MOVEMENT = {
+  type: 'object',
+  description: 'a line of an account\'s statement: its opening balances, each trade (one side of it), deposit and withdrawal, its closing balances; a field a kind of line has no value for is null',
+  properties: {
+    kind: { type: 'string', enum: ['opening', 'trade', 'deposit', 'withdraw', 'closing'] },
+    seq: { type: 'integer', description: 'the journal sequence number of the command (0 on opening lines, the end of day\'s on closing lines)' },
+    time: { type: ['string', 'null'], format: 'date-time', description: 'ISO 8601 with +08:00; null on opening and closing lines' },
+    ref: { type: ['string', 'null'], description: 'T<tradeId> for a trade, S<seq> for a transfer; null on opening and closing lines' },
+    symbol: { type: ['string', 'null'], description: 'the instrument; null on a cash line' },
+    side: { type: ['string', 'null'], enum: ['buy', 'sell', null] },
+    mode: { type: ['string', 'null'], enum: ['listed', 'block', 'auction', null] },
+    price: MONEY_TEXT_OR_NULL, quantity: TONNES, amount: MONEY_TEXT_OR_NULL, fee: MONEY_TEXT_OR_NULL,
+    cash: { ...MONEY_SIGNED, description: 'the balance on opening and closing lines; otherwise the signed change of cash' },
+    tonnes: { type: 'integer', description: 'the holding of symbol on opening and closing lines; otherwise the signed change' },
+  },
+  additionalProperties: false,
+} as const;
+
+const REPORT_ROWS = {
+  statements: {
+    type: 'object',
+    description: 'an account\'s statement of the day',
+    properties: {
+      date: DAY, accountId: TEXT, member: TEXT,
+      cash: {
+        type: 'object',
+        properties: { opening: MONEY_TEXT, paid: MONEY_TEXT, received: MONEY_TEXT, fees: MONEY_TEXT, deposited: MONEY_TEXT, withdrawn: MONEY_TEXT, closing: MONEY_TEXT },
+        additionalProperties: false,
+      },
+      instruments: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: { symbol: TEXT, opening: TONNES, bought: TONNES, sold: TONNES, deposited: TONNES, withdrawn: TONNES, closing: TONNES },
+          additionalProperties: false,
+        },
+      },
+      movements: { type: 'array', items: MOVEMENT },
+    },
+    additionalProperties: false,
+  },
+  trades: {
+    type: 'object',
+    description: 'a trade of the day, both sides, in the trade register',
+    properties: {
+      date: DAY, tradeId: ID_TEXT, seq: { type: 'integer' }, time: TIME, symbol: TEXT, mode: { type: 'string', enum: ['listed', 'block', 'auction'] },
+      price: MONEY_TEXT, quantity: TONNES, amount: MONEY_TEXT, buyAccountId: TEXT, sellAccountId: TEXT, buyOrderId: ID_TEXT_OR_NULL,
+      sellOrderId: ID_TEXT_OR_NULL, blockId: ID_TEXT_OR_NULL, buyFee: MONEY_TEXT, sellFee: MONEY_TEXT,
+    },
+    additionalProperties: false,
+  },
+  market: {
+    type: 'object',
+    description: 'an instrument\'s day: prices of listed trades, volumes and turnover by mode, the official close',
+    properties: {
+      date: DAY, symbol: TEXT, prevClose: MONEY_TEXT, open: MONEY_TEXT, high: MONEY_TEXT_OR_NULL, low: MONEY_TEXT_OR_NULL, close: MONEY_TEXT,
+      changePct: MONEY_SIGNED, average: MONEY_TEXT_OR_NULL, totalVolume: TONNES, totalTurnover: MONEY_TEXT, listedVolume: TONNES,
+      listedTurnover: MONEY_TEXT, blockVolume: TONNES, blockTurnover: MONEY_TEXT, auctionVolume: TONNES, auctionTurnover: MONEY_TEXT,
+      trades: { type: 'integer' }, cumulativeVolume: TONNES, cumulativeTurnover: MONEY_TEXT,
+    },
+    additionalProperties: false,
+  },
+  'large-holders': {
+    type: 'object',
+    description: 'an account over a large-holder threshold at the end of the day',
+    properties: { date: DAY, ...LARGE_HOLDER_PROPERTIES },
+    additionalProperties: false,
+  },
+} as const;
+
+/** GET /v1/settlement/:date/:report as JSON: a list of the rows of the report named (its `title`). */
+export const SETTLEMENT_REPORT = {
+  description: 'the rows of the report named in the path',
+  anyOf: Object.entries(REPORT_ROWS).map(([name, items]) => ({ title: name, type: 'array', items })),
+};

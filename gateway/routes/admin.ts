@@ -8,7 +8,7 @@ import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts'
 import {
   ACCOUNT, body, DATE, DAY, ERROR_REPLY, errorReplies, fail, freeText, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, refuse, submit, SYMBOL, TEXT, TONNES, type Gateway,
 } from '../http.ts';
-import { CASH, INSTRUMENT_VIEW } from '../replies.ts';
+import { CASH, INSTRUMENT_VIEW, SETTLEMENT_REPORT } from '../replies.ts';
 import { instrumentEventOf, instrumentViewAt } from './market.ts';
 
 const operator = { config: { role: 'operator' as const } };
@@ -223,7 +223,7 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
         200: {
           description: 'the report: its rows as JSON, or as CSV with a header line when the Accept header prefers text/csv (q-values, wildcards and parameters as HTTP has them; at a tie the form the header names first; JSON without an Accept header or with */*)',
           content: {
-            'application/json': { schema: { type: 'array', items: { type: 'object', additionalProperties: true } } },
+            'application/json': { schema: SETTLEMENT_REPORT },
             'text/csv': { schema: { type: 'string' } },
           },
         },

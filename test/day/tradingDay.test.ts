@@ -49,22 +49,22 @@ const iso = (date: string, time: string) => `${date}T${time}:00.000+08:00`;
 // ---------------------------------------------------------------- expected rows, by hand
 
 type Row = Record<string, string | number | boolean | null>;
-const blank = { time: '', ref: '', side: '', mode: '', price: '', amount: '' };
-const openCash = (cash: string): Row => ({ kind: 'opening', seq: 0, ...blank, symbol: '', quantity: 0, fee: '', cash, tonnes: 0 });
-const openTonnes = (symbol: string, q: number): Row => ({ kind: 'opening', seq: 0, ...blank, symbol, quantity: q, fee: '', cash: '0.00', tonnes: q });
-const closeCash = (seq: number, cash: string): Row => ({ kind: 'closing', seq, ...blank, symbol: '', quantity: 0, fee: '', cash, tonnes: 0 });
-const closeTonnes = (seq: number, symbol: string, q: number): Row => ({ kind: 'closing', seq, ...blank, symbol, quantity: q, fee: '', cash: '0.00', tonnes: q });
+const blank = { time: null, ref: null, side: null, mode: null, price: null, amount: null };
+const openCash = (cash: string): Row => ({ kind: 'opening', seq: 0, ...blank, symbol: null, quantity: 0, fee: null, cash, tonnes: 0 });
+const openTonnes = (symbol: string, q: number): Row => ({ kind: 'opening', seq: 0, ...blank, symbol, quantity: q, fee: null, cash: '0.00', tonnes: q });
+const closeCash = (seq: number, cash: string): Row => ({ kind: 'closing', seq, ...blank, symbol: null, quantity: 0, fee: null, cash, tonnes: 0 });
+const closeTonnes = (seq: number, symbol: string, q: number): Row => ({ kind: 'closing', seq, ...blank, symbol, quantity: q, fee: null, cash: '0.00', tonnes: q });
 const cashIn = (seq: number, time: string, amount: string): Row => ({
-  kind: 'deposit', seq, time, ref: `S${seq}`, symbol: '', side: '', mode: '', price: '', quantity: 0, amount, fee: '0.00', cash: amount, tonnes: 0,
+  kind: 'deposit', seq, time, ref: `S${seq}`, symbol: null, side: null, mode: null, price: null, quantity: 0, amount, fee: '0.00', cash: amount, tonnes: 0,
 });
 const cashOut = (seq: number, time: string, amount: string): Row => ({
-  kind: 'withdraw', seq, time, ref: `S${seq}`, symbol: '', side: '', mode: '', price: '', quantity: 0, amount, fee: '0.00', cash: `-${amount}`, tonnes: 0,
+  kind: 'withdraw', seq, time, ref: `S${seq}`, symbol: null, side: null, mode: null, price: null, quantity: 0, amount, fee: '0.00', cash: `-${amount}`, tonnes: 0,
 });
 const tonnesIn = (seq: number, time: string, symbol: string, q: number): Row => ({
-  kind: 'deposit', seq, time, ref: `S${seq}`, symbol, side: '', mode: '', price: '', quantity: q, amount: '', fee: '0.00', cash: '0.00', tonnes: q,
+  kind: 'deposit', seq, time, ref: `S${seq}`, symbol, side: null, mode: null, price: null, quantity: q, amount: null, fee: '0.00', cash: '0.00', tonnes: q,
 });
 const tonnesOut = (seq: number, time: string, symbol: string, q: number): Row => ({
-  kind: 'withdraw', seq, time, ref: `S${seq}`, symbol, side: '', mode: '', price: '', quantity: q, amount: '', fee: '0.00', cash: '0.00', tonnes: -q,
+  kind: 'withdraw', seq, time, ref: `S${seq}`, symbol, side: null, mode: null, price: null, quantity: q, amount: null, fee: '0.00', cash: '0.00', tonnes: -q,
 });
 const fill = (seq: number, time: string, tradeId: number, side: 'buy' | 'sell', mode: string, price: string, q: number, amount: string, fee: string, cash: string): Row => ({
   kind: 'trade', seq, time, ref: `T${tradeId}`, symbol: 'HBEA', side, mode, price, quantity: q, amount, fee, cash, tonnes: side === 'buy' ? q : -q,

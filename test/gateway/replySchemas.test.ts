@@ -23,6 +23,8 @@ interface RecordingServer {
   compared(): number;
   /** How many JSON replies were found valid against /openapi.json. */
   validated(): number;
+  /** Why a settlement report's rows are not valid against the document's schema of that report, or null. */
+  reportValid(name: string, rows: unknown): string | null;
   close(): Promise<void>;
 }
 
@@ -62,7 +64,16 @@ async function startRecording(options: { rateLimit?: number; now?: () => number 
     }
     return validators.get(id)!;
   };
+  /** A settlement report's rows against the document's schema for that report (its `title` in the reply's anyOf). */
+  const reportValid = (name: string, rows: unknown): string | null => {
+    const schema = doc.paths['/v1/settlement/{date}/{report}']?.get?.responses['200']?.content?.['application/json']?.schema as { anyOf?: { title?: string }[] } | undefined;
+    const own = schema?.anyOf?.find((s) => s.title === name);
+    if (own === undefined) return `no schema for the report ${name}`;
+    const valid = ajv.compile(own);
+    return valid(rows) ? null : ajv.errorsText(valid.errors);
+  };
   return {
+    reportValid,
     on: (t) => async (method, path, o = {}) => {
       const r = await call(base, method, path, o);
       const what = `${method} ${path} → ${r.status}`;
@@ -359,6 +370,8 @@ t.test('operator: accounts, transfers, a listing, the end of day and the settlem
     t.equal(json.status, 200, `${name} as JSON`);
     t.match(json.headers.get('content-type'), /^application\/json/);
     t.ok(Array.isArray(json.body), `${name}: a JSON list`);
+    t.ok((json.body as unknown[]).length > 0, `${name}: rows to check`);
+    t.equal(s.reportValid(name, json.body), null, `${name}: every row is valid against its schema in /openapi.json`);
     t.equal(json.headers.get('x-test-request'), null, `${name}: text passed through, not serialised`);
     const csv = await api('GET', href, { key: 'operator', headers: { accept: 'text/csv' } });
     t.match(csv.headers.get('content-type'), /^text\/csv/);
