@@ -277,3 +277,114 @@ export function notYours(g: Gateway, reply: FastifyReply, accountId: string, min
   const known = g.engine.account(accountId) !== undefined;
   return fail(reply, known ? 403 : 404, known ? 'ACCOUNT_NOT_OWNED' : 'UNKNOWN_ACCOUNT', `account ${accountId} is not one of yours (${mine.join(', ') || 'none'})`);
 }
+
+/**
+ * Where JSON text first goes wrong: the index of the first character that cannot continue it (the
+ * text's length when it ends too soon), or -1 when it is valid JSON (RFC 8259, as JSON.parse reads
+ * it). Node 20's parser names the position of some mistakes only, and quotes the text around it,
+ * which may be a key: a refusal says where by this instead. Iterative, so that deep nesting is
+ * scanned as far as the parser would go without a stack of calls.
+ */
+export function jsonErrorAt(text: string): number {
+  const n = text.length;
+  let i = 0;
+  const blanks = () => {
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+      i++;
+    }
+  };
+  const digits = (): number => {
+    const from = i;
+    while (i < n && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++;
+    return i - from;
+  };
+  /** Scans a string from its opening quote; false at the character that cannot be in it. */
+  const string = (): boolean => {
+    i++;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) { i++; return true; }
+      if (c < 0x20) return false;
+      if (c === 0x5c) {
+        const e = text[i + 1];
+        if (e === 'u') {
+          for (let k = 2; k < 6; k++) {
+            if (!/[0-9a-fA-F]/.test(text[i + k] ?? '')) { i += k; return false; }
+          }
+          i += 6;
+        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
+        else { i++; return false; }
+      } else i++;
+    }
+    return false;
+  };
+  /** Scans a scalar value (string, number, literal); false where it breaks. */
+  const scalar = (): boolean => {
+    const c = text[i];
+    if (c === '"') return string();
+    if (c === '-' || (c >= '0' && c <= '9')) {
+      if (c === '-') i++;
+      if (text[i] === '0') i++;
+      else if (digits() === 0) return false;
+      if (text[i] === '.') { i++; if (digits() === 0) return false; }
+      if (text[i] === 'e' || text[i] === 'E') {
+        i++;
+        if (text[i] === '+' || text[i] === '-') i++;
+        if (digits() === 0) return false;
+      }
+      return true;
+    }
+    for (const word of ['true', 'false', 'null']) {
+      if (c === word[0]) {
+        for (let k = 0; k < word.length; k++, i++) if (text[i] !== word[k]) return false;
+        return true;
+      }
+    }
+    return false;
+  };
+  const open: ('[' | '{')[] = [];
+  let wantValue = true;
+  for (;;) {
+    blanks();
+    // A whole value and nothing after it but blanks: valid.
+    if (!wantValue && open.length === 0) return i >= n ? -1 : i;
+    if (i >= n) return n;
+    if (wantValue) {
+      const c = text[i];
+      if (c === '[' || c === '{') {
+        open.push(c);
+        i++;
+        blanks();
+        if (text[i] === (c === '[' ? ']' : '}')) { open.pop(); i++; wantValue = false; continue; }
+        if (c === '{') {
+          if (text[i] !== '"') return Math.min(i, n);
+          if (!string()) return Math.min(i, n);
+          blanks();
+          if (text[i] !== ':') return Math.min(i, n);
+          i++;
+        }
+        continue;
+      }
+      if (!scalar()) return Math.min(i, n);
+      wantValue = false;
+      continue;
+    }
+    // After a value: the end, a comma, or the container's close.
+    const top = open[open.length - 1];
+    const c = text[i];
+    if (c === (top === '[' ? ']' : '}')) { open.pop(); i++; continue; }
+    if (c !== ',') return i;
+    i++;
+    if (top === '{') {
+      blanks();
+      if (text[i] !== '"') return Math.min(i, n);
+      if (!string()) return Math.min(i, n);
+      blanks();
+      if (text[i] !== ':') return Math.min(i, n);
+      i++;
+    }
+    wantValue = true;
+  }
+}

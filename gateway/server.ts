@@ -14,7 +14,7 @@ import secureJson from 'secure-json-parse';
 import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import { dayOfDate } from '../engine/index.ts';
-import { DATE, ERROR_REPLY, errorReplies, fail, PATTERN_WORDS, UNAVAILABLE, type Gateway } from './http.ts';
+import { DATE, ERROR_REPLY, errorReplies, fail, jsonErrorAt, PATTERN_WORDS, UNAVAILABLE, type Gateway } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
 import { endWithError } from './socketReply.ts';
@@ -166,11 +166,10 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
     } catch (e) {
       const message = (e as Error).message;
-      // Only the position of a syntax error: its message may quote the body.
-      const at = /position (\d+)/.exec(message)?.[1];
-      done(bodyError(400, message.includes('forbidden prototype property')
-        ? 'the body has a property named __proto__, or constructor.prototype, which is never taken'
-        : `the body is not valid JSON${at === undefined ? '' : ` (at character ${at})`}`), undefined);
+      if (message.includes('forbidden prototype property')) return done(bodyError(400, 'the body has a property named __proto__, or constructor.prototype, which is never taken'), undefined);
+      // Only where the syntax breaks, counting from 1: the parser's own message may quote the body.
+      const at = jsonErrorAt(text);
+      done(bodyError(400, `the body is not valid JSON${at < 0 ? '' : at >= text.length ? ' (it ends before its last value does)' : ` (at character ${at + 1})`}`), undefined);
     }
   });
 
