@@ -6,10 +6,14 @@ import { Decimal } from 'decimal.js';
 /** decimal.js with room for every product and quotient of amounts and rates here, exactly. */
 const Exact = Decimal.clone({ precision: 60 });
 
-const PRICE_RE = /^(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?$/;
+const PRICE_RE = /^(0|[1-9][0-9]{0,13})(\.[0-9]{1,2})?$/;
 const RATE_RE = /^(0|[1-9][0-9]{0,2})(\.[0-9]{1,8})?$/;
 
-/** Parses a decimal CNY string ("57.46", "57.5", "57"; at most 13 integer digits) into fen; null when it is not one. */
+/**
+ * Parses a decimal CNY string ("57.46", "57.5", "57"; at most 14 integer digits, so that the largest
+ * amount a command takes, 10,000,000,000,000.00, can be written) into fen; null when it is not one.
+ * What passes MAX_AMOUNT is refused by the command that checks it, in words.
+ */
 export function parseMoney(text: string): number | null {
   if (typeof text !== 'string' || !PRICE_RE.test(text)) return null;
   const dot = text.indexOf('.');

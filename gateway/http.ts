@@ -82,7 +82,7 @@ export const freeText = (max: number, description?: string) =>
 export const REASON = freeText(TEXT_LIMITS.reason);
 export const DATE = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', format: 'date' } as const;
 export const PERCENT = { type: 'string', pattern: '^(0|[1-9][0-9]{0,2})(\\.[0-9]{1,6})?$', maxLength: 10 } as const;
-export const MONEY = { type: 'string', pattern: '^(0|[1-9][0-9]{0,12})(\\.[0-9]{1,2})?$', maxLength: 16 } as const;
+export const MONEY = { type: 'string', pattern: '^(0|[1-9][0-9]{0,13})(\\.[0-9]{1,2})?$', maxLength: 17 } as const;
 /** Where an audit read starts: after a sequence number, or from a time (an ISO 8601 time with its offset, or a date). */
 export const SINCE = {
   type: 'string', maxLength: 40,

@@ -203,13 +203,17 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     return checked;
   });
 
-  app.setErrorHandler((err: Error & { validation?: { keyword?: string; instancePath?: string; params?: Record<string, unknown>; parentSchema?: { pattern?: string } }[]; validationContext?: string; statusCode?: number; code?: string }, req, reply) => {
+  app.setErrorHandler((err: Error & { validation?: { keyword?: string; instancePath?: string; params?: Record<string, unknown>; parentSchema?: { pattern?: string }; data?: unknown }[]; validationContext?: string; statusCode?: number; code?: string }, req, reply) => {
     if (err.validation) {
       const first = err.validation[0];
       const where = err.validationContext ?? 'the request';
       // A pattern or a date is said in words: a caller should not have to read a regular expression;
       // nor a number where a text with a pattern belongs (a price sent as 57.46), nor a bound.
-      const patterned = first?.keyword === 'type' && typeof first.parentSchema?.pattern === 'string' ? PATTERN_WORDS.get(first.parentSchema.pattern) : undefined;
+      // A text too long that would not have the pattern's form at any length either (an amount of
+      // fifteen digits) is told the form, not a count of characters.
+      const pattern = first?.parentSchema?.pattern;
+      const patterned = typeof pattern === 'string' && (first?.keyword === 'type' || (first?.keyword === 'maxLength' && typeof first.data === 'string' && !new RegExp(pattern, 'u').test(first.data)))
+        ? PATTERN_WORDS.get(pattern) : undefined;
       const words = first?.keyword === 'pattern' ? PATTERN_WORDS.get(String(first.params?.pattern))
         : first?.keyword === 'format' && first.params?.format === 'date' ? PATTERN_WORDS.get(DATE.pattern)
           : patterned ?? (first === undefined ? undefined : boundWords(first.keyword, first.params));
@@ -217,6 +221,9 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       // A choice names its choices (Ajv says only "must be equal to one of the allowed values").
       const allowed = first?.keyword === 'enum' ? first.params?.allowedValues : undefined;
       if (Array.isArray(allowed)) return fail(reply, 400, 'INVALID_REQUEST', `${where}${first?.instancePath ?? ''} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`);
+      // A missing property is named as a path, as every other refusal names its field (Ajv says
+      // "must have required property 'reason'").
+      if (first?.keyword === 'required') return fail(reply, 400, 'INVALID_REQUEST', `${where}${first.instancePath ?? ''}/${String(first.params?.missingProperty)} is required`);
       // An unknown property is named (Ajv's own message does not say which one).
       const extra = first?.keyword === 'additionalProperties' ? String(first.params?.additionalProperty ?? '') : null;
       const message = extra === null ? err.message
@@ -359,7 +366,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     if (p === null) {
       // RFC 9110 section 11.6.1 (and RFC 6750 section 3): a 401 names the scheme it takes.
       reply.header('www-authenticate', key === '' ? 'Bearer realm="exchange"' : 'Bearer realm="exchange", error="invalid_token"');
-      fail(reply, 401, 'UNAUTHENTICATED', 'send Authorization: Bearer <api key>');
+      fail(reply, 401, 'UNAUTHENTICATED', key === '' ? 'send Authorization: Bearer <api key>' : 'the API key sent (Authorization: Bearer) is not one the exchange knows');
       return;
     }
     if (typeof role === 'string' ? p.role !== role : !role.includes(p.role)) {

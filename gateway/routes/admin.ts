@@ -203,11 +203,16 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
           },
           additionalProperties: false,
         },
-        ...errorReplies(400, 401, 403, 404, 429, 500), 503: SETTLEMENT_UNAVAILABLE,
+        ...errorReplies(400, 401, 403, 404, 406, 429, 500), 503: SETTLEMENT_UNAVAILABLE,
       },
     },
   }, async (req, reply) => {
     if (!(await available(reply, req.params.date))) return reply;
+    // The day's index comes as JSON only: an Accept that refuses it is told so, as a report's is.
+    const accept = req.headers.accept;
+    if (accept !== undefined && accept.trim() !== '' && new Negotiator(req).mediaType([JSON_FORM]) === undefined) {
+      return fail(reply, 406, 'NOT_ACCEPTABLE', `a settlement day's index is sent as ${JSON_FORM} (its reports also as ${CSV_FORM}); the Accept header (${accept.slice(0, 200)}) does not accept it`);
+    }
     return {
       date: req.params.date, totals: JSON.parse(g.settlement.read(req.params.date, 'totals', 'json') ?? 'null'),
       reports: REPORTS.map((name) => ({ name, href: `/v1/settlement/${req.params.date}/${name}` })),

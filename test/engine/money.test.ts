@@ -26,11 +26,12 @@ t.test('parseMoney reads CNY strings into fen', async (t) => {
   t.equal(parseMoney('0.01'), 1);
   t.equal(parseMoney('0.10'), 10);
   t.equal(parseMoney('0'), 0);
-  t.equal(parseMoney('999999999999.99'), 99_999_999_999_999, 'the largest amount it takes, exactly');
+  t.equal(parseMoney('999999999999.99'), 99_999_999_999_999, 'a large amount, exactly');
+  t.equal(parseMoney('10000000000000.00'), 1e15, 'the largest a command takes (MAX_AMOUNT) can be written');
 });
 
 t.test('parseMoney refuses anything that is not a plain decimal with at most two places', async (t) => {
-  for (const text of ['1.234', '-1', '1e3', '', ' 1', '1 ', '1.', '.5', '01', '00.10', '1,000.00', '+1', 'NaN', 'Infinity', '0x10', '10000000000000']) {
+  for (const text of ['1.234', '-1', '1e3', '', ' 1', '1 ', '1.', '.5', '01', '00.10', '1,000.00', '+1', 'NaN', 'Infinity', '0x10', '100000000000000']) {
     t.equal(parseMoney(text), null, JSON.stringify(text));
   }
   t.equal(parseMoney(57.46 as unknown as string), null, 'a number is not a string');

@@ -194,7 +194,11 @@ t.test('huge, negative and zero numbers', async (t) => {
   expectError(t, await hit('GET', '/v1/risk/audit?since=-1', { key: 'risk' }), 400, 'INVALID_REQUEST');
   expectError(t, await hit('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M1-P1', cash: '-100.00' } }), 400, 'INVALID_REQUEST', undefined, 'a negative withdrawal');
   expectError(t, await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M1-P1', cash: '0.00' } }), 400, ['INVALID_REQUEST', 'INVALID_COMMAND'], undefined, 'a zero deposit');
-  expectError(t, await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M1-P1', cash: '10000000000000.01' } }), 400, ['INVALID_REQUEST', 'INVALID_COMMAND'], undefined, 'a deposit past the limit');
+  // Past the limit, and the limit itself: refused in the engine's words, which name the limit, never
+  // for the characters it takes to write (the exchange already holds cash, so even the limit is too much).
+  expectError(t, await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M1-P1', cash: '10000000000000.01' } }), 400, 'INVALID_COMMAND', /at most 10,000,000,000,000\.00$/, 'a deposit past the limit');
+  expectError(t, await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M1-P1', cash: '10000000000000.00' } }), 400, 'INVALID_COMMAND', /above 10000000000000\.00/, 'the limit, with cash already held');
+  expectError(t, await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M1-P1', cash: '100000000000000.00' } }), 400, 'INVALID_REQUEST', /^body\/cash must be an amount in CNY/, 'fifteen digits: not an amount the exchange writes');
   expectError(t, await hit('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M1-P1', maxQuantity: -1 } }), 400, 'INVALID_REQUEST', undefined, 'a negative cap');
   expectError(t, await hit('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: '1000', reason: 'x' } }), 400, ['INVALID_REQUEST', 'INVALID_COMMAND'], undefined, 'a band of 1000 %');
   // A price the schema takes but far above the market's: the book would keep a level for each of
@@ -290,6 +294,9 @@ t.test('bad keys', async (t) => {
     ['a cookie', { cookie: 'key=test-member-M1-key-0001' }],
   ];
   for (const [what, headers] of variants) expectError(t, await hit('GET', '/v1/orders', { key: null, headers }), 401, 'UNAUTHENTICATED', undefined, what);
+  // A key the exchange does not know is told so; no key at all is told to send one.
+  expectError(t, await hit('GET', '/v1/orders', { key: 'nope-nope-nope-nope-nope' }), 401, 'UNAUTHENTICATED', /^the API key sent \(Authorization: Bearer\) is not one the exchange knows$/, 'an unknown key');
+  expectError(t, await hit('GET', '/v1/orders', { key: null }), 401, 'UNAUTHENTICATED', /^send Authorization: Bearer <api key>$/, 'no key');
   const huge = await hit('GET', '/v1/orders', { key: null, headers: { authorization: `Bearer ${'k'.repeat(100_000)}` } });
   t.ok(huge.status >= 400 && huge.status < 500, `a 100 KB key → ${huge.status}`);
 });

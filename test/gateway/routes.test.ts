@@ -367,7 +367,7 @@ t.test('risk officer routes', async (t) => {
   expectOk(t, cap, 200, 'cap');
   expectError(t, await api('POST', '/v1/orders', { key: 'M1', body: orderBody({ accountId: 'M1-P1', quantity: 1 }) }), 422, 'POSITION_CAP_EXCEEDED', /1000|1,000/);
   expectOk(t, await api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountClass: 'individual', maxQuantity: null, reason: 'lifted' } }), 200, 'cap removed');
-  expectError(t, await api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountClass: 'individual' } }), 400, 'INVALID_REQUEST', /^body must have required property 'maxQuantity'$/);
+  expectError(t, await api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountClass: 'individual' } }), 400, 'INVALID_REQUEST', /^body\/maxQuantity is required$/);
   // A cap lowered below what an account holds and has open ends its resting buys, and says which.
   const restingBuy = await api('POST', '/v1/orders', { key: 'M1', body: orderBody({ accountId: 'M1-P1', side: 'buy', price: '52.00', quantity: 7 }) });
   expectOk(t, restingBuy, 201, 'a resting buy');
@@ -378,7 +378,7 @@ t.test('risk officer routes', async (t) => {
   expectOk(t, await api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M1-P1', maxQuantity: null, reason: 'lifted' } }), 200);
 
   expectOk(t, await api('PUT', '/v1/risk/large-holder-thresholds', { key: 'risk', body: { symbol: 'CEA24', accountClass: 'institution', quantity: 600000, reason: 'review' } }), 200, 'threshold');
-  expectError(t, await api('PUT', '/v1/risk/large-holder-thresholds', { key: 'risk', body: { symbol: 'CEA24', accountClass: 'institution' } }), 400, 'INVALID_REQUEST', /^body must have required property 'quantity'$/);
+  expectError(t, await api('PUT', '/v1/risk/large-holder-thresholds', { key: 'risk', body: { symbol: 'CEA24', accountClass: 'institution' } }), 400, 'INVALID_REQUEST', /^body\/quantity is required$/);
   const holders = await api('GET', '/v1/risk/large-holders?symbol=CEA24', { key: 'risk' });
   expectOk(t, holders, 200, 'large holders');
   t.ok(Array.isArray(holders.body), 'a list');

@@ -400,4 +400,10 @@ t.test('end of day, settlement reports, and no second close of the same day', as
   t.equal(await form('application/xml'), '406 NOT_ACCEPTABLE', 'neither form acceptable: 406 with a code');
   expectError(t, await api('GET', '/v1/settlement/2020-01-02/trades', { key: 'operator', headers: { accept: 'application/xml' } }), 404, 'UNKNOWN_DAY', /2020-01-02/, 'an unknown day is said first');
   t.equal(await form('text/csv;q=0, application/json;q=0'), '406 NOT_ACCEPTABLE', 'both refused: 406');
+  // The day's index is JSON only: an Accept that refuses JSON is told so.
+  const index = async (accept: string) => (await api('GET', `/v1/settlement/${day.body.date}`, { key: 'operator', headers: { accept } })).status;
+  for (const accept of ['application/json', '*/*', 'application/*', 'text/csv, application/json;q=0.1', ' ']) t.equal(await index(accept), 200, `the index with Accept: ${JSON.stringify(accept)}`);
+  expectError(t, await api('GET', `/v1/settlement/${day.body.date}`, { key: 'operator', headers: { accept: 'text/csv' } }), 406, 'NOT_ACCEPTABLE', /index is sent as application\/json/, 'the index as CSV');
+  t.equal(await index('application/xml'), 406, 'the index as XML');
+  expectError(t, await api('GET', '/v1/settlement/2020-01-02', { key: 'operator', headers: { accept: 'text/csv' } }), 404, 'UNKNOWN_DAY', /2020-01-02/, 'an unknown day is said first');
 });
