@@ -182,12 +182,23 @@ t.test('/openapi.json is an OpenAPI 3 document of the routes', async (t) => {
   // The headers a client reads are declared.
   type Responses = Record<string, { headers?: Record<string, { required: boolean }> }>;
   const responses = (path: string, method: string) => (paths[path][method] as { responses: Responses }).responses;
-  t.same(Object.keys(responses('/v1/orders', 'post')['201'].headers ?? {}), ['x-exchange-seq'], "an order's answer: its seq");
+  t.same(Object.keys(responses('/v1/orders', 'post')['201'].headers ?? {}).sort(), ['x-exchange-seq', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'], "an order's answer: its seq and the rate limit's");
   t.ok(responses('/v1/orders', 'post')['422'].headers?.['x-exchange-seq'], 'a refusal of the engine too');
   t.equal(responses('/v1/orders', 'post')['429'].headers?.['retry-after']?.required, true, 'Retry-After on 429');
   t.equal(responses('/v1/orders', 'post')['503'].headers?.['retry-after']?.required, false, 'on some 503s');
   t.equal(responses('/v1/orders', 'get')['401'].headers?.['www-authenticate']?.required, true, 'WWW-Authenticate on 401');
-  t.equal(responses('/v1/orders', 'get')['200'].headers, undefined, 'a read has no seq');
+  t.same(Object.keys(responses('/v1/orders', 'get')['200'].headers ?? {}).sort(), ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'], 'a read has no seq, only the rate limit\'s headers');
+  t.equal(responses('/v1/orders', 'get')['200'].headers?.['x-ratelimit-limit']?.required, false, 'which are not sent with the limit off');
+  t.equal(responses('/healthz', 'get')['200'].headers, undefined, 'a probe, which the limit does not count, has none');
+  // A body that may be null may be left out; one that may not, may not.
+  const bodyRequired = (path: string, method: string) => (paths[path][method] as { requestBody?: { required?: boolean } }).requestBody?.required;
+  t.equal(bodyRequired('/v1/block-trades/{blockId}/accept', 'post'), false, 'an accept may come without a body');
+  t.equal(bodyRequired('/v1/admin/end-of-day', 'post'), false, 'so may an end of day');
+  t.equal(bodyRequired('/v1/orders', 'post'), true, 'an order may not');
+  // The WebSocket door, which no JSON route describes, is described by hand.
+  const ws = paths['/v1/ws']?.get as { responses?: Record<string, { description?: string; content?: unknown }> } | undefined;
+  t.same(Object.keys(ws?.responses ?? {}), ['101', '400', '429', '503'], 'GET /v1/ws: the upgrade and its refusals');
+  t.match(ws?.responses?.['429']?.description, /TOO_MANY_CONNECTIONS/);
   const post = paths['/v1/orders'].post as { requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, unknown>; required?: string[] } }> } };
   const schema = post.requestBody?.content?.['application/json']?.schema;
   t.ok(schema?.properties && ['symbol', 'side', 'type', 'price', 'quantity', 'timeInForce', 'clientOrderId', 'accountId'].every((k) => k in (schema.properties as object)), 'the order body is described');
