@@ -191,7 +191,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     const checked: FastifyValidationResult = (data: Record<string, unknown> | null | undefined): boolean => {
       for (const name of integers) {
         const value = data?.[name];
-        if (typeof value === 'string' && !/^-?[0-9]{1,16}$/.test(value)) {
+        if (typeof value === 'string' && !/^-?[0-9]+$/.test(value)) {
           checked.errors = [{ keyword: 'type', instancePath: `/${name}`, schemaPath: `#/properties/${name}/type`, params: { type: 'integer' }, message: 'must be integer' }];
           return false;
         }

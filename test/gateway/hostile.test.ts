@@ -159,6 +159,7 @@ t.test('wrong types are refused, never coerced into an order', async (t) => {
   expectError(t, await hit('GET', '/v1/orders?limit=0x10', { key: 'M1' }), 400, 'INVALID_REQUEST', /^querystring\/limit must be a whole number$/, 'a page\'s limit');
   expectError(t, await hit('GET', '/v1/instruments/CEA24/trades?limit=-1'), 400, 'INVALID_REQUEST', /^querystring\/limit must be at least 1$/, 'a negative one is named by its bound');
   t.equal((await hit('GET', '/v1/instruments/CEA24/trades?limit=05')).status, 200, 'digits are taken, a leading zero too');
+  expectError(t, await hit('GET', '/v1/instruments/CEA24/klines?limit=99999999999999999999'), 400, 'INVALID_REQUEST', /^querystring\/limit must be at most 1500$/, 'twenty digits are a whole number, past the bound');
 
   expectError(t, await hit('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M3-C4', maxQuantity: '100' } }), 400, 'INVALID_REQUEST', undefined, 'a cap as a string');
   expectError(t, await hit('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: 5, reason: 'x' } }), 400, 'INVALID_REQUEST', undefined, 'a band as a number');
