@@ -344,6 +344,14 @@ export function jsonErrorAt(text: string): number {
     }
     return false;
   };
+  /** Scans an object's key and its colon, from the key's opening quote; false where they break. */
+  const key = (): boolean => {
+    if (text[i] !== '"' || !string()) return false;
+    blanks();
+    if (text[i] !== ':') return false;
+    i++;
+    return true;
+  };
   const open: ('[' | '{')[] = [];
   let wantValue = true;
   for (;;) {
@@ -358,13 +366,7 @@ export function jsonErrorAt(text: string): number {
         i++;
         blanks();
         if (text[i] === (c === '[' ? ']' : '}')) { open.pop(); i++; wantValue = false; continue; }
-        if (c === '{') {
-          if (text[i] !== '"') return Math.min(i, n);
-          if (!string()) return Math.min(i, n);
-          blanks();
-          if (text[i] !== ':') return Math.min(i, n);
-          i++;
-        }
+        if (c === '{' && !key()) return Math.min(i, n);
         continue;
       }
       if (!scalar()) return Math.min(i, n);
@@ -379,11 +381,7 @@ export function jsonErrorAt(text: string): number {
     i++;
     if (top === '{') {
       blanks();
-      if (text[i] !== '"') return Math.min(i, n);
-      if (!string()) return Math.min(i, n);
-      blanks();
-      if (text[i] !== ':') return Math.min(i, n);
-      i++;
+      if (!key()) return Math.min(i, n);
     }
     wantValue = true;
   }
