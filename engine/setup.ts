@@ -48,8 +48,8 @@ const SETUP_ACTOR = { role: 'operator', id: 'setup' } as const;
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-/** A UTF-8 file's text without the byte-order mark some editors write at its start: it is no part of the JSON. */
-const withoutBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+/** A UTF-8 file's text without the byte-order mark some editors write at its start: it is no part of the JSON (markets files, venue profiles, keys files). */
+export const withoutBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
 
 /** Reads a file and parses it as JSON; a missing file or bad JSON is a SetupError naming the file. */
 function readJson(file: string): unknown {

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatMoney } from '../engine/index.ts';
-import { DEMO_MARKETS_FILE } from '../engine/setup.ts';
+import { DEMO_MARKETS_FILE, withoutBom } from '../engine/setup.ts';
 import { startExchange, type Exchange } from './exchange.ts';
 import type { KeySpec } from './keys.ts';
 
@@ -127,8 +127,7 @@ let keys: KeySpec[] | undefined;
 const keysFile = values.keys === undefined ? undefined : resolve(values.keys);
 if (keysFile !== undefined) {
   try {
-    // A byte-order mark (which some editors write at the start of a UTF-8 file) is no part of the JSON.
-    const text = readFileSync(keysFile, 'utf8').replace(/^\uFEFF/, '');
+    const text = withoutBom(readFileSync(keysFile, 'utf8'));
     try {
       keys = JSON.parse(text) as KeySpec[];
     } catch (e) {

@@ -1,7 +1,7 @@
 // Operators' routes (API.md "Operators"): accounts, deposits and withdrawals, listing an
 // instrument with its venue profile, the end of day, and the settlement outputs.
 import { createReadStream } from 'node:fs';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Negotiator from 'negotiator';
 import { formatMoney, parseMoney, ProfileError, validateProfile, type AccountEvent, type VenueProfile } from '../../engine/index.ts';
 import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts';
@@ -15,6 +15,12 @@ const operator = { config: { role: 'operator' as const } };
 /** The forms a settlement report is sent in, as its Content-Type says them. */
 const JSON_FORM = 'application/json; charset=utf-8';
 const CSV_FORM = 'text/csv; charset=utf-8';
+
+/** The form of `forms` the request's Accept header prefers (the first without one, or with a blank one); undefined when it accepts none. */
+function negotiated(req: FastifyRequest, forms: string[]): string | undefined {
+  const accept = req.headers.accept;
+  return accept === undefined || accept.trim() === '' ? forms[0] : new Negotiator(req).mediaType(forms);
+}
 const VENUE = SYMBOL;
 
 /** A closed day's settlement that cannot be written now (a full disk, say). */
@@ -209,9 +215,8 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
   }, async (req, reply) => {
     if (!(await available(reply, req.params.date))) return reply;
     // The day's index comes as JSON only: an Accept that refuses it is told so, as a report's is.
-    const accept = req.headers.accept;
-    if (accept !== undefined && accept.trim() !== '' && new Negotiator(req).mediaType([JSON_FORM]) === undefined) {
-      return fail(reply, 406, 'NOT_ACCEPTABLE', `a settlement day's index is sent as ${JSON_FORM} (its reports also as ${CSV_FORM}); the Accept header (${accept.slice(0, 200)}) does not accept it`);
+    if (negotiated(req, [JSON_FORM]) === undefined) {
+      return fail(reply, 406, 'NOT_ACCEPTABLE', `a settlement day's index is sent as ${JSON_FORM} (its reports also as ${CSV_FORM}); the Accept header (${req.headers.accept!.slice(0, 200)}) does not accept it`);
     }
     return {
       date: req.params.date, totals: JSON.parse(g.settlement.read(req.params.date, 'totals', 'json') ?? 'null'),
@@ -241,10 +246,9 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     // range more specific than another or with a higher q wins, and at a tie the one the header
     // names first; the forms are offered with the charset they are sent in, so that asking for
     // exactly that matches. A blank Accept is no Accept (JSON); one naming neither form is 406.
-    const accept = req.headers.accept;
-    const form = accept === undefined || accept.trim() === '' ? JSON_FORM : new Negotiator(req).mediaType([JSON_FORM, CSV_FORM]);
+    const form = negotiated(req, [JSON_FORM, CSV_FORM]);
     if (form === undefined) {
-      return fail(reply, 406, 'NOT_ACCEPTABLE', `a report is sent as ${JSON_FORM} or ${CSV_FORM}; the Accept header (${accept!.slice(0, 200)}) accepts neither`);
+      return fail(reply, 406, 'NOT_ACCEPTABLE', `a report is sent as ${JSON_FORM} or ${CSV_FORM}; the Accept header (${req.headers.accept!.slice(0, 200)}) accepts neither`);
     }
     const csv = form === CSV_FORM;
     const file = g.settlement.file(req.params.date, req.params.report, csv ? 'csv' : 'json');
