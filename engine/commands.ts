@@ -121,12 +121,38 @@ export interface AcceptBlock extends Stamp { type: 'acceptBlock'; blockId: numbe
 /** The party the block waits for refuses it; the party that set its terms withdraws it. */
 export interface EndBlock extends Stamp { type: 'rejectBlock' | 'withdrawBlock'; blockId: number }
 
+/**
+ * A one-way auction (单向竞价, MARKET-RULES section 2.3): one account offers `quantity` tonnes to
+ * sell (or asks to buy them); other accounts bid (or offer) until an operator closes it, or the end
+ * of day does. `reservePct` is the initiator's choice among the venue's reserves (the first when
+ * left out): how far below the previous close bids may go (above it, for a buy auction).
+ */
+export interface OpenAuction extends Stamp {
+  type: 'openAuction';
+  accountId: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  quantity: number;
+  pricing: 'uniform' | 'pay_as_bid';
+  reservePct?: string | null;
+}
+
+/** A bid (an offer, in a buy auction) of `quantity` tonnes at `price`, held until the auction closes. */
+export interface BidAuction extends Stamp { type: 'bidAuction'; auctionId: number; accountId: string; price: number; quantity: number }
+
+/** The bidder withdraws its bid while the auction is open. */
+export interface CancelAuctionBid extends Stamp { type: 'cancelAuctionBid'; auctionId: number; bidId: number }
+
+/** An operator allocates the auction now (`closeAuction`), or ends it with no trade (`cancelAuction`, with a reason). */
+export interface EndAuction extends Stamp { type: 'closeAuction' | 'cancelAuction'; auctionId: number; reason?: string | null }
+
 /** Closes the trading day `date` (MARKET-RULES section 11). */
 export interface EndOfDay extends Stamp { type: 'endOfDay'; date: string }
 
 export type Command =
   | PlaceOrder | CancelOrder | ModifyOrder
   | ProposeBlock | CounterBlock | AcceptBlock | EndBlock | EndOfDay
+  | OpenAuction | BidAuction | CancelAuctionBid | EndAuction
   | CreateAccount | Transfer | ListInstrument
   | SetInstrument | SetInstrumentStatus | MarketStatus | SetLimit | RestrictAccount | CancelAll | FileLargeHolderReport | PublishWarning;
 
@@ -149,6 +175,11 @@ export const COMMAND_ROLES: Record<CommandType, readonly Role[]> = {
   acceptBlock: ['member'],
   rejectBlock: ['member'],
   withdrawBlock: ['member'],
+  openAuction: ['member'],
+  bidAuction: ['member'],
+  cancelAuctionBid: ['member'],
+  closeAuction: ['operator'],
+  cancelAuction: ['risk', 'operator'],
   endOfDay: ['operator'],
   createAccount: ['operator'],
   deposit: ['operator'],

@@ -63,6 +63,8 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
     e.endResting(order, 'expired', 'end_of_day', c);
   }
   e.blocks.expireAll(c);
+  // An auction's window closes with the day: what is still open is allocated, and its trades count today.
+  e.auctions.closeAll(c);
 
   const largeHolders = e.largeHolders();
 

@@ -14,12 +14,13 @@ import { refused, reject, type RejectCode, type Rejection } from './errors.ts';
 import type { EngineEvent, OrderEvent } from './events.ts';
 import { bandTooWide, Instrument } from './instrument.ts';
 import { OpenOrders } from './openOrders.ts';
+import { AuctionDesk } from './auctions.ts';
 import { BlockDesk } from './blockTrades.ts';
 import { endOfDay } from './endOfDay.ts';
 import { buyFeeReserve, divideHalfUp, formatMoney, MAX_AMOUNT, parsePercent, priceFault, tradeFee } from './money.ts';
 import { BUY, Order, SELL, sideName, type Side, type TimeInForce } from './order.ts';
 import { restore, snapshot, stateHash, type EngineSnapshot } from './snapshot.ts';
-import { ACCOUNT_CLASSES, ProfileError, dateOfDay, dayOfDate, validateProfile, type AccountClass, type ClassLimit } from './profile.ts';
+import { ACCOUNT_CLASSES, ProfileError, dateOfDay, dayOfDate, validateProfile, type AccountClass, type ClassLimit, type TradeMode } from './profile.ts';
 
 export interface Accepted {
   ok: true;
@@ -30,6 +31,9 @@ export interface Accepted {
   duplicate?: boolean;
   /** The block trade proposal the command made or acted on. */
   blockId?: number;
+  /** The auction the command opened or acted on, and the bid it placed or withdrew. */
+  auctionId?: number;
+  bidId?: number;
 }
 
 export type Result = Accepted | Rejection;
@@ -174,6 +178,8 @@ export class Engine {
   feesCollected = 0;
   /** Block trade proposals under negotiation. */
   readonly blocks = new BlockDesk(this);
+  /** One-way auctions open for bids. */
+  readonly auctions = new AuctionDesk(this);
   private readonly bookFactory: BookFactory;
   /**
    * Events of the command being applied, handed over with its result: null until the first, which
@@ -237,6 +243,11 @@ export class Engine {
       case 'acceptBlock': return this.blocks.accept(command);
       case 'rejectBlock':
       case 'withdrawBlock': return this.blocks.end(command);
+      case 'openAuction': return this.auctions.openAuction(command);
+      case 'bidAuction': return this.auctions.bid(command);
+      case 'cancelAuctionBid': return this.auctions.cancelBid(command);
+      case 'closeAuction':
+      case 'cancelAuction': return this.auctions.end(command);
       case 'endOfDay': return endOfDay(this, command);
     }
   }
@@ -709,9 +720,9 @@ export class Engine {
 
   /** Halts, session, admission and restrictions: whether the account may trade this side now. */
   /** @internal */
-  tradingGate(inst: Instrument, acct: Account, side: Side, mode: 'listed' | 'block', time: number): Rejection | null {
+  tradingGate(inst: Instrument, acct: Account, side: Side, mode: TradeMode, time: number): Rejection | null {
     if (this.marketHalted || inst.status === 'halted') return this.haltedRejection(inst);
-    const open = inst.openWindow[mode === 'listed' ? 0 : 1];
+    const open = inst.openWindow[mode === 'listed' ? 0 : mode === 'block' ? 1 : 2];
     if (!(time >= open.from && time < open.until && open.day === this.tradingDay)) {
       const closed = this.sessionCheck(inst, mode, time);
       if (closed !== null) return closed;
@@ -756,7 +767,7 @@ export class Engine {
    * session it falls in is remembered on the instrument, so that the next commands inside it skip
    * this arithmetic.
    */
-  private sessionCheck(inst: Instrument, mode: 'listed' | 'block', time: number): Rejection | null {
+  private sessionCheck(inst: Instrument, mode: TradeMode, time: number): Rejection | null {
     const profile = inst.profile;
     const day = localDay(time);
     if (day !== this.tradingDay) {
@@ -768,7 +779,7 @@ export class Engine {
       return reject('MARKET_CLOSED', `${mode} trading in ${inst.symbol} is closed now; its sessions are ${describeSessions(profile, mode)} (UTC+8)`);
     }
     const midnight = localMidnight(day);
-    const open = inst.openWindow[mode === 'listed' ? 0 : 1];
+    const open = inst.openWindow[mode === 'listed' ? 0 : mode === 'block' ? 1 : 2];
     open.day = day;
     open.from = midnight + range[0] * 60_000;
     open.until = midnight + range[1] * 60_000;
@@ -1170,6 +1181,7 @@ export class Engine {
       }
     }
     this.blocks.withdrawOverCap(acct, pos, inst, cap, c);
+    this.auctions.withdrawOverCap(acct, pos, inst, cap, c);
   }
 
   private restrictAccount(c: RestrictAccount): Result {
@@ -1188,6 +1200,7 @@ export class Engine {
       const forbidden = (side: Side): boolean => forbids(acct.restriction, side);
       this.endOrdersOf(acct, c, 'account_restricted', forbidden);
       this.blocks.withdrawAllOf(acct, c, 'account_restricted', forbidden);
+      this.auctions.withdrawAllOf(acct, c, 'account_restricted', forbidden);
     }
     return this.done();
   }
@@ -1209,6 +1222,8 @@ export class Engine {
     this.endOrdersOf(acct, c, 'cancelled_by_risk');
     // Block proposals are orders too: the account's negotiations end with it.
     this.blocks.withdrawAllOf(acct, c, 'cancelled_by_risk');
+    // So are auctions and their bids.
+    this.auctions.withdrawAllOf(acct, c, 'cancelled_by_risk');
     return this.done();
   }
 
@@ -1313,7 +1328,7 @@ export class Engine {
    * the instrument's calendar (halts aside): false after the end of day until the next day begins,
    * on a day its calendar does not trade, and between sessions.
    */
-  sessionOpen(inst: Instrument, mode: 'listed' | 'block', time: number): boolean {
+  sessionOpen(inst: Instrument, mode: TradeMode, time: number): boolean {
     // The command's own check (an open session it finds is remembered, as for a command: a fact of
     // the calendar, not of the state).
     return this.sessionCheck(inst, mode, time) === null;

@@ -138,6 +138,57 @@ export interface BlockEvent {
   reason: string | null;
 }
 
+export type AuctionStatus = 'opened' | 'closed' | 'cancelled';
+
+/** A one-way auction opened, allocated (closed) or cancelled. Prices in fen. */
+export interface AuctionEvent {
+  type: 'auction';
+  seq: number;
+  time: number;
+  auctionId: number;
+  symbol: string;
+  status: AuctionStatus;
+  /** The initiating account, its side and the tonnes it offers (or asks for). */
+  accountId: string;
+  side: 'buy' | 'sell';
+  quantity: number;
+  pricing: 'uniform' | 'pay_as_bid';
+  /** The prices a bid may name, inclusive. */
+  low: number;
+  high: number;
+  /** On close: the tonnes allocated, their turnover, and the last accepted bid's price (the price of every fill when uniform); null with no fill. */
+  filled: number;
+  turnover: number;
+  clearingPrice: number | null;
+  /** Bids standing (at close: taking part). */
+  bids: number;
+  reason: string | null;
+}
+
+export type AuctionBidStatus = 'placed' | 'cancelled' | 'filled' | 'partially_filled' | 'unfilled';
+
+/** A bid in an auction placed, withdrawn or (at the close) filled, partly filled or left unfilled. */
+export interface AuctionBidEvent {
+  type: 'auctionBid';
+  seq: number;
+  time: number;
+  auctionId: number;
+  bidId: number;
+  symbol: string;
+  accountId: string;
+  /** The bidder's side: buy in a sell auction. */
+  side: 'buy' | 'sell';
+  price: number;
+  quantity: number;
+  filled: number;
+  /** The price its fill traded at (null without one). */
+  tradePrice: number | null;
+  /** The trade of its fill (null without one). */
+  tradeId: number | null;
+  status: AuctionBidStatus;
+  reason: string | null;
+}
+
 /** One instrument's day, as the end of day closed it. Prices in fen (null: no listed trade). */
 export interface DayInstrumentStats {
   symbol: string;
@@ -174,7 +225,7 @@ export interface EndOfDayEvent {
   accounts: { accountId: string; member: string; cash: number; holdings: [symbol: string, quantity: number][] }[];
 }
 
-export type EngineEvent = EndOfDayEvent | BlockEvent | OrderEvent | TradeEvent | LargeHolderEvent | InstrumentEvent | MarketEvent | AccountEvent | LimitEvent | WarningEvent;
+export type EngineEvent = EndOfDayEvent | BlockEvent | AuctionEvent | AuctionBidEvent | OrderEvent | TradeEvent | LargeHolderEvent | InstrumentEvent | MarketEvent | AccountEvent | LimitEvent | WarningEvent;
 
 /** An id as every answer and report gives it: a string of digits (null stays null). */
 export const idText = (id: number | null): string | null => (id === null ? null : String(id));

@@ -13,6 +13,8 @@ export { BUY, SELL, Order, type Side, type OrderStatus, type OrderType, type Tim
 export { Account, Position, RESTRICTIONS, type Restriction, type LargeHolderStatus } from './account.ts';
 export { Instrument, DayStats, type InstrumentStatus } from './instrument.ts';
 export { BlockDesk, Block, noSuchBlock } from './blockTrades.ts';
+export { AuctionDesk, Auction, AuctionBid, type Pricing } from './auctions.ts';
+export type { AuctionSnapshot } from './snapshot.ts';
 export { endOfDay, closeOf, firstTradingDay } from './endOfDay.ts';
 export * from './settlement.ts';
 export * from './klines.ts';

@@ -66,8 +66,8 @@ export class Instrument {
   readonly classCaps: Record<AccountClass, ClassLimit | null>;
   readonly classThresholds: Record<AccountClass, ClassLimit | null>;
   readonly book: Book;
-  /** The session last found open, per mode (listed, block), as absolute times: a cache for the gate. */
-  readonly openWindow = [{ day: -1, from: 0, until: 0 }, { day: -1, from: 0, until: 0 }];
+  /** The session last found open, per mode (listed, block, auction), as absolute times: a cache for the gate. */
+  readonly openWindow = [{ day: -1, from: 0, until: 0 }, { day: -1, from: 0, until: 0 }, { day: -1, from: 0, until: 0 }];
   stats = new DayStats();
   totals = new Totals();
 

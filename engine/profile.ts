@@ -36,6 +36,14 @@ export interface VenueProfile {
   fees: Record<TradeMode, { buy: string; sell: string }>;
   admittedClasses: AccountClass[];
   positionCaps: Record<AccountClass, ClassLimit | null>;
+  /**
+   * The one-way auction (MARKET-RULES section 2.3): the least quantity an auction offers; how far
+   * from the previous close bids may go against the initiator (`limitPct`: a sell auction's bids at
+   * most that far above it, a buy auction's offers at least that far below); and the reserves the
+   * initiator chooses from (`reservePcts`: how far below the close a sell auction takes bids, above
+   * it for a buy auction). Absent: the venue runs no auctions.
+   */
+  auction?: { minQuantity: number; limitPct: string; reservePcts: string[] };
   largeHolder: {
     thresholds: Record<AccountClass, ClassLimit | null>;
     reportDays: number;
@@ -58,6 +66,8 @@ export interface CompiledProfile {
   blockBandRate: number;
   fees: Record<TradeMode, { buy: number; sell: number }>; // parts per 10^8 of turnover
   sessions: Record<TradeMode, SessionRanges>;
+  /** The auction's limits as rates (parts per 10^8), or null when the venue runs none. */
+  auction: { minQuantity: number; limitRate: number; reserveRates: number[] } | null;
   weekdays: boolean[]; // index 0 = Sunday … 6 = Saturday
   holidays: Set<number>; // day numbers
 }
@@ -73,7 +83,7 @@ const PROFILE_FIELDS = new Set([
   'venue', 'name', 'exchange', 'kind', 'listedMode', 'instruments', 'tick', 'lot', 'listedBandPct', 'blockBandPct',
   'blockMinQuantity', 'blockBandExemptFromQuantity', 'maxListedOrderQuantity', 'marketDepthLevels', 'pickDepthLevels',
   'pickQuantity', 'sessions', 'tradingWeekdays', 'holidays', 'closeRule', 'fees', 'admittedClasses', 'positionCaps',
-  'largeHolder', 'notes',
+  'largeHolder', 'auction', 'notes',
 ]);
 const SYMBOL_RE = /^[A-Z][A-Z0-9-]{1,15}$/;
 const TIME_RE = /^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$/;
@@ -261,6 +271,23 @@ export function validateProfile(value: unknown, where: string, strictChecks = fa
     publish: lh.publish === true,
   };
 
+  let auction: CompiledProfile['auction'] = null;
+  if (p.auction !== undefined) {
+    const a = strict(p.auction, 'auction', ['minQuantity', 'limitPct', 'reservePcts']);
+    const minQuantity = int(a.minQuantity, 'auction.minQuantity', 1);
+    const limitRate = pct(a.limitPct, 'auction.limitPct');
+    if (!Array.isArray(a.reservePcts) || a.reservePcts.length === 0) fail('auction.reservePcts', 'must list the reserves an initiator may choose, such as ["0", "10"]');
+    const reservePcts = a.reservePcts as unknown[];
+    const reserveRates = reservePcts.map((v, i) => {
+      const r = typeof v === 'string' ? parsePercent(v) : null;
+      if (r === null) fail(`auction.reservePcts[${i}]`, 'must be a percentage string from 0 to 100, such as "10"');
+      if (reservePcts.indexOf(v) !== i) fail(`auction.reservePcts[${i}]`, `lists ${v as string} twice`);
+      return r as number;
+    });
+    profile.auction = { minQuantity, limitPct: a.limitPct as string, reservePcts: reservePcts as string[] };
+    auction = { minQuantity, limitRate, reserveRates };
+  }
+
   return {
     source: profile,
     tick: tick as number,
@@ -269,6 +296,7 @@ export function validateProfile(value: unknown, where: string, strictChecks = fa
     blockBandRate,
     fees: compiledFees,
     sessions: compiledSessions,
+    auction,
     weekdays,
     holidays,
   };

@@ -8,6 +8,7 @@ import { Account, type LargeHolderStatus, type Restriction } from './account.ts'
 import type { BookFactory } from './book.ts';
 import { Engine } from './engine.ts';
 import { DayStats, Instrument, Totals, type InstrumentStatus } from './instrument.ts';
+import { Auction, AuctionBid, type Pricing } from './auctions.ts';
 import { Block } from './blockTrades.ts';
 import { BUY, Order, SELL, type OrderStatus, type OrderType, type TimeInForce } from './order.ts';
 import { dateOfDay, validateProfile, type AccountClass, type ClassLimit, type VenueProfile } from './profile.ts';
@@ -110,6 +111,26 @@ export interface EngineSnapshot {
   clientOrderIds: [key: string, orderId: number, fingerprint: string][];
   nextBlockId: number;
   blocks: BlockSnapshot[];
+  /**
+   * The auction counters and open auctions, with their bids in id order; absent while no auction
+   * has been opened (so that a state without auctions has the text, and the hash, it had before).
+   */
+  auctions?: { nextAuctionId: number; nextBidId: number; open: AuctionSnapshot[] };
+}
+
+export interface AuctionSnapshot {
+  id: number;
+  symbol: string;
+  accountId: string;
+  side: 'buy' | 'sell';
+  quantity: number;
+  pricing: Pricing;
+  low: number;
+  high: number;
+  seq: number;
+  frozenCash: number;
+  frozenTonnes: number;
+  bids: { id: number; accountId: string; price: number; quantity: number; seq: number; frozenCash: number; frozenTonnes: number }[];
 }
 
 export function snapshot(engine: Engine): EngineSnapshot {
@@ -151,6 +172,18 @@ export function snapshot(engine: Engine): EngineSnapshot {
   const clientOrderIds = [...inner.clientOrderIds.entries()]
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
     .map(([k, v]): [string, number, string] => [k, v.orderId, v.fingerprint]);
+  const desk = engine.auctions;
+  const auctions = desk.nextAuctionId === 1 ? undefined : {
+    nextAuctionId: desk.nextAuctionId,
+    nextBidId: desk.nextBidId,
+    open: desk.openById().map((a): AuctionSnapshot => ({
+      id: a.id, symbol: a.instrument.symbol, accountId: a.initiator.id, side: a.side === BUY ? 'buy' : 'sell', quantity: a.quantity,
+      pricing: a.pricing, low: a.low, high: a.high, seq: a.seq, frozenCash: a.frozenCash, frozenTonnes: a.frozenTonnes,
+      bids: [...a.bids.values()].sort((x, y) => x.id - y.id).map((b) => ({
+        id: b.id, accountId: b.account.id, price: b.price, quantity: b.quantity, seq: b.seq, frozenCash: b.frozenCash, frozenTonnes: b.frozenTonnes,
+      })),
+    })),
+  };
   return {
     version: SNAPSHOT_VERSION, lastSeq: inner.lastSeq, lastTime: inner.lastTime, tradingDate: engine.tradingDate,
     marketHalted: engine.marketHalted, marketHaltReason: engine.marketHaltReason, nextOrderId: inner.nextOrderId,
@@ -161,6 +194,7 @@ export function snapshot(engine: Engine): EngineSnapshot {
       counterpartyAccountId: b.counterparty?.id ?? null, price: b.price, quantity: b.quantity, inReplyTo: b.inReplyTo,
       status: b.status, termsBy: b.termsBy.id, frozenCash: b.frozenCash, frozenTonnes: b.frozenTonnes,
     })),
+    ...(auctions === undefined ? {} : { auctions }),
   };
 }
 
@@ -236,6 +270,28 @@ export function restore(s: EngineSnapshot, options: { bookFactory?: BookFactory 
     block.frozenCash = b.frozenCash;
     block.frozenTonnes = b.frozenTonnes;
     engine.blocks.restoreBlock(block);
+  }
+  if (s.auctions !== undefined) {
+    const desk = engine.auctions;
+    desk.nextAuctionId = s.auctions.nextAuctionId;
+    desk.nextBidId = s.auctions.nextBidId;
+    for (const a of s.auctions.open) {
+      const inst = engine.instrument(a.symbol);
+      const initiator = engine.account(a.accountId);
+      if (inst === undefined || initiator === undefined) throw new Error(`snapshot: auction ${a.id} names an unknown account or instrument`);
+      const auction = new Auction(a.id, inst, initiator, a.side === 'buy' ? BUY : SELL, a.quantity, a.pricing, a.low, a.high, a.seq);
+      auction.frozenCash = a.frozenCash;
+      auction.frozenTonnes = a.frozenTonnes;
+      for (const b of a.bids) {
+        const bidder = engine.account(b.accountId);
+        if (bidder === undefined) throw new Error(`snapshot: bid ${b.id} of auction ${a.id} names an unknown account`);
+        const bid = new AuctionBid(b.id, bidder, b.price, b.quantity, b.seq);
+        bid.frozenCash = b.frozenCash;
+        bid.frozenTonnes = b.frozenTonnes;
+        auction.bids.set(bid.id, bid);
+      }
+      desk.restoreAuction(auction);
+    }
   }
   return engine;
 }

@@ -32,6 +32,11 @@ const proposal = (more: Record<string, unknown> = {}) => ({
   counterpartyAccountId: 'B1-A', ...more,
 });
 
+const auction = (more: Record<string, unknown> = {}) => ({
+  type: 'openAuction' as const, accountId: 'S1-A', symbol: 'CEA24', side: 'sell' as const, quantity: 100_000, pricing: 'uniform' as const, ...more,
+});
+const auctionIdOf = (r: Result) => (ok(r) as { auctionId?: number }).auctionId as number;
+
 /** One way to provoke each code, each on a fresh world. */
 const CASES: Record<RejectCode, (t: Asserts, h: Harness) => void> = {
   INVALID_COMMAND: (t, h) => expectReject(t, h, () => h.order('B1-A', buy({ side: 'hold' as 'buy' })), 'INVALID_COMMAND', 'side'),
@@ -47,6 +52,25 @@ const CASES: Record<RejectCode, (t: Asserts, h: Harness) => void> = {
     expectReject(t, h, () => h.member('B1', { type: 'acceptBlock', blockId: block }), 'ACCOUNT_REQUIRED', 'B1-A, B1-B');
   },
   UNKNOWN_BLOCK: (t, h) => expectReject(t, h, () => h.member('B1', { type: 'acceptBlock', blockId: 999 }), 'UNKNOWN_BLOCK'),
+  UNKNOWN_AUCTION: (t, h) => expectReject(t, h, () => h.member('B1', { type: 'bidAuction', auctionId: 7, accountId: 'B1-A', price: 5746, quantity: 10 }), 'UNKNOWN_AUCTION', 'auction 7'),
+  UNKNOWN_BID: (t, h) => {
+    const id = auctionIdOf(h.member('S1', auction()));
+    ok(h.member('B1', { type: 'bidAuction', auctionId: id, accountId: 'B1-A', price: 5746, quantity: 10 }));
+    // Another member's bid is unknown to the caller, as one that does not exist.
+    expectReject(t, h, () => h.member('X1', { type: 'cancelAuctionBid', auctionId: id, bidId: 1 }), 'UNKNOWN_BID', 'bid 1');
+  },
+  AUCTION_NOT_OPEN: (t, h) => {
+    const id = auctionIdOf(h.member('S1', auction()));
+    ok(h.operator({ type: 'closeAuction', auctionId: id }));
+    expectReject(t, h, () => h.member('B1', { type: 'bidAuction', auctionId: id, accountId: 'B1-A', price: 5746, quantity: 10 }), 'AUCTION_NOT_OPEN');
+  },
+  AUCTION_TOO_SMALL: (t, h) => expectReject(t, h, () => h.member('S1', auction({ quantity: 99_999 })), 'AUCTION_TOO_SMALL', 'at least 100000 t'),
+  AUCTION_NOT_OFFERED: (t, h) => {
+    const { auction: _none, ...profile } = national();
+    h.list({ ...profile, venue: 'NOAU', instruments: [{ symbol: 'NOAU', name: 'No auctions', vintage: null }] }, 'NOAU', '57.46');
+    ok(h.operator({ type: 'deposit', accountId: 'S1-A', symbol: 'NOAU', quantity: 100_000 }));
+    expectReject(t, h, () => h.member('S1', auction({ symbol: 'NOAU' })), 'AUCTION_NOT_OFFERED', 'NOAU');
+  },
   NOT_PERMITTED: (t, h) => expectReject(t, h, () => h.member('B1', { type: 'setInstrument', symbol: 'CEA24', listedBandPct: '5', reason: 'x' }), 'NOT_PERMITTED'),
   ACCOUNT_NOT_OWNED: (t, h) => expectReject(t, h, () => h.member('B1', { type: 'placeOrder', accountId: 'S1-A', symbol: 'CEA24', side: 'sell', orderType: 'limit', price: 5800, quantity: 10 }), 'ACCOUNT_NOT_OWNED'),
   VENUE_NOT_ADMITTED: (t, h) => {
