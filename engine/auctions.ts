@@ -207,7 +207,7 @@ export class AuctionDesk {
     }
   }
 
-  /** The open auctions in id order (the map's order is not kept by a snapshot). */
+  /** The open auctions in id order: the order of snapshots, the end of day and risk controls. */
   openById(): Auction[] {
     return [...this.open.values()].sort((a, b) => a.id - b.id);
   }

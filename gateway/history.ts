@@ -3,7 +3,7 @@
 // committed batches, and rebuilt at start-up from the facts the journal recorded, so a restart
 // loses none of it. Earlier days' orders and fills are read back from the journal on request, on a
 // thread of their own (pastDays.ts), folded as here (History.closedDay).
-import { describeOrder, Klines, type BlockEvent, type Kline, type EngineEvent, type Order, type OrderEvent, type TradeEvent, type WarningEvent } from '../engine/index.ts';
+import { describeOrder, Klines, type AuctionBidEvent, type AuctionEvent, type BlockEvent, type Kline, type EngineEvent, type Order, type OrderEvent, type TradeEvent, type WarningEvent } from '../engine/index.ts';
 import type { Journal } from '../persistence/journal.ts';
 
 export interface Fill {
@@ -63,6 +63,11 @@ export class History {
   private readonly orderIds = new Map<string, number[]>();
   /** Today's block trade proposals, latest state, by id. */
   readonly blocks = new Map<number, BlockEvent>();
+  /** Today's auctions and their bids, latest state, by id. */
+  readonly auctions = new Map<number, AuctionEvent>();
+  readonly auctionBids = new Map<number, AuctionBidEvent>();
+  /** When each of today's auctions opened. */
+  readonly auctionOpenedAt = new Map<number, number>();
   /** Today's risk warnings, oldest first. */
   readonly warnings: WarningEvent[] = [];
   /** Today's fills by account. */
@@ -186,6 +191,11 @@ export class History {
       }
       this.orders.set(e.orderId, e);
     } else if (e.type === 'block') this.blocks.set(e.blockId, e);
+    else if (e.type === 'auction') {
+      this.auctions.set(e.auctionId, e);
+      if (e.status === 'opened') this.auctionOpenedAt.set(e.auctionId, e.time);
+    }
+    else if (e.type === 'auctionBid') this.auctionBids.set(e.bidId, e);
     else if (e.type === 'warning') this.warnings.push(e);
     else if (e.type === 'trade') {
       this.addFill(fillOf(e, 'buy'));
@@ -199,6 +209,9 @@ export class History {
       this.orders.clear();
       this.orderIds.clear();
       this.blocks.clear();
+      this.auctions.clear();
+      this.auctionBids.clear();
+      this.auctionOpenedAt.clear();
       this.warnings.length = 0;
       this.fills.clear();
     }
@@ -262,13 +275,13 @@ export class History {
 
   /**
    * The latest `limit` trades of an instrument, newest first: all of them, its block trades only, or
-   * all but its block trades (the WebSocket channels `blocks` and `trades`).
+   * its listed trades only (the WebSocket channels `blocks` and `trades`).
    */
-  recentTrades(symbol: string, limit: number, which: 'all' | 'block' | 'notBlock' = 'all'): TradeEvent[] {
-    if (which === 'notBlock') {
+  recentTrades(symbol: string, limit: number, which: 'all' | 'block' | 'listed' = 'all'): TradeEvent[] {
+    if (which === 'listed') {
       const list = this.recent.get(symbol) ?? [];
       const out: TradeEvent[] = [];
-      for (let i = list.length - 1; i >= 0 && out.length < limit; i--) if (list[i].mode !== 'block') out.push(list[i]);
+      for (let i = list.length - 1; i >= 0 && out.length < limit; i--) if (list[i].mode === 'listed') out.push(list[i]);
       return out;
     }
     const list = (which === 'block' ? this.recentBlocks : this.recent).get(symbol) ?? [];

@@ -17,6 +17,7 @@ import type { Committed } from '../persistence/sequencer.ts';
 import type { Gateway } from './http.ts';
 import { klineView, publishedLargeHolders, publishesLargeHolders, tickerView } from './routes/market.ts';
 import { blockView } from './routes/trading.ts';
+import { auctionView, bidView } from './routes/auctions.ts';
 import { warningView } from './replies.ts';
 import { fillsOf, statusAfterFill } from './history.ts';
 import { noSuchInstrument, orderView } from './http.ts';
@@ -381,9 +382,9 @@ export class Publisher {
     if (name === 'orders') return client.member === null ? ['UNAUTHENTICATED', 'send {"op":"auth","key":"..."} before subscribing to orders'] : null;
     if (name === 'warnings') return null;
     const [kind, symbol, interval, ...rest] = name.split(':');
-    const known = ['book', 'trades', 'blocks', 'ticker', 'kline'].includes(kind) && symbol !== undefined && symbol !== '' && rest.length === 0
+    const known = ['book', 'trades', 'blocks', 'auctions', 'ticker', 'kline'].includes(kind) && symbol !== undefined && symbol !== '' && rest.length === 0
       && (kind === 'kline' ? INTERVAL_NAMES.includes(interval as KlineInterval) : interval === undefined);
-    if (!known) return ['UNKNOWN_CHANNEL', `no channel ${name}: use book:SYM, trades:SYM, blocks:SYM, ticker:SYM, kline:SYM:1m|5m|15m|1h|1d, warnings or orders`];
+    if (!known) return ['UNKNOWN_CHANNEL', `no channel ${name}: use book:SYM, trades:SYM, blocks:SYM, auctions:SYM, ticker:SYM, kline:SYM:1m|5m|15m|1h|1d, warnings or orders`];
     if (this.g.engine.instrument(symbol) === undefined) return ['UNKNOWN_INSTRUMENT', noSuchInstrument(symbol)];
     return null;
   }
@@ -416,7 +417,8 @@ export class Publisher {
       const blocks = [...this.g.history.blocks.values()]
         .filter((b) => (b.status === 'proposed' || b.status === 'countered') && (ours(b.proposerAccountId) || ours(b.counterpartyAccountId)))
         .sort((a, b) => a.blockId - b.blockId);
-      body = `"orders":${JSON.stringify(open.map(orderView))},"blocks":${JSON.stringify(blocks.map(blockView))}`;
+      const bids = [...this.g.history.auctionBids.values()].filter((b) => b.status === 'placed' && ours(b.accountId)).sort((x, y) => x.bidId - y.bidId);
+      body = `"orders":${JSON.stringify(open.map(orderView))},"blocks":${JSON.stringify(blocks.map(blockView))},"bids":${JSON.stringify(bids.map(bidView))}`;
       this.ordersSnapshots.set(member, body);
     }
     // Its accounts' standing large-holder alerts, read afresh (a deposit or the end of day changes
@@ -457,8 +459,13 @@ export class Publisher {
       }
       return { bars: bars.map(klineView), closed };
     }
+    if (kind === 'auctions') {
+      const h = this.g.history;
+      const today = [...h.auctions.values()].filter((a) => a.symbol === symbol).sort((x, y) => x.auctionId - y.auctionId);
+      return { auctions: today.map((a) => auctionView(a, h.auctionOpenedAt.get(a.auctionId) ?? a.time)) };
+    }
     if (kind === 'trades' || kind === 'blocks') {
-      return { trades: this.g.history.recentTrades(symbol, 50, kind === 'blocks' ? 'block' : 'notBlock').map(tradeView) };
+      return { trades: this.g.history.recentTrades(symbol, 50, kind === 'blocks' ? 'block' : 'listed').map(tradeView) };
     }
     return null;
   }
@@ -589,7 +596,7 @@ export class Publisher {
       case 'trade':
         this.ordersChanged(e.buyAccountId);
         this.ordersChanged(e.sellAccountId);
-        this.publish(`${e.mode === 'block' ? 'blocks' : 'trades'}:${e.symbol}`, 'trade', () => tradeView(e));
+        this.publish(`${e.mode === 'listed' ? 'trades' : e.mode === 'block' ? 'blocks' : 'auctions'}:${e.symbol}`, 'trade', () => tradeView(e));
         this.executions(e);
         if (e.mode === 'listed') traded.add(e.symbol);
         break;
@@ -607,6 +614,18 @@ export class Publisher {
         if (other !== null && this.memberOf(other) !== this.memberOf(e.proposerAccountId)) this.toMember(other, build);
         break;
       }
+      case 'auction': {
+        // Public on the instrument's auctions channel (never naming the initiator); to the initiator's member as well.
+        const build = () => ({ auction: auctionView(e, this.g.history.auctionOpenedAt.get(e.auctionId) ?? e.time) });
+        this.publish(`auctions:${e.symbol}`, 'auction', build);
+        this.toMember(e.accountId, build, 'auction');
+        break;
+      }
+      case 'auctionBid':
+        // Sealed: only to the bidder's member.
+        this.ordersChanged(e.accountId);
+        this.toMember(e.accountId, () => ({ bid: bidView(e) }), 'bid');
+        break;
       case 'warning':
         this.publish('warnings', 'warning', () => ({ warning: warningView(e) }));
         break;

@@ -122,6 +122,59 @@ export const BLOCK_VIEW = {
   additionalProperties: false,
 } as const;
 
+/** auctionView (routes/auctions.ts). */
+export const AUCTION_VIEW = {
+  type: 'object',
+  description: 'a one-way auction (单向竞价) as anyone sees it: never its initiator, nor a bid',
+  properties: {
+    auctionId: ID_TEXT, symbol: TEXT, side: { ...SIDE, description: 'the initiator\'s side: sell when one account sells to the bidders' },
+    quantity: { ...TONNES, description: 'the tonnes offered (or asked for)' }, pricing: { type: 'string', enum: ['uniform', 'pay_as_bid'] },
+    low: { ...MONEY_TEXT, description: 'the lowest price a bid may name' }, high: { ...MONEY_TEXT, description: 'the highest price a bid may name' },
+    status: { type: 'string', enum: ['open', 'closed', 'cancelled'] },
+    bids: { type: ['integer', 'null'], description: 'how many bids took part; null while open (bids are sealed)' },
+    filled: { ...TONNES, description: 'the tonnes allocated (0 until closed)' }, turnover: MONEY_TEXT,
+    clearingPrice: { ...MONEY_TEXT_OR_NULL, description: 'the last accepted bid\'s price: every fill\'s price when uniform; null without a fill' },
+    reason: TEXT_OR_NULL, openedAt: TIME, time: { ...TIME, description: 'when it last changed' },
+  },
+  additionalProperties: false,
+} as const;
+
+/** bidView (routes/auctions.ts). */
+export const BID_VIEW = {
+  type: 'object',
+  description: 'a bid (an offer, in a buy auction) of one of the caller\'s accounts',
+  properties: {
+    bidId: ID_TEXT, auctionId: ID_TEXT, accountId: TEXT, symbol: TEXT, side: SIDE, price: MONEY_TEXT, quantity: TONNES,
+    status: { type: 'string', enum: ['open', 'cancelled', 'filled', 'partially_filled', 'unfilled'] }, filled: TONNES,
+    tradePrice: MONEY_TEXT_OR_NULL, tradeId: ID_TEXT_OR_NULL, reason: TEXT_OR_NULL, time: TIME,
+  },
+  additionalProperties: false,
+} as const;
+
+/** The answer to opening, closing or cancelling an auction: the auction after the command and the trades it made. */
+export const AUCTION_REPLY = {
+  type: 'object',
+  properties: {
+    auction: { ...AUCTION_VIEW, type: ['object', 'null'] },
+    trades: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { tradeId: ID_TEXT, price: MONEY_TEXT, quantity: TONNES, buyAccountId: TEXT, sellAccountId: TEXT, buyFee: MONEY_TEXT, sellFee: MONEY_TEXT },
+        additionalProperties: false,
+      },
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+/** The answer to placing or withdrawing a bid. */
+export const BID_REPLY = {
+  type: 'object',
+  properties: { bid: { ...BID_VIEW, type: ['object', 'null'] } },
+  additionalProperties: false,
+} as const;
+
 /** The answer to placing or modifying an order (orderReply in routes/trading.ts). */
 export const ORDER_REPLY = {
   type: 'object',

@@ -22,6 +22,7 @@ import type { StandbyServer } from './standby.ts';
 import { START_PHASES } from './startup.ts';
 import { marketRoutes } from './routes/market.ts';
 import { tradingRoutes } from './routes/trading.ts';
+import { auctionRoutes } from './routes/auctions.ts';
 import { riskRoutes } from './routes/risk.ts';
 import { adminRoutes } from './routes/admin.ts';
 
@@ -483,6 +484,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   });
   marketRoutes(app, g);
   tradingRoutes(app, g);
+  auctionRoutes(app, g);
   riskRoutes(app, g);
   adminRoutes(app, g);
   return { app, publisher };

@@ -81,7 +81,7 @@ export function writeBatch(db: Database.Database, p: BatchPayload): void {
 }
 
 /** The events kept as facts: what settlement, order and fill history, K-lines and the day's risk warnings need. */
-const FACT_TYPES = new Set(['order', 'trade', 'account', 'block', 'largeHolder', 'endOfDay', 'warning']);
+const FACT_TYPES = new Set(['order', 'trade', 'account', 'block', 'auction', 'auctionBid', 'largeHolder', 'endOfDay', 'warning']);
 export const isFact = (e: EngineEvent): boolean => FACT_TYPES.has(e.type);
 
 /**

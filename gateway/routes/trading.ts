@@ -14,7 +14,7 @@ import { fillsOf, type Fill } from '../history.ts';
 const member = { config: { role: 'member' as const } };
 
 /** The account a member acts for: the one it named (if its own), or its only one. */
-function actingAccount(g: Gateway, req: FastifyRequest, reply: FastifyReply, accountId: string | undefined): string | null {
+export function actingAccount(g: Gateway, req: FastifyRequest, reply: FastifyReply, accountId: string | undefined): string | null {
   const mine = g.engine.accountsOfMember(principal(req).member as string);
   if (accountId !== undefined) {
     if (mine.includes(accountId)) return accountId;

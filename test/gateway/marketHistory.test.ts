@@ -76,7 +76,7 @@ function market(h: History) {
   for (const symbol of SYMBOLS) {
     out[`${symbol} trades`] = h.recentTrades(symbol, 1000);
     out[`${symbol} blocks`] = h.recentTrades(symbol, 100, 'block');
-    out[`${symbol} listed`] = h.recentTrades(symbol, 50, 'notBlock');
+    out[`${symbol} listed`] = h.recentTrades(symbol, 50, 'listed');
     for (const interval of INTERVAL_NAMES) out[`${symbol} ${interval}`] = h.klines.get(symbol, interval, 1500);
   }
   return out;

@@ -14,7 +14,7 @@ import { appendFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { Engine, formatMoney, parseMoney, type Command, type EngineEvent, type Result, type TradeEvent } from '../../engine/index.ts';
-import type { Genesis } from '../../persistence/journal.ts';
+import { isFact, type Genesis } from '../../persistence/journal.ts';
 import { recover } from '../../persistence/recovery.ts';
 import { DEMO_MARKETS_FILE, loadMarkets } from '../../engine/setup.ts';
 import { ExchangeProcess, journalOnDisk, tempFolder, writeKeys, type KeySpec } from '../support/exchangeProcess.ts';
@@ -25,8 +25,6 @@ const SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31
 
 /** The demo accounts of each member that may trade CEA24 (national market). */
 const CEA24_ACCOUNTS: Record<string, string[]> = { M1: ['M1-C1', 'M1-I1', 'M1-P1'], M2: ['M2-C1', 'M2-I1'], M3: ['M3-C1', 'M3-I2'] };
-/** The events the journal keeps as facts: what settlement, the members' order and fill history and K-lines need. */
-const FACT_TYPES = new Set(['order', 'trade', 'account', 'block', 'largeHolder', 'endOfDay']);
 
 interface PlaceRequest { accountId: string; symbol: string; side: 'buy' | 'sell'; type: 'limit'; price: string; quantity: number; timeInForce?: 'DAY' | 'IOC' }
 
@@ -132,7 +130,7 @@ function replayFromScratch(dir: string) {
         commands.set(command.seq, command);
         const result = engine.apply(command);
         results.set(command.seq, result);
-        if (result.ok) produced.push(...result.events.filter((e) => FACT_TYPES.has(e.type)));
+        if (result.ok) produced.push(...result.events.filter(isFact));
       }
       const f = factRows.get(row.batch);
       factRows.delete(row.batch);

@@ -1,0 +1,145 @@
+// One-way auctions (单向竞价, MARKET-RULES section 2.3), routes beyond API.md: a member opens an
+// auction for one of its accounts, other members bid (sealed: nobody sees another's bid), an
+// operator closes it (allocates) or a risk officer or operator cancels it, and anyone reads today's
+// auctions and, once closed, their results. Every answer comes after the journal committed it.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { formatMoney, isoTime, parseMoney, type AuctionBidEvent, type AuctionEvent, type EngineEvent, type Result, type TradeEvent } from '../../engine/index.ts';
+import {
+  ACCOUNT, body, errorReplies, fail, ID, page, PAGE_QUERY, params, PERCENT, PRICE, principal, QUANTITY, REASON,
+  refuse, submit, SYMBOL, unknownInstrument, unlisted, type Gateway, type PageQuery,
+} from '../http.ts';
+import { AUCTION_REPLY, AUCTION_VIEW, BID_REPLY, BID_VIEW } from '../replies.ts';
+import { actingAccount } from './trading.ts';
+
+/** An auction as the public sees it: never its initiator, nor a bid before the close. */
+export function auctionView(a: AuctionEvent, openedAt: number) {
+  const ended = a.status !== 'opened';
+  return {
+    auctionId: String(a.auctionId), symbol: a.symbol, side: a.side, quantity: a.quantity, pricing: a.pricing,
+    low: formatMoney(a.low), high: formatMoney(a.high), status: ended ? a.status : 'open',
+    bids: ended ? a.bids : null, filled: a.filled, turnover: formatMoney(a.turnover),
+    clearingPrice: a.clearingPrice === null ? null : formatMoney(a.clearingPrice), reason: a.reason,
+    openedAt: isoTime(openedAt), time: isoTime(a.time),
+  };
+}
+
+export function bidView(b: AuctionBidEvent) {
+  return {
+    bidId: String(b.bidId), auctionId: String(b.auctionId), accountId: b.accountId, symbol: b.symbol, side: b.side,
+    price: formatMoney(b.price), quantity: b.quantity, status: b.status === 'placed' ? 'open' : b.status, filled: b.filled,
+    tradePrice: b.tradePrice === null ? null : formatMoney(b.tradePrice), tradeId: b.tradeId === null ? null : String(b.tradeId),
+    reason: b.reason, time: isoTime(b.time),
+  };
+}
+
+const member = { config: { role: 'member' as const } };
+const AUCTION_PARAMS = { params: params({ auctionId: ID }) };
+
+export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
+  const view = (a: AuctionEvent) => auctionView(a, g.history.auctionOpenedAt.get(a.auctionId) ?? a.time);
+  /** The auction as a command's events left it, else as the history holds it. */
+  const auctionOf = (events: readonly EngineEvent[], auctionId: number): AuctionEvent | undefined =>
+    events.find((e): e is AuctionEvent => e.type === 'auction' && e.auctionId === auctionId) ?? g.history.auctions.get(auctionId);
+  const auctionReply = (reply: FastifyReply, r: Result, status: number) => {
+    if (!r.ok) return refuse(reply, r);
+    const a = auctionOf(r.events, r.auctionId as number);
+    const trades = r.events.filter((e): e is TradeEvent => e.type === 'trade').map((t) => ({
+      tradeId: String(t.tradeId), price: formatMoney(t.price), quantity: t.quantity, buyAccountId: t.buyAccountId, sellAccountId: t.sellAccountId,
+      buyFee: formatMoney(t.buyFee), sellFee: formatMoney(t.sellFee),
+    }));
+    return reply.code(status).send({ auction: a === undefined ? null : view(a), trades });
+  };
+  const bidReply = (reply: FastifyReply, r: Result, status: number) => {
+    if (!r.ok) return refuse(reply, r);
+    const b = r.events.find((e): e is AuctionBidEvent => e.type === 'auctionBid' && e.bidId === r.bidId);
+    return reply.code(status).send({ bid: b === undefined ? null : bidView(b) });
+  };
+  const auctionId = (req: FastifyRequest) => Number((req.params as { auctionId: string }).auctionId);
+  const commandReplies = (...more: number[]) => errorReplies(400, 401, 403, 404, 409, 413, 415, 429, 500, 503, ...more);
+
+  app.post<{ Body: { symbol: string; side: 'buy' | 'sell'; quantity: number; pricing: 'uniform' | 'pay_as_bid'; reservePct?: string; accountId?: string } }>('/v1/auctions', {
+    ...member,
+    schema: {
+      body: body({
+        symbol: SYMBOL, side: { enum: ['buy', 'sell'] }, quantity: QUANTITY, pricing: { enum: ['uniform', 'pay_as_bid'] }, reservePct: PERCENT, accountId: ACCOUNT,
+      }, ['symbol', 'side', 'quantity', 'pricing']),
+      response: { 201: AUCTION_REPLY, ...commandReplies(422) },
+    },
+  }, async (req, reply) => {
+    const b = req.body;
+    const accountId = actingAccount(g, req, reply, b.accountId);
+    if (accountId === null) return reply;
+    const r = await submit(g, req, reply, {
+      type: 'openAuction', accountId, symbol: b.symbol, side: b.side, quantity: b.quantity, pricing: b.pricing, reservePct: b.reservePct ?? null,
+    });
+    return auctionReply(reply, r, 201);
+  });
+
+  app.get<{ Querystring: { symbol?: string; status?: 'open' | 'closed' | 'cancelled' } & PageQuery }>('/v1/auctions', {
+    schema: {
+      querystring: body({ symbol: SYMBOL, status: { enum: ['open', 'closed', 'cancelled'] }, ...PAGE_QUERY }),
+      response: { 200: { type: 'array', items: AUCTION_VIEW }, ...errorReplies(400, 404, 429, 500) },
+    },
+  }, async (req, reply) => {
+    const q = req.query;
+    if (unlisted(g, q.symbol)) return unknownInstrument(reply, q.symbol);
+    const want = q.status === 'open' ? 'opened' : q.status;
+    const list = [...g.history.auctions.values()]
+      .filter((a) => (q.symbol === undefined || a.symbol === q.symbol) && (want === undefined || a.status === want))
+      .sort((x, y) => x.auctionId - y.auctionId);
+    return page(list, (a) => a.auctionId, q).map(view);
+  });
+
+  app.get<{ Params: { auctionId: string } }>('/v1/auctions/:auctionId', {
+    schema: { ...AUCTION_PARAMS, response: { 200: AUCTION_VIEW, ...errorReplies(400, 404, 429, 500) } },
+  }, async (req, reply) => {
+    const a = g.history.auctions.get(auctionId(req));
+    if (a === undefined) return fail(reply, 404, 'UNKNOWN_AUCTION', `there is no auction ${req.params.auctionId} today`);
+    return view(a);
+  });
+
+  app.post<{ Params: { auctionId: string }; Body: { price: string; quantity: number; accountId?: string } }>('/v1/auctions/:auctionId/bids', {
+    ...member,
+    schema: {
+      ...AUCTION_PARAMS,
+      body: body({ price: PRICE, quantity: QUANTITY, accountId: ACCOUNT }, ['price', 'quantity']),
+      response: { 201: BID_REPLY, ...commandReplies(422) },
+    },
+  }, async (req, reply) => {
+    const accountId = actingAccount(g, req, reply, req.body.accountId);
+    if (accountId === null) return reply;
+    const r = await submit(g, req, reply, {
+      type: 'bidAuction', auctionId: auctionId(req), accountId, price: parseMoney(req.body.price) as number, quantity: req.body.quantity,
+    });
+    return bidReply(reply, r, 201);
+  });
+
+  app.get<{ Params: { auctionId: string } }>('/v1/auctions/:auctionId/bids', {
+    ...member,
+    schema: { ...AUCTION_PARAMS, response: { 200: { type: 'array', items: BID_VIEW }, ...errorReplies(400, 401, 403, 404, 429, 500) } },
+  }, async (req, reply) => {
+    const id = auctionId(req);
+    if (!g.history.auctions.has(id)) return fail(reply, 404, 'UNKNOWN_AUCTION', `there is no auction ${req.params.auctionId} today`);
+    const mine = new Set(g.engine.accountsOfMember(principal(req).member as string));
+    return [...g.history.auctionBids.values()].filter((b) => b.auctionId === id && mine.has(b.accountId)).sort((x, y) => x.bidId - y.bidId).map(bidView);
+  });
+
+  app.delete<{ Params: { auctionId: string; bidId: string } }>('/v1/auctions/:auctionId/bids/:bidId', {
+    ...member,
+    schema: { params: params({ auctionId: ID, bidId: ID }), response: { 200: BID_REPLY, ...commandReplies() } },
+  }, async (req, reply) => {
+    const r = await submit(g, req, reply, { type: 'cancelAuctionBid', auctionId: auctionId(req), bidId: Number(req.params.bidId) });
+    return bidReply(reply, r, 200);
+  });
+
+  app.post<{ Params: { auctionId: string }; Body: null | Record<string, never> }>('/v1/auctions/:auctionId/close', {
+    config: { role: 'operator' as const },
+    schema: { ...AUCTION_PARAMS, response: { 200: AUCTION_REPLY, ...commandReplies() } },
+  }, async (req, reply) => auctionReply(reply, await submit(g, req, reply, { type: 'closeAuction', auctionId: auctionId(req) }), 200));
+
+  app.post<{ Params: { auctionId: string }; Body: { reason: string } }>('/v1/auctions/:auctionId/cancel', {
+    config: { role: ['risk', 'operator'] },
+    schema: { ...AUCTION_PARAMS, body: body({ reason: REASON }, ['reason']), response: { 200: AUCTION_REPLY, ...commandReplies() } },
+  }, async (req, reply) => auctionReply(reply, await submit(g, req, reply, { type: 'cancelAuction', auctionId: auctionId(req), reason: req.body.reason }), 200));
+}
+

@@ -1,0 +1,103 @@
+// One-way auctions over HTTP and WebSocket, on a real server with real `ws` clients: a member opens
+// an auction, others bid (sealed: the public, the initiator and other members see no bid), the roles
+// (members bid, an operator closes, a risk officer or an operator cancels), the allocation and its
+// trades in the reply, on the `auctions` channel and in each bidder's `orders` channel, not on the
+// listed `trades` channel; and every refusal's status and code.
+import t from 'tap';
+import { expectError, KEYS, seqGaps, startServer, type SocketClient, subscribedSocket } from '../support/server.ts';
+
+const s = await startServer();
+t.teardown(() => s.close());
+
+const subscribed = (channels: string[], key?: string): Promise<SocketClient> => subscribedSocket(t, s.wsUrl, channels, key);
+const open = (body: Record<string, unknown>, key = 'M1') => s.api('POST', '/v1/auctions', { key, body: { symbol: 'CEA24', side: 'sell', quantity: 100_000, pricing: 'uniform', accountId: 'M1-C1', ...body } });
+const bid = (auctionId: string, key: string, body: Record<string, unknown>) => s.api('POST', `/v1/auctions/${auctionId}/bids`, { key, body });
+
+t.test('an auction from opening to allocation, over HTTP and WebSocket', async (t) => {
+  const market = await subscribed(['auctions:CEA24', 'trades:CEA24']);
+  t.same(market.on('auctions:CEA24')[0].auctions, [], 'no auction yet');
+  const m2 = await subscribed(['orders'], KEYS.M2);
+  const m1 = await subscribed(['orders'], KEYS.M1);
+
+  const opened = await open({});
+  t.equal(opened.status, 201);
+  t.match(opened.body.auction, {
+    auctionId: '1', symbol: 'CEA24', side: 'sell', quantity: 100_000, pricing: 'uniform', low: '57.46', high: '63.21', status: 'open',
+    bids: null, filled: 0, turnover: '0.00', clearingPrice: null, reason: null,
+  });
+  t.notOk('accountId' in opened.body.auction, 'the initiator is not shown');
+  t.match(await market.next((m) => m.channel === 'auctions:CEA24' && m.type === 'auction'), { auction: { auctionId: '1', status: 'open' } });
+  t.match(await m1.next((m) => m.channel === 'orders' && m.type === 'auction'), { auction: { auctionId: '1' } }, 'the initiator\'s member hears it');
+
+  const b1 = await bid('1', 'M2', { price: '60.00', quantity: 60_000, accountId: 'M2-C1' });
+  t.equal(b1.status, 201);
+  t.match(b1.body.bid, { bidId: '1', auctionId: '1', accountId: 'M2-C1', side: 'buy', price: '60.00', quantity: 60_000, status: 'open', filled: 0 });
+  t.match(await m2.next((m) => m.channel === 'orders' && m.type === 'bid'), { bid: { bidId: '1', status: 'open' } });
+  expectError(t, await bid('1', 'M3', { price: '61.00', quantity: 50_000 }), 400, 'ACCOUNT_REQUIRED', /M3-C1/);
+  t.equal((await bid('1', 'M3', { price: '61.00', quantity: 50_000, accountId: 'M3-C1' })).status, 201);
+  // Sealed: another member sees only its own bids, the public sees none.
+  t.same((await s.api('GET', '/v1/auctions/1/bids', { key: 'M2' })).body.map((b: { bidId: string }) => b.bidId), ['1']);
+  t.same((await s.api('GET', '/v1/auctions/1/bids', { key: 'M1' })).body, []);
+  t.match((await s.api('GET', '/v1/auctions/1')).body, { status: 'open', bids: null });
+  t.match((await s.api('GET', '/v1/account?accountId=M2-C1', { key: 'M2' })).body, { cash: { frozen: '3600000.00' } }, 'the bid froze 60.00 × 60,000');
+
+  // Only an operator closes it.
+  expectError(t, await s.api('POST', '/v1/auctions/1/close', { key: 'M1' }), 403, 'NOT_PERMITTED');
+  expectError(t, await s.api('POST', '/v1/auctions/1/close', { key: 'risk' }), 403, 'NOT_PERMITTED');
+  const closed = await s.api('POST', '/v1/auctions/1/close', { key: 'operator' });
+  t.equal(closed.status, 200);
+  t.match(closed.body.auction, { status: 'closed', filled: 100_000, bids: 2, clearingPrice: '60.00', turnover: '6000000.00' });
+  t.same(closed.body.trades.map((x: { buyAccountId: string; quantity: number; price: string }) => [x.buyAccountId, x.quantity, x.price]),
+    [['M3-C1', 50_000, '60.00'], ['M2-C1', 50_000, '60.00']], 'the best bid first, the marginal one in part, all at the last accepted price');
+
+  // The market hears the trades and the result on the auctions channel, not on the listed trades channel.
+  const result = await market.next((m) => m.channel === 'auctions:CEA24' && m.type === 'auction' && m.auction.status === 'closed');
+  t.match(result, { auction: { auctionId: '1', filled: 100_000, clearingPrice: '60.00' } });
+  t.equal(market.on('auctions:CEA24').filter((m) => m.type === 'trade').length, 2);
+  t.same(market.on('trades:CEA24').filter((m) => m.type === 'trade'), [], 'auction trades are not listed trades');
+  // Each bidder hears its fill and its bid's outcome.
+  t.match(await m2.next((m) => m.channel === 'orders' && m.type === 'bid' && m.bid.status !== 'open'), { bid: { bidId: '1', status: 'partially_filled', filled: 50_000, tradePrice: '60.00' } });
+  t.match(m2.on('orders').find((m) => m.type === 'execution' && m.fill !== undefined), { fill: { accountId: 'M2-C1', quantity: 50_000, price: '60.00', mode: 'auction', orderId: null } }, 'its fill came before');
+  t.match((await s.api('GET', '/v1/account?accountId=M2-C1', { key: 'M2' })).body, { cash: { frozen: '0.00' } }, 'the rest of the bid\'s freeze is released');
+  t.match((await s.api('GET', '/v1/instruments/CEA24/ticker')).body, { auctionVolume: 100_000, auctionTurnover: '6000000.00' });
+  // A later subscriber's snapshot has the day's auctions.
+  const late = await subscribed(['auctions:CEA24']);
+  t.match(late.on('auctions:CEA24')[0].auctions, [{ auctionId: '1', status: 'closed', filled: 100_000 }]);
+  for (const c of [market, m1, m2, late]) t.same(seqGaps(c.messages), []);
+});
+
+t.test('refusals: each with its status and code, nothing applied', async (t) => {
+  expectError(t, await open({ quantity: 99_999 }), 422, 'AUCTION_TOO_SMALL');
+  expectError(t, await open({ pricing: 'dutch' }), 400, 'INVALID_REQUEST');
+  expectError(t, await open({ reservePct: '5' }), 400, 'INVALID_COMMAND', /"0", "10"/);
+  expectError(t, await open({ accountId: 'M2-C1' }), 403, 'ACCOUNT_NOT_OWNED');
+  expectError(t, await open({}, 'risk'), 403, 'NOT_PERMITTED');
+  expectError(t, await bid('1', 'M2', { price: '60.00', quantity: 10, accountId: 'M2-C1' }), 409, 'AUCTION_NOT_OPEN');
+  expectError(t, await bid('99', 'M2', { price: '60.00', quantity: 10, accountId: 'M2-C1' }), 404, 'UNKNOWN_AUCTION');
+  expectError(t, await s.api('GET', '/v1/auctions/99'), 404, 'UNKNOWN_AUCTION');
+  expectError(t, await s.api('GET', '/v1/auctions?symbol=NOPE'), 404, 'UNKNOWN_INSTRUMENT');
+
+  const second = await open({ reservePct: '10', pricing: 'pay_as_bid' });
+  t.equal(second.status, 201);
+  const id = second.body.auction.auctionId as string;
+  t.equal(second.body.auction.low, '51.71', 'bids down to 10 % below the close');
+  expectError(t, await bid(id, 'M2', { price: '50.00', quantity: 10, accountId: 'M2-C1' }), 422, 'PRICE_OUT_OF_BAND');
+  expectError(t, await bid(id, 'M2', { price: 'cheap', quantity: 10, accountId: 'M2-C1' }), 400, 'INVALID_REQUEST');
+  expectError(t, await bid(id, 'M1', { price: '60.00', quantity: 10, accountId: 'M1-C1' }), 422, 'SELF_TRADE');
+  const placed = await bid(id, 'M2', { price: '55.00', quantity: 1000, accountId: 'M2-C1' });
+  t.equal(placed.status, 201);
+  expectError(t, await s.api('DELETE', `/v1/auctions/${id}/bids/${placed.body.bid.bidId}`, { key: 'M3' }), 404, 'UNKNOWN_BID');
+  expectError(t, await s.api('DELETE', `/v1/auctions/${id}/bids/${placed.body.bid.bidId}`, { key: 'M2', body: { quantity: 5 } }), 400, 'INVALID_REQUEST');
+  const withdrawn = await s.api('DELETE', `/v1/auctions/${id}/bids/${placed.body.bid.bidId}`, { key: 'M2' });
+  t.equal(withdrawn.status, 200);
+  t.match(withdrawn.body.bid, { status: 'cancelled', reason: 'withdrawn' });
+
+  // A risk officer (or an operator) cancels an auction, with a reason.
+  expectError(t, await s.api('POST', `/v1/auctions/${id}/cancel`, { key: 'risk', body: {} }), 400, 'INVALID_REQUEST');
+  expectError(t, await s.api('POST', `/v1/auctions/${id}/cancel`, { key: 'M1', body: { reason: 'mine' } }), 403, 'NOT_PERMITTED');
+  const cancelled = await s.api('POST', `/v1/auctions/${id}/cancel`, { key: 'risk', body: { reason: 'announced in error' } });
+  t.equal(cancelled.status, 200);
+  t.match(cancelled.body, { auction: { status: 'cancelled', reason: 'announced in error', filled: 0 }, trades: [] });
+  t.same((await s.api('GET', '/v1/auctions?status=cancelled')).body.map((a: { auctionId: string }) => a.auctionId), [id]);
+  t.same((await s.api('GET', '/v1/auctions?status=open')).body, []);
+});
