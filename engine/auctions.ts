@@ -69,15 +69,12 @@ export class AuctionDesk {
 
   openAuction(c: OpenAuction): Result {
     const e = this.engine;
-    const inst = e.listed(c.symbol);
-    if (refused(inst)) return inst;
-    const acct = e.accountFor(c.accountId, c.actor.id);
-    if (refused(acct)) return acct;
-    if (c.side !== 'buy' && c.side !== 'sell') return reject('INVALID_COMMAND', 'side must be "buy" or "sell"');
+    const party = e.memberParty(c);
+    if (refused(party)) return party;
+    const { inst, acct, side } = party;
     if (!PRICINGS.includes(c.pricing)) return reject('INVALID_COMMAND', `pricing must be one of ${PRICINGS.join(', ')}`);
     const rules = inst.profile.auction;
     if (rules === null) return reject('AUCTION_NOT_OFFERED', `the venue of ${inst.symbol} (${inst.venue}) runs no one-way auctions`);
-    const side: Side = c.side === 'buy' ? BUY : SELL;
     const reserves = inst.profile.source.auction?.reservePcts ?? [];
     const which = c.reservePct == null ? 0 : reserves.indexOf(c.reservePct);
     if (which < 0) return reject('INVALID_COMMAND', `reservePct must be one of ${reserves.map((r) => `"${r}"`).join(', ')} on ${inst.venue}`);

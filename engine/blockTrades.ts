@@ -59,12 +59,9 @@ export class BlockDesk {
 
   propose(c: ProposeBlock): Result {
     const e = this.engine;
-    const inst = e.listed(c.symbol);
-    if (refused(inst)) return inst;
-    const acct = e.accountFor(c.accountId, c.actor.id);
-    if (refused(acct)) return acct;
-    if (c.side !== 'buy' && c.side !== 'sell') return reject('INVALID_COMMAND', 'side must be "buy" or "sell"');
-    const side: Side = c.side === 'buy' ? BUY : SELL;
+    const party = e.memberParty(c);
+    if (refused(party)) return party;
+    const { inst, acct, side } = party;
     let counterparty: Account | null = null;
     if (c.counterpartyAccountId != null) {
       const other = e.accountFor(c.counterpartyAccountId);

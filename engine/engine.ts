@@ -281,6 +281,19 @@ export class Engine {
     return reject('UNKNOWN_INSTRUMENT', `no instrument ${JSON.stringify(symbol)} is listed`);
   }
 
+  /**
+   * @internal What a member's block proposal or auction names: the listed instrument, its own
+   * account and a side, or the rejection of the first that is wrong.
+   */
+  memberParty(c: { symbol: string; accountId: string; side: string; actor: Actor }): { inst: Instrument; acct: Account; side: Side } | Rejection {
+    const inst = this.listed(c.symbol);
+    if (refused(inst)) return inst;
+    const acct = this.accountFor(c.accountId, c.actor.id);
+    if (refused(acct)) return acct;
+    if (c.side !== 'buy' && c.side !== 'sell') return reject('INVALID_COMMAND', 'side must be "buy" or "sell"');
+    return { inst, acct, side: c.side === 'buy' ? BUY : SELL };
+  }
+
   /** @internal The account, or the rejection; with `member`, only if that member owns it. */
   accountFor(accountId: string, member?: string): Account | Rejection {
     const acct = this.accounts.get(accountId);
