@@ -172,13 +172,18 @@ t.test('/openapi.json is an OpenAPI 3 document of the routes', async (t) => {
     ['/v1/risk/accounts/{accountId}', 'patch'], ['/v1/risk/accounts/{accountId}/cancel-all', 'post'], ['/v1/risk/audit', 'get'],
     ['/v1/admin/accounts', 'post'], ['/v1/admin/deposits', 'post'], ['/v1/admin/withdrawals', 'post'], ['/v1/admin/instruments', 'post'],
     ['/v1/admin/end-of-day', 'post'], ['/v1/settlement/{date}', 'get'], ['/v1/settlement/{date}/{report}', 'get'],
+    ['/v1/auctions', 'post'], ['/v1/auctions/{auctionId}/bids', 'post'], ['/v1/auctions/{auctionId}/bids', 'get'],
+    ['/v1/auctions/{auctionId}/bids/{bidId}', 'delete'], ['/v1/auctions/{auctionId}/close', 'post'], ['/v1/auctions/{auctionId}/cancel', 'post'],
   ];
+  // Today's auctions are public, as market data is.
+  for (const path of ['/v1/auctions', '/v1/auctions/{auctionId}']) t.ok(paths[path]?.get, `GET ${path} is documented`);
   for (const [path, method] of expected) t.ok(paths[path]?.[method], `${method.toUpperCase()} ${path} is documented`);
   // A route that takes a key says so (the bearer scheme); public market data does not.
   t.ok(r.body.components?.securitySchemes?.apiKey, 'the bearer scheme is declared');
   const security = (path: string, method: string) => (paths[path]?.[method] as { security?: unknown } | undefined)?.security;
   for (const [path, method] of expected.filter(([p]) => !p.startsWith('/v1/instruments'))) t.same(security(path, method), [{ apiKey: [] }], `${method.toUpperCase()} ${path} takes a key`);
   for (const [path, method] of expected.filter(([p]) => p.startsWith('/v1/instruments'))) t.equal(security(path, method), undefined, `${method.toUpperCase()} ${path} is public`);
+  for (const path of ['/v1/auctions', '/v1/auctions/{auctionId}']) t.equal(security(path, 'get'), undefined, `GET ${path} is public`);
   // The headers a client reads are declared.
   type Responses = Record<string, { headers?: Record<string, { required: boolean }> }>;
   const responses = (path: string, method: string) => (paths[path][method] as { responses: Responses }).responses;
