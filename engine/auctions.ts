@@ -11,7 +11,7 @@ import type { Engine, Result } from './engine.ts';
 import { refused, reject, type Rejection } from './errors.ts';
 import type { AuctionBidStatus, AuctionStatus } from './events.ts';
 import type { Instrument } from './instrument.ts';
-import { bandLimits, buyFeeReserve, formatMoney, priceFault, tradeFee } from './money.ts';
+import { bandLimits, buyFeeReserve, formatMoney, parsePercent, priceFault, tradeFee } from './money.ts';
 import { BUY, SELL, type Side } from './order.ts';
 
 export type Pricing = 'uniform' | 'pay_as_bid';
@@ -46,8 +46,9 @@ export class Auction {
     /** The prices a bid may name, inclusive (fen). */
     readonly low: number,
     readonly high: number,
-    /** The sequence number of the command that opened it. */
+    /** The sequence number and time of the command that opened it. */
     readonly seq: number,
+    readonly openedAt: number,
   ) {}
 
   /** The bidders' side: the other one. */
@@ -76,7 +77,9 @@ export class AuctionDesk {
     const rules = inst.profile.auction;
     if (rules === null) return reject('AUCTION_NOT_OFFERED', `the venue of ${inst.symbol} (${inst.venue}) runs no one-way auctions`);
     const reserves = inst.profile.source.auction?.reservePcts ?? [];
-    const which = c.reservePct == null ? 0 : reserves.indexOf(c.reservePct);
+    // Compared as numbers: "10.0" is the reserve "10".
+    const asked = c.reservePct == null ? rules.reserveRates[0] : typeof c.reservePct === 'string' ? parsePercent(c.reservePct) : null;
+    const which = asked === null ? -1 : rules.reserveRates.indexOf(asked);
     if (which < 0) return reject('INVALID_COMMAND', `reservePct must be one of ${reserves.map((r) => `"${r}"`).join(', ')} on ${inst.venue}`);
     const gate = e.tradingGate(inst, acct, side, 'auction', c.time);
     if (gate !== null) return gate;
@@ -99,7 +102,7 @@ export class AuctionDesk {
       const buy = e.checkBuy(acct, pos, inst, c.quantity, cash);
       if (buy !== null) return buy;
     }
-    const auction = new Auction(this.nextAuctionId++, inst, acct, side, c.quantity, c.pricing, low, high, c.seq);
+    const auction = new Auction(this.nextAuctionId++, inst, acct, side, c.quantity, c.pricing, low, high, c.seq, c.time);
     this.freezeInitiator(auction);
     this.open.set(auction.id, auction);
     this.auctionEvent(auction, 'opened', c, 0, 0, null, null);
@@ -160,14 +163,23 @@ export class AuctionDesk {
       if (r !== null) return r;
       this.cancel(auction, c, c.reason as string);
     } else {
+      // Nothing executes on a halted instrument, or in a halted market: the close waits for the resumption.
+      const halted = this.engine.haltOf(auction.instrument);
+      if (halted !== null) return halted;
       this.allocate(auction, c, null);
     }
     return { ok: true, events: this.engine.collected(), auctionId: auction.id };
   }
 
-  /** At the end of the day every open auction is allocated: its window has closed. */
+  /**
+   * At the end of the day every open auction is allocated: its window has closed. One on a halted
+   * instrument (or in a halted market) cannot execute, and is cancelled instead, releasing everything.
+   */
   closeAll(c: Command): void {
-    for (const auction of this.openById()) this.allocate(auction, c, 'end_of_day');
+    for (const auction of this.openById()) {
+      if (this.engine.haltOf(auction.instrument) === null) this.allocate(auction, c, 'end_of_day');
+      else this.cancel(auction, c, 'halted_at_end_of_day');
+    }
   }
 
   /**
@@ -371,7 +383,7 @@ export class AuctionDesk {
     this.engine.emit({
       type: 'auction', seq: c.seq, time: c.time, auctionId: a.id, symbol: a.instrument.symbol, status,
       accountId: a.initiator.id, side: sideText(a.side), quantity: a.quantity, pricing: a.pricing, low: a.low, high: a.high,
-      filled, turnover, clearingPrice, bids, reason,
+      filled, turnover, clearingPrice, bids, reason, openedAt: a.openedAt,
     });
   }
 

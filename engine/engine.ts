@@ -745,6 +745,11 @@ export class Engine {
     return null;
   }
 
+  /** @internal The halt that stops anything from executing on the instrument now, or null. */
+  haltOf(inst: Instrument): Rejection | null {
+    return this.marketHalted || inst.status === 'halted' ? this.haltedRejection(inst) : null;
+  }
+
   private haltedRejection(inst: Instrument): Rejection {
     if (this.marketHalted) return reject('MARKET_HALTED', `the market is halted (${this.marketHaltReason})`);
     return reject('INSTRUMENT_HALTED', `${inst.symbol} is halted (${inst.statusReason})`);
@@ -830,7 +835,7 @@ export class Engine {
 
   /** @internal */
   holdingsMessage(acct: Account, pos: Position, inst: Instrument, quantity: number): string {
-    const held = pos.frozen > 0 ? `; ${pos.frozen} t more are held by its open sell orders and block proposals (cancel or withdraw one to use them)` : '';
+    const held = pos.frozen > 0 ? `; ${pos.frozen} t more are held by its open sell orders, block proposals and auctions (cancel or withdraw one to use them)` : '';
     const pending = pos.pending > 0 ? `; ${pos.pending} t bought today are pending until the end of day` : '';
     return `account ${acct.id} has ${pos.available} t of ${inst.symbol} available, not ${quantity} t${held}${pending}`;
   }

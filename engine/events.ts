@@ -163,6 +163,8 @@ export interface AuctionEvent {
   /** Bids standing (at close: taking part). */
   bids: number;
   reason: string | null;
+  /** When it opened. */
+  openedAt: number;
 }
 
 export type AuctionBidStatus = 'placed' | 'cancelled' | 'filled' | 'partially_filled' | 'unfilled';

@@ -128,6 +128,7 @@ export interface AuctionSnapshot {
   low: number;
   high: number;
   seq: number;
+  openedAt: number;
   frozenCash: number;
   frozenTonnes: number;
   bids: { id: number; accountId: string; price: number; quantity: number; seq: number; frozenCash: number; frozenTonnes: number }[];
@@ -178,7 +179,7 @@ export function snapshot(engine: Engine): EngineSnapshot {
     nextBidId: desk.nextBidId,
     open: desk.openById().map((a): AuctionSnapshot => ({
       id: a.id, symbol: a.instrument.symbol, accountId: a.initiator.id, side: a.side === BUY ? 'buy' : 'sell', quantity: a.quantity,
-      pricing: a.pricing, low: a.low, high: a.high, seq: a.seq, frozenCash: a.frozenCash, frozenTonnes: a.frozenTonnes,
+      pricing: a.pricing, low: a.low, high: a.high, seq: a.seq, openedAt: a.openedAt, frozenCash: a.frozenCash, frozenTonnes: a.frozenTonnes,
       bids: [...a.bids.values()].sort((x, y) => x.id - y.id).map((b) => ({
         id: b.id, accountId: b.account.id, price: b.price, quantity: b.quantity, seq: b.seq, frozenCash: b.frozenCash, frozenTonnes: b.frozenTonnes,
       })),
@@ -279,7 +280,7 @@ export function restore(s: EngineSnapshot, options: { bookFactory?: BookFactory 
       const inst = engine.instrument(a.symbol);
       const initiator = engine.account(a.accountId);
       if (inst === undefined || initiator === undefined) throw new Error(`snapshot: auction ${a.id} names an unknown account or instrument`);
-      const auction = new Auction(a.id, inst, initiator, a.side === 'buy' ? BUY : SELL, a.quantity, a.pricing, a.low, a.high, a.seq);
+      const auction = new Auction(a.id, inst, initiator, a.side === 'buy' ? BUY : SELL, a.quantity, a.pricing, a.low, a.high, a.seq, a.openedAt);
       auction.frozenCash = a.frozenCash;
       auction.frozenTonnes = a.frozenTonnes;
       for (const b of a.bids) {

@@ -66,8 +66,6 @@ export class History {
   /** Today's auctions and their bids, latest state, by id. */
   readonly auctions = new Map<number, AuctionEvent>();
   readonly auctionBids = new Map<number, AuctionBidEvent>();
-  /** When each of today's auctions opened. */
-  readonly auctionOpenedAt = new Map<number, number>();
   /** Today's risk warnings, oldest first. */
   readonly warnings: WarningEvent[] = [];
   /** Today's fills by account. */
@@ -191,10 +189,7 @@ export class History {
       }
       this.orders.set(e.orderId, e);
     } else if (e.type === 'block') this.blocks.set(e.blockId, e);
-    else if (e.type === 'auction') {
-      this.auctions.set(e.auctionId, e);
-      if (e.status === 'opened') this.auctionOpenedAt.set(e.auctionId, e.time);
-    }
+    else if (e.type === 'auction') this.auctions.set(e.auctionId, e);
     else if (e.type === 'auctionBid') this.auctionBids.set(e.bidId, e);
     else if (e.type === 'warning') this.warnings.push(e);
     else if (e.type === 'trade') {
@@ -211,7 +206,6 @@ export class History {
       this.blocks.clear();
       this.auctions.clear();
       this.auctionBids.clear();
-      this.auctionOpenedAt.clear();
       this.warnings.length = 0;
       this.fills.clear();
     }
@@ -268,6 +262,9 @@ export class History {
   }
 
   private market(t: TradeEvent): void {
+    // An auction's trades (thousands of fills at one close) are not kept: they would push the
+    // listed trades out. They are read in the close's answer, on auctions:SYM, in fills and settlement.
+    if (t.mode === 'auction') return;
     keep(this.recent, t, RECENT_TRADES);
     if (t.mode === 'block') keep(this.recentBlocks, t, RECENT_BLOCKS);
     this.klines.onTrade(t);

@@ -417,8 +417,11 @@ export class Publisher {
       const blocks = [...this.g.history.blocks.values()]
         .filter((b) => (b.status === 'proposed' || b.status === 'countered') && (ours(b.proposerAccountId) || ours(b.counterpartyAccountId)))
         .sort((a, b) => a.blockId - b.blockId);
-      const bids = [...this.g.history.auctionBids.values()].filter((b) => b.status === 'placed' && ours(b.accountId)).sort((x, y) => x.bidId - y.bidId);
-      body = `"orders":${JSON.stringify(open.map(orderView))},"blocks":${JSON.stringify(blocks.map(blockView))},"bids":${JSON.stringify(bids.map(bidView))}`;
+      const h = this.g.history;
+      const bids = [...h.auctionBids.values()].filter((b) => b.status === 'placed' && ours(b.accountId)).sort((x, y) => x.bidId - y.bidId);
+      const auctions = [...h.auctions.values()].filter((a) => a.status === 'opened' && ours(a.accountId)).sort((x, y) => x.auctionId - y.auctionId)
+        .map((a) => auctionView(a, true));
+      body = `"orders":${JSON.stringify(open.map(orderView))},"blocks":${JSON.stringify(blocks.map(blockView))},"bids":${JSON.stringify(bids.map(bidView))},"auctions":${JSON.stringify(auctions)}`;
       this.ordersSnapshots.set(member, body);
     }
     // Its accounts' standing large-holder alerts, read afresh (a deposit or the end of day changes
@@ -462,7 +465,7 @@ export class Publisher {
     if (kind === 'auctions') {
       const h = this.g.history;
       const today = [...h.auctions.values()].filter((a) => a.symbol === symbol).sort((x, y) => x.auctionId - y.auctionId);
-      return { auctions: today.map((a) => auctionView(a, h.auctionOpenedAt.get(a.auctionId) ?? a.time)) };
+      return { auctions: today.map((a) => auctionView(a)) };
     }
     if (kind === 'trades' || kind === 'blocks') {
       return { trades: this.g.history.recentTrades(symbol, 50, kind === 'blocks' ? 'block' : 'listed').map(tradeView) };
@@ -615,10 +618,10 @@ export class Publisher {
         break;
       }
       case 'auction': {
-        // Public on the instrument's auctions channel (never naming the initiator); to the initiator's member as well.
-        const build = () => ({ auction: auctionView(e, this.g.history.auctionOpenedAt.get(e.auctionId) ?? e.time) });
-        this.publish(`auctions:${e.symbol}`, 'auction', build);
-        this.toMember(e.accountId, build, 'auction');
+        // Public on the instrument's auctions channel (never naming the initiator); to the initiator's member with its account.
+        this.publish(`auctions:${e.symbol}`, 'auction', () => ({ auction: auctionView(e) }));
+        this.ordersChanged(e.accountId);
+        this.toMember(e.accountId, () => ({ auction: auctionView(e, true) }), 'auction');
         break;
       }
       case 'auctionBid':
@@ -634,6 +637,8 @@ export class Publisher {
         // The day's warnings no longer stand (a new subscriber's snapshot has none): said, with a
         // seq, so that a subscriber drops them as a late one never gets them.
         this.publish('warnings', 'endOfDay', () => ({ date: e.date, nextDate: e.nextDate }));
+        // So do the day's auctions (a new subscriber's snapshot lists the next day's).
+        for (const i of e.instruments) this.publish(`auctions:${i.symbol}`, 'endOfDay', () => ({ date: e.date, nextDate: e.nextDate }));
         break;
       case 'largeHolder': {
         // To the account's member (an alert opens a report obligation; filing closes it), and an

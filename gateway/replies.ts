@@ -139,6 +139,13 @@ export const AUCTION_VIEW = {
   additionalProperties: false,
 } as const;
 
+/** auctionView with the initiating account: for its member, risk officers and operators. */
+export const AUCTION_OWN_VIEW = {
+  ...AUCTION_VIEW,
+  description: 'a one-way auction (单向竞价) with its initiating account',
+  properties: { ...AUCTION_VIEW.properties, accountId: { type: 'string', description: 'the initiating account' } },
+} as const;
+
 /** bidView (routes/auctions.ts). */
 export const BID_VIEW = {
   type: 'object',
@@ -155,7 +162,7 @@ export const BID_VIEW = {
 export const AUCTION_REPLY = {
   type: 'object',
   properties: {
-    auction: { ...AUCTION_VIEW, type: ['object', 'null'] },
+    auction: { ...AUCTION_OWN_VIEW, type: ['object', 'null'] },
     trades: {
       type: 'array',
       items: {

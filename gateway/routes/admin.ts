@@ -152,11 +152,12 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
           properties: {
             date: { ...DAY, description: 'the day closed' }, nextDate: { ...DAY, description: 'the trading day now in force' },
             expiredOrders: { type: 'integer' }, expiredBlocks: { type: 'integer' },
+            endedAuctions: { type: 'integer', description: 'the auctions still open that the end of day allocated (or cancelled, on a halted instrument); beyond API.md' },
             instruments: {
               type: 'array',
               items: {
                 type: 'object',
-                properties: { symbol: TEXT, prevClose: MONEY_TEXT, close: MONEY_TEXT, listedVolume: TONNES, blockVolume: TONNES },
+                properties: { symbol: TEXT, prevClose: MONEY_TEXT, close: MONEY_TEXT, listedVolume: TONNES, blockVolume: TONNES, auctionVolume: TONNES },
                 additionalProperties: false,
               },
             },
@@ -178,8 +179,10 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     return {
       date: eod.date, nextDate: eod.nextDate, expiredOrders: r.events.filter((e) => e.type === 'order').length,
       expiredBlocks: r.events.filter((e) => e.type === 'block').length,
+      endedAuctions: r.events.filter((e) => e.type === 'auction').length,
       instruments: eod.instruments.map((i) => ({
         symbol: i.symbol, prevClose: formatMoney(i.prevClose), close: formatMoney(i.close), listedVolume: i.listedVolume, blockVolume: i.blockVolume,
+        auctionVolume: i.auctionVolume,
       })),
       settlement: g.settlement.published(eod.date) ? `/v1/settlement/${eod.date}` : null,
     };

@@ -11,16 +11,24 @@ import {
 import { AUCTION_REPLY, AUCTION_VIEW, BID_REPLY, BID_VIEW } from '../replies.ts';
 import { actingAccount } from './trading.ts';
 
-/** An auction as the public sees it: never its initiator, nor a bid before the close. */
-export function auctionView(a: AuctionEvent, openedAt: number) {
+/** The reasons that name a risk control on the initiator's account: the public reads `cancelled_by_exchange`. */
+const RISK_REASONS = new Set(['account_restricted', 'cancelled_by_risk', 'position_cap']);
+
+/**
+ * An auction as the public sees it: never its initiator, nor a bid before the close. `withAccount`
+ * adds the initiating account, for its own member and for risk officers and operators.
+ */
+export function auctionView(a: AuctionEvent, withAccount = false) {
   const ended = a.status !== 'opened';
-  return {
+  const view = {
     auctionId: String(a.auctionId), symbol: a.symbol, side: a.side, quantity: a.quantity, pricing: a.pricing,
     low: formatMoney(a.low), high: formatMoney(a.high), status: ended ? a.status : 'open',
     bids: ended ? a.bids : null, filled: a.filled, turnover: formatMoney(a.turnover),
-    clearingPrice: a.clearingPrice === null ? null : formatMoney(a.clearingPrice), reason: a.reason,
-    openedAt: isoTime(openedAt), time: isoTime(a.time),
+    clearingPrice: a.clearingPrice === null ? null : formatMoney(a.clearingPrice),
+    reason: withAccount || a.reason === null || !RISK_REASONS.has(a.reason) ? a.reason : 'cancelled_by_exchange',
+    openedAt: isoTime(a.openedAt), time: isoTime(a.time),
   };
+  return withAccount ? { ...view, accountId: a.accountId } : view;
 }
 
 export function bidView(b: AuctionBidEvent) {
@@ -36,7 +44,7 @@ const member = { config: { role: 'member' as const } };
 const AUCTION_PARAMS = { params: params({ auctionId: ID }) };
 
 export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
-  const view = (a: AuctionEvent) => auctionView(a, g.history.auctionOpenedAt.get(a.auctionId) ?? a.time);
+  const view = (a: AuctionEvent, withAccount = false) => auctionView(a, withAccount);
   /** The auction as a command's events left it, else as the history holds it. */
   const auctionOf = (events: readonly EngineEvent[], auctionId: number): AuctionEvent | undefined =>
     events.find((e): e is AuctionEvent => e.type === 'auction' && e.auctionId === auctionId) ?? g.history.auctions.get(auctionId);
@@ -47,7 +55,8 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
       tradeId: String(t.tradeId), price: formatMoney(t.price), quantity: t.quantity, buyAccountId: t.buyAccountId, sellAccountId: t.sellAccountId,
       buyFee: formatMoney(t.buyFee), sellFee: formatMoney(t.sellFee),
     }));
-    return reply.code(status).send({ auction: a === undefined ? null : view(a), trades });
+    // The caller opened it, or is a risk officer or an operator: the initiating account is shown.
+    return reply.code(status).send({ auction: a === undefined ? null : view(a, true), trades });
   };
   const bidReply = (reply: FastifyReply, r: Result, status: number) => {
     if (!r.ok) return refuse(reply, r);
@@ -57,11 +66,11 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
   const auctionId = (req: FastifyRequest) => Number((req.params as { auctionId: string }).auctionId);
   const commandReplies = (...more: number[]) => errorReplies(400, 401, 403, 404, 409, 413, 415, 429, 500, 503, ...more);
 
-  app.post<{ Body: { symbol: string; side: 'buy' | 'sell'; quantity: number; pricing: 'uniform' | 'pay_as_bid'; reservePct?: string; accountId?: string } }>('/v1/auctions', {
+  app.post<{ Body: { symbol: string; side: 'buy' | 'sell'; quantity: number; pricing: 'uniform' | 'pay_as_bid'; reservePct?: string | null; accountId?: string } }>('/v1/auctions', {
     ...member,
     schema: {
       body: body({
-        symbol: SYMBOL, side: { enum: ['buy', 'sell'] }, quantity: QUANTITY, pricing: { enum: ['uniform', 'pay_as_bid'] }, reservePct: PERCENT, accountId: ACCOUNT,
+        symbol: SYMBOL, side: { enum: ['buy', 'sell'] }, quantity: QUANTITY, pricing: { enum: ['uniform', 'pay_as_bid'] }, reservePct: { ...PERCENT, type: ['string', 'null'] }, accountId: ACCOUNT,
       }, ['symbol', 'side', 'quantity', 'pricing']),
       response: { 201: AUCTION_REPLY, ...commandReplies(422) },
     },
@@ -87,7 +96,7 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
     const list = [...g.history.auctions.values()]
       .filter((a) => (q.symbol === undefined || a.symbol === q.symbol) && (want === undefined || a.status === want))
       .sort((x, y) => x.auctionId - y.auctionId);
-    return page(list, (a) => a.auctionId, q).map(view);
+    return page(list, (a) => a.auctionId, q).map((a) => view(a));
   });
 
   app.get<{ Params: { auctionId: string } }>('/v1/auctions/:auctionId', {
@@ -114,21 +123,31 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
     return bidReply(reply, r, 201);
   });
 
+  // A member reads its own accounts' bids; a risk officer or an operator reads every bid (to supervise, or before cancelling).
   app.get<{ Params: { auctionId: string } }>('/v1/auctions/:auctionId/bids', {
-    ...member,
+    config: { role: ['member', 'risk', 'operator'] },
     schema: { ...AUCTION_PARAMS, response: { 200: { type: 'array', items: BID_VIEW }, ...errorReplies(400, 401, 403, 404, 429, 500) } },
   }, async (req, reply) => {
     const id = auctionId(req);
     if (!g.history.auctions.has(id)) return fail(reply, 404, 'UNKNOWN_AUCTION', `there is no auction ${req.params.auctionId} today`);
-    const mine = new Set(g.engine.accountsOfMember(principal(req).member as string));
-    return [...g.history.auctionBids.values()].filter((b) => b.auctionId === id && mine.has(b.accountId)).sort((x, y) => x.bidId - y.bidId).map(bidView);
+    const who = principal(req);
+    const mine = who.role === 'member' ? new Set(g.engine.accountsOfMember(who.member as string)) : null;
+    return [...g.history.auctionBids.values()].filter((b) => b.auctionId === id && (mine === null || mine.has(b.accountId)))
+      .sort((x, y) => x.bidId - y.bidId).map(bidView);
   });
 
   app.delete<{ Params: { auctionId: string; bidId: string } }>('/v1/auctions/:auctionId/bids/:bidId', {
     ...member,
     schema: { params: params({ auctionId: ID, bidId: ID }), response: { 200: BID_REPLY, ...commandReplies() } },
   }, async (req, reply) => {
-    const r = await submit(g, req, reply, { type: 'cancelAuctionBid', auctionId: auctionId(req), bidId: Number(req.params.bidId) });
+    const bidId = Number(req.params.bidId);
+    const r = await submit(g, req, reply, { type: 'cancelAuctionBid', auctionId: auctionId(req), bidId });
+    // The engine keeps only live bids: one of the caller's own that has ended is not open, rather than unknown.
+    const ended = g.history.auctionBids.get(bidId);
+    if (!r.ok && r.code === 'UNKNOWN_BID' && ended !== undefined && ended.auctionId === auctionId(req)
+      && g.engine.accountsOfMember(principal(req).member as string).includes(ended.accountId)) {
+      return fail(reply, 409, 'BID_NOT_OPEN', `bid ${bidId} is no longer open (${ended.status === 'placed' ? 'ended' : ended.status})`);
+    }
     return bidReply(reply, r, 200);
   });
 

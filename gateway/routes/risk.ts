@@ -104,6 +104,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
               ...(type === 'setLargeHolderThreshold' ? { alerts: { type: 'array', items: ALERT, description: 'the large-holder alerts the new threshold raised, in account id order' } } : {
                 cancelled: { type: 'array', items: { type: 'string' }, description: 'the ids of the buy orders cancelled because the account\'s holding and open buys passed the new cap' },
                 withdrawnBlocks: { type: 'array', items: { type: 'string' }, description: 'the ids of the buy proposals withdrawn for the same reason' },
+                ...AUCTIONS_ENDED,
               }),
             },
             additionalProperties: false,
@@ -153,6 +154,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
             accountId: TEXT, restriction: { type: 'string', enum: ['none', 'no_buy', 'no_sell', 'frozen'] },
             cancelled: { type: 'array', items: { type: 'string' }, description: 'the ids of the open orders on a side the restriction forbids, cancelled' },
             withdrawnBlocks: { type: 'array', items: { type: 'string' }, description: 'the ids of the block proposals the account was party to on a side the restriction forbids, withdrawn' },
+            ...AUCTIONS_ENDED,
           },
           additionalProperties: false,
         },
@@ -174,6 +176,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
           properties: {
             cancelled: { type: 'array', items: { type: 'string' }, description: 'the ids of the orders cancelled' },
             withdrawnBlocks: { type: 'array', items: { type: 'string' }, description: 'the ids of the block proposals the account was party to, withdrawn' },
+            ...AUCTIONS_ENDED,
           },
           additionalProperties: false,
         },
@@ -241,18 +244,31 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
   });
 }
 
-/** The orders a risk action cancelled and the block proposals it withdrew, by their events, in id order. */
-function ended(events: readonly EngineEvent[]): { cancelled: string[]; withdrawnBlocks: string[] } {
+/**
+ * The orders a risk action cancelled, the block proposals and auction bids it withdrew and the
+ * auctions it cancelled, by their events, each in id order. (A cancelled auction's own bids are
+ * withdrawn with it and listed too.)
+ */
+function ended(events: readonly EngineEvent[]): { cancelled: string[]; withdrawnBlocks: string[]; withdrawnBids: string[]; cancelledAuctions: string[] } {
   const cancelled: string[] = [];
   const withdrawnBlocks: string[] = [];
+  const withdrawnBids: string[] = [];
+  const cancelledAuctions: string[] = [];
   for (const e of events) {
     if (e.type === 'order') cancelled.push(String(e.orderId));
     else if (e.type === 'block') withdrawnBlocks.push(String(e.blockId));
+    else if (e.type === 'auctionBid') withdrawnBids.push(String(e.bidId));
+    else if (e.type === 'auction') cancelledAuctions.push(String(e.auctionId));
   }
   // In id order, whichever side or book the engine ended them in first.
   const byId = (a: string, b: string) => Number(a) - Number(b);
-  return { cancelled: cancelled.sort(byId), withdrawnBlocks: withdrawnBlocks.sort(byId) };
+  return { cancelled: cancelled.sort(byId), withdrawnBlocks: withdrawnBlocks.sort(byId), withdrawnBids: withdrawnBids.sort(byId), cancelledAuctions: cancelledAuctions.sort(byId) };
 }
+
+const AUCTIONS_ENDED = {
+  withdrawnBids: { type: 'array', items: { type: 'string' }, description: 'the ids of the auction bids withdrawn for the same reason (beyond API.md)' },
+  cancelledAuctions: { type: 'array', items: { type: 'string' }, description: 'the ids of the account\'s own auctions cancelled for the same reason, their bids withdrawn with them (beyond API.md)' },
+} as const;
 
 /** Command fields for the audit trail, prices and money as decimal strings. */
 function describe(what: Record<string, unknown>): Record<string, unknown> {

@@ -380,7 +380,7 @@ t.test('a proposer whose tonnes its own open proposals hold is told so when it c
   // The answered proposal's 100,000 t count towards the reply; the other proposal's 200,000 t do not.
   const before = side(h, 'S1-A');
   expectReject(t, h, () => accept(h, 'S1-A', reply), 'INSUFFICIENT_HOLDINGS',
-    /^account S1-A has 100000 t of CEA24 available, not 150000 t; 200000 t more are held by its open sell orders and block proposals \(cancel or withdraw one to use them\)$/);
+    /^account S1-A has 100000 t of CEA24 available, not 150000 t; 200000 t more are held by its open sell orders, block proposals and auctions \(cancel or withdraw one to use them\)$/);
   t.same(side(h, 'S1-A'), before, 'the refusal puts the open proposal\'s freeze back');
   t.same(h.engine.blocks.visibleTo(null).map((b) => b.id), [open, open + 1, reply], 'nothing ended');
   // Withdrawing the other proposal frees its tonnes; the reply executes and ends the one it answered.

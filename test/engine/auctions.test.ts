@@ -55,6 +55,9 @@ t.test('a sell auction: bounds from the previous close, freezes, and the reserve
   const wide = auctionsOf(ok(h.member('S1', sellAuction({ quantity: 100_000, reservePct: '10' }))).events)[0];
   t.equal(wide.low, fen('54.00'));
   expectReject(t, h, () => h.member('S1', sellAuction({ quantity: 100_000, reservePct: '5' })), 'INVALID_COMMAND', '"0", "10"');
+  ok(h.risk({ type: 'cancelAuction', auctionId: 2, reason: 'a second one by mistake' }));
+  t.equal(auctionsOf(ok(h.member('S1', sellAuction({ quantity: 100_000, reservePct: '10.0' }))).events)[0].low, fen('54.00'), '"10.0" is the reserve "10"');
+  ok(h.risk({ type: 'cancelAuction', auctionId: 3, reason: 'a third one by mistake' }));
   expectReject(t, h, () => h.member('S1', sellAuction({ quantity: 100_001 })), 'INSUFFICIENT_HOLDINGS');
   expectReject(t, h, () => h.member('S1', sellAuction({ pricing: 'dutch' })), 'INVALID_COMMAND', 'uniform, pay_as_bid');
   expectReject(t, h, () => h.member('B1', sellAuction()), 'ACCOUNT_NOT_OWNED');
@@ -183,6 +186,13 @@ t.test('sessions and halts: bids in the auction session only, none while halted;
   expectReject(t, h, () => bid(h, 'B1-A', id, '61.00', 100), 'INSTRUMENT_HALTED');
   ok(h.risk({ type: 'setInstrumentStatus', symbol: 'CEA24', status: 'trading', reason: 'resumed' }));
   ok(bid(h, 'B1-A', id, '61.00', 100));
+  // Nothing executes while halted: the operator's close waits for the resumption, the instrument's or the market's.
+  ok(h.risk({ type: 'haltMarket', reason: 'outage' }));
+  expectReject(t, h, () => h.operator({ type: 'closeAuction', auctionId: id }), 'MARKET_HALTED');
+  ok(h.risk({ type: 'resumeMarket', reason: 'back' }));
+  ok(h.risk({ type: 'setInstrumentStatus', symbol: 'CEA24', status: 'halted', reason: 'news' }));
+  expectReject(t, h, () => h.operator({ type: 'closeAuction', auctionId: id }), 'INSTRUMENT_HALTED');
+  ok(h.risk({ type: 'setInstrumentStatus', symbol: 'CEA24', status: 'trading', reason: 'resumed' }));
   h.at('2026-11-20', '15:00');
   expectReject(t, h, () => bid(h, 'B1-A', id, '61.00', 100), 'MARKET_CLOSED');
   // The end of day allocates what is still open; its trades are the closed day's.
@@ -194,6 +204,23 @@ t.test('sessions and halts: bids in the auction session only, none while halted;
   t.match(day, { instruments: [{ symbol: 'CEA24', auctionVolume: 100, auctionTurnover: fen('61.00') * 100, listedVolume: 0, close: fen('60.00') }] },
     'counted in the day\'s statistics, not in its close');
   t.match(day, { accounts: [{ accountId: 'B1-A', holdings: [['CEA24', 100]] }, { accountId: 'S1-A', holdings: [['CEA24', 199_900]] }] });
+});
+
+t.test('an auction on a halted instrument at the end of day is cancelled, not allocated', async (t) => {
+  const h = new Harness({ tradingDate: '2026-11-20', time: '13:30' });
+  h.list(nationalWithSessions(), 'CEA24', '60.00');
+  h.open('S1-A', { holdings: { CEA24: 200_000 } });
+  h.open('B1-A', { cash: '10000000.00' });
+  const id = auctionId(h.member('S1', sellAuction()));
+  ok(bid(h, 'B1-A', id, '61.00', 100));
+  ok(h.risk({ type: 'setInstrumentStatus', symbol: 'CEA24', status: 'halted', reason: 'news' }));
+  h.at('2026-11-20', '15:30');
+  const eod = ok(h.operator({ type: 'endOfDay', date: '2026-11-20' }));
+  t.same(tradesOf(eod.events), []);
+  t.match(auctionsOf(eod.events)[0], { status: 'cancelled', reason: 'halted_at_end_of_day' });
+  t.match(bidsOf(eod.events)[0], { status: 'cancelled', reason: 'auction_cancelled' });
+  t.same(funds(h, 'B1-A'), { cash: fen('10000000.00'), cashFrozen: 0 });
+  t.same(position(h, 'S1-A'), { available: 200_000, frozen: 0, pending: 0, openBuy: 0 });
 });
 
 t.test('risk controls reach auctions: cancel-all, restrictions and a lowered cap', async (t) => {

@@ -25,9 +25,14 @@ t.test('an auction from opening to allocation, over HTTP and WebSocket', async (
     auctionId: '1', symbol: 'CEA24', side: 'sell', quantity: 100_000, pricing: 'uniform', low: '57.46', high: '63.21', status: 'open',
     bids: null, filled: 0, turnover: '0.00', clearingPrice: null, reason: null,
   });
-  t.notOk('accountId' in opened.body.auction, 'the initiator is not shown');
-  t.match(await market.next((m) => m.channel === 'auctions:CEA24' && m.type === 'auction'), { auction: { auctionId: '1', status: 'open' } });
-  t.match(await m1.next((m) => m.channel === 'orders' && m.type === 'auction'), { auction: { auctionId: '1' } }, 'the initiator\'s member hears it');
+  t.equal(opened.body.auction.accountId, 'M1-C1', 'its member is told which of its accounts offers it');
+  const announced = await market.next((m) => m.channel === 'auctions:CEA24' && m.type === 'auction');
+  t.match(announced, { auction: { auctionId: '1', status: 'open' } });
+  t.notOk('accountId' in announced.auction, 'the public is not told the initiator');
+  t.notOk('accountId' in (await s.api('GET', '/v1/auctions/1')).body, 'nor over HTTP');
+  t.match(await m1.next((m) => m.channel === 'orders' && m.type === 'auction'), { auction: { auctionId: '1', accountId: 'M1-C1' } }, 'the initiator\'s member hears it, with its account');
+  const again = await subscribed(['orders'], KEYS.M1);
+  t.match(again.on('orders')[0].auctions, [{ auctionId: '1', accountId: 'M1-C1', status: 'open' }], 'and finds its open auctions in its orders snapshot');
 
   const b1 = await bid('1', 'M2', { price: '60.00', quantity: 60_000, accountId: 'M2-C1' });
   t.equal(b1.status, 201);
@@ -38,6 +43,7 @@ t.test('an auction from opening to allocation, over HTTP and WebSocket', async (
   // Sealed: another member sees only its own bids, the public sees none.
   t.same((await s.api('GET', '/v1/auctions/1/bids', { key: 'M2' })).body.map((b: { bidId: string }) => b.bidId), ['1']);
   t.same((await s.api('GET', '/v1/auctions/1/bids', { key: 'M1' })).body, []);
+  t.same((await s.api('GET', '/v1/auctions/1/bids', { key: 'risk' })).body.map((b: { accountId: string }) => b.accountId), ['M2-C1', 'M3-C1'], 'a risk officer reads every bid');
   t.match((await s.api('GET', '/v1/auctions/1')).body, { status: 'open', bids: null });
   t.match((await s.api('GET', '/v1/account?accountId=M2-C1', { key: 'M2' })).body, { cash: { frozen: '3600000.00' } }, 'the bid froze 60.00 × 60,000');
 
@@ -91,6 +97,24 @@ t.test('refusals: each with its status and code, nothing applied', async (t) => 
   const withdrawn = await s.api('DELETE', `/v1/auctions/${id}/bids/${placed.body.bid.bidId}`, { key: 'M2' });
   t.equal(withdrawn.status, 200);
   t.match(withdrawn.body.bid, { status: 'cancelled', reason: 'withdrawn' });
+  expectError(t, await s.api('DELETE', `/v1/auctions/${id}/bids/${placed.body.bid.bidId}`, { key: 'M2' }), 409, 'BID_NOT_OPEN', /no longer open \(cancelled\)/);
+
+  // Nothing executes on a halted instrument: the close waits.
+  t.equal((await bid(id, 'M3', { price: '56.00', quantity: 2000, accountId: 'M3-C1' })).status, 201);
+  t.equal((await s.api('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { status: 'halted', reason: 'news' } })).status, 200);
+  expectError(t, await s.api('POST', `/v1/auctions/${id}/close`, { key: 'operator' }), 503, 'INSTRUMENT_HALTED');
+  t.equal((await s.api('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { status: 'trading', reason: 'resumed' } })).status, 200);
+  // A risk control lists the bids and auctions it ended.
+  const restricted = await s.api('PATCH', '/v1/risk/accounts/M3-C1', { key: 'risk', body: { restriction: 'no_buy', reason: 'inquiry' } });
+  t.match(restricted.body, { cancelled: [], withdrawnBlocks: [], withdrawnBids: [String(Number(placed.body.bid.bidId) + 1)], cancelledAuctions: [] });
+  // The initiator's own restriction cancels its auction: the public reads no risk control in the reason.
+  const mine = await open({ quantity: 100_000, accountId: 'M1-I1' });
+  t.equal(mine.status, 201);
+  const ended = await s.api('PATCH', '/v1/risk/accounts/M1-I1', { key: 'risk', body: { restriction: 'no_sell', reason: 'inquiry' } });
+  t.same(ended.body.cancelledAuctions, [mine.body.auction.auctionId]);
+  t.match((await s.api('GET', `/v1/auctions/${mine.body.auction.auctionId}`)).body, { status: 'cancelled', reason: 'cancelled_by_exchange', openedAt: mine.body.auction.openedAt });
+  t.equal((await s.api('PATCH', '/v1/risk/accounts/M1-I1', { key: 'risk', body: { restriction: 'none', reason: 'cleared' } })).status, 200);
+  t.equal((await s.api('PATCH', '/v1/risk/accounts/M3-C1', { key: 'risk', body: { restriction: 'none', reason: 'cleared' } })).status, 200);
 
   // A risk officer (or an operator) cancels an auction, with a reason.
   expectError(t, await s.api('POST', `/v1/auctions/${id}/cancel`, { key: 'risk', body: {} }), 400, 'INVALID_REQUEST');
@@ -98,6 +122,25 @@ t.test('refusals: each with its status and code, nothing applied', async (t) => 
   const cancelled = await s.api('POST', `/v1/auctions/${id}/cancel`, { key: 'risk', body: { reason: 'announced in error' } });
   t.equal(cancelled.status, 200);
   t.match(cancelled.body, { auction: { status: 'cancelled', reason: 'announced in error', filled: 0 }, trades: [] });
-  t.same((await s.api('GET', '/v1/auctions?status=cancelled')).body.map((a: { auctionId: string }) => a.auctionId), [id]);
+  t.same((await s.api('GET', '/v1/auctions?status=cancelled')).body.map((a: { auctionId: string }) => a.auctionId), [id, mine.body.auction.auctionId]);
   t.same((await s.api('GET', '/v1/auctions?status=open')).body, []);
+});
+
+t.test('the end of day allocates what is open, says so, and ends the day\'s list', async (t) => {
+  const market = await subscribed(['auctions:CEA24']);
+  const opened = await open({ reservePct: null });
+  t.equal(opened.status, 201, 'reservePct: null is the venue\'s first reserve');
+  t.equal(opened.body.auction.low, '57.46');
+  const id = opened.body.auction.auctionId as string;
+  t.equal((await bid(id, 'M2', { price: '58.00', quantity: 7000, accountId: 'M2-C1' })).status, 201);
+  const eod = await s.api('POST', '/v1/admin/end-of-day', { key: 'operator', body: {} });
+  t.equal(eod.status, 200);
+  t.equal(eod.body.endedAuctions, 1);
+  t.match(eod.body.instruments.find((i: { symbol: string }) => i.symbol === 'CEA24'), { auctionVolume: 107_000 }, 'the day\'s: the first test\'s 100,000 t and these 7,000');
+  const allocated = await market.next((m) => m.channel === 'auctions:CEA24' && m.type === 'auction' && m.auction.status === 'closed');
+  t.equal(allocated.auction.openedAt, opened.body.auction.openedAt, 'an auction the end of day allocated keeps its opening time');
+  t.not(allocated.auction.time, opened.body.auction.openedAt);
+  t.match(await market.next((m) => m.channel === 'auctions:CEA24' && m.type === 'endOfDay'), { date: eod.body.date, nextDate: eod.body.nextDate });
+  t.same((await s.api('GET', '/v1/auctions')).body, [], 'the next day starts with none');
+  t.same(seqGaps(market.messages), []);
 });

@@ -277,9 +277,9 @@ t.test('risk officer: every route, and the audit trail with its free-form fields
   t.same((await api('POST', '/v1/risk/market/resume', { key: 'risk', body: { reason: 'drill over' } })).body, { status: 'trading', reason: 'drill over' });
 
   t.same((await api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountClass: 'individual', maxQuantity: 1000, reason: 'cap' } })).body,
-    { symbol: 'CEA24', accountClass: 'individual', accountId: null, maxQuantity: 1000, plusAllocation: false, cancelled: [], withdrawnBlocks: [] }, 'a cap: maxQuantity kept');
+    { symbol: 'CEA24', accountClass: 'individual', accountId: null, maxQuantity: 1000, plusAllocation: false, cancelled: [], withdrawnBlocks: [], withdrawnBids: [], cancelledAuctions: [] }, 'a cap: maxQuantity kept');
   t.same((await api('PUT', '/v1/risk/position-caps', { key: 'risk', body: { symbol: 'CEA24', accountClass: 'individual', maxQuantity: null, reason: 'lifted' } })).body,
-    { symbol: 'CEA24', accountClass: 'individual', accountId: null, maxQuantity: null, plusAllocation: false, cancelled: [], withdrawnBlocks: [] }, 'a removed cap: null, not 0');
+    { symbol: 'CEA24', accountClass: 'individual', accountId: null, maxQuantity: null, plusAllocation: false, cancelled: [], withdrawnBlocks: [], withdrawnBids: [], cancelledAuctions: [] }, 'a removed cap: null, not 0');
   t.same((await api('PUT', '/v1/risk/large-holder-thresholds', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M3-C1', quantity: 180000, reason: 'watch list' } })).body,
     { symbol: 'CEA24', accountClass: null, accountId: 'M3-C1', quantity: 180000, plusAllocation: false, alerts: [] }, 'a threshold: quantity kept; at it is not over it');
   const lowered = await api('PUT', '/v1/risk/large-holder-thresholds', { key: 'risk', body: { symbol: 'CCER', accountClass: 'institution', quantity: 100000, reason: 'review' } });
@@ -308,7 +308,7 @@ t.test('risk officer: every route, and the audit trail with its free-form fields
   hasKeys(t, filed.body, ['accountId', 'symbol', 'holding', 'threshold', 'dueDate', 'filed', 'time'], 'the filed report');
   expectError(t, await api('POST', '/v1/large-holder-reports', { key: 'M3', body: { symbol: 'CEA24', accountId: 'M3-C1', text: 'again' } }), 409, 'REPORT_NOT_DUE');
 
-  t.same((await api('PATCH', '/v1/risk/accounts/M1-P1', { key: 'risk', body: { restriction: 'no_buy', reason: 'inquiry' } })).body, { accountId: 'M1-P1', restriction: 'no_buy', cancelled: [], withdrawnBlocks: [] });
+  t.same((await api('PATCH', '/v1/risk/accounts/M1-P1', { key: 'risk', body: { restriction: 'no_buy', reason: 'inquiry' } })).body, { accountId: 'M1-P1', restriction: 'no_buy', cancelled: [], withdrawnBlocks: [], withdrawnBids: [], cancelledAuctions: [] });
   expectError(t, await api('PATCH', '/v1/risk/accounts/NOBODY-1', { key: 'risk', body: { restriction: 'none', reason: 'x' } }), 404, 'UNKNOWN_ACCOUNT');
   const proposal = await api('POST', '/v1/block-trades', { key: 'M3', body: { accountId: 'M3-C1', symbol: 'CEA24', side: 'buy', price: '57.00', quantity: 100000, counterpartyAccountId: 'M2-C1' } });
   expectOk(t, proposal, 201, 'a block proposal of M3-C1');

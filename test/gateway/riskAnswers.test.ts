@@ -64,7 +64,7 @@ t.test('a cap or threshold: the field not used may be null, as the answer has it
     const forClass = await s.api('PUT', path, { key: 'risk', body: { symbol: 'CEA24', accountClass: 'individual', accountId: null, [field]: 900_000, reason: 'rule' } });
     expectOk(t, forClass, 200, `${path}: a class rule with accountId null`);
     t.match(forClass.body, { accountClass: 'individual', accountId: null, [field]: 900_000 });
-    const back = await s.api('PUT', path, { key: 'risk', body: { ...forClass.body, alerts: undefined, cancelled: undefined, withdrawnBlocks: undefined, symbol: 'CEA24', reason: 'again' } });
+    const back = await s.api('PUT', path, { key: 'risk', body: { ...forClass.body, alerts: undefined, cancelled: undefined, withdrawnBlocks: undefined, withdrawnBids: undefined, cancelledAuctions: undefined, symbol: 'CEA24', reason: 'again' } });
     expectOk(t, back, 200, `${path}: its own answer sent back`);
     expectOk(t, await s.api('PUT', path, { key: 'risk', body: { symbol: 'CEA24', accountClass: null, accountId: 'M1-P1', [field]: 7000 } }), 200, `${path}: an account's with accountClass null`);
     expectError(t, await s.api('PUT', path, { key: 'risk', body: { symbol: 'CEA24', accountClass: null, accountId: null, [field]: 7000 } }), 400, 'INVALID_COMMAND', /either accountClass or accountId/, `${path}: both null`);

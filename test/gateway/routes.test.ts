@@ -387,7 +387,7 @@ t.test('risk officer routes', async (t) => {
   expectOk(t, resting, 201, 'a resting bid of M1-P1');
   const restrict = await api('PATCH', '/v1/risk/accounts/M1-P1', { key: 'risk', body: { restriction: 'frozen', reason: 'inquiry' } });
   expectOk(t, restrict, 200, 'restrict');
-  t.same(restrict.body, { accountId: 'M1-P1', restriction: 'frozen', cancelled: [resting.body.order.orderId], withdrawnBlocks: [] }, 'the freeze cancels the resting bid');
+  t.same(restrict.body, { accountId: 'M1-P1', restriction: 'frozen', cancelled: [resting.body.order.orderId], withdrawnBlocks: [], withdrawnBids: [], cancelledAuctions: [] }, 'the freeze cancels the resting bid');
   t.match((await api('GET', `/v1/orders/${resting.body.order.orderId}`, { key: 'M1' })).body, { status: 'cancelled', reason: 'account_restricted' });
   expectError(t, await api('POST', '/v1/orders', { key: 'M1', body: orderBody({ accountId: 'M1-P1', side: 'sell', price: '58.00' }) }), 422, 'ACCOUNT_RESTRICTED', /inquiry/);
   expectOk(t, await api('PATCH', '/v1/risk/accounts/M1-P1', { key: 'risk', body: { restriction: 'none', reason: 'cleared' } }), 200, 'lift');
@@ -396,7 +396,7 @@ t.test('risk officer routes', async (t) => {
 
   const cancelAll = await api('POST', '/v1/risk/accounts/M2-C1/cancel-all', { key: 'risk', body: { reason: 'test' } });
   expectOk(t, cancelAll, 200, 'cancel-all');
-  t.same(cancelAll.body, { cancelled: [ids.m2sell], withdrawnBlocks: [] }, "M2's resting order is cancelled");
+  t.same(cancelAll.body, { cancelled: [ids.m2sell], withdrawnBlocks: [], withdrawnBids: [], cancelledAuctions: [] }, "M2's resting order is cancelled");
   t.match((await api('GET', `/v1/orders/${ids.m2sell}`, { key: 'M2' })).body, { status: 'cancelled' });
 
   const audit = await api('GET', '/v1/risk/audit', { key: 'risk' });
