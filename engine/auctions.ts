@@ -11,7 +11,7 @@ import type { Engine, Result } from './engine.ts';
 import { refused, reject, type Rejection } from './errors.ts';
 import type { AuctionBidStatus, AuctionStatus } from './events.ts';
 import type { Instrument } from './instrument.ts';
-import { bandLimits, buyFeeReserve, formatMoney, parsePercent, priceFault, tradeFee } from './money.ts';
+import { bandLimits, buyFeeReserve, formatMoney, parsePercent, priceFault, tradeFee, isPositiveInt } from './money.ts';
 import { BUY, SELL, type Side } from './order.ts';
 
 export type Pricing = 'uniform' | 'pay_as_bid';
@@ -57,7 +57,6 @@ export class Auction {
   }
 }
 
-const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 const sideText = (side: Side): 'buy' | 'sell' => (side === BUY ? 'buy' : 'sell');
 
 export class AuctionDesk {

@@ -10,7 +10,7 @@ import type { Engine, Result } from './engine.ts';
 import { refused, reject, type Rejection } from './errors.ts';
 import type { BlockStatus } from './events.ts';
 import type { Instrument } from './instrument.ts';
-import { formatMoney, priceFault, tradeFee } from './money.ts';
+import { formatMoney, priceFault, tradeFee, isPositiveInt } from './money.ts';
 import { BUY, SELL, type Side } from './order.ts';
 
 export class Block {
@@ -42,7 +42,6 @@ export class Block {
   }
 }
 
-const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 
 /**
  * A block the caller cannot see, in the same words whether it does not exist or is other members':

@@ -17,7 +17,7 @@ import { OpenOrders } from './openOrders.ts';
 import { AuctionDesk } from './auctions.ts';
 import { BlockDesk } from './blockTrades.ts';
 import { endOfDay } from './endOfDay.ts';
-import { buyFeeReserve, divideHalfUp, formatMoney, MAX_AMOUNT, parsePercent, priceFault, tradeFee } from './money.ts';
+import { buyFeeReserve, divideHalfUp, formatMoney, MAX_AMOUNT, parsePercent, priceFault, tradeFee, isPositiveInt } from './money.ts';
 import { BUY, Order, SELL, sideName, type Side, type TimeInForce } from './order.ts';
 import { restore, snapshot, stateHash, type EngineSnapshot } from './snapshot.ts';
 import { ACCOUNT_CLASSES, ProfileError, dateOfDay, dayOfDate, validateProfile, type AccountClass, type ClassLimit, type TradeMode } from './profile.ts';
@@ -52,7 +52,6 @@ const CLIENT_ORDER_ID_RE = /^[\x21-\x7e]{1,64}$/;
 export const TEXT_LIMITS = { reason: 500, report: 10_000, warning: 2_000 } as const;
 const NO_ACCOUNTS: readonly string[] = Object.freeze([]);
 
-const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 
 /**
  * What is wrong with a free text of at most `limit` characters, or null. Characters are counted as

@@ -34,6 +34,9 @@ export function formatMoney(fen: number): string {
 /** Money and quantities stay far inside 2^53 (about 9·10^15): 10^15 fen is ten trillion yuan. */
 export const MAX_AMOUNT = 1e15;
 
+/** A whole number above 0 that a double holds exactly: an id, a quantity, a price in fen. */
+export const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+
 /**
  * Why a price (fen) is not one the engine takes, or null: a positive multiple of the tick, and at
  * most MAX_AMOUNT, the engine's bound on every amount (not a market rule: the bands are those).

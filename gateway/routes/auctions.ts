@@ -140,11 +140,11 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
     ...member,
     schema: { params: params({ auctionId: ID, bidId: ID }), response: { 200: BID_REPLY, ...commandReplies() } },
   }, async (req, reply) => {
-    const bidId = Number(req.params.bidId);
-    const r = await submit(g, req, reply, { type: 'cancelAuctionBid', auctionId: auctionId(req), bidId });
+    const id = auctionId(req), bidId = Number(req.params.bidId);
+    const r = await submit(g, req, reply, { type: 'cancelAuctionBid', auctionId: id, bidId });
     // The engine keeps only live bids: one of the caller's own that has ended is not open, rather than unknown.
     const ended = g.history.auctionBids.get(bidId);
-    if (!r.ok && r.code === 'UNKNOWN_BID' && ended !== undefined && ended.auctionId === auctionId(req)
+    if (!r.ok && r.code === 'UNKNOWN_BID' && ended !== undefined && ended.auctionId === id
       && g.engine.accountsOfMember(principal(req).member as string).includes(ended.accountId)) {
       return fail(reply, 409, 'BID_NOT_OPEN', `bid ${bidId} is no longer open (${ended.status === 'placed' ? 'ended' : ended.status})`);
     }
