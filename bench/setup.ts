@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
-  Engine, type Actor, type AccountClass, type ClassLimit, type Command, type PlaceOrder, type Result, type VenueProfile,
+  Engine, MAX_AMOUNT, type Actor, type AccountClass, type ClassLimit, type Command, type PlaceOrder, type Result, type VenueProfile,
 } from '../engine/index.ts';
 import type { Genesis } from '../persistence/journal.ts';
 import type { CommandBody } from '../persistence/sequencer.ts';
@@ -29,8 +29,12 @@ export const TRADING_DATE = '2026-11-20';
 export const TIME = Date.parse(`${TRADING_DATE}T10:00:00+08:00`);
 /** 50.00: with a ±20 % band the book spans 40.00–60.00, around the workload's 42.50–57.50. */
 const LISTING_PRICE = 5000;
-/** Enough that no account runs out of cash or tonnes: every funds and holdings check runs and passes. */
-const CASH_PER_ACCOUNT = 1e13; // fen
+/**
+ * Enough that no account runs out of cash or tonnes: every funds and holdings check runs and passes.
+ * Cash is the exchange's most (all accounts together, MAX_AMOUNT) shared out, which the engine
+ * refuses to exceed: 1,000 accounts get 10,000,000,000.00 each.
+ */
+const cashPerAccount = (accounts: number): number => Math.floor(MAX_AMOUNT / accounts);
 const TONNES_PER_ACCOUNT = 1e9;
 /** Above anything an account can hold, so the large-holder check runs on every fill and never fires. */
 const UNREACHABLE_THRESHOLD: ClassLimit = { quantity: 1e12, plusAllocation: false };
@@ -73,7 +77,7 @@ export function setupCommands(profile: VenueProfile, accounts: number): Command[
   for (let k = 1; k <= accounts; k++) {
     const accountId = String(k);
     operator({ type: 'createAccount', accountId, member: memberOf(k), accountClass: 'institution' });
-    operator({ type: 'deposit', accountId, cash: CASH_PER_ACCOUNT });
+    operator({ type: 'deposit', accountId, cash: cashPerAccount(accounts) });
     operator({ type: 'deposit', accountId, symbol: SYMBOL, quantity: TONNES_PER_ACCOUNT });
   }
   return out;
