@@ -80,6 +80,10 @@ export class AuctionDesk {
     const asked = c.reservePct == null ? rules.reserveRates[0] : typeof c.reservePct === 'string' ? parsePercent(c.reservePct) : null;
     const which = asked === null ? -1 : rules.reserveRates.indexOf(asked);
     if (which < 0) return reject('INVALID_COMMAND', `reservePct must be one of ${reserves.map((r) => `"${r}"`).join(', ')} on ${inst.venue}`);
+    // The reserve by its place in the venue's list: "10.0", "10" and (for the first) none are one request.
+    const request = c.clientOrderId == null ? null
+      : e.clientRequest(acct, c.clientOrderId, 'auction', `${inst.symbol}|${c.side}|${c.quantity}|${c.pricing}|${which}`);
+    if (request !== null && !('key' in request)) return request;
     const gate = e.tradingGate(inst, acct, side, 'auction', c.time);
     if (gate !== null) return gate;
     const q = e.checkQuantity(c.quantity, inst.profile.lot);
@@ -105,15 +109,19 @@ export class AuctionDesk {
     this.freezeInitiator(auction);
     this.open.set(auction.id, auction);
     this.auctionEvent(auction, 'opened', c, 0, 0, null, null);
+    e.remember(request, auction.id);
     return { ok: true, events: e.collected(), auctionId: auction.id };
   }
 
   bid(c: BidAuction): Result {
     const e = this.engine;
-    const auction = this.find(c.auctionId);
-    if (refused(auction)) return auction;
     const acct = e.accountFor(c.accountId, c.actor.id);
     if (refused(acct)) return acct;
+    // Before the auction is looked at: a repeat answers its bid even once the auction has closed.
+    const request = c.clientOrderId == null ? null : e.clientRequest(acct, c.clientOrderId, 'bid', `${c.auctionId}|${c.price}|${c.quantity}`);
+    if (request !== null && !('key' in request)) return request;
+    const auction = this.find(c.auctionId);
+    if (refused(auction)) return auction;
     if (acct === auction.initiator) return reject('SELF_TRADE', `auction ${auction.id} is account ${acct.id}'s own: an account never trades with itself`);
     const inst = auction.instrument;
     const side = auction.bidSide;
@@ -140,6 +148,7 @@ export class AuctionDesk {
     this.freezeBid(auction, bid);
     auction.bids.set(bid.id, bid);
     this.bidEvent(auction, bid, 'placed', c, 0, null, null, null);
+    e.remember(request, bid.id);
     return { ok: true, events: e.collected(), auctionId: auction.id, bidId: bid.id };
   }
 

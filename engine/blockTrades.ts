@@ -6,7 +6,7 @@
 // runs again when the trade executes.
 import type { Account, Position } from './account.ts';
 import type { AcceptBlock, Command, CounterBlock, EndBlock, ProposeBlock } from './commands.ts';
-import type { Engine, Result } from './engine.ts';
+import type { ClientRequest, Engine, Result } from './engine.ts';
 import { refused, reject, type Rejection } from './errors.ts';
 import type { BlockStatus } from './events.ts';
 import type { Instrument } from './instrument.ts';
@@ -61,6 +61,9 @@ export class BlockDesk {
     const party = e.memberParty(c);
     if (refused(party)) return party;
     const { inst, acct, side } = party;
+    const request = c.clientOrderId == null ? null
+      : e.clientRequest(acct, c.clientOrderId, 'block', `${inst.symbol}|${c.side}|${c.price}|${c.quantity}|${c.counterpartyAccountId ?? ''}`);
+    if (request !== null && !('key' in request)) return request;
     let counterparty: Account | null = null;
     if (c.counterpartyAccountId != null) {
       const other = e.accountFor(c.counterpartyAccountId);
@@ -69,7 +72,9 @@ export class BlockDesk {
       if (!e.admittedTo(other, inst)) return reject('VENUE_NOT_ADMITTED', `account ${other.id} is not admitted to ${inst.venue}: it could never accept`);
       counterparty = other;
     }
-    return this.openProposal(inst, acct, side, counterparty, c.price, c.quantity, null, c);
+    const r = this.openProposal(inst, acct, side, counterparty, c.price, c.quantity, null, c);
+    if (r.ok) e.remember(request, r.blockId as number);
+    return r;
   }
 
   /** A new proposal from `acct`, checked, with its freeze. */
@@ -85,9 +90,32 @@ export class BlockDesk {
 
   counter(c: CounterBlock): Result {
     const e = this.engine;
+    // A clientOrderId with the account named is looked up before the block: a repeat answers even
+    // once the block has ended. Without the account, it is the member's party to the open block.
+    const terms = `counter|${c.blockId}|${c.price}|${c.quantity}`;
+    let request: ClientRequest | null = null;
+    if (c.clientOrderId != null && c.accountId != null) {
+      const named = e.accountFor(c.accountId, c.actor.id);
+      if (refused(named)) return named;
+      const r = e.clientRequest(named, c.clientOrderId, 'block', terms);
+      if (!('key' in r)) return r;
+      request = r;
+    }
     const found = this.find(c.blockId, c.actor.id, c.accountId ?? null);
     if (!Array.isArray(found)) return found;
     const [block, acct] = found;
+    if (c.clientOrderId != null && request === null) {
+      const r = e.clientRequest(acct, c.clientOrderId, 'block', terms);
+      if (!('key' in r)) return r;
+      request = r;
+    }
+    const done = this.counterOn(block, acct, c);
+    if (done.ok) e.remember(request, done.blockId as number);
+    return done;
+  }
+
+  private counterOn(block: Block, acct: Account, c: CounterBlock): Result {
+    const e = this.engine;
     if (block.counterparty === null) {
       // Countering an open proposal opens a negotiation of its own, back to the proposer.
       if (acct === block.proposer) return reject('NOT_YOUR_TURN', `block ${block.id} is your own open proposal: withdraw it to change it`);

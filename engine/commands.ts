@@ -110,10 +110,20 @@ export interface ProposeBlock extends Stamp {
   price: number;
   quantity: number;
   counterpartyAccountId?: string | null;
+  /** Unique per account and day across orders, block proposals, auctions and bids: a repeat answers the first proposal. */
+  clientOrderId?: string | null;
 }
 
 /** New terms from the party the block waits for; on an open proposal, a new proposal back to its proposer. */
-export interface CounterBlock extends Stamp { type: 'counterBlock'; blockId: number; accountId?: string | null; price: number; quantity: number }
+export interface CounterBlock extends Stamp {
+  type: 'counterBlock';
+  blockId: number;
+  accountId?: string | null;
+  price: number;
+  quantity: number;
+  /** As a proposal's: a repeat answers the block the first counter made (a reply) or changed. */
+  clientOrderId?: string | null;
+}
 
 /** Confirms the current terms: the trade executes. `accountId` names the accepting account of an open proposal. */
 export interface AcceptBlock extends Stamp { type: 'acceptBlock'; blockId: number; accountId?: string | null }
@@ -135,10 +145,20 @@ export interface OpenAuction extends Stamp {
   quantity: number;
   pricing: 'uniform' | 'pay_as_bid';
   reservePct?: string | null;
+  /** As a block proposal's: a repeat answers the auction the first request opened. */
+  clientOrderId?: string | null;
 }
 
 /** A bid (an offer, in a buy auction) of `quantity` tonnes at `price`, held until the auction closes. */
-export interface BidAuction extends Stamp { type: 'bidAuction'; auctionId: number; accountId: string; price: number; quantity: number }
+export interface BidAuction extends Stamp {
+  type: 'bidAuction';
+  auctionId: number;
+  accountId: string;
+  price: number;
+  quantity: number;
+  /** As a block proposal's: a repeat answers the bid the first request placed. */
+  clientOrderId?: string | null;
+}
 
 /** The bidder withdraws its bid while the auction is open. */
 export interface CancelAuctionBid extends Stamp { type: 'cancelAuctionBid'; auctionId: number; bidId: number }

@@ -27,7 +27,10 @@ export interface Accepted {
   events: EngineEvent[];
   /** The order the command placed, changed or cancelled. */
   orderId?: number;
-  /** A repeated clientOrderId: nothing was done; `orderId` is the original order. */
+  /**
+   * A repeated clientOrderId: nothing was done; `orderId`, `blockId`, `auctionId` or `bidId` names
+   * what the first request made.
+   */
   duplicate?: boolean;
   /** The block trade proposal the command made or acted on. */
   blockId?: number;
@@ -48,6 +51,20 @@ export interface EngineOptions {
 const ACCOUNT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 const VENUE_RE = /^[A-Z][A-Z0-9-]{1,15}$/;
 const CLIENT_ORDER_ID_RE = /^[\x21-\x7e]{1,64}$/;
+
+/**
+ * The requests a clientOrderId names, with the field of the answer that names what the first one
+ * made, and the words for it. One clientOrderId names one request of an account a day, whatever its kind.
+ */
+const REQUEST_KINDS = {
+  order: { field: 'orderId', words: 'order' },
+  block: { field: 'blockId', words: 'block proposal' },
+  auction: { field: 'auctionId', words: 'auction' },
+  bid: { field: 'bidId', words: 'auction bid' },
+} as const;
+export type RequestKind = keyof typeof REQUEST_KINDS;
+/** A new request's clientOrderId, to remember once the request has taken effect. */
+export interface ClientRequest { key: string; fingerprint: string }
 /** The longest texts the engine takes (characters); the gateway's schemas refuse longer ones first. */
 export const TEXT_LIMITS = { reason: 500, report: 10_000, warning: 2_000 } as const;
 const NO_ACCOUNTS: readonly string[] = Object.freeze([]);
@@ -169,8 +186,11 @@ export class Engine {
   readonly accounts = new Map<string, Account>();
   /** Open orders by id. Finished orders leave the engine; their history lives in the events. */
   private readonly openOrders = new OpenOrders();
-  /** accountId + NUL + clientOrderId → the order it placed today and what it asked for. */
-  private readonly clientOrderIds = new Map<string, { orderId: number; fingerprint: string }>();
+  /**
+   * accountId + NUL + clientOrderId → what the request made today (an order, block proposal,
+   * auction or bid) and what it asked for: an order's terms, the others' prefixed with their kind and "#".
+   */
+  private readonly clientOrderIds = new Map<string, { id: number; fingerprint: string }>();
   private nextOrderId = 1;
   private nextTradeId = 1;
   /** Fees collected by the exchange, in fen. */
@@ -293,6 +313,31 @@ export class Engine {
     return { inst, acct, side: c.side === 'buy' ? BUY : SELL };
   }
 
+  /**
+   * @internal A request's clientOrderId, unique per account and day: a refusal when it is malformed
+   * or named another request today, the first request's answer (nothing done) when it is repeated
+   * with the same terms, else the request to `remember` once it takes effect.
+   */
+  clientRequest(acct: Account, clientOrderId: unknown, kind: RequestKind, terms: string): ClientRequest | Accepted | Rejection {
+    if (typeof clientOrderId !== 'string' || !CLIENT_ORDER_ID_RE.test(clientOrderId)) {
+      return reject('INVALID_COMMAND', 'clientOrderId must be 1–64 printable characters without spaces');
+    }
+    const key = acct.id + '\u0000' + clientOrderId;
+    // An order's terms as they always were (snapshots keep them); the other kinds' with their kind.
+    const fingerprint = kind === 'order' ? terms : `${kind}#${terms}`;
+    const seen = this.clientOrderIds.get(key);
+    if (seen === undefined) return { key, fingerprint };
+    if (seen.fingerprint === fingerprint) return { ok: true, events: [], [REQUEST_KINDS[kind].field]: seen.id, duplicate: true };
+    const was = /^(block|auction|bid)#/.exec(seen.fingerprint)?.[1] as RequestKind | undefined ?? 'order';
+    return reject('CLIENT_ORDER_ID_REUSED', `clientOrderId ${clientOrderId} was used today for ${REQUEST_KINDS[was].words} ${seen.id}`
+      + (was === kind ? ' with other terms' : `, not for a new ${REQUEST_KINDS[kind].words}`));
+  }
+
+  /** @internal A new request's clientOrderId, now that the request made `id`. */
+  remember(request: ClientRequest | null, id: number): void {
+    if (request !== null) this.clientOrderIds.set(request.key, { id, fingerprint: request.fingerprint });
+  }
+
   /** @internal The account, or the rejection; with `member`, only if that member owns it. */
   accountFor(accountId: string, member?: string): Account | Rejection {
     const acct = this.accounts.get(accountId);
@@ -361,23 +406,10 @@ export class Engine {
       return reject('INVALID_COMMAND', `a ${orderType} order is immediate (IOC): leave timeInForce out, or send IOC`);
     }
 
-    let key: string | null = null;
-    let fingerprint = '';
     const clientOrderId = c.clientOrderId ?? null;
-    if (clientOrderId !== null) {
-      if (typeof clientOrderId !== 'string' || !CLIENT_ORDER_ID_RE.test(clientOrderId)) {
-        return reject('INVALID_COMMAND', 'clientOrderId must be 1–64 printable characters without spaces');
-      }
-      key = acct.id + '\u0000' + clientOrderId;
-      fingerprint = `${c.symbol}|${c.side}|${orderType}|${c.price ?? ''}|${c.quantity}|${tif}|${c.targetOrderId ?? ''}`;
-      const seen = this.clientOrderIds.get(key);
-      if (seen !== undefined) {
-        if (seen.fingerprint !== fingerprint) {
-          return reject('CLIENT_ORDER_ID_REUSED', `clientOrderId ${clientOrderId} was used today for order ${seen.orderId} with other terms`);
-        }
-        return { ok: true, events: [], orderId: seen.orderId, duplicate: true };
-      }
-    }
+    const request = clientOrderId === null ? null
+      : this.clientRequest(acct, clientOrderId, 'order', `${c.symbol}|${c.side}|${orderType}|${c.price ?? ''}|${c.quantity}|${tif}|${c.targetOrderId ?? ''}`);
+    if (request !== null && !('key' in request)) return request;
 
     const gate = this.tradingGate(inst, acct, side, 'listed', c.time);
     if (gate !== null) return gate;
@@ -440,7 +472,7 @@ export class Engine {
     // the picked order has; only that is reserved.
     const pos = acct.position(inst.index);
     const order = new Order(this.nextOrderId++, acct, pos, inst, side, orderType, price, quantity, tif, clientOrderId, c.seq, c.time);
-    if (key !== null) this.clientOrderIds.set(key, { orderId: order.id, fingerprint });
+    this.remember(request, order.id);
     if (side === BUY) {
       acct.cash -= reserve;
       acct.cashFrozen += reserve;

@@ -19,7 +19,7 @@ export const REJECT_CODES = {
   ACCOUNT_EXISTS: { status: 409, meaning: 'an account with that id exists already' },
   INSTRUMENT_EXISTS: { status: 409, meaning: 'an instrument with that symbol is listed already' },
   ORDER_NOT_OPEN: { status: 409, meaning: 'the order is filled, cancelled or expired' },
-  CLIENT_ORDER_ID_REUSED: { status: 409, meaning: 'the clientOrderId was used today for a different order' },
+  CLIENT_ORDER_ID_REUSED: { status: 409, meaning: 'the clientOrderId was used today for another request (an order, block proposal, auction or bid) of the account' },
   BLOCK_NOT_OPEN: { status: 409, meaning: 'the block trade proposal was executed, rejected, withdrawn or expired' },
   AUCTION_NOT_OPEN: { status: 409, meaning: 'the auction was closed or cancelled' },
   NOT_YOUR_TURN: { status: 409, meaning: 'the block trade waits for the other party' },

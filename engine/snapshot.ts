@@ -108,7 +108,7 @@ export interface EngineSnapshot {
   accounts: AccountSnapshot[];
   /** Open orders: per instrument, bids then asks, each in priority order. */
   orders: OrderSnapshot[];
-  clientOrderIds: [key: string, orderId: number, fingerprint: string][];
+  clientOrderIds: [key: string, id: number, fingerprint: string][];
   nextBlockId: number;
   blocks: BlockSnapshot[];
   /**
@@ -172,7 +172,7 @@ export function snapshot(engine: Engine): EngineSnapshot {
   }
   const clientOrderIds = [...inner.clientOrderIds.entries()]
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-    .map(([k, v]): [string, number, string] => [k, v.orderId, v.fingerprint]);
+    .map(([k, v]): [string, number, string] => [k, v.id, v.fingerprint]);
   const desk = engine.auctions;
   const auctions = desk.nextAuctionId === 1 ? undefined : {
     nextAuctionId: desk.nextAuctionId,
@@ -256,7 +256,7 @@ export function restore(s: EngineSnapshot, options: { bookFactory?: BookFactory 
     engine.addRestingOrder(order);
   }
   const ids = engine.internals().clientOrderIds;
-  for (const [key, orderId, fingerprint] of s.clientOrderIds) ids.set(key, { orderId, fingerprint });
+  for (const [key, id, fingerprint] of s.clientOrderIds) ids.set(key, { id, fingerprint });
   engine.blocks.nextBlockId = s.nextBlockId;
   for (const b of s.blocks) {
     const inst = engine.instrument(b.symbol);

@@ -171,6 +171,7 @@ export const AUCTION_REPLY = {
         additionalProperties: false,
       },
     },
+    duplicate: { type: 'boolean', description: 'true when a repeated clientOrderId returned the auction the first request opened, as it stands now' },
   },
   additionalProperties: false,
 } as const;
@@ -178,7 +179,10 @@ export const AUCTION_REPLY = {
 /** The answer to placing or withdrawing a bid. */
 export const BID_REPLY = {
   type: 'object',
-  properties: { bid: { ...BID_VIEW, type: ['object', 'null'] } },
+  properties: {
+    bid: { ...BID_VIEW, type: ['object', 'null'] },
+    duplicate: { type: 'boolean', description: 'true when a repeated clientOrderId returned the bid the first request placed, as it stands now' },
+  },
   additionalProperties: false,
 } as const;
 
@@ -214,6 +218,7 @@ export const BLOCK_REPLY = {
       properties: { tradeId: ID_TEXT, price: MONEY_TEXT, quantity: TONNES, buyFee: MONEY_TEXT, sellFee: MONEY_TEXT },
       additionalProperties: false,
     },
+    duplicate: { type: 'boolean', description: 'true when a repeated clientOrderId returned the proposal the first request made, as it stands now' },
   },
   additionalProperties: false,
 } as const;

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatMoney, isoTime, parseMoney, type AuctionBidEvent, type AuctionEvent, type EngineEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
-  ACCOUNT, body, errorReplies, fail, ID, page, PAGE_QUERY, params, PERCENT, PRICE, principal, QUANTITY, REASON,
+  ACCOUNT, body, CLIENT_ORDER_ID, errorReplies, fail, ID, page, PAGE_QUERY, params, PERCENT, PRICE, principal, QUANTITY, REASON,
   refuse, submit, SYMBOL, unknownInstrument, unlisted, type Gateway, type PageQuery,
 } from '../http.ts';
 import { AUCTION_REPLY, AUCTION_VIEW, BID_REPLY, BID_VIEW } from '../replies.ts';
@@ -48,31 +48,35 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
   /** The auction as a command's events left it, else as the history holds it. */
   const auctionOf = (events: readonly EngineEvent[], auctionId: number): AuctionEvent | undefined =>
     events.find((e): e is AuctionEvent => e.type === 'auction' && e.auctionId === auctionId) ?? g.history.auctions.get(auctionId);
-  const auctionReply = (reply: FastifyReply, r: Result, status: number) => {
+  const auctionReply = async (reply: FastifyReply, r: Result, status: number) => {
     if (!r.ok) return refuse(reply, r);
+    if (r.duplicate === true) await g.sequencer.committed(); // the first request's auction as it stands now: committed state only
     const a = auctionOf(r.events, r.auctionId as number);
     const trades = r.events.filter((e): e is TradeEvent => e.type === 'trade').map((t) => ({
       tradeId: String(t.tradeId), price: formatMoney(t.price), quantity: t.quantity, buyAccountId: t.buyAccountId, sellAccountId: t.sellAccountId,
       buyFee: formatMoney(t.buyFee), sellFee: formatMoney(t.sellFee),
     }));
     // The caller opened it, or is a risk officer or an operator: the initiating account is shown.
-    return reply.code(status).send({ auction: a === undefined ? null : view(a, true), trades });
+    return reply.code(r.duplicate === true ? 200 : status).send({ auction: a === undefined ? null : view(a, true), trades, duplicate: r.duplicate === true });
   };
-  const bidReply = (reply: FastifyReply, r: Result, status: number) => {
+  const bidReply = async (reply: FastifyReply, r: Result, status: number) => {
     if (!r.ok) return refuse(reply, r);
-    const b = r.events.find((e): e is AuctionBidEvent => e.type === 'auctionBid' && e.bidId === r.bidId);
-    return reply.code(status).send({ bid: b === undefined ? null : bidView(b) });
+    if (r.duplicate === true) await g.sequencer.committed(); // the first request's bid as it stands now: committed state only
+    const b = r.events.find((e): e is AuctionBidEvent => e.type === 'auctionBid' && e.bidId === r.bidId) ?? g.history.auctionBids.get(r.bidId as number);
+    return reply.code(r.duplicate === true ? 200 : status).send({ bid: b === undefined ? null : bidView(b), duplicate: r.duplicate === true });
   };
   const auctionId = (req: FastifyRequest) => Number((req.params as { auctionId: string }).auctionId);
   const commandReplies = (...more: number[]) => errorReplies(400, 401, 403, 404, 409, 413, 415, 429, 500, 503, ...more);
 
-  app.post<{ Body: { symbol: string; side: 'buy' | 'sell'; quantity: number; pricing: 'uniform' | 'pay_as_bid'; reservePct?: string | null; accountId?: string } }>('/v1/auctions', {
+  app.post<{ Body: { symbol: string; side: 'buy' | 'sell'; quantity: number; pricing: 'uniform' | 'pay_as_bid'; reservePct?: string | null; clientOrderId?: string; accountId?: string } }>('/v1/auctions', {
     ...member,
     schema: {
       body: body({
-        symbol: SYMBOL, side: { enum: ['buy', 'sell'] }, quantity: QUANTITY, pricing: { enum: ['uniform', 'pay_as_bid'] }, reservePct: { ...PERCENT, type: ['string', 'null'] }, accountId: ACCOUNT,
+        symbol: SYMBOL, side: { enum: ['buy', 'sell'] }, quantity: QUANTITY, pricing: { enum: ['uniform', 'pay_as_bid'] }, reservePct: { ...PERCENT, type: ['string', 'null'] },
+        clientOrderId: CLIENT_ORDER_ID, accountId: ACCOUNT,
       }, ['symbol', 'side', 'quantity', 'pricing']),
-      response: { 201: AUCTION_REPLY, ...commandReplies(422) },
+      // 201 for a new auction, 200 for a repeated clientOrderId (the first request's auction, as it stands now).
+      response: { 201: AUCTION_REPLY, 200: AUCTION_REPLY, ...commandReplies(422) },
     },
   }, async (req, reply) => {
     const b = req.body;
@@ -80,6 +84,7 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
     if (accountId === null) return reply;
     const r = await submit(g, req, reply, {
       type: 'openAuction', accountId, symbol: b.symbol, side: b.side, quantity: b.quantity, pricing: b.pricing, reservePct: b.reservePct ?? null,
+      clientOrderId: b.clientOrderId ?? null,
     });
     return auctionReply(reply, r, 201);
   });
@@ -107,18 +112,20 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
     return view(a);
   });
 
-  app.post<{ Params: { auctionId: string }; Body: { price: string; quantity: number; accountId?: string } }>('/v1/auctions/:auctionId/bids', {
+  app.post<{ Params: { auctionId: string }; Body: { price: string; quantity: number; clientOrderId?: string; accountId?: string } }>('/v1/auctions/:auctionId/bids', {
     ...member,
     schema: {
       ...AUCTION_PARAMS,
-      body: body({ price: PRICE, quantity: QUANTITY, accountId: ACCOUNT }, ['price', 'quantity']),
-      response: { 201: BID_REPLY, ...commandReplies(422) },
+      body: body({ price: PRICE, quantity: QUANTITY, clientOrderId: CLIENT_ORDER_ID, accountId: ACCOUNT }, ['price', 'quantity']),
+      // 201 for a new bid, 200 for a repeated clientOrderId (the first request's bid, as it stands now).
+      response: { 201: BID_REPLY, 200: BID_REPLY, ...commandReplies(422) },
     },
   }, async (req, reply) => {
     const accountId = actingAccount(g, req, reply, req.body.accountId);
     if (accountId === null) return reply;
     const r = await submit(g, req, reply, {
       type: 'bidAuction', auctionId: auctionId(req), accountId, price: parseMoney(req.body.price) as number, quantity: req.body.quantity,
+      clientOrderId: req.body.clientOrderId ?? null,
     });
     return bidReply(reply, r, 201);
   });

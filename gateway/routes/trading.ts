@@ -221,11 +221,14 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   });
 
   // ---------------------------------------------------------------- block trades
-  app.post<{ Body: { symbol: string; side: 'buy' | 'sell'; price: string; quantity: number; counterpartyAccountId?: string; accountId?: string } }>('/v1/block-trades', {
+  app.post<{ Body: { symbol: string; side: 'buy' | 'sell'; price: string; quantity: number; counterpartyAccountId?: string; clientOrderId?: string; accountId?: string } }>('/v1/block-trades', {
     ...member,
     schema: {
-      body: body({ symbol: SYMBOL, side: { enum: ['buy', 'sell'] }, price: PRICE, quantity: QUANTITY, counterpartyAccountId: ACCOUNT, accountId: ACCOUNT }, ['symbol', 'side', 'price', 'quantity']),
-      response: { 201: BLOCK_REPLY, ...errorReplies(400, 401, 403, 404, 413, 415, 422, 429, 500, 503) },
+      body: body({
+        symbol: SYMBOL, side: { enum: ['buy', 'sell'] }, price: PRICE, quantity: QUANTITY, counterpartyAccountId: ACCOUNT, clientOrderId: CLIENT_ORDER_ID, accountId: ACCOUNT,
+      }, ['symbol', 'side', 'price', 'quantity']),
+      // 201 for a new proposal, 200 for a repeated clientOrderId (the first proposal, as it stands now).
+      response: { 201: BLOCK_REPLY, 200: BLOCK_REPLY, ...errorReplies(400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503) },
     },
   }, async (req, reply) => {
     const b = req.body;
@@ -233,11 +236,18 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     if (accountId === null) return reply;
     const r = await submit(g, req, reply, {
       type: 'proposeBlock', accountId, symbol: b.symbol, side: b.side, price: parseMoney(b.price) as number, quantity: b.quantity,
-      counterpartyAccountId: b.counterpartyAccountId ?? null,
+      counterpartyAccountId: b.counterpartyAccountId ?? null, clientOrderId: b.clientOrderId ?? null,
     });
-    return r.ok ? reply.code(201).send(blockReply(r)) : refuse(reply, r);
+    if (!r.ok) return refuse(reply, r);
+    return r.duplicate === true ? repeated(r) : reply.code(201).send(blockReply(r));
   });
 
+  /** A repeated clientOrderId: the block the first request made or changed, as it stands now (committed state only). */
+  const repeated = async (r: { blockId?: number }) => {
+    await g.sequencer.committed();
+    const now = g.history.blocks.get(r.blockId as number);
+    return blockReply({ events: now === undefined ? [] : [now], blockId: r.blockId, duplicate: true });
+  };
   const blockParams = { params: params({ blockId: ID }) };
   /** Whether the caller may see the block: its member's proposal or reply, or an open proposal still open (as the list shows them). */
   const seesBlock = (m: string, b: BlockEvent): boolean => {
@@ -258,14 +268,16 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   // Countering and accepting check the terms again (bands, funds, holdings, the session); rejecting and withdrawing do not.
   const blockTermsReplies = { 200: BLOCK_REPLY, ...errorReplies(400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503) };
   const blockEndReplies = { 200: BLOCK_REPLY, ...errorReplies(400, 401, 403, 404, 409, 413, 415, 429, 500) };
-  app.post<{ Params: { blockId: string }; Body: { price: string; quantity: number; accountId?: string } }>('/v1/block-trades/:blockId/counter', {
-    ...member, schema: { ...blockParams, body: body({ price: PRICE, quantity: QUANTITY, accountId: ACCOUNT }, ['price', 'quantity']), response: blockTermsReplies },
+  app.post<{ Params: { blockId: string }; Body: { price: string; quantity: number; clientOrderId?: string; accountId?: string } }>('/v1/block-trades/:blockId/counter', {
+    ...member,
+    schema: { ...blockParams, body: body({ price: PRICE, quantity: QUANTITY, clientOrderId: CLIENT_ORDER_ID, accountId: ACCOUNT }, ['price', 'quantity']), response: blockTermsReplies },
   }, async (req, reply) => {
     const r = await submit(g, req, reply, {
       type: 'counterBlock', blockId: Number(req.params.blockId), accountId: req.body.accountId ?? null,
-      price: parseMoney(req.body.price) as number, quantity: req.body.quantity,
+      price: parseMoney(req.body.price) as number, quantity: req.body.quantity, clientOrderId: req.body.clientOrderId ?? null,
     });
-    return r.ok ? blockReply(r) : refuseBlock(req, reply, r, Number(req.params.blockId));
+    if (!r.ok) return refuseBlock(req, reply, r, Number(req.params.blockId));
+    return r.duplicate === true ? repeated(r) : blockReply(r);
   });
 
   app.post<{ Params: { blockId: string }; Body: { accountId?: string } | null }>('/v1/block-trades/:blockId/accept', {
@@ -336,7 +348,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
  * that executed. (Confirming a reply to an open proposal also ends the open proposal, after the
  * execution: that event is not the answer.)
  */
-function blockReply(r: { events: readonly EngineEvent[]; blockId?: number }) {
+function blockReply(r: { events: readonly EngineEvent[]; blockId?: number; duplicate?: boolean }) {
   const events = r.events;
   const block = [...events].reverse().find((e): e is BlockEvent => e.type === 'block' && (r.blockId === undefined || e.blockId === r.blockId));
   const trade = events.find((e): e is TradeEvent => e.type === 'trade');
@@ -344,5 +356,6 @@ function blockReply(r: { events: readonly EngineEvent[]; blockId?: number }) {
     blockId: block === undefined ? null : String(block.blockId), status: block?.status ?? null,
     block: block === undefined ? null : blockView(block),
     trade: trade === undefined ? null : { tradeId: String(trade.tradeId), price: formatMoney(trade.price), quantity: trade.quantity, buyFee: formatMoney(trade.buyFee), sellFee: formatMoney(trade.sellFee) },
+    duplicate: r.duplicate === true,
   };
 }
