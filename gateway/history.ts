@@ -54,6 +54,10 @@ export const inTradeOrder = (x: Fill, y: Fill): number => x.tradeId - y.tradeId 
 export interface ClosedDay {
   orders: Map<string, OrderEvent[]>;
   fills: Map<string, Fill[]>;
+  /** The day's block proposals, auctions and bids, each as it ended, in id order. */
+  blocks: BlockEvent[];
+  auctions: AuctionEvent[];
+  auctionBids: AuctionBidEvent[];
 }
 
 export class History {
@@ -84,7 +88,8 @@ export class History {
 
   /**
    * A closed trading day's orders, each as it ended (filled, cancelled, expired by the end of day…),
-   * and its fills, by account, read back from the journal's facts of that day (closedDayRange).
+   * and its fills, by account, and its block proposals, auctions and bids, read back from the
+   * journal's facts of that day (closedDayRange).
    * Folded as the day was live: a resting order filled by others changes with the trade, not with
    * an order event of its own. The end of day itself is left out: it would clear the day.
    */
@@ -95,7 +100,8 @@ export class History {
     }
     const orders = new Map<string, OrderEvent[]>();
     for (const [accountId, ids] of fold.orderIds) orders.set(accountId, ids.map((id) => fold.orders.get(id) as OrderEvent));
-    return { orders, fills: fold.fills };
+    const byId = <T>(m: Map<number, T>): T[] => [...m.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+    return { orders, fills: fold.fills, blocks: byId(fold.blocks), auctions: byId(fold.auctions), auctionBids: byId(fold.auctionBids) };
   }
 
   /** The seqs of a closed day's facts: after the end of day before it, through its own; null when `date` is not a closed day. */

@@ -8,7 +8,7 @@ import type { Journal } from '../persistence/journal.ts';
 import type { Sequencer } from '../persistence/sequencer.ts';
 import type { Settlements } from '../persistence/settlementThread.ts';
 import type { Fill, History } from './history.ts';
-import type { PastDays } from './pastDays.ts';
+import type { PastDayQuery, PastDays } from './pastDays.ts';
 import type { KeyRing, Principal } from './keys.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -169,6 +169,17 @@ export const body = (properties: Record<string, unknown>, required: string[] = [
 
 /** The message of UNKNOWN_INSTRUMENT for a symbol that is not listed. */
 export const noSuchInstrument = (symbol: string) => `no instrument ${symbol} is listed`;
+
+/**
+ * A closed day's read, answered with the JSON the past days' thread made: 404 UNKNOWN_DAY when
+ * `date` is not a closed trading day, 404 UNKNOWN_AUCTION when the day had no auction `auctionId`.
+ */
+export async function sendPastDay(g: Gateway, reply: FastifyReply, q: PastDayQuery) {
+  const past = await g.pastDays.read(q);
+  if (past === null) return fail(reply, 404, 'UNKNOWN_DAY', `${q.date} is neither today (${g.engine.tradingDate}) nor a closed trading day`);
+  if (!past.found) return fail(reply, 404, 'UNKNOWN_AUCTION', `there was no auction ${q.auctionId} on ${q.date}`);
+  return reply.type('application/json; charset=utf-8').send(past.json);
+}
 
 /**
  * The error body of API.md, counted in /metrics: every one in exchange_http_errors_total, and the

@@ -5,8 +5,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatMoney, isoTime, parseMoney, type AuctionBidEvent, type AuctionEvent, type EngineEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
-  ACCOUNT, body, CLIENT_ORDER_ID, errorReplies, fail, ID, page, PAGE_QUERY, params, PERCENT, PRICE, principal, QUANTITY, REASON,
-  refuse, submit, SYMBOL, unknownInstrument, unlisted, type Gateway, type PageQuery,
+  ACCOUNT, body, CLIENT_ORDER_ID, DATE, errorReplies, fail, ID, page, PAGE_QUERY, params, PERCENT, PRICE, principal, QUANTITY, REASON,
+  refuse, sendPastDay, submit, SYMBOL, unknownInstrument, unlisted, type Gateway, type PageQuery,
 } from '../http.ts';
 import { AUCTION_REPLY, AUCTION_VIEW, BID_REPLY, BID_VIEW } from '../replies.ts';
 import { actingAccount } from './trading.ts';
@@ -42,6 +42,8 @@ export function bidView(b: AuctionBidEvent) {
 
 const member = { config: { role: 'member' as const } };
 const AUCTION_PARAMS = { params: params({ auctionId: ID }) };
+/** `?date=`: a closed trading day's, instead of today's. */
+const DATE_QUERY = body({ date: DATE });
 
 export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
   const view = (a: AuctionEvent, withAccount = false) => auctionView(a, withAccount);
@@ -89,24 +91,29 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
     return auctionReply(reply, r, 201);
   });
 
-  app.get<{ Querystring: { symbol?: string; status?: 'open' | 'closed' | 'cancelled' } & PageQuery }>('/v1/auctions', {
+  /** A date that is not today's: the read is of a closed day's. */
+  const pastDate = (date: string | undefined): date is string => date !== undefined && date !== g.engine.tradingDate;
+
+  app.get<{ Querystring: { symbol?: string; status?: 'open' | 'closed' | 'cancelled'; date?: string } & PageQuery }>('/v1/auctions', {
     schema: {
-      querystring: body({ symbol: SYMBOL, status: { enum: ['open', 'closed', 'cancelled'] }, ...PAGE_QUERY }),
+      querystring: body({ symbol: SYMBOL, status: { enum: ['open', 'closed', 'cancelled'] }, date: DATE, ...PAGE_QUERY }),
       response: { 200: { type: 'array', items: AUCTION_VIEW }, ...errorReplies(400, 404, 429, 500) },
     },
   }, async (req, reply) => {
     const q = req.query;
     if (unlisted(g, q.symbol)) return unknownInstrument(reply, q.symbol);
     const want = q.status === 'open' ? 'opened' : q.status;
+    if (pastDate(q.date)) return sendPastDay(g, reply, { what: 'auctions', date: q.date, accountIds: null, symbol: q.symbol, status: want, after: q.after, limit: q.limit });
     const list = [...g.history.auctions.values()]
       .filter((a) => (q.symbol === undefined || a.symbol === q.symbol) && (want === undefined || a.status === want))
       .sort((x, y) => x.auctionId - y.auctionId);
     return page(list, (a) => a.auctionId, q).map((a) => view(a));
   });
 
-  app.get<{ Params: { auctionId: string } }>('/v1/auctions/:auctionId', {
-    schema: { ...AUCTION_PARAMS, response: { 200: AUCTION_VIEW, ...errorReplies(400, 404, 429, 500) } },
+  app.get<{ Params: { auctionId: string }; Querystring: { date?: string } }>('/v1/auctions/:auctionId', {
+    schema: { ...AUCTION_PARAMS, querystring: DATE_QUERY, response: { 200: AUCTION_VIEW, ...errorReplies(400, 404, 429, 500) } },
   }, async (req, reply) => {
+    if (pastDate(req.query.date)) return sendPastDay(g, reply, { what: 'auctions', date: req.query.date, accountIds: null, auctionId: auctionId(req) });
     const a = g.history.auctions.get(auctionId(req));
     if (a === undefined) return fail(reply, 404, 'UNKNOWN_AUCTION', `there is no auction ${req.params.auctionId} today`);
     return view(a);
@@ -131,14 +138,17 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
   });
 
   // A member reads its own accounts' bids; a risk officer or an operator reads every bid (to supervise, or before cancelling).
-  app.get<{ Params: { auctionId: string } }>('/v1/auctions/:auctionId/bids', {
+  app.get<{ Params: { auctionId: string }; Querystring: { date?: string } }>('/v1/auctions/:auctionId/bids', {
     config: { role: ['member', 'risk', 'operator'] },
-    schema: { ...AUCTION_PARAMS, response: { 200: { type: 'array', items: BID_VIEW }, ...errorReplies(400, 401, 403, 404, 429, 500) } },
+    schema: { ...AUCTION_PARAMS, querystring: DATE_QUERY, response: { 200: { type: 'array', items: BID_VIEW }, ...errorReplies(400, 401, 403, 404, 429, 500) } },
   }, async (req, reply) => {
     const id = auctionId(req);
-    if (!g.history.auctions.has(id)) return fail(reply, 404, 'UNKNOWN_AUCTION', `there is no auction ${req.params.auctionId} today`);
     const who = principal(req);
-    const mine = who.role === 'member' ? new Set(g.engine.accountsOfMember(who.member as string)) : null;
+    const own = who.role === 'member' ? g.engine.accountsOfMember(who.member as string) : null;
+    // A closed day's bids, each as it ended (filled, unfilled, withdrawn…).
+    if (pastDate(req.query.date)) return sendPastDay(g, reply, { what: 'bids', date: req.query.date, accountIds: own, auctionId: id });
+    if (!g.history.auctions.has(id)) return fail(reply, 404, 'UNKNOWN_AUCTION', `there is no auction ${req.params.auctionId} today`);
+    const mine = own === null ? null : new Set(own);
     return [...g.history.auctionBids.values()].filter((b) => b.auctionId === id && (mine === null || mine.has(b.accountId)))
       .sort((x, y) => x.bidId - y.bidId).map(bidView);
   });

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dateOfDay, formatMoney, idText, isoTime, noSuchBlock, parseMoney, TEXT_LIMITS, type BlockEvent, type EngineEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, accountsFor, body, CLIENT_ORDER_ID, DATE, DAY, errorReplies, fail, FILL_VIEW, freeText, fillView, ID, notYours, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
-  page, PAGE_QUERY, submit, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
+  page, PAGE_QUERY, sendPastDay, submit, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
   type PageQuery,
   type Gateway,
 } from '../http.ts';
@@ -112,9 +112,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     if (own === null) return reply;
     if (q.date !== undefined && q.date !== g.engine.tradingDate) {
       // A closed day's orders, as each ended (none is open any more): the reply's JSON, made on the past days' thread.
-      const past = await g.pastDays.read({ what: 'orders', date: q.date, accountIds: own, symbol: q.symbol, openOnly: q.status === 'open', after: q.after, limit: q.limit });
-      if (past === null) return fail(reply, 404, 'UNKNOWN_DAY', `${q.date} is neither today (${g.engine.tradingDate}) nor a closed trading day`);
-      return reply.type('application/json; charset=utf-8').send(past);
+      return sendPastDay(g, reply, { what: 'orders', date: q.date, accountIds: own, symbol: q.symbol, openOnly: q.status === 'open', after: q.after, limit: q.limit });
     }
     // Today's, in id order, only the open ones when asked.
     const orders = g.history.ordersOf((id) => g.engine.order(id), own, q.status === 'open').filter((o) => q.symbol === undefined || o.symbol === q.symbol);
@@ -187,9 +185,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     if (accounts === null) return reply;
     const date = req.query.date;
     if (date === undefined || date === g.engine.tradingDate) return page(g.history.todaysFills(accounts), (f) => f.tradeId, req.query).map(fillView);
-    const past = await g.pastDays.read({ what: 'fills', date, accountIds: accounts, after: req.query.after, limit: req.query.limit });
-    if (past === null) return fail(reply, 404, 'UNKNOWN_DAY', `${date} is neither today (${g.engine.tradingDate}) nor a closed trading day`);
-    return reply.type('application/json; charset=utf-8').send(past); // the reply's JSON, made on the past days' thread
+    return sendPastDay(g, reply, { what: 'fills', date, accountIds: accounts, after: req.query.after, limit: req.query.limit });
   });
 
   // A member reads its own accounts; a risk officer or an operator any account, named: what caps,
@@ -295,14 +291,19 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     });
   }
 
-  app.get<{ Querystring: { status?: BlockEvent['status'] } & PageQuery }>('/v1/block-trades', {
+  app.get<{ Querystring: { status?: BlockEvent['status']; date?: string } & PageQuery }>('/v1/block-trades', {
     ...member,
     schema: {
-      querystring: body({ status: { enum: ['proposed', 'countered', 'executed', 'rejected', 'withdrawn', 'expired'] }, ...PAGE_QUERY }),
-      response: { 200: { type: 'array', items: BLOCK_VIEW }, ...errorReplies(400, 401, 403, 429, 500) },
+      querystring: body({ status: { enum: ['proposed', 'countered', 'executed', 'rejected', 'withdrawn', 'expired'] }, date: DATE, ...PAGE_QUERY }),
+      response: { 200: { type: 'array', items: BLOCK_VIEW }, ...errorReplies(400, 401, 403, 404, 429, 500) },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const m = principal(req).member as string;
+    const q = req.query;
+    if (q.date !== undefined && q.date !== g.engine.tradingDate) {
+      // A closed day's: those the member's accounts proposed or were party to, each as it ended.
+      return sendPastDay(g, reply, { what: 'blocks', date: q.date, accountIds: g.engine.accountsOfMember(m), status: q.status, after: q.after, limit: q.limit });
+    }
     const blocks = [...g.history.blocks.values()]
       .filter((b) => seesBlock(m, b))
       .filter((b) => req.query.status === undefined || b.status === req.query.status)

@@ -2,7 +2,8 @@
 // an auction, others bid (sealed: the public, the initiator and other members see no bid), the roles
 // (members bid, an operator closes, a risk officer or an operator cancels), the allocation and its
 // trades in the reply, on the `auctions` channel and in each bidder's `orders` channel, not on the
-// listed `trades` channel; and every refusal's status and code.
+// listed `trades` channel; every refusal's status and code; and a closed day's auctions, bids and
+// block proposals read back by ?date=.
 import t from 'tap';
 import { expectError, KEYS, seqGaps, startServer, type SocketClient, subscribedSocket } from '../support/server.ts';
 
@@ -126,13 +127,25 @@ t.test('refusals: each with its status and code, nothing applied', async (t) => 
   t.same((await s.api('GET', '/v1/auctions?status=open')).body, []);
 });
 
-t.test('the end of day allocates what is open, says so, and ends the day\'s list', async (t) => {
+t.test('the end of day allocates what is open, says so, and ends the day\'s list; the closed day is read by ?date=', async (t) => {
   const market = await subscribed(['auctions:CEA24']);
   const opened = await open({ reservePct: null });
   t.equal(opened.status, 201, 'reservePct: null is the venue\'s first reserve');
   t.equal(opened.body.auction.low, '57.46');
   const id = opened.body.auction.auctionId as string;
   t.equal((await bid(id, 'M2', { price: '58.00', quantity: 7000, accountId: 'M2-C1' })).status, 201);
+  // What the day's readers see before its end: the auctions already over, and every bid of the day.
+  const over = (await s.api('GET', '/v1/auctions')).body.filter((a: { status: string }) => a.status !== 'open');
+  t.ok(over.length >= 1, 'the first test\'s auction is over');
+  const bidsOf = async (auctionId: string, key: string, date?: string) =>
+    s.api('GET', `/v1/auctions/${auctionId}/bids${date === undefined ? '' : `?date=${date}`}`, { key });
+  const liveBids = new Map<string, unknown>();
+  for (const a of over) for (const key of ['M2', 'M3', 'risk']) liveBids.set(`${a.auctionId} ${key}`, (await bidsOf(a.auctionId, key)).body);
+  // Two block proposals left open at the close: M1's to M2, and M3's open to all.
+  const named = await s.api('POST', '/v1/block-trades', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', price: '57.46', quantity: 100_000, counterpartyAccountId: 'M2-C1' } });
+  t.equal(named.status, 201, named.text);
+  const anyone = await s.api('POST', '/v1/block-trades', { key: 'M3', body: { accountId: 'M3-C1', symbol: 'CEA24', side: 'sell', price: '57.46', quantity: 100_000 } });
+  t.equal(anyone.status, 201, anyone.text);
   const eod = await s.api('POST', '/v1/admin/end-of-day', { key: 'operator', body: {} });
   t.equal(eod.status, 200);
   t.equal(eod.body.endedAuctions, 1);
@@ -143,4 +156,33 @@ t.test('the end of day allocates what is open, says so, and ends the day\'s list
   t.match(await market.next((m) => m.channel === 'auctions:CEA24' && m.type === 'endOfDay'), { date: eod.body.date, nextDate: eod.body.nextDate });
   t.same((await s.api('GET', '/v1/auctions')).body, [], 'the next day starts with none');
   t.same(seqGaps(market.messages), []);
+
+  // The closed day, by ?date=: the auctions over before its end as they were read live; the one
+  // its end allocated, closed; every bid as it ended, sealed as live; the block proposals expired.
+  const date = eod.body.date as string;
+  const closedDay = (await s.api('GET', `/v1/auctions?date=${date}`)).body as { auctionId: string; status: string }[];
+  t.same(closedDay.filter((a) => a.auctionId !== id), over, 'the auctions over before the end, as read live');
+  t.match(closedDay.find((a) => a.auctionId === id), { status: 'closed', reason: 'end_of_day', filled: 7000, openedAt: opened.body.auction.openedAt });
+  t.notOk(closedDay.some((a) => 'accountId' in a), 'never naming the initiator');
+  t.same((await s.api('GET', `/v1/auctions/${id}?date=${date}`)).body, closedDay.find((a) => a.auctionId === id), 'one of them by id');
+  t.same((await s.api('GET', `/v1/auctions?date=${date}&status=cancelled&symbol=CEA24`)).body, closedDay.filter((a) => a.status === 'cancelled'), 'filtered by status');
+  for (const [which, read] of liveBids) {
+    const [auctionId, key] = which.split(' ');
+    t.same((await bidsOf(auctionId, key, date)).body, read, `auction ${auctionId}'s bids as ${key} read them live`);
+  }
+  t.match((await bidsOf(id, 'M2', date)).body, [{ accountId: 'M2-C1', status: 'filled', filled: 7000, tradePrice: '58.00' }], 'the bid the end allocated, filled');
+  t.same((await bidsOf(id, 'M3', date)).body, [], 'sealed: another member sees none of it');
+  expectError(t, await s.api('GET', `/v1/auctions/${id}/bids?date=${date}`), 401, 'UNAUTHENTICATED');
+  expectError(t, await s.api('GET', `/v1/auctions/999/bids?date=${date}`, { key: 'risk' }), 404, 'UNKNOWN_AUCTION', new RegExp(`no auction 999 on ${date}`));
+  expectError(t, await s.api('GET', `/v1/auctions/999?date=${date}`), 404, 'UNKNOWN_AUCTION');
+  expectError(t, await s.api('GET', '/v1/auctions?date=2001-01-01'), 404, 'UNKNOWN_DAY');
+  expectError(t, await s.api('GET', '/v1/auctions/1?date=20260101'), 400, 'INVALID_REQUEST');
+  t.same((await s.api('GET', `/v1/auctions?date=${eod.body.nextDate}`)).body, [], 'today\'s date reads today\'s');
+
+  const blocks = async (key: string) => (await s.api('GET', `/v1/block-trades?date=${date}`, { key })).body.map((b: { blockId: string; status: string }) => [b.blockId, b.status]);
+  t.same(await blocks('M1'), [[named.body.blockId, 'expired']], 'M1 reads its proposal, expired at the end of day');
+  t.same(await blocks('M2'), [[named.body.blockId, 'expired']], 'and so does its counterparty');
+  t.same(await blocks('M3'), [[anyone.body.blockId, 'expired']], 'an open proposal of others that ended is not M1\'s or M2\'s');
+  t.same((await s.api('GET', `/v1/block-trades?date=${date}&status=executed`, { key: 'M1' })).body, []);
+  expectError(t, await s.api('GET', '/v1/block-trades?date=2001-01-01', { key: 'M1' }), 404, 'UNKNOWN_DAY');
 });
