@@ -168,7 +168,7 @@ export const params = (properties: Record<string, unknown>) => ({ type: 'object'
 export const body = (properties: Record<string, unknown>, required: string[] = []) => ({ type: 'object', properties, required, additionalProperties: false });
 
 /** The message of UNKNOWN_INSTRUMENT for a symbol that is not listed. */
-export const noSuchInstrument = (symbol: string) => `no instrument ${symbol} is listed`;
+export const noSuchInstrument = (symbol: string) => `no instrument ${JSON.stringify(symbol)} is listed`;
 
 /**
  * A closed day's read, answered with the JSON the past days' thread made: 404 UNKNOWN_DAY when

@@ -509,10 +509,14 @@ t.test('impossible dates, unknown symbols and unknown venues are refused with a 
   t.same((await hit('GET', '/v1/instruments/CEA24/ticker')).body, before, 'no end of day ran');
   t.equal((await hit('GET', '/v1/fills?date=2024-02-29', { key: 'M1' })).status, 404, 'a real date with no trading day is still looked up: 404 UNKNOWN_DAY');
 
-  expectError(t, await hit('GET', '/v1/orders?symbol=NOPE', { key: 'M1' }), 404, 'UNKNOWN_INSTRUMENT', /no instrument NOPE is listed/, 'orders of an unknown symbol');
+  expectError(t, await hit('GET', '/v1/orders?symbol=NOPE', { key: 'M1' }), 404, 'UNKNOWN_INSTRUMENT', /no instrument "NOPE" is listed/, 'orders of an unknown symbol');
   t.equal((await hit('GET', '/v1/orders?symbol=CEA24', { key: 'M1' })).status, 200, 'a listed symbol filters as before');
-  expectError(t, await hit('GET', '/v1/risk/large-holders?symbol=NOPE', { key: 'risk' }), 404, 'UNKNOWN_INSTRUMENT', /no instrument NOPE is listed/, 'large holders of an unknown symbol');
+  expectError(t, await hit('GET', '/v1/risk/large-holders?symbol=NOPE', { key: 'risk' }), 404, 'UNKNOWN_INSTRUMENT', /no instrument "NOPE" is listed/, 'large holders of an unknown symbol');
   t.equal((await hit('GET', '/v1/risk/large-holders?symbol=CEA24', { key: 'risk' })).status, 200);
+  const posted = await hit('POST', '/v1/orders', { key: 'M2', body: { accountId: 'M2-C1', symbol: 'NOPE', side: 'buy', type: 'limit', price: '1.00', quantity: 1 } });
+  const read = await hit('GET', '/v1/instruments/NOPE/ticker');
+  expectError(t, posted, 404, 'UNKNOWN_INSTRUMENT');
+  t.equal(read.body.error?.message, posted.body.error?.message, 'an unknown symbol is named in the same words by a read and by a command');
 
   const account = (id: string, venues: string[]) => hit('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: id, member: 'M1', class: 'institution', venues } });
   expectError(t, await account('M1-V1', ['HBEA', 'HBAE']), 404, 'UNKNOWN_VENUE', /venue HBAE; the venues are .*HBEA/, 'a misspelt venue');
