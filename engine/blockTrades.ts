@@ -90,25 +90,27 @@ export class BlockDesk {
 
   counter(c: CounterBlock): Result {
     const e = this.engine;
-    // A clientOrderId with the account named is looked up before the block: a repeat answers even
-    // once the block has ended. Without the account, it is the member's party to the open block.
-    const terms = `counter|${c.blockId}|${c.price}|${c.quantity}`;
+    // A clientOrderId is the account's: looked up before the block, so that a repeat answers even
+    // once the block has ended. Which account is never left to whose turn it is (after the first
+    // counter, that is the other party, which may be the same member's): the member's only account,
+    // or the one it names.
     let request: ClientRequest | null = null;
-    if (c.clientOrderId != null && c.accountId != null) {
-      const named = e.accountFor(c.accountId, c.actor.id);
-      if (refused(named)) return named;
-      const r = e.clientRequest(named, c.clientOrderId, 'block', terms);
-      if (!('key' in r)) return r;
-      request = r;
+    if (c.clientOrderId != null) {
+      const mine = e.accountsOfMember(c.actor.id);
+      const own = c.accountId != null ? e.accountFor(c.accountId, c.actor.id) : mine.length === 1 ? e.accountFor(mine[0]) : null;
+      if (own === null) {
+        return reject('ACCOUNT_REQUIRED', `a counter with a clientOrderId names the accountId it is for (${mine.length === 0 ? 'your member has no account' : `your accounts are ${mine.join(', ')}`})`);
+      }
+      // An account that is not the member's is left to the block's own checks (which do not tell whether a block of others exists).
+      if (!refused(own)) {
+        const r = e.clientRequest(own, c.clientOrderId, 'counter', `${c.blockId}|${c.price}|${c.quantity}`);
+        if (!('key' in r)) return r;
+        request = r;
+      }
     }
     const found = this.find(c.blockId, c.actor.id, c.accountId ?? null);
     if (!Array.isArray(found)) return found;
     const [block, acct] = found;
-    if (c.clientOrderId != null && request === null) {
-      const r = e.clientRequest(acct, c.clientOrderId, 'block', terms);
-      if (!('key' in r)) return r;
-      request = r;
-    }
     const done = this.counterOn(block, acct, c);
     if (done.ok) e.remember(request, done.blockId as number);
     return done;

@@ -57,10 +57,11 @@ const CLIENT_ORDER_ID_RE = /^[\x21-\x7e]{1,64}$/;
  * made, and the words for it. One clientOrderId names one request of an account a day, whatever its kind.
  */
 const REQUEST_KINDS = {
-  order: { field: 'orderId', words: 'order' },
-  block: { field: 'blockId', words: 'block proposal' },
-  auction: { field: 'auctionId', words: 'auction' },
-  bid: { field: 'bidId', words: 'auction bid' },
+  order: { field: 'orderId', words: 'order', named: (id: number) => `order ${id}` },
+  block: { field: 'blockId', words: 'block proposal', named: (id: number) => `block proposal ${id}` },
+  counter: { field: 'blockId', words: 'block counter', named: (id: number) => `a block counter (block ${id})` },
+  auction: { field: 'auctionId', words: 'auction', named: (id: number) => `auction ${id}` },
+  bid: { field: 'bidId', words: 'auction bid', named: (id: number) => `auction bid ${id}` },
 } as const;
 export type RequestKind = keyof typeof REQUEST_KINDS;
 /** A new request's clientOrderId, to remember once the request has taken effect. */
@@ -328,8 +329,8 @@ export class Engine {
     const seen = this.clientOrderIds.get(key);
     if (seen === undefined) return { key, fingerprint };
     if (seen.fingerprint === fingerprint) return { ok: true, events: [], [REQUEST_KINDS[kind].field]: seen.id, duplicate: true };
-    const was = /^(block|auction|bid)#/.exec(seen.fingerprint)?.[1] as RequestKind | undefined ?? 'order';
-    return reject('CLIENT_ORDER_ID_REUSED', `clientOrderId ${clientOrderId} was used today for ${REQUEST_KINDS[was].words} ${seen.id}`
+    const was = /^(block|counter|auction|bid)#/.exec(seen.fingerprint)?.[1] as RequestKind | undefined ?? 'order';
+    return reject('CLIENT_ORDER_ID_REUSED', `clientOrderId ${clientOrderId} was used today for ${REQUEST_KINDS[was].named(seen.id)}`
       + (was === kind ? ' with other terms' : `, not for a new ${REQUEST_KINDS[kind].words}`));
   }
 

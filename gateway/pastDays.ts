@@ -80,7 +80,8 @@ export class ClosedDays {
       }
       case 'bids': {
         if (!day.auctions.some((a) => a.auctionId === q.auctionId)) return { json: '', folded, found: false };
-        return answer(day.auctionBids.filter((b) => b.auctionId === q.auctionId && (q.accountIds === null || mine.has(b.accountId))).map(bidView));
+        const bids = day.auctionBids.filter((b) => b.auctionId === q.auctionId && (q.accountIds === null || mine.has(b.accountId)));
+        return answer(page(bids, (b) => b.bidId, q).map(bidView));
       }
     }
   }

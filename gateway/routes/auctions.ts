@@ -42,8 +42,6 @@ export function bidView(b: AuctionBidEvent) {
 
 const member = { config: { role: 'member' as const } };
 const AUCTION_PARAMS = { params: params({ auctionId: ID }) };
-/** `?date=`: a closed trading day's, instead of today's. */
-const DATE_QUERY = body({ date: DATE });
 
 export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
   const view = (a: AuctionEvent, withAccount = false) => auctionView(a, withAccount);
@@ -111,7 +109,7 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
   });
 
   app.get<{ Params: { auctionId: string }; Querystring: { date?: string } }>('/v1/auctions/:auctionId', {
-    schema: { ...AUCTION_PARAMS, querystring: DATE_QUERY, response: { 200: AUCTION_VIEW, ...errorReplies(400, 404, 429, 500) } },
+    schema: { ...AUCTION_PARAMS, querystring: body({ date: DATE }), response: { 200: AUCTION_VIEW, ...errorReplies(400, 404, 429, 500) } },
   }, async (req, reply) => {
     if (pastDate(req.query.date)) return sendPastDay(g, reply, { what: 'auctions', date: req.query.date, accountIds: null, auctionId: auctionId(req) });
     const a = g.history.auctions.get(auctionId(req));
@@ -138,19 +136,21 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
   });
 
   // A member reads its own accounts' bids; a risk officer or an operator reads every bid (to supervise, or before cancelling).
-  app.get<{ Params: { auctionId: string }; Querystring: { date?: string } }>('/v1/auctions/:auctionId/bids', {
+  app.get<{ Params: { auctionId: string }; Querystring: { date?: string } & PageQuery }>('/v1/auctions/:auctionId/bids', {
     config: { role: ['member', 'risk', 'operator'] },
-    schema: { ...AUCTION_PARAMS, querystring: DATE_QUERY, response: { 200: { type: 'array', items: BID_VIEW }, ...errorReplies(400, 401, 403, 404, 429, 500) } },
+    schema: { ...AUCTION_PARAMS, querystring: body({ date: DATE, ...PAGE_QUERY }), response: { 200: { type: 'array', items: BID_VIEW }, ...errorReplies(400, 401, 403, 404, 429, 500) } },
   }, async (req, reply) => {
     const id = auctionId(req);
     const who = principal(req);
     const own = who.role === 'member' ? g.engine.accountsOfMember(who.member as string) : null;
     // A closed day's bids, each as it ended (filled, unfilled, withdrawn…).
-    if (pastDate(req.query.date)) return sendPastDay(g, reply, { what: 'bids', date: req.query.date, accountIds: own, auctionId: id });
+    const q = req.query;
+    if (pastDate(q.date)) return sendPastDay(g, reply, { what: 'bids', date: q.date, accountIds: own, auctionId: id, after: q.after, limit: q.limit });
     if (!g.history.auctions.has(id)) return fail(reply, 404, 'UNKNOWN_AUCTION', `there is no auction ${req.params.auctionId} today`);
     const mine = own === null ? null : new Set(own);
-    return [...g.history.auctionBids.values()].filter((b) => b.auctionId === id && (mine === null || mine.has(b.accountId)))
-      .sort((x, y) => x.bidId - y.bidId).map(bidView);
+    const bids = [...g.history.auctionBids.values()].filter((b) => b.auctionId === id && (mine === null || mine.has(b.accountId)))
+      .sort((x, y) => x.bidId - y.bidId);
+    return page(bids, (b) => b.bidId, q).map(bidView);
   });
 
   app.delete<{ Params: { auctionId: string; bidId: string } }>('/v1/auctions/:auctionId/bids/:bidId', {

@@ -225,17 +225,38 @@ t.test('a repeated counter to an open proposal answers the first reply instead o
   t.same(counter(), { ok: true, events: [], blockId: reply, duplicate: true });
   t.same(funds(h, 'B1-A'), frozen, 'frozen once');
   t.equal(h.engine.blocks.open.size, 2, 'the open proposal and one reply');
-  expectReject(t, h, () => counter({ price: fen('59.50') }), 'CLIENT_ORDER_ID_REUSED', `block proposal ${reply} with other terms`);
-  // Without the account named, the member's party to the open proposal is the one whose id it is.
+  expectReject(t, h, () => counter({ price: fen('59.50') }), 'CLIENT_ORDER_ID_REUSED', `a block counter (block ${reply}) with other terms`);
+  expectReject(t, h, () => h.member('B1', proposal({ accountId: 'B1-A', side: 'buy', clientOrderId: 'c-1' })), 'CLIENT_ORDER_ID_REUSED',
+    `a block counter (block ${reply}), not for a new block proposal`);
+  // Without the account named, the member's only account is the one whose id it is.
   t.same(counter({ accountId: null }), { ok: true, events: [], blockId: reply, duplicate: true });
-  // The proposer confirms the reply: both end. A retry naming the account still finds the reply.
+  // The proposer confirms the reply: both end. A retry still finds the reply.
   ok(h.member('S1', { type: 'acceptBlock', blockId: reply, accountId: 'S1-A' }));
   t.same(counter(), { ok: true, events: [], blockId: reply, duplicate: true });
-  expectReject(t, h, () => counter({ accountId: null }), 'BLOCK_NOT_OPEN');
+  t.same(counter({ accountId: null }), { ok: true, events: [], blockId: reply, duplicate: true });
   // A counter within a negotiation: a repeat answers the block it changed.
   const named = ok(h.member('S1', proposal({ clientOrderId: 'k-3', counterpartyAccountId: 'B2-A', quantity: 100_000 }))).blockId as number;
   const moved = ok(h.member('B2', { type: 'counterBlock', blockId: named, accountId: 'B2-A', price: fen('59.90'), quantity: 100_000, clientOrderId: 'c-1' }));
   t.equal(moved.blockId, named);
   t.same(h.member('B2', { type: 'counterBlock', blockId: named, accountId: 'B2-A', price: fen('59.90'), quantity: 100_000, clientOrderId: 'c-1' }),
     { ok: true, events: [], blockId: named, duplicate: true });
+});
+
+t.test('a counter retried between two accounts of one member is the same counter, never the other side\'s', async (t) => {
+  const h = desk();
+  h.open('S1-B', { member: 'S1', cash: '20000000.00' });
+  const blockId = ok(h.member('S1', proposal({ clientOrderId: null, counterpartyAccountId: 'S1-B' }))).blockId as number;
+  const counter = (accountId: string | null, price: string, clientOrderId: string) =>
+    h.member('S1', { type: 'counterBlock', blockId, accountId, price: fen(price), quantity: 100_000, clientOrderId });
+  expectReject(t, h, () => counter(null, '59.50', 'k'), 'ACCOUNT_REQUIRED', 'S1-A, S1-B');
+  ok(counter('S1-B', '59.50', 'k'));
+  ok(counter('S1-A', '59.90', 'j'));
+  ok(counter('S1-B', '59.70', 'm'));
+  const before = stateWithoutClock(h.engine);
+  t.same(counter('S1-B', '59.50', 'k'), { ok: true, events: [], blockId, duplicate: true }, 'the retry of the first counter');
+  t.equal(stateWithoutClock(h.engine), before, 'the terms stand: 59.70 by S1-B');
+  t.match(h.engine.blocks.open.get(blockId), { price: fen('59.70') });
+  // A counter naming another member's account on a block between others says nothing of the block.
+  h.open('X1-A', { member: 'X1', cash: '100.00' });
+  expectReject(t, h, () => h.member('X1', { type: 'counterBlock', blockId, accountId: 'S1-A', price: fen('59.00'), quantity: 100_000, clientOrderId: 'z' }), 'UNKNOWN_BLOCK');
 });

@@ -45,6 +45,9 @@ t.test('an auction from opening to allocation, over HTTP and WebSocket', async (
   t.same((await s.api('GET', '/v1/auctions/1/bids', { key: 'M2' })).body.map((b: { bidId: string }) => b.bidId), ['1']);
   t.same((await s.api('GET', '/v1/auctions/1/bids', { key: 'M1' })).body, []);
   t.same((await s.api('GET', '/v1/auctions/1/bids', { key: 'risk' })).body.map((b: { accountId: string }) => b.accountId), ['M2-C1', 'M3-C1'], 'a risk officer reads every bid');
+  const firstPage = (await s.api('GET', '/v1/auctions/1/bids?limit=1', { key: 'risk' })).body as { bidId: string; accountId: string }[];
+  t.same(firstPage.map((b) => b.accountId), ['M2-C1'], 'in pages: limit');
+  t.same((await s.api('GET', `/v1/auctions/1/bids?after=${firstPage[0].bidId}`, { key: 'risk' })).body.map((b: { accountId: string }) => b.accountId), ['M3-C1'], 'and after');
   t.match((await s.api('GET', '/v1/auctions/1')).body, { status: 'open', bids: null });
   t.match((await s.api('GET', '/v1/account?accountId=M2-C1', { key: 'M2' })).body, { cash: { frozen: '3600000.00' } }, 'the bid froze 60.00 × 60,000');
 
@@ -171,6 +174,10 @@ t.test('the end of day allocates what is open, says so, and ends the day\'s list
     t.same((await bidsOf(auctionId, key, date)).body, read, `auction ${auctionId}'s bids as ${key} read them live`);
   }
   t.match((await bidsOf(id, 'M2', date)).body, [{ accountId: 'M2-C1', status: 'filled', filled: 7000, tradePrice: '58.00' }], 'the bid the end allocated, filled');
+  const all = liveBids.get('1 risk') as { bidId: string }[];
+  t.ok(all.length >= 2);
+  const paged = await s.api('GET', `/v1/auctions/1/bids?date=${date}&limit=1&after=${all[0].bidId}`, { key: 'risk' });
+  t.same(paged.body, [all[1]], 'a closed day\'s bids in pages too');
   t.same((await bidsOf(id, 'M3', date)).body, [], 'sealed: another member sees none of it');
   expectError(t, await s.api('GET', `/v1/auctions/${id}/bids?date=${date}`), 401, 'UNAUTHENTICATED');
   expectError(t, await s.api('GET', `/v1/auctions/999/bids?date=${date}`, { key: 'risk' }), 404, 'UNKNOWN_AUCTION', new RegExp(`no auction 999 on ${date}`));
