@@ -64,6 +64,8 @@ const REQUEST_KINDS = {
   bid: { field: 'bidId', words: 'auction bid', named: (id: number) => `auction bid ${id}` },
 } as const;
 export type RequestKind = keyof typeof REQUEST_KINDS;
+/** The kind a remembered fingerprint carries ("block#…"); an order's carries none. */
+const KIND_OF_FINGERPRINT = new RegExp(`^(${Object.keys(REQUEST_KINDS).filter((k) => k !== 'order').join('|')})#`);
 /** A new request's clientOrderId, to remember once the request has taken effect. */
 export interface ClientRequest { key: string; fingerprint: string }
 /** The longest texts the engine takes (characters); the gateway's schemas refuse longer ones first. */
@@ -329,7 +331,7 @@ export class Engine {
     const seen = this.clientOrderIds.get(key);
     if (seen === undefined) return { key, fingerprint };
     if (seen.fingerprint === fingerprint) return { ok: true, events: [], [REQUEST_KINDS[kind].field]: seen.id, duplicate: true };
-    const was = /^(block|counter|auction|bid)#/.exec(seen.fingerprint)?.[1] as RequestKind | undefined ?? 'order';
+    const was = KIND_OF_FINGERPRINT.exec(seen.fingerprint)?.[1] as RequestKind | undefined ?? 'order';
     return reject('CLIENT_ORDER_ID_REUSED', `clientOrderId ${clientOrderId} was used today for ${REQUEST_KINDS[was].named(seen.id)}`
       + (was === kind ? ' with other terms' : `, not for a new ${REQUEST_KINDS[kind].words}`));
   }
