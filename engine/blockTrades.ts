@@ -211,7 +211,7 @@ export class BlockDesk {
    */
   withdrawAllOf(acct: Account, c: Command, reason: string, which: (side: Side) => boolean = () => true): void {
     for (const block of this.openById()) {
-      if ((block.proposer === acct || block.counterparty === acct) && which(block.sideOf(acct))) this.close(block, 'withdrawn', c, reason);
+      if ((block.proposer === acct || block.counterparty === acct) && which(block.sideOf(acct))) this.close(block, 'withdrawn', c, reason, acct);
     }
   }
 
@@ -236,7 +236,7 @@ export class BlockDesk {
     const mine = this.openById().filter((b) => b.instrument === inst && b.termsBy === acct && b.frozenCash > 0).reverse();
     for (const block of mine) {
       if (pos.holding + pos.openBuy <= cap) return;
-      this.close(block, 'withdrawn', c, 'position_cap');
+      this.close(block, 'withdrawn', c, 'position_cap', acct);
     }
   }
 
@@ -387,18 +387,19 @@ export class BlockDesk {
     e.holdingFell(sellPos, seller, inst);
   }
 
-  private close(block: Block, status: 'rejected' | 'withdrawn' | 'expired', c: Command, reason: string | null): void {
+  /** `controlled`: the party whose risk control ended it, if one did. */
+  private close(block: Block, status: 'rejected' | 'withdrawn' | 'expired', c: Command, reason: string | null, controlled: Account | null = null): void {
     this.unfreeze(block);
     this.open.delete(block.id);
-    this.event(block, status, c, reason);
+    this.event(block, status, c, reason, controlled);
   }
 
-  private event(block: Block, status: BlockStatus, c: Command, reason: string | null): void {
+  private event(block: Block, status: BlockStatus, c: Command, reason: string | null, controlled: Account | null = null): void {
     this.engine.emit({
       type: 'block', seq: c.seq, time: c.time, blockId: block.id, symbol: block.instrument.symbol, status,
       proposerAccountId: block.proposer.id, side: block.side === BUY ? 'buy' : 'sell',
       counterpartyAccountId: block.counterparty?.id ?? null, price: block.price, quantity: block.quantity,
-      termsBy: block.termsBy.id, inReplyTo: block.inReplyTo, reason,
+      termsBy: block.termsBy.id, inReplyTo: block.inReplyTo, reason, reasonAccountId: controlled?.id ?? null,
     });
   }
 

@@ -136,6 +136,11 @@ export interface BlockEvent {
   /** For a counter to an open proposal: the proposal it answers. */
   inReplyTo: number | null;
   reason: string | null;
+  /**
+   * The party whose risk control the reason names (a restriction, a cancel-all, a lowered cap), or
+   * null: the other party, and other members, are not told of another account's controls.
+   */
+  reasonAccountId: string | null;
 }
 
 export type AuctionStatus = 'opened' | 'closed' | 'cancelled';

@@ -167,6 +167,21 @@ export function errorReplies(...statuses: number[]): Record<number, typeof ERROR
 export const params = (properties: Record<string, unknown>) => ({ type: 'object', properties, required: Object.keys(properties), additionalProperties: false });
 export const body = (properties: Record<string, unknown>, required: string[] = []) => ({ type: 'object', properties, required, additionalProperties: false });
 
+/** The reasons that name a risk control on an account (a restriction, a cancel-all, a lowered cap). */
+const RISK_REASONS = new Set(['account_restricted', 'cancelled_by_risk', 'position_cap']);
+
+/**
+ * A reason as a reader may see it: one naming a risk control reads `cancelled_by_exchange` unless
+ * the reader is the controlled account's member (or a risk officer or an operator), so that nobody
+ * learns of another member's controls.
+ */
+export function shownReason(reason: string | null, toController: boolean): string | null {
+  return toController || reason === null || !RISK_REASONS.has(reason) ? reason : 'cancelled_by_exchange';
+}
+
+/** Whether an account is one of the member's. */
+export const ownedBy = (g: Gateway, member: string) => (accountId: string): boolean => g.engine.account(accountId)?.member === member;
+
 /** The message of UNKNOWN_INSTRUMENT for a symbol that is not listed. */
 export const noSuchInstrument = (symbol: string) => `no instrument ${JSON.stringify(symbol)} is listed`;
 

@@ -68,7 +68,7 @@ export class ClosedDays {
         // Those its accounts proposed or were party to: an open proposal of others that ended is not the caller's.
         const blocks = day.blocks.filter((b) => (mine.has(b.proposerAccountId) || (b.counterpartyAccountId !== null && mine.has(b.counterpartyAccountId)))
           && (q.status === undefined || b.status === q.status));
-        return answer(page(blocks, (b) => b.blockId, q).map(blockView));
+        return answer(page(blocks, (b) => b.blockId, q).map((b) => blockView(b, (a) => mine.has(a))));
       }
       case 'auctions': {
         if (q.auctionId !== undefined) {

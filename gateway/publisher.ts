@@ -421,7 +421,7 @@ export class Publisher {
       const bids = [...h.auctionBids.values()].filter((b) => b.status === 'placed' && ours(b.accountId)).sort((x, y) => x.bidId - y.bidId);
       const auctions = [...h.auctions.values()].filter((a) => a.status === 'opened' && ours(a.accountId)).sort((x, y) => x.auctionId - y.auctionId)
         .map((a) => auctionView(a, true));
-      body = `"orders":${JSON.stringify(open.map(orderView))},"blocks":${JSON.stringify(blocks.map(blockView))},"bids":${JSON.stringify(bids.map(bidView))},"auctions":${JSON.stringify(auctions)}`;
+      body = `"orders":${JSON.stringify(open.map(orderView))},"blocks":${JSON.stringify(blocks.map((b) => blockView(b, ours)))},"bids":${JSON.stringify(bids.map(bidView))},"auctions":${JSON.stringify(auctions)}`;
       this.ordersSnapshots.set(member, body);
     }
     // Its accounts' standing large-holder alerts, read afresh (a deposit or the end of day changes
@@ -610,11 +610,13 @@ export class Publisher {
       case 'block': {
         this.ordersChanged(e.proposerAccountId);
         this.ordersChanged(e.counterpartyAccountId);
-        const build = () => ({ block: blockView(e) });
-        this.toMember(e.proposerAccountId, build);
-        // Once to each member party to it: both sides may be accounts of the same member.
+        // Once to each member party to it (both sides may be accounts of the same member), each
+        // told of a risk control only on its own account.
+        const proposer = this.memberOf(e.proposerAccountId);
+        const build = (m: string | undefined) => () => ({ block: blockView(e, (a) => this.memberOf(a) === m) });
+        this.toMember(e.proposerAccountId, build(proposer));
         const other = e.counterpartyAccountId;
-        if (other !== null && this.memberOf(other) !== this.memberOf(e.proposerAccountId)) this.toMember(other, build);
+        if (other !== null && this.memberOf(other) !== proposer) this.toMember(other, build(this.memberOf(other)));
         break;
       }
       case 'auction': {

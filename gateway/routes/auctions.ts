@@ -6,13 +6,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatMoney, isoTime, parseMoney, type AuctionBidEvent, type AuctionEvent, type EngineEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, body, CLIENT_ORDER_ID, DATE, errorReplies, fail, ID, page, PAGE_QUERY, params, PERCENT, PRICE, principal, QUANTITY, REASON,
-  refuse, sendPastDay, submit, SYMBOL, unknownInstrument, unlisted, type Gateway, type PageQuery,
+  refuse, sendPastDay, shownReason, submit, SYMBOL, unknownInstrument, unlisted, type Gateway, type PageQuery,
 } from '../http.ts';
 import { AUCTION_REPLY, AUCTION_VIEW, BID_REPLY, BID_VIEW } from '../replies.ts';
 import { actingAccount } from './trading.ts';
-
-/** The reasons that name a risk control on the initiator's account: the public reads `cancelled_by_exchange`. */
-const RISK_REASONS = new Set(['account_restricted', 'cancelled_by_risk', 'position_cap']);
 
 /**
  * An auction as the public sees it: never its initiator, nor a bid before the close. `withAccount`
@@ -25,7 +22,7 @@ export function auctionView(a: AuctionEvent, withAccount = false) {
     low: formatMoney(a.low), high: formatMoney(a.high), status: ended ? a.status : 'open',
     bids: ended ? a.bids : null, filled: a.filled, turnover: formatMoney(a.turnover),
     clearingPrice: a.clearingPrice === null ? null : formatMoney(a.clearingPrice),
-    reason: withAccount || a.reason === null || !RISK_REASONS.has(a.reason) ? a.reason : 'cancelled_by_exchange',
+    reason: shownReason(a.reason, withAccount), // a control on the initiator's account: the public reads cancelled_by_exchange
     openedAt: isoTime(a.openedAt), time: isoTime(a.time),
   };
   return withAccount ? { ...view, accountId: a.accountId } : view;

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dateOfDay, formatMoney, idText, isoTime, noSuchBlock, parseMoney, TEXT_LIMITS, type BlockEvent, type EngineEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, accountsFor, body, CLIENT_ORDER_ID, DATE, DAY, errorReplies, fail, FILL_VIEW, freeText, fillView, ID, notYours, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
-  page, PAGE_QUERY, sendPastDay, submit, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
+  ownedBy, page, PAGE_QUERY, sendPastDay, shownReason, submit, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
   type PageQuery,
   type Gateway,
 } from '../http.ts';
@@ -34,11 +34,18 @@ function anyAccount(g: Gateway, reply: FastifyReply, accountId: string | undefin
   return null;
 }
 
-export function blockView(b: BlockEvent) {
+/**
+ * A block proposal as a member sees it. `owns` says which accounts are the member's: a reason naming
+ * a risk control on the other party's account reads `cancelled_by_exchange`.
+ */
+export function blockView(b: BlockEvent, owns: (accountId: string) => boolean) {
+  // Facts journaled before the party was recorded: the reason is shown to a member holding both sides.
+  const toController = b.reasonAccountId != null ? owns(b.reasonAccountId)
+    : owns(b.proposerAccountId) && (b.counterpartyAccountId === null || owns(b.counterpartyAccountId));
   return {
     blockId: String(b.blockId), symbol: b.symbol, status: b.status, proposerAccountId: b.proposerAccountId, side: b.side,
     counterpartyAccountId: b.counterpartyAccountId, price: formatMoney(b.price), quantity: b.quantity, termsBy: b.termsBy,
-    inReplyTo: idText(b.inReplyTo), reason: b.reason, time: isoTime(b.time),
+    inReplyTo: idText(b.inReplyTo), reason: shownReason(b.reason, toController), time: isoTime(b.time),
   };
 }
 
@@ -235,19 +242,20 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
       counterpartyAccountId: b.counterpartyAccountId ?? null, clientOrderId: b.clientOrderId ?? null,
     });
     if (!r.ok) return refuse(reply, r);
-    return r.duplicate === true ? repeated(r) : reply.code(201).send(blockReply(r));
+    return r.duplicate === true ? repeated(req, r) : reply.code(201).send(blockReply(r, callerOwns(req)));
   });
 
   /** A repeated clientOrderId: the block the first request made or changed, as it stands now (committed state only). */
-  const repeated = async (r: { blockId?: number }) => {
+  const repeated = async (req: FastifyRequest, r: { blockId?: number }) => {
     await g.sequencer.committed();
     const now = g.history.blocks.get(r.blockId as number);
-    return blockReply({ events: now === undefined ? [] : [now], blockId: r.blockId, duplicate: true });
+    return blockReply({ events: now === undefined ? [] : [now], blockId: r.blockId, duplicate: true }, callerOwns(req));
   };
+  const callerOwns = (req: FastifyRequest) => ownedBy(g, principal(req).member as string);
   const blockParams = { params: params({ blockId: ID }) };
   /** Whether the caller may see the block: its member's proposal or reply, or an open proposal still open (as the list shows them). */
   const seesBlock = (m: string, b: BlockEvent): boolean => {
-    const own = (accountId: string | null) => accountId !== null && g.engine.account(accountId)?.member === m;
+    const own = ownedBy(g, m);
     return own(b.proposerAccountId) || (b.counterpartyAccountId === null ? b.status === 'proposed' : own(b.counterpartyAccountId));
   };
   /**
@@ -273,7 +281,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
       price: parseMoney(req.body.price) as number, quantity: req.body.quantity, clientOrderId: req.body.clientOrderId ?? null,
     });
     if (!r.ok) return refuseBlock(req, reply, r, Number(req.params.blockId));
-    return r.duplicate === true ? repeated(r) : blockReply(r);
+    return r.duplicate === true ? repeated(req, r) : blockReply(r, callerOwns(req));
   });
 
   app.post<{ Params: { blockId: string }; Body: { accountId?: string } | null }>('/v1/block-trades/:blockId/accept', {
@@ -281,13 +289,13 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     schema: { ...blockParams, body: { type: ['object', 'null'], properties: { accountId: ACCOUNT }, additionalProperties: false }, response: blockTermsReplies },
   }, async (req, reply) => {
     const r = await submit(g, req, reply, { type: 'acceptBlock', blockId: Number(req.params.blockId), accountId: req.body?.accountId ?? null });
-    return r.ok ? blockReply(r) : refuseBlock(req, reply, r, Number(req.params.blockId));
+    return r.ok ? blockReply(r, callerOwns(req)) : refuseBlock(req, reply, r, Number(req.params.blockId));
   });
 
   for (const [method, path, type] of [['post', '/v1/block-trades/:blockId/reject', 'rejectBlock'], ['delete', '/v1/block-trades/:blockId', 'withdrawBlock']] as const) {
     app[method]<{ Params: { blockId: string } }>(path, { ...member, schema: { ...blockParams, response: blockEndReplies } }, async (req, reply) => {
       const r = await submit(g, req, reply, { type, blockId: Number(req.params.blockId) });
-      return r.ok ? blockReply(r) : refuseBlock(req, reply, r, Number(req.params.blockId));
+      return r.ok ? blockReply(r, callerOwns(req)) : refuseBlock(req, reply, r, Number(req.params.blockId));
     });
   }
 
@@ -308,7 +316,8 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
       .filter((b) => seesBlock(m, b))
       .filter((b) => req.query.status === undefined || b.status === req.query.status)
       .sort((a, b) => a.blockId - b.blockId);
-    return page(blocks, (b) => b.blockId, req.query).map(blockView);
+    const owns = ownedBy(g, m);
+    return page(blocks, (b) => b.blockId, req.query).map((b) => blockView(b, owns));
   });
 
   app.post<{ Body: { symbol: string; accountId?: string; text: string } }>('/v1/large-holder-reports', {
@@ -349,13 +358,13 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
  * that executed. (Confirming a reply to an open proposal also ends the open proposal, after the
  * execution: that event is not the answer.)
  */
-function blockReply(r: { events: readonly EngineEvent[]; blockId?: number; duplicate?: boolean }) {
+function blockReply(r: { events: readonly EngineEvent[]; blockId?: number; duplicate?: boolean }, owns: (accountId: string) => boolean) {
   const events = r.events;
   const block = [...events].reverse().find((e): e is BlockEvent => e.type === 'block' && (r.blockId === undefined || e.blockId === r.blockId));
   const trade = events.find((e): e is TradeEvent => e.type === 'trade');
   return {
     blockId: block === undefined ? null : String(block.blockId), status: block?.status ?? null,
-    block: block === undefined ? null : blockView(block),
+    block: block === undefined ? null : blockView(block, owns),
     trade: trade === undefined ? null : { tradeId: String(trade.tradeId), price: formatMoney(trade.price), quantity: trade.quantity, buyFee: formatMoney(trade.buyFee), sellFee: formatMoney(trade.sellFee) },
     duplicate: r.duplicate === true,
   };

@@ -54,7 +54,7 @@ t.test('direct proposal, accepted: delivery versus payment at the agreed terms',
   t.equal(id, 1, 'the first block of the exchange is block 1');
   t.same(blocksOf(p), [{
     type: 'block', seq: h.seq, time: h.time, blockId: 1, symbol: 'CEA24', status: 'proposed', proposerAccountId: 'S1-A', side: 'sell',
-    counterpartyAccountId: 'B1-A', price: 5700, quantity: 100_000, termsBy: 'S1-A', inReplyTo: null, reason: null,
+    counterpartyAccountId: 'B1-A', price: 5700, quantity: 100_000, termsBy: 'S1-A', inReplyTo: null, reason: null, reasonAccountId: null,
   }]);
   // The proposer set the terms: it holds the 100,000 t back; the buyer's cash is untouched.
   t.same(sides(h, ['S1-A', 'B1-A']), {
@@ -138,7 +138,7 @@ t.test('counters move the terms and the freeze to the countering party; the last
   const c1 = counter(h, 'B1-A', id, '56.50', 120_000);
   t.same(blocksOf(c1), [{
     type: 'block', seq: h.seq, time: h.time, blockId: id, symbol: 'CEA24', status: 'countered', proposerAccountId: 'S1-A', side: 'sell',
-    counterpartyAccountId: 'B1-A', price: 5650, quantity: 120_000, termsBy: 'B1-A', inReplyTo: null, reason: null,
+    counterpartyAccountId: 'B1-A', price: 5650, quantity: 120_000, termsBy: 'B1-A', inReplyTo: null, reason: null, reasonAccountId: null,
   }]);
   t.same(sides(h, ['S1-A', 'B1-A']), {
     'S1-A': expectSide({ available: 300_000 }),
@@ -306,7 +306,7 @@ t.test('a counter to an open proposal opens a directed proposal back to its prop
   t.equal(reply, open + 1, 'a new block');
   t.same(blocksOf(c), [{
     type: 'block', seq: h.seq, time: h.time, blockId: reply, symbol: 'CEA24', status: 'proposed', proposerAccountId: 'B1-A', side: 'buy',
-    counterpartyAccountId: 'S1-A', price: 5600, quantity: 100_000, termsBy: 'B1-A', inReplyTo: open, reason: null,
+    counterpartyAccountId: 'S1-A', price: 5600, quantity: 100_000, termsBy: 'B1-A', inReplyTo: open, reason: null, reasonAccountId: null,
   }]);
   // Both stand: S1 still holds 100,000 t for its open proposal; B1 holds 5,600,000.00 for its reply.
   t.same(sides(h, ['S1-A', 'B1-A']), {
@@ -501,7 +501,7 @@ t.test('position caps at proposal and execution; block buys count against them',
   // The cap lowered to 149,999: the buyer's own proposal, which froze its cash, would take it past
   // the cap, so it is withdrawn at once and what it froze released.
   const lowered = ok(h.risk({ type: 'setPositionCap', symbol: 'CEA24', accountId: 'B1-A', quantity: 149_999, reason: 'tighter' }));
-  t.match(lowered.events, [{ type: 'limit' }, { type: 'block', blockId: id, status: 'withdrawn', reason: 'position_cap' }]);
+  t.match(lowered.events, [{ type: 'limit' }, { type: 'block', blockId: id, status: 'withdrawn', reason: 'position_cap', reasonAccountId: 'B1-A' }]);
   t.same(side(h, 'B1-A'), expectSide({ cash: '20000000.00', available: 50_000 }), 'the proposal\'s cash is free again');
   expectReject(t, h, () => accept(h, 'S1-A', id), 'BLOCK_NOT_OPEN');
   ok(h.risk({ type: 'setPositionCap', symbol: 'CEA24', accountId: 'B1-A', quantity: 150_000, reason: 'back' }));
@@ -545,7 +545,7 @@ t.test('restrictions at proposal, counter and execution, on either side', async 
     const id = blockIdOf(propose(h, 'S1-A', { side: 'sell', price: '57.00', quantity: 100_000, to: 'B1-A' }));
     if (buyerCountered) ok(counter(h, 'B1-A', id, '56.90', 100_000));
     const r = ok(h.risk({ type: 'restrictAccount', accountId: who, restriction, reason: 'inquiry' }));
-    t.match(blocksOf(r), [{ blockId: id, status: 'withdrawn', reason: 'account_restricted' }], `${who} ${restriction}: the block is withdrawn`);
+    t.match(blocksOf(r), [{ blockId: id, status: 'withdrawn', reason: 'account_restricted', reasonAccountId: who }], `${who} ${restriction}: the block is withdrawn, naming whose control`);
     t.same(sides(h, ['S1-A', 'B1-A']), before, `${who} ${restriction}: nothing stays frozen for it`);
     expectReject(t, h, () => accept(h, buyerCountered ? 'S1-A' : 'B1-A', id), 'BLOCK_NOT_OPEN');
     ok(h.risk({ type: 'restrictAccount', accountId: who, restriction: 'none', reason: 'cleared' }));
@@ -579,10 +579,10 @@ t.test('a risk officer\'s cancel-all withdraws every negotiation the account is 
   t.equal(side(h, 'S1-A').frozen, 300_000);
 
   const r = ok(h.risk({ type: 'cancelAll', accountId: 'S1-A', reason: 'member in default' }));
-  t.same(blocksOf(r).map((e) => [e.blockId, e.status, e.reason]), [
-    [mine, 'withdrawn', 'cancelled_by_risk'], [theirs, 'withdrawn', 'cancelled_by_risk'],
-    [countered, 'withdrawn', 'cancelled_by_risk'], [open, 'withdrawn', 'cancelled_by_risk'],
-  ], 'in block id order');
+  t.same(blocksOf(r).map((e) => [e.blockId, e.status, e.reason, e.reasonAccountId]), [
+    [mine, 'withdrawn', 'cancelled_by_risk', 'S1-A'], [theirs, 'withdrawn', 'cancelled_by_risk', 'S1-A'],
+    [countered, 'withdrawn', 'cancelled_by_risk', 'S1-A'], [open, 'withdrawn', 'cancelled_by_risk', 'S1-A'],
+  ], 'in block id order, each naming whose control');
   t.same(side(h, 'S1-A'), before['S1-A'], 'S1-A has all its tonnes back');
   t.same(side(h, 'B2-A'), before['B2-A'], 'B2-A\'s freeze for its proposal to S1-A is released');
   t.same(sides(h, ['B1-A']), { 'B1-A': before['B1-A'] });
