@@ -238,6 +238,33 @@ export function submit(g: Gateway, req: FastifyRequest, reply: FastifyReply, com
   return outcome;
 }
 
+/**
+ * Submits a command that may repeat a clientOrderId. A repeat is answered with the first request's
+ * object as it stands once everything applied is committed; `closedDay` names the day it was
+ * answered on when an end of day applied after it has closed that day by then (the object is then
+ * the closed day's: see pastObject), else null.
+ */
+export async function submitRequest(g: Gateway, req: FastifyRequest, reply: FastifyReply, command: CommandBody): Promise<{ r: Result; closedDay: string | null }> {
+  const outcome = submit(g, req, reply, command);
+  const day = g.engine.tradingDate; // applied just now, on this day
+  const r = await outcome;
+  if (!r.ok || r.duplicate !== true) return { r, closedDay: null };
+  await g.sequencer.committed();
+  return { r, closedDay: g.engine.tradingDate === day ? null : day };
+}
+
+/**
+ * One object of a closed day as its `?date=` read shows it: the one with id `id` among those the
+ * query gives (read as a page of one after id − 1), or undefined.
+ */
+export async function pastObject(g: Gateway, q: PastDayQuery, idField: string, id: number): Promise<Record<string, unknown> | undefined> {
+  const past = await g.pastDays.read(q.auctionId !== undefined && q.what === 'auctions' ? q : { ...q, after: String(id - 1), limit: 1 });
+  if (past === null || !past.found) return undefined;
+  const value = JSON.parse(past.json) as Record<string, unknown> | Record<string, unknown>[];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first !== undefined && first[idField] === String(id) ? first : undefined;
+}
+
 export const money = (fen: number | null): string | null => (fen === null ? null : formatMoney(fen));
 
 /** An order as API.md shows it. */

@@ -73,7 +73,8 @@ export class ClosedDays {
       case 'auctions': {
         if (q.auctionId !== undefined) {
           const one = day.auctions.find((a) => a.auctionId === q.auctionId);
-          return one === undefined ? { json: '', folded, found: false } : answer(auctionView(one));
+          // With its initiating account for the initiator's own member (a repeated opening's answer).
+          return one === undefined ? { json: '', folded, found: false } : answer(auctionView(one, mine.has(one.accountId)));
         }
         const auctions = day.auctions.filter((a) => (q.symbol === undefined || a.symbol === q.symbol) && (q.status === undefined || a.status === q.status));
         return answer(page(auctions, (a) => a.auctionId, q).map((a) => auctionView(a)));

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatMoney, isoTime, parseMoney, type AuctionBidEvent, type AuctionEvent, type EngineEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, body, CLIENT_ORDER_ID, DATE, errorReplies, fail, ID, page, PAGE_QUERY, params, PERCENT, PRICE, principal, QUANTITY, REASON,
-  refuse, sendPastDay, shownReason, submit, SYMBOL, unknownInstrument, unlisted, type Gateway, type PageQuery,
+  pastObject, refuse, sendPastDay, shownReason, submit, submitRequest, SYMBOL, unknownInstrument, unlisted, type Gateway, type PageQuery,
 } from '../http.ts';
 import { AUCTION_REPLY, AUCTION_VIEW, BID_REPLY, BID_VIEW } from '../replies.ts';
 import { actingAccount } from './trading.ts';
@@ -45,9 +45,14 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
   /** The auction as a command's events left it, else as the history holds it. */
   const auctionOf = (events: readonly EngineEvent[], auctionId: number): AuctionEvent | undefined =>
     events.find((e): e is AuctionEvent => e.type === 'auction' && e.auctionId === auctionId) ?? g.history.auctions.get(auctionId);
-  const auctionReply = async (reply: FastifyReply, r: Result, status: number) => {
+  /** `closedDay`: a repeated opening answered on a day closed since (submitRequest): the auction as that day ended it. */
+  const auctionReply = async (reply: FastifyReply, r: Result, status: number, closedDay: string | null = null, accountId: string | null = null) => {
     if (!r.ok) return refuse(reply, r);
-    if (r.duplicate === true) await g.sequencer.committed(); // the first request's auction as it stands now: committed state only
+    if (closedDay !== null) {
+      const ended = await pastObject(g, { what: 'auctions', date: closedDay, accountIds: accountId === null ? null : [accountId], auctionId: r.auctionId as number }, 'auctionId', r.auctionId as number);
+      return reply.code(200).send({ auction: ended ?? null, trades: [], duplicate: true });
+    }
+    // A repeat (already waited for everything applied to commit): the first request's auction as it stands now.
     const a = auctionOf(r.events, r.auctionId as number);
     const trades = r.events.filter((e): e is TradeEvent => e.type === 'trade').map((t) => ({
       tradeId: String(t.tradeId), price: formatMoney(t.price), quantity: t.quantity, buyAccountId: t.buyAccountId, sellAccountId: t.sellAccountId,
@@ -56,9 +61,14 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
     // The caller opened it, or is a risk officer or an operator: the initiating account is shown.
     return reply.code(r.duplicate === true ? 200 : status).send({ auction: a === undefined ? null : view(a, true), trades, duplicate: r.duplicate === true });
   };
-  const bidReply = async (reply: FastifyReply, r: Result, status: number) => {
+  /** `closedDay`: a repeated bid answered on a day closed since (submitRequest): the bid as that day ended it. */
+  const bidReply = async (reply: FastifyReply, r: Result, status: number, closedDay: { date: string; accountId: string; auctionId: number } | null = null) => {
     if (!r.ok) return refuse(reply, r);
-    if (r.duplicate === true) await g.sequencer.committed(); // the first request's bid as it stands now: committed state only
+    if (closedDay !== null) {
+      const ended = await pastObject(g, { what: 'bids', date: closedDay.date, accountIds: [closedDay.accountId], auctionId: closedDay.auctionId }, 'bidId', r.bidId as number);
+      return reply.code(200).send({ bid: ended ?? null, duplicate: true });
+    }
+    // A repeat (already waited for everything applied to commit): the first request's bid as it stands now.
     const b = r.events.find((e): e is AuctionBidEvent => e.type === 'auctionBid' && e.bidId === r.bidId) ?? g.history.auctionBids.get(r.bidId as number);
     return reply.code(r.duplicate === true ? 200 : status).send({ bid: b === undefined ? null : bidView(b), duplicate: r.duplicate === true });
   };
@@ -79,11 +89,11 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
     const b = req.body;
     const accountId = actingAccount(g, req, reply, b.accountId);
     if (accountId === null) return reply;
-    const r = await submit(g, req, reply, {
+    const { r, closedDay } = await submitRequest(g, req, reply, {
       type: 'openAuction', accountId, symbol: b.symbol, side: b.side, quantity: b.quantity, pricing: b.pricing, reservePct: b.reservePct ?? null,
       clientOrderId: b.clientOrderId ?? null,
     });
-    return auctionReply(reply, r, 201);
+    return auctionReply(reply, r, 201, closedDay, accountId);
   });
 
   /** A date that is not today's: the read is of a closed day's. */
@@ -125,11 +135,11 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
   }, async (req, reply) => {
     const accountId = actingAccount(g, req, reply, req.body.accountId);
     if (accountId === null) return reply;
-    const r = await submit(g, req, reply, {
+    const { r, closedDay } = await submitRequest(g, req, reply, {
       type: 'bidAuction', auctionId: auctionId(req), accountId, price: parseMoney(req.body.price) as number, quantity: req.body.quantity,
       clientOrderId: req.body.clientOrderId ?? null,
     });
-    return bidReply(reply, r, 201);
+    return bidReply(reply, r, 201, closedDay === null ? null : { date: closedDay, accountId, auctionId: auctionId(req) });
   });
 
   // A member reads its own accounts' bids; a risk officer or an operator reads every bid (to supervise, or before cancelling).

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dateOfDay, formatMoney, idText, isoTime, noSuchBlock, parseMoney, TEXT_LIMITS, type BlockEvent, type EngineEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, accountsFor, body, CLIENT_ORDER_ID, DATE, DAY, errorReplies, fail, FILL_VIEW, freeText, fillView, ID, notYours, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
-  ownedBy, page, PAGE_QUERY, sendPastDay, shownReason, submit, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
+  ownedBy, page, PAGE_QUERY, pastObject, sendPastDay, shownReason, submit, submitRequest, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
   type PageQuery,
   type Gateway,
 } from '../http.ts';
@@ -75,6 +75,18 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     });
   };
 
+  /** A repeated order answered on a day closed since (submitRequest): the order and its fills as that day ended them. */
+  const closedDayOrder = async (reply: FastifyReply, date: string, accountId: string, orderId: number) => {
+    const order = await pastObject(g, { what: 'orders', date, accountIds: [accountId] }, 'orderId', orderId);
+    const all = await g.pastDays.read({ what: 'fills', date, accountIds: [accountId] });
+    const fills = (all === null ? [] : JSON.parse(all.json) as ReturnType<typeof fillView>[]).filter((f) => f.orderId === String(orderId));
+    return reply.code(200).send({
+      order: order ?? { orderId: String(orderId) },
+      fills: fills.map((f) => ({ tradeId: f.tradeId, price: f.price, quantity: f.quantity, fee: f.fee, time: f.time })),
+      duplicate: true,
+    });
+  };
+
   app.post<{ Body: { symbol: string; side: 'buy' | 'sell'; type: 'limit' | 'market' | 'pick'; price?: string; quantity: number; timeInForce?: 'DAY' | 'IOC' | 'FOK'; targetOrderId?: string; clientOrderId?: string; accountId?: string } }>('/v1/orders', {
     ...member,
     schema: {
@@ -96,14 +108,14 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     }
     const accountId = actingAccount(g, req, reply, b.accountId);
     if (accountId === null) return reply;
-    const r = await submit(g, req, reply, {
+    // A repeated clientOrderId shows the original order as it stands now: committed state only.
+    const { r, closedDay } = await submitRequest(g, req, reply, {
       type: 'placeOrder', accountId, symbol: b.symbol, side: b.side, orderType: b.type,
       price: b.price === undefined ? null : parseMoney(b.price), quantity: b.quantity, timeInForce: b.timeInForce,
       targetOrderId: b.targetOrderId === undefined ? null : Number(b.targetOrderId), clientOrderId: b.clientOrderId ?? null,
     });
-    // A repeated clientOrderId shows the original order as it stands now: committed state only.
-    if (r.ok && r.duplicate === true) await g.sequencer.committed();
-    return r.ok ? orderReply(reply, r, true) : refuse(reply, r);
+    if (!r.ok) return refuse(reply, r);
+    return closedDay === null ? orderReply(reply, r, true) : closedDayOrder(reply, closedDay, accountId, r.orderId as number);
   });
 
   app.get<{ Querystring: { status?: 'open' | 'all'; symbol?: string; accountId?: string; date?: string } & PageQuery }>('/v1/orders', {
@@ -237,17 +249,24 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     const b = req.body;
     const accountId = actingAccount(g, req, reply, b.accountId);
     if (accountId === null) return reply;
-    const r = await submit(g, req, reply, {
+    const { r, closedDay } = await submitRequest(g, req, reply, {
       type: 'proposeBlock', accountId, symbol: b.symbol, side: b.side, price: parseMoney(b.price) as number, quantity: b.quantity,
       counterpartyAccountId: b.counterpartyAccountId ?? null, clientOrderId: b.clientOrderId ?? null,
     });
     if (!r.ok) return refuse(reply, r);
-    return r.duplicate === true ? repeated(req, r) : reply.code(201).send(blockReply(r, callerOwns(req)));
+    return r.duplicate === true ? repeated(req, r, closedDay) : reply.code(201).send(blockReply(r, callerOwns(req)));
   });
 
-  /** A repeated clientOrderId: the block the first request made or changed, as it stands now (committed state only). */
-  const repeated = async (req: FastifyRequest, r: { blockId?: number }) => {
-    await g.sequencer.committed();
+  /**
+   * A repeated clientOrderId (submitRequest waited for everything applied to commit): the block the
+   * first request made or changed, as it stands now, or as the day closed since ended it.
+   */
+  const repeated = async (req: FastifyRequest, r: { blockId?: number }, closedDay: string | null) => {
+    if (closedDay !== null) {
+      const m = principal(req).member as string;
+      const ended = await pastObject(g, { what: 'blocks', date: closedDay, accountIds: g.engine.accountsOfMember(m) }, 'blockId', r.blockId as number);
+      return { blockId: String(r.blockId), status: ended?.status ?? null, block: ended ?? null, trade: null, duplicate: true };
+    }
     const now = g.history.blocks.get(r.blockId as number);
     return blockReply({ events: now === undefined ? [] : [now], blockId: r.blockId, duplicate: true }, callerOwns(req));
   };
@@ -276,12 +295,12 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     ...member,
     schema: { ...blockParams, body: body({ price: PRICE, quantity: QUANTITY, clientOrderId: CLIENT_ORDER_ID, accountId: ACCOUNT }, ['price', 'quantity']), response: blockTermsReplies },
   }, async (req, reply) => {
-    const r = await submit(g, req, reply, {
+    const { r, closedDay } = await submitRequest(g, req, reply, {
       type: 'counterBlock', blockId: Number(req.params.blockId), accountId: req.body.accountId ?? null,
       price: parseMoney(req.body.price) as number, quantity: req.body.quantity, clientOrderId: req.body.clientOrderId ?? null,
     });
     if (!r.ok) return refuseBlock(req, reply, r, Number(req.params.blockId));
-    return r.duplicate === true ? repeated(req, r) : blockReply(r, callerOwns(req));
+    return r.duplicate === true ? repeated(req, r, closedDay) : blockReply(r, callerOwns(req));
   });
 
   app.post<{ Params: { blockId: string }; Body: { accountId?: string } | null }>('/v1/block-trades/:blockId/accept', {
