@@ -119,6 +119,11 @@ t.test('public market data needs no key', async (t) => {
   expectOk(t, book, 200, 'book');
   t.match(book.body, { symbol: 'CEA24', seq: Number, bids: Array, asks: Array });
   expectError(t, await api('GET', '/v1/instruments/CEA24/book?depth=0'), 400, 'INVALID_REQUEST');
+  // The bounds the README gives: the last value inside is taken, the first outside refused, naming the parameter.
+  for (const [path, inside, outside] of [['book?depth=', 50, 51], ['trades?limit=', 1000, 1001], ['klines?limit=', 1500, 1501], ['listings?limit=', 5000, 5001]] as const) {
+    expectOk(t, await api('GET', `/v1/instruments/CEA24/${path}${inside}`), 200, `${path}${inside}`);
+    expectError(t, await api('GET', `/v1/instruments/CEA24/${path}${outside}`), 400, 'INVALID_REQUEST', new RegExp(`${path.slice(path.indexOf('?') + 1, -1)}.*${inside.toLocaleString('en-US')}|${path.slice(path.indexOf('?') + 1, -1)}.*${inside}`));
+  }
   expectError(t, await api('GET', '/v1/instruments/NOPE1/book'), 404, 'UNKNOWN_INSTRUMENT');
 
   const trades = await api('GET', '/v1/instruments/CEA24/trades?limit=100');
