@@ -43,7 +43,8 @@ const SETUP_FIELDS = ['venues', 'allDay', 'instruments', 'accounts'];
 const ACCOUNT_FIELDS = ['accountId', 'member', 'class', 'allocation', 'venues', 'cash', 'holdings'];
 /** The engine's rule for account and member ids. */
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
-const SETUP_ACTOR = { role: 'operator', id: 'setup' } as const;
+/** Who the audit trail says ran the start-up set-up; no key may be named so (gateway/keys.ts). */
+export const SETUP_ACTOR = { role: 'operator', id: 'setup' } as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { dateOfDay, Engine, firstTradingDay, localDay } from '../engine/index.ts';
-import { applySetup, loadMarkets } from '../engine/setup.ts';
+import { applySetup, loadMarkets, SETUP_ACTOR } from '../engine/setup.ts';
 import { DataLock } from '../persistence/dataLock.ts';
 import { recoverInTurns, type Recovered } from '../persistence/recovery.ts';
 import { runInTurns } from '../persistence/turns.ts';
@@ -191,7 +191,7 @@ async function open(o: ExchangeOptions, { setup, given, startup, standby, recove
   if (recovered.created) {
     // The whole set-up in one turn, so one batch, committed with the genesis: a first start killed
     // half-way leaves an empty directory, never a half-built market.
-    const outcomes = setup.commands.map((body) => sequencer.submit({ role: 'operator', id: 'setup' }, body));
+    const outcomes = setup.commands.map((body) => sequencer.submit({ ...SETUP_ACTOR }, body));
     const results = await Promise.all(outcomes);
     results.forEach((r, i) => {
       if (!r.ok) throw new Error(`the market set-up was refused at ${setup.commands[i].type}: ${r.code}: ${r.message}`);

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Role } from '../engine/index.ts';
+import { SETUP_ACTOR } from '../engine/setup.ts';
 import { syncFolder, writeDurably } from '../persistence/files.ts';
 
 export interface Principal { role: Role; id: string; member?: string }
@@ -42,6 +43,8 @@ export class KeyRing {
     if (spec.name !== undefined) {
       if (spec.role === 'member') throw new Error(`keys[${index}].name is for risk and operator keys: a member key acts as its member`);
       if (typeof spec.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/.test(spec.name)) throw new Error(`keys[${index}].name must be 1–64 letters, digits, "_", ".", "@" and "-", starting with a letter or digit`);
+      // The audit trail's actor of the exchange's own start-up set-up (operator:setup): nobody else may act under it.
+      if (spec.name === SETUP_ACTOR.id) throw new Error(`keys[${index}].name "${SETUP_ACTOR.id}" is reserved: the audit trail names the exchange's own set-up so`);
     }
     const hash = hashKey(spec.key);
     const id = spec.role === 'member' ? (spec.member as string) : spec.name ?? `${spec.role}-${hash.slice(0, 8)}`;

@@ -183,6 +183,7 @@ t.test('a bad keys file: exit 1 naming it, before the data directory is created'
     ['a misspelt field', '[{"key":"a-key-of-enough-length","role":"risk","nmae":"wang"}]', /^cannot start: the keys file .*: keys\[0\] has a field "nmae"; a key takes "key", "role", "member" \(member keys\) and "name" \(risk and operator keys\)/],
     ['a name on a member key', '[{"key":"a-key-of-enough-length","role":"member","member":"M1","name":"x"}]', /^cannot start: the keys file .*: keys\[0\]\.name is for risk and operator keys: a member key acts as its member/],
     ['a name with a blank', '[{"key":"a-key-of-enough-length","role":"risk","name":"Wang Li"}]', /^cannot start: the keys file .*: keys\[0\]\.name must be 1–64 letters, digits/],
+    ['the set-up\'s own name', '[{"key":"a-key-of-enough-length","role":"operator","name":"setup"}]', /^cannot start: the keys file .*: keys\[0\]\.name "setup" is reserved: the audit trail names the exchange's own set-up so/],
     ['an empty member', '[{"key":"a-key-of-enough-length","role":"member","member":""}]', /^cannot start: the keys file .*: keys\[0\]\.member names the member a member key trades for: 1–32 letters/],
     ['a member on a risk key', '[{"key":"a-key-of-enough-length","role":"risk","member":"M1"}]', /^cannot start: the keys file .*: keys\[0\]\.member is for member keys: a risk key acts for no member$/],
     // The parser's own words would quote the text around the comma: the end of a key.
