@@ -12,16 +12,17 @@ import { DayStats, type Instrument } from './instrument.ts';
 import { divideHalfUp } from './money.ts';
 import { dateOfDay, dayOfDate, type CompiledProfile } from './profile.ts';
 
-/** True when the venue's listed sessions run the whole day (the demo set-up). */
-function runsAllDay(profile: CompiledProfile): boolean {
-  const listed = profile.sessions.listed;
-  return listed.length === 2 && listed[0] === 0 && listed[1] === 1440;
-}
-
-/** The minute the last session of any mode ends. */
-function lastSessionEnd(profile: CompiledProfile): number {
-  let end = 0;
-  for (const ranges of Object.values(profile.sessions)) if (ranges.length > 0) end = Math.max(end, ranges[ranges.length - 1]);
+/**
+ * The minute the last session of the modes that have sessions ends, leaving out modes open all day
+ * long (the demo's allDay): those do not hold the end of day back, a block session of 13:00–15:00
+ * beside them does. Null when every mode is open all day: the day may be closed at any time.
+ */
+function lastSessionEnd(profile: CompiledProfile): number | null {
+  let end: number | null = null;
+  for (const ranges of Object.values(profile.sessions)) {
+    if (ranges.length === 0 || (ranges.length === 2 && ranges[0] === 0 && ranges[1] === 1440)) continue;
+    end = Math.max(end ?? 0, ranges[ranges.length - 1]);
+  }
   return end;
 }
 
@@ -50,8 +51,8 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
   }
   for (const inst of e.instruments) {
     const profile = inst.profile;
-    if (runsAllDay(profile) || !isTradingDay(profile, e.tradingDay)) continue;
     const end = lastSessionEnd(profile);
+    if (end === null || !isTradingDay(profile, e.tradingDay)) continue;
     if (stampDay < e.tradingDay || (stampDay === e.tradingDay && minute < end)) {
       const hh = String(Math.floor(end / 60)).padStart(2, '0'), mm = String(end % 60).padStart(2, '0');
       return reject('SESSION_OPEN', `${inst.symbol} trades until ${hh}:${mm} (UTC+8) on ${e.tradingDate}; the end of day runs after that`);

@@ -108,3 +108,14 @@ t.test('a demo profile open all day takes orders at any hour, any day', async (t
   h.at('2026-11-21', '23:30');
   ok(h.order('B1-A', cea('buy', '57.00', 10)));
 });
+
+t.test('listed all day but block trades 13:00–15:00: the end of day waits for the block session', async (t) => {
+  const profile = national();
+  profile.sessions = { ...profile.sessions, block: [['13:00', '15:00']] };
+  const h = market('2026-11-20', profile);
+  h.at('2026-11-20', '10:00');
+  ok(h.order('B1-A', cea('buy', '57.00', 10))); // the listed book is open
+  expectReject(t, h, () => h.operator({ type: 'endOfDay', date: '2026-11-20' }), 'SESSION_OPEN', 'CEA24 trades until 15:00');
+  h.at('2026-11-20', '15:00');
+  ok(h.operator({ type: 'endOfDay', date: '2026-11-20' }));
+});
