@@ -1,6 +1,6 @@
 // Operators' routes (API.md "Operators"): accounts, deposits and withdrawals, listing an
 // instrument with its venue profile, the end of day, and the settlement outputs.
-import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Negotiator from 'negotiator';
 import { formatMoney, parseMoney, ProfileError, validateProfile, type AccountEvent, type VenueProfile } from '../../engine/index.ts';
@@ -257,7 +257,16 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     const file = g.settlement.file(req.params.date, req.params.report, csv ? 'csv' : 'json');
     if (file === null) return fail(reply, 404, 'UNKNOWN_DAY', `no settlement has been published for ${req.params.date}`);
     // Streamed from the file: a busy day's report is hundreds of megabytes, which read whole would
-    // hold the exchange's thread (and could be longer than one string may be).
-    return reply.type(form).send(createReadStream(file));
+    // hold the exchange's thread (and could be longer than one string may be). Opened first, so that
+    // a file that cannot be read (its permissions, a folder in its place) is refused in the API's words.
+    let handle: FileHandle | null = null;
+    try {
+      handle = await open(file, 'r');
+      if (!(await handle.stat()).isFile()) throw new Error(`${file} is not a file`);
+    } catch (e) {
+      await handle?.close();
+      return fail(reply, 503, 'SETTLEMENT_UNAVAILABLE', `the ${req.params.report} report of ${req.params.date} cannot be read (${(e as Error).message}); the journal holds the day intact: ask again once the cause is fixed`);
+    }
+    return reply.type(form).send(handle.createReadStream());
   });
 }

@@ -3,7 +3,7 @@
 // write that fails) leaves the day unpublished, and the next start, or the next request for it,
 // writes it again, byte for byte the same. A day whose row is there but a file is not (what a crash
 // at the wrong moment left before) is repaired the same way.
-import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
@@ -51,6 +51,17 @@ t.test('a write that fails leaves the day unpublished; asking again once the cau
   t.match(JSON.parse(got.summary), { date: DATE, totals: { tradeCount: 1, tonnesBought: 30, tonnesSold: 30 } });
   t.match(JSON.parse(got['trades.json']), [{ quantity: 30, price: '57.00' }]);
   t.notOk(readdirSync(folder).some((f) => f.endsWith('.tmp')), 'no temporary file is left');
+});
+
+t.test('a report file that cannot be read is refused in the API\'s words, and served again once it can be', async (t) => {
+  const before = await download(s);
+  // A folder where the trades' CSV belongs (a restore gone wrong): it opens, but it is no file.
+  unlinkSync(join(folder, 'trades.csv'));
+  mkdirSync(join(folder, 'trades.csv'));
+  expectError(t, await s.api('GET', `/v1/settlement/${DATE}/trades`, { key: 'operator', headers: { accept: 'text/csv' } }), 503, 'SETTLEMENT_UNAVAILABLE', /trades report of .* cannot be read .*not a file/);
+  t.equal((await s.api('GET', `/v1/settlement/${DATE}/trades`, { key: 'operator' })).text, before['trades.json'], 'the JSON form still served');
+  rmdirSync(join(folder, 'trades.csv'));
+  t.same(await download(s), before, 'written again by the next request, the same bytes');
 });
 
 t.test('a day whose files went missing is written again at the next start, the same bytes', async (t) => {
