@@ -974,12 +974,14 @@ export class Engine {
         return reject('INVALID_COMMAND', 'venues must be a non-empty list of venue codes such as "CEA"');
       }
       venues = new Set(c.venues);
-      // A venue listed here that does not take the account's class would leave it an account that
-      // can never trade there: refused, naming what the venue takes.
-      for (const inst of this.instruments) {
-        const admits = inst.profile.source.admittedClasses;
-        if (venues.has(inst.venue) && !admits.includes(c.accountClass)) {
-          return reject('VENUE_NOT_ADMITTED', `${inst.venue} does not admit ${c.accountClass} accounts (it admits ${admits.join(', ')})`);
+      // A venue listed here none of whose instruments takes the account's class would leave it an
+      // account that can never trade there: refused, naming what the venue takes. (One instrument
+      // listed for some classes only does not shut the others out of the venue's other instruments.)
+      for (const venue of venues) {
+        const listed = this.instruments.filter((inst) => inst.venue === venue);
+        if (listed.length > 0 && !listed.some((inst) => inst.profile.source.admittedClasses.includes(c.accountClass))) {
+          const admits = [...new Set(listed.flatMap((inst) => inst.profile.source.admittedClasses))];
+          return reject('VENUE_NOT_ADMITTED', `${venue} does not admit ${c.accountClass} accounts (it admits ${admits.join(', ')})`);
         }
       }
     }

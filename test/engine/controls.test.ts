@@ -281,6 +281,17 @@ t.test('venue admission', async (t) => {
     ok(h.operator({ type: 'withdraw', accountId: 'I1-B', symbol: 'CCER', quantity: 10 }));
   });
 
+  t.test('one instrument listed for some classes only does not shut the others out of its venue', async (t) => {
+    const h = market();
+    h.list(hubei(), 'HBEA', '40.67');
+    // A second Hubei instrument for compliance accounts only.
+    h.list({ ...hubei(), instruments: [{ symbol: 'HBX', name: 'Hubei X', vintage: null }], admittedClasses: ['compliance'] }, 'HBX', '40.67');
+    ok(h.operator({ type: 'createAccount', accountId: 'I2-A', member: 'I2', accountClass: 'individual', venues: ['HBEA'] }));
+    ok(h.operator({ type: 'deposit', accountId: 'I2-A', cash: 1_000_000 }));
+    ok(h.order('I2-A', order('HBEA', 'buy', '40.67', 10)));
+    expectReject(t, h, () => h.order('I2-A', order('HBX', 'buy', '40.67', 10)), 'VENUE_NOT_ADMITTED', 'individual');
+  });
+
   t.test('admission holds for every instrument, however many are listed, and is answered the same each time', async (t) => {
     const h = market();
     // Forty Hubei instruments: the account keeps the first instruments' answers as bits and the
