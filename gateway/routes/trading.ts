@@ -227,7 +227,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
           symbol: inst.symbol, available: pos.available, frozen: pos.frozen, pending: pos.pending, openBuy: pos.openBuy,
           cap: g.engine.capOf(a, pos, inst), largeHolderThreshold: g.engine.thresholdOf(a, pos, inst),
           largeHolder: lh === null ? null : {
-            since: dateOfDay(lh.since), holding: lh.holding, threshold: lh.threshold, dueDate: dateOfDay(lh.dueDay),
+            since: dateOfDay(lh.since), holding: pos.holding, threshold: lh.threshold, dueDate: dateOfDay(lh.dueDay),
             filed: lh.filedDay === null ? null : dateOfDay(lh.filedDay), overdue: lh.filedDay === null && lh.dueDay < g.engine.tradingDay,
           },
         }];

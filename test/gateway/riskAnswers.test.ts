@@ -81,3 +81,15 @@ t.test('the audit trail: a time with its "+" typed into the URL as it is', async
   t.same(typed.body, (await s.api('GET', `/v1/risk/audit?since=${encodeURIComponent(from)}`, { key: 'risk' })).body, 'as if encoded');
   expectError(t, await s.api('GET', '/v1/risk/audit?since=2026-11-20T09:30:00 8', { key: 'risk' }), 400, 'INVALID_REQUEST', /%2B/);
 });
+
+t.test('a large holder\'s account view shows the holding now, as the risk officers\' list does', async (t) => {
+  expectOk(t, await s.api('PUT', '/v1/risk/large-holder-thresholds', { key: 'risk', body: { symbol: 'CEA24', accountId: 'M3-C1', quantity: 100_000, reason: 'watch' } }), 200);
+  const now = async () => ({
+    listed: (await s.api('GET', '/v1/risk/large-holders?symbol=CEA24', { key: 'risk' })).body.find((l: { accountId: string }) => l.accountId === 'M3-C1')?.holding,
+    account: (await s.api('GET', '/v1/account?accountId=M3-C1', { key: 'M3' })).body.holdings.find((h: { symbol: string }) => h.symbol === 'CEA24')?.largeHolder?.holding,
+  });
+  t.same(await now(), { listed: 180_000, account: 180_000 }, 'at the alert');
+  expectOk(t, await s.api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M3-C1', symbol: 'CEA24', quantity: 1000 } }), 201);
+  expectOk(t, await s.api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M3-C1', symbol: 'CEA24', quantity: 10 } }), 201);
+  t.same(await now(), { listed: 180_990, account: 180_990 }, 'after a deposit and a withdrawal');
+});
