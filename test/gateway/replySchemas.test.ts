@@ -317,7 +317,7 @@ t.test('risk officer: every route, and the audit trail with its free-form fields
   t.ok(cancelAll.body.cancelled.length >= 1 && cancelAll.body.cancelled.every((x: unknown) => typeof x === 'string'), 'the ids of the cancelled orders, as strings');
   t.same(cancelAll.body.withdrawnBlocks, [proposal.body.blockId], 'and of the block proposals withdrawn with them');
   const withdrawn = (await api('GET', '/v1/block-trades?status=withdrawn', { key: 'M2' })).body as { blockId: string; reason: string }[];
-  t.match(withdrawn.find((b) => b.blockId === proposal.body.blockId), { status: 'withdrawn', reason: 'cancelled_by_risk' }, 'the counterparty sees it withdrawn by risk');
+  t.match(withdrawn.find((b) => b.blockId === proposal.body.blockId), { status: 'withdrawn', reason: 'cancelled_by_exchange' }, 'the counterparty sees it withdrawn, not the control on the other party\'s account');
 
   const audit = await api('GET', '/v1/risk/audit', { key: 'risk' });
   expectOk(t, audit, 200, 'audit');
