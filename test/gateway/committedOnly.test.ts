@@ -5,37 +5,22 @@
 // real journal file takes its write lock), sends one command, waits until its batch is sealed, sends
 // another that changes what the first one's answer would show, lets the commits go, and checks that
 // the first answer and the messages published for its batch show the state after it, not after both.
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import t from 'tap';
-import { expectOk, KEYS, openSocket, startServer, type ApiReply } from '../support/server.ts';
+import { expectOk, holdCommits as holdSupport, KEYS, openSocket, sendApplied, startServer, type ApiReply } from '../support/server.ts';
 
 const s = await startServer();
 t.teardown(() => s.close());
 const engine = s.exchange.gateway.engine;
 
-/** Takes the journal's write lock: every commit waits until the returned function lets go. */
-function holdCommits(): () => void {
-  const db = new Database(join(s.dataDir, 'journal.sqlite'));
-  db.exec('BEGIN IMMEDIATE');
-  return () => {
-    db.exec('ROLLBACK');
-    db.close();
-  };
-}
+const holdCommits = () => holdSupport(s.dataDir);
 
-/**
- * Sends a request and resolves once the engine has applied it and its batch is sealed, with the
- * request's answer still to come (wrapped: an async function would otherwise wait for it).
- */
+/** Sends a request and resolves once the engine has applied it and its batch is sealed, with the request's answer still to come. */
 async function sendAndSeal(send: () => Promise<ApiReply>): Promise<{ reply: Promise<ApiReply> }> {
-  const before = engine.lastSequence;
-  const reply = send();
-  while (engine.lastSequence === before) await new Promise((r) => setTimeout(r, 1));
+  const applied = await sendApplied(s, send);
   // The batch is sealed at the end of the turn that applied it (setImmediate); wait a turn past it.
   await new Promise((r) => setImmediate(r));
   await new Promise((r) => setImmediate(r));
-  return { reply };
+  return applied;
 }
 
 const order = (key: string, accountId: string, side: 'buy' | 'sell', price: string, quantity: number) =>

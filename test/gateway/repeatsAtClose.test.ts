@@ -3,31 +3,12 @@
 // journal), never an empty one. The journal's commits are held back (a second connection to the real
 // journal file takes its write lock) so that the repeats and the end of day are applied, in that
 // order, before any of them commits.
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import t from 'tap';
-import { expectOk, startServer, type ApiReply } from '../support/server.ts';
+import { expectOk, holdCommits, sendApplied, startServer } from '../support/server.ts';
 
 const s = await startServer();
 t.teardown(() => s.close());
 const engine = s.exchange.gateway.engine;
-
-function holdCommits(): () => void {
-  const db = new Database(join(s.dataDir, 'journal.sqlite'));
-  db.exec('BEGIN IMMEDIATE');
-  return () => {
-    db.exec('ROLLBACK');
-    db.close();
-  };
-}
-
-/** Sends a request and resolves once the engine has applied it, with its answer still to come. */
-async function sendApplied(send: () => Promise<ApiReply>): Promise<{ reply: Promise<ApiReply> }> {
-  const before = engine.lastSequence;
-  const reply = send();
-  while (engine.lastSequence === before) await new Promise((r) => setTimeout(r, 1));
-  return { reply };
-}
 
 t.test('repeats answered after the end of day that followed them show what the day ended with', async (t) => {
   const order = () => s.api('POST', '/v1/orders', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', type: 'limit', price: '57.46', quantity: 100, clientOrderId: 'ord-x' } });
@@ -52,10 +33,10 @@ t.test('repeats answered after the end of day that followed them show what the d
   const bidded = await bid();
   expectOk(t, bidded, 201);
 
-  const release = holdCommits();
-  const repeats = [await sendApplied(order), await sendApplied(block), await sendApplied(auction), await sendApplied(bid)];
+  const release = holdCommits(s.dataDir);
+  const repeats = [await sendApplied(s, order), await sendApplied(s, block), await sendApplied(s, auction), await sendApplied(s, bid)];
   const day = engine.tradingDate;
-  const eod = await sendApplied(() => s.api('POST', '/v1/admin/end-of-day', { key: 'operator', body: {} }));
+  const eod = await sendApplied(s, () => s.api('POST', '/v1/admin/end-of-day', { key: 'operator', body: {} }));
   t.not(engine.tradingDate, day, 'the end of day is applied after the repeats, none committed yet');
   release();
   const [o, b, a, bd] = await Promise.all(repeats.map((r) => r.reply));

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { Test } from 'tap';
 import WebSocket from 'ws';
 import { DEMO_MARKETS_FILE } from '../../engine/setup.ts';
@@ -356,4 +357,26 @@ export async function restingSells(s: TestServer, n: number): Promise<void> {
     }
     for (const r of await Promise.all(burst)) if (!r.ok) throw new Error(`a sell was refused: ${JSON.stringify(r)}`);
   }
+}
+
+/** Takes the journal's write lock (a second connection to the real journal file): every commit waits until the returned function lets go. */
+export function holdCommits(dataDir: string): () => void {
+  const db = new Database(join(dataDir, 'journal.sqlite'));
+  db.exec('BEGIN IMMEDIATE');
+  return () => {
+    db.exec('ROLLBACK');
+    db.close();
+  };
+}
+
+/**
+ * Sends a request and resolves once the server's engine has applied it, with the request's answer
+ * still to come (wrapped: an async function would otherwise wait for it).
+ */
+export async function sendApplied(s: TestServer, send: () => Promise<ApiReply>): Promise<{ reply: Promise<ApiReply> }> {
+  const engine = s.exchange.gateway.engine;
+  const before = engine.lastSequence;
+  const reply = send();
+  while (engine.lastSequence === before) await new Promise((r) => setTimeout(r, 1));
+  return { reply };
 }
