@@ -99,9 +99,9 @@ export const PATTERN_WORDS = new Map<string, string>([
   [ACCOUNT.pattern, 'an account id of 1–32 letters, digits, "_", "." and "-", such as "M1-C1"'],
   [ID.pattern, 'a positive whole number as a string, such as "42"'],
   [DATE.pattern, 'a calendar date, YYYY-MM-DD'],
-  [PERCENT.pattern, 'a percentage as a string, six decimals at most, such as "10"'],
+  [PERCENT.pattern, 'a percentage as a string of up to three whole digits and six decimals, such as "10"'],
   [CLIENT_ORDER_ID.pattern, '1–64 printable ASCII characters, no spaces'],
-  [TEXT_PATTERN, 'text of whole characters without control characters or direction overrides (tabs and line breaks are taken)'],
+  [TEXT_PATTERN, 'a string of whole characters without control characters or direction overrides (tabs and line breaks are taken)'],
   [SINCE.pattern, 'a sequence number, or a time such as "2026-11-20T09:30:00+08:00" (in a URL, "+" is written "%2B") or a date such as "2026-11-20"'],
 ]);
 

@@ -125,11 +125,14 @@ t.test('a free text with a control character is refused in words; tabs and line 
     ['C1 CSI (an 8-bit escape)', 'x\u009b31mRED'], ['C1 NEL', 'a\u0085b'], ['a right-to-left override', 'pay \u202e01.75'], ['a left-to-right isolate', 'a\u2066b'],
     ['a lone low surrogate', 'ok \udc00'], ['a lone high surrogate', '\ud800x'], ['surrogates in the wrong order', '\ude00\ud83d'],
   ] as const) {
-    expectError(t, await warn({ text }), 400, 'INVALID_REQUEST', /^body\/text must be text of whole characters without control characters or direction overrides \(tabs and line breaks are taken\)$/, `a warning with ${what}`);
-    expectError(t, await s.api('POST', '/v1/risk/market/halt', { key: 'risk', body: { reason: text } }), 400, 'INVALID_REQUEST', /body\/reason must be text of whole characters without control characters/, `a reason with ${what}`);
+    expectError(t, await warn({ text }), 400, 'INVALID_REQUEST', /^body\/text must be a string of whole characters without control characters or direction overrides \(tabs and line breaks are taken\)$/, `a warning with ${what}`);
+    expectError(t, await s.api('POST', '/v1/risk/market/halt', { key: 'risk', body: { reason: text } }), 400, 'INVALID_REQUEST', /body\/reason must be a string of whole characters without control characters/, `a reason with ${what}`);
   }
-  expectError(t, await s.api('POST', '/v1/large-holder-reports', { key: 'M1', body: { symbol: 'CEA24', accountId: 'M1-C1', text: 'holding\u0000' } }), 400, 'INVALID_REQUEST', /body\/text must be text of whole characters without control characters/, 'a report with NUL');
-  expectError(t, await s.api('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'CEA99', name: 'bad\u0000name', vintage: null, profile: JSON.parse(readFileSync(new URL('../../markets/venues/fjea.json', import.meta.url), 'utf8')), listingPrice: '57.00' } }), 400, 'INVALID_REQUEST', /body\/name must be text of whole characters without control characters/, 'a listing name with NUL');
+  // A number where a text belongs is told it must be a string; a percentage of four digits, that three are the most.
+  expectError(t, await s.api('PATCH', '/v1/risk/accounts/M1-C1', { key: 'risk', body: { restriction: 'none', reason: 123 } }), 400, 'INVALID_REQUEST', /^body\/reason must be a string of whole characters/);
+  expectError(t, await s.api('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: '1000', reason: 'wide' } }), 400, 'INVALID_REQUEST', /^body\/listedBandPct must be a percentage as a string of up to three whole digits and six decimals/);
+  expectError(t, await s.api('POST', '/v1/large-holder-reports', { key: 'M1', body: { symbol: 'CEA24', accountId: 'M1-C1', text: 'holding\u0000' } }), 400, 'INVALID_REQUEST', /body\/text must be a string of whole characters without control characters/, 'a report with NUL');
+  expectError(t, await s.api('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'CEA99', name: 'bad\u0000name', vintage: null, profile: JSON.parse(readFileSync(new URL('../../markets/venues/fjea.json', import.meta.url), 'utf8')), listingPrice: '57.00' } }), 400, 'INVALID_REQUEST', /body\/name must be a string of whole characters without control characters/, 'a listing name with NUL');
   const multiline = await warn({ text: 'Line one.\r\n\tLine two.\nLine three.' });
   expectOk(t, multiline, 201, 'tabs and line breaks');
   t.equal(multiline.body.warning.text, 'Line one.\r\n\tLine two.\nLine three.', 'kept as written');
