@@ -2,7 +2,7 @@
 // reply of API.md, and the views that turn engine integers into decimal strings and ISO times.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
-  divideHalfUp, formatMoney, httpStatusOf, idText, isoTime, TEXT_LIMITS, type CommandBody, type Engine, type OrderEvent, type Result, type Role,
+  dateOfDay, divideHalfUp, formatMoney, httpStatusOf, idText, isoTime, TEXT_LIMITS, type CommandBody, type Engine, type OrderEvent, type Result, type Role,
 } from '../engine/index.ts';
 import type { Journal } from '../persistence/journal.ts';
 import type { Sequencer } from '../persistence/sequencer.ts';
@@ -246,11 +246,11 @@ export function submit(g: Gateway, req: FastifyRequest, reply: FastifyReply, com
  */
 export async function submitRequest(g: Gateway, req: FastifyRequest, reply: FastifyReply, command: CommandBody): Promise<{ r: Result; closedDay: string | null }> {
   const outcome = submit(g, req, reply, command);
-  const day = g.engine.tradingDate; // applied just now, on this day
+  const day = g.engine.tradingDay; // applied just now, on this day (a number: no date text on the order path)
   const r = await outcome;
   if (!r.ok || r.duplicate !== true) return { r, closedDay: null };
   await g.sequencer.committed();
-  return { r, closedDay: g.engine.tradingDate === day ? null : day };
+  return { r, closedDay: g.engine.tradingDay === day ? null : dateOfDay(day) };
 }
 
 /**
