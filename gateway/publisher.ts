@@ -20,7 +20,7 @@ import { blockView } from './routes/trading.ts';
 import { auctionView, bidView } from './routes/auctions.ts';
 import { warningView } from './replies.ts';
 import { fillsOf, statusAfterFill } from './history.ts';
-import { noSuchInstrument, orderView } from './http.ts';
+import { noSuchInstrument, orderView, ownedBy } from './http.ts';
 import { frameHeaderLength, textFrame } from './frames.ts';
 
 const BOOK_LEVELS = 20;
@@ -613,10 +613,10 @@ export class Publisher {
         // Once to each member party to it (both sides may be accounts of the same member), each
         // told of a risk control only on its own account.
         const proposer = this.memberOf(e.proposerAccountId);
-        const build = (m: string | undefined) => () => ({ block: blockView(e, (a) => this.memberOf(a) === m) });
-        this.toMember(e.proposerAccountId, build(proposer));
+        const build = (accountId: string) => () => ({ block: blockView(e, ownedBy(this.g, this.memberOf(accountId) as string)) });
+        this.toMember(e.proposerAccountId, build(e.proposerAccountId));
         const other = e.counterpartyAccountId;
-        if (other !== null && this.memberOf(other) !== proposer) this.toMember(other, build(this.memberOf(other)));
+        if (other !== null && this.memberOf(other) !== proposer) this.toMember(other, build(other));
         break;
       }
       case 'auction': {

@@ -46,10 +46,10 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
   const auctionOf = (events: readonly EngineEvent[], auctionId: number): AuctionEvent | undefined =>
     events.find((e): e is AuctionEvent => e.type === 'auction' && e.auctionId === auctionId) ?? g.history.auctions.get(auctionId);
   /** `closedDay`: a repeated opening answered on a day closed since (submitRequest): the auction as that day ended it. */
-  const auctionReply = async (reply: FastifyReply, r: Result, status: number, closedDay: string | null = null, accountId: string | null = null) => {
+  const auctionReply = async (reply: FastifyReply, r: Result, status: number, closedDay: { date: string; accountId: string } | null = null) => {
     if (!r.ok) return refuse(reply, r);
     if (closedDay !== null) {
-      const ended = await pastObject(g, { what: 'auctions', date: closedDay, accountIds: accountId === null ? null : [accountId], auctionId: r.auctionId as number }, 'auctionId', r.auctionId as number);
+      const ended = await pastObject(g, { what: 'auctions', date: closedDay.date, accountIds: [closedDay.accountId], auctionId: r.auctionId as number }, 'auctionId', r.auctionId as number);
       return reply.code(200).send({ auction: ended ?? null, trades: [], duplicate: true });
     }
     // A repeat (already waited for everything applied to commit): the first request's auction as it stands now.
@@ -93,7 +93,7 @@ export function auctionRoutes(app: FastifyInstance, g: Gateway): void {
       type: 'openAuction', accountId, symbol: b.symbol, side: b.side, quantity: b.quantity, pricing: b.pricing, reservePct: b.reservePct ?? null,
       clientOrderId: b.clientOrderId ?? null,
     });
-    return auctionReply(reply, r, 201, closedDay, accountId);
+    return auctionReply(reply, r, 201, closedDay === null ? null : { date: closedDay, accountId });
   });
 
   /** A date that is not today's: the read is of a closed day's. */
