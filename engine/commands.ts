@@ -6,6 +6,13 @@ import type { AccountClass, VenueProfile } from './profile.ts';
 
 export type Role = 'member' | 'risk' | 'operator';
 
+/*
+ * STRICT. Some checks came after the first journals were written: an account's venues must be
+ * venues instruments are listed on, a new listing's profile must name each symbol once and give
+ * every trade mode its sessions. The gateway asks for them (`strict: true`) on what it submits; a
+ * command journaled before they existed has no such field and replays as it was taken.
+ */
+
 /** Who issued the command: a member (trading for its accounts), a risk officer or an operator. */
 export interface Actor { role: Role; id: string }
 
@@ -41,6 +48,8 @@ export interface CreateAccount extends Stamp {
   accountClass: AccountClass;
   allocation?: number;
   venues?: string[] | null;
+  /** The checks of today (STRICT): every venue named must have an instrument listed on it. */
+  strict?: boolean;
 }
 
 /** Cash (fen) or allowances (symbol and tonnes) in or out, by bank or registry transfer. */
@@ -50,6 +59,11 @@ export interface Transfer extends Stamp {
   cash?: number | null;
   symbol?: string | null;
   quantity?: number | null;
+  /**
+   * The bank's or registry's reference for the transfer, unique per account for good: a transfer
+   * repeated with it is answered, not applied twice.
+   */
+  reference?: string | null;
 }
 
 export interface ListInstrument extends Stamp {
@@ -59,6 +73,8 @@ export interface ListInstrument extends Stamp {
   vintage?: number | null;
   profile: VenueProfile;
   listingPrice: number;
+  /** The checks of today (STRICT): the profile's own, beyond what listings journaled before them passed. */
+  strict?: boolean;
 }
 
 export interface SetInstrument extends Stamp {

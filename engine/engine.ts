@@ -11,7 +11,7 @@ import {
   type SetLimit, type Transfer,
 } from './commands.ts';
 import { refused, reject, type RejectCode, type Rejection } from './errors.ts';
-import type { EngineEvent, OrderEvent } from './events.ts';
+import type { AccountEvent, EngineEvent, OrderEvent } from './events.ts';
 import { bandTooWide, Instrument } from './instrument.ts';
 import { OpenOrders } from './openOrders.ts';
 import { AuctionDesk } from './auctions.ts';
@@ -37,6 +37,8 @@ export interface Accepted {
   /** The auction the command opened or acted on, and the bid it placed or withdrew. */
   auctionId?: number;
   bidId?: number;
+  /** A transfer's sequence number (its statement line's `S<seq>`); for a repeated reference, the first one's. */
+  transferSeq?: number;
 }
 
 export type Result = Accepted | Rejection;
@@ -96,6 +98,12 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 // The rejections of the order path, out of line: their messages are the bulk of the code, and
 // keeping them out of the hot functions keeps those small enough for V8 to inline them.
+/** What a transfer moves, in words: what its reference is remembered with. */
+function transferTerms(c: Transfer): string {
+  const what = c.cash != null ? `${formatMoney(c.cash)} of cash` : `${c.quantity} t of ${c.symbol}`;
+  return `${c.type === 'deposit' ? 'a deposit' : 'a withdrawal'} of ${what}`;
+}
+
 function notAdmitted(acct: Account, inst: Instrument): Rejection {
   return reject('VENUE_NOT_ADMITTED', `account ${acct.id} (${acct.accountClass}) is not admitted to ${inst.venue}`);
 }
@@ -194,6 +202,11 @@ export class Engine {
    * auction or bid) and what it asked for: an order's terms, the others' prefixed with their kind and "#".
    */
   private readonly clientOrderIds = new Map<string, { id: number; fingerprint: string }>();
+  /**
+   * accountId + NUL + a transfer's bank or registry reference → the transfer it named (its sequence
+   * number) and what it moved. Kept for good, not for a day: a bank's reference does not recur.
+   */
+  private readonly transferReferences = new Map<string, { seq: number; fingerprint: string }>();
   private nextOrderId = 1;
   private nextTradeId = 1;
   /** Fees collected by the exchange, in fen. */
@@ -974,6 +987,13 @@ export class Engine {
         return reject('INVALID_COMMAND', 'venues must be a non-empty list of venue codes such as "CEA"');
       }
       venues = new Set(c.venues);
+      // A venue is one that instruments are listed on: a misspelt one would leave the account
+      // silently unable to trade where it was meant to.
+      const unknown = c.strict === true ? [...venues].find((v) => !this.instruments.some((inst) => inst.venue === v)) : undefined;
+      if (unknown !== undefined) {
+        const listed = [...new Set(this.instruments.map((inst) => inst.venue))].sort();
+        return reject('UNKNOWN_VENUE', `no instrument is listed on venue ${unknown}; the venues are ${listed.join(', ')}`);
+      }
       // A venue listed here none of whose instruments takes the account's class would leave it an
       // account that can never trade there: refused, naming what the venue takes. (One instrument
       // listed for some classes only does not shut the others out of the venue's other instruments.)
@@ -999,6 +1019,21 @@ export class Engine {
     const hasTonnes = c.symbol != null || c.quantity != null;
     if (hasCash === hasTonnes) return reject('INVALID_COMMAND', 'a transfer moves either cash or a symbol and quantity, not both and not neither');
     if (hasTonnes && (c.symbol == null || c.quantity == null)) return reject('INVALID_COMMAND', 'a transfer of allowances names both the symbol and the quantity');
+    const reference = c.reference ?? null;
+    let referenceKey: string | null = null;
+    if (reference !== null) {
+      if (typeof reference !== 'string' || !CLIENT_ORDER_ID_RE.test(reference)) {
+        return reject('INVALID_COMMAND', 'reference must be 1–64 printable characters without spaces');
+      }
+      // Looked up before anything else is checked: a repeat is answered with what the first one did,
+      // whatever the account's cash, holdings or restriction are now.
+      referenceKey = acct.id + '\u0000' + reference;
+      const seen = this.transferReferences.get(referenceKey);
+      if (seen !== undefined) {
+        if (seen.fingerprint === transferTerms(c)) return { ok: true, events: [], transferSeq: seen.seq, duplicate: true };
+        return reject('TRANSFER_REFERENCE_REUSED', `reference ${reference} names transfer S${seen.seq} of account ${acct.id}, ${seen.fingerprint}, not ${transferTerms(c)}`);
+      }
+    }
     if (!inbound && acct.restriction === 'frozen') return reject('ACCOUNT_RESTRICTED', `account ${acct.id} is frozen: ${acct.restrictionReason}`);
     if (hasCash) {
       const cash = c.cash as number;
@@ -1015,8 +1050,8 @@ export class Engine {
         if (acct.cash < cash) return noFunds(acct, cash, 'the withdrawal');
         acct.cash -= cash;
       }
-      this.accountEvent(acct, c, inbound ? 'deposit' : 'withdraw', null, cash, null);
-      return this.done();
+      this.accountEvent(acct, c, inbound ? 'deposit' : 'withdraw', null, cash, null, reference);
+      return this.transferred(c, referenceKey);
     }
     const inst = this.listed(c.symbol as string);
     if (refused(inst)) return inst;
@@ -1033,22 +1068,28 @@ export class Engine {
       }
       const pos = acct.position(inst.index);
       pos.available += quantity;
-      this.accountEvent(acct, c, 'deposit', inst.symbol, quantity, null);
+      this.accountEvent(acct, c, 'deposit', inst.symbol, quantity, null, reference);
       this.holdingRose(acct, pos, inst, c.seq, c.time);
     } else {
       const pos = acct.peek(inst.index);
       if (pos.available < quantity) return reject('INSUFFICIENT_HOLDINGS', this.holdingsMessage(acct, pos, inst, quantity));
       pos.available -= quantity;
-      this.accountEvent(acct, c, 'withdraw', inst.symbol, quantity, null);
+      this.accountEvent(acct, c, 'withdraw', inst.symbol, quantity, null, reference);
       this.holdingFell(pos, acct, inst);
     }
-    return this.done();
+    return this.transferred(c, referenceKey);
+  }
+
+  /** A transfer done: its reference remembered, its sequence number answered. */
+  private transferred(c: Transfer, referenceKey: string | null): Accepted {
+    if (referenceKey !== null) this.transferReferences.set(referenceKey, { seq: c.seq, fingerprint: transferTerms(c) });
+    return { ...this.done(), transferSeq: c.seq };
   }
 
   private listInstrument(c: ListInstrument): Result {
     let profile;
     try {
-      profile = validateProfile(c.profile, 'profile');
+      profile = validateProfile(c.profile, 'profile', c.strict === true);
     } catch (e) {
       if (e instanceof ProfileError) return reject('INVALID_COMMAND', e.message);
       throw e;
@@ -1290,12 +1331,16 @@ export class Engine {
   }
 
   /** For a cash transfer `symbol` is null and `quantity` is the amount in fen. */
-  private accountEvent(acct: Account, c: Command, change: 'created' | 'deposit' | 'withdraw' | 'restriction', symbol: string | null, quantity: number | null, reason: string | null): void {
-    const cash = (change === 'deposit' || change === 'withdraw') && symbol === null;
-    this.emit({
+  private accountEvent(acct: Account, c: Command, change: 'created' | 'deposit' | 'withdraw' | 'restriction', symbol: string | null, quantity: number | null, reason: string | null, reference?: string | null): void {
+    const transfer = change === 'deposit' || change === 'withdraw';
+    const cash = transfer && symbol === null;
+    const event: AccountEvent = {
       type: 'account', seq: c.seq, time: c.time, accountId: acct.id, change, cash: acct.cash, cashFrozen: acct.cashFrozen,
       amount: cash ? quantity : null, symbol, quantity: cash ? null : quantity, restriction: acct.restriction, reason,
-    });
+    };
+    // Only a transfer given a reference carries one: every other fact keeps the text it had.
+    if (transfer && reference != null) event.reference = reference;
+    this.emit(event);
   }
 
   private instrumentEvent(inst: Instrument, c: Command, reason: string): void {
@@ -1460,7 +1505,7 @@ export class Engine {
   internals() {
     return {
       lastSeq: this.lastSeq, lastTime: this.lastTime, nextOrderId: this.nextOrderId, nextTradeId: this.nextTradeId,
-      openOrders: this.openOrders, clientOrderIds: this.clientOrderIds, bySymbol: this.bySymbol, bookFactory: this.bookFactory,
+      openOrders: this.openOrders, clientOrderIds: this.clientOrderIds, transferReferences: this.transferReferences, bySymbol: this.bySymbol, bookFactory: this.bookFactory,
     };
   }
 

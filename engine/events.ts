@@ -102,6 +102,8 @@ export interface AccountEvent {
   quantity: number | null;
   restriction: Restriction;
   reason: string | null;
+  /** A transfer's bank or registry reference, when it was given one (absent from older facts). */
+  reference?: string | null;
 }
 
 export interface LimitEvent {

@@ -31,6 +31,8 @@ export interface Movement {
   /** On opening and closing rows the balance; on the others the signed change: cash (decimal string) and tonnes of `symbol`. */
   cash: string;
   tonnes: number;
+  /** A transfer's bank or registry reference, when it was given one; null on every other line. */
+  reference: string | null;
 }
 
 export interface Statement {
@@ -149,7 +151,7 @@ export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, pr
         w.movements.push({
           kind: 'trade', seq: t.seq, time: isoTime(t.time), ref: `T${t.tradeId}`, symbol: t.symbol, side, mode: t.mode,
           price: formatMoney(t.price), quantity: t.quantity, amount: formatMoney(amount), fee: formatMoney(fee),
-          cash: formatMoney(cash), tonnes: side === 'buy' ? t.quantity : -t.quantity,
+          cash: formatMoney(cash), tonnes: side === 'buy' ? t.quantity : -t.quantity, reference: null,
         });
       }
     } else if (e.type === 'account' && (e.change === 'deposit' || e.change === 'withdraw')) {
@@ -165,7 +167,7 @@ export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, pr
       w.movements.push({
         kind: a.change as 'deposit' | 'withdraw', seq: a.seq, time: isoTime(a.time), ref: `S${a.seq}`, symbol: a.symbol, side: null, mode: null, price: null,
         quantity: a.quantity ?? 0, amount: a.amount === null ? null : formatMoney(a.amount), fee: '0.00',
-        cash: formatMoney(sign * (a.amount ?? 0)), tonnes: sign * (a.quantity ?? 0),
+        cash: formatMoney(sign * (a.amount ?? 0)), tonnes: sign * (a.quantity ?? 0), reference: a.reference ?? null,
       });
     }
   }
@@ -204,7 +206,7 @@ export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, pr
     });
     const line = (kind: 'opening' | 'closing', cash: number, symbol: string | null, q: number): Movement => ({
       kind, seq: kind === 'opening' ? 0 : eod.seq, time: null, ref: null, symbol, side: null, mode: null, price: null, quantity: q, amount: null,
-      fee: null, cash: formatMoney(cash), tonnes: q,
+      fee: null, cash: formatMoney(cash), tonnes: q, reference: null,
     });
     const movements = [
       line('opening', w.openingCash, null, 0), ...instruments.map((i) => line('opening', 0, i.symbol, i.opening)),
@@ -289,7 +291,7 @@ export const CSV_COLUMNS = {
   trades: ['date', 'tradeId', 'seq', 'time', 'symbol', 'mode', 'price', 'quantity', 'amount', 'buyAccountId', 'sellAccountId', 'buyOrderId', 'sellOrderId', 'blockId', 'buyFee', 'sellFee'] as (keyof TradeRegisterRow & string)[],
   market: ['date', 'symbol', 'prevClose', 'open', 'high', 'low', 'close', 'changePct', 'average', 'totalVolume', 'totalTurnover', 'listedVolume', 'listedTurnover', 'blockVolume', 'blockTurnover', 'auctionVolume', 'auctionTurnover', 'trades', 'cumulativeVolume', 'cumulativeTurnover'] as (keyof MarketReportRow & string)[],
   largeHolders: ['date', 'accountId', 'symbol', 'holding', 'threshold', 'since', 'dueDate', 'filed', 'overdue'] as (keyof LargeHolderRow & string)[],
-  statements: ['date', 'accountId', 'member', 'kind', 'seq', 'time', 'ref', 'symbol', 'side', 'mode', 'price', 'quantity', 'amount', 'fee', 'cash', 'tonnes'] as const,
+  statements: ['date', 'accountId', 'member', 'kind', 'seq', 'time', 'ref', 'symbol', 'side', 'mode', 'price', 'quantity', 'amount', 'fee', 'cash', 'tonnes', 'reference'] as const,
 };
 
 /** The statements as one CSV ledger: a row per movement, opening and closing lines included, in pieces (inPieces). */

@@ -109,6 +109,11 @@ export interface EngineSnapshot {
   /** Open orders: per instrument, bids then asks, each in priority order. */
   orders: OrderSnapshot[];
   clientOrderIds: [key: string, id: number, fingerprint: string][];
+  /**
+   * The transfer references used, kept for good; absent while none has been (so that a state
+   * without them has the text, and the hash, it had before).
+   */
+  transferReferences?: [key: string, seq: number, terms: string][];
   nextBlockId: number;
   blocks: BlockSnapshot[];
   /**
@@ -173,6 +178,10 @@ export function snapshot(engine: Engine): EngineSnapshot {
   const clientOrderIds = [...inner.clientOrderIds.entries()]
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
     .map(([k, v]): [string, number, string] => [k, v.id, v.fingerprint]);
+  const references = inner.transferReferences;
+  const transferReferences = references.size === 0 ? undefined : [...references.entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([k, v]): [string, number, string] => [k, v.seq, v.fingerprint]);
   const desk = engine.auctions;
   const auctions = desk.nextAuctionId === 1 ? undefined : {
     nextAuctionId: desk.nextAuctionId,
@@ -196,6 +205,7 @@ export function snapshot(engine: Engine): EngineSnapshot {
       status: b.status, termsBy: b.termsBy.id, frozenCash: b.frozenCash, frozenTonnes: b.frozenTonnes,
     })),
     ...(auctions === undefined ? {} : { auctions }),
+    ...(transferReferences === undefined ? {} : { transferReferences }),
   };
 }
 
@@ -257,6 +267,8 @@ export function restore(s: EngineSnapshot, options: { bookFactory?: BookFactory 
   }
   const ids = engine.internals().clientOrderIds;
   for (const [key, id, fingerprint] of s.clientOrderIds) ids.set(key, { id, fingerprint });
+  const references = engine.internals().transferReferences;
+  for (const [key, seq, fingerprint] of s.transferReferences ?? []) references.set(key, { seq, fingerprint });
   engine.blocks.nextBlockId = s.nextBlockId;
   for (const b of s.blocks) {
     const inst = engine.instrument(b.symbol);

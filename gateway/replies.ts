@@ -317,6 +317,7 @@ const MOVEMENT = {
     price: MONEY_TEXT_OR_NULL, quantity: TONNES, amount: MONEY_TEXT_OR_NULL, fee: MONEY_TEXT_OR_NULL,
     cash: { ...MONEY_SIGNED, description: 'the balance on opening and closing lines; otherwise the signed change of cash' },
     tonnes: { type: 'integer', description: 'the holding of symbol on opening and closing lines; otherwise the signed change' },
+    reference: { type: ['string', 'null'], description: 'a transfer\'s bank or registry reference, when it was given one; null otherwise (absent on days closed before references were kept)' },
   },
   additionalProperties: false,
 } as const;

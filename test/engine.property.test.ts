@@ -234,7 +234,7 @@ function checkEvents(engine: Engine, c: Command, r: Result, before: Resting, led
 
 function summary(r: Result): string {
   if (!r.ok) return r.code;
-  if (r.duplicate) return `ok duplicate of #${r.orderId}`;
+  if (r.duplicate) return r.transferSeq !== undefined ? `ok duplicate of transfer S${r.transferSeq}` : `ok duplicate of #${r.orderId}`;
   const parts = r.events.map((e: EngineEvent) => {
     switch (e.type) {
       case 'trade': return `trade ${e.quantity}@${e.price} b#${e.buyOrderId} s#${e.sellOrderId} fees ${e.buyFee}/${e.sellFee}`;
@@ -355,7 +355,7 @@ function invariantsHold(skip: ReadonlySet<string>) {
     play(day, engine, {
       before: () => { before = restingOf(engine); },
       after: (c, r) => {
-        if (r.ok) ledger.record(c);
+        ledger.record(c, r);
         checkEvents(engine, c, r, before, ledger);
         checkInvariants(engine, ledger, skip);
       },
@@ -398,8 +398,8 @@ runProperty('the LadderBook engine and the ReferenceBook engine give identical r
       after: (c, r, i) => {
         const r2 = ref.apply(c);
         if (!isDeepStrictEqual(r, r2)) throw new InvariantError('books', `results differ:${firstDifference(r, r2)}`);
+        ledger.record(c, r2);
         if (r2.ok) {
-          ledger.record(c);
           for (const e of tradesOf(r2.events)) ledger.trade(e);
         }
         if (i % 10 === 0) checkInvariants(ref, ledger); // the plain book's own depth and priority, now and then
@@ -456,10 +456,8 @@ class LedgerHarness extends Harness {
   readonly ledger = new Ledger();
   override run(actor: Command['actor'], body: Parameters<Harness['run']>[1]): Result {
     const r = super.run(actor, body);
-    if (r.ok) {
-      this.ledger.record(this.log[this.log.length - 1]);
-      for (const e of tradesOf(r.events)) this.ledger.trade(e);
-    }
+    this.ledger.record(this.log[this.log.length - 1], r);
+    if (r.ok) for (const e of tradesOf(r.events)) this.ledger.trade(e);
     return r;
   }
 }

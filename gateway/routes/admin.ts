@@ -3,10 +3,10 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Negotiator from 'negotiator';
-import { formatMoney, parseMoney, ProfileError, validateProfile, type AccountEvent, type VenueProfile } from '../../engine/index.ts';
+import { formatMoney, parseMoney, type VenueProfile } from '../../engine/index.ts';
 import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts';
 import {
-  ACCOUNT, body, DATE, DAY, ERROR_REPLY, errorReplies, fail, freeText, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, refuse, submit, SYMBOL, TEXT, TONNES, type Gateway,
+  ACCOUNT, body, CLIENT_ORDER_ID, DATE, DAY, ERROR_REPLY, errorReplies, fail, freeText, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TONNES, type Gateway,
 } from '../http.ts';
 import { CASH, INSTRUMENT_VIEW, SETTLEMENT_REPORT } from '../replies.ts';
 import { instrumentEventOf, instrumentViewAt } from './market.ts';
@@ -49,6 +49,10 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     const pos = account.peek(inst.index);
     return { symbol: inst.symbol, available: pos.available, frozen: pos.frozen, pending: pos.pending };
   };
+  const cashOf = (accountId: string) => {
+    const account = g.engine.account(accountId);
+    return account === undefined ? null : { available: formatMoney(account.cash), frozen: formatMoney(account.cashFrozen) };
+  };
 
   app.post<{ Body: { accountId: string; member: string; class: 'compliance' | 'institution' | 'individual'; allocation?: number; venues?: string[] } }>('/v1/admin/accounts', {
     ...operator,
@@ -68,50 +72,49 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     },
   }, async (req, reply) => {
     const b = req.body;
-    // A venue is one that instruments are listed on: a misspelt one would leave the account
-    // silently unable to trade where it was meant to.
-    const listed = [...new Set(g.engine.instruments.map((i) => i.venue))].sort();
-    const unknown = (b.venues ?? []).find((v) => !listed.includes(v));
-    if (unknown !== undefined) return fail(reply, 404, 'UNKNOWN_VENUE', `no instrument is listed on venue ${unknown}; the venues are ${listed.join(', ')}`);
-    const r = await submit(g, req, reply, { type: 'createAccount', accountId: b.accountId, member: b.member, accountClass: b.class, allocation: b.allocation, venues: b.venues ?? null });
+    const r = await submit(g, req, reply, { type: 'createAccount', accountId: b.accountId, member: b.member, accountClass: b.class, allocation: b.allocation, venues: b.venues ?? null, strict: true });
     return r.ok ? reply.code(201).send({ accountId: b.accountId, member: b.member, class: b.class }) : refuse(reply, r);
   });
 
   for (const [path, type] of [['/v1/admin/deposits', 'deposit'], ['/v1/admin/withdrawals', 'withdraw']] as const) {
-    app.post<{ Body: { accountId: string; cash?: string; symbol?: string; quantity?: number } }>(path, {
+    const answer = {
+      type: 'object',
+      description: 'the account\'s cash after the transfer and, for a transfer of allowances, its holding of them',
+      properties: {
+        accountId: TEXT, cash: CASH,
+        holding: {
+          type: ['object', 'null'],
+          description: 'the holding the transfer moved, as it left it; null for a transfer of cash',
+          properties: { symbol: TEXT, available: TONNES, frozen: TONNES, pending: TONNES },
+          additionalProperties: false,
+        },
+        ref: { type: 'string', description: 'the transfer as the statements name it, S<seq>; a repeat names the first transfer' },
+        reference: { ...TEXT_OR_NULL, description: 'the bank\'s or registry\'s reference the transfer was given, or null' },
+        duplicate: { type: 'boolean', description: 'true when the reference named a transfer made before: nothing moved' },
+      },
+      additionalProperties: false,
+    } as const;
+    app.post<{ Body: { accountId: string; cash?: string; symbol?: string; quantity?: number; reference?: string } }>(path, {
       ...operator,
       schema: {
-        body: body({ accountId: ACCOUNT, cash: MONEY, symbol: SYMBOL, quantity: QUANTITY }, ['accountId']),
-        response: {
-          201: {
-            type: 'object',
-            description: 'the account\'s cash after the transfer and, for a transfer of allowances, its holding of them',
-            properties: {
-              accountId: TEXT, cash: CASH,
-              holding: {
-                type: ['object', 'null'],
-                description: 'the holding the transfer moved, as it left it; null for a transfer of cash',
-                properties: { symbol: TEXT, available: TONNES, frozen: TONNES, pending: TONNES },
-                additionalProperties: false,
-              },
-            },
-            additionalProperties: false,
-          },
-          ...errorReplies(400, 401, 403, 404, 413, 415, 422, 429, 500),
-        },
+        body: body({ accountId: ACCOUNT, cash: MONEY, symbol: SYMBOL, quantity: QUANTITY, reference: CLIENT_ORDER_ID }, ['accountId']),
+        response: { 200: answer, 201: answer, ...errorReplies(400, 401, 403, 404, 409, 413, 415, 422, 429, 500) },
       },
     }, async (req, reply) => {
       const b = req.body;
       const outcome = submit(g, req, reply, {
         type, accountId: b.accountId, cash: b.cash === undefined ? null : parseMoney(b.cash), symbol: b.symbol ?? null, quantity: b.quantity ?? null,
+        reference: b.reference ?? null,
       });
-      // The engine applied the transfer just now and nothing since: the holding is read as it left
-      // it (by the commit, later commands may have changed it). The account event carries only cash.
+      // The engine applied the transfer just now and nothing since: cash and holding are read as it
+      // left them (by the commit, later commands may have changed them); a repeat's, as they are now.
       const holding = heldAfter(b.accountId, b.symbol);
+      const cash = cashOf(b.accountId);
       const r = await outcome;
       if (!r.ok) return refuse(reply, r);
-      const a = r.events.find((e) => e.type === 'account') as AccountEvent;
-      return reply.code(201).send({ accountId: a.accountId, cash: { available: formatMoney(a.cash), frozen: formatMoney(a.cashFrozen) }, holding });
+      return reply.code(r.duplicate === true ? 200 : 201).send({
+        accountId: b.accountId, cash, holding, ref: `S${r.transferSeq}`, reference: b.reference ?? null, duplicate: r.duplicate === true,
+      });
     });
   }
 
@@ -127,15 +130,12 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     },
   }, async (req, reply) => {
     const b = req.body;
-    // The checks a profile passes to be taken now, which the engine (replaying listings made before
-    // them) does not make: a symbol listed twice, a trade mode left out of the sessions.
-    try {
-      validateProfile(b.profile, 'profile', true);
-    } catch (e) {
-      if (e instanceof ProfileError) return fail(reply, 400, 'INVALID_COMMAND', e.message);
-      throw e;
-    }
-    const r = await submit(g, req, reply, { type: 'listInstrument', symbol: b.symbol, name: b.name, vintage: b.vintage, profile: b.profile, listingPrice: parseMoney(b.listingPrice) as number });
+    // With the checks a profile passes to be taken now, which the engine makes only when asked (it
+    // replays listings made before them as they were taken): a symbol listed twice, a trade mode
+    // left out of the sessions. A refusal is in the audit trail, as the engine's refusals are.
+    const r = await submit(g, req, reply, {
+      type: 'listInstrument', symbol: b.symbol, name: b.name, vintage: b.vintage, profile: b.profile, listingPrice: parseMoney(b.listingPrice) as number, strict: true,
+    });
     if (!r.ok) return refuse(reply, r);
     // As the listing left it, not as a risk officer's command committed with it did.
     return reply.code(201).send(instrumentViewAt(g, instrumentEventOf(r.events, b.symbol)));

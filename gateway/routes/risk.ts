@@ -237,7 +237,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     return entries.map((entry) => {
       const { seq: _s, time: _t, actor, type, reason, ...what } = entry.command as Command & Record<string, unknown> & { reason?: string };
       return {
-        seq: entry.seq, time: isoTime(entry.time), who: `${actor.role}:${actor.id}`, action: type, what: describe(what), why: reason ?? null,
+        seq: entry.seq, time: isoTime(entry.time), who: `${actor.role}:${actor.id}`, action: type, what: describe(type, what), why: reason ?? null,
         outcome: entry.code === null ? 'done' : 'refused', error: entry.code === null ? null : { code: entry.code, message: entry.message },
       };
     });
@@ -270,13 +270,32 @@ const AUCTIONS_ENDED = {
   cancelledAuctions: { type: 'array', items: { type: 'string' }, description: 'the ids of the account\'s own auctions cancelled for the same reason, their bids withdrawn with them (beyond API.md)' },
 } as const;
 
-/** Command fields for the audit trail, prices and money as decimal strings. */
-function describe(what: Record<string, unknown>): Record<string, unknown> {
+/**
+ * The fields a command names otherwise than the request that made it: the audit trail speaks the
+ * API's words (a cap's `maxQuantity`, an account's `class`).
+ */
+const API_NAMES: Partial<Record<string, Record<string, string>>> = {
+  setPositionCap: { quantity: 'maxQuantity' },
+  createAccount: { accountClass: 'class' },
+};
+
+/**
+ * Command fields for the audit trail, as the API writes them: prices and money as decimal strings,
+ * ids of orders, blocks, auctions and bids as strings of digits, a listing's whole profile (and its
+ * venue on its own).
+ */
+function describe(type: string, what: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const names = API_NAMES[type];
   for (const [k, v] of Object.entries(what)) {
-    if (k === 'profile') out.venue = (v as { venue: string }).venue;
-    else if ((k === 'cash' || k === 'referencePrice' || k === 'listingPrice') && typeof v === 'number') out[k] = formatMoney(v);
-    else if (v !== undefined) out[k] = v; // null kept: a cap or threshold of null is its removal
+    const name = names?.[k] ?? k;
+    if (k === 'strict') continue; // how the engine checks the command, not what the operator asked
+    if (k === 'profile') {
+      out.venue = (v as { venue: string }).venue;
+      out.profile = v;
+    } else if ((k === 'cash' || k === 'referencePrice' || k === 'listingPrice') && typeof v === 'number') out[name] = formatMoney(v);
+    else if (k.endsWith('Id') && typeof v === 'number') out[name] = String(v);
+    else if (v !== undefined) out[name] = v; // null kept: a cap or threshold of null is its removal
   }
   return out;
 }

@@ -49,25 +49,25 @@ const iso = (date: string, time: string) => `${date}T${time}:00.000+08:00`;
 // ---------------------------------------------------------------- expected rows, by hand
 
 type Row = Record<string, string | number | boolean | null>;
-const blank = { time: null, ref: null, side: null, mode: null, price: null, amount: null };
+const blank = { time: null, ref: null, side: null, mode: null, price: null, amount: null, reference: null };
 const openCash = (cash: string): Row => ({ kind: 'opening', seq: 0, ...blank, symbol: null, quantity: 0, fee: null, cash, tonnes: 0 });
 const openTonnes = (symbol: string, q: number): Row => ({ kind: 'opening', seq: 0, ...blank, symbol, quantity: q, fee: null, cash: '0.00', tonnes: q });
 const closeCash = (seq: number, cash: string): Row => ({ kind: 'closing', seq, ...blank, symbol: null, quantity: 0, fee: null, cash, tonnes: 0 });
 const closeTonnes = (seq: number, symbol: string, q: number): Row => ({ kind: 'closing', seq, ...blank, symbol, quantity: q, fee: null, cash: '0.00', tonnes: q });
-const cashIn = (seq: number, time: string, amount: string): Row => ({
-  kind: 'deposit', seq, time, ref: `S${seq}`, symbol: null, side: null, mode: null, price: null, quantity: 0, amount, fee: '0.00', cash: amount, tonnes: 0,
+const cashIn = (seq: number, time: string, amount: string, reference: string | null = null): Row => ({
+  kind: 'deposit', seq, time, ref: `S${seq}`, symbol: null, side: null, mode: null, price: null, quantity: 0, amount, fee: '0.00', cash: amount, tonnes: 0, reference,
 });
-const cashOut = (seq: number, time: string, amount: string): Row => ({
-  kind: 'withdraw', seq, time, ref: `S${seq}`, symbol: null, side: null, mode: null, price: null, quantity: 0, amount, fee: '0.00', cash: `-${amount}`, tonnes: 0,
+const cashOut = (seq: number, time: string, amount: string, reference: string | null = null): Row => ({
+  kind: 'withdraw', seq, time, ref: `S${seq}`, symbol: null, side: null, mode: null, price: null, quantity: 0, amount, fee: '0.00', cash: `-${amount}`, tonnes: 0, reference,
 });
-const tonnesIn = (seq: number, time: string, symbol: string, q: number): Row => ({
-  kind: 'deposit', seq, time, ref: `S${seq}`, symbol, side: null, mode: null, price: null, quantity: q, amount: null, fee: '0.00', cash: '0.00', tonnes: q,
+const tonnesIn = (seq: number, time: string, symbol: string, q: number, reference: string | null = null): Row => ({
+  kind: 'deposit', seq, time, ref: `S${seq}`, symbol, side: null, mode: null, price: null, quantity: q, amount: null, fee: '0.00', cash: '0.00', tonnes: q, reference,
 });
-const tonnesOut = (seq: number, time: string, symbol: string, q: number): Row => ({
-  kind: 'withdraw', seq, time, ref: `S${seq}`, symbol, side: null, mode: null, price: null, quantity: q, amount: null, fee: '0.00', cash: '0.00', tonnes: -q,
+const tonnesOut = (seq: number, time: string, symbol: string, q: number, reference: string | null = null): Row => ({
+  kind: 'withdraw', seq, time, ref: `S${seq}`, symbol, side: null, mode: null, price: null, quantity: q, amount: null, fee: '0.00', cash: '0.00', tonnes: -q, reference,
 });
 const fill = (seq: number, time: string, tradeId: number, side: 'buy' | 'sell', mode: string, price: string, q: number, amount: string, fee: string, cash: string): Row => ({
-  kind: 'trade', seq, time, ref: `T${tradeId}`, symbol: 'HBEA', side, mode, price, quantity: q, amount, fee, cash, tonnes: side === 'buy' ? q : -q,
+  kind: 'trade', seq, time, ref: `T${tradeId}`, symbol: 'HBEA', side, mode, price, quantity: q, amount, fee, cash, tonnes: side === 'buy' ? q : -q, reference: null,
 });
 
 interface ExpectedStatement {
@@ -77,7 +77,7 @@ interface ExpectedStatement {
   movements: Row[];
 }
 
-const STATEMENT_COLUMNS = ['date', 'accountId', 'member', 'kind', 'seq', 'time', 'ref', 'symbol', 'side', 'mode', 'price', 'quantity', 'amount', 'fee', 'cash', 'tonnes'];
+const STATEMENT_COLUMNS = ['date', 'accountId', 'member', 'kind', 'seq', 'time', 'ref', 'symbol', 'side', 'mode', 'price', 'quantity', 'amount', 'fee', 'cash', 'tonnes', 'reference'];
 const TRADE_COLUMNS = ['date', 'tradeId', 'seq', 'time', 'symbol', 'mode', 'price', 'quantity', 'amount', 'buyAccountId', 'sellAccountId', 'buyOrderId', 'sellOrderId', 'blockId', 'buyFee', 'sellFee'];
 const MARKET_COLUMNS = ['date', 'symbol', 'prevClose', 'open', 'high', 'low', 'close', 'changePct', 'average', 'totalVolume', 'totalTurnover', 'listedVolume', 'listedTurnover', 'blockVolume', 'blockTurnover', 'auctionVolume', 'auctionTurnover', 'trades', 'cumulativeVolume', 'cumulativeTurnover'];
 const HOLDER_COLUMNS = ['date', 'accountId', 'symbol', 'holding', 'threshold', 'since', 'dueDate', 'filed', 'overdue'];
@@ -120,7 +120,10 @@ t.test('two trading days through the sequencer and journal, settled and written'
   accepted(await s.at(DAY1, '09:00', OPS, { type: 'createAccount', accountId: 'S1-A', member: 'S1', accountClass: 'institution' }), 'S1-A');
   const sS1tonnes = accepted(await s.at(DAY1, '09:00', OPS, { type: 'deposit', accountId: 'S1-A', symbol: 'HBEA', quantity: 300_000 }), 'S1 300,000 t');
   accepted(await s.at(DAY1, '09:00', OPS, { type: 'createAccount', accountId: 'B1-A', member: 'B1', accountClass: 'institution' }), 'B1-A');
-  const sB1cash = accepted(await s.at(DAY1, '09:00', OPS, { type: 'deposit', accountId: 'B1-A', cash: fen('5000000.00') }), 'B1 5,000,000.00');
+  const sB1cash = accepted(await s.at(DAY1, '09:00', OPS, { type: 'deposit', accountId: 'B1-A', cash: fen('5000000.00'), reference: 'BOC-20261119-0001' }), 'B1 5,000,000.00');
+  // The bank's file imported twice: the repeat is answered with the first deposit, and no second line is written.
+  const repeated = await s.at(DAY1, '09:00', OPS, { type: 'deposit', accountId: 'B1-A', cash: fen('5000000.00'), reference: 'BOC-20261119-0001' });
+  t.match(repeated.r, { ok: true, duplicate: true, transferSeq: sB1cash }, 'a repeated reference moves nothing');
   accepted(await s.at(DAY1, '09:00', OPS, { type: 'createAccount', accountId: 'B2-A', member: 'B2', accountClass: 'individual' }), 'B2-A');
   const sB2cash = accepted(await s.at(DAY1, '09:00', OPS, { type: 'deposit', accountId: 'B2-A', cash: fen('3000000.00') }), 'B2 3,000,000.00');
   accepted(await s.at(DAY1, '09:00', OPS, { type: 'createAccount', accountId: 'L1-A', member: 'L1', accountClass: 'institution' }), 'L1-A');
@@ -169,7 +172,7 @@ t.test('two trading days through the sequencer and journal, settled and written'
   accepted(await s.at(DAY1, '14:00', member('B1'), { type: 'proposeBlock', accountId: 'B1-A', symbol: 'HBEA', side: 'buy', price: fen('40.00'), quantity: 20_000, counterpartyAccountId: 'S1-A' }), 'block 2 proposed');
   t.match(engine.account('B1-A'), { cashFrozen: fen('804000.00') });
   const sWdCash = accepted(await s.at(DAY1, '14:30', OPS, { type: 'withdraw', accountId: 'S1-A', cash: fen('100000.00') }), 'S1 withdraws 100,000.00');
-  const sWdTonnes = accepted(await s.at(DAY1, '14:35', OPS, { type: 'withdraw', accountId: 'S1-A', symbol: 'HBEA', quantity: 5_000 }), 'S1 transfers 5,000 t out');
+  const sWdTonnes = accepted(await s.at(DAY1, '14:35', OPS, { type: 'withdraw', accountId: 'S1-A', symbol: 'HBEA', quantity: 5_000, reference: 'REG/HB/2026/0815' }), 'S1 transfers 5,000 t out');
   // Live statistics before the close: blocks are in volume and turnover, not in prices.
   t.match(engine.ticker('HBEA'), { open: 4070, high: 4090, low: 4070, last: 4090, listedVolume: 2833, blockVolume: 60_000, volume: 62_833, trades: 5 });
 
@@ -177,7 +180,7 @@ t.test('two trading days through the sequencer and journal, settled and written'
   const eod1x = await s.at(DAY1, '15:00', OPS, { type: 'endOfDay', date: DAY1 });
   const eod1 = accepted(eod1x, 'end of day 1');
   const eod1Event = (eod1x.r.ok ? eod1x.r.events : []).find((e) => e.type === 'endOfDay') as EndOfDayEvent;
-  t.equal(s.n, 29, 'every command took a sequence number, the refused ones too');
+  t.equal(s.n, 30, 'every command took a sequence number, the refused ones too');
   t.equal(engine.lastSequence, s.n);
   // Expired: the rest of order 3 (167 t back to S1) and block 2 (804,000.00 back to B1).
   t.match(eod1x.r.ok ? eod1x.r.events.filter((e) => e.type !== 'endOfDay') : [], [
@@ -228,7 +231,7 @@ t.test('two trading days through the sequencer and journal, settled and written'
       instruments: [{ symbol: 'HBEA', opening: 0, bought: 1333, sold: 0, deposited: 0, withdrawn: 0, closing: 1333 }],
       movements: [
         openCash('0.00'), openTonnes('HBEA', 0),
-        cashIn(sB1cash, T0900, '5000000.00'),
+        cashIn(sB1cash, T0900, '5000000.00', 'BOC-20261119-0001'),
         fill(sT1, t0935, 1, 'buy', 'listed', '40.70', 333, '13553.10', '67.77', '-13620.87'),
         cashIn(sDepB1, t1100, '1000000.00'),
         fill(sT4, t1305, 4, 'buy', 'listed', '40.90', 1000, '40900.00', '204.50', '-41104.50'),
@@ -276,7 +279,7 @@ t.test('two trading days through the sequencer and journal, settled and written'
         fill(sT4, t1305, 4, 'sell', 'listed', '40.90', 1000, '40900.00', '204.50', '40695.50'),
         fill(sT5, t1340, 5, 'sell', 'block', '41.50', 60_000, '2490000.00', '12450.00', '2477550.00'),
         cashOut(sWdCash, iso(DAY1, '14:30'), '100000.00'),
-        tonnesOut(sWdTonnes, iso(DAY1, '14:35'), 'HBEA', 5_000),
+        tonnesOut(sWdTonnes, iso(DAY1, '14:35'), 'HBEA', 5_000, 'REG/HB/2026/0815'),
         closeCash(eod1, '2492641.35'), closeTonnes(eod1, 'HBEA', 232_167),
       ],
     },

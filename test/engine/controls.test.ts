@@ -281,6 +281,21 @@ t.test('venue admission', async (t) => {
     ok(h.operator({ type: 'withdraw', accountId: 'I1-B', symbol: 'CCER', quantity: 10 }));
   });
 
+  t.test('the checks of today are made when asked for; a command journaled before them replays as it was taken', async (t) => {
+    const h = market();
+    const create = (accountId: string, strict?: boolean) =>
+      h.operator({ type: 'createAccount', accountId, member: 'I1', accountClass: 'institution', venues: ['CEA', 'SHEA'], strict });
+    expectReject(t, h, () => create('I1-A', true), 'UNKNOWN_VENUE', 'no instrument is listed on venue SHEA; the venues are CEA');
+    t.equal(h.engine.account('I1-A'), undefined);
+    ok(create('I1-B'));
+    t.ok(h.engine.account('I1-B'), 'without strict, as an account journaled before the check: taken');
+    const listing = (symbol: string, strict?: boolean) => h.operator({
+      type: 'listInstrument', symbol, name: 'Hubei, again', listingPrice: 4000, strict, profile: { ...hubei(), instruments: [...hubei().instruments, hubei().instruments[0]] },
+    });
+    expectReject(t, h, () => listing('HB-A', true), 'INVALID_COMMAND', 'lists HBEA a second time');
+    ok(listing('HB-B'));
+  });
+
   t.test('one instrument listed for some classes only does not shut the others out of its venue', async (t) => {
     const h = market();
     h.list(hubei(), 'HBEA', '40.67');

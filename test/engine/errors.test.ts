@@ -51,6 +51,7 @@ const CASES: Record<RejectCode, (t: Asserts, h: Harness) => void> = {
     const block = blockIdOf(h.member('S1', proposal({ counterpartyAccountId: null })));
     expectReject(t, h, () => h.member('B1', { type: 'acceptBlock', blockId: block }), 'ACCOUNT_REQUIRED', 'B1-A, B1-B');
   },
+  UNKNOWN_VENUE: (t, h) => expectReject(t, h, () => h.operator({ type: 'createAccount', accountId: 'N1-A', member: 'N1', accountClass: 'institution', venues: ['CEA', 'SHEA'], strict: true }), 'UNKNOWN_VENUE', 'no instrument is listed on venue SHEA; the venues are CEA'),
   UNKNOWN_BLOCK: (t, h) => expectReject(t, h, () => h.member('B1', { type: 'acceptBlock', blockId: 999 }), 'UNKNOWN_BLOCK'),
   UNKNOWN_AUCTION: (t, h) => expectReject(t, h, () => h.member('B1', { type: 'bidAuction', auctionId: 7, accountId: 'B1-A', price: 5746, quantity: 10 }), 'UNKNOWN_AUCTION', 'auction 7'),
   UNKNOWN_BID: (t, h) => {
@@ -95,6 +96,10 @@ const CASES: Record<RejectCode, (t: Asserts, h: Harness) => void> = {
   CLIENT_ORDER_ID_REUSED: (t, h) => {
     ok(h.order('B1-A', buy({ clientOrderId: 'k1' })));
     expectReject(t, h, () => h.order('B1-A', buy({ clientOrderId: 'k1', quantity: 11 })), 'CLIENT_ORDER_ID_REUSED');
+  },
+  TRANSFER_REFERENCE_REUSED: (t, h) => {
+    ok(h.operator({ type: 'deposit', accountId: 'B1-A', cash: 100, reference: 'BK-1' }));
+    expectReject(t, h, () => h.operator({ type: 'withdraw', accountId: 'B1-A', cash: 100, reference: 'BK-1' }), 'TRANSFER_REFERENCE_REUSED', 'a deposit of 1.00 of cash, not a withdrawal of 1.00 of cash');
   },
   BLOCK_NOT_OPEN: (t, h) => {
     const block = blockIdOf(h.member('S1', proposal()));

@@ -74,6 +74,9 @@ t.test('an auction from opening to allocation, over HTTP and WebSocket', async (
   const late = await subscribed(['auctions:CEA24']);
   t.match(late.on('auctions:CEA24')[0].auctions, [{ auctionId: '1', status: 'closed', filled: 100_000 }]);
   for (const c of [market, m1, m2, late]) t.same(seqGaps(c.messages), []);
+  // The audit trail names the auction as every answer does, by a string of digits.
+  const audit = (await s.api('GET', '/v1/risk/audit', { key: 'risk' })).body as { action: string; what: Record<string, unknown> }[];
+  t.same(audit.filter((e) => e.action === 'closeAuction').map((e) => e.what), [{ auctionId: '1' }], 'the close, audited with its auction id as a string');
 });
 
 t.test('refusals: each with its status and code, nothing applied', async (t) => {

@@ -521,6 +521,9 @@ t.test('impossible dates, unknown symbols and unknown venues are refused with a 
   const account = (id: string, venues: string[]) => hit('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: id, member: 'M1', class: 'institution', venues } });
   expectError(t, await account('M1-V1', ['HBEA', 'HBAE']), 404, 'UNKNOWN_VENUE', /venue HBAE; the venues are .*HBEA/, 'a misspelt venue');
   expectError(t, await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M1-V1', cash: '10.00' } }), 404, 'UNKNOWN_ACCOUNT', undefined, 'the refused account was not created');
+  const audited = ((await hit('GET', '/v1/risk/audit?limit=10000', { key: 'risk' })).body as { action: string; what: { accountId?: string; venues?: string[] }; error: { code: string } | null }[])
+    .filter((e) => e.action === 'createAccount' && e.what.accountId === 'M1-V1');
+  t.same(audited.map((e) => [e.what.venues, e.error?.code]), [[['HBEA', 'HBAE'], 'UNKNOWN_VENUE']], 'the refusal is in the audit trail');
   t.equal((await account('M1-V1', ['HBEA'])).status, 201, 'a listed venue is accepted');
 });
 

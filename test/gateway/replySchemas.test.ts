@@ -323,9 +323,9 @@ t.test('risk officer: every route, and the audit trail with its free-form fields
   expectOk(t, audit, 200, 'audit');
   for (const e of audit.body) hasKeys(t, e, ['seq', 'time', 'who', 'action', 'what', 'why', 'outcome', 'error'], `audit entry ${e.seq}`);
   const cap = audit.body.find((e: { action: string; why: string }) => e.action === 'setPositionCap' && e.why === 'cap');
-  t.same(cap?.what, { symbol: 'CEA24', accountClass: 'individual', accountId: null, quantity: 1000, plusAllocation: false }, "what: every field of the command, whatever its keys");
+  t.same(cap?.what, { symbol: 'CEA24', accountClass: 'individual', accountId: null, maxQuantity: 1000, plusAllocation: false }, "what: every field of the command, in the API's words");
   const lifted = audit.body.find((e: { action: string; why: string }) => e.action === 'setPositionCap' && e.why === 'lifted');
-  t.same(lifted?.what, { symbol: 'CEA24', accountClass: 'individual', accountId: null, quantity: null, plusAllocation: false }, 'a removal shows its null');
+  t.same(lifted?.what, { symbol: 'CEA24', accountClass: 'individual', accountId: null, maxQuantity: null, plusAllocation: false }, 'a removal shows its null');
   const refused = audit.body.find((e: { outcome: string }) => e.outcome === 'refused');
   t.match(refused, { error: { code: String, message: String } }, 'a refused command carries its error');
   t.ok(audit.body.some((e: { outcome: string; error: unknown }) => e.outcome === 'done' && e.error === null), 'a done command: error null');
@@ -336,11 +336,15 @@ t.test('operator: accounts, transfers, a listing, the end of day and the settlem
   const created = await api('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M2-N1', member: 'M2', class: 'institution' } });
   t.same(created.body, { accountId: 'M2-N1', member: 'M2', class: 'institution' });
   expectError(t, await api('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M2-N1', member: 'M2', class: 'institution' } }), 409, 'ACCOUNT_EXISTS');
-  t.same((await api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M2-N1', cash: '1000.50' } })).body, { accountId: 'M2-N1', cash: { available: '1000.50', frozen: '0.00' }, holding: null });
+  const cashIn = await api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M2-N1', cash: '1000.50' } });
+  t.same(cashIn.body, { accountId: 'M2-N1', cash: { available: '1000.50', frozen: '0.00' }, holding: null, ref: `S${cashIn.body.ref.slice(1)}`, reference: null, duplicate: false });
+  t.match(cashIn.body.ref, /^S[1-9][0-9]*$/, 'the transfer as the statements name it');
   const tonnes = await api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M2-N1', symbol: 'CEA24', quantity: 300 } });
   expectOk(t, tonnes, 201, 'deposit tonnes');
-  t.same(tonnes.body, { accountId: 'M2-N1', cash: { available: '1000.50', frozen: '0.00' }, holding: { symbol: 'CEA24', available: 300, frozen: 0, pending: 0 } });
-  t.same((await api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M2-N1', cash: '0.50' } })).body, { accountId: 'M2-N1', cash: { available: '1000.00', frozen: '0.00' }, holding: null });
+  t.same(tonnes.body, { accountId: 'M2-N1', cash: { available: '1000.50', frozen: '0.00' }, holding: { symbol: 'CEA24', available: 300, frozen: 0, pending: 0 }, ref: tonnes.body.ref, reference: null, duplicate: false });
+  t.ok(Number(tonnes.body.ref.slice(1)) > Number(cashIn.body.ref.slice(1)), 'a later transfer, a later S<seq>');
+  const cashOut = await api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M2-N1', cash: '0.50', reference: 'BK-0042' } });
+  t.same(cashOut.body, { accountId: 'M2-N1', cash: { available: '1000.00', frozen: '0.00' }, holding: null, ref: cashOut.body.ref, reference: 'BK-0042', duplicate: false });
   expectError(t, await api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M2-N1', cash: '5000.00' } }), 422, 'INSUFFICIENT_FUNDS');
   expectError(t, await api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'NOBODY-1', cash: '1.00' } }), 404, 'UNKNOWN_ACCOUNT');
 

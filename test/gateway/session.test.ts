@@ -269,6 +269,10 @@ t.test('audit trail: who did what and why', async (t) => {
   const ops = entries.filter((e) => e.who === WHO.operator);
   t.same(ops.map((e) => e.action), ['createAccount', 'deposit', 'deposit', 'withdraw', 'listInstrument', 'deposit'], "the operator's actions");
   t.match(ops[3].what, { accountId: 'M2-N1', cash: '250000.50' }, 'money as decimal strings');
+  t.same(ops[0].what, { accountId: 'M2-N1', member: 'M2', class: 'institution', venues: null }, "an account's fields in the API's words (class)");
+  const listing = ops[4].what as { venue: string; profile: unknown };
+  t.equal(listing.venue, 'HBEA', "the listing's venue");
+  t.same(listing.profile, JSON.parse(readFileSync(new URL('../../markets/venues/hbea.json', import.meta.url), 'utf8')), 'and the whole profile it was listed with');
   const since = entries[entries.length - 3].seq;
   t.same((await api('GET', `/v1/risk/audit?since=${since}`, { key: 'risk' })).body.map((e: Entry) => e.seq), entries.filter((e) => e.seq > since).map((e) => e.seq), '?since= returns what came after');
 

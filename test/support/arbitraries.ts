@@ -6,7 +6,7 @@
 // sequences meaningful: an op that named a vanished order still names some order, or a dead id.
 import fc from 'fast-check';
 import {
-  BUY, SELL, type AccountClass, type Command, type Engine, type Order, type Restriction, type VenueProfile,
+  BUY, SELL, type AccountClass, type Command, type Engine, type Order, type Restriction, type Result, type VenueProfile,
 } from '../../engine/index.ts';
 import { allDay, cst, loadProfile, type CommandBody } from './harness.ts';
 
@@ -189,8 +189,8 @@ export type Op =
   | { op: 'pick'; acct: number; inst: number; side: 'buy' | 'sell'; target: PickTarget; qty: { k: 'whole' } | { k: 'part'; pct: number } | QtySpec }
   | { op: 'cancel'; ref: OrderRef; wrongMember: boolean }
   | { op: 'modify'; ref: OrderRef; wrongMember: boolean; change: ModifyChange }
-  | { op: 'deposit'; acct: number; inst: number | null; amount: number }
-  | { op: 'withdraw'; acct: number; inst: number | null; pct: number }
+  | { op: 'deposit'; acct: number; inst: number | null; amount: number; reference: string | null }
+  | { op: 'withdraw'; acct: number; inst: number | null; pct: number; reference: string | null }
   | { op: 'setInstrument'; inst: number; bandPct: string | null; refOff: number | null; status: 'trading' | 'halted' | null; reason: string; resumeAfter: number }
   | { op: 'market-status'; halt: boolean; resumeAfter: number }
   | { op: 'limit-rule'; kind: 'setPositionCap' | 'setLargeHolderThreshold'; inst: number; who: { k: 'class'; c: string } | { k: 'acct'; acct: number }; quantity: number | null; plusAllocation: boolean }
@@ -198,7 +198,7 @@ export type Op =
   | { op: 'cancelAll'; acct: number }
   | { op: 'report'; acct: number; inst: number; text: string }
   | { op: 'clock'; minutes: number }
-  /** The last order sent with a clientOrderId, sent again: a duplicate (or, if it was refused, a retry). */
+  /** The last order sent with a clientOrderId, or transfer with a reference, sent again: a duplicate (or, if it was refused, a retry). */
   | { op: 'resend' }
   | { op: 'misc'; what: 'memberRisk' | 'unknownAccount' | 'unknownSymbol' | 'operatorOrder' | 'noReason' };
 
@@ -226,6 +226,8 @@ const qtyArb: fc.Arbitrary<QtySpec> = fc.oneof(
 );
 
 const acctArb = fc.nat({ max: 5 });
+/** A transfer's bank reference, from a small pool so that repeats (same terms) and reuses (other terms) happen. */
+const referenceArb = fc.oneof(fc.constant(null), fc.constantFrom('BK-1', 'BK-2', 'REG/3'));
 const instArb = fc.nat({ max: 1 });
 const sideArb = fc.constantFrom('buy' as const, 'sell' as const);
 const refArb: fc.Arbitrary<OrderRef> = fc.oneof(
@@ -291,9 +293,9 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   w(10, modifyArb),
   w(3, fc.record({
     op: fc.constant('deposit' as const), acct: acctArb, inst: fc.option(instArb, { nil: null }),
-    amount: fc.oneof(w(8, fc.integer({ min: 1, max: 400_000 })), w(1, fc.constantFrom(0, -5, 2.5))),
+    amount: fc.oneof(w(8, fc.integer({ min: 1, max: 400_000 })), w(1, fc.constantFrom(0, -5, 2.5))), reference: referenceArb,
   })),
-  w(3, fc.record({ op: fc.constant('withdraw' as const), acct: acctArb, inst: fc.option(instArb, { nil: null }), pct: fc.integer({ min: 0, max: 130 }) })),
+  w(3, fc.record({ op: fc.constant('withdraw' as const), acct: acctArb, inst: fc.option(instArb, { nil: null }), pct: fc.integer({ min: 0, max: 130 }), reference: referenceArb })),
   w(3, fc.record({
     op: fc.constant('setInstrument' as const), inst: instArb,
     bandPct: fc.oneof(w(4, fc.constant(null)), w(3, fc.constantFrom('10', '5', '20', '1', '0.1')), w(1, fc.constantFrom('100', '7.5', '0', '-1', 'abc', '0.000000001'))),
@@ -388,8 +390,9 @@ export class Ledger {
     s.count++;
   }
 
-  record(c: Command): void {
-    if (c.type !== 'deposit' && c.type !== 'withdraw') return;
+  /** A transfer the engine took; a refused one, or a repeated reference (answered, nothing moved), counts for nothing. */
+  record(c: Command, r: Result): void {
+    if (!r.ok || r.duplicate === true || (c.type !== 'deposit' && c.type !== 'withdraw')) return;
     if (c.cash != null) {
       if (c.type === 'deposit') this.cashIn += c.cash;
       else this.cashOut += c.cash;
@@ -509,7 +512,7 @@ export class Driver {
     const c = this.command(op, engine);
     if (c !== null) {
       out.push(c);
-      if (c.type === 'placeOrder' && c.clientOrderId != null) {
+      if ((c.type === 'placeOrder' && c.clientOrderId != null) || ((c.type === 'deposit' || c.type === 'withdraw') && c.reference != null)) {
         const { seq: _seq, time: _time, actor, ...body } = c;
         this.lastWithClientOrderId = { actor, body };
       }
@@ -618,19 +621,19 @@ export class Driver {
       }
       case 'deposit': {
         const a = this.account(op.acct);
-        if (op.inst === null) return this.stamp(OPERATOR, { type: 'deposit', accountId: a.id, cash: op.amount });
+        if (op.inst === null) return this.stamp(OPERATOR, { type: 'deposit', accountId: a.id, cash: op.amount, reference: op.reference });
         const tonnes = op.amount > 1 ? 1 + (op.amount % 150) : op.amount;
-        return this.stamp(OPERATOR, { type: 'deposit', accountId: a.id, symbol: SYMBOLS[op.inst], quantity: tonnes });
+        return this.stamp(OPERATOR, { type: 'deposit', accountId: a.id, symbol: SYMBOLS[op.inst], quantity: tonnes, reference: op.reference });
       }
       case 'withdraw': {
         const a = this.account(op.acct);
         const acct = engine.account(a.id);
         if (op.inst === null) {
           const cash = Math.floor(((acct?.cash ?? 0) * op.pct) / 100);
-          return this.stamp(OPERATOR, { type: 'withdraw', accountId: a.id, cash });
+          return this.stamp(OPERATOR, { type: 'withdraw', accountId: a.id, cash, reference: op.reference });
         }
         const available = acct?.positions[op.inst]?.available ?? 0;
-        return this.stamp(OPERATOR, { type: 'withdraw', accountId: a.id, symbol: SYMBOLS[op.inst], quantity: Math.floor((available * op.pct) / 100) });
+        return this.stamp(OPERATOR, { type: 'withdraw', accountId: a.id, symbol: SYMBOLS[op.inst], quantity: Math.floor((available * op.pct) / 100), reference: op.reference });
       }
       case 'setInstrument': {
         const inst = engine.instruments[op.inst];
