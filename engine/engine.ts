@@ -167,7 +167,8 @@ const withinLevels = (side: Side, price: number, worst: number): boolean => (sid
 
 function badPick(symbol: string, side: string, opposite: Side, levels: number, worst: number | null, targetOrderId: number | null | undefined): Rejection {
   const other = sideName(opposite);
-  const within = worst === null ? `there are none` : `down to ${formatMoney(worst)}`;
+  // Sell levels rise from the best ask, buy levels fall from the best bid.
+  const within = worst === null ? `there are none` : `${opposite === SELL ? 'up' : 'down'} to ${formatMoney(worst)}`;
   return reject('PICK_TARGET_INVALID', `a pick ${side} names a resting ${other} order of ${symbol} within its best ${levels} ${other} levels (${within}); ${targetOrderId ?? '(none)'} is not one`);
 }
 

@@ -284,9 +284,13 @@ for (const [bookName, bookFactory] of BOOKS) {
         // Deeper than the fifth level, the answer is the one for an id that is no order at all: it
         // tells nothing of the order (not its price).
         expectReject(t, h, () => h.order('B1-A', pickBuy(asks[5], 10)), 'PICK_TARGET_INVALID',
-          new RegExp(`^a pick buy names a resting sell order of CEA24 within its best 5 sell levels \\(down to 57\\.54\\); ${asks[5]} is not one$`));
+          new RegExp(`^a pick buy names a resting sell order of CEA24 within its best 5 sell levels \\(up to 57\\.54\\); ${asks[5]} is not one$`));
         expectReject(t, h, () => h.order('B1-A', pickBuy(99_999, 10)), 'PICK_TARGET_INVALID',
-          /^a pick buy names a resting sell order of CEA24 within its best 5 sell levels \(down to 57\.54\); 99999 is not one$/);
+          /^a pick buy names a resting sell order of CEA24 within its best 5 sell levels \(up to 57\.54\); 99999 is not one$/);
+        // Buy levels fall from the best bid.
+        ['57.40', '57.30', '57.20', '57.10', '57.00', '56.90'].forEach((p) => id(h.order('B2-A', buy(p, 10))));
+        expectReject(t, h, () => h.order('S1-A', pickSell(99_999, 10)), 'PICK_TARGET_INVALID',
+          /^a pick sell names a resting buy order of CEA24 within its best 5 buy levels \(down to 57\.00\); 99999 is not one$/);
         const r = h.order('B1-A', pickBuy(asks[4], 10));
         t.same(fills(r), [[5754, 10, id(r), asks[4]]], 'the fifth level may be picked');
       });

@@ -47,7 +47,7 @@ t.test('listings show the orders within the pickable levels, anonymous and in pr
   const after = await api('GET', '/v1/instruments/CEA24/listings');
   t.match(after.body.asks[1], { orderId: second.body.order.orderId, quantity: 15 }, 'the listing shows what is left of it, in its place');
   expectError(t, await api('POST', '/v1/orders', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'pick', quantity: 5, targetOrderId: ids['57.55'] } }),
-    422, 'PICK_TARGET_INVALID', /within its best 5 sell levels \(down to 57\.54\)/, 'an order not listed cannot be picked');
+    422, 'PICK_TARGET_INVALID', /within its best 5 sell levels \(up to 57\.54\)/, 'an order not listed cannot be picked');
 });
 
 t.test('an instrument with an empty book lists nothing; an unknown one is 404', async (t) => {
