@@ -230,11 +230,17 @@ export const CASH = {
   additionalProperties: false,
 } as const;
 
+/** The venues an account may trade, in order; null when it may trade every venue its class is admitted to. */
+export const ACCOUNT_VENUES = {
+  type: ['array', 'null'], items: TEXT,
+  description: 'the venues the account may trade, in order; null: every venue whose instruments take its class',
+} as const;
+
 /** GET /v1/account. */
 export const ACCOUNT_VIEW = {
   type: 'object',
   properties: {
-    accountId: TEXT, member: TEXT, class: { type: 'string', enum: ['compliance', 'institution', 'individual'] }, allocation: TONNES,
+    accountId: TEXT, member: TEXT, class: { type: 'string', enum: ['compliance', 'institution', 'individual'] }, allocation: TONNES, venues: ACCOUNT_VENUES,
     restriction: { type: 'string', enum: ['none', 'no_buy', 'no_sell', 'frozen'] },
     cash: CASH,
     holdings: {

@@ -8,7 +8,7 @@ import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts'
 import {
   ACCOUNT, body, CLIENT_ORDER_ID, DATE, DAY, ERROR_REPLY, errorReplies, fail, freeText, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TONNES, type Gateway,
 } from '../http.ts';
-import { CASH, INSTRUMENT_VIEW, SETTLEMENT_REPORT } from '../replies.ts';
+import { ACCOUNT_VENUES, CASH, INSTRUMENT_VIEW, SETTLEMENT_REPORT } from '../replies.ts';
 import { instrumentEventOf, instrumentViewAt } from './market.ts';
 
 const operator = { config: { role: 'operator' as const } };
@@ -54,17 +54,18 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     return account === undefined ? null : { available: formatMoney(account.cash), frozen: formatMoney(account.cashFrozen) };
   };
 
-  app.post<{ Body: { accountId: string; member: string; class: 'compliance' | 'institution' | 'individual'; allocation?: number; venues?: string[] } }>('/v1/admin/accounts', {
+  app.post<{ Body: { accountId: string; member: string; class: 'compliance' | 'institution' | 'individual'; allocation?: number; venues?: string[] | null } }>('/v1/admin/accounts', {
     ...operator,
     schema: {
       body: body({
         accountId: ACCOUNT, member: ACCOUNT, class: { enum: ['compliance', 'institution', 'individual'] },
-        allocation: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 }, venues: { type: 'array', items: VENUE, minItems: 1, maxItems: 20, uniqueItems: true },
+        allocation: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 }, venues: { anyOf: [{ type: 'array', items: VENUE, minItems: 1, maxItems: 20, uniqueItems: true }, { type: 'null' }] },
       }, ['accountId', 'member', 'class']),
       response: {
         201: {
           type: 'object',
-          properties: { accountId: TEXT, member: TEXT, class: { type: 'string', enum: ['compliance', 'institution', 'individual'] } },
+          description: 'the account as opened',
+          properties: { accountId: TEXT, member: TEXT, class: { type: 'string', enum: ['compliance', 'institution', 'individual'] }, allocation: TONNES, venues: ACCOUNT_VENUES },
           additionalProperties: false,
         },
         ...errorReplies(400, 401, 403, 404, 409, 413, 415, 429, 500),
@@ -73,7 +74,8 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
   }, async (req, reply) => {
     const b = req.body;
     const r = await submit(g, req, reply, { type: 'createAccount', accountId: b.accountId, member: b.member, accountClass: b.class, allocation: b.allocation, venues: b.venues ?? null, strict: true });
-    return r.ok ? reply.code(201).send({ accountId: b.accountId, member: b.member, class: b.class }) : refuse(reply, r);
+    if (!r.ok) return refuse(reply, r);
+    return reply.code(201).send({ accountId: b.accountId, member: b.member, class: b.class, allocation: b.allocation ?? 0, venues: b.venues == null ? null : [...b.venues].sort() });
   });
 
   for (const [path, type] of [['/v1/admin/deposits', 'deposit'], ['/v1/admin/withdrawals', 'withdraw']] as const) {

@@ -60,10 +60,11 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     return { instrument: instrumentViewAt(g, instrumentEventOf(r.events, req.params.symbol)), cancelledOrders: cancelled.length, cancelled, withdrawnBlocks };
   });
 
-  app.post<{ Body: { symbol?: string; text: string } }>('/v1/risk/warnings', {
+  app.post<{ Body: { symbol?: string | null; text: string } }>('/v1/risk/warnings', {
     ...risk,
     schema: {
-      body: body({ symbol: SYMBOL, text: freeText(TEXT_LIMITS.warning, 'what the market is warned of') }, ['text']),
+      // A warning to the whole market names no symbol, or null as its answer shows it.
+      body: body({ symbol: { anyOf: [SYMBOL, { type: 'null' }] }, text: freeText(TEXT_LIMITS.warning, 'what the market is warned of') }, ['text']),
       response: { 201: { type: 'object', properties: { warning: WARNING_VIEW }, additionalProperties: false }, ...errorReplies(400, 401, 403, 404, 413, 415, 429, 500) },
     },
   }, async (req, reply) => {

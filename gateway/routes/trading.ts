@@ -217,7 +217,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     if (id === null) return reply;
     const a = g.engine.account(id)!;
     return {
-      accountId: a.id, member: a.member, class: a.accountClass, allocation: a.allocation, restriction: a.restriction,
+      accountId: a.id, member: a.member, class: a.accountClass, allocation: a.allocation, venues: a.venues === null ? null : [...a.venues].sort(), restriction: a.restriction,
       cash: { available: formatMoney(a.cash), frozen: formatMoney(a.cashFrozen) },
       holdings: a.positions.flatMap((pos) => {
         if (pos === undefined) return [];

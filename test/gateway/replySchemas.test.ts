@@ -213,7 +213,7 @@ t.test('trading: orders, fills, the account; their errors', async (t) => {
 
   const acct = await api('GET', '/v1/account?accountId=M1-C1', { key: 'M1' });
   expectOk(t, acct, 200, 'account');
-  hasKeys(t, acct.body, ['accountId', 'member', 'class', 'allocation', 'restriction', 'cash', 'holdings'], 'the account');
+  hasKeys(t, acct.body, ['accountId', 'member', 'class', 'allocation', 'venues', 'restriction', 'cash', 'holdings'], 'the account');
   hasKeys(t, acct.body.cash, ['available', 'frozen'], 'cash');
   for (const h of acct.body.holdings) hasKeys(t, h, ['symbol', 'available', 'frozen', 'pending', 'openBuy', 'cap', 'largeHolderThreshold', 'largeHolder'], `holding ${h.symbol}`);
   expectError(t, await api('GET', '/v1/account?accountId=M2-C1', { key: 'M1' }), 403, 'ACCOUNT_NOT_OWNED');
@@ -334,7 +334,12 @@ t.test('risk officer: every route, and the audit trail with its free-form fields
 t.test('operator: accounts, transfers, a listing, the end of day and the settlement', async (t) => {
   const api = s.on(t);
   const created = await api('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M2-N1', member: 'M2', class: 'institution' } });
-  t.same(created.body, { accountId: 'M2-N1', member: 'M2', class: 'institution' });
+  t.same(created.body, { accountId: 'M2-N1', member: 'M2', class: 'institution', allocation: 0, venues: null }, 'the account as opened');
+  // Venues as given (in order), and null taken as the answer shows it: every venue the class is admitted to.
+  const withVenues = await api('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M2-N2', member: 'M2', class: 'compliance', allocation: 5000, venues: ['HBEA', 'CEA'] } });
+  t.same(withVenues.body, { accountId: 'M2-N2', member: 'M2', class: 'compliance', allocation: 5000, venues: ['CEA', 'HBEA'] });
+  t.match((await api('GET', '/v1/account?accountId=M2-N2', { key: 'M2' })).body, { allocation: 5000, venues: ['CEA', 'HBEA'] }, 'the account view shows them too');
+  expectOk(t, await api('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M2-N3', member: 'M2', class: 'individual', venues: null } }), 201, 'venues: null');
   expectError(t, await api('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M2-N1', member: 'M2', class: 'institution' } }), 409, 'ACCOUNT_EXISTS');
   const cashIn = await api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M2-N1', cash: '1000.50' } });
   t.same(cashIn.body, { accountId: 'M2-N1', cash: { available: '1000.50', frozen: '0.00' }, holding: null, ref: `S${cashIn.body.ref.slice(1)}`, reference: null, duplicate: false });

@@ -137,3 +137,10 @@ t.test('a free text with a control character is refused in words; tabs and line 
   expectOk(t, multiline, 201, 'tabs and line breaks');
   t.equal(multiline.body.warning.text, 'Line one.\r\n\tLine two.\nLine three.', 'kept as written');
 });
+
+t.test('a warning to the whole market may say symbol: null, as its answer does', async (t) => {
+  const r = await warn({ symbol: null, text: 'Settlement runs late tonight.' });
+  expectOk(t, r, 201, 'symbol: null');
+  t.match(r.body.warning, { symbol: null, text: 'Settlement runs late tonight.' });
+  expectError(t, await warn({ symbol: 'cea24', text: 'x' }), 400, 'INVALID_REQUEST', undefined, 'a symbol still has its form');
+});
