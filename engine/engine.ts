@@ -96,14 +96,14 @@ export function textFault(text: unknown, limit: number, what: string): string | 
 }
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-// The rejections of the order path, out of line: their messages are the bulk of the code, and
-// keeping them out of the hot functions keeps those small enough for V8 to inline them.
 /** What a transfer moves, in words: what its reference is remembered with. */
 function transferTerms(c: Transfer): string {
   const what = c.cash != null ? `${formatMoney(c.cash)} of cash` : `${c.quantity} t of ${c.symbol}`;
   return `${c.type === 'deposit' ? 'a deposit' : 'a withdrawal'} of ${what}`;
 }
 
+// The rejections of the order path, out of line: their messages are the bulk of the code, and
+// keeping them out of the hot functions keeps those small enough for V8 to inline them.
 function notAdmitted(acct: Account, inst: Instrument): Rejection {
   return reject('VENUE_NOT_ADMITTED', `account ${acct.id} (${acct.accountClass}) is not admitted to ${inst.venue}`);
 }
