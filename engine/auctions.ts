@@ -95,8 +95,13 @@ export class AuctionDesk {
     const close = inst.prevClose, tick = inst.profile.tick;
     const reserve = bandLimits(close, rules.reserveRates[which], tick);
     const limit = bandLimits(close, rules.limitRate, tick);
-    const low = side === SELL ? reserve.low : limit.low;
-    const high = side === SELL ? limit.high : reserve.high;
+    // Within the listed band in force too, which a risk officer may have narrowed or moved: nothing
+    // executes outside the band (MARKET-RULES section 3).
+    const low = Math.max(side === SELL ? reserve.low : limit.low, inst.bandLow);
+    const high = Math.min(side === SELL ? limit.high : reserve.high, inst.bandHigh);
+    if (low > high) {
+      return reject('PRICE_OUT_OF_BAND', `an auction of ${inst.symbol} would take bids from ${formatMoney(side === SELL ? reserve.low : limit.low)} to ${formatMoney(side === SELL ? limit.high : reserve.high)}, none of them within today's band ${formatMoney(inst.bandLow)}–${formatMoney(inst.bandHigh)}`);
+    }
     const pos = acct.peek(inst.index);
     if (side === SELL) {
       if (pos.available < c.quantity) return reject('INSUFFICIENT_HOLDINGS', e.holdingsMessage(acct, pos, inst, c.quantity));
@@ -136,6 +141,9 @@ export class AuctionDesk {
     if (fault !== null) return reject('INVALID_PRICE', fault);
     if (c.price < auction.low || c.price > auction.high) {
       return reject('PRICE_OUT_OF_BAND', `auction ${auction.id} takes ${side === BUY ? 'bids' : 'offers'} from ${formatMoney(auction.low)} to ${formatMoney(auction.high)}, not ${formatMoney(c.price)}`);
+    }
+    if (c.price < inst.bandLow || c.price > inst.bandHigh) {
+      return reject('PRICE_OUT_OF_BAND', `${inst.symbol}'s band is now ${formatMoney(inst.bandLow)}–${formatMoney(inst.bandHigh)}: auction ${auction.id} takes ${side === BUY ? 'bids' : 'offers'} within it, not ${formatMoney(c.price)}`);
     }
     const pos = acct.peek(inst.index);
     if (side === BUY) {
@@ -203,6 +211,24 @@ export class AuctionDesk {
       }
       if (!which(auction.bidSide)) continue;
       for (const bid of [...auction.bids.values()]) if (bid.account === acct) this.endBid(auction, bid, c, reason);
+    }
+  }
+
+  /**
+   * After a band change: the instrument's open bids outside the listed band now in force are
+   * withdrawn, and an auction none of whose prices is left inside it is cancelled (reason
+   * price_out_of_band), as resting orders and block proposals are: nothing executes outside the band.
+   */
+  withdrawOutOfBand(inst: Instrument, c: Command): void {
+    for (const auction of this.openById()) {
+      if (auction.instrument !== inst) continue;
+      if (auction.high < inst.bandLow || auction.low > inst.bandHigh) {
+        this.cancel(auction, c, 'price_out_of_band');
+        continue;
+      }
+      for (const bid of [...auction.bids.values()]) {
+        if (bid.price < inst.bandLow || bid.price > inst.bandHigh) this.endBid(auction, bid, c, 'price_out_of_band');
+      }
     }
   }
 

@@ -1165,6 +1165,7 @@ export class Engine {
       inst.setReference(reference);
       this.rebandBook(inst, c);
       this.blocks.withdrawOutOfBand(inst, c);
+      this.auctions.withdrawOutOfBand(inst, c);
     }
     this.instrumentEvent(inst, c, c.reason);
     return this.done();

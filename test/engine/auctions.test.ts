@@ -324,3 +324,31 @@ t.test('property: an allocation conserves cash and tonnes, fills at most what wa
   }), { numRuns: 150 });
   t.pass('held for every generated auction');
 });
+
+t.test('nothing executes outside the band in force: the range is clipped to it, bids outside it are refused, and a band change withdraws them', async (t) => {
+  const h = world();
+  // The risk officer narrows the listed band to ±3 % of 60.00: 58.20–61.80.
+  ok(h.risk({ type: 'setInstrument', symbol: 'CEA24', listedBandPct: '3', reason: 'volatility' }));
+  const opened = auctionsOf(ok(h.member('S1', sellAuction({ reservePct: '10' }))).events)[0];
+  t.match(opened, { low: fen('58.20'), high: fen('61.80') }, 'the range 54.00–66.00 within the band 58.20–61.80');
+  expectReject(t, h, () => bid(h, 'B1-A', opened.auctionId, '58.00', 10_000), 'PRICE_OUT_OF_BAND', 'from 58.20 to 61.80, not 58.00');
+  ok(bid(h, 'B1-A', opened.auctionId, '58.50', 10_000));
+  ok(bid(h, 'B2-A', opened.auctionId, '61.00', 10_000));
+  const frozen = funds(h, 'B2-A');
+
+  // A later change: the band moves up with the reference price, to 60.14–63.86 (62.00 ± 3 %).
+  const moved = ok(h.risk({ type: 'setInstrument', symbol: 'CEA24', referencePrice: fen('62.00'), reason: 'reference moved' }));
+  t.match(bidsOf(moved.events), [{ bidId: 1, status: 'cancelled', reason: 'price_out_of_band' }], 'the bid at 61.00 stays; the one at 58.50 is withdrawn');
+  t.equal(bidsOf(moved.events)[0].accountId, 'B1-A');
+  expectReject(t, h, () => bid(h, 'B3-A', opened.auctionId, '60.00', 10_000), 'PRICE_OUT_OF_BAND', "CEA24's band is now 60.14–63.86");
+  t.same(funds(h, 'B2-A'), frozen, 'the bid within the band keeps its freeze');
+
+  // No price of the auction left in the band: the auction is cancelled, its bids with it.
+  const away = ok(h.risk({ type: 'setInstrument', symbol: 'CEA24', referencePrice: fen('66.00'), reason: 'reference moved again' }));
+  t.match(auctionsOf(away.events), [{ auctionId: opened.auctionId, status: 'cancelled', reason: 'price_out_of_band' }]);
+  t.same(position(h, 'S1-A'), { available: 300_000, frozen: 0, pending: 0, openBuy: 0 }, "the seller's tonnes are released");
+  t.same(funds(h, 'B2-A'), { cash: fen('20000000.00'), cashFrozen: 0 }, "the bidder's cash too");
+  // And an auction whose range (60.00–66.00 from the previous close) misses the band altogether is not opened.
+  ok(h.risk({ type: 'setInstrument', symbol: 'CEA24', referencePrice: fen('70.00'), reason: 'reference moved once more' }));
+  expectReject(t, h, () => h.member('S1', sellAuction()), 'PRICE_OUT_OF_BAND', "would take bids from 60.00 to 66.00, none of them within today's band 67.90–72.10");
+});
