@@ -153,6 +153,10 @@ export function validateProfile(value: unknown, where: string, strictChecks = fa
 
   const p = obj(value, '(profile)');
   for (const key of Object.keys(p)) if (!PROFILE_FIELDS.has(key)) fail(key, `is not a profile field (known: ${[...PROFILE_FIELDS].join(', ')})`);
+  // A venue code accounts can be given by name (a new listing's; profiles listed before the check replay as they were).
+  if (strictChecks && !(typeof p.venue === 'string' && /^[A-Z][A-Z0-9-]{1,15}$/.test(p.venue))) {
+    fail('venue', 'must be a venue code of 2–16 capital letters, digits and dashes starting with a letter, such as "CEA"');
+  }
   const profile: VenueProfile = {
     venue: str(p.venue, 'venue'),
     name: str(p.name, 'name'),

@@ -463,11 +463,13 @@ t.test('operator routes', async (t) => {
   const { auction: _auction, ...twoModes } = allDay.sessions;
   expectError(t, await api('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'BAD-Q', profile: { ...allDay, sessions: twoModes }, listingPrice: '40.00' } }), 400, 'INVALID_COMMAND', /^profile: sessions\.auction: is missing/);
   expectError(t, await api('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'BAD-R', profile: { ...allDay, instruments: [...allDay.instruments, allDay.instruments[0]] }, listingPrice: '40.00' } }), 400, 'INVALID_COMMAND', /^profile: instruments\[1\]\.symbol: lists HBEA a second time/);
+  expectError(t, await api('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'BAD-S', name: 'odd venue', profile: { ...allDay, venue: '2026-11-23' }, listingPrice: '40.00' } }), 400, 'INVALID_COMMAND',
+    /^profile: venue: must be a venue code of 2–16 capital letters/, 'a venue code no account could be given');
   t.equal((await api('GET', '/v1/instruments/BAD-Q')).status, 404, 'neither was listed');
   // Each refusal is in the audit trail, with the profile it was refused for.
   const refusedListings = ((await api('GET', '/v1/risk/audit', { key: 'risk' })).body as { action: string; what: { symbol: string; profile: unknown }; outcome: string; error: { code: string; message: string } | null }[])
     .filter((e) => e.action === 'listInstrument' && e.outcome === 'refused');
-  t.same(refusedListings.map((e) => [e.what.symbol, e.error?.code]), [['HBEA-T', 'INSTRUMENT_EXISTS'], ['BAD-P', 'INVALID_COMMAND'], ['BAD-Q', 'INVALID_COMMAND'], ['BAD-R', 'INVALID_COMMAND']], 'audited, in order');
+  t.same(refusedListings.map((e) => [e.what.symbol, e.error?.code]), [['HBEA-T', 'INSTRUMENT_EXISTS'], ['BAD-P', 'INVALID_COMMAND'], ['BAD-Q', 'INVALID_COMMAND'], ['BAD-R', 'INVALID_COMMAND'], ['BAD-S', 'INVALID_COMMAND']], 'audited, in order');
   t.match(refusedListings[2].error?.message, /^profile: sessions\.auction: is missing/);
   t.same(refusedListings[1].what.profile, { venue: 'X' });
   t.ok((await api('GET', '/v1/instruments/HBEA-T')).status === 200, 'the new instrument is public');
