@@ -95,12 +95,14 @@ export class AuctionDesk {
     const close = inst.prevClose, tick = inst.profile.tick;
     const reserve = bandLimits(close, rules.reserveRates[which], tick);
     const limit = bandLimits(close, rules.limitRate, tick);
+    const from = side === SELL ? reserve.low : limit.low;
+    const to = side === SELL ? limit.high : reserve.high;
     // Within the listed band in force too, which a risk officer may have narrowed or moved: nothing
     // executes outside the band (MARKET-RULES section 3).
-    const low = Math.max(side === SELL ? reserve.low : limit.low, inst.bandLow);
-    const high = Math.min(side === SELL ? limit.high : reserve.high, inst.bandHigh);
+    const low = Math.max(from, inst.bandLow);
+    const high = Math.min(to, inst.bandHigh);
     if (low > high) {
-      return reject('PRICE_OUT_OF_BAND', `an auction of ${inst.symbol} would take bids from ${formatMoney(side === SELL ? reserve.low : limit.low)} to ${formatMoney(side === SELL ? limit.high : reserve.high)}, none of them within today's band ${formatMoney(inst.bandLow)}–${formatMoney(inst.bandHigh)}`);
+      return reject('PRICE_OUT_OF_BAND', `an auction of ${inst.symbol} would take bids from ${formatMoney(from)} to ${formatMoney(to)}, none of them within today's band ${formatMoney(inst.bandLow)}–${formatMoney(inst.bandHigh)}`);
     }
     const pos = acct.peek(inst.index);
     if (side === SELL) {
@@ -142,7 +144,7 @@ export class AuctionDesk {
     if (c.price < auction.low || c.price > auction.high) {
       return reject('PRICE_OUT_OF_BAND', `auction ${auction.id} takes ${side === BUY ? 'bids' : 'offers'} from ${formatMoney(auction.low)} to ${formatMoney(auction.high)}, not ${formatMoney(c.price)}`);
     }
-    if (c.price < inst.bandLow || c.price > inst.bandHigh) {
+    if (inst.outsideBand(c.price)) {
       return reject('PRICE_OUT_OF_BAND', `${inst.symbol}'s band is now ${formatMoney(inst.bandLow)}–${formatMoney(inst.bandHigh)}: auction ${auction.id} takes ${side === BUY ? 'bids' : 'offers'} within it, not ${formatMoney(c.price)}`);
     }
     const pos = acct.peek(inst.index);
@@ -227,7 +229,7 @@ export class AuctionDesk {
         continue;
       }
       for (const bid of [...auction.bids.values()]) {
-        if (bid.price < inst.bandLow || bid.price > inst.bandHigh) this.endBid(auction, bid, c, 'price_out_of_band');
+        if (inst.outsideBand(bid.price)) this.endBid(auction, bid, c, 'price_out_of_band');
       }
     }
   }

@@ -1189,7 +1189,7 @@ export class Engine {
     const book = inst.book;
     for (const side of [BUY, SELL] as const) {
       for (const order of book.ordersInPriority(side)) {
-        if (order.price < inst.bandLow || order.price > inst.bandHigh) this.endResting(order, 'cancelled', 'price_out_of_band', c);
+        if (inst.outsideBand(order.price)) this.endResting(order, 'cancelled', 'price_out_of_band', c);
       }
     }
     book.setRange(inst.bandLow, inst.bandHigh);

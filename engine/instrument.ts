@@ -103,6 +103,11 @@ export class Instrument {
     this.blockLow = block.low;
     this.blockHigh = block.high;
   }
+
+  /** Whether a price lies outside today's listed band (the order path checks it inline). */
+  outsideBand(price: number): boolean {
+    return price < this.bandLow || price > this.bandHigh;
+  }
 }
 
 /**

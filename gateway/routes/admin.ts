@@ -78,29 +78,30 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     return reply.code(201).send({ accountId: b.accountId, member: b.member, class: b.class, allocation: b.allocation ?? 0, venues: b.venues == null ? null : [...b.venues].sort() });
   });
 
-  for (const [path, type] of [['/v1/admin/deposits', 'deposit'], ['/v1/admin/withdrawals', 'withdraw']] as const) {
-    const answer = {
-      type: 'object',
-      description: 'the account\'s cash after the transfer and, for a transfer of allowances, its holding of them',
-      properties: {
-        accountId: TEXT, cash: CASH,
-        holding: {
-          type: ['object', 'null'],
-          description: 'the holding the transfer moved, as it left it; null for a transfer of cash',
-          properties: { symbol: TEXT, available: TONNES, frozen: TONNES, pending: TONNES },
-          additionalProperties: false,
-        },
-        ref: { type: 'string', description: 'the transfer as the statements name it, S<seq>; a repeat names the first transfer' },
-        reference: { ...TEXT_OR_NULL, description: 'the bank\'s or registry\'s reference the transfer was given, or null' },
-        duplicate: { type: 'boolean', description: 'true when the reference named a transfer made before: nothing moved' },
+  /** A deposit's or withdrawal's answer: 201 for a new transfer, 200 for a repeated reference. */
+  const transferAnswer = {
+    type: 'object',
+    description: 'the account\'s cash after the transfer and, for a transfer of allowances, its holding of them',
+    properties: {
+      accountId: TEXT, cash: CASH,
+      holding: {
+        type: ['object', 'null'],
+        description: 'the holding the transfer moved, as it left it; null for a transfer of cash',
+        properties: { symbol: TEXT, available: TONNES, frozen: TONNES, pending: TONNES },
+        additionalProperties: false,
       },
-      additionalProperties: false,
-    } as const;
+      ref: { type: 'string', description: 'the transfer as the statements name it, S<seq>; a repeat names the first transfer' },
+      reference: { ...TEXT_OR_NULL, description: 'the bank\'s or registry\'s reference the transfer was given, or null' },
+      duplicate: { type: 'boolean', description: 'true when the reference named a transfer made before: nothing moved' },
+    },
+    additionalProperties: false,
+  } as const;
+  for (const [path, type] of [['/v1/admin/deposits', 'deposit'], ['/v1/admin/withdrawals', 'withdraw']] as const) {
     app.post<{ Body: { accountId: string; cash?: string; symbol?: string; quantity?: number; reference?: string } }>(path, {
       ...operator,
       schema: {
         body: body({ accountId: ACCOUNT, cash: MONEY, symbol: SYMBOL, quantity: QUANTITY, reference: CLIENT_ORDER_ID }, ['accountId']),
-        response: { 200: answer, 201: answer, ...errorReplies(400, 401, 403, 404, 409, 413, 415, 422, 429, 500) },
+        response: { 200: transferAnswer, 201: transferAnswer, ...errorReplies(400, 401, 403, 404, 409, 413, 415, 422, 429, 500) },
       },
     }, async (req, reply) => {
       const b = req.body;
