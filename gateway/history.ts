@@ -23,13 +23,23 @@ export interface Fill {
 const RECENT_TRADES = 1000;
 /** Block trades are kept apart as well: a busy listed book would push them out of the recent trades. */
 const RECENT_BLOCKS = 100;
+/**
+ * An auction's trades are kept apart too: one close can allocate thousands of bids at once, and
+ * would push the listed and block trades out of their list.
+ */
+const RECENT_AUCTION_TRADES = 1000;
 
 /** The market part of the history, as a checkpoint keeps it (JSON). */
 interface MarketState {
   recent: [string, TradeEvent[]][];
   recentBlocks: [string, TradeEvent[]][];
+  /** Absent from checkpoints written before auction trades were kept: those are folded again from every fact. */
+  recentAuctions?: [string, TradeEvent[]][];
   klines: [string, Kline[]][];
 }
+
+/** Which trades a list of recent trades holds: every mode, or one. */
+export type TradeMode = 'all' | TradeEvent['mode'];
 
 /** An order's status after a fill that left `remaining` of it. */
 export const statusAfterFill = (remaining: number): 'filled' | 'partially_filled' => (remaining === 0 ? 'filled' : 'partially_filled');
@@ -76,6 +86,7 @@ export class History {
   private readonly fills = new Map<string, Fill[]>();
   private readonly recent = new Map<string, TradeEvent[]>();
   private readonly recentBlocks = new Map<string, TradeEvent[]>();
+  private readonly recentAuctions = new Map<string, TradeEvent[]>();
   readonly klines = new Klines();
   /**
    * The resting orders the last committed batch's trades filled, each as it stood right after its
@@ -142,7 +153,10 @@ export class History {
   checkpoint(seq: number): void {
     const trimmed = (lists: Map<string, TradeEvent[]>, n: number): [string, TradeEvent[]][] =>
       [...lists].map(([symbol, list]) => [symbol, list.slice(Math.max(0, list.length - n))]);
-    const state: MarketState = { recent: trimmed(this.recent, RECENT_TRADES), recentBlocks: trimmed(this.recentBlocks, RECENT_BLOCKS), klines: this.klines.entries() };
+    const state: MarketState = {
+      recent: trimmed(this.recent, RECENT_TRADES), recentBlocks: trimmed(this.recentBlocks, RECENT_BLOCKS),
+      recentAuctions: trimmed(this.recentAuctions, RECENT_AUCTION_TRADES), klines: this.klines.entries(),
+    };
     this.journal.writeMarketCheckpoint(seq, JSON.stringify(state));
   }
 
@@ -154,12 +168,16 @@ export class History {
     try {
       state = JSON.parse(kept.body) as MarketState;
       if (!Array.isArray(state.recent) || !Array.isArray(state.recentBlocks) || !Array.isArray(state.klines)) throw new Error('it lacks a part');
+      if (state.recentAuctions !== undefined && !Array.isArray(state.recentAuctions)) throw new Error('its auction trades are not a list');
     } catch (e) {
       process.stderr.write(`the market history checkpoint at seq ${kept.seq} cannot be read (${(e as Error).message}): recent trades and K-lines are rebuilt from every fact instead\n`);
       return 0;
     }
+    // Written before auction trades were kept: every fact is folded again, as if there were none.
+    if (state.recentAuctions === undefined) return 0;
     for (const [symbol, list] of state.recent) this.recent.set(symbol, list);
     for (const [symbol, list] of state.recentBlocks) this.recentBlocks.set(symbol, list);
+    for (const [symbol, list] of state.recentAuctions) this.recentAuctions.set(symbol, list);
     this.klines.restore(state.klines);
     return kept.seq;
   }
@@ -268,33 +286,46 @@ export class History {
   }
 
   private market(t: TradeEvent): void {
-    // An auction's trades (thousands of fills at one close) are not kept: they would push the
-    // listed trades out. They are read in the close's answer, on auctions:SYM, in fills and settlement.
-    if (t.mode === 'auction') return;
+    // An auction's trades (thousands of fills at one close) are kept in a list of their own, and
+    // make no K-line bar (API.md: bars are of listed trades).
+    if (t.mode === 'auction') return keep(this.recentAuctions, t, RECENT_AUCTION_TRADES);
     keep(this.recent, t, RECENT_TRADES);
     if (t.mode === 'block') keep(this.recentBlocks, t, RECENT_BLOCKS);
     this.klines.onTrade(t);
   }
 
   /**
-   * The latest `limit` trades of an instrument, newest first: all of them, its block trades only, or
-   * its listed trades only (the WebSocket channels `blocks` and `trades`).
+   * The latest `limit` trades of an instrument, newest first: all of them (listed, block and
+   * auction, merged by trade id), or those of one mode (the WebSocket channels `trades` and `blocks`
+   * read the listed and the block trades).
    */
-  recentTrades(symbol: string, limit: number, which: 'all' | 'block' | 'listed' = 'all'): TradeEvent[] {
-    if (which === 'listed') {
-      const list = this.recent.get(symbol) ?? [];
+  recentTrades(symbol: string, limit: number, mode: TradeMode = 'all'): TradeEvent[] {
+    if (mode === 'block') return newest(this.recentBlocks.get(symbol), limit);
+    if (mode === 'auction') return newest(this.recentAuctions.get(symbol), limit);
+    const list = this.recent.get(symbol) ?? [];
+    if (mode === 'listed') {
       const out: TradeEvent[] = [];
       for (let i = list.length - 1; i >= 0 && out.length < limit; i--) if (list[i].mode === 'listed') out.push(list[i]);
       return out;
     }
-    const list = (which === 'block' ? this.recentBlocks : this.recent).get(symbol) ?? [];
-    return list.slice(Math.max(0, list.length - limit)).reverse();
+    const auctions = this.recentAuctions.get(symbol) ?? [];
+    const out: TradeEvent[] = [];
+    for (let i = list.length - 1, j = auctions.length - 1; out.length < limit && (i >= 0 || j >= 0);) {
+      if (j < 0 || (i >= 0 && list[i].tradeId > auctions[j].tradeId)) out.push(list[i--]);
+      else out.push(auctions[j--]);
+    }
+    return out;
   }
 
   /** Today's fills of the given accounts, in time order. */
   todaysFills(accountIds: readonly string[]): Fill[] {
     return accountIds.flatMap((a) => this.fills.get(a) ?? []).sort(inTradeOrder);
   }
+}
+
+/** The last `limit` trades of a list, newest first. */
+function newest(list: TradeEvent[] | undefined, limit: number): TradeEvent[] {
+  return list === undefined ? [] : list.slice(Math.max(0, list.length - limit)).reverse();
 }
 
 /** Appends a trade to its instrument's list, which keeps at least the latest `n` (trimmed in steps of `n`). */

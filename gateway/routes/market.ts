@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { formatMoney, formatPercent, isoTime, INTERVAL_NAMES, type EngineEvent, type InstrumentEvent, type KlineInterval } from '../../engine/index.ts';
 import { body, errorReplies, money, params, SYMBOL, unknownInstrument, unlisted, type Gateway } from '../http.ts';
 import { BOOK, INSTRUMENT_VIEW, KLINE_VIEW, LARGE_HOLDER_NOTICE, LISTINGS, PUBLIC_TRADE, TICKER_VIEW, WARNING_VIEW, warningView } from '../replies.ts';
+import type { TradeMode } from '../history.ts';
 
 export function instrumentView(g: Gateway, symbol: string) {
   const i = g.engine.instrument(symbol);
@@ -79,14 +80,18 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
     return { symbol: req.params.symbol, seq: g.engine.lastSequence, levels: p.levels, bids: p.bids.map(listing), asks: p.asks.map(listing) };
   });
 
-  app.get<{ Params: { symbol: string }; Querystring: { limit?: number } }>('/v1/instruments/:symbol/trades', {
+  app.get<{ Params: { symbol: string }; Querystring: { limit?: number; mode?: TradeMode } }>('/v1/instruments/:symbol/trades', {
     schema: {
-      ...symbolParams, querystring: body({ limit: { type: 'integer', minimum: 1, maximum: 1000 } }),
+      ...symbolParams,
+      querystring: body({
+        limit: { type: 'integer', minimum: 1, maximum: 1000 },
+        mode: { enum: ['all', 'listed', 'block', 'auction'], description: 'one mode\'s trades only (all unless asked)' },
+      }),
       response: { 200: { type: 'array', items: PUBLIC_TRADE }, ...symbolErrors },
     },
   }, async (req, reply) => {
     if (unlisted(g, req.params.symbol)) return unknownInstrument(reply, req.params.symbol);
-    return g.history.recentTrades(req.params.symbol, req.query.limit ?? 100).map((t) => ({
+    return g.history.recentTrades(req.params.symbol, req.query.limit ?? 100, req.query.mode ?? 'all').map((t) => ({
       tradeId: String(t.tradeId), price: formatMoney(t.price), quantity: t.quantity, mode: t.mode, aggressor: t.mode === 'listed' ? t.aggressor : null,
       time: isoTime(t.time),
     }));

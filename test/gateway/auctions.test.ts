@@ -1,8 +1,8 @@
 // One-way auctions over HTTP and WebSocket, on a real server with real `ws` clients: a member opens
 // an auction, others bid (sealed: the public, the initiator and other members see no bid), the roles
 // (members bid, an operator closes, a risk officer or an operator cancels), the allocation and its
-// trades in the reply, on the `auctions` channel and in each bidder's `orders` channel, not on the
-// listed `trades` channel; every refusal's status and code; and a closed day's auctions, bids and
+// trades in the reply, on the `auctions` channel, in each bidder's `orders` channel and in the public
+// trades list, not on the listed `trades` channel; every refusal's status and code; and a closed day's auctions, bids and
 // block proposals read back by ?date=.
 import t from 'tap';
 import { expectError, KEYS, seqGaps, startServer, type SocketClient, subscribedSocket } from '../support/server.ts';
@@ -70,6 +70,14 @@ t.test('an auction from opening to allocation, over HTTP and WebSocket', async (
   t.match(m2.on('orders').find((m) => m.type === 'execution' && m.fill !== undefined), { fill: { accountId: 'M2-C1', quantity: 50_000, price: '60.00', mode: 'auction', orderId: null } }, 'its fill came before');
   t.match((await s.api('GET', '/v1/account?accountId=M2-C1', { key: 'M2' })).body, { cash: { frozen: '0.00' } }, 'the rest of the bid\'s freeze is released');
   t.match((await s.api('GET', '/v1/instruments/CEA24/ticker')).body, { auctionVolume: 100_000, auctionTurnover: '6000000.00' });
+  // The public trades list has them, newest first, with the listed and block trades, or alone.
+  const ids = closed.body.trades.map((x: { tradeId: string }) => x.tradeId).reverse();
+  const publicTrades = (await s.api('GET', '/v1/instruments/CEA24/trades')).body as { tradeId: string; mode: string; price: string; quantity: number; aggressor: null }[];
+  t.same(publicTrades.filter((x) => x.mode === 'auction').map((x) => [x.tradeId, x.price, x.quantity, x.aggressor]), ids.map((id: string) => [id, '60.00', 50_000, null]), 'the public trades list shows the auction trades');
+  t.same((await s.api('GET', '/v1/instruments/CEA24/trades?mode=auction')).body.map((x: { tradeId: string }) => x.tradeId), ids, 'alone with ?mode=auction');
+  t.same((await s.api('GET', '/v1/instruments/CEA24/trades?mode=listed')).body.filter((x: { mode: string }) => x.mode !== 'listed'), [], 'and not with ?mode=listed');
+  t.same((await s.api('GET', '/v1/instruments/CEA24/trades?mode=auction&limit=1')).body.map((x: { tradeId: string }) => x.tradeId), ids.slice(0, 1), 'the newest first');
+  expectError(t, await s.api('GET', '/v1/instruments/CEA24/trades?mode=pick'), 400, 'INVALID_REQUEST', /mode/);
   // A later subscriber's snapshot has the day's auctions.
   const late = await subscribed(['auctions:CEA24']);
   t.match(late.on('auctions:CEA24')[0].auctions, [{ auctionId: '1', status: 'closed', filled: 100_000 }]);

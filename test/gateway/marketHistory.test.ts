@@ -1,9 +1,10 @@
-// The gateway's market history (recent trades per instrument, block trades apart, K-lines) after a
+// The gateway's market history (recent trades per instrument, block and auction trades apart, K-lines) after a
 // restart is what the running exchange showed before it, on a real journal file: a History fed the
 // committed batches live (as the exchange feeds it) against one rebuilt from the journal. Rebuilt
 // from every fact, or from the checkpoint written at an end of day plus the facts after it; a
 // quiet instrument's last trades and bars survive however many trades of another came after them;
-// a checkpoint that cannot be read falls back to every fact.
+// a checkpoint that cannot be read, or was written before auction trades were kept, falls back to
+// every fact.
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import type { Command, EndOfDayEvent, EngineEvent, TradeEvent } from '../../engine/index.ts';
@@ -17,8 +18,9 @@ const T0 = Date.parse('2026-11-20T09:30:00+08:00');
 const DAY = 86_400_000;
 
 function trade(seq: number, tradeId: number, symbol: string, price: number, time: number, mode: TradeEvent['mode'] = 'listed'): TradeEvent {
+  const listed = mode === 'listed';
   return {
-    type: 'trade', seq, time, tradeId, symbol, mode, price, quantity: 1 + (tradeId % 7), buyOrderId: mode === 'block' ? null : 1, sellOrderId: mode === 'block' ? null : 2,
+    type: 'trade', seq, time, tradeId, symbol, mode, price, quantity: 1 + (tradeId % 7), buyOrderId: listed ? 1 : null, sellOrderId: listed ? 2 : null,
     blockId: mode === 'block' ? tradeId : null, buyAccountId: 'M1-I1', sellAccountId: 'M2-I1', buyRemaining: 0, sellRemaining: 0, buyFee: 0, sellFee: 0, aggressor: 'buy',
   };
 }
@@ -77,6 +79,7 @@ function market(h: History) {
     out[`${symbol} trades`] = h.recentTrades(symbol, 1000);
     out[`${symbol} blocks`] = h.recentTrades(symbol, 100, 'block');
     out[`${symbol} listed`] = h.recentTrades(symbol, 50, 'listed');
+    out[`${symbol} auction`] = h.recentTrades(symbol, 1000, 'auction');
     for (const interval of INTERVAL_NAMES) out[`${symbol} ${interval}`] = h.klines.get(symbol, interval, 1500);
   }
   return out;
@@ -109,6 +112,7 @@ t.test('across ends of day: from the checkpoint and the facts after it, or from 
   x.trades(40, 'CEA23', (i) => T0 + i * 61_000, (i) => 5500 + i);
   x.trades(300, 'CEA24', (i) => T0 + i * 7_000, (i) => 5700 + (i % 30), 'listed', 37);
   x.trades(3, 'CEA24', (i) => T0 + 3_600_000 + i, () => 5650, 'block');
+  x.trades(1200, 'CEA24', (i) => T0 + 3_700_000, () => 5600, 'auction');
   x.trades(20, 'HBEA', (i) => T0 + i * 120_000, (i) => 4000 + i);
   x.batch((seq) => [endOfDay(seq, T0 + 8 * 3_600_000, '2026-11-20', { CEA23: 5519, CEA24: 5712, HBEA: 4009 })]);
   const checkpointSeq = x.seq;
@@ -116,9 +120,17 @@ t.test('across ends of day: from the checkpoint and the facts after it, or from 
   // Day 2: CEA24 and HBEA only.
   x.trades(250, 'CEA24', (i) => T0 + DAY + i * 9_000, (i) => 5720 - (i % 20), 'listed', 25);
   x.trades(2, 'CEA24', (i) => T0 + DAY + 7_200_000 + i, () => 5800, 'block');
+  x.trades(30, 'CEA24', () => T0 + DAY + 7_300_000, () => 5750, 'auction');
+  x.trades(5, 'CEA24', (i) => T0 + DAY + 7_400_000 + i, () => 5760);
   x.trades(10, 'HBEA', (i) => T0 + DAY + i * 300_000, (i) => 4010 + i);
   const live = market(x.live);
   t.match((live['CEA24 1d'] as { close: string | number }[])[0], { close: 5712 }, "live: day 1's bar took the official close");
+  const all = live['CEA24 trades'] as TradeEvent[];
+  t.equal(all.length, 1000, 'the latest 1,000 of every mode');
+  t.same(all.slice(0, 38).map((e) => e.mode), [...Array(5).fill('listed'), ...Array(30).fill('auction'), 'block', 'block', 'listed'], 'newest first, the modes merged');
+  t.ok(all.every((e, i) => i === 0 || e.tradeId < all[i - 1].tradeId), 'in trade id order');
+  t.equal(all.filter((e) => e.mode === 'auction').length, 30 + (1000 - 5 - 30 - 2 - 250), "below day 2's trades, day 1's latest auction trades");
+  t.equal((live['CEA24 auction'] as TradeEvent[]).length, 1000, 'an auction list of its own keeps 1,000');
 
   t.same(market(x.rebuilt()), live, 'from the checkpoint and the facts after it');
 
@@ -144,6 +156,21 @@ t.test('across ends of day: from the checkpoint and the facts after it, or from 
   }
   t.same(fromFacts, live, 'a damaged checkpoint: rebuilt from every fact');
   t.match(writes.join(''), new RegExp(`checkpoint at seq ${checkpointSeq} cannot be read`), 'and said so');
+
+  // A checkpoint written before auction trades were kept: every fact, without a word.
+  const older = JSON.parse(body) as Record<string, unknown>;
+  t.ok(Array.isArray(older.recentAuctions), 'a checkpoint keeps the auction trades');
+  delete older.recentAuctions;
+  db.prepare('UPDATE market_checkpoints SET body = ?').run(JSON.stringify(older));
+  writes.length = 0;
+  process.stderr.write = ((chunk: string) => { writes.push(String(chunk)); return true; }) as typeof process.stderr.write;
+  try {
+    fromFacts = market(x.rebuilt());
+  } finally {
+    process.stderr.write = write;
+  }
+  t.same(fromFacts, live, 'a checkpoint without auction trades: rebuilt from every fact, the auction trades included');
+  t.same(writes, [], 'quietly: nothing is wrong with it');
 
   // No checkpoint at all (a journal written before them, or a crash before the first): every fact.
   db.exec('DROP TABLE market_checkpoints');
