@@ -445,8 +445,9 @@ export class Publisher {
     }
     const [kind, symbol, interval] = name.split(':');
     if (kind === 'book') {
+      // Everything applied is committed when a channel is subscribed: the book is the journal's at its last seq.
       const b = this.refreshBook(symbol);
-      return { bids: levels(b.bids, true), asks: levels(b.asks, false) };
+      return { exchangeSeq: this.g.engine.lastSequence, bids: levels(b.bids, true), asks: levels(b.asks, false) };
     }
     if (kind === 'ticker') return { ticker: tickerView(this.g.engine.ticker(symbol)!) };
     if (kind === 'kline') {
@@ -587,7 +588,7 @@ export class Publisher {
     for (const symbol of traded) this.klines(symbol);
     for (const symbol of closedDays) this.dayBar(symbol);
     if (sealed !== undefined) {
-      for (const [symbol, depth] of sealed.books) if (this.listened(`book:${symbol}`)) this.bookUpdate(symbol, depth);
+      for (const [symbol, depth] of sealed.books) if (this.listened(`book:${symbol}`)) this.bookUpdate(symbol, depth, lastSeq);
       for (const [symbol, view] of sealed.tickers) if (this.listened(`ticker:${symbol}`)) this.tickerChanged(symbol, view);
     }
     this.scheduleFlush();
@@ -703,14 +704,17 @@ export class Publisher {
     if (member !== undefined) this.publish(`orders:${member}`, type, build, 'orders');
   }
 
-  /** Publishes the levels of a committed top of book that changed, and keeps it for snapshots. */
-  private bookUpdate(symbol: string, depth: { bids: DepthLevel[]; asks: DepthLevel[] }): void {
+  /**
+   * Publishes the levels of a committed top of book that changed, and keeps it for snapshots.
+   * `exchangeSeq`: the journal's seq the book stands at (the last command of its batch), as the REST book's `seq`.
+   */
+  private bookUpdate(symbol: string, depth: { bids: DepthLevel[]; asks: DepthLevel[] }, exchangeSeq: number): void {
     const before = this.books.get(symbol);
     const after = this.keepBook(symbol, depth);
     if (before === undefined) return;
     const bids = diff(before.bids, after.bids, true);
     const asks = diff(before.asks, after.asks, false);
-    if (bids.length > 0 || asks.length > 0) this.publish(`book:${symbol}`, 'update', () => ({ bids, asks }));
+    if (bids.length > 0 || asks.length > 0) this.publish(`book:${symbol}`, 'update', () => ({ exchangeSeq, bids, asks }));
   }
 
   /** The engine's top of book now, kept: only when everything applied is committed (a snapshot). */

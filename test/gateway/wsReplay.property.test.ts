@@ -3,6 +3,8 @@
 // and modifications arrives, and whatever its outcome (traded, rested, refused), at every quiet point
 // - a subscriber that applies the `book` updates to its snapshot holds the REST book (top 20 levels,
 //   with the quantities and order counts), also when levels beyond the 20th move up into view;
+// - a REST book read while the orders are taken, with the `book` updates whose `exchangeSeq` is past
+//   its `seq` applied, is the REST book at the quiet point; `exchangeSeq` rises with every message;
 // - a member that applies its `orders` execution reports (order reports and fills) to its snapshot of
 //   open orders holds exactly the open orders GET /v1/orders?status=open shows, with their price,
 //   quantity, filled and remaining quantities;
@@ -64,7 +66,7 @@ function price(side: 'buy' | 'sell', fen: number): string {
 }
 
 const placed: Record<Member, { orderId: string; side: 'buy' | 'sell' }[]> = { M1: [], M2: [], M3: [] };
-const tally = { trades: 0, refused: 0, cancelled: 0, modified: 0 };
+const tally = { trades: 0, refused: 0, cancelled: 0, modified: 0, caughtUp: 0 };
 
 async function perform(a: Action): Promise<void> {
   const key = a.member;
@@ -178,8 +180,14 @@ t.test('book and orders rebuilt from snapshot + updates equal the REST views at 
       runs++;
       actions += batch.length;
       // One after another, or all at once (so that several land in one journal batch and window).
-      if (together) await Promise.all(batch.map(perform));
-      else for (const a of batch) await perform(a);
+      // A REST book read while they are taken: the updates after its seq bring it up to date.
+      let midway: { seq: number; bids: Level[]; asks: Level[] };
+      if (together) [midway] = await Promise.all([api('GET', '/v1/instruments/CEA24/book?depth=20').then((r) => r.body), ...batch.map(perform)]);
+      else {
+        await perform(batch[0]);
+        midway = (await api('GET', '/v1/instruments/CEA24/book?depth=20')).body;
+        for (const a of batch.slice(1)) await perform(a);
+      }
 
       // A late joiner's snapshot must agree as well.
       const late = runs % 10 === 0 ? await subscriber(null) : null;
@@ -190,6 +198,14 @@ t.test('book and orders rebuilt from snapshot + updates equal the REST views at 
         if (JSON.stringify(local) !== JSON.stringify(rest)) throw new Error(`book differs\nlocal ${JSON.stringify(local)}\nREST  ${JSON.stringify(rest)}`);
       }
       if (late !== null) { await late.close(); sockets.splice(sockets.indexOf(late), 1); }
+      // The REST book read midway, with the updates whose exchangeSeq is past its seq applied, is the book now.
+      const book = watcher.messages.filter((m) => m.channel === 'book:CEA24');
+      const exchangeSeqs = book.map((m) => m.exchangeSeq as number);
+      if (!exchangeSeqs.every((x, i) => Number.isInteger(x) && (i === 0 || x > exchangeSeqs[i - 1]))) throw new Error(`exchangeSeq not rising: ${exchangeSeqs.slice(-10).join(' ')}`);
+      const caughtUp = localBook([{ channel: 'book:CEA24', type: 'snapshot', seq: 0, bids: midway.bids, asks: midway.asks }, ...book.filter((m) => m.type === 'update' && m.exchangeSeq > midway.seq)]);
+      const now = await restBook();
+      if (JSON.stringify(caughtUp) !== JSON.stringify(now)) throw new Error(`REST book at seq ${midway.seq} + updates differs\ncaught up ${JSON.stringify(caughtUp)}\nREST      ${JSON.stringify(now)}`);
+      if (midway.seq < (exchangeSeqs.at(-1) as number)) tally.caughtUp++;
       for (const m of MEMBERS) {
         const c = members[m];
         await barrier(c, 'orders');
@@ -208,6 +224,7 @@ t.test('book and orders rebuilt from snapshot + updates equal the REST views at 
   );
   // The runs must have exercised what the property is about, not passed on an idle book.
   t.ok(deepest > 20, `the book grew beyond the 20 levels a subscriber sees (deepest side ${deepest} levels)`);
+  t.ok(tally.caughtUp > 0, `${tally.caughtUp} REST books were caught up by later updates`);
   t.ok(tally.trades > 0 && tally.cancelled > 0 && tally.modified > 0 && tally.refused > 0,
     `${runs} runs, ${actions} actions: ${tally.trades} trades, ${tally.cancelled} cancels, ${tally.modified} modifications, ${tally.refused} refusals`);
 });
