@@ -404,7 +404,7 @@ export class AuctionDesk {
         buyRemaining: 0, sellRemaining: 0, buyFee, sellFee, aggressor: sideText(a.bidSide),
       });
       e.holdingRose(buyer, buyPos, inst, c.seq, c.time);
-      e.holdingFell(sellPos, seller, inst);
+      e.holdingFell(sellPos, seller, inst, c.seq, c.time);
       // A bidder's remainder goes back now; the initiator's once every bid has been served.
       this.release(bidder, inst, bid, sells ? bid.quantity - q : 0);
       this.bidEvent(a, bid, q === bid.quantity ? 'filled' : 'partially_filled', c, q, price, tradeId, null);

@@ -384,7 +384,7 @@ export class BlockDesk {
       aggressor: buyer === acceptor ? 'buy' : 'sell',
     });
     e.holdingRose(buyer, buyPos, inst, c.seq, c.time);
-    e.holdingFell(sellPos, seller, inst);
+    e.holdingFell(sellPos, seller, inst, c.seq, c.time);
   }
 
   /** `controlled`: the party whose risk control ended it, if one did. */

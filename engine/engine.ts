@@ -609,7 +609,7 @@ export class Engine {
       aggressor: taker.side === BUY ? 'buy' : 'sell',
     });
     this.holdingRose(buy.account, buyPos, inst, seq, time);
-    this.holdingFell(sell.position, sell.account, inst);
+    this.holdingFell(sell.position, sell.account, inst, seq, time);
   }
 
   /** Puts the rest of a DAY order in the book, giving back a buy's price improvement first. */
@@ -923,11 +923,13 @@ export class Engine {
 
   /** After a holding shrank: a filed report is closed once the holding is back at or under the threshold. */
   /** @internal */
-  holdingFell(pos: Position, acct: Account, inst: Instrument): void {
+  holdingFell(pos: Position, acct: Account, inst: Instrument, seq: number, time: number): void {
     const lh = pos.largeHolder;
     if (lh === null || lh.filedDay === null) return;
     const threshold = this.thresholdOf(acct, pos, inst);
-    if (threshold === null || pos.holding <= threshold) pos.largeHolder = null;
+    if (threshold !== null && pos.holding > threshold) return;
+    pos.largeHolder = null;
+    this.emit({ type: 'largeHolderClosed', seq, time, accountId: acct.id, symbol: inst.symbol, holding: pos.holding, threshold, dueDate: dateOfDay(lh.dueDay) });
   }
 
   /** A warning to the market: it changes no state, it is journaled, audited and published. */
@@ -962,7 +964,7 @@ export class Engine {
       type: 'largeHolder', seq: c.seq, time: c.time, accountId: acct.id, symbol: inst.symbol, holding: pos.holding,
       threshold: lh.threshold, action: 'filed', dueDate: dateOfDay(lh.dueDay),
     });
-    this.holdingFell(pos, acct, inst);
+    this.holdingFell(pos, acct, inst, c.seq, c.time);
     return this.done();
   }
 
@@ -1076,7 +1078,7 @@ export class Engine {
       if (pos.available < quantity) return reject('INSUFFICIENT_HOLDINGS', this.holdingsMessage(acct, pos, inst, quantity));
       pos.available -= quantity;
       this.accountEvent(acct, c, 'withdraw', inst.symbol, quantity, null, reference);
-      this.holdingFell(pos, acct, inst);
+      this.holdingFell(pos, acct, inst, c.seq, c.time);
     }
     return this.transferred(c, referenceKey);
   }
@@ -1260,7 +1262,7 @@ export class Engine {
       for (const a of affected) {
         const pos = a.positions[inst.index];
         if (pos === undefined) continue;
-        this.holdingFell(pos, a, inst);
+        this.holdingFell(pos, a, inst, c.seq, c.time);
         this.holdingRose(a, pos, inst, c.seq, c.time);
       }
     }

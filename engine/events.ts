@@ -62,6 +62,24 @@ export interface LargeHolderEvent {
   dueDate: string;
 }
 
+/**
+ * A filed large-holder report's obligation ended: the holding is back at or under the threshold in
+ * force (the holding fell, or a risk officer raised or removed the threshold), so that crossing
+ * again raises a new alert. Published, not kept as a fact (the engine's state says it; journals
+ * written before it was emitted replay as they were).
+ */
+export interface LargeHolderClosedEvent {
+  type: 'largeHolderClosed';
+  seq: number;
+  time: number;
+  accountId: string;
+  symbol: string;
+  holding: number;
+  /** The threshold in force now; null when none is. */
+  threshold: number | null;
+  dueDate: string;
+}
+
 export interface InstrumentEvent {
   type: 'instrument';
   seq: number;
@@ -234,7 +252,7 @@ export interface EndOfDayEvent {
   accounts: { accountId: string; member: string; cash: number; holdings: [symbol: string, quantity: number][] }[];
 }
 
-export type EngineEvent = EndOfDayEvent | BlockEvent | AuctionEvent | AuctionBidEvent | OrderEvent | TradeEvent | LargeHolderEvent | InstrumentEvent | MarketEvent | AccountEvent | LimitEvent | WarningEvent;
+export type EngineEvent = EndOfDayEvent | BlockEvent | AuctionEvent | AuctionBidEvent | OrderEvent | TradeEvent | LargeHolderEvent | LargeHolderClosedEvent | InstrumentEvent | MarketEvent | AccountEvent | LimitEvent | WarningEvent;
 
 /** An id as every answer and report gives it: a string of digits (null stays null). */
 export const idText = (id: number | null): string | null => (id === null ? null : String(id));

@@ -11,7 +11,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import {
-  INTERVAL_NAMES, KLINE_INTERVALS, dayOfDate, formatMoney, idText, isoTime, localMidnight, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderEvent, type TradeEvent,
+  INTERVAL_NAMES, KLINE_INTERVALS, dayOfDate, formatMoney, idText, isoTime, localMidnight, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderClosedEvent, type LargeHolderEvent, type TradeEvent,
 } from '../engine/index.ts';
 import type { Committed } from '../persistence/sequencer.ts';
 import type { Gateway } from './http.ts';
@@ -653,6 +653,14 @@ export class Publisher {
         }
         break;
       }
+      case 'largeHolderClosed': {
+        // A filed report's obligation ended: said where its alert was, so that a follower of either
+        // channel drops the account from its large holders.
+        const build = () => ({ largeHolder: closedLargeHolderView(e) });
+        this.toMember(e.accountId, build, 'largeHolder');
+        if (publishesLargeHolders(this.g, e.symbol)) this.publish('warnings', 'largeHolder', build);
+        break;
+      }
       default:
         break;
     }
@@ -851,6 +859,10 @@ function diff(before: Side, after: Side, bids: boolean): [string, number, number
 
 function largeHolderView(e: LargeHolderEvent) {
   return { accountId: e.accountId, symbol: e.symbol, action: e.action, holding: e.holding, threshold: e.threshold, dueDate: e.dueDate, time: isoTime(e.time) };
+}
+
+function closedLargeHolderView(e: LargeHolderClosedEvent) {
+  return { accountId: e.accountId, symbol: e.symbol, action: 'closed', holding: e.holding, threshold: e.threshold, dueDate: e.dueDate, time: isoTime(e.time) };
 }
 
 function tradeView(t: TradeEvent) {

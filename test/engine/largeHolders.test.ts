@@ -8,6 +8,7 @@ import type { EngineEvent, LargeHolderEvent, Result } from '../../engine/index.t
 import { Harness, loadProfile, ok } from '../support/harness.ts';
 import { expectReject, harnessOn, nationalWithSessions } from './fixtures.ts';
 
+const closes = (r: Result) => (r.ok ? r.events.filter((e) => e.type === 'largeHolderClosed') : []);
 const alerts = (r: Result) => (r.ok ? r.events.filter((e: EngineEvent): e is LargeHolderEvent => e.type === 'largeHolder') : []);
 const cea = (side: 'buy' | 'sell', price: string, quantity: number) => ({ symbol: 'CEA24', side, price, quantity });
 
@@ -103,8 +104,11 @@ t.test('filing the report', async (t) => {
     ok(h.order('L1-A', cea('buy', '57.50', 1)));
     ok(h.member('L1', { type: 'fileLargeHolderReport', accountId: 'L1-A', symbol: 'CEA24', text: 'filed' }));
     ok(h.order('B1-A', cea('buy', '57.40', 1)));
-    ok(h.order('L1-A', cea('sell', '57.40', 1)));
+    const sold = ok(h.order('L1-A', cea('sell', '57.40', 1)));
     t.same(h.engine.largeHolders(), [], 'back at 500,000 t: nothing owed');
+    t.match(closes(sold), [{ type: 'largeHolderClosed', accountId: 'L1-A', symbol: 'CEA24', holding: 500_000, threshold: 500_000, dueDate: '2026-11-25' }], 'the trade that brought it back says the obligation ended');
+    t.equal(closes(sold).length, 1);
+    t.same(sold.events.filter((e) => e.type === 'largeHolder'), [], 'no alert or filing with it');
     const again = h.order('L1-A', cea('buy', '57.50', 1));
     t.match(alerts(again), [{ action: 'alert', holding: 500_001, dueDate: '2026-11-25' }]);
     t.equal(alerts(again).length, 1);
@@ -114,7 +118,7 @@ t.test('filing the report', async (t) => {
     const h = market();
     ok(h.order('L1-A', cea('buy', '57.50', 1)));
     ok(h.order('B1-A', cea('buy', '57.40', 1)));
-    ok(h.order('L1-A', cea('sell', '57.40', 1)));
+    t.same(closes(ok(h.order('L1-A', cea('sell', '57.40', 1)))), [], 'nothing closed');
     t.match(h.engine.largeHolders(), [{ accountId: 'L1-A', holding: 500_000, filed: null }]);
   });
 });
@@ -197,7 +201,9 @@ t.test('thresholds set by a risk officer', async (t) => {
       ok(h.risk({ type: 'setLargeHolderThreshold', symbol: 'CEA24', accountId: 'N1-A', quantity: 500, reason: 'watch' }));
       const file = () => ok(h.member('N1', { type: 'fileLargeHolderReport', accountId: 'N1-A', symbol: 'CEA24', text: 'our holding' }));
       const raise = () => ok(h.risk({ type: 'setLargeHolderThreshold', symbol: 'CEA24', accountId: 'N1-A', quantity: 5000, reason: 'looser' }));
-      if (order === 'file, then raise') { file(); raise(); } else { raise(); file(); }
+      const [first, second] = order === 'file, then raise' ? [file, raise] : [raise, file];
+      t.same(closes(first()), [], `${order}: the first closes nothing`);
+      t.match(closes(second()), [{ accountId: 'N1-A', holding: 1000, threshold: 5000 }], `${order}: the second closes it`);
       t.same(h.engine.largeHolders(), [], `${order}: 1,000 t is under 5,000 t and the report is filed: nothing stands`);
       const r = ok(h.operator({ type: 'deposit', accountId: 'N1-A', symbol: 'CEA24', quantity: 4001 }));
       t.match(alerts(r), [{ accountId: 'N1-A', holding: 5001, threshold: 5000, action: 'alert', dueDate: '2026-11-25' }], `${order}: crossing 5,000 t alerts`);

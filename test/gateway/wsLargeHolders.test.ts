@@ -1,6 +1,6 @@
 // Large-holder alerts over WebSocket (MARKET-RULES section 7), on a real server with real `ws`
-// clients: an alert and a filed report reach the account's member on its `orders` channel (type
-// `largeHolder`), and an alert is a market notice on the public `warnings` channel only where the
+// clients: an alert, a filed report and its closing reach the account's member on its `orders` channel (type
+// `largeHolder`), and an alert and a closing are market notices on the public `warnings` channel only where the
 // venue publishes its large holders (Beijing's profile does, the national market's does not). The
 // `warnings` snapshot lists the published large holders of the moment, as GET /v1/large-holders
 // does; the risk officer's GET /v1/risk/large-holders has the reports' text. A member's `orders`
@@ -100,4 +100,42 @@ t.test("a member's orders snapshot lists its accounts' standing large-holder ale
   const before = m3.largeHolders[0].holding as number;
   t.equal((await s.api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M3-C1', symbol: 'CEA24', quantity: 1_000 } })).status, 201);
   t.equal((await snapshot(KEYS.M3)).largeHolders[0].holding, before + 1_000, 'the holding as it stands now');
+});
+
+t.test('a filed report whose obligation ends is said to be closed, where its alert was told', async (t) => {
+  // (After the tests above: M1-C3 over Beijing's threshold, report filed; M3-C1 over the national one, owed.)
+  const market = await subscribed(['warnings']);
+  const m1 = await subscribed(['orders'], KEYS.M1);
+  const m3 = await subscribed(['orders'], KEYS.M3);
+  t.equal(market.on('warnings')[0].largeHolders.length, 1, 'M1-C3 is published');
+
+  // A risk officer raises M1-C3's threshold above its holding: the obligation ends.
+  t.same((await threshold('BEA', 'M1-C3', 200_000)).body.alerts, []);
+  const closed = { accountId: 'M1-C3', symbol: 'BEA', action: 'closed', holding: 100_000, threshold: 200_000 };
+  t.match(await market.next((m) => m.channel === 'warnings' && m.type === 'largeHolder'), { largeHolder: closed }, 'the market hears it ended');
+  const toM1 = await m1.next((m) => m.channel === 'orders' && m.type === 'largeHolder');
+  t.match(toM1, { largeHolder: closed }, 'and so does the member');
+  t.same(Object.keys(toM1.largeHolder).sort(), ['accountId', 'action', 'dueDate', 'holding', 'symbol', 'threshold', 'time'], 'the shape of an alert');
+  t.same((await s.api('GET', '/v1/large-holders?symbol=BEA')).body, [], 'the public list agrees');
+  // Crossing again is a new alert.
+  t.match((await threshold('BEA', 'M1-C3', 50_000)).body.alerts, [{ accountId: 'M1-C3' }]);
+  t.match(await m1.next((m) => m.channel === 'orders' && m.type === 'largeHolder' && m.largeHolder.action === 'alert'), { largeHolder: { accountId: 'M1-C3', threshold: 50_000 } });
+
+  // M3-C1 files its report, then its holding falls to the threshold: closed, told to M3 only (the
+  // national market does not publish its large holders).
+  const owed = (await s.api('GET', '/v1/risk/large-holders?symbol=CEA24', { key: 'risk' })).body as { accountId: string; holding: number; threshold: number }[];
+  const m3c1 = owed.find((h) => h.accountId === 'M3-C1')!;
+  t.equal((await s.api('POST', '/v1/large-holder-reports', { key: 'M3', body: { symbol: 'CEA24', accountId: 'M3-C1', text: 'Hedging.' } })).status, 201);
+  const seqBefore = market.messages.at(-1)!.seq as number;
+  const over = m3c1.holding - m3c1.threshold;
+  t.equal((await s.api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M3-C1', symbol: 'CEA24', quantity: over - 1 } })).status, 201);
+  t.same(m3.on('orders').filter((m) => m.type === 'largeHolder' && m.largeHolder.action === 'closed'), [], 'one tonne over: it stands');
+  t.equal((await s.api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M3-C1', symbol: 'CEA24', quantity: 1 } })).status, 201);
+  t.match(await m3.next((m) => m.channel === 'orders' && m.type === 'largeHolder' && m.largeHolder.action === 'closed'), {
+    largeHolder: { accountId: 'M3-C1', symbol: 'CEA24', action: 'closed', holding: m3c1.threshold, threshold: m3c1.threshold },
+  }, 'at the threshold: closed');
+  t.equal((await s.api('POST', '/v1/risk/warnings', { key: 'risk', body: { text: 'marker' } })).status, 201);
+  t.match(await market.next((m) => m.channel === 'warnings' && (m.seq as number) > seqBefore), { type: 'warning', seq: seqBefore + 1 }, 'nothing on the market for the national one');
+  t.same((await s.api('GET', '/v1/risk/large-holders?symbol=CEA24', { key: 'risk' })).body.filter((h: { accountId: string }) => h.accountId === 'M3-C1'), []);
+  for (const c of [market, m1, m3]) t.same(seqGaps(c.messages), []);
 });
