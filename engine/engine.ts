@@ -1471,13 +1471,23 @@ export class Engine {
     return this.largeHoldersAmong(this.accountsOfMember(member).map((id) => this.accounts.get(id) as Account), undefined, false);
   }
 
-  private largeHoldersAmong(accounts: readonly Account[], symbol: string | undefined, withReport: boolean): LargeHolderView[] {
+  /**
+   * The large holders of the moment (what a venue that publishes them shows the market): those of
+   * largeHolders() whose holding passes the threshold in force now. A report still owed for a
+   * holding that has fallen back since stays on the risk officers' list, not on this one.
+   */
+  largeHoldersOver(symbol?: string): LargeHolderView[] {
+    return this.largeHoldersAmong(this.accountsById(), symbol, false, true);
+  }
+
+  private largeHoldersAmong(accounts: readonly Account[], symbol: string | undefined, withReport: boolean, overOnly = false): LargeHolderView[] {
     const out = [];
     for (const acct of accounts) {
       for (const pos of acct.positions) {
         if (pos === undefined || pos.largeHolder === null) continue;
         const inst = this.instruments[pos.instrumentIndex];
         if (symbol !== undefined && inst.symbol !== symbol) continue;
+        if (overOnly && !(pos.holding > (this.thresholdOf(acct, pos, inst) ?? Infinity))) continue;
         const lh = pos.largeHolder;
         out.push({
           accountId: acct.id, symbol: inst.symbol, holding: pos.holding, threshold: lh.threshold, since: dateOfDay(lh.since),

@@ -145,7 +145,7 @@ export function marketRoutes(app: FastifyInstance, g: Gateway): void {
  * one instrument or all: what the `warnings` channel's snapshot shows and its `largeHolder` alerts add to.
  */
 export function publishedLargeHolders(g: Gateway, symbol?: string) {
-  return g.engine.largeHolders(symbol).filter((h) => publishesLargeHolders(g, h.symbol));
+  return g.engine.largeHoldersOver(symbol).filter((h) => publishesLargeHolders(g, h.symbol));
 }
 
 /** Whether the venue of the instrument publishes its large holders (its profile's largeHolder.publish). */

@@ -120,6 +120,16 @@ t.test('a filed report whose obligation ends is said to be closed, where its ale
   // Crossing again is a new alert.
   t.match((await threshold('BEA', 'M1-C3', 50_000)).body.alerts, [{ accountId: 'M1-C3' }]);
   t.match(await m1.next((m) => m.channel === 'orders' && m.type === 'largeHolder' && m.largeHolder.action === 'alert'), { largeHolder: { accountId: 'M1-C3', threshold: 50_000 } });
+  // Its holding falls back to the threshold with the report still owed: no longer a large holder
+  // of the moment (the public list drops it), still owing its report (the risk officers' list).
+  t.equal((await s.api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M1-C3', symbol: 'BEA', quantity: 50_000 } })).status, 201);
+  t.same((await s.api('GET', '/v1/large-holders?symbol=BEA')).body, [], 'the public list names only holdings over the threshold');
+  t.same((await subscribed(['warnings'])).on('warnings')[0].largeHolders, [], 'and so does the warnings snapshot');
+  t.match((await s.api('GET', '/v1/risk/large-holders?symbol=BEA', { key: 'risk' })).body, [{ accountId: 'M1-C3', holding: 50_000, filed: null }], 'the report is still owed');
+  // Filed, the obligation ends at once: closed, on both channels.
+  t.equal((await s.api('POST', '/v1/large-holder-reports', { key: 'M1', body: { symbol: 'BEA', accountId: 'M1-C3', text: 'Sold down.' } })).status, 201);
+  t.match(await market.next((m) => m.channel === 'warnings' && m.type === 'largeHolder' && m.largeHolder.action === 'closed' && m.largeHolder.holding === 50_000), { largeHolder: { accountId: 'M1-C3', threshold: 50_000 } });
+  t.same((await s.api('GET', '/v1/risk/large-holders?symbol=BEA', { key: 'risk' })).body, []);
 
   // M3-C1 files its report, then its holding falls to the threshold: closed, told to M3 only (the
   // national market does not publish its large holders).
