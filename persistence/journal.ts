@@ -30,6 +30,9 @@ export interface Genesis {
 }
 
 /** A risk officer's or operator's command as the audit trail keeps it. */
+/** The audit trail's code for a command that repeated an earlier one (a transfer's reference): done before, nothing done now. */
+export const AUDIT_DUPLICATE = 'DUPLICATE';
+
 export interface AuditEntry { seq: number; time: number; command: Command; code: string | null; message: string | null }
 
 const TABLES = `
@@ -215,8 +218,12 @@ export class Journal {
     this.genesisToWrite = g;
   }
 
-  /** Adds a stamped command and its outcome to the batch being built; durable only after commit(). */
-  append(command: Command, events: readonly EngineEvent[] | null, refusal: { code: string; message: string } | null): void {
+  /**
+   * Adds a stamped command and its outcome to the batch being built; durable only after commit().
+   * `repeatOf`: the transfer seq a repeated reference named (nothing was done), which the audit
+   * trail keeps as the code DUPLICATE with the message `S<seq>`.
+   */
+  append(command: Command, events: readonly EngineEvent[] | null, refusal: { code: string; message: string } | null, repeatOf: number | null = null): void {
     this.commands.push(command);
     if (events !== null) {
       for (let i = 0; i < events.length; i++) {
@@ -227,7 +234,9 @@ export class Journal {
       }
     }
     if (command.actor.role !== 'member') {
-      this.audits.push({ seq: command.seq, time: command.time, command, code: refusal?.code ?? null, message: refusal?.message ?? null });
+      const code = refusal !== null ? refusal.code : repeatOf !== null ? AUDIT_DUPLICATE : null;
+      const message = refusal !== null ? refusal.message : repeatOf !== null ? `S${repeatOf}` : null;
+      this.audits.push({ seq: command.seq, time: command.time, command, code, message });
     }
   }
 

@@ -119,7 +119,8 @@ export class Sequencer {
     }
     // The command goes into the batch with its facts (what settlement and the members' history are
     // rebuilt from) and, for risk officers and operators, its outcome for the audit trail.
-    this.journal.append(command, result.ok ? result.events : null, result.ok ? null : result);
+    if (result.ok) this.journal.append(command, result.events, null, result.duplicate === true ? result.transferSeq ?? null : null);
+    else this.journal.append(command, null, result);
     this.stats.commands++;
     this.sinceSnapshot++;
     return new Promise((resolve) => {

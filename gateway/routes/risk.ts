@@ -8,6 +8,7 @@ import {
 } from '../http.ts';
 import { INSTRUMENT_VIEW, LARGE_HOLDER, WARNING_VIEW, warningView } from '../replies.ts';
 import { instrumentEventOf, instrumentViewAt } from './market.ts';
+import { AUDIT_DUPLICATE, type AuditEntry } from '../../persistence/journal.ts';
 
 const risk = { config: { role: 'risk' as const } };
 /** A large-holder alert a threshold change raised. */
@@ -209,7 +210,9 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
               who: { type: 'string', description: 'role:id of the actor' }, action: { type: 'string', description: 'the command type' },
               // The command's own fields, whatever its type: every key is kept as it is.
               what: { type: 'object', additionalProperties: true, description: 'the command\'s fields, prices and money as decimal strings' },
-              why: TEXT_OR_NULL, outcome: { type: 'string', enum: ['done', 'refused'] },
+              why: TEXT_OR_NULL,
+              outcome: { type: 'string', enum: ['done', 'refused', 'duplicate'], description: 'duplicate: it repeated an earlier transfer\'s reference and terms, and nothing was done' },
+              duplicateOf: { type: ['string', 'null'], description: 'the transfer it repeated (S<seq>, as the statements name it), for a duplicate' },
               error: {
                 type: ['object', 'null'], properties: { code: TEXT, message: TEXT }, additionalProperties: false,
                 description: 'the refusal, when the command was refused',
@@ -239,10 +242,17 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
       const { seq: _s, time: _t, actor, type, reason, ...what } = entry.command as Command & Record<string, unknown> & { reason?: string };
       return {
         seq: entry.seq, time: isoTime(entry.time), who: `${actor.role}:${actor.id}`, action: type, what: describe(type, what), why: reason ?? null,
-        outcome: entry.code === null ? 'done' : 'refused', error: entry.code === null ? null : { code: entry.code, message: entry.message },
+        ...auditOutcome(entry),
       };
     });
   });
+}
+
+/** How an audited command ended: done, refused (with its error), or a duplicate of an earlier transfer. */
+function auditOutcome(entry: AuditEntry) {
+  if (entry.code === null) return { outcome: 'done', duplicateOf: null, error: null };
+  if (entry.code === AUDIT_DUPLICATE) return { outcome: 'duplicate', duplicateOf: entry.message, error: null };
+  return { outcome: 'refused', duplicateOf: null, error: { code: entry.code, message: entry.message } };
 }
 
 /**

@@ -321,7 +321,7 @@ t.test('risk officer: every route, and the audit trail with its free-form fields
 
   const audit = await api('GET', '/v1/risk/audit', { key: 'risk' });
   expectOk(t, audit, 200, 'audit');
-  for (const e of audit.body) hasKeys(t, e, ['seq', 'time', 'who', 'action', 'what', 'why', 'outcome', 'error'], `audit entry ${e.seq}`);
+  for (const e of audit.body) hasKeys(t, e, ['seq', 'time', 'who', 'action', 'what', 'why', 'outcome', 'duplicateOf', 'error'], `audit entry ${e.seq}`);
   const cap = audit.body.find((e: { action: string; why: string }) => e.action === 'setPositionCap' && e.why === 'cap');
   t.same(cap?.what, { symbol: 'CEA24', accountClass: 'individual', accountId: null, maxQuantity: 1000, plusAllocation: false }, "what: every field of the command, in the API's words");
   const lifted = audit.body.find((e: { action: string; why: string }) => e.action === 'setPositionCap' && e.why === 'lifted');

@@ -59,10 +59,13 @@ t.test('a malformed reference is a 400 with the form it must have', async (t) =>
 });
 
 t.test('the audit trail shows the reference', async (t) => {
-  const audit = (await s.api('GET', '/v1/risk/audit', { key: 'risk' })).body as { action: string; what: Record<string, unknown>; outcome: string; error: { code: string } | null }[];
-  t.match(audit.filter((e) => e.action === 'deposit' && e.what.reference === 'BOC-20261120-000123').map((e) => [e.what.accountId, e.outcome, e.error?.code ?? null]),
-    [['M3-C1', 'done', null], ['M3-C1', 'done', null], ['M3-C1', 'refused', 'TRANSFER_REFERENCE_REUSED'], ['M2-C1', 'done', null]],
-    'the first, the repeat (done, nothing moved), the refusal and the other account\'s');
+  const audit = (await s.api('GET', '/v1/risk/audit', { key: 'risk' })).body as { seq: number; action: string; what: Record<string, unknown>; outcome: string; duplicateOf: string | null; error: { code: string } | null }[];
+  const deposits = audit.filter((e) => e.action === 'deposit' && e.what.reference === 'BOC-20261120-000123');
+  t.same(deposits.map((e) => [e.what.accountId, e.outcome, e.duplicateOf, e.error?.code ?? null]),
+    [['M3-C1', 'done', null, null], ['M3-C1', 'duplicate', depositRef, null], ['M3-C1', 'refused', null, 'TRANSFER_REFERENCE_REUSED'], ['M2-C1', 'done', null, null]],
+    'the first, the repeat (a duplicate of the first: nothing moved), the refusal and the other account\'s');
+  t.equal(`S${deposits[0].seq}`, depositRef, 'the duplicate names the first by its statement reference, the seq of its audit entry');
+  t.match(audit.find((e) => e.action === 'withdraw' && e.outcome === 'duplicate'), { duplicateOf: withdrawalRef }, 'a repeated withdrawal too');
 });
 
 t.test('after a restart and an end of day the reference still names its transfer, and the statements show it', async (t) => {
