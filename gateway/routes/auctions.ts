@@ -6,10 +6,17 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatMoney, isoTime, parseMoney, type AuctionBidEvent, type AuctionEvent, type EngineEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, body, CLIENT_ORDER_ID, DATE, errorReplies, fail, ID, page, PAGE_QUERY, params, PERCENT, PRICE, principal, QUANTITY, REASON,
-  pastObject, refuse, sendPastDay, shownReason, submit, submitRequest, SYMBOL, unknownInstrument, unlisted, type Gateway, type PageQuery,
+  pastObject, refuse, sendPastDay, submit, submitRequest, SYMBOL, unknownInstrument, unlisted, type Gateway, type PageQuery,
 } from '../http.ts';
 import { AUCTION_REPLY, AUCTION_VIEW, BID_REPLY, BID_VIEW } from '../replies.ts';
 import { actingAccount } from './trading.ts';
+
+/**
+ * The reasons the exchange itself ends an auction for, which anyone may read. Any other (a risk
+ * control on the initiator's account, or the words of the officer who cancelled it) reads
+ * `cancelled_by_exchange` but to the initiator's member, risk officers and operators.
+ */
+const ENDINGS = new Set(['end_of_day', 'halted_at_end_of_day', 'price_out_of_band']);
 
 /**
  * An auction as the public sees it: never its initiator, nor a bid before the close. `withAccount`
@@ -22,7 +29,7 @@ export function auctionView(a: AuctionEvent, withAccount = false) {
     low: formatMoney(a.low), high: formatMoney(a.high), status: ended ? a.status : 'open',
     bids: ended ? a.bids : null, filled: a.filled, turnover: formatMoney(a.turnover),
     clearingPrice: a.clearingPrice === null ? null : formatMoney(a.clearingPrice),
-    reason: shownReason(a.reason, withAccount), // a control on the initiator's account: the public reads cancelled_by_exchange
+    reason: withAccount || a.reason === null || ENDINGS.has(a.reason) ? a.reason : 'cancelled_by_exchange',
     openedAt: isoTime(a.openedAt), time: isoTime(a.time),
   };
   return withAccount ? { ...view, accountId: a.accountId } : view;

@@ -98,6 +98,8 @@ t.test('refusals: each with its status and code, nothing applied', async (t) => 
   expectError(t, await s.api('GET', '/v1/auctions/99'), 404, 'UNKNOWN_AUCTION');
   expectError(t, await s.api('GET', '/v1/auctions?symbol=NOPE'), 404, 'UNKNOWN_INSTRUMENT');
 
+  const market = await subscribed(['auctions:CEA24']);
+  const m1 = await subscribed(['orders'], KEYS.M1);
   const second = await open({ reservePct: '10', pricing: 'pay_as_bid' });
   t.equal(second.status, 201);
   const id = second.body.auction.auctionId as string;
@@ -137,6 +139,13 @@ t.test('refusals: each with its status and code, nothing applied', async (t) => 
   const cancelled = await s.api('POST', `/v1/auctions/${id}/cancel`, { key: 'risk', body: { reason: 'announced in error' } });
   t.equal(cancelled.status, 200);
   t.match(cancelled.body, { auction: { status: 'cancelled', reason: 'announced in error', filled: 0 }, trades: [] });
+  // The officer's words are for the officers and the initiator's member (on its orders channel);
+  // the public reads cancelled_by_exchange, over HTTP and on the auctions channel.
+  t.match((await s.api('GET', `/v1/auctions/${id}`)).body, { status: 'cancelled', reason: 'cancelled_by_exchange' }, 'the public');
+  t.match(await m1.next((m) => m.channel === 'orders' && m.type === 'auction' && m.auction.auctionId === id && m.auction.status === 'cancelled'), { auction: { reason: 'announced in error' } }, 'the initiator\'s member');
+  t.match(await market.next((m) => m.channel === 'auctions:CEA24' && m.type === 'auction' && m.auction.auctionId === id && m.auction.status === 'cancelled'), { auction: { reason: 'cancelled_by_exchange' } }, 'the auctions channel');
+  const late = await subscribed(['auctions:CEA24']);
+  t.match(late.on('auctions:CEA24')[0].auctions.find((a: { auctionId: string }) => a.auctionId === id), { reason: 'cancelled_by_exchange' }, 'its snapshot');
   t.same((await s.api('GET', '/v1/auctions?status=cancelled')).body.map((a: { auctionId: string }) => a.auctionId), [id, mine.body.auction.auctionId]);
   t.same((await s.api('GET', '/v1/auctions?status=open')).body, []);
 });
