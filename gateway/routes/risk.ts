@@ -40,6 +40,8 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
             cancelledOrders: { type: 'integer', description: 'how many resting orders were cancelled for falling outside the new band' },
             cancelled: { type: 'array', items: { type: 'string' }, description: 'the ids of those orders, as the other risk answers give them' },
             withdrawnBlocks: { type: 'array', items: { type: 'string' }, description: 'the ids of the block proposals withdrawn for falling outside the new block band' },
+            withdrawnBids: { type: 'array', items: { type: 'string' }, description: 'the ids of the auction bids withdrawn for falling outside the new listed band (a cancelled auction\'s own bids included)' },
+            cancelledAuctions: { type: 'array', items: { type: 'string' }, description: 'the ids of the auctions cancelled for having no price left in the new listed band' },
           },
           additionalProperties: false,
         },
@@ -56,9 +58,9 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
       referencePrice: b.referencePrice === undefined ? null : parseMoney(b.referencePrice), status: b.status ?? null, reason: b.reason,
     });
     if (!r.ok) return refuse(reply, r);
-    const { cancelled, withdrawnBlocks } = ended(r.events);
+    const { cancelled, withdrawnBlocks, withdrawnBids, cancelledAuctions } = ended(r.events);
     // The instrument as this command left it, not as a later one (committed with it) did.
-    return { instrument: instrumentViewAt(g, instrumentEventOf(r.events, req.params.symbol)), cancelledOrders: cancelled.length, cancelled, withdrawnBlocks };
+    return { instrument: instrumentViewAt(g, instrumentEventOf(r.events, req.params.symbol)), cancelledOrders: cancelled.length, cancelled, withdrawnBlocks, withdrawnBids, cancelledAuctions };
   });
 
   app.post<{ Body: { symbol?: string | null; text: string } }>('/v1/risk/warnings', {

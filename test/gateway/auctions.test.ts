@@ -150,6 +150,26 @@ t.test('refusals: each with its status and code, nothing applied', async (t) => 
   t.same((await s.api('GET', '/v1/auctions?status=open')).body, []);
 });
 
+t.test('a band change withdraws the bids outside it and cancels an auction with no price left in it, and its answer says which', async (t) => {
+  const opened = await open({ reservePct: null });
+  t.equal(opened.status, 201);
+  const a = opened.body.auction as { auctionId: string; low: string; high: string };
+  const high = await bid(a.auctionId, 'M2', { price: a.high, quantity: 1000, accountId: 'M2-C1' });
+  const low = await bid(a.auctionId, 'M3', { price: a.low, quantity: 1000, accountId: 'M3-C1' });
+  t.equal(high.status, 201);
+  t.equal(low.status, 201);
+  const band = (body: Record<string, unknown>) => s.api('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { reason: 'test', ...body } });
+  const narrowed = await band({ listedBandPct: '1' });
+  t.equal(narrowed.status, 200);
+  t.match(narrowed.body, { withdrawnBids: [high.body.bid.bidId], cancelledAuctions: [] }, 'the bid at the top of the range is outside ±1 %');
+  const moved = await band({ referencePrice: (Number(a.low) * 0.8).toFixed(2) });
+  t.equal(moved.status, 200);
+  t.match(moved.body, { withdrawnBids: [low.body.bid.bidId], cancelledAuctions: [a.auctionId] }, 'no price of the auction is left in the band: cancelled, its bid withdrawn');
+  t.match((await s.api('GET', `/v1/auctions/${a.auctionId}`)).body, { status: 'cancelled', reason: 'price_out_of_band' });
+  const restored = await band({ listedBandPct: '10', referencePrice: opened.body.auction.low });
+  t.match(restored.body, { withdrawnBids: [], cancelledAuctions: [] });
+});
+
 t.test('the end of day allocates what is open, says so, and ends the day\'s list; the closed day is read by ?date=', async (t) => {
   const market = await subscribed(['auctions:CEA24']);
   const opened = await open({ reservePct: null });
