@@ -656,7 +656,7 @@ export class Publisher {
       case 'largeHolderClosed': {
         // A filed report's obligation ended: said where its alert was, so that a follower of either
         // channel drops the account from its large holders.
-        const build = () => ({ largeHolder: closedLargeHolderView(e) });
+        const build = () => ({ largeHolder: largeHolderView(e) });
         this.toMember(e.accountId, build, 'largeHolder');
         if (publishesLargeHolders(this.g, e.symbol)) this.publish('warnings', 'largeHolder', build);
         break;
@@ -857,12 +857,10 @@ function diff(before: Side, after: Side, bids: boolean): [string, number, number
   return out.sort((a, b) => (bids ? b[0] - a[0] : a[0] - b[0])).map(([p, q, n]) => [formatMoney(p), q, n]);
 }
 
-function largeHolderView(e: LargeHolderEvent) {
-  return { accountId: e.accountId, symbol: e.symbol, action: e.action, holding: e.holding, threshold: e.threshold, dueDate: e.dueDate, time: isoTime(e.time) };
-}
-
-function closedLargeHolderView(e: LargeHolderClosedEvent) {
-  return { accountId: e.accountId, symbol: e.symbol, action: 'closed', holding: e.holding, threshold: e.threshold, dueDate: e.dueDate, time: isoTime(e.time) };
+/** An alert, a filing or a closing as the `largeHolder` messages carry it. */
+function largeHolderView(e: LargeHolderEvent | LargeHolderClosedEvent) {
+  const action = e.type === 'largeHolderClosed' ? 'closed' : e.action;
+  return { accountId: e.accountId, symbol: e.symbol, action, holding: e.holding, threshold: e.threshold, dueDate: e.dueDate, time: isoTime(e.time) };
 }
 
 function tradeView(t: TradeEvent) {
