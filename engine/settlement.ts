@@ -250,7 +250,6 @@ export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, pr
   };
 }
 
-/** Rows as CSV with a header, every field quoted only when it must be; LF line ends. */
 /** About a megabyte of text a piece. */
 const PIECE = 1 << 20;
 
@@ -270,8 +269,18 @@ export function* inPieces(lines: Iterable<string>): Generator<string> {
   if (piece !== '') yield piece;
 }
 
-const quoteCsv = (v: unknown): string => {
-  const s = v === null || v === undefined ? '' : String(v);
+const FORMULA_START = /^[=+\-@\t\r]/;
+const NUMBER = /^-\d+(\.\d+)?$/;
+
+/**
+ * One CSV cell: quoted only when it must be, and a text a spreadsheet would take for a formula
+ * (starting with `=`, `+`, `@`, a tab or a carriage return, or `-` when it is not a number, as a
+ * bank's reference may) is led by an apostrophe, so that opening the file runs nothing. Numbers,
+ * negative ones included, are left as they are; the JSON keeps every text as it was given.
+ */
+export const csvCell = (v: unknown): string => {
+  let s = v === null || v === undefined ? '' : String(v);
+  if (FORMULA_START.test(s) && !NUMBER.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
@@ -279,7 +288,7 @@ const quoteCsv = (v: unknown): string => {
 export function* csvPieces<T extends object>(rows: Iterable<T>, columns: readonly (keyof T & string)[]): Generator<string> {
   yield* inPieces((function* () {
     yield columns.join(',') + '\n';
-    for (const r of rows) yield columns.map((c) => quoteCsv(r[c])).join(',') + '\n';
+    for (const r of rows) yield columns.map((c) => csvCell(r[c])).join(',') + '\n';
   })());
 }
 

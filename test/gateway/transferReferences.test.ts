@@ -75,6 +75,10 @@ t.test('after a restart and an end of day the reference still names its transfer
   expectOk(t, again, 200, 'after a restart');
   t.match(again.body, { ref: depositRef, duplicate: true });
 
+  // References a spreadsheet would take for formulas, on another account.
+  const formulas = ['=1+2', '+1+2', '@SUM(A1)', '-2+3', '-1'];
+  for (const reference of formulas) expectOk(t, await transfer('deposits', { accountId: 'M2-C1', cash: '1.00', reference }), 201, `deposit ${reference}`);
+
   const eod = await s.api('POST', '/v1/admin/end-of-day', { key: 'operator', body: {} });
   expectOk(t, eod, 200, 'end of day');
   const later = await transfer('deposits', { accountId: 'M3-C1', cash: '2500.00', reference: 'BOC-20261120-000123' });
@@ -94,4 +98,10 @@ t.test('after a restart and an end of day the reference still names its transfer
   const [header, ...lines] = csv.trimEnd().split('\n');
   t.equal(header.split(',').at(-1), 'reference', 'the last column');
   t.ok(lines.some((l) => l.includes(`,deposit,${depositRef.slice(1)},`) && l.endsWith(',BOC-20261120-000123')), 'the deposit line ends with its reference');
+
+  // In the CSV a text that would run as a formula is led by an apostrophe; a number is not; the JSON keeps them as given.
+  const m2 = statements.find((x) => x.accountId === 'M2-C1');
+  t.same(m2?.movements.filter((m) => m.reference !== null).map((m) => m.reference).slice(-formulas.length), formulas, 'the JSON: as given');
+  const m2Cells = lines.filter((l) => l.startsWith(`${eod.body.date},M2-C1,`) && l.includes(',deposit,')).map((l) => l.split(',').at(-1));
+  t.same(m2Cells.slice(-formulas.length), ["'=1+2", "'+1+2", "'@SUM(A1)", "'-2+3", '-1'], 'the CSV: formulas neutralised');
 });
