@@ -102,6 +102,9 @@ t.test('after a restart and an end of day the reference still names its transfer
   // In the CSV a text that would run as a formula is led by an apostrophe; a number is not; the JSON keeps them as given.
   const m2 = statements.find((x) => x.accountId === 'M2-C1');
   t.same(m2?.movements.filter((m) => m.reference !== null).map((m) => m.reference).slice(-formulas.length), formulas, 'the JSON: as given');
+  const cashLines = m2?.movements.filter((m) => m.reference !== null).slice(-formulas.length) as unknown as Record<string, unknown>[];
+  t.ok(cashLines.every((m) => m.symbol === null && m.price === null && m.quantity === 0 && m.tonnes === 0 && m.fee === '0.00' && m.cash === '1.00'),
+    'a cash deposit: no symbol or price, 0 t, no fee');
   const m2Cells = lines.filter((l) => l.startsWith(`${eod.body.date},M2-C1,`) && l.includes(',deposit,')).map((l) => l.split(',').at(-1));
   t.same(m2Cells.slice(-formulas.length), ["'=1+2", "'+1+2", "'@SUM(A1)", "'-2+3", '-1'], 'the CSV: formulas neutralised');
 });
