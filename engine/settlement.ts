@@ -51,7 +51,9 @@ export interface TradeRegisterRow {
 }
 
 export interface MarketReportRow {
-  date: string; symbol: string; prevClose: string; open: string; high: string | null; low: string | null; close: string; changePct: string;
+  date: string; symbol: string; prevClose: string; open: string; high: string | null; low: string | null;
+  /** The day's last listed trade's price; null with none. */
+  last: string | null; close: string; changePct: string;
   average: string | null; totalVolume: number; totalTurnover: string; listedVolume: number; listedTurnover: string;
   blockVolume: number; blockTurnover: string; auctionVolume: number; auctionTurnover: string; trades: number;
   cumulativeVolume: number; cumulativeTurnover: string;
@@ -227,7 +229,7 @@ export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, pr
     const volume = s.listedVolume + s.blockVolume + s.auctionVolume;
     const turnover = s.listedTurnover + s.blockTurnover + s.auctionTurnover;
     return {
-      date, symbol: s.symbol, prevClose: formatMoney(s.prevClose), open: formatMoney(s.open), high: priceOrNull(s.high), low: priceOrNull(s.low),
+      date, symbol: s.symbol, prevClose: formatMoney(s.prevClose), open: formatMoney(s.open), high: priceOrNull(s.high), low: priceOrNull(s.low), last: priceOrNull(s.last),
       close: formatMoney(s.close), changePct: pct(s.close, s.prevClose), average: volume === 0 ? null : formatMoney(divideHalfUp(turnover, volume)),
       totalVolume: volume, totalTurnover: formatMoney(turnover), listedVolume: s.listedVolume, listedTurnover: formatMoney(s.listedTurnover),
       blockVolume: s.blockVolume, blockTurnover: formatMoney(s.blockTurnover), auctionVolume: s.auctionVolume,
@@ -298,7 +300,7 @@ export function toCsv<T extends object>(rows: readonly T[], columns: readonly (k
 
 export const CSV_COLUMNS = {
   trades: ['date', 'tradeId', 'seq', 'time', 'symbol', 'mode', 'price', 'quantity', 'amount', 'buyAccountId', 'sellAccountId', 'buyOrderId', 'sellOrderId', 'blockId', 'buyFee', 'sellFee'] as (keyof TradeRegisterRow & string)[],
-  market: ['date', 'symbol', 'prevClose', 'open', 'high', 'low', 'close', 'changePct', 'average', 'totalVolume', 'totalTurnover', 'listedVolume', 'listedTurnover', 'blockVolume', 'blockTurnover', 'auctionVolume', 'auctionTurnover', 'trades', 'cumulativeVolume', 'cumulativeTurnover'] as (keyof MarketReportRow & string)[],
+  market: ['date', 'symbol', 'prevClose', 'open', 'high', 'low', 'last', 'close', 'changePct', 'average', 'totalVolume', 'totalTurnover', 'listedVolume', 'listedTurnover', 'blockVolume', 'blockTurnover', 'auctionVolume', 'auctionTurnover', 'trades', 'cumulativeVolume', 'cumulativeTurnover'] as (keyof MarketReportRow & string)[],
   largeHolders: ['date', 'accountId', 'symbol', 'holding', 'threshold', 'since', 'dueDate', 'filed', 'overdue'] as (keyof LargeHolderRow & string)[],
   statements: ['date', 'accountId', 'member', 'kind', 'seq', 'time', 'ref', 'symbol', 'side', 'mode', 'price', 'quantity', 'amount', 'fee', 'cash', 'tonnes', 'reference'] as const,
 };

@@ -365,7 +365,8 @@ const REPORT_ROWS = {
     type: 'object',
     description: 'an instrument\'s day: prices of listed trades, volumes and turnover by mode, the official close',
     properties: {
-      date: DAY, symbol: TEXT, prevClose: MONEY_TEXT, open: MONEY_TEXT, high: MONEY_TEXT_OR_NULL, low: MONEY_TEXT_OR_NULL, close: MONEY_TEXT,
+      date: DAY, symbol: TEXT, prevClose: MONEY_TEXT, open: MONEY_TEXT, high: MONEY_TEXT_OR_NULL, low: MONEY_TEXT_OR_NULL,
+      last: { ...MONEY_TEXT_OR_NULL, description: 'the last listed trade\'s price; null with none (absent on days closed before it was reported)' }, close: MONEY_TEXT,
       changePct: MONEY_SIGNED, average: MONEY_TEXT_OR_NULL, totalVolume: TONNES, totalTurnover: MONEY_TEXT, listedVolume: TONNES,
       listedTurnover: MONEY_TEXT, blockVolume: TONNES, blockTurnover: MONEY_TEXT, auctionVolume: TONNES, auctionTurnover: MONEY_TEXT,
       trades: { type: 'integer' }, cumulativeVolume: TONNES, cumulativeTurnover: MONEY_TEXT,

@@ -79,7 +79,7 @@ interface ExpectedStatement {
 
 const STATEMENT_COLUMNS = ['date', 'accountId', 'member', 'kind', 'seq', 'time', 'ref', 'symbol', 'side', 'mode', 'price', 'quantity', 'amount', 'fee', 'cash', 'tonnes', 'reference'];
 const TRADE_COLUMNS = ['date', 'tradeId', 'seq', 'time', 'symbol', 'mode', 'price', 'quantity', 'amount', 'buyAccountId', 'sellAccountId', 'buyOrderId', 'sellOrderId', 'blockId', 'buyFee', 'sellFee'];
-const MARKET_COLUMNS = ['date', 'symbol', 'prevClose', 'open', 'high', 'low', 'close', 'changePct', 'average', 'totalVolume', 'totalTurnover', 'listedVolume', 'listedTurnover', 'blockVolume', 'blockTurnover', 'auctionVolume', 'auctionTurnover', 'trades', 'cumulativeVolume', 'cumulativeTurnover'];
+const MARKET_COLUMNS = ['date', 'symbol', 'prevClose', 'open', 'high', 'low', 'last', 'close', 'changePct', 'average', 'totalVolume', 'totalTurnover', 'listedVolume', 'listedTurnover', 'blockVolume', 'blockTurnover', 'auctionVolume', 'auctionTurnover', 'trades', 'cumulativeVolume', 'cumulativeTurnover'];
 const HOLDER_COLUMNS = ['date', 'accountId', 'symbol', 'holding', 'threshold', 'since', 'dueDate', 'filed', 'overdue'];
 
 /** The CSV the rows must give: a header, one line per row, LF; none of these values needs quoting. */
@@ -203,7 +203,7 @@ t.test('two trading days through the sequencer and journal, settled and written'
   t.equal(halfUp(260_566_970, 62_833), 4147);
   t.equal(halfUp(16 * 10_000, 4067), 39);
   const market1 = {
-    date: DAY1, symbol: 'HBEA', prevClose: '40.67', open: '40.70', high: '40.90', low: '40.70', close: '40.83', changePct: '0.39',
+    date: DAY1, symbol: 'HBEA', prevClose: '40.67', open: '40.70', high: '40.90', low: '40.70', last: '40.90', close: '40.83', changePct: '0.39',
     average: '41.47', totalVolume: 62_833, totalTurnover: '2605669.70', listedVolume: 2833, listedTurnover: '115669.70',
     blockVolume: 60_000, blockTurnover: '2490000.00', auctionVolume: 0, auctionTurnover: '0.00', trades: 5,
     cumulativeVolume: 62_833, cumulativeTurnover: '2605669.70',
@@ -352,7 +352,7 @@ t.test('two trading days through the sequencer and journal, settled and written'
   t.equal(halfUp(17 * 10_000, 4083), 42);
   const t0932 = iso(DAY2, '09:32');
   const market2 = {
-    date: DAY2, symbol: 'HBEA', prevClose: '40.83', open: '41.00', high: '41.00', low: '41.00', close: '41.00', changePct: '0.42',
+    date: DAY2, symbol: 'HBEA', prevClose: '40.83', open: '41.00', high: '41.00', low: '41.00', last: '41.00', close: '41.00', changePct: '0.42',
     average: '41.00', totalVolume: 1000, totalTurnover: '41000.00', listedVolume: 1000, listedTurnover: '41000.00',
     blockVolume: 0, blockTurnover: '0.00', auctionVolume: 0, auctionTurnover: '0.00', trades: 1,
     cumulativeVolume: 63_833, cumulativeTurnover: '2646669.70',
