@@ -263,7 +263,9 @@ export class BlockDesk {
       const acct = this.engine.accountFor(accountId, member);
       if (refused(acct)) return acct;
       if (acct !== block.proposer && block.counterparty !== null && acct !== block.counterparty) {
-        return noSuchBlock(blockId);
+        // The member is party to it with another account: say which, not that the block is unknown.
+        const own = [block.proposer, block.counterparty].filter((a) => a.member === member).map((a) => a.id);
+        return reject('NOT_A_PARTY', `account ${acct.id} is not a party to block ${blockId}, which is between accounts ${block.proposer.id} and ${block.counterparty.id}: name ${own.join(' or ')}`);
       }
       return [block, acct];
     }

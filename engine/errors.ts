@@ -16,6 +16,7 @@ export const REJECT_CODES = {
   UNKNOWN_BID: { status: 404, meaning: 'no bid of the caller in that auction has that id' },
   NOT_PERMITTED: { status: 403, meaning: 'the caller\'s role may not issue this command' },
   ACCOUNT_NOT_OWNED: { status: 403, meaning: 'the account belongs to another member' },
+  NOT_A_PARTY: { status: 403, meaning: 'the account named is the caller\'s but not a party to the block trade, which the caller\'s member is party to with another account' },
   VENUE_NOT_ADMITTED: { status: 403, meaning: 'the account is not admitted to the instrument\'s venue' },
   ACCOUNT_EXISTS: { status: 409, meaning: 'an account with that id exists already' },
   INSTRUMENT_EXISTS: { status: 409, meaning: 'an instrument with that symbol is listed already' },

@@ -106,6 +106,13 @@ const CASES: Record<RejectCode, (t: Asserts, h: Harness) => void> = {
     ok(h.member('S1', { type: 'withdrawBlock', blockId: block }));
     expectReject(t, h, () => h.member('B1', { type: 'acceptBlock', blockId: block }), 'BLOCK_NOT_OPEN');
   },
+  NOT_A_PARTY: (t, h) => {
+    h.open('B1-B', { cash: '1000.00' });
+    const block = blockIdOf(h.member('S1', proposal()));
+    // B1 is party to it with B1-A: naming its other account is not "no such block".
+    expectReject(t, h, () => h.member('B1', { type: 'acceptBlock', blockId: block, accountId: 'B1-B' }), 'NOT_A_PARTY', 'account B1-B is not a party to block 1, which is between accounts S1-A and B1-A: name B1-A');
+    expectReject(t, h, () => h.member('B1', { type: 'counterBlock', blockId: block, accountId: 'B1-B', price: 5700, quantity: 100_000 }), 'NOT_A_PARTY', 'name B1-A');
+  },
   NOT_YOUR_TURN: (t, h) => {
     const block = blockIdOf(h.member('S1', proposal()));
     expectReject(t, h, () => h.member('S1', { type: 'acceptBlock', blockId: block }), 'NOT_YOUR_TURN', 'B1-A');

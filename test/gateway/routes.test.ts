@@ -290,6 +290,8 @@ t.test('block trades: only the parties see and act on a proposal', async (t) => 
   await unknownToM3(id, 'while it is open');
   expectError(t, await api('DELETE', `/v1/block-trades/${id}`, { key: 'M2' }), [403, 404, 409], ['UNKNOWN_BLOCK', 'NOT_PERMITTED', 'NOT_YOUR_TURN'], undefined, 'the counterparty cannot withdraw the proposer\'s proposal');
   expectError(t, await api('POST', `/v1/block-trades/${id}/accept`, { key: 'M1', body: {} }), 409, 'NOT_YOUR_TURN');
+  // The counterparty's member naming another of its accounts is told which one is the party.
+  expectError(t, await api('POST', `/v1/block-trades/${id}/accept`, { key: 'M2', body: { accountId: 'M2-C2' } }), 403, 'NOT_A_PARTY', /between accounts M1-C1 and M2-C1: name M2-C1/);
   expectError(t, await api('POST', '/v1/block-trades/99999/accept', { key: 'M2', body: {} }), 404, 'UNKNOWN_BLOCK');
 
   const seenBy = async (key: string) => ((await api('GET', '/v1/block-trades', { key })).body as { blockId: string }[]).map((b) => b.blockId);
