@@ -204,7 +204,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     return checked;
   });
 
-  app.setErrorHandler((err: Error & { validation?: { keyword?: string; instancePath?: string; params?: Record<string, unknown>; parentSchema?: { pattern?: string }; data?: unknown }[]; validationContext?: string; statusCode?: number; code?: string }, req, reply) => {
+  app.setErrorHandler((err: Error & { validation?: { keyword?: string; instancePath?: string; params?: Record<string, unknown>; parentSchema?: { pattern?: string; properties?: Record<string, unknown> }; data?: unknown }[]; validationContext?: string; statusCode?: number; code?: string }, req, reply) => {
     if (err.validation) {
       const first = err.validation[0];
       const where = err.validationContext ?? 'the request';
@@ -225,6 +225,10 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       // A missing property is named as a path, as every other refusal names its field (Ajv says
       // "must have required property 'reason'").
       if (first?.keyword === 'required') return fail(reply, 400, 'INVALID_REQUEST', `${where}${first.instancePath ?? ''}/${String(first.params?.missingProperty)} is required`);
+      // A body that must name something (a modification) says what it may name.
+      if (first?.keyword === 'minProperties') {
+        return fail(reply, 400, 'INVALID_REQUEST', `${where}${first.instancePath ?? ''} must name at least one of ${Object.keys(first.parentSchema?.properties ?? {}).join(', ')}`);
+      }
       // An unknown property is named (Ajv's own message does not say which one).
       const extra = first?.keyword === 'additionalProperties' ? String(first.params?.additionalProperty ?? '') : null;
       const message = extra === null ? err.message

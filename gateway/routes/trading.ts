@@ -166,7 +166,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   app.patch<{ Params: { orderId: string }; Body: { quantity?: number; price?: string } }>('/v1/orders/:orderId', {
     ...member,
     schema: {
-      params: params({ orderId: ID }), body: body({ quantity: QUANTITY, price: PRICE }),
+      params: params({ orderId: ID }), body: { ...body({ quantity: QUANTITY, price: PRICE }), minProperties: 1 },
       response: { 200: ORDER_REPLY, ...errorReplies(400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503) },
     },
   }, async (req, reply) => {

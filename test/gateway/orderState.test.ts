@@ -6,7 +6,7 @@
 // sellers nothing tells the sides apart).
 import { readFileSync, rmSync } from 'node:fs';
 import t from 'tap';
-import { expectOk, KEYS, startServer, subscribedSocket, type TestServer } from '../support/server.ts';
+import { expectError, expectOk, KEYS, startServer, subscribedSocket, type TestServer } from '../support/server.ts';
 
 let clock = Date.parse('2026-03-10T10:00:00+08:00');
 let s: TestServer = await startServer({ now: () => clock });
@@ -107,6 +107,9 @@ t.test("an order's time is when it last changed, wherever it is read", async (t)
   expectOk(t, reduced, 200, 'reduced at 10:20 (keeping its place in the queue)');
   t.equal(reduced.body.order.time, at('10:20'), 'the answer');
   t.same(await readBack(id), Array(4).fill(at('10:20')), 'reduced: 10:20 everywhere');
+  const empty = await s.api('PATCH', `/v1/orders/${id}`, { key: 'M1', body: {} });
+  expectError(t, empty, 400, 'INVALID_REQUEST', /quantity.*price|price.*quantity/, 'a modification naming nothing is not of the route\'s form');
+  t.equal(empty.headers.get('x-exchange-seq'), null, 'refused before it is a command: not journaled');
 
   clock = Date.parse(at('10:30'));
   const picked = await order('M2', { accountId: 'M2-C1', side: 'buy', type: 'pick', targetOrderId: id, quantity: 5 });
