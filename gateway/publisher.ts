@@ -20,7 +20,7 @@ import { blockView } from './routes/trading.ts';
 import { auctionView, bidView } from './routes/auctions.ts';
 import { warningView } from './replies.ts';
 import { fillsOf, statusAfterFill } from './history.ts';
-import { noSuchInstrument, orderView, ownedBy } from './http.ts';
+import { fillView, noSuchInstrument, orderView, ownedBy } from './http.ts';
 import { frameHeaderLength, textFrame } from './frames.ts';
 
 const BOOK_LEVELS = 20;
@@ -691,12 +691,11 @@ export class Publisher {
     const maker = t.mode === 'listed' ? this.g.history.makerAfter(t) : undefined;
     for (const f of fillsOf(t)) {
       this.toMember(f.accountId, () => ({
+        // GET /v1/fills's record, and the order as the trade left it.
         fill: {
-          tradeId: String(f.tradeId), orderId: idText(f.orderId), accountId: f.accountId, symbol: f.symbol,
-          side: f.side, mode: f.mode, price: formatMoney(f.price), quantity: f.quantity, fee: formatMoney(f.fee),
+          ...fillView(f),
           remaining: f.side === 'buy' ? t.buyRemaining : t.sellRemaining,
           orderStatus: f.orderId === null ? null : statusAfterFill(f.side === 'buy' ? t.buyRemaining : t.sellRemaining),
-          time: isoTime(f.time),
         },
       }));
       if (maker !== undefined && f.orderId === maker.orderId) this.toMember(maker.accountId, () => ({ report: orderView(maker) }));

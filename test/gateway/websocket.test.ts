@@ -236,6 +236,24 @@ t.test('a block between two accounts of one member reaches that member once per 
   await d.close();
 });
 
+t.test("a fill on orders is GET /v1/fills's record with the order's remaining and status: a block's names its block", async (t) => {
+  const d = await openSocket(s.wsUrl);
+  d.send({ op: 'auth', key: KEYS.M2 });
+  await d.next((m) => m.type === 'authenticated');
+  d.send({ op: 'subscribe', channels: ['orders'] });
+  await d.next((m) => m.channel === 'orders' && m.type === 'snapshot');
+  const p = await api('POST', '/v1/block-trades', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', price: '57.00', quantity: 100000, counterpartyAccountId: 'M2-C1' } });
+  t.equal(p.status, 201, 'M1 proposes to M2-C1');
+  const id = p.body.block.blockId as string;
+  const accepted = await api('POST', `/v1/block-trades/${id}/accept`, { key: 'M2', body: { accountId: 'M2-C1' } });
+  t.equal(accepted.status, 200, 'M2 accepts');
+  const fill = (await d.next((m) => m.fill?.blockId === id)).fill;
+  const record = ((await api('GET', '/v1/fills', { key: 'M2' })).body as { tradeId: string; side: string }[]).find((f) => f.tradeId === fill.tradeId && f.side === 'buy');
+  t.same(fill, { ...record, remaining: 0, orderStatus: null }, 'the same fields and values');
+  t.match(fill, { blockId: id, orderId: null, mode: 'block', amount: '5700000.00', quantity: 100000 });
+  await d.close();
+});
+
 t.test("the orders snapshot holds the open block proposals the member is party to, as the block messages leave them", async (t) => {
   const snapshotOf = async (key: string) => {
     const c = await openSocket(s.wsUrl);
