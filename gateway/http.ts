@@ -328,7 +328,9 @@ export function accountsFor(g: Gateway, req: FastifyRequest, reply: FastifyReply
 /** 404 UNKNOWN_ACCOUNT for an account that does not exist, 403 ACCOUNT_NOT_OWNED for another member's. */
 export function notYours(g: Gateway, reply: FastifyReply, accountId: string, mine: readonly string[]) {
   const known = g.engine.account(accountId) !== undefined;
-  return fail(reply, known ? 403 : 404, known ? 'ACCOUNT_NOT_OWNED' : 'UNKNOWN_ACCOUNT', `account ${accountId} is not one of yours (${mine.join(', ') || 'none'})`);
+  const yours = mine.join(', ') || 'none';
+  return known ? fail(reply, 403, 'ACCOUNT_NOT_OWNED', `account ${accountId} is not one of yours (${yours})`)
+    : fail(reply, 404, 'UNKNOWN_ACCOUNT', `there is no account ${accountId} (yours: ${yours})`);
 }
 
 /**

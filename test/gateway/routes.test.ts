@@ -168,7 +168,7 @@ t.test('POST /v1/orders: accepted with the order and its fills; refused with the
   expectError(t, await api('POST', '/v1/orders', { key: 'M1', body: orderBody({ accountId: undefined }) }), 400, 'ACCOUNT_REQUIRED', /M1-C1/, 'several accounts, none named');
   expectError(t, await api('POST', '/v1/orders', { key: 'M1', body: orderBody({ accountId: 'M2-C1' }) }), 403, 'ACCOUNT_NOT_OWNED', undefined, "another member's account");
   // An account that does not exist is 404 and another member's 403, on every route that names one.
-  expectError(t, await api('POST', '/v1/orders', { key: 'M1', body: orderBody({ accountId: 'NOBODY-1' }) }), 404, 'UNKNOWN_ACCOUNT', undefined, 'an unknown account');
+  expectError(t, await api('POST', '/v1/orders', { key: 'M1', body: orderBody({ accountId: 'NOBODY-1' }) }), 404, 'UNKNOWN_ACCOUNT', /^there is no account NOBODY-1 \(yours: M1-/, 'an unknown account: not in the words of another member\'s');
   for (const path of ['/v1/orders', '/v1/fills', '/v1/account']) {
     expectError(t, await api('GET', `${path}?accountId=NOBODY-1`, { key: 'M1' }), 404, 'UNKNOWN_ACCOUNT', /NOBODY-1/, `${path}, an unknown account`);
     expectError(t, await api('GET', `${path}?accountId=M2-C1`, { key: 'M1' }), 403, 'ACCOUNT_NOT_OWNED', /M2-C1/, `${path}, another member's account`);
