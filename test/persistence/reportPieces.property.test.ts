@@ -8,18 +8,16 @@ import fc from 'fast-check';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { csvPieces, inPieces } from '../../engine/index.ts';
+import { csvCell, csvPieces, inPieces } from '../../engine/index.ts';
 import { writeDurably } from '../../persistence/files.ts';
 import { jsonPieces } from '../../persistence/settlementWriter.ts';
 
-/** The CSV of rows as one string, as the reports were written before pieces. */
-const csvAsOne = (rows: Record<string, unknown>[], columns: string[]) => {
-  const quote = (v: unknown) => {
-    const s = v === null || v === undefined ? '' : String(v);
-    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [columns.join(','), ...rows.map((r) => columns.map((c) => quote(r[c])).join(','))].join('\n') + '\n';
-};
+/** The CSV of rows as one string, as the reports were written before pieces (each cell by csvCell). */
+const csvAsOne = (rows: Record<string, unknown>[], columns: string[]) =>
+  [columns.join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
+
+/** A CSV cell's text, unquoted. */
+const unquoted = (cell: string) => (cell.startsWith('"') ? cell.slice(1, -1).replace(/""/g, '"') : cell);
 
 const row = fc.record({
   a: fc.string(), b: fc.oneof(fc.integer(), fc.constant(null), fc.string({ unit: 'grapheme' })),
@@ -35,6 +33,23 @@ t.test('CSV pieces make the header and a line per row', async (t) => {
   const columns = ['a', 'b', 'd'];
   fc.assert(fc.property(fc.array(row, { maxLength: 30 }), (rows) => [...csvPieces(rows, columns as (keyof typeof rows[number] & string)[])].join('') === csvAsOne(rows, columns)), { numRuns: 300 });
   t.pass('300 lists of rows');
+});
+
+t.test('a CSV cell never starts a formula, keeps a number as it is, and is its text led at most by an apostrophe', async (t) => {
+  const text = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.constantFrom('=1+2', '+1', '-1', '-12.50', '-', '@A1', '\t=1', '\r=1', "'=1", '-2+3', '- 1', '-1e5'),
+    fc.tuple(fc.constantFrom('=', '+', '-', '@', '\t', '\r'), fc.string()).map(([a, b]) => a + b));
+  fc.assert(fc.property(fc.oneof(text, fc.integer(), fc.constant(null)), (v) => {
+    const given = v === null ? '' : String(v);
+    const cell = unquoted(csvCell(v));
+    const neutralised = cell !== given;
+    if (neutralised && cell !== `'${given}`) return false;
+    if (/^[=+@\t\r]/.test(cell)) return false;
+    if (/^-/.test(cell) && !/^-\d+(\.\d+)?$/.test(cell)) return false;
+    // A number (a negative one too) is never changed.
+    return !(typeof v === 'number' || /^-?\d+(\.\d+)?$/.test(given)) || !neutralised;
+  }), { numRuns: 2000 });
+  t.equal(csvCell('-1234.50'), '-1234.50', 'a negative amount as it is');
+  t.equal(csvCell('=HYPERLINK("x")'), '"\'=HYPERLINK(""x"")"', 'led by an apostrophe, then quoted');
 });
 
 t.test('a report of many megabytes: many pieces, none much over a megabyte, the same text', async (t) => {
