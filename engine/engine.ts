@@ -683,7 +683,7 @@ export class Engine {
     const order = this.openOrders.get(orderId);
     if (order === undefined || order.account.member !== member) {
       if (order === undefined && orderId < this.nextOrderId) return reject('ORDER_NOT_OPEN', `order ${orderId} is no longer open (filled, cancelled or expired)`);
-      return reject('UNKNOWN_ORDER', `you have no order ${orderId}`);
+      return reject('UNKNOWN_ORDER', `you have no order ${orderId} today`);
     }
     return order;
   }

@@ -153,7 +153,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
    */
   const refuseChange = (req: FastifyRequest, reply: FastifyReply, r: Result & { ok: false }, orderId: number) =>
     r.code === 'ORDER_NOT_OPEN' && findOrder(req, orderId) === undefined
-      ? fail(reply, 404, 'UNKNOWN_ORDER', `you have no order ${orderId}`)
+      ? fail(reply, 404, 'UNKNOWN_ORDER', `you have no order ${orderId} today`)
       : refuse(reply, r);
 
   app.get<{ Params: { orderId: string } }>('/v1/orders/:orderId', {
