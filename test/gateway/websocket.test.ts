@@ -218,12 +218,18 @@ t.test('authenticating again as another member moves the orders channel with it 
   await api('DELETE', `/v1/orders/${m2.body.order.orderId}`, { key: 'M2' });
 });
 
+/** A socket authenticated with `key` and subscribed to its orders channel, its snapshot received. */
+async function ordersOf(key: string): Promise<SocketClient> {
+  const c = await openSocket(s.wsUrl);
+  c.send({ op: 'auth', key });
+  await c.next((m) => m.type === 'authenticated');
+  c.send({ op: 'subscribe', channels: ['orders'] });
+  await c.next((m) => m.channel === 'orders' && m.type === 'snapshot');
+  return c;
+}
+
 t.test('a block between two accounts of one member reaches that member once per change', async (t) => {
-  const d = await openSocket(s.wsUrl);
-  d.send({ op: 'auth', key: KEYS.M1 });
-  await d.next((m) => m.type === 'authenticated');
-  d.send({ op: 'subscribe', channels: ['orders'] });
-  await d.next((m) => m.channel === 'orders' && m.type === 'snapshot');
+  const d = await ordersOf(KEYS.M1);
   const p = await api('POST', '/v1/block-trades', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', price: '57.00', quantity: 100000, counterpartyAccountId: 'M1-I1' } });
   t.equal(p.status, 201, 'proposed');
   const id = p.body.block.blockId as string;
@@ -237,11 +243,7 @@ t.test('a block between two accounts of one member reaches that member once per 
 });
 
 t.test("a fill on orders is GET /v1/fills's record with the order's remaining and status: a block's names its block", async (t) => {
-  const d = await openSocket(s.wsUrl);
-  d.send({ op: 'auth', key: KEYS.M2 });
-  await d.next((m) => m.type === 'authenticated');
-  d.send({ op: 'subscribe', channels: ['orders'] });
-  await d.next((m) => m.channel === 'orders' && m.type === 'snapshot');
+  const d = await ordersOf(KEYS.M2);
   const p = await api('POST', '/v1/block-trades', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', price: '57.00', quantity: 100000, counterpartyAccountId: 'M2-C1' } });
   t.equal(p.status, 201, 'M1 proposes to M2-C1');
   const id = p.body.block.blockId as string;
@@ -256,13 +258,9 @@ t.test("a fill on orders is GET /v1/fills's record with the order's remaining an
 
 t.test("the orders snapshot holds the open block proposals the member is party to, as the block messages leave them", async (t) => {
   const snapshotOf = async (key: string) => {
-    const c = await openSocket(s.wsUrl);
-    c.send({ op: 'auth', key });
-    await c.next((m) => m.type === 'authenticated');
-    c.send({ op: 'subscribe', channels: ['orders'] });
-    const snap = await c.next((m) => m.channel === 'orders' && m.type === 'snapshot');
+    const c = await ordersOf(key);
     await c.close();
-    return snap;
+    return c.on('orders')[0];
   };
   const before = await snapshotOf(KEYS.M2); // kept, then dropped by the proposal below
   const p = await api('POST', '/v1/block-trades', { key: 'M1', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', price: '57.00', quantity: 100000, counterpartyAccountId: 'M2-C1' } });
