@@ -9,7 +9,7 @@
 // batch instead of a row object, a checksum and a parse per command.
 import Database from 'better-sqlite3';
 import { crc32 } from 'node:zlib';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command, EndOfDayEvent, EngineEvent } from '../engine/index.ts';
 
@@ -83,6 +83,38 @@ export function writeBatch(db: Database.Database, p: BatchPayload): void {
   holder.journalWrite(p);
 }
 
+/**
+ * The high-water mark of the journal, beside it in `journal.committed`: the last batch committed
+ * and its last seq, written (not synced) after each commit. A start whose journal ends before it
+ * lost committed, acknowledged batches (a -wal file deleted, cut short or damaged: SQLite ends its
+ * log at the first bad frame and says nothing) and stops instead of handing their ids out again.
+ * Self-contained (the writer thread runs this very function's source): `write` is fs.writeSync.
+ */
+export function markCommitted(write: (fd: number, text: string, position: number) => unknown, fd: number, batch: number, seq: number): void {
+  // One fixed-length record at the start of the file: never a mix of two.
+  write(fd, `${batch} ${seq}`.padEnd(42) + '\n', 0);
+}
+
+export const COMMIT_MARK = 'journal.committed';
+
+/** The mark in `dir` (null: none, or not one the exchange wrote, which guards nothing). */
+export function readCommitMark(dir: string): { batch: number; seq: number } | null {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, COMMIT_MARK), 'latin1');
+  } catch {
+    return null;
+  }
+  const m = /^(\d{1,15}) (\d{1,15}) *\n$/.exec(text);
+  return m === null ? null : { batch: Number(m[1]), seq: Number(m[2]) };
+}
+
+/** Opens the mark file for writing in place (created if missing, never truncated). */
+export function openCommitMark(dir: string): number {
+  const path = join(dir, COMMIT_MARK);
+  return openSync(path, existsSync(path) ? 'r+' : 'w');
+}
+
 /** The events kept as facts: what settlement, order and fill history, K-lines and the day's risk warnings need. */
 const FACT_TYPES = new Set(['order', 'trade', 'account', 'block', 'auction', 'auctionBid', 'largeHolder', 'endOfDay', 'warning']);
 export const isFact = (e: EngineEvent): boolean => FACT_TYPES.has(e.type);
@@ -118,6 +150,8 @@ export class Journal {
   /** The ends of day as last read, with the row count and last seq they were read at. */
   private ends: { n: number; last: number | null; events: readonly EndOfDayEvent[] } | null = null;
   private tradesOfBatch: Database.Statement | null = null;
+  /** The commit mark's file, once this connection commits (see markCommitted). */
+  private markFd: number | null = null;
 
   /**
    * Non-zero while the journal's writer thread is writing a batch (persistence/writer.ts sets it):
@@ -140,6 +174,7 @@ export class Journal {
     const file = join(dir, 'journal.sqlite');
     this.file = file;
     this.synchronous = options.synchronous ?? 'FULL';
+    if (!readonly) checkAgainstMark(dir, file);
     try {
       this.db = new Database(file, readonly ? { readonly: true, fileMustExist: true } : {});
     } catch (e) {
@@ -161,11 +196,8 @@ export class Journal {
     } catch (e) {
       this.db.close();
       // SQLite's own words ("file is not a database") name neither the file nor what to do.
-      const code = (e as { code?: unknown }).code;
-      if (code === 'SQLITE_NOTADB' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))) {
-        throw new JournalError(`${file} is damaged (${(e as Error).message}): start-up stops rather than trade on a broken history: restore the journal from a copy`);
-      }
-      throw cannotOpen(file, e);
+      const told = damaged(file, e);
+      throw told instanceof JournalError ? told : cannotOpen(file, e);
     }
   }
 
@@ -176,7 +208,7 @@ export class Journal {
       // An empty or missing journal beside what an exchange leaves (its snapshots, settlement,
       // demo keys) is a lost journal, not a new directory: starting afresh would forget every
       // order and balance in silence and write new snapshots among the old ones.
-      const left = ['snapshots', 'settlement', 'keys.json'].filter((name) => existsSync(join(this.dir, name)));
+      const left = ['snapshots', 'settlement', 'keys.json', COMMIT_MARK].filter((name) => existsSync(join(this.dir, name)));
       if (left.length > 0) {
         throw new JournalError(`${file} is missing or empty, but ${this.dir} holds ${left.join(', ')} of an exchange that ran here: restore the journal, or move those away to start a new exchange in this directory`);
       }
@@ -281,6 +313,10 @@ export class Journal {
     // If this transaction throws, the error reaches the event loop and ends the process: the engine
     // has applied commands that are not durable, so it must not go on (recovery restarts it).
     writeBatch(this.db, payload);
+    if (payload.batch !== null) {
+      this.markFd ??= openCommitMark(this.dir);
+      markCommitted(writeSync, this.markFd, payload.batch[0], payload.batch[2]);
+    }
     this.lastCommitMs = performance.now() - started;
   }
 
@@ -425,7 +461,54 @@ export class Journal {
   close(): void {
     this.commit();
     this.db.close();
+    if (this.markFd !== null) closeSync(this.markFd);
+    this.markFd = null;
   }
+}
+
+/**
+ * SQLite's words for a damaged file ("database disk image is malformed", found wherever a read
+ * meets the damage) as a JournalError naming the file and what to do; any other error as it is.
+ */
+export function damaged(file: string, e: unknown): unknown {
+  const code = (e as { code?: unknown }).code;
+  if (e instanceof JournalError || !(code === 'SQLITE_NOTADB' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT')))) return e;
+  return new JournalError(`${file} is damaged (${(e as Error).message}): start-up stops rather than trade on a broken history: restore the journal from a copy`);
+}
+
+/**
+ * Refuses a journal that ends before the batch its commit mark names (see markCommitted). Read
+ * through a read-only connection, before the exchange's own opens the file: closing that one would
+ * checkpoint what SQLite can still read of the -wal and remove the file, with what lies past the
+ * damage. Anything else that is wrong with the file is left to the opening that follows to report.
+ */
+function checkAgainstMark(dir: string, file: string): void {
+  const mark = readCommitMark(dir);
+  if (mark === null || !existsSync(file)) return;
+  let db: Database.Database;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+  } catch {
+    return;
+  }
+  let last: { batch: number; seq: number };
+  try {
+    const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name));
+    // No tables at all: the whole journal was in the -wal (never checkpointed).
+    if (tables.size === 0) last = { batch: 0, seq: 0 };
+    else if (!tables.has('batches') || !tables.has('facts') || !tables.has('meta')) return;
+    else {
+      const row = db.prepare('SELECT MAX(batch) AS batch, MAX(last_seq) AS seq FROM (SELECT batch, last_seq FROM batches UNION ALL SELECT batch, last_seq FROM facts)').get() as { batch: number | null; seq: number | null };
+      const archived = db.prepare("SELECT value FROM meta WHERE key = 'archived_batch'").get() as { value: string } | undefined;
+      last = { batch: Math.max(row.batch ?? 0, Number(archived?.value ?? 0)), seq: row.seq ?? 0 };
+    }
+  } catch {
+    return;
+  } finally {
+    db.close();
+  }
+  if (last.batch >= mark.batch) return;
+  throw new JournalError(`${file} ends at seq ${last.seq} (batch ${last.batch}), but seq ${mark.seq} (batch ${mark.batch}) was committed and acknowledged here (${COMMIT_MARK}): its -wal file is missing, cut short or damaged, and starting would lose what came after seq ${last.seq} and hand its order ids out again. Nothing was changed: restore journal.sqlite with its -wal from a copy (to start on an older copy, knowing that what came after it is lost, remove ${join(dir, COMMIT_MARK)})`);
 }
 
 /**

@@ -10,14 +10,17 @@
 // would otherwise take every later commit into a file nobody will find again, and acknowledge it.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { writeBatch, type BatchPayload, type Journal } from './journal.ts';
+import { markCommitted, openCommitMark, writeBatch, type BatchPayload, type Journal } from './journal.ts';
 
-const THREAD = (writeBatchSource: string) => `
+const THREAD = (writeBatchSource: string, markCommittedSource: string) => `
 const { parentPort, workerData } = require('node:worker_threads');
 const { crc32 } = require('node:zlib');
-const { statSync } = require('node:fs');
+const { statSync, writeSync, closeSync } = require('node:fs');
 const Database = require(workerData.sqlite);
 const writeBatch = ${writeBatchSource};
+const markCommitted = ${markCommittedSource};
+// The commit mark's file (opened by the main thread): written after each commit.
+const markFd = workerData.markFd;
 const file = workerData.file;
 // Set while a batch is written: the settlement thread begins no transaction meanwhile.
 const busy = new Int32Array(workerData.busy);
@@ -46,7 +49,7 @@ const stillThere = (batch) => {
 // gap in the journal. Every later batch is refused with the first failure.
 let failure = null;
 parentPort.on('message', (message) => {
-  if (message === 'close') { db.close(); parentPort.postMessage('closed'); return; }
+  if (message === 'close') { db.close(); closeSync(markFd); parentPort.postMessage('closed'); return; }
   if (failure !== null) { parentPort.postMessage({ id: message.id, error: 'not written after an earlier batch failed: ' + failure }); return; }
   const started = performance.now();
   Atomics.store(busy, 0, 1);
@@ -55,6 +58,7 @@ parentPort.on('message', (message) => {
     if (batch !== null && batch[4] === null) batch[4] = crc32(batch[3]);
     writeBatch(db, message.payload);
     stillThere(batch);
+    if (batch !== null) markCommitted(writeSync, markFd, batch[0], batch[2]);
     parentPort.postMessage({ id: message.id, ms: performance.now() - started });
   } catch (e) {
     failure = e.message;
@@ -74,8 +78,8 @@ export class BackgroundWriter {
 
   constructor(journal: Journal) {
     const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(THREAD(writeBatch.toString()), {
-      eval: true, workerData: { file: journal.file, synchronous: journal.synchronous, sqlite, busy: journal.writerBusy.buffer },
+    this.worker = new Worker(THREAD(writeBatch.toString(), markCommitted.toString()), {
+      eval: true, workerData: { file: journal.file, synchronous: journal.synchronous, sqlite, busy: journal.writerBusy.buffer, markFd: openCommitMark(journal.dir) },
     });
     this.worker.on('message', (m: { id: number; ms?: number; error?: string } | 'closed') => {
       if (m === 'closed') { this.closed?.(); return; }

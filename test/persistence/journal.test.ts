@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readlinkSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { Journal, JournalError, SCHEMA_VERSION } from '../../persistence/journal.ts';
+import { damaged, Journal, JournalError, SCHEMA_VERSION } from '../../persistence/journal.ts';
 import { BackgroundWriter } from '../../persistence/writer.ts';
 import type { Command, EngineEvent } from '../../engine/index.ts';
 import { batchRows as rows, tempFolder, type BatchRow } from '../support/exchangeProcess.ts';
@@ -636,4 +636,16 @@ t.test('facts by seq range: every range of many batches, some without facts, rea
   }
   t.ok(ranges > 100, `${ranges} ranges`);
   t.end();
+});
+
+t.test('SQLite finding damage wherever a start reads is told as the journal damaged, naming the file', async (t) => {
+  const malformed = Object.assign(new Error('database disk image is malformed'), { code: 'SQLITE_CORRUPT' });
+  const told = damaged('/data/journal.sqlite', malformed);
+  t.type(told, JournalError);
+  t.equal((told as Error).message, '/data/journal.sqlite is damaged (database disk image is malformed): start-up stops rather than trade on a broken history: restore the journal from a copy');
+  t.match((damaged('/d/journal.sqlite', Object.assign(new Error('x'), { code: 'SQLITE_CORRUPT_INDEX' })) as Error).message, /is damaged \(x\)/, 'every kind of corruption');
+  const other = new Error('EACCES');
+  t.equal(damaged('/d/journal.sqlite', other), other, 'anything else as it is');
+  const already = new JournalError('the journal is damaged at seq 5–6');
+  t.equal(damaged('/d/journal.sqlite', already), already, 'a JournalError as it is');
 });
