@@ -11,7 +11,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import {
-  INTERVAL_NAMES, KLINE_INTERVALS, dayOfDate, formatMoney, idText, isoTime, localMidnight, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderClosedEvent, type LargeHolderEvent, type TradeEvent,
+  INTERVAL_NAMES, KLINE_INTERVALS, dayOfDate, formatMoney, isoTime, localMidnight, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderClosedEvent, type LargeHolderEvent, type TradeEvent,
 } from '../engine/index.ts';
 import type { Committed } from '../persistence/sequencer.ts';
 import type { Gateway } from './http.ts';
