@@ -3,7 +3,7 @@
 // metrics, and the gateway, which opens only once recovery is complete. Used by the start command
 // and by the end-to-end tests alike.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { journalFile } from '../persistence/journal.ts';
 import type { FastifyInstance } from 'fastify';
 import { dateOfDay, Engine, firstTradingDay, localDay } from '../engine/index.ts';
 import { applySetup, loadMarkets, SETUP_ACTOR } from '../engine/setup.ts';
@@ -82,7 +82,7 @@ export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
   const setup = loadMarkets(o.marketsFile);
   // A directory without a journal is (or will be refused as) a new one: its set-up is tried now,
   // once; one with a journal keeps its own market and needs no trial.
-  const trial = existsSync(join(o.dataDir, 'journal.sqlite')) ? null : trySetup(setup, o.now ?? Date.now);
+  const trial = existsSync(journalFile(o.dataDir)) ? null : trySetup(setup, o.now ?? Date.now);
   const given = o.keys === undefined ? null : keyRing(o.keys, o.keysFile);
   const startup = new Startup();
   const standby = o.listen === undefined ? null : await StandbyServer.listen(o.listen.port, o.listen.host, startup);

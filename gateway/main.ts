@@ -7,13 +7,13 @@
 // commit, snapshot, exit (a second signal ends the drain); before it is ready, they stop the
 // recovery and exit.
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatMoney } from '../engine/index.ts';
 import { DEMO_MARKETS_FILE, withoutBom } from '../engine/setup.ts';
 import { startExchange, type Exchange } from './exchange.ts';
 import type { KeySpec } from './keys.ts';
-import { damaged } from '../persistence/journal.ts';
+import { damaged, journalFile } from '../persistence/journal.ts';
 
 const say = (s: string) => process.stdout.write(s + '\n');
 const USAGE = `usage: npm start -- [flags]   (each flag's environment variable in brackets)
@@ -178,7 +178,7 @@ exchange = await startExchange({
   logger: !values.quiet,
   signal: aborting.signal,
 }).catch((e: unknown) => {
-  if (!aborting.signal.aborted) return cannot('', damaged(join(resolve(values.data), 'journal.sqlite'), e));
+  if (!aborting.signal.aborted) return cannot('', damaged(journalFile(resolve(values.data)), e));
   say(`carbon exchange stopped before it was ready; ${resolve(values.data)} is intact`);
   return process.exit(0);
 });

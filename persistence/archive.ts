@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataLock } from './dataLock.ts';
 import { syncFolder } from './files.ts';
-import { Journal, JournalError } from './journal.ts';
+import { Journal, JournalError, journalFile } from './journal.ts';
 import { SnapshotStore } from './snapshots.ts';
 
 export interface ArchiveResult {
@@ -35,7 +35,7 @@ function archivedBatches(file: string): { batch: number; crc: number }[] {
 }
 
 export function archive(dataDir: string): ArchiveResult {
-  if (!existsSync(join(dataDir, 'journal.sqlite'))) throw new JournalError(`${dataDir} holds no journal (journal.sqlite): name the data directory of an exchange`);
+  if (!existsSync(journalFile(dataDir))) throw new JournalError(`${dataDir} holds no journal (journal.sqlite): name the data directory of an exchange`);
   // Not beside a running exchange: it would move what the exchange is using.
   const lock = DataLock.take(dataDir, 'the archive');
   let journal: Journal;

@@ -97,6 +97,21 @@ export function markCommitted(write: (fd: number, text: string, position: number
 
 export const COMMIT_MARK = 'journal.committed';
 
+/** The journal's file in a data directory. */
+export const journalFile = (dir: string): string => join(dir, 'journal.sqlite');
+
+/**
+ * The last batch number used and its last seq: archived batches leave `batches` but keep their
+ * facts (and the archive says how far it went), so the live table alone could hand a number out
+ * again. Each table's newest row by its key: no scan of the journal.
+ */
+function lastBatch(db: Database.Database): { batch: number; seq: number } {
+  const newest = (table: string) => db.prepare(`SELECT batch, last_seq AS seq FROM ${table} ORDER BY batch DESC LIMIT 1`).get() as { batch: number; seq: number } | undefined;
+  const live = [newest('batches'), newest('facts')].filter((r) => r !== undefined).sort((a, b) => b.batch - a.batch)[0];
+  const archived = db.prepare("SELECT value FROM meta WHERE key = 'archived_batch'").get() as { value: string } | undefined;
+  return { batch: Math.max(live?.batch ?? 0, Number(archived?.value ?? 0)), seq: live?.seq ?? 0 };
+}
+
 /** The mark in `dir` (null: none, or not one the exchange wrote, which guards nothing). */
 export function readCommitMark(dir: string): { batch: number; seq: number } | null {
   let text: string;
@@ -171,7 +186,7 @@ export class Journal {
   constructor(readonly dir: string, options: { synchronous?: 'FULL' | 'OFF'; readonly?: boolean } = {}) {
     const readonly = options.readonly === true;
     if (!readonly) ensureDirectory(dir);
-    const file = join(dir, 'journal.sqlite');
+    const file = journalFile(dir);
     this.file = file;
     this.synchronous = options.synchronous ?? 'FULL';
     if (!readonly) checkAgainstMark(dir, file);
@@ -188,11 +203,8 @@ export class Journal {
       this.checkSchema(file);
       // Another connection (the writer thread) may be writing: wait for it rather than fail.
       this.db.pragma('busy_timeout = 10000');
-      // The next batch number follows every one used: archived batches leave `batches` but keep
-      // their facts (and the archive says how far it went), so the live table alone could hand out
-      // a number again.
-      const last = this.db.prepare('SELECT MAX(n) AS n FROM (SELECT MAX(batch) AS n FROM batches UNION ALL SELECT MAX(batch) FROM facts)').get() as { n: number | null };
-      this.batchNo = Math.max(last.n ?? 0, Number(this.meta('archived_batch') ?? 0)) + 1;
+      // The next batch number follows every one used.
+      this.batchNo = lastBatch(this.db).batch + 1;
     } catch (e) {
       this.db.close();
       // SQLite's own words ("file is not a database") name neither the file nor what to do.
@@ -497,11 +509,7 @@ function checkAgainstMark(dir: string, file: string): void {
     // No tables at all: the whole journal was in the -wal (never checkpointed).
     if (tables.size === 0) last = { batch: 0, seq: 0 };
     else if (!tables.has('batches') || !tables.has('facts') || !tables.has('meta')) return;
-    else {
-      const row = db.prepare('SELECT MAX(batch) AS batch, MAX(last_seq) AS seq FROM (SELECT batch, last_seq FROM batches UNION ALL SELECT batch, last_seq FROM facts)').get() as { batch: number | null; seq: number | null };
-      const archived = db.prepare("SELECT value FROM meta WHERE key = 'archived_batch'").get() as { value: string } | undefined;
-      last = { batch: Math.max(row.batch ?? 0, Number(archived?.value ?? 0)), seq: row.seq ?? 0 };
-    }
+    else last = lastBatch(db);
   } catch {
     return;
   } finally {
