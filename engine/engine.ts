@@ -20,7 +20,7 @@ import { endOfDay } from './endOfDay.ts';
 import { buyFeeReserve, divideHalfUp, formatMoney, MAX_AMOUNT, parsePercent, priceFault, tradeFee, isPositiveInt } from './money.ts';
 import { BUY, Order, SELL, sideName, type Side, type TimeInForce } from './order.ts';
 import { restore, snapshot, stateHash, type EngineSnapshot } from './snapshot.ts';
-import { ACCOUNT_CLASSES, ProfileError, dateOfDay, dayOfDate, validateProfile, type AccountClass, type ClassLimit, type TradeMode } from './profile.ts';
+import { ACCOUNT_CLASSES, CODE_RE, ProfileError, dateOfDay, dayOfDate, validateProfile, type AccountClass, type ClassLimit, type TradeMode } from './profile.ts';
 
 export interface Accepted {
   ok: true;
@@ -51,7 +51,6 @@ export interface EngineOptions {
 }
 
 const ACCOUNT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
-const VENUE_RE = /^[A-Z][A-Z0-9-]{1,15}$/;
 const CLIENT_ORDER_ID_RE = /^[\x21-\x7e]{1,64}$/;
 
 /**
@@ -986,7 +985,7 @@ export class Engine {
     if (allocation > 0 && c.accountClass !== 'compliance') return reject('INVALID_COMMAND', 'only compliance accounts have an allocation');
     let venues: Set<string> | null = null;
     if (c.venues != null) {
-      if (!Array.isArray(c.venues) || c.venues.length === 0 || !c.venues.every((v) => typeof v === 'string' && VENUE_RE.test(v))) {
+      if (!Array.isArray(c.venues) || c.venues.length === 0 || !c.venues.every((v) => typeof v === 'string' && CODE_RE.test(v))) {
         return reject('INVALID_COMMAND', 'venues must be a non-empty list of venue codes such as "CEA"');
       }
       venues = new Set(c.venues);
@@ -1097,7 +1096,7 @@ export class Engine {
       if (e instanceof ProfileError) return reject('INVALID_COMMAND', e.message);
       throw e;
     }
-    if (typeof c.symbol !== 'string' || !/^[A-Z][A-Z0-9-]{1,15}$/.test(c.symbol)) {
+    if (typeof c.symbol !== 'string' || !CODE_RE.test(c.symbol)) {
       return reject('INVALID_COMMAND', 'symbol must be 2–16 capitals, digits or dashes, starting with a capital');
     }
     if (this.bySymbol.has(c.symbol)) return reject('INSTRUMENT_EXISTS', `${c.symbol} is listed already`);

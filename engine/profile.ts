@@ -85,7 +85,8 @@ const PROFILE_FIELDS = new Set([
   'pickQuantity', 'sessions', 'tradingWeekdays', 'holidays', 'closeRule', 'fees', 'admittedClasses', 'positionCaps',
   'largeHolder', 'auction', 'notes',
 ]);
-const SYMBOL_RE = /^[A-Z][A-Z0-9-]{1,15}$/;
+/** An instrument symbol or a venue code: 2–16 capitals, digits or dashes, starting with a capital. */
+export const CODE_RE = /^[A-Z][A-Z0-9-]{1,15}$/;
 const TIME_RE = /^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$/;
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -154,7 +155,7 @@ export function validateProfile(value: unknown, where: string, strictChecks = fa
   const p = obj(value, '(profile)');
   for (const key of Object.keys(p)) if (!PROFILE_FIELDS.has(key)) fail(key, `is not a profile field (known: ${[...PROFILE_FIELDS].join(', ')})`);
   // A venue code accounts can be given by name (a new listing's; profiles listed before the check replay as they were).
-  if (strictChecks && !(typeof p.venue === 'string' && /^[A-Z][A-Z0-9-]{1,15}$/.test(p.venue))) {
+  if (strictChecks && !(typeof p.venue === 'string' && CODE_RE.test(p.venue))) {
     fail('venue', 'must be a venue code of 2–16 capital letters, digits and dashes starting with a letter, such as "CEA"');
   }
   const profile: VenueProfile = {
@@ -198,7 +199,7 @@ export function validateProfile(value: unknown, where: string, strictChecks = fa
   (p.instruments as unknown[]).forEach((v, i) => {
     const o = strict(v, `instruments[${i}]`, ['symbol', 'name', 'vintage']);
     const symbol = str(o.symbol, `instruments[${i}].symbol`);
-    if (!SYMBOL_RE.test(symbol)) fail(`instruments[${i}].symbol`, 'must be 2–16 capitals, digits or dashes, starting with a capital');
+    if (!CODE_RE.test(symbol)) fail(`instruments[${i}].symbol`, 'must be 2–16 capitals, digits or dashes, starting with a capital');
     const earlier = strictChecks ? profile.instruments.findIndex((x) => x.symbol === symbol) : -1;
     if (earlier >= 0) fail(`instruments[${i}].symbol`, `lists ${symbol} a second time (also instruments[${earlier}])`);
     const vintage = o.vintage === null || o.vintage === undefined ? null : int(o.vintage, `instruments[${i}].vintage`, 2000, 2100);
