@@ -8,6 +8,7 @@
 // After each commit the thread checks that the journal's path still names the file it writes (and
 // its -wal file): a data directory deleted, or a journal moved or replaced, while the exchange runs
 // would otherwise take every later commit into a file nobody will find again, and acknowledge it.
+import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { markCommitted, openCommitMark, writeBatch, type BatchPayload, type Journal } from './journal.ts';
@@ -15,7 +16,7 @@ import { markCommitted, openCommitMark, writeBatch, type BatchPayload, type Jour
 const THREAD = (writeBatchSource: string, markCommittedSource: string) => `
 const { parentPort, workerData } = require('node:worker_threads');
 const { crc32 } = require('node:zlib');
-const { statSync, writeSync, closeSync } = require('node:fs');
+const { statSync, writeSync } = require('node:fs');
 const Database = require(workerData.sqlite);
 const writeBatch = ${writeBatchSource};
 const markCommitted = ${markCommittedSource};
@@ -49,7 +50,7 @@ const stillThere = (batch) => {
 // gap in the journal. Every later batch is refused with the first failure.
 let failure = null;
 parentPort.on('message', (message) => {
-  if (message === 'close') { db.close(); closeSync(markFd); parentPort.postMessage('closed'); return; }
+  if (message === 'close') { db.close(); parentPort.postMessage('closed'); return; }
   if (failure !== null) { parentPort.postMessage({ id: message.id, error: 'not written after an earlier batch failed: ' + failure }); return; }
   const started = performance.now();
   Atomics.store(busy, 0, 1);
@@ -75,11 +76,14 @@ export class BackgroundWriter {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (ms: number) => void; reject: (e: Error) => void }>();
   private closed: (() => void) | null = null;
+  /** The commit mark's file, written by the thread; opened and closed here (a thread closing a file its parent opened draws a warning from Node). */
+  private readonly markFd: number;
 
   constructor(journal: Journal) {
     const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.markFd = openCommitMark(journal.dir);
     this.worker = new Worker(THREAD(writeBatch.toString(), markCommitted.toString()), {
-      eval: true, workerData: { file: journal.file, synchronous: journal.synchronous, sqlite, busy: journal.writerBusy.buffer, markFd: openCommitMark(journal.dir) },
+      eval: true, workerData: { file: journal.file, synchronous: journal.synchronous, sqlite, busy: journal.writerBusy.buffer, markFd: this.markFd },
     });
     this.worker.on('message', (m: { id: number; ms?: number; error?: string } | 'closed') => {
       if (m === 'closed') { this.closed?.(); return; }
@@ -113,5 +117,6 @@ export class BackgroundWriter {
       this.worker.postMessage('close');
     });
     await this.worker.terminate();
+    closeSync(this.markFd);
   }
 }
