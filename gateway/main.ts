@@ -145,14 +145,23 @@ let exchange: Exchange | null = null;
 let stopping = false;
 const stop = async () => {
   if (stopping) {
-    // A second signal while it drains: shut down now.
-    if (exchange !== null) await exchange.close();
+    // A second signal while it drains: shut down now (the first signal's close tells how it ended).
+    if (exchange !== null) await exchange.close().catch(() => undefined);
     return;
   }
   stopping = true;
   if (exchange === null) return aborting.abort(new Error('stopped by a signal'));
   if (drainMs > 0) say(`carbon exchange draining for ${drainMs} ms (/readyz answers 503), then stopping; a second signal stops it now`);
-  await exchange.close();
+  await closeAndExit(exchange);
+};
+/** Closes the exchange and exits: 0 once it has closed, 1 saying why in one line if the close failed. */
+const closeAndExit = async (running: Exchange): Promise<never> => {
+  try {
+    await running.close();
+  } catch (e) {
+    process.stderr.write(`error: the shutdown did not finish: ${((e as Error).message ?? String(e)).replace(/\s*\n\s*/g, ' ')}\n`);
+    process.exit(1);
+  }
   process.exit(0);
 };
 process.on('SIGTERM', stop);
@@ -183,10 +192,7 @@ exchange = await startExchange({
   return process.exit(0);
 });
 // A signal after the start's last turn: the exchange is whole, and closes as usual.
-if (stopping) {
-  await exchange.close();
-  process.exit(0);
-}
+if (stopping) await closeAndExit(exchange);
 
 const { engine } = exchange.gateway;
 const r = exchange.recovered;

@@ -220,8 +220,16 @@ export class Sequencer {
     await this.committed();
     if (this.snapshotting !== null) await this.snapshotting;
     await this.snapshots?.closeThread();
-    if (this.snapshots !== null && this.engine.lastSequence > 0) this.snapshots.takeSync(this.engine);
+    // The snapshot only shortens the next start: one that cannot be written (a full disk) loses
+    // nothing, as the journal holds every command, and the shutdown goes on to close it.
+    let unsaved: Error | null = null;
+    try {
+      if (this.snapshots !== null && this.engine.lastSequence > 0) this.snapshots.takeSync(this.engine);
+    } catch (e) {
+      unsaved = e as Error;
+    }
     if (this.writer !== null) await this.writer.close();
+    if (unsaved !== null) process.stderr.write(`warning: the shutdown snapshot could not be written (${unsaved.message.replace(/\s*\n\s*/g, ' ')}): nothing is lost, as the journal holds every command; the next start replays it from the last snapshot taken before\n`);
   }
 
   /** Events of a committed batch, in order. */
