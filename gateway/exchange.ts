@@ -85,7 +85,7 @@ export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
   const trial = existsSync(journalFile(o.dataDir)) ? null : trySetup(setup, o.now ?? Date.now);
   const given = o.keys === undefined ? null : keyRing(o.keys, o.keysFile);
   const startup = new Startup();
-  const standby = o.listen === undefined ? null : await StandbyServer.listen(o.listen.port, o.listen.host, startup);
+  const standby = o.listen === undefined ? null : await StandbyServer.listen(o.listen.port, o.listen.host, startup, o.requestTimeoutMs);
   if (standby !== null) o.onListening?.(standby.address);
   let lock: DataLock | null = null;
   try {

@@ -1,7 +1,7 @@
 // `npm start`: the exchange on 127.0.0.1:8080 with the demo market unless told otherwise. Flags and
 // their environment variables: --port (PORT), --host (HOST), --data (DATA_DIR), --markets
 // (MARKETS_FILE), --keys (KEYS_FILE), --snapshot-every (SNAPSHOT_EVERY), --rate-limit (RATE_LIMIT),
-// --drain-ms (DRAIN_MS), --ws-per-address (WS_PER_ADDRESS), --quiet; --help (-h) prints them. A markets file named for a data directory that exists is checked
+// --drain-ms (DRAIN_MS), --ws-per-address (WS_PER_ADDRESS), --request-timeout-ms (REQUEST_TIMEOUT_MS), --quiet; --help (-h) prints them. A markets file named for a data directory that exists is checked
 // but not applied (a note says so). It listens before it recovers (probes answered, everything else
 // 503 RECOVERING until ready). SIGTERM and SIGINT shut down cleanly: drain (--drain-ms), stop intake,
 // commit, snapshot, exit (a second signal ends the drain); before it is ready, they stop the
@@ -13,21 +13,23 @@ import { formatMoney } from '../engine/index.ts';
 import { DEMO_MARKETS_FILE, withoutBom } from '../engine/setup.ts';
 import { startExchange, type Exchange } from './exchange.ts';
 import type { KeySpec } from './keys.ts';
+import { REQUEST_TIMEOUT_MS } from './standby.ts';
 import { damaged, journalFile } from '../persistence/journal.ts';
 
 const say = (s: string) => process.stdout.write(s + '\n');
 const USAGE = `usage: npm start -- [flags]   (each flag's environment variable in brackets)
-  --port N            [PORT]            port to listen on, 0 for any free one (8080)
-  --host H            [HOST]            address to listen on (127.0.0.1)
-  --data DIR          [DATA_DIR]        data directory: journal, snapshots, keys, settlement (data)
-  --markets FILE      [MARKETS_FILE]    profiles and set-up of a new data directory (the demo market)
-  --keys FILE         [KEYS_FILE]       JSON array of {"key","role","member"?,"name"?} instead of DIR/keys.json
-  --snapshot-every N  [SNAPSHOT_EVERY]  commands between snapshots, 0 = end of day and shutdown only (500000)
-  --rate-limit N      [RATE_LIMIT]      requests a second per key, 0 = off (200)
-  --drain-ms N        [DRAIN_MS]        on SIGTERM, serve N ms with /readyz 503 before stopping (0)
-  --ws-per-address N  [WS_PER_ADDRESS]  WebSocket connections open at once per address, 0 = no bound (100)
-  --quiet                               no JSON log (requests, errors)
-  --help, -h                            this text`;
+  --port N                [PORT]                port to listen on, 0 for any free one (8080)
+  --host H                [HOST]                address to listen on (127.0.0.1)
+  --data DIR              [DATA_DIR]            data directory: journal, snapshots, keys, settlement (data)
+  --markets FILE          [MARKETS_FILE]        profiles and set-up of a new data directory (the demo market)
+  --keys FILE             [KEYS_FILE]           JSON array of {"key","role","member"?,"name"?} instead of DIR/keys.json
+  --snapshot-every N      [SNAPSHOT_EVERY]      commands between snapshots, 0 = end of day and shutdown only (500000)
+  --rate-limit N          [RATE_LIMIT]          requests a second per key, 0 = off (200)
+  --drain-ms N            [DRAIN_MS]            on SIGTERM, serve N ms with /readyz 503 before stopping (0)
+  --ws-per-address N      [WS_PER_ADDRESS]      WebSocket connections open at once per address, 0 = no bound (100)
+  --request-timeout-ms N  [REQUEST_TIMEOUT_MS]  time a client has to send a whole request, else 408 (10000)
+  --quiet                                       no JSON log (requests, errors)
+  --help, -h                                    this text`;
 // --help anywhere answers the usage and nothing else, whatever else the command line holds.
 if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
   say(USAGE);
@@ -53,6 +55,7 @@ const options = {
     'rate-limit': { type: 'string', default: env('RATE_LIMIT') ?? '200' },
     'drain-ms': { type: 'string', default: env('DRAIN_MS') ?? '0' },
     'ws-per-address': { type: 'string', default: env('WS_PER_ADDRESS') ?? '100' },
+    'request-timeout-ms': { type: 'string', default: env('REQUEST_TIMEOUT_MS') ?? String(REQUEST_TIMEOUT_MS) },
     quiet: { type: 'boolean', default: false },
   },
 } as const;
@@ -60,7 +63,7 @@ const options = {
 const NUMBERS = {
   port: ['PORT', 0, 65535], 'snapshot-every': ['SNAPSHOT_EVERY', 0, 1_000_000_000],
   'rate-limit': ['RATE_LIMIT', 0, 1_000_000_000], 'drain-ms': ['DRAIN_MS', 0, 3_600_000],
-  'ws-per-address': ['WS_PER_ADDRESS', 0, 1_000_000],
+  'ws-per-address': ['WS_PER_ADDRESS', 0, 1_000_000], 'request-timeout-ms': ['REQUEST_TIMEOUT_MS', 100, 3_600_000],
 } as const satisfies Record<string, readonly [string, number, number]>;
 const notWhole = (flag: keyof typeof NUMBERS, text: string): never => {
   const [name, min, max] = NUMBERS[flag];
@@ -107,6 +110,7 @@ const snapshotEvery = whole('snapshot-every');
 const rateLimit = whole('rate-limit');
 const drainMs = whole('drain-ms');
 const wsPerAddress = whole('ws-per-address');
+const requestTimeoutMs = whole('request-timeout-ms');
 /**
  * Why a keys file is not JSON, by line and column only: the parser's own message may quote the text
  * around the mistake, which is a key.
@@ -184,6 +188,7 @@ exchange = await startExchange({
   rateLimit,
   drainMs,
   wsPerAddress,
+  requestTimeoutMs,
   logger: !values.quiet,
   signal: aborting.signal,
 }).catch((e: unknown) => {

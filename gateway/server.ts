@@ -17,8 +17,8 @@ import { dayOfDate } from '../engine/index.ts';
 import { DATE, ERROR_REPLY, errorReplies, fail, jsonErrorAt, PATTERN_WORDS, UNAVAILABLE, type Gateway } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
-import { endWithError } from './socketReply.ts';
-import type { StandbyServer } from './standby.ts';
+import { clientErrorAnswer, endWithError } from './socketReply.ts';
+import { CONNECTION_CHECK_MS, REQUEST_TIMEOUT_MS, type StandbyServer } from './standby.ts';
 import { START_PHASES } from './startup.ts';
 import { marketRoutes } from './routes/market.ts';
 import { tradingRoutes } from './routes/trading.ts';
@@ -40,6 +40,8 @@ export interface ServerOptions {
    * bound of unsent data, so without it one address could grow the server's memory without end.
    */
   wsPerAddress?: number;
+  /** How long a client may take to send a whole request, in ms (REQUEST_TIMEOUT_MS); 0 = no limit. */
+  requestTimeoutMs?: number;
   /** A server already listening (the exchange's start): the gateway is built on it, not on one of its own. */
   standby?: StandbyServer;
 }
@@ -105,6 +107,7 @@ const MADE_KEY = /^(mem|risk|ops)_[A-Za-z0-9_-]{24}$/;
 
 export async function buildServer(g: Gateway, options: ServerOptions = {}): Promise<{ app: FastifyInstance; publisher: Publisher }> {
   let requestNo = 0;
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   /** The query parameters the routes take (filled as they are registered), which the log shows. */
   const queryNames = new Set<string>();
   /** Whether a part of a URL is a key (keys have 16 characters or more): this exchange's, or one of the shape it makes. */
@@ -127,16 +130,21 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       },
     } : false,
     // Requests Node's HTTP parser refuses (not HTTP, an unknown method, headers or a URL over its
-    // limit) are answered in the API's error shape too, not Fastify's own.
+    // limit, not whole within the request timeout) are answered in the API's error shape too, not
+    // Fastify's own.
     clientErrorHandler: (err: Error & { code?: string }, socket: Duplex) => {
-      if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
-      if (err.code === 'HPE_HEADER_OVERFLOW') refuseSocket(socket, 431, 'the request line and headers (the URL included) are larger than the exchange accepts (16 KiB)');
-      else refuseSocket(socket, 400, `the request is not HTTP/1.1 the exchange can read (${err.code ?? err.message})`);
+      const answer = clientErrorAnswer(err, socket, requestTimeout);
+      if (answer === null) { socket.destroy(); return; }
+      g.metrics.onHttpError(answer[0], answer[1]);
+      endWithError(socket, ...answer);
     },
+    // A request must arrive whole within it (a client that never finishes one would otherwise hold
+    // its connection, and a shutdown, without end); Fastify's default is none.
+    requestTimeout,
     genReqId: () => `r${(++requestNo).toString(36)}`,
     // An HTTP/1.1 request without Host is answered by the preParsing hook in the API's error shape,
     // not by Node with an empty 400.
-    http: { requireHostHeader: false },
+    http: { requireHostHeader: false, connectionsCheckingInterval: CONNECTION_CHECK_MS },
     bodyLimit: 64 * 1024,
     // Router errors (an over-long path parameter, a bad URL) get the same error body as the rest.
     frameworkErrors: (err, _req, reply) => { fail(reply, 400, 'INVALID_REQUEST', err.message); },

@@ -6,9 +6,9 @@
 // this very server (Fastify's serverFactory) and takes it over once it is ready: the port never
 // closes between the two, and no request reaches a half-built gateway.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { endWithError } from './socketReply.ts';
+import { clientErrorAnswer, endWithError } from './socketReply.ts';
 import { Startup } from './startup.ts';
 
 /** What a request gets while the exchange recovers. */
@@ -16,6 +16,15 @@ const RECOVERING_MESSAGE = 'the exchange is recovering its journal: retry once /
 const RECOVERING = JSON.stringify({ error: { code: 'RECOVERING', message: RECOVERING_MESSAGE } });
 const JSON_TYPE = 'application/json; charset=utf-8';
 const HEALTHY = JSON.stringify({ status: 'ok' });
+
+/**
+ * How long a client may take to send a whole request (its line, headers and body), in ms: a request
+ * still arriving after it is answered 408 REQUEST_TIMEOUT and its connection closed, so that a client
+ * that never finishes neither holds a connection nor keeps a shutdown waiting. Node checks the
+ * connections every CONNECTION_CHECK_MS.
+ */
+export const REQUEST_TIMEOUT_MS = 10_000;
+export const CONNECTION_CHECK_MS = 500;
 
 /** The server settings Fastify would have applied to a server of its own. */
 interface ServerSettings { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number; maxRequestsPerSocket?: number }
@@ -28,10 +37,16 @@ export class StandbyServer {
   private readonly emit: (event: string | symbol, ...args: unknown[]) => boolean;
   /** Node hands an upgrade on only when the server has a listener for it; this one stands in. */
   private readonly upgradeStandIn = (): void => {};
+  /** Until the gateway's own, a request Node's parser gives up on is answered in the API's shape here. */
+  private readonly clientErrorStandIn = (err: Error, socket: Duplex): void => {
+    const answer = clientErrorAnswer(err, socket, this.server.requestTimeout);
+    if (answer === null) socket.destroy();
+    else endWithError(socket, ...answer);
+  };
 
-  private constructor(private readonly startup: Startup) {
+  private constructor(private readonly startup: Startup, requestTimeoutMs: number) {
     // Without Host, the gateway answers in the API's error shape (server.ts), not Node with an empty 400.
-    this.server = createServer({ requireHostHeader: false });
+    this.server = createServer({ requireHostHeader: false, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: CONNECTION_CHECK_MS });
     // Until open(), requests and upgrades are answered here whatever listeners the gateway's
     // plugins add while it is being built (the WebSocket plugin listens for upgrades at once).
     this.emit = this.server.emit as (event: string | symbol, ...args: unknown[]) => boolean;
@@ -41,11 +56,12 @@ export class StandbyServer {
       return this.emit.call(this.server, event, ...args);
     }) as Server['emit'];
     this.server.on('upgrade', this.upgradeStandIn);
+    this.server.on('clientError', this.clientErrorStandIn);
   }
 
   /** Listens on host:port; resolves once it does. Its probes and metrics report `startup`. */
-  static async listen(port: number, host: string, startup = new Startup()): Promise<StandbyServer> {
-    const standby = new StandbyServer(startup);
+  static async listen(port: number, host: string, startup = new Startup(), requestTimeoutMs = REQUEST_TIMEOUT_MS): Promise<StandbyServer> {
+    const standby = new StandbyServer(startup, requestTimeoutMs);
     await new Promise<void>((resolve, reject) => {
       standby.server.once('error', reject);
       standby.server.listen(port, host, () => {
@@ -68,6 +84,8 @@ export class StandbyServer {
    */
   readonly factory = (handler: Handler, settings: ServerSettings): Server => {
     this.handler = handler;
+    // Fastify answers them from now on (its clientErrorHandler).
+    this.server.off('clientError', this.clientErrorStandIn);
     if (settings.keepAliveTimeout !== undefined) this.server.keepAliveTimeout = settings.keepAliveTimeout;
     if (settings.requestTimeout !== undefined) this.server.requestTimeout = settings.requestTimeout;
     if (settings.connectionTimeout !== undefined) this.server.setTimeout(settings.connectionTimeout);
@@ -92,7 +110,10 @@ export class StandbyServer {
   close(): Promise<void> {
     return new Promise((resolve) => {
       const sweep = setInterval(() => this.server.closeIdleConnections(), 20);
-      this.server.close(() => {
+      // net's close, not http's: http's also stops Node's check of the request timeout, and a
+      // client that never finishes its request would then hold the close without end. With the
+      // check going on, it is answered 408 and closed within the timeout.
+      NetServer.prototype.close.call(this.server, () => {
         clearInterval(sweep);
         resolve();
       });

@@ -81,7 +81,7 @@ t.test('--help lists every flag with its environment variable and starts nothing
     const dataDir = join(folder.path, `help-${args.length}`);
     const { code, output } = await failedStart(t, { dataDir, keysFile, args });
     t.equal(code, 0, `${args.join(' ')}: exit code 0`);
-    for (const [flag, name] of [['port', 'PORT'], ['host', 'HOST'], ['data', 'DATA_DIR'], ['markets', 'MARKETS_FILE'], ['keys', 'KEYS_FILE'], ['snapshot-every', 'SNAPSHOT_EVERY'], ['rate-limit', 'RATE_LIMIT'], ['drain-ms', 'DRAIN_MS'], ['ws-per-address', 'WS_PER_ADDRESS']]) {
+    for (const [flag, name] of [['port', 'PORT'], ['host', 'HOST'], ['data', 'DATA_DIR'], ['markets', 'MARKETS_FILE'], ['keys', 'KEYS_FILE'], ['snapshot-every', 'SNAPSHOT_EVERY'], ['rate-limit', 'RATE_LIMIT'], ['drain-ms', 'DRAIN_MS'], ['ws-per-address', 'WS_PER_ADDRESS'], ['request-timeout-ms', 'REQUEST_TIMEOUT_MS']]) {
       t.match(output, new RegExp(`^  --${flag} .*\\[${name}\\]`, 'm'), `${args.join(' ')}: --${flag} and ${name}`);
     }
     t.match(output, /^  --quiet /m);
