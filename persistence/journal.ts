@@ -2,7 +2,8 @@
 // turn of the event loop is one batch, written as one row in one transaction: the batch's commands
 // as a JSON array with a CRC-32 over them, the facts they produced (the events settlement and the
 // members' history are rebuilt from), the risk and operator commands with their outcome for the
-// audit trail, and any end of day. Nothing about a command may leave the process before its batch
+// audit trail, and any end of day; the facts with a CRC-32 of their own (schema 3; rows written by
+// schema 2 have none). Nothing about a command may leave the process before its batch
 // has committed. At start-up a damaged batch, the last one included, stops start-up, naming its
 // sequence numbers (a crash never leaves a batch half-written: it is one transaction).
 // One row per batch rather than per command: reading a million commands back is one JSON parse per
@@ -13,7 +14,11 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, wri
 import { dirname, join, resolve } from 'node:path';
 import type { Command, EndOfDayEvent, EngineEvent } from '../engine/index.ts';
 
-export const SCHEMA_VERSION = 2;
+/**
+ * 3: facts carry a CRC-32 (`crc`, null on rows written by version 2). A version 2 journal is brought
+ * to 3 when it is opened for writing (one added column, nothing rewritten).
+ */
+export const SCHEMA_VERSION = 3;
 
 export class JournalError extends Error {
   constructor(message: string) {
@@ -33,12 +38,15 @@ export interface Genesis {
 /** The audit trail's code for a command that repeated an earlier one (a transfer's reference): done before, nothing done now. */
 export const AUDIT_DUPLICATE = 'DUPLICATE';
 
+/** A row of the facts table as read back. */
+interface FactsRow { batch: number; first_seq: number; last_seq: number; events: string; crc: number | null }
+
 export interface AuditEntry { seq: number; time: number; command: Command; code: string | null; message: string | null }
 
 const TABLES = `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE batches (batch INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, commands TEXT NOT NULL, crc INTEGER NOT NULL);
-  CREATE TABLE facts (batch INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, events TEXT NOT NULL, trades INTEGER NOT NULL);
+  CREATE TABLE facts (batch INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, events TEXT NOT NULL, trades INTEGER NOT NULL, crc INTEGER);
   CREATE INDEX facts_last_seq ON facts (last_seq);
   CREATE TABLE days (date TEXT PRIMARY KEY, seq INTEGER NOT NULL, event TEXT NOT NULL);
   CREATE TABLE audit (seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, command TEXT NOT NULL, code TEXT, message TEXT);
@@ -49,7 +57,8 @@ export interface BatchPayload {
   genesis: string | null;
   /** The crc is null when the writer thread is to compute it (off the main thread). */
   batch: [batch: number, firstSeq: number, lastSeq: number, commands: string, crc: number | null] | null;
-  facts: [batch: number, firstSeq: number, lastSeq: number, events: string, trades: number] | null;
+  /** The crc as the batch's: null when the writer thread is to compute it. */
+  facts: [batch: number, firstSeq: number, lastSeq: number, events: string, trades: number, crc: number | null] | null;
   audits: [seq: number, time: number, command: string, code: string | null, message: string | null][];
   days: [date: string, seq: number, event: string][];
 }
@@ -64,7 +73,7 @@ export function writeBatch(db: Database.Database, p: BatchPayload): void {
   if (holder.journalWrite === undefined) {
     const st = {
       batch: db.prepare('INSERT INTO batches (batch, first_seq, last_seq, commands, crc) VALUES (?, ?, ?, ?, ?)'),
-      facts: db.prepare('INSERT INTO facts (batch, first_seq, last_seq, events, trades) VALUES (?, ?, ?, ?, ?)'),
+      facts: db.prepare('INSERT INTO facts (batch, first_seq, last_seq, events, trades, crc) VALUES (?, ?, ?, ?, ?, ?)'),
       audit: db.prepare('INSERT INTO audit (seq, time, command, code, message) VALUES (?, ?, ?, ?, ?)'),
       day: db.prepare('INSERT OR REPLACE INTO days (date, seq, event) VALUES (?, ?, ?)'),
       genesis: db.prepare("INSERT INTO meta (key, value) VALUES ('genesis', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
@@ -75,7 +84,10 @@ export function writeBatch(db: Database.Database, p: BatchPayload): void {
         if (b.batch[4] === null) throw new Error(`batch ${b.batch[0]} has no checksum`);
         st.batch.run(...b.batch);
       }
-      if (b.facts !== null) st.facts.run(...b.facts);
+      if (b.facts !== null) {
+        if (b.facts[5] === null) throw new Error(`the facts of batch ${b.facts[0]} have no checksum`);
+        st.facts.run(...b.facts);
+      }
       for (const a of b.audits) st.audit.run(...a);
       for (const d of b.days) st.day.run(...d);
     });
@@ -235,6 +247,14 @@ export class Journal {
     if (version === null) {
       throw new JournalError(`${file} is not a journal of this exchange (it has tables but no schema version); move it away or start on a new directory`);
     }
+    if (Number(version) === 2 && !this.db.readonly) {
+      // Version 2 to 3: the facts' checksum column, empty on the rows already there.
+      this.db.transaction(() => {
+        this.db.exec('ALTER TABLE facts ADD COLUMN crc INTEGER');
+        this.setMeta('schema_version', String(SCHEMA_VERSION));
+      })();
+      return;
+    }
     if (Number(version) !== SCHEMA_VERSION) {
       throw new JournalError(`the data directory ${this.dir} has journal schema version ${version}; this exchange reads version ${SCHEMA_VERSION} (migrate it or start on a new directory)`);
     }
@@ -306,7 +326,10 @@ export class Journal {
     if (commands.length > 0) {
       const text = JSON.stringify(commands);
       payload.batch = [this.batchNo++, commands[0].seq, commands[commands.length - 1].seq, text, checksum ? crc32(text) : null];
-      if (facts.length > 0) payload.facts = [payload.batch[0], facts[0].seq, facts[facts.length - 1].seq, JSON.stringify(facts), this.trades];
+      if (facts.length > 0) {
+        const events = JSON.stringify(facts);
+        payload.facts = [payload.batch[0], facts[0].seq, facts[facts.length - 1].seq, events, this.trades, checksum ? crc32(events) : null];
+      }
       for (const e of facts) if (e.type === 'endOfDay') payload.days.push([e.date, e.seq, JSON.stringify(e)]);
     }
     this.commands = [];
@@ -381,9 +404,19 @@ export class Journal {
 
   /** The facts recorded with a batch, as written (JSON), or null if its commands produced none. */
   recordedFacts(batch: number): string | null {
-    this.factsOfBatch ??= this.db.prepare('SELECT events FROM facts WHERE batch = ?');
-    const row = this.factsOfBatch.get(batch) as { events: string } | undefined;
-    return row?.events ?? null;
+    this.factsOfBatch ??= this.db.prepare('SELECT batch, first_seq, last_seq, events, crc FROM facts WHERE batch = ?');
+    const row = this.factsOfBatch.get(batch) as FactsRow | undefined;
+    return row === undefined ? null : this.checkedFacts(row);
+  }
+
+  /** A facts row's text, once its checksum (when it has one) agrees; a JournalError if not. */
+  private checkedFacts(row: FactsRow): string {
+    if (row.crc !== null && crc32(row.events) !== row.crc) throw this.damagedFacts(row, 'their checksum does not match');
+    return row.events;
+  }
+
+  private damagedFacts(row: FactsRow, why: string): JournalError {
+    return new JournalError(`the facts of seq ${row.first_seq}–${row.last_seq} (batch ${row.batch}) in ${this.file} are damaged (${why}): what was answered and published then cannot be read back; restore the journal from a copy`);
   }
 
   lastSeq(): number {
@@ -403,19 +436,20 @@ export class Journal {
     // Batches are numbered in seq order: the range of batch numbers is found through the last_seq
     // index (the first batch ending after fromSeq, the first ending at or after toSeq) and read
     // by its key, so that a day's read costs that day's batches, not the whole journal's.
-    this.factsInRange ??= this.db.prepare(`SELECT batch, first_seq, last_seq, events FROM facts
+    this.factsInRange ??= this.db.prepare(`SELECT batch, first_seq, last_seq, events, crc FROM facts
       WHERE batch >= (SELECT batch FROM facts WHERE last_seq > @from ORDER BY last_seq LIMIT 1)
         AND batch <= COALESCE((SELECT batch FROM facts WHERE last_seq >= @to ORDER BY last_seq LIMIT 1), (SELECT MAX(batch) FROM facts))
         AND last_seq > @from AND first_seq <= @to
       ORDER BY batch`);
-    const rows = this.factsInRange.iterate({ from: fromSeq, to: toSeq }) as IterableIterator<{ batch: number; first_seq: number; last_seq: number; events: string }>;
+    const rows = this.factsInRange.iterate({ from: fromSeq, to: toSeq }) as IterableIterator<FactsRow>;
     for (const row of rows) {
+      const text = this.checkedFacts(row);
       let events: EngineEvent[];
       try {
-        events = JSON.parse(row.events) as EngineEvent[];
+        events = JSON.parse(text) as EngineEvent[];
         if (!Array.isArray(events)) throw new Error('not a list of events');
       } catch (e) {
-        throw new JournalError(`the facts of seq ${row.first_seq}–${row.last_seq} (batch ${row.batch}) in ${this.file} are damaged (${(e as Error).message}): what was answered and published then cannot be read back; restore the journal from a copy`);
+        throw this.damagedFacts(row, (e as Error).message);
       }
       yield events.filter((e) => e.seq > fromSeq && e.seq <= toSeq);
     }

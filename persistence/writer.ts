@@ -2,7 +2,7 @@
 // to the journal file and writes each batch it is sent in one transaction (fsync included with
 // synchronous=FULL), then says when it is done; meanwhile the main thread stamps and applies the
 // next batch. Batches are written in the order sent, and none after one that failed. The thread
-// also computes each batch's checksum, which the main thread leaves to it.
+// also computes each batch's checksums (its commands', its facts'), which the main thread leaves to it.
 // The thread runs the source of writeBatch itself, so it needs no module loader of its own: the same
 // code runs whether the exchange was started from TypeScript or from the built bundle.
 // After each commit the thread checks that the journal's path still names the file it writes (and
@@ -57,6 +57,8 @@ parentPort.on('message', (message) => {
   try {
     const batch = message.payload.batch;
     if (batch !== null && batch[4] === null) batch[4] = crc32(batch[3]);
+    const facts = message.payload.facts;
+    if (facts !== null && facts[5] === null) facts[5] = crc32(facts[3]);
     writeBatch(db, message.payload);
     stillThere(batch);
     if (batch !== null) markCommitted(writeSync, markFd, batch[0], batch[2]);

@@ -1,5 +1,5 @@
-// The write-ahead journal (schema 2) on real SQLite files: one row and one transaction per batch, a
-// CRC-32 over the batch's commands, damage anywhere (the last batch included: it was committed, and
+// The write-ahead journal (schema 3) on real SQLite files: one row and one transaction per batch, a
+// CRC-32 over the batch's commands and one over its facts (a schema 2 journal brought to 3), damage anywhere (the last batch included: it was committed, and
 // answered) stopping start-up with a JournalError that names the batch's seqs, the genesis committed
 // with the first batch, the schema version checked (an older or unversioned file refused, untouched),
 // facts, audit entries and ends of day committed with their batch, and a physically torn -wal file
@@ -114,7 +114,7 @@ function tablesOf(dir: string): string[] {
 t.test('a new journal is created in WAL mode with synchronous=FULL and stamped with the schema version', (t) => {
   const dir = dataDir(t);
   const j = new Journal(dir);
-  t.equal(SCHEMA_VERSION, 2, 'this is schema 2 (one row per batch)');
+  t.equal(SCHEMA_VERSION, 3, 'this is schema 3 (one row per batch, facts with a checksum)');
   t.equal(j.db.pragma('journal_mode', { simple: true }), 'wal');
   t.equal(j.db.pragma('synchronous', { simple: true }), 2, 'synchronous=FULL');
   t.equal(j.meta('schema_version'), String(SCHEMA_VERSION));
@@ -546,10 +546,11 @@ t.test('the writer thread writes batches in the order sent, fills in their check
   const j = new Journal(dir);
   const writer = new BackgroundWriter(j);
   const take = (from: number, to: number) => {
-    for (let seq = from; seq <= to; seq++) j.append(command(seq), [], null);
+    for (let seq = from; seq <= to; seq++) j.append(command(seq), [trade(seq, seq)], null);
     const payload = j.takeBatch(false);
     if (payload === null || payload.batch === null) throw new Error('no batch');
     t.equal(payload.batch[4], null, 'the main thread leaves the checksum to the thread');
+    if (payload.facts !== null) t.equal(payload.facts[5], null, "and the facts' checksum");
     return payload;
   };
   // Two in flight at once, as the sequencer sends them.
@@ -568,6 +569,9 @@ t.test('the writer thread writes batches in the order sent, fills in their check
   const written = rows(dir);
   t.same(written.map((r) => [r.batch, r.first_seq, r.last_seq]), [[1, 1, 3], [2, 4, 4]], 'only the batches before the failure are on disk');
   for (const r of written) t.equal(r.crc, crc32(r.commands), `batch ${r.batch}'s checksum is of its command text`);
+  const facts = new Database(join(dir, 'journal.sqlite'), { readonly: true }).prepare('SELECT batch, events, crc FROM facts ORDER BY batch').all() as { batch: number; events: string; crc: number }[];
+  t.same(facts.map((f) => f.batch), [1, 2], 'their facts rows');
+  for (const f of facts) t.equal(f.crc, crc32(f.events), `batch ${f.batch}'s facts checksum is of its facts text`);
   j.close();
   t.end();
 });
@@ -648,4 +652,51 @@ t.test('SQLite finding damage wherever a start reads is told as the journal dama
   t.equal(damaged('/d/journal.sqlite', other), other, 'anything else as it is');
   const already = new JournalError('the journal is damaged at seq 5–6');
   t.equal(damaged('/d/journal.sqlite', already), already, 'a JournalError as it is');
+});
+
+t.test('facts carry a checksum: damage that still parses is found wherever they are read', (t) => {
+  const dir = dataDir(t);
+  const j = new Journal(dir);
+  j.append(command(1), [trade(1, 1)], null);
+  j.append(command(2), [trade(2, 2)], null);
+  j.commit();
+  j.append(command(3), [trade(3, 3)], null);
+  j.commit();
+  const written = j.recordedFacts(1) as string;
+  j.close();
+  t.equal(crc32(written), (new Database(join(dir, 'journal.sqlite'), { readonly: true }).prepare('SELECT crc FROM facts WHERE batch = 1').get() as { crc: number }).crc, 'the checksum of the text written');
+  // A price changed by one fen: still JSON, still a list of trades.
+  tamper(dir, "UPDATE facts SET events = replace(events, '\"price\":5746', '\"price\":5747') WHERE batch = 1");
+  const again = new Journal(dir);
+  t.teardown(() => again.close());
+  for (const [what, read] of [['by seq range', () => again.facts(0, 3)], ['one batch, as the replay compares them', () => again.recordedFacts(1)]] as const) {
+    const err = t.throws(read, JournalError, what) as Error;
+    t.match(err.message, /the facts of seq 1–2 \(batch 1\) in .*journal\.sqlite are damaged \(their checksum does not match\)/, `${what}: names the seqs, the batch and the file`);
+  }
+  t.same(again.facts(2, 3), [trade(3, 3)], 'the batches after it read as before');
+  t.end();
+});
+
+t.test('a schema 2 journal is brought to 3 on opening: its facts read as before, new ones get a checksum', (t) => {
+  const dir = dataDir(t);
+  const j = new Journal(dir);
+  j.append(command(1), [trade(1, 1)], null);
+  j.commit();
+  j.close();
+  // As schema 2 wrote it: no checksum column on the facts.
+  tamper(dir, 'ALTER TABLE facts DROP COLUMN crc');
+  tamper(dir, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+  const columns = () => (new Database(join(dir, 'journal.sqlite'), { readonly: true }).prepare('PRAGMA table_info(facts)').all() as { name: string }[]).map((c) => c.name);
+  t.notOk(columns().includes('crc'), 'schema 2 has none');
+  const again = new Journal(dir);
+  t.equal(again.meta('schema_version'), '3', 'now version 3');
+  t.ok(columns().includes('crc'), 'with the column');
+  t.same(again.facts(0, 1), [trade(1, 1)], 'the old facts (no checksum) read as before');
+  again.append(command(2), [trade(2, 2)], null);
+  again.commit();
+  again.close();
+  const rowsNow = new Database(join(dir, 'journal.sqlite'), { readonly: true }).prepare('SELECT batch, events, crc FROM facts ORDER BY batch').all() as { batch: number; events: string; crc: number | null }[];
+  t.same(rowsNow.map((r) => [r.batch, r.crc === null ? null : r.crc === crc32(r.events)]), [[1, null], [2, true]], 'the old row without a checksum, the new one with its own');
+  t.same(seqsOnDisk(dir), [1, 2], 'every command kept');
+  t.end();
 });

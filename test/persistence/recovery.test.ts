@@ -399,20 +399,22 @@ t.test('a replay that does not give the events recorded with a batch stops start
   const events = JSON.parse(full.events) as EngineEvent[];
   const i = events.findIndex((e) => e.type === 'order');
   const changed = events.map((e, j) => (j === i ? { ...e, quantity: (e as { quantity: number }).quantity + 1 } : e));
-  sql(dir, 'UPDATE facts SET events = ? WHERE batch = ?', JSON.stringify(changed), full.batch);
+  // Recorded whole, with their checksum (as another build would have written them): the replay finds the difference.
+  const setFacts = (text: string, batch: number) => sql(dir, 'UPDATE facts SET events = ?, crc = ? WHERE batch = ?', text, crc32(text), batch);
+  setFacts(JSON.stringify(changed), full.batch);
   err = t.throws(() => recover(dir), JournalError) as Error;
   t.match(err.message, `(batch ${full.batch}) does not reproduce the events recorded with it`);
   // The last batch is checked in full too: facts recorded for a batch that produces none.
-  sql(dir, 'UPDATE facts SET events = ? WHERE batch = ?', full.events, full.batch);
+  setFacts(full.events, full.batch);
   const lastFacts = rows.find((f) => f.batch === last);
   if (lastFacts === undefined) sql(dir, 'INSERT INTO facts (batch, first_seq, last_seq, events, trades) VALUES (?, ?, ?, ?, 0)', last, live.lastSeq, live.lastSeq, JSON.stringify([events[i]]));
-  else sql(dir, 'UPDATE facts SET events = ? WHERE batch = ?', JSON.stringify([...JSON.parse(lastFacts.events) as EngineEvent[], events[i]]), last);
+  else setFacts(JSON.stringify([...JSON.parse(lastFacts.events) as EngineEvent[], events[i]]), last);
   err = t.throws(() => recover(dir), JournalError) as Error;
   t.match(err.message, `(batch ${last}) does not reproduce the events recorded with it`);
   t.equal(batchRows(dir).length, live.batches.length, 'nothing was deleted');
   // Put back as written, the same directory starts.
   if (lastFacts === undefined) sql(dir, 'DELETE FROM facts WHERE batch = ?', last);
-  else sql(dir, 'UPDATE facts SET events = ? WHERE batch = ?', lastFacts.events, last);
+  else setFacts(lastFacts.events, last);
   const r = open(t, dir);
   t.equal(r.engine.stateHash(), live.hash);
   t.end();
@@ -464,22 +466,22 @@ t.test('a replay after a snapshot taken inside a batch checks the rest of that b
   t.end();
 });
 
-t.test('a data directory of schema 1 is a JournalError naming versions 1 and 2, and is left as it was', async (t) => {
+t.test('a data directory of schema 1 is a JournalError naming versions 1 and 3, and is left as it was', async (t) => {
   const dir = dataDir(t);
   writeSchema1Journal(dir, GENESIS, SETUP.commands.map((body, i) => ({ ...body, seq: i + 1, time: T0, actor: { role: 'operator', id: 'setup' } })));
-  t.equal(SCHEMA_VERSION, 2);
+  t.equal(SCHEMA_VERSION, 3);
   const err = t.throws(() => recover(dir, { genesis: GENESIS }), JournalError) as Error;
   t.match(err.message, 'schema version 1;');
-  t.match(err.message, 'reads version 2');
+  t.match(err.message, 'reads version 3');
   const after = new Database(join(dir, 'journal.sqlite'), { readonly: true });
   t.equal((after.prepare('SELECT COUNT(*) AS n FROM journal').get() as { n: number }).n, SETUP.commands.length, 'its commands are all there');
   t.same(after.prepare("SELECT name FROM sqlite_master WHERE name = 'batches'").all(), [], 'and no schema 2 table was added');
   after.close();
-  // The same refusal after a version that was changed by hand on a schema 2 directory.
+  // The same refusal after a version that was changed by hand on a schema 3 directory.
   const other = dataDir(t);
   await run(other, { batches: 3 });
   sql(other, "UPDATE meta SET value = '1' WHERE key = 'schema_version'");
-  t.throws(() => recover(other, { genesis: GENESIS }), /schema version 1; this exchange reads version 2/);
+  t.throws(() => recover(other, { genesis: GENESIS }), /schema version 1; this exchange reads version 3/);
   t.end();
 });
 
