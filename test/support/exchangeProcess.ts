@@ -164,7 +164,7 @@ export function writeKeys(folder: string, keys: KeySpec[]): string {
   return file;
 }
 
-/** What a data directory's journal holds on disk (schema 2: one row per batch), read without writing to it. */
+/** What a data directory's journal holds on disk (schema 3: one row per batch), read without writing to it. */
 export interface JournalOnDisk {
   /** Whether journal.sqlite exists. */
   file: boolean;

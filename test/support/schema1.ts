@@ -1,5 +1,5 @@
 // A data directory as the first journal format (schema 1) left it: one journal row per command.
-// The exchange reads schema 2 only; the tests use this to check that it refuses and touches nothing.
+// The exchange reads schema 3 (bringing a schema 2 journal to 3), never 1; the tests use this to check that it refuses and touches nothing.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
