@@ -89,8 +89,8 @@ t.test('a shutdown snapshot that cannot be written: exit 0, one warning, nothing
   rmSync(snapshots, { recursive: true, force: true });
   writeFileSync(snapshots, 'not a folder');
   t.equal(await ex.stop(), 0, 'exit 0: the journal holds every command');
-  const lines = ex.output.split('\n').filter((l) => /snapshot/.test(l));
-  t.equal(lines.length, 1, 'one line about the snapshot');
+  const lines = ex.output.split('\n').filter((l) => /^(warning|error|fatal|cannot)\b/.test(l));
+  t.equal(lines.length, 1, `one line of warning: ${JSON.stringify(lines)}`);
   t.match(lines.join('\n'), /^warning: the shutdown snapshot could not be written \(.+\): nothing is lost, as the journal holds every command; the next start replays it from the last snapshot taken before$/m);
   t.notMatch(ex.output, /\n\s+at /, 'no stack trace');
   t.notMatch(ex.output, /\(node:\d+\) Warning/, 'no warning from Node');
