@@ -19,7 +19,8 @@
 // The servers are started, each gets an untimed warm-up of --warmup seconds, and then each of
 // --rounds rounds measures every target in turn for --duration seconds. The machine's speed drifts
 // (it is shared), so a ratio is the median of the rounds' own ratios. Besides req/s, each target's
-// server CPU (all its threads) per answered request is printed: it drifts less than req/s. Before
+// server CPU (all its threads) per answered request is printed: it drifts less than req/s; on Linux
+// also split by thread (the main thread, the others together) and into user and kernel time. Before
 // ours is measured, every account's cash and CEA24 are checked against what the rounds could need
 // (bounded by the bare app's warm-up rate) and topped up through POST /v1/admin/deposits when short.
 //
@@ -29,7 +30,7 @@
 // responses and CPU, then the ratios; the last line is JSON.
 import autocannon from 'autocannon';
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -69,6 +70,8 @@ const OPERATOR_KEY = KEYS[3].key;
 
 interface ServerStats {
   cpuMs: number;
+  /** The same CPU by thread and mode (Linux, /proc): the main thread's and the others', user and kernel; absent elsewhere. */
+  threads?: ThreadCpu;
   /** cpuMs over the run's wall time. */
   cores?: number;
   elu: number;
@@ -80,6 +83,32 @@ interface ServerStats {
   /** Time inside journal commits (the transaction and its fsync). */
   commitMs?: number;
   dataDir?: string;
+}
+
+/** Milliseconds of CPU: the main thread's user and kernel time, and the other threads' together. */
+interface ThreadCpu { mainUser: number; mainSys: number; otherUser: number; otherSys: number }
+
+/** Clock ticks of /proc/<pid>/task/<tid>/stat per second (USER_HZ, 100 on Linux). */
+const TICKS_PER_MS = 100 / 1000;
+
+/** This process's CPU by thread since it started, from /proc (null where there is none). */
+function threadCpu(): ThreadCpu | null {
+  const tasks = `/proc/${process.pid}/task`;
+  if (!existsSync(tasks)) return null;
+  const out: ThreadCpu = { mainUser: 0, mainSys: 0, otherUser: 0, otherSys: 0 };
+  for (const tid of readdirSync(tasks)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`${tasks}/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // a thread that ended meanwhile
+    }
+    // Fields after the command name (which may hold spaces, inside parentheses): utime and stime are the 12th and 13th.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [user, sys] = [Number(f[11]) / TICKS_PER_MS, Number(f[12]) / TICKS_PER_MS];
+    if (Number(tid) === process.pid) { out.mainUser += user; out.mainSys += sys; } else { out.otherUser += user; out.otherSys += sys; }
+  }
+  return out;
 }
 
 type ToChild = { op: 'mark' } | { op: 'stop' };
@@ -171,13 +200,20 @@ async function serve(kind: Kind): Promise<void> {
   }
   let cpu = process.cpuUsage();
   let elu = performance.eventLoopUtilization();
+  let threads = threadCpu();
   process.on('message', (m: ToChild) => {
     if (m.op === 'mark') {
       const c = process.cpuUsage(cpu);
       const e = performance.eventLoopUtilization(elu);
+      const t = threadCpu();
+      const since = threads;
       cpu = process.cpuUsage();
       elu = performance.eventLoopUtilization();
-      send({ op: 'stats', stats: { cpuMs: (c.user + c.system) / 1000, elu: e.utilization, ...counters() } });
+      threads = t;
+      const split = t === null || since === null ? {} : {
+        threads: { mainUser: t.mainUser - since.mainUser, mainSys: t.mainSys - since.mainSys, otherUser: t.otherUser - since.otherUser, otherSys: t.otherSys - since.otherSys },
+      };
+      send({ op: 'stats', stats: { cpuMs: (c.user + c.system) / 1000, elu: e.utilization, ...split, ...counters() } });
     } else if (m.op === 'stop') {
       void close().then(() => process.exit(0));
     }
@@ -337,13 +373,17 @@ function combine(runs: Run[]): Run {
     for (const [c, n] of Object.entries(r.server.rejections ?? {})) rejections[c] = (rejections[c] ?? 0) + n;
   }
   const cpuMs = sum((r) => r.server.cpuMs);
+  const split = (k: keyof ThreadCpu) => sum((r) => r.server.threads?.[k] ?? 0);
+  const threads = runs.every((r) => r.server.threads !== undefined)
+    ? { threads: { mainUser: split('mainUser'), mainSys: split('mainSys'), otherUser: split('otherUser'), otherSys: split('otherSys') } }
+    : {};
   return {
     // Every round lasts --duration: the rate is the mean of the rounds' rates (autocannon's own).
     seconds, reqPerSec: sum((r) => r.reqPerSec) / runs.length, total: sum((r) => r.total),
     p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)),
     non2xx: sum((r) => r.non2xx), codes, errors: sum((r) => r.errors), clientCpu: sum((r) => r.clientCpu) / runs.length,
     server: {
-      cpuMs, cores: sum((r) => r.server.cores ?? 0) / runs.length, elu: sum((r) => r.server.elu) / runs.length,
+      cpuMs, ...threads, cores: sum((r) => r.server.cores ?? 0) / runs.length, elu: sum((r) => r.server.elu) / runs.length,
       commands: sum((r) => r.server.commands ?? 0), batches: sum((r) => r.server.batches ?? 0), trades: sum((r) => r.server.trades ?? 0),
       rejections, maxCommitMs: Math.max(...runs.map((r) => r.server.maxCommitMs ?? 0)), commitMs: sum((r) => r.server.commitMs ?? 0),
     },
@@ -396,7 +436,15 @@ function describe(label: string, r: Run): string {
   const codes = Object.entries(r.codes).filter(([c]) => !c.startsWith('2')).map(([c, n]) => `${c}×${group(n)}`).join(', ');
   return `${label.padEnd(14)} ${group(r.reqPerSec).padStart(7)} req/s  (${group(r.total)} requests)  p50 ${r.p50} ms  p99 ${r.p99} ms  ` +
     `non-2xx ${group(r.non2xx)}${codes === '' ? '' : ` (${codes})`}${r.errors > 0 ? `  errors ${r.errors}` : ''}` +
-    `  server cpu ${(r.server.cores ?? 0).toFixed(2)} cores (${cpuPerRequest(r)} µs a request), loop busy ${(r.server.elu * 100).toFixed(0)} %  client cpu ${r.clientCpu.toFixed(2)} cores`;
+    `  server cpu ${(r.server.cores ?? 0).toFixed(2)} cores (${cpuPerRequest(r)} µs a request${threadsPerRequest(r)}), loop busy ${(r.server.elu * 100).toFixed(0)} %  client cpu ${r.clientCpu.toFixed(2)} cores`;
+}
+
+/** The CPU a request by thread and mode, in µs (user + kernel): where the server's time goes. */
+function threadsPerRequest(r: Run): string {
+  const t = r.server.threads;
+  if (t === undefined) return '';
+  const us = (ms: number) => Math.round((ms * 1000) / Math.max(1, r.total));
+  return `: main thread ${us(t.mainUser)} + ${us(t.mainSys)} kernel, other threads ${us(t.otherUser)} + ${us(t.otherSys)} kernel`;
 }
 
 /** Server CPU (all its threads) per answered request, in microseconds: steadier than req/s on a shared machine. */
