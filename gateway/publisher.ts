@@ -311,14 +311,15 @@ export class Publisher {
         }
         return this.refuse(client, 'UNAUTHENTICATED', 'auth takes a member API key');
       }
-      if (client.member !== null && client.member !== p.member && client.channels.delete('orders')) {
-        // Another member's key: its feed replaces the old one, which stops here.
+      // Another member's key: the old member's orders feed stops here, and the one answer says so
+      // (one answer per request, so that a client can pair them).
+      const dropped = client.member !== null && client.member !== p.member && client.channels.delete('orders');
+      if (dropped) {
         this.flushNow();
         this.regroup(client);
-        this.reply(client, { type: 'unsubscribed', channels: ['orders'] });
       }
       client.member = p.member as string;
-      return this.reply(client, { type: 'authenticated', member: client.member });
+      return this.reply(client, dropped ? { type: 'authenticated', member: client.member, unsubscribed: ['orders'] } : { type: 'authenticated', member: client.member });
     }
     if (!Array.isArray(msg.channels) || msg.channels.length === 0 || msg.channels.length > 100 || !msg.channels.every((c) => typeof c === 'string' && c.length <= 64)) {
       return this.refuse(client, 'INVALID_REQUEST', 'channels must be a list of 1–100 channel names, each a text of at most 64 characters (such as "book:CEA24")');

@@ -204,6 +204,8 @@ t.test('authenticating again as another member moves the orders channel with it 
     t.pass('a second auth is refused');
     return;
   }
+  t.same(answer, { type: 'authenticated', member: 'M2', unsubscribed: ['orders'] }, "one answer, saying that M1's orders channel stopped");
+  t.same(d.messages.slice(from).filter((m) => m.channel === undefined), [answer], 'and no other answer to the auth');
   d.send({ op: 'subscribe', channels: ['orders'] });
   await d.next((m) => m.type === 'subscribed' || m.type === 'error', from);
   const mark = d.messages.length;
