@@ -183,7 +183,15 @@ export interface CancelAuctionBid extends Stamp { type: 'cancelAuctionBid'; auct
 export interface EndAuction extends Stamp { type: 'closeAuction' | 'cancelAuction'; auctionId: number; reason?: string | null }
 
 /** Closes the trading day `date` (MARKET-RULES section 11). */
-export interface EndOfDay extends Stamp { type: 'endOfDay'; date: string }
+export interface EndOfDay extends Stamp {
+  type: 'endOfDay';
+  date: string;
+  /**
+   * The rule of today (STRICT): a day without a listed trade opens and closes at the reference price
+   * in force, a risk officer's when one set it, rather than the previous close it replaced.
+   */
+  strict?: boolean;
+}
 
 export type Command =
   | PlaceOrder | CancelOrder | ModifyOrder

@@ -26,10 +26,15 @@ function lastSessionEnd(profile: CompiledProfile): number | null {
   return end;
 }
 
-/** The close of MARKET-RULES section 4: VWAP of the listed trades, half-up to the fen; the venue's rule when thin. */
-export function closeOf(inst: Instrument): number {
+/**
+ * The close of MARKET-RULES section 4: VWAP of the listed trades, half-up to the fen; the venue's rule
+ * when thin; without a listed trade the previous close, or (`atReference`, the rule of today) the
+ * reference price in force: the previous close unless a risk officer set another, which stands then
+ * (a corrected listing price is not lost overnight on a day nobody traded).
+ */
+export function closeOf(inst: Instrument, atReference = false): number {
   const s = inst.stats;
-  const previous = inst.prevClose;
+  const previous = atReference ? inst.referencePrice : inst.prevClose;
   if (s.listedVolume === 0) return previous;
   const thin = inst.profile.source.closeRule.thinListedVolume;
   if (thin !== null && s.listedVolume <= thin) return inst.profile.source.closeRule.whenThin === 'open' ? (s.open as number) : previous;
@@ -73,11 +78,12 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
   const instruments: DayInstrumentStats[] = [];
   for (const inst of e.instruments) {
     const s = inst.stats;
-    const close = closeOf(inst);
+    const atReference = c.strict === true;
+    const close = closeOf(inst, atReference);
     const t = inst.totals;
     t.add(s);
     instruments.push({
-      symbol: inst.symbol, prevClose: inst.prevClose, open: s.open ?? inst.prevClose, high: s.high, low: s.low,
+      symbol: inst.symbol, prevClose: inst.prevClose, open: s.open ?? (atReference ? inst.referencePrice : inst.prevClose), high: s.high, low: s.low,
       last: s.last, close, listedVolume: s.listedVolume, listedTurnover: s.listedTurnover, blockVolume: s.blockVolume,
       blockTurnover: s.blockTurnover, auctionVolume: s.auctionVolume, auctionTurnover: s.auctionTurnover, trades: s.trades,
       cumulativeVolume: t.volume, cumulativeTurnover: t.turnover,

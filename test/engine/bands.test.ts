@@ -190,13 +190,35 @@ t.test("a risk officer's reference price moves the bands, not the previous close
   t.match(h.engine.ticker('CEA24'), { prevClose: 5746, last: 5200, changeHundredths: -950 });
 });
 
-t.test('a day without listed trades closes at the previous close, whatever reference the bands had', async (t) => {
+t.test("a day without listed trades closes at the risk officer's reference price, which stands the next day", async (t) => {
+  const h = market(ladderBook);
+  ok(h.risk({ type: 'setInstrument', symbol: 'CEA24', referencePrice: fen('50.00'), reason: 'reference reset' }));
+  h.time = cst('2026-11-20', '16:00');
+  const eod = ok(h.operator({ type: 'endOfDay', date: '2026-11-20', strict: true }));
+  const day = eod.events.find((e): e is EndOfDayEvent => e.type === 'endOfDay')!;
+  t.match(day.instruments, [{ symbol: 'CEA24', prevClose: 5746, open: 5000, close: 5000 }]);
+  t.match(h.engine.instrument('CEA24'), { prevClose: 5000, referencePrice: 5000, bandLow: 4500, bandHigh: 5500 }, 'tomorrow is banded on it');
+  // Untouched by a risk officer, the reference is the previous close: a quiet day closes there.
+  h.time = cst('2026-11-21', '16:00');
+  const quiet = ok(h.operator({ type: 'endOfDay', date: '2026-11-21', strict: true })).events.find((e): e is EndOfDayEvent => e.type === 'endOfDay')!;
+  t.match(quiet.instruments, [{ symbol: 'CEA24', prevClose: 5000, open: 5000, close: 5000 }]);
+  // A day with listed trades closes at their VWAP whatever the reference.
+  ok(h.risk({ type: 'setInstrument', symbol: 'CEA24', referencePrice: fen('52.00'), reason: 'again' }));
+  h.time = cst('2026-11-22', '10:00');
+  ok(h.order('S1-A', sell('51.00', 10)));
+  ok(h.order('B1-A', buy('51.00', 10)));
+  h.time = cst('2026-11-22', '16:00');
+  const traded = ok(h.operator({ type: 'endOfDay', date: '2026-11-22', strict: true })).events.find((e): e is EndOfDayEvent => e.type === 'endOfDay')!;
+  t.match(traded.instruments, [{ symbol: 'CEA24', prevClose: 5000, open: 5100, close: 5100 }]);
+});
+
+t.test('an end of day journaled before that rule (no strict) closes a quiet day at the previous close, as it did then', async (t) => {
   const h = market(ladderBook);
   ok(h.risk({ type: 'setInstrument', symbol: 'CEA24', referencePrice: fen('50.00'), reason: 'reference reset' }));
   h.time = cst('2026-11-20', '16:00');
   const eod = ok(h.operator({ type: 'endOfDay', date: '2026-11-20' }));
   const day = eod.events.find((e): e is EndOfDayEvent => e.type === 'endOfDay')!;
   t.match(day.instruments, [{ symbol: 'CEA24', prevClose: 5746, open: 5746, close: 5746 }]);
-  // Tomorrow's reference is that close: the override ends with the day.
+  // Tomorrow's reference is that close: the override ended with the day.
   t.match(h.engine.instrument('CEA24'), { prevClose: 5746, referencePrice: 5746, bandLow: 5171, bandHigh: 6321 });
 });

@@ -2,7 +2,8 @@
 // alone works whatever the band's width (an end of day can widen a band past what a reference
 // price may set), each answer shows the instrument as its own command left it even when another
 // officer's command is committed in the same batch, a blank reason given to a cap or threshold is
-// refused, and the audit trail takes a time typed into the URL with its "+" as it is.
+// refused, the audit trail takes a time typed into the URL with its "+" as it is, and a reference
+// price an officer corrected stands through a quiet day's end.
 import t from 'tap';
 import { expectError, expectOk, startServer } from '../support/server.ts';
 
@@ -92,4 +93,19 @@ t.test('a large holder\'s account view shows the holding now, as the risk office
   expectOk(t, await s.api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M3-C1', symbol: 'CEA24', quantity: 1000 } }), 201);
   expectOk(t, await s.api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M3-C1', symbol: 'CEA24', quantity: 10 } }), 201);
   t.same(await now(), { listed: 180_990, account: 180_990 }, 'after a deposit and a withdrawal');
+});
+
+t.test("a reference price a risk officer corrected stands through an end of day without a listed trade, and after a restart", async (t) => {
+  const own = await startServer();
+  expectOk(t, await own.api('PATCH', '/v1/risk/instruments/CEA23', { key: 'risk', body: { referencePrice: '50.00', reason: 'listing price was wrong' } }), 200);
+  const eod = await own.api('POST', '/v1/admin/end-of-day', { key: 'operator', body: {} });
+  expectOk(t, eod, 200);
+  const before = (await own.api('GET', '/v1/instruments/CEA23')).body;
+  t.match(before, { prevClose: '50.00', referencePrice: '50.00', listedBand: { low: '45.00', high: '55.00' } }, "the next day's reference and band are the officer's");
+  const report = (await own.api('GET', `/v1/settlement/${eod.body.date}/market`, { key: 'operator' })).body as { symbol: string; open: string; close: string }[];
+  t.match(report.find((r) => r.symbol === 'CEA23'), { open: '50.00', close: '50.00' }, "the day's report closes it there");
+  await own.stop();
+  const again = await startServer({ dataDir: own.dataDir });
+  t.teardown(() => again.close());
+  t.same((await again.api('GET', '/v1/instruments/CEA23')).body, before, 'the same after a restart');
 });
