@@ -112,8 +112,13 @@ function forbids(restriction: Restriction, side: Side): boolean {
   return restriction !== 'none' && (restriction === 'frozen' || (restriction === 'no_buy') === (side === BUY));
 }
 
+/**
+ * A member's order, block or bid on a side the account's restriction forbids. The risk officer's
+ * reason stays in the audit trail: it is written for supervision (an inquiry, a case) and is not
+ * told to the account's member.
+ */
 function restricted(acct: Account): Rejection {
-  return reject('ACCOUNT_RESTRICTED', `account ${acct.id} is restricted (${acct.restriction}): ${acct.restrictionReason}`);
+  return reject('ACCOUNT_RESTRICTED', `account ${acct.id} is restricted (${acct.restriction}) by the exchange's risk officers`);
 }
 
 function badQuantity(quantity: number, lot: number): Rejection {

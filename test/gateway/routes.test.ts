@@ -399,7 +399,7 @@ t.test('risk officer routes', async (t) => {
   expectOk(t, restrict, 200, 'restrict');
   t.same(restrict.body, { accountId: 'M1-P1', restriction: 'frozen', cancelled: [resting.body.order.orderId], withdrawnBlocks: [], withdrawnBids: [], cancelledAuctions: [] }, 'the freeze cancels the resting bid');
   t.match((await api('GET', `/v1/orders/${resting.body.order.orderId}`, { key: 'M1' })).body, { status: 'cancelled', reason: 'account_restricted' });
-  expectError(t, await api('POST', '/v1/orders', { key: 'M1', body: orderBody({ accountId: 'M1-P1', side: 'sell', price: '58.00' }) }), 422, 'ACCOUNT_RESTRICTED', /inquiry/);
+  expectError(t, await api('POST', '/v1/orders', { key: 'M1', body: orderBody({ accountId: 'M1-P1', side: 'sell', price: '58.00' }) }), 422, 'ACCOUNT_RESTRICTED', /^account M\S+ is restricted \((no_buy|frozen)\) by the exchange's risk officers$/);
   expectOk(t, await api('PATCH', '/v1/risk/accounts/M1-P1', { key: 'risk', body: { restriction: 'none', reason: 'cleared' } }), 200, 'lift');
   expectError(t, await api('PATCH', '/v1/risk/accounts/NOBODY-1', { key: 'risk', body: { restriction: 'none', reason: 'x' } }), 404, 'UNKNOWN_ACCOUNT');
   expectError(t, await api('PATCH', '/v1/risk/accounts/M1-P1', { key: 'risk', body: { restriction: 'sometimes', reason: 'x' } }), 400, 'INVALID_REQUEST');

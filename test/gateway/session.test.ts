@@ -194,7 +194,7 @@ t.test('risk officer: position cap, restriction, cancel-all', async (t) => {
   const resting = [a.body.order?.orderId, b.body.order?.orderId].filter((id) => id !== undefined).sort();
   t.same([...restricted.body.cancelled].sort(), resting, 'no_buy cancels the resting buys');
   for (const id of resting) t.match((await api('GET', `/v1/orders/${id}`, { key: 'M3' })).body, { status: 'cancelled', reason: 'account_restricted' });
-  expectError(t, await order('M3', { accountId: 'M3-I2', side: 'buy', price: '56.00', quantity: 1 }), 422, 'ACCOUNT_RESTRICTED', /inquiry/);
+  expectError(t, await order('M3', { accountId: 'M3-I2', side: 'buy', price: '56.00', quantity: 1 }), 422, 'ACCOUNT_RESTRICTED', /^account M\S+ is restricted \((no_buy|frozen)\) by the exchange's risk officers$/);
   t.equal((await account('M3', 'M3-I2')).restriction, 'no_buy');
   t.same((await account('M3', 'M3-I2')).cash.frozen, '0.00', 'what the buys froze is released');
   expectOk(t, await api('PATCH', '/v1/risk/accounts/M3-I2', { key: 'risk', body: { restriction: 'none', reason: 'inquiry closed' } }), 200, 'lift');
