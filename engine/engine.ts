@@ -1484,6 +1484,20 @@ export class Engine {
     return this.largeHoldersAmong(this.accountsById(), symbol, false, true);
   }
 
+  /**
+   * One account's large-holder standing in one instrument now: null without a report obligation;
+   * else its holding, the threshold in force (null: none) and whether the holding passes it, which
+   * is what puts it on largeHoldersOver's list.
+   */
+  largeHolderStanding(accountId: string, symbol: string): { holding: number; threshold: number | null; dueDate: string; over: boolean } | null {
+    const acct = this.accounts.get(accountId);
+    const inst = this.bySymbol.get(symbol);
+    const pos = acct === undefined || inst === undefined ? undefined : acct.positions[inst.index];
+    if (acct === undefined || inst === undefined || pos === undefined || pos.largeHolder === null) return null;
+    const threshold = this.thresholdOf(acct, pos, inst);
+    return { holding: pos.holding, threshold, dueDate: dateOfDay(pos.largeHolder.dueDay), over: threshold !== null && pos.holding > threshold };
+  }
+
   private largeHoldersAmong(accounts: readonly Account[], symbol: string | undefined, withReport: boolean, overOnly = false): LargeHolderView[] {
     const out = [];
     for (const acct of accounts) {

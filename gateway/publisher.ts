@@ -90,7 +90,10 @@ interface Group { key: string; channels: Channel[]; clients: Set<Client>; out: B
 type Side = Map<number, [number, number]>; // price → [quantity, orders]
 
 /** The top of book and ticker of the symbols a batch changed, as they stood when it was sealed. */
-interface Sealed { lastSeq: number; books: Map<string, { bids: DepthLevel[]; asks: DepthLevel[] }>; tickers: Map<string, unknown> }
+/** An account's large-holder standing in an instrument as a batch left it (Engine.largeHolderStanding), keyed `account symbol`. */
+type Standing = { accountId: string; symbol: string; now: ReturnType<Gateway['engine']['largeHolderStanding']> };
+
+interface Sealed { lastSeq: number; books: Map<string, { bids: DepthLevel[]; asks: DepthLevel[] }>; tickers: Map<string, unknown>; largeHolders: Map<string, Standing> }
 
 export class Publisher {
   private readonly channels = new Map<string, Channel>();
@@ -120,6 +123,13 @@ export class Publisher {
   private readonly messagesPerSecond: number;
   /** For each batch sealed and not yet committed, oldest first: what its book and ticker messages show. */
   private readonly sealed: Sealed[] = [];
+  /**
+   * The large holders the `warnings` channel has published and not taken back (`account symbol`),
+   * kept equal to GET /v1/large-holders: an account that leaves that list without its obligation
+   * ending (its report still owed, its holding back under the threshold in force) is said to have
+   * `left`, and one that comes back onto it without a new alert is told again.
+   */
+  private readonly published = new Set<string>();
 
   constructor(private readonly g: Gateway, options: PublisherOptions = {}) {
     this.maxBuffered = options.maxBufferedBytes ?? 1 << 20;
@@ -128,6 +138,7 @@ export class Publisher {
     this.messagesPerSecond = options.messagesPerSecond ?? MESSAGES_PER_SECOND;
     // Built at start, when everything the engine holds is committed.
     this.openDayFrom = localMidnight(g.engine.tradingDay);
+    for (const h of publishedLargeHolders(g)) this.published.add(`${h.accountId} ${h.symbol}`);
     g.sequencer.onSeal((batch) => this.onSealed(batch));
     this.timers.push(setInterval(() => this.heartbeat(), options.heartbeatMs ?? 10_000));
     this.timers.push(setInterval(() => this.ping(), options.pingMs ?? 15_000));
@@ -549,14 +560,44 @@ export class Publisher {
    */
   private onSealed(batch: readonly Committed[]): void {
     if (batch.length === 0) return;
-    const sealed: Sealed = { lastSeq: batch[batch.length - 1].command.seq, books: new Map(), tickers: new Map() };
+    const sealed: Sealed = { lastSeq: batch[batch.length - 1].command.seq, books: new Map(), tickers: new Map(), largeHolders: new Map() };
     const touched = new Set<string>();
-    for (const { result } of batch) if (result.ok) for (const e of result.events) this.touches(e, touched);
+    for (const { result } of batch) {
+      if (!result.ok) continue;
+      for (const e of result.events) {
+        this.touches(e, touched);
+        this.holdingsTouched(e, sealed.largeHolders);
+      }
+    }
+    for (const st of sealed.largeHolders.values()) st.now = this.g.engine.largeHolderStanding(st.accountId, st.symbol);
     for (const symbol of touched) {
       if (this.listened(`book:${symbol}`)) sealed.books.set(symbol, this.g.engine.depth(symbol, BOOK_LEVELS)!);
       if (this.listened(`ticker:${symbol}`)) sealed.tickers.set(symbol, tickerView(this.g.engine.ticker(symbol)!));
     }
     this.sealed.push(sealed);
+  }
+
+  /**
+   * Notes the accounts and instruments of a venue that publishes its large holders whose holding,
+   * threshold or report obligation an event changed (a threshold set for a class: every account
+   * with an obligation or published there).
+   */
+  private holdingsTouched(e: EngineEvent, out: Map<string, Standing>): void {
+    const note = (accountId: string, symbol: string) => {
+      if (publishesLargeHolders(this.g, symbol)) out.set(`${accountId} ${symbol}`, { accountId, symbol, now: null });
+    };
+    if (e.type === 'trade') {
+      note(e.buyAccountId, e.symbol);
+      note(e.sellAccountId, e.symbol);
+    } else if (e.type === 'account' && e.symbol !== null) note(e.accountId, e.symbol);
+    else if (e.type === 'largeHolder' || e.type === 'largeHolderClosed') note(e.accountId, e.symbol);
+    else if (e.type === 'limit' && e.kind === 'largeHolderThreshold') {
+      if (e.accountId !== null) note(e.accountId, e.symbol);
+      else if (publishesLargeHolders(this.g, e.symbol)) {
+        for (const h of this.g.engine.largeHolders(e.symbol)) note(h.accountId, h.symbol);
+        for (const key of this.published) if (key.endsWith(` ${e.symbol}`)) note(key.slice(0, key.indexOf(' ')), e.symbol);
+      }
+    }
   }
 
   /** Notes the symbols whose book or ticker an event changed. */
@@ -586,6 +627,7 @@ export class Publisher {
       }
       for (const e of result.events) this.event(e, traded);
     }
+    if (sealed !== undefined) this.largeHoldersMoved(sealed.largeHolders, batch[batch.length - 1].command.time);
     for (const symbol of traded) this.klines(symbol);
     for (const symbol of closedDays) this.dayBar(symbol);
     if (sealed !== undefined) {
@@ -651,6 +693,7 @@ export class Publisher {
         this.toMember(e.accountId, build, 'largeHolder');
         if (e.action === 'alert' && publishesLargeHolders(this.g, e.symbol)) {
           this.publish('warnings', 'largeHolder', build);
+          this.published.add(`${e.accountId} ${e.symbol}`);
         }
         break;
       }
@@ -659,11 +702,35 @@ export class Publisher {
         // channel drops the account from its large holders.
         const build = () => ({ largeHolder: largeHolderView(e) });
         this.toMember(e.accountId, build, 'largeHolder');
-        if (publishesLargeHolders(this.g, e.symbol)) this.publish('warnings', 'largeHolder', build);
+        if (publishesLargeHolders(this.g, e.symbol)) {
+          this.publish('warnings', 'largeHolder', build);
+          this.published.delete(`${e.accountId} ${e.symbol}`);
+        }
         break;
       }
       default:
         break;
+    }
+  }
+
+  /**
+   * After a committed batch's own notices: the published large holders it moved on or off the list
+   * of the moment without an alert or a closing of their own (a report still owed while the holding
+   * fell back under the threshold in force, or rose past it again), told on `warnings` as `left`
+   * and `alert`, so that its followers hold the list GET /v1/large-holders gives.
+   */
+  private largeHoldersMoved(standings: Map<string, Standing>, time: number): void {
+    for (const [key, { accountId, symbol, now }] of standings) {
+      const over = now !== null && now.over;
+      if (over === this.published.has(key) || now === null) {
+        if (now === null) this.published.delete(key); // no obligation: its closing (or none) was told
+        continue;
+      }
+      if (over) this.published.add(key);
+      else this.published.delete(key);
+      this.publish('warnings', 'largeHolder', () => ({
+        largeHolder: { accountId, symbol, action: over ? 'alert' : 'left', holding: now.holding, threshold: now.threshold, dueDate: now.dueDate, time: isoTime(time) },
+      }));
     }
   }
 

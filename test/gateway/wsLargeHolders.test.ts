@@ -1,7 +1,8 @@
 // Large-holder alerts over WebSocket (MARKET-RULES section 7), on a real server with real `ws`
 // clients: an alert, a filed report and its closing reach the account's member on its `orders` channel (type
 // `largeHolder`), and an alert and a closing are market notices on the public `warnings` channel only where the
-// venue publishes its large holders (Beijing's profile does, the national market's does not). The
+// venue publishes its large holders (Beijing's profile does, the national market's does not), as is an
+// account leaving or rejoining the list of the moment with its report still owed (`left`, `alert`). The
 // `warnings` snapshot lists the published large holders of the moment, as GET /v1/large-holders
 // does; the risk officer's GET /v1/risk/large-holders has the reports' text. A member's `orders`
 // snapshot lists its own accounts' standing alerts.
@@ -125,6 +126,10 @@ t.test('a filed report whose obligation ends is said to be closed, where its ale
   t.equal((await s.api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M1-C3', symbol: 'BEA', quantity: 50_000 } })).status, 201);
   t.same((await s.api('GET', '/v1/large-holders?symbol=BEA')).body, [], 'the public list names only holdings over the threshold');
   t.same((await subscribed(['warnings'])).on('warnings')[0].largeHolders, [], 'and so does the warnings snapshot');
+  t.match(await market.next((m) => m.channel === 'warnings' && m.type === 'largeHolder' && m.largeHolder.action === 'left'), {
+    largeHolder: { accountId: 'M1-C3', symbol: 'BEA', action: 'left', holding: 50_000, threshold: 50_000 },
+  }, "the market's followers hear that it left the list");
+  t.same(m1.on('orders').filter((m) => m.type === 'largeHolder' && m.largeHolder.action === 'left'), [], 'the member is not told: its report is still owed');
   t.match((await s.api('GET', '/v1/risk/large-holders?symbol=BEA', { key: 'risk' })).body, [{ accountId: 'M1-C3', holding: 50_000, filed: null }], 'the report is still owed');
   // Filed, the obligation ends at once: closed, on both channels.
   t.equal((await s.api('POST', '/v1/large-holder-reports', { key: 'M1', body: { symbol: 'BEA', accountId: 'M1-C3', text: 'Sold down.' } })).status, 201);
@@ -148,4 +153,45 @@ t.test('a filed report whose obligation ends is said to be closed, where its ale
   t.match(await market.next((m) => m.channel === 'warnings' && (m.seq as number) > seqBefore), { type: 'warning', seq: seqBefore + 1 }, 'nothing on the market for the national one');
   t.same((await s.api('GET', '/v1/risk/large-holders?symbol=CEA24', { key: 'risk' })).body.filter((h: { accountId: string }) => h.accountId === 'M3-C1'), []);
   for (const c of [market, m1, m3]) t.same(seqGaps(c.messages), []);
+});
+
+t.test('an account whose report is still owed leaves and rejoins the published list as its holding or threshold moves', async (t) => {
+  const market = await subscribed(['warnings']);
+  const m3 = await subscribed(['orders'], KEYS.M3);
+  const notices = () => market.on('warnings').filter((m) => m.type === 'largeHolder' && m.largeHolder.accountId === 'M3-I1');
+  /** The next notice about M3-I1 after what the client has so far. */
+  const next = (from = market.messages.length) => market.next((m) => m.type === 'largeHolder' && m.largeHolder.accountId === 'M3-I1', from);
+  const published = async () => ((await s.api('GET', '/v1/large-holders?symbol=BEA')).body as { accountId: string }[]).filter((h) => h.accountId === 'M3-I1');
+  // M3-I1 holds 40,000 t of BEA. A class threshold of 30,000 t for institutions: an alert.
+  const classThreshold = (quantity: number | null) => s.api('PUT', '/v1/risk/large-holder-thresholds', { key: 'risk', body: { symbol: 'BEA', accountClass: 'institution', quantity, reason: 'review' } });
+  let from = market.messages.length;
+  t.match((await classThreshold(30_000)).body.alerts, [{ accountId: 'M3-I1' }]);
+  t.match(await next(from), { largeHolder: { action: 'alert', holding: 40_000, threshold: 30_000 } });
+  t.equal((await published()).length, 1);
+  // Set back to the venue's 500,000 t: off the public list, and its followers are told (the report is still owed).
+  from = market.messages.length;
+  t.equal((await classThreshold(500_000)).status, 200);
+  t.match(await next(from), {
+    largeHolder: { accountId: 'M3-I1', symbol: 'BEA', action: 'left', holding: 40_000, threshold: 500_000 },
+  });
+  t.same(await published(), [], 'GET /v1/large-holders agrees');
+  t.match((await s.api('GET', '/v1/risk/large-holders?symbol=BEA', { key: 'risk' })).body, [{ accountId: 'M3-I1', filed: null }], 'the risk officers still see the report owed');
+  // Lowered again: no new alert (the obligation stands), but back on the list, and told so.
+  from = market.messages.length;
+  t.same((await classThreshold(30_000)).body.alerts, [], 'no new alert');
+  t.match(await next(from), {
+    largeHolder: { accountId: 'M3-I1', action: 'alert', holding: 40_000, threshold: 30_000 },
+  });
+  t.equal((await published()).length, 1, 'on the list again');
+  // A withdrawal under the threshold takes it off again; a deposit over it puts it back.
+  from = market.messages.length;
+  t.equal((await s.api('POST', '/v1/admin/withdrawals', { key: 'operator', body: { accountId: 'M3-I1', symbol: 'BEA', quantity: 15_000 } })).status, 201);
+  t.match(await next(from), { largeHolder: { accountId: 'M3-I1', action: 'left', holding: 25_000 } });
+  from = market.messages.length;
+  t.equal((await s.api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M3-I1', symbol: 'BEA', quantity: 15_000 } })).status, 201);
+  t.match(await next(from), { largeHolder: { accountId: 'M3-I1', action: 'alert', holding: 40_000 } });
+  t.same(notices().map((m) => m.largeHolder.action), ['alert', 'left', 'alert', 'left', 'alert'], 'each move told once');
+  t.same(m3.on('orders').filter((m) => m.type === 'largeHolder').map((m) => m.largeHolder.action), ['alert'], 'the member heard its one alert');
+  t.same(seqGaps(market.messages), []);
+  t.equal((await classThreshold(500_000)).status, 200);
 });
