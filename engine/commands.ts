@@ -113,6 +113,11 @@ export interface RestrictAccount extends Stamp { type: 'restrictAccount'; accoun
 export interface CancelAll extends Stamp { type: 'cancelAll'; accountId: string; reason: string }
 
 export interface FileLargeHolderReport extends Stamp { type: 'fileLargeHolderReport'; accountId: string; symbol: string; text: string }
+/**
+ * A risk officer ends a report obligation the account no longer has a reason to meet: its holding
+ * does not pass the threshold in force (one set by mistake and put back, or raised since).
+ */
+export interface WaiveLargeHolderReport extends Stamp { type: 'waiveLargeHolderReport'; accountId: string; symbol: string; reason: string }
 
 /** A risk officer's warning to the market (MARKET-RULES section 8): about one instrument, or every one when symbol is null. */
 export interface PublishWarning extends Stamp { type: 'publishWarning'; symbol?: string | null; text: string }
@@ -198,7 +203,7 @@ export type Command =
   | ProposeBlock | CounterBlock | AcceptBlock | EndBlock | EndOfDay
   | OpenAuction | BidAuction | CancelAuctionBid | EndAuction
   | CreateAccount | Transfer | ListInstrument
-  | SetInstrument | SetInstrumentStatus | MarketStatus | SetLimit | RestrictAccount | CancelAll | FileLargeHolderReport | PublishWarning;
+  | SetInstrument | SetInstrumentStatus | MarketStatus | SetLimit | RestrictAccount | CancelAll | FileLargeHolderReport | WaiveLargeHolderReport | PublishWarning;
 
 export type CommandType = Command['type'];
 
@@ -238,4 +243,5 @@ export const COMMAND_ROLES: Record<CommandType, readonly Role[]> = {
   restrictAccount: ['risk'],
   cancelAll: ['risk'],
   publishWarning: ['risk'],
+  waiveLargeHolderReport: ['risk'],
 };

@@ -6,7 +6,7 @@ import { ADMISSION_BITS, Account, Position, RESTRICTIONS, type Restriction } fro
 import { ladderBook, type BookFactory, type DepthLevel } from './book.ts';
 import { addTradingDays, describeSessions, isTradingDay, localDay, localMidnight, localMinute, sessionAt } from './calendar.ts';
 import {
-  COMMAND_ROLES, type Actor, type CancelAll, type CommandType, type Role, type CancelOrder, type Command, type CreateAccount, type FileLargeHolderReport, type PublishWarning,
+  COMMAND_ROLES, type Actor, type CancelAll, type CommandType, type Role, type CancelOrder, type Command, type CreateAccount, type FileLargeHolderReport, type WaiveLargeHolderReport, type PublishWarning,
   type ListInstrument, type MarketStatus, type ModifyOrder, type PlaceOrder, type RestrictAccount, type SetInstrument, type SetInstrumentStatus,
   type SetLimit, type Transfer,
 } from './commands.ts';
@@ -277,6 +277,7 @@ export class Engine {
       case 'restrictAccount': return this.restrictAccount(command);
       case 'cancelAll': return this.cancelAll(command);
       case 'fileLargeHolderReport': return this.fileLargeHolderReport(command);
+      case 'waiveLargeHolderReport': return this.waiveLargeHolderReport(command);
       case 'publishWarning': return this.publishWarning(command);
       case 'proposeBlock': return this.blocks.propose(command);
       case 'counterBlock': return this.blocks.counter(command);
@@ -969,6 +970,30 @@ export class Engine {
       threshold: lh.threshold, action: 'filed', dueDate: dateOfDay(lh.dueDay),
     });
     this.holdingFell(pos, acct, inst, c.seq, c.time);
+    return this.done();
+  }
+
+  /**
+   * A risk officer ends a report obligation whose holding no longer passes the threshold in force
+   * (a threshold set by mistake and put back): closed as a filed one is, so that an overdue report
+   * no longer restricts the account's buying. One still over the threshold owes its report.
+   */
+  private waiveLargeHolderReport(c: WaiveLargeHolderReport): Result {
+    const r = this.checkReason(c.reason);
+    if (r !== null) return r;
+    const inst = this.listed(c.symbol);
+    if (refused(inst)) return inst;
+    const acct = this.accountFor(c.accountId);
+    if (refused(acct)) return acct;
+    const pos = acct.positions[inst.index];
+    const lh = pos?.largeHolder ?? null;
+    if (pos === undefined || lh === null) return reject('REPORT_NOT_DUE', `account ${acct.id} owes no large-holder report for ${inst.symbol}`);
+    const threshold = this.thresholdOf(acct, pos, inst);
+    if (threshold !== null && pos.holding > threshold) {
+      return reject('STILL_LARGE_HOLDER', `account ${acct.id} holds ${pos.holding} t of ${inst.symbol}, over the threshold in force (${threshold} t): its report is owed; raise or remove the threshold first`);
+    }
+    pos.largeHolder = null;
+    this.emit({ type: 'largeHolderClosed', seq: c.seq, time: c.time, accountId: acct.id, symbol: inst.symbol, holding: pos.holding, threshold, dueDate: dateOfDay(lh.dueDay) });
     return this.done();
   }
 

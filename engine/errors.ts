@@ -32,6 +32,7 @@ export const REJECT_CODES = {
   NO_CHANGE: { status: 409, meaning: 'the modification changes nothing' },
   QUANTITY_BELOW_FILLED: { status: 409, meaning: 'the new quantity of a modification is not above what the order has filled already' },
   REPORT_NOT_DUE: { status: 409, meaning: 'the account has no open large-holder report obligation for the instrument' },
+  STILL_LARGE_HOLDER: { status: 409, meaning: 'the account\'s holding passes the large-holder threshold in force: its report obligation cannot be waived' },
   PRICE_OUT_OF_BAND: { status: 422, meaning: 'the price is outside today\'s band' },
   BAND_TOO_WIDE: { status: 422, meaning: 'the listed band a reference or listing price would give spans more price steps than the book keeps' },
   BLOCK_TOO_SMALL: { status: 422, meaning: 'a block trade is below the venue\'s minimum quantity' },

@@ -2,7 +2,7 @@
 // large-holder thresholds, the large-holder list, account restrictions, cancel-all, risk warnings to
 // the market, and the audit trail of every risk and operator action, read from the journal.
 import type { FastifyInstance } from 'fastify';
-import { dayOfDate, localMidnight, formatMoney, isoTime, parseMoney, TEXT_LIMITS, type Command, type EngineEvent, type LargeHolderEvent, type LimitEvent, type WarningEvent } from '../../engine/index.ts';
+import { dayOfDate, localMidnight, formatMoney, isoTime, parseMoney, TEXT_LIMITS, type Command, type EngineEvent, type LargeHolderClosedEvent, type LargeHolderEvent, type LimitEvent, type WarningEvent } from '../../engine/index.ts';
 import {
   ACCOUNT, body, DAY, errorReplies, fail, freeText, params, PERCENT, PRICE, REASON, refuse, SINCE, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
 } from '../http.ts';
@@ -145,6 +145,32 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     const symbol = req.query.symbol;
     if (unlisted(g, symbol)) return unknownInstrument(reply, symbol);
     return g.engine.largeHolders(symbol, true);
+  });
+
+  // Beyond API.md: a report obligation the account no longer has a reason to meet (its holding does
+  // not pass the threshold in force: one set by mistake and put back) is ended by a risk officer.
+  app.post<{ Body: { symbol: string; accountId: string; reason: string } }>('/v1/risk/large-holder-waivers', {
+    ...risk,
+    schema: {
+      body: body({ symbol: SYMBOL, accountId: ACCOUNT, reason: REASON }, ['symbol', 'accountId', 'reason']),
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            accountId: TEXT, symbol: TEXT, holding: TONNES,
+            threshold: { ...TONNES_OR_NULL, description: 'the threshold in force; null when none' },
+            dueDate: { ...DAY, description: 'the day the report waived was due' }, time: TIME,
+          },
+          additionalProperties: false,
+        },
+        ...errorReplies(400, 401, 403, 404, 409, 413, 415, 429, 500),
+      },
+    },
+  }, async (req, reply) => {
+    const r = await submit(g, req, reply, { type: 'waiveLargeHolderReport', symbol: req.body.symbol, accountId: req.body.accountId, reason: req.body.reason });
+    if (!r.ok) return refuse(reply, r);
+    const e = r.events.find((x): x is LargeHolderClosedEvent => x.type === 'largeHolderClosed') as LargeHolderClosedEvent;
+    return { accountId: e.accountId, symbol: e.symbol, holding: e.holding, threshold: e.threshold, dueDate: e.dueDate, time: isoTime(e.time) };
   });
 
   app.patch<{ Params: { accountId: string }; Body: { restriction: 'none' | 'no_buy' | 'no_sell' | 'frozen'; reason: string } }>('/v1/risk/accounts/:accountId', {

@@ -163,6 +163,12 @@ const CASES: Record<RejectCode, (t: Asserts, h: Harness) => void> = {
     const later = harnessOn(h.engine.snapshot(), '2026-11-26');
     expectReject(t, later, () => later.order('X1-A', buy({ price: '57.50', quantity: 1 })), 'REPORT_OVERDUE');
   },
+  STILL_LARGE_HOLDER: (t, h) => {
+    ok(h.order('S1-A', sell({ price: '57.50', quantity: 1000 })));
+    ok(h.operator({ type: 'deposit', accountId: 'X1-A', symbol: 'CEA24', quantity: 499_000 }));
+    ok(h.order('X1-A', buy({ price: '57.50', quantity: 1 })));
+    expectReject(t, h, () => h.risk({ type: 'waiveLargeHolderReport', accountId: 'X1-A', symbol: 'CEA24', reason: 'not needed' }), 'STILL_LARGE_HOLDER', 'over the threshold in force');
+  },
   NO_LIQUIDITY: (t, h) => expectReject(t, h, () => h.order('B1-A', { symbol: 'CEA24', side: 'buy', type: 'market', quantity: 10 }), 'NO_LIQUIDITY'),
   PICK_TARGET_INVALID: (t, h) => expectReject(t, h, () => h.order('B1-A', { symbol: 'CEA24', side: 'buy', type: 'pick', targetOrderId: 999, quantity: 10 }), 'PICK_TARGET_INVALID'),
   PICK_QUANTITY_MISMATCH: (t, h) => {

@@ -237,3 +237,31 @@ t.test('thresholds set by a risk officer', async (t) => {
     t.same(h.engine.largeHolders(), []);
   });
 });
+
+t.test("a risk officer waives a report obligation whose holding no longer passes the threshold in force", async (t) => {
+  // A threshold set by mistake (500 t for N1-A, holding 1,000 t), then put back: the report stays owed, and overdue restricts buying.
+  const h = market();
+  h.open('N1-A', { cash: '1000000.00', holdings: { CEA24: 1000 } });
+  ok(h.risk({ type: 'setLargeHolderThreshold', symbol: 'CEA24', accountId: 'N1-A', quantity: 500, reason: 'typo' }));
+  const waive = (accountId: string, reason = 'threshold was set by mistake') => h.risk({ type: 'waiveLargeHolderReport', accountId, symbol: 'CEA24', reason });
+  // While the holding passes the threshold in force, the report is owed.
+  expectReject(t, h, () => waive('N1-A'), 'STILL_LARGE_HOLDER', 'N1-A holds 1000 t of CEA24, over the threshold in force (500 t)');
+  ok(h.risk({ type: 'setLargeHolderThreshold', symbol: 'CEA24', accountId: 'N1-A', quantity: null, reason: 'put back' }));
+  t.match(h.engine.largeHolders(), [{ accountId: 'N1-A', threshold: 500, filed: null }], 'put back, the report is still owed');
+  const r = ok(waive('N1-A'));
+  t.same(closes(r).map((e) => ({ ...e })), [{
+    type: 'largeHolderClosed', seq: h.seq, time: h.time, accountId: 'N1-A', symbol: 'CEA24', holding: 1000, threshold: 500_000, dueDate: '2026-11-25',
+  }], 'closed, with the threshold in force');
+  t.same(h.engine.largeHolders(), [], 'nothing owed');
+  // Carried past the due date: no REPORT_OVERDUE, as nothing is owed.
+  const later = harnessOn(h.engine.snapshot(), '2026-11-26');
+  ok(later.order('N1-A', cea('buy', '57.50', 1)));
+  // Nothing left to waive; unknown names refused; a reason is needed.
+  expectReject(t, h, () => waive('N1-A'), 'REPORT_NOT_DUE');
+  expectReject(t, h, () => waive('B1-A'), 'REPORT_NOT_DUE');
+  expectReject(t, h, () => waive('NOBODY'), 'UNKNOWN_ACCOUNT');
+  expectReject(t, h, () => h.risk({ type: 'waiveLargeHolderReport', accountId: 'N1-A', symbol: 'CEA99', reason: 'x' }), 'UNKNOWN_INSTRUMENT');
+  expectReject(t, h, () => waive('N1-A', '  '), 'INVALID_COMMAND');
+  // Only a risk officer may.
+  expectReject(t, h, () => h.member('N1', { type: 'waiveLargeHolderReport', accountId: 'N1-A', symbol: 'CEA24', reason: 'mine' }), 'NOT_PERMITTED');
+});

@@ -193,5 +193,34 @@ t.test('an account whose report is still owed leaves and rejoins the published l
   t.same(notices().map((m) => m.largeHolder.action), ['alert', 'left', 'alert', 'left', 'alert'], 'each move told once');
   t.same(m3.on('orders').filter((m) => m.type === 'largeHolder').map((m) => m.largeHolder.action), ['alert'], 'the member heard its one alert');
   t.same(seqGaps(market.messages), []);
+
+  // While it passes the threshold in force, a risk officer cannot waive the report.
+  const waive = (body: Record<string, unknown>, key = 'risk') => s.api('POST', '/v1/risk/large-holder-waivers', { key, body });
+  const terms = { symbol: 'BEA', accountId: 'M3-I1', reason: 'threshold set by mistake, put back' };
+  t.match((await waive(terms)).body, { error: { code: 'STILL_LARGE_HOLDER', message: /M3-I1 holds 40000 t of BEA, over the threshold in force \(30000 t\)/ } });
+  t.equal((await waive(terms)).status, 409);
+  // Put back to the venue's figure (off the list again), the report still owed is waived: closed, told to the member and the market.
+  from = market.messages.length;
   t.equal((await classThreshold(500_000)).status, 200);
+  t.match(await next(from), { largeHolder: { action: 'left' } });
+  from = market.messages.length;
+  const m3From = m3.messages.length;
+  t.equal((await waive(terms, 'M3')).status, 403, 'not a member');
+  const waived = await waive(terms);
+  t.equal(waived.status, 200);
+  t.match(waived.body, { accountId: 'M3-I1', symbol: 'BEA', holding: 40_000, threshold: 500_000 });
+  t.match(await next(from), { largeHolder: { accountId: 'M3-I1', action: 'closed', holding: 40_000, threshold: 500_000 } }, 'the market hears it closed');
+  t.match(await m3.next((m) => m.type === 'largeHolder', m3From), { largeHolder: { accountId: 'M3-I1', symbol: 'BEA', action: 'closed' } }, 'so does the member');
+  t.same(((await s.api('GET', '/v1/risk/large-holders?symbol=BEA', { key: 'risk' })).body as { accountId: string }[]).filter((h) => h.accountId === 'M3-I1'), [], 'nothing owed now');
+  t.match((await waive(terms)).body, { error: { code: 'REPORT_NOT_DUE' } }, 'nothing left to waive');
+  t.equal((await waive({ ...terms, accountId: 'NOBODY-1' })).status, 404);
+  t.equal((await waive({ symbol: 'BEA', accountId: 'M3-I1' })).status, 400, 'a reason is required');
+  const audit = (await s.api('GET', '/v1/risk/audit', { key: 'risk' })).body as { action: string; what: Record<string, unknown>; why: string; outcome: string }[];
+  t.same(audit.filter((a) => a.action === 'waiveLargeHolderReport').map(({ what, why, outcome }) => [what.accountId, what.symbol, why, outcome]), [
+    ['M3-I1', 'BEA', terms.reason, 'refused'],
+    ['M3-I1', 'BEA', terms.reason, 'refused'],
+    ['M3-I1', 'BEA', terms.reason, 'done'],
+    ['M3-I1', 'BEA', terms.reason, 'refused'],
+    ['NOBODY-1', 'BEA', terms.reason, 'refused'],
+  ], "each waiver the engine took in the audit trail, with its reason and outcome (the member's and the reasonless one never reached it)");
 });
