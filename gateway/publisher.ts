@@ -89,10 +89,10 @@ interface Group { key: string; channels: Channel[]; clients: Set<Client>; out: B
 
 type Side = Map<number, [number, number]>; // price → [quantity, orders]
 
-/** The top of book and ticker of the symbols a batch changed, as they stood when it was sealed. */
 /** An account's large-holder standing in an instrument as a batch left it (Engine.largeHolderStanding), keyed `account symbol`. */
 type Standing = { accountId: string; symbol: string; now: ReturnType<Gateway['engine']['largeHolderStanding']> };
 
+/** The top of book and ticker of the symbols a batch changed, and the large-holder standings it moved, as they stood when it was sealed. */
 interface Sealed { lastSeq: number; books: Map<string, { bids: DepthLevel[]; asks: DepthLevel[] }>; tickers: Map<string, unknown>; largeHolders: Map<string, Standing> }
 
 export class Publisher {

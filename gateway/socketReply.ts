@@ -20,7 +20,7 @@ export function endWithError(socket: Duplex, status: number, code: string, messa
 export function clientErrorAnswer(err: Error & { code?: string }, socket: Duplex, requestTimeoutMs: number): [status: number, code: string, message: string] | null {
   const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
   if (err.code === 'ECONNRESET' || !socket.writable || answering) return null;
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'REQUEST_TIMEOUT', `the request did not arrive whole within ${requestTimeoutMs / 1000} s: send it again, at once`];
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'REQUEST_TIMEOUT', `the request did not arrive whole within ${requestTimeoutMs / 1000} s: send it again, all of it at once`];
   if (err.code === 'HPE_HEADER_OVERFLOW') return [431, 'INVALID_REQUEST', 'the request line and headers (the URL included) are larger than the exchange accepts (16 KiB)'];
   return [400, 'INVALID_REQUEST', `the request is not HTTP/1.1 the exchange can read (${err.code ?? err.message})`];
 }
