@@ -933,8 +933,13 @@ export class Engine {
     if (lh === null || lh.filedDay === null) return;
     const threshold = this.thresholdOf(acct, pos, inst);
     if (threshold !== null && pos.holding > threshold) return;
+    this.closeReport(acct, pos, inst, lh.dueDay, threshold, seq, time);
+  }
+
+  /** Ends the account's report obligation (filed and fallen back, or waived), with the threshold in force. */
+  private closeReport(acct: Account, pos: Position, inst: Instrument, dueDay: number, threshold: number | null, seq: number, time: number): void {
     pos.largeHolder = null;
-    this.emit({ type: 'largeHolderClosed', seq, time, accountId: acct.id, symbol: inst.symbol, holding: pos.holding, threshold, dueDate: dateOfDay(lh.dueDay) });
+    this.emit({ type: 'largeHolderClosed', seq, time, accountId: acct.id, symbol: inst.symbol, holding: pos.holding, threshold, dueDate: dateOfDay(dueDay) });
   }
 
   /** A warning to the market: it changes no state, it is journaled, audited and published. */
@@ -986,14 +991,12 @@ export class Engine {
     const acct = this.accountFor(c.accountId);
     if (refused(acct)) return acct;
     const pos = acct.positions[inst.index];
-    const lh = pos?.largeHolder ?? null;
-    if (pos === undefined || lh === null) return reject('REPORT_NOT_DUE', `account ${acct.id} owes no large-holder report for ${inst.symbol}`);
+    if (pos === undefined || pos.largeHolder === null) return reject('REPORT_NOT_DUE', `account ${acct.id} owes no large-holder report for ${inst.symbol}`);
     const threshold = this.thresholdOf(acct, pos, inst);
     if (threshold !== null && pos.holding > threshold) {
       return reject('STILL_LARGE_HOLDER', `account ${acct.id} holds ${pos.holding} t of ${inst.symbol}, over the threshold in force (${threshold} t): its report is owed; raise or remove the threshold first`);
     }
-    pos.largeHolder = null;
-    this.emit({ type: 'largeHolderClosed', seq: c.seq, time: c.time, accountId: acct.id, symbol: inst.symbol, holding: pos.holding, threshold, dueDate: dateOfDay(lh.dueDay) });
+    this.closeReport(acct, pos, inst, pos.largeHolder.dueDay, threshold, c.seq, c.time);
     return this.done();
   }
 

@@ -138,7 +138,7 @@ export class Publisher {
     this.messagesPerSecond = options.messagesPerSecond ?? MESSAGES_PER_SECOND;
     // Built at start, when everything the engine holds is committed.
     this.openDayFrom = localMidnight(g.engine.tradingDay);
-    for (const h of publishedLargeHolders(g)) this.published.add(`${h.accountId} ${h.symbol}`);
+    for (const h of publishedLargeHolders(g)) this.published.add(holderKey(h.accountId, h.symbol));
     g.sequencer.onSeal((batch) => this.onSealed(batch));
     this.timers.push(setInterval(() => this.heartbeat(), options.heartbeatMs ?? 10_000));
     this.timers.push(setInterval(() => this.ping(), options.pingMs ?? 15_000));
@@ -584,7 +584,7 @@ export class Publisher {
    */
   private holdingsTouched(e: EngineEvent, out: Map<string, Standing>): void {
     const note = (accountId: string, symbol: string) => {
-      if (publishesLargeHolders(this.g, symbol)) out.set(`${accountId} ${symbol}`, { accountId, symbol, now: null });
+      if (publishesLargeHolders(this.g, symbol)) out.set(holderKey(accountId, symbol), { accountId, symbol, now: null });
     };
     if (e.type === 'trade') {
       note(e.buyAccountId, e.symbol);
@@ -693,7 +693,7 @@ export class Publisher {
         this.toMember(e.accountId, build, 'largeHolder');
         if (e.action === 'alert' && publishesLargeHolders(this.g, e.symbol)) {
           this.publish('warnings', 'largeHolder', build);
-          this.published.add(`${e.accountId} ${e.symbol}`);
+          this.published.add(holderKey(e.accountId, e.symbol));
         }
         break;
       }
@@ -704,7 +704,7 @@ export class Publisher {
         this.toMember(e.accountId, build, 'largeHolder');
         if (publishesLargeHolders(this.g, e.symbol)) {
           this.publish('warnings', 'largeHolder', build);
-          this.published.delete(`${e.accountId} ${e.symbol}`);
+          this.published.delete(holderKey(e.accountId, e.symbol));
         }
         break;
       }
@@ -923,6 +923,9 @@ function diff(before: Side, after: Side, bids: boolean): [string, number, number
   for (const p of before.keys()) if (!after.has(p)) out.push([p, 0, 0]);
   return out.sort((a, b) => (bids ? b[0] - a[0] : a[0] - b[0])).map(([p, q, n]) => [formatMoney(p), q, n]);
 }
+
+/** An account's key in an instrument's published large holders (and the standings a batch moved). */
+const holderKey = (accountId: string, symbol: string): string => `${accountId} ${symbol}`;
 
 /** An alert, a filing or a closing as the `largeHolder` messages carry it. */
 function largeHolderView(e: LargeHolderEvent | LargeHolderClosedEvent) {
