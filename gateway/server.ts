@@ -17,6 +17,7 @@ import { dayOfDate } from '../engine/index.ts';
 import { DATE, ERROR_REPLY, errorReplies, fail, jsonErrorAt, PATTERN_WORDS, UNAVAILABLE, type Gateway } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
+import { MonotonicRateStore } from './rateStore.ts';
 import { clientErrorAnswer, endWithError } from './socketReply.ts';
 import { CONNECTION_CHECK_MS, REQUEST_TIMEOUT_MS, type StandbyServer } from './standby.ts';
 import { START_PHASES } from './startup.ts';
@@ -264,6 +265,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     await app.register(rateLimit, {
       max: options.rateLimit ?? 200,
       timeWindow: 1000,
+      store: MonotonicRateStore,
       // One allowance per known key; everything else (no key, a made-up one) shares its address's.
       keyGenerator: (req) => {
         const key = bearerKey(req.headers.authorization);
