@@ -397,7 +397,12 @@ export class Publisher {
     const known = ['book', 'trades', 'blocks', 'auctions', 'ticker', 'kline'].includes(kind) && symbol !== undefined && symbol !== '' && rest.length === 0
       && (kind === 'kline' ? INTERVAL_NAMES.includes(interval as KlineInterval) : interval === undefined);
     if (!known) return ['UNKNOWN_CHANNEL', `no channel ${name}: use book:SYM, trades:SYM, blocks:SYM, auctions:SYM, ticker:SYM, kline:SYM:1m|5m|15m|1h|1d, warnings or orders`];
-    if (this.g.engine.instrument(symbol) === undefined) return ['UNKNOWN_INSTRUMENT', noSuchInstrument(symbol)];
+    if (this.g.engine.instrument(symbol) === undefined) {
+      // Symbols are capitals (REST refuses others by its schema): a listed one in lower case is named.
+      const upper = symbol.toUpperCase();
+      const hint = upper !== symbol && this.g.engine.instrument(upper) !== undefined ? ` (symbols are in capitals: ${upper})` : '';
+      return ['UNKNOWN_INSTRUMENT', noSuchInstrument(symbol) + hint];
+    }
     return null;
   }
 

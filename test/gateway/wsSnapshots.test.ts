@@ -137,6 +137,7 @@ t.test('refusals: unsubscribing from what is not followed, a property the op doe
   await c.next((m) => m.channel === 'book:CEA24' && m.type === 'snapshot');
   t.match(await answer({ op: 'unsubscribe', channels: ['book:CEA24', 'trades:CEA24'] }), { type: 'error', code: 'NOT_SUBSCRIBED', message: /does not follow trades:CEA24: nothing was unsubscribed/ }, 'one of two not followed: neither is left');
   t.match(await answer({ op: 'unsubscribe', channels: ['book:CEA42'] }), { type: 'error', code: 'UNKNOWN_INSTRUMENT' }, 'an unknown instrument is still said as such');
+  t.match(await answer({ op: 'subscribe', channels: ['ticker:cea24'] }), { type: 'error', code: 'UNKNOWN_INSTRUMENT', message: 'no instrument "cea24" is listed (symbols are in capitals: CEA24)' }, 'a listed symbol in lower case is named in capitals');
   t.match(await answer({ op: 'unsubscribe', channels: ['book:CEA24'] }), { type: 'unsubscribed', channels: ['book:CEA24'] }, 'the one followed, alone: unsubscribed');
   t.match(await answer({ op: 'auth', key: KEYS.M1, channels: ['orders'] }), { type: 'error', code: 'INVALID_REQUEST', message: 'auth takes "op" and "key", not "channels"' }, 'auth with channels');
   t.match(await answer({ op: 'subscribe', channels: ['orders'] }), { type: 'error', code: 'UNAUTHENTICATED' }, 'which did not authenticate');
