@@ -315,13 +315,27 @@ export const FILL_VIEW = {
 
 /**
  * The caller's accounts, or just the one it named; null when it named another member's (403 sent)
- * or one that does not exist (404), as for every route that names an account.
+ * or one that does not exist (404), as for every route that names an account. A risk officer or an
+ * operator reads any account, and names it.
  */
 export function accountsFor(g: Gateway, req: FastifyRequest, reply: FastifyReply, accountId: string | undefined): readonly string[] | null {
-  const mine = g.engine.accountsOfMember(principal(req).member as string);
+  const p = principal(req);
+  if (p.role !== 'member') {
+    const id = anyAccount(g, reply, accountId);
+    return id === null ? null : [id];
+  }
+  const mine = g.engine.accountsOfMember(p.member as string);
   if (accountId === undefined) return mine;
   if (mine.includes(accountId)) return [accountId];
   notYours(g, reply, accountId, mine);
+  return null;
+}
+
+/** The account a risk officer or an operator names: it must name one, and one that exists. */
+export function anyAccount(g: Gateway, reply: FastifyReply, accountId: string | undefined): string | null {
+  if (accountId === undefined) fail(reply, 400, 'ACCOUNT_REQUIRED', 'name accountId: the account to read');
+  else if (g.engine.account(accountId) === undefined) fail(reply, 404, 'UNKNOWN_ACCOUNT', `no account ${accountId}`);
+  else return accountId;
   return null;
 }
 

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dateOfDay, formatMoney, idText, isoTime, noSuchBlock, parseMoney, TEXT_LIMITS, type BlockEvent, type EngineEvent, type LargeHolderEvent, type OrderEvent, type Result, type TradeEvent } from '../../engine/index.ts';
 import {
-  ACCOUNT, accountsFor, body, CLIENT_ORDER_ID, DATE, DAY, errorReplies, fail, FILL_VIEW, freeText, fillView, ID, notYours, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
+  ACCOUNT, accountsFor, anyAccount, body, CLIENT_ORDER_ID, DATE, DAY, errorReplies, fail, FILL_VIEW, freeText, fillView, ID, notYours, ORDER_VIEW, orderView, params, PRICE, principal, QUANTITY, refuse,
   ownedBy, page, PAGE_QUERY, pastObject, sendPastDay, shownReason, submit, submitRequest, SYMBOL, TEXT, TIME, TONNES, unknownInstrument, unlisted,
   type PageQuery,
   type Gateway,
@@ -12,6 +12,8 @@ import { ACCOUNT_VIEW, BLOCK_REPLY, BLOCK_VIEW, ORDER_REPLY } from '../replies.t
 import { fillsOf, type Fill } from '../history.ts';
 
 const member = { config: { role: 'member' as const } };
+/** Reads of an account's trading that a risk officer or an operator may make too (naming the account). */
+const supervised = { config: { role: ['member', 'risk', 'operator'] as const } };
 
 /** The account a member acts for: the one it named (if its own), or its only one. */
 export function actingAccount(g: Gateway, req: FastifyRequest, reply: FastifyReply, accountId: string | undefined): string | null {
@@ -23,14 +25,6 @@ export function actingAccount(g: Gateway, req: FastifyRequest, reply: FastifyRep
   }
   if (mine.length === 1) return mine[0];
   fail(reply, 400, 'ACCOUNT_REQUIRED', mine.length === 0 ? 'your member has no account' : `name accountId: your accounts are ${mine.join(', ')}`);
-  return null;
-}
-
-/** The account a risk officer or an operator names: it must name one, and one that exists. */
-function anyAccount(g: Gateway, reply: FastifyReply, accountId: string | undefined): string | null {
-  if (accountId === undefined) fail(reply, 400, 'ACCOUNT_REQUIRED', 'name accountId: the account to read');
-  else if (g.engine.account(accountId) === undefined) fail(reply, 404, 'UNKNOWN_ACCOUNT', `no account ${accountId}`);
-  else return accountId;
   return null;
 }
 
@@ -119,7 +113,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   });
 
   app.get<{ Querystring: { status?: 'open' | 'all'; symbol?: string; accountId?: string; date?: string } & PageQuery }>('/v1/orders', {
-    ...member,
+    ...supervised,
     schema: {
       querystring: body({ status: { enum: ['open', 'all'] }, symbol: SYMBOL, accountId: ACCOUNT, date: DATE, ...PAGE_QUERY }),
       response: { 200: { type: 'array', items: ORDER_VIEW }, ...errorReplies(400, 401, 403, 404, 429, 500) },
@@ -138,13 +132,17 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     return page(orders, (o) => o.orderId, q).map(orderView);
   });
 
+  /** Today's order of that id, if the caller may read it: a member its own, a risk officer or an operator any. */
   const findOrder = (req: FastifyRequest, orderId: number): OrderEvent | undefined => {
-    const m = principal(req).member;
+    const p = principal(req);
+    const readable = (member: string | undefined) => p.role !== 'member' || member === p.member;
     const live = g.engine.order(orderId);
-    if (live !== undefined) return live.account.member === m ? g.history.current(live) : undefined;
+    if (live !== undefined) return readable(live.account.member) ? g.history.current(live) : undefined;
     const past = g.history.orders.get(orderId);
-    return past !== undefined && g.engine.account(past.accountId)?.member === m ? past : undefined;
+    return past !== undefined && readable(g.engine.account(past.accountId)?.member) ? past : undefined;
   };
+  const noOrder = (req: FastifyRequest, reply: FastifyReply, orderId: number | string) =>
+    fail(reply, 404, 'UNKNOWN_ORDER', `${principal(req).role === 'member' ? 'you have' : 'there is'} no order ${orderId} today`);
 
   /**
    * A refused modify or cancel. The engine keeps only open orders, so it answers ORDER_NOT_OPEN for
@@ -153,14 +151,14 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
    */
   const refuseChange = (req: FastifyRequest, reply: FastifyReply, r: Result & { ok: false }, orderId: number) =>
     r.code === 'ORDER_NOT_OPEN' && findOrder(req, orderId) === undefined
-      ? fail(reply, 404, 'UNKNOWN_ORDER', `you have no order ${orderId} today`)
+      ? noOrder(req, reply, orderId)
       : refuse(reply, r);
 
   app.get<{ Params: { orderId: string } }>('/v1/orders/:orderId', {
-    ...member, schema: { params: params({ orderId: ID }), response: { 200: ORDER_VIEW, ...errorReplies(400, 401, 403, 404, 429, 500) } },
+    ...supervised, schema: { params: params({ orderId: ID }), response: { 200: ORDER_VIEW, ...errorReplies(400, 401, 403, 404, 429, 500) } },
   }, async (req, reply) => {
     const o = findOrder(req, Number(req.params.orderId));
-    return o === undefined ? fail(reply, 404, 'UNKNOWN_ORDER', `you have no order ${req.params.orderId} today`) : orderView(o);
+    return o === undefined ? noOrder(req, reply, req.params.orderId) : orderView(o);
   });
 
   app.patch<{ Params: { orderId: string }; Body: { quantity?: number; price?: string } }>('/v1/orders/:orderId', {
@@ -194,7 +192,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   });
 
   app.get<{ Querystring: { date?: string; accountId?: string } & PageQuery }>('/v1/fills', {
-    ...member,
+    ...supervised,
     schema: {
       querystring: body({ date: DATE, accountId: ACCOUNT, ...PAGE_QUERY }),
       response: { 200: { type: 'array', items: FILL_VIEW }, ...errorReplies(400, 401, 403, 404, 429, 500) },
@@ -210,7 +208,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
   // A member reads its own accounts; a risk officer or an operator any account, named: what caps,
   // thresholds and restriction are in force for it, and where it stands.
   app.get<{ Querystring: { accountId?: string } }>('/v1/account', {
-    config: { role: ['member', 'risk', 'operator'] },
+    ...supervised,
     schema: { querystring: body({ accountId: ACCOUNT }), response: { 200: ACCOUNT_VIEW, ...errorReplies(400, 401, 403, 404, 429, 500) } },
   }, async (req, reply) => {
     const id = principal(req).role === 'member' ? actingAccount(g, req, reply, req.query.accountId) : anyAccount(g, reply, req.query.accountId);

@@ -18,11 +18,11 @@ interface Route { method: string; path: string; role: Role | Role[]; body?: unkn
 // Bodies are valid, so that what refuses them is the key alone.
 const ROUTES: Route[] = [
   { method: 'POST', path: '/v1/orders', role: 'member', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '55.00', quantity: 10 } },
-  { method: 'GET', path: '/v1/orders?status=open', role: 'member' },
-  { method: 'GET', path: '/v1/orders/1', role: 'member' },
+  { method: 'GET', path: '/v1/orders?status=open&accountId=M1-C1', role: ['member', 'risk', 'operator'] },
+  { method: 'GET', path: '/v1/orders/1', role: ['member', 'risk', 'operator'] },
   { method: 'PATCH', path: '/v1/orders/1', role: 'member', body: { quantity: 5 } },
   { method: 'DELETE', path: '/v1/orders/1', role: 'member' },
-  { method: 'GET', path: '/v1/fills', role: 'member' },
+  { method: 'GET', path: '/v1/fills?accountId=M1-C1', role: ['member', 'risk', 'operator'] },
   { method: 'GET', path: '/v1/account?accountId=M1-C1', role: ['member', 'risk', 'operator'] },
   { method: 'POST', path: '/v1/block-trades', role: 'member', body: { accountId: 'M1-C1', symbol: 'CEA24', side: 'sell', price: '57.00', quantity: 100000 } },
   { method: 'POST', path: '/v1/block-trades/1/counter', role: 'member', body: { price: '57.10', quantity: 100000 } },
@@ -264,6 +264,33 @@ t.test('GET /v1/fills and /v1/account: the caller sees its own fills and account
     expectError(t, await api('GET', '/v1/account', { key }), 400, 'ACCOUNT_REQUIRED', /name accountId/, `${key} names the account`);
     expectError(t, await api('GET', '/v1/account?accountId=NOBODY-1', { key }), 404, 'UNKNOWN_ACCOUNT', /NOBODY-1/, `${key}: an unknown account`);
   }
+});
+
+t.test('a risk officer and an operator read any account\'s orders and fills, naming the account', async (t) => {
+  const sell = await api('POST', '/v1/orders', { key: 'M2', body: orderBody({ accountId: 'M2-C1', side: 'sell', price: '61.00', quantity: 7 }) });
+  expectOk(t, sell, 201, 'M2 rests a sell');
+  const orderId = sell.body.order.orderId;
+  const buy = await api('POST', '/v1/orders', { key: 'M3', body: orderBody({ accountId: 'M3-C1', type: 'pick', price: undefined, targetOrderId: orderId, quantity: 3 }) });
+  expectOk(t, buy, 201, 'M3 takes part of it');
+  for (const key of ['risk', 'operator']) {
+    for (const path of ['/v1/orders?accountId=M2-C1', '/v1/orders?status=open&accountId=M2-C1', '/v1/fills?accountId=M2-C1', `/v1/orders/${orderId}`, '/v1/orders?accountId=M3-C1', '/v1/fills?accountId=M3-C1']) {
+      const member = path.includes('M3-C1') ? 'M3' : 'M2';
+      const seen = await api('GET', path, { key });
+      expectOk(t, seen, 200, `${path} as ${key}`);
+      t.same(seen.body, (await api('GET', path, { key: member })).body, `${path}: ${key} sees what ${member} sees`);
+    }
+    const fills = (await api('GET', '/v1/fills?accountId=M2-C1', { key })).body as { orderId: string; quantity: number }[];
+    t.ok(fills.some((f) => f.orderId === orderId && f.quantity === 3), `${key}: the fill of M2's order is listed`);
+    t.match((await api('GET', `/v1/orders/${orderId}`, { key })).body, { orderId, accountId: 'M2-C1', status: 'partially_filled', filledQuantity: 3 });
+    for (const path of ['/v1/orders', '/v1/fills', '/v1/orders?status=open']) {
+      expectError(t, await api('GET', path, { key }), 400, 'ACCOUNT_REQUIRED', /name accountId/, `${path} as ${key}: the account is named`);
+    }
+    expectError(t, await api('GET', '/v1/fills?accountId=NOBODY-1', { key }), 404, 'UNKNOWN_ACCOUNT', /no account NOBODY-1/, `${key}: an unknown account`);
+    expectError(t, await api('GET', '/v1/orders/999999', { key }), 404, 'UNKNOWN_ORDER', /^there is no order 999999 today$/, `${key}: an order that does not exist`);
+  }
+  // Members still read only their own.
+  expectError(t, await api('GET', `/v1/orders/${orderId}`, { key: 'M3' }), 404, 'UNKNOWN_ORDER', /^you have no order \d+ today$/, "a member reading another's order");
+  expectOk(t, await api('DELETE', `/v1/orders/${orderId}`, { key: 'M2' }), 200, 'the rest of the sell is cancelled (the book as the later tests expect it)');
 });
 
 t.test('block trades: only the parties see and act on a proposal', async (t) => {
