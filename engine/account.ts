@@ -69,11 +69,19 @@ export class Account {
     public readonly id: string,
     public readonly member: string,
     public readonly accountClass: AccountClass,
-    /** Annual allocation in tonnes (compliance accounts); caps and thresholds may add it. */
-    public readonly allocation: number,
-    /** Venues the account is admitted to; null = every venue that admits its class. */
-    public readonly venues: ReadonlySet<string> | null,
+    /** Annual allocation in tonnes (compliance accounts); caps and thresholds may add it. An operator may change it. */
+    public allocation: number,
+    /** Venues the account is admitted to; null = every venue that admits its class. An operator may change them (see admitTo). */
+    public venues: ReadonlySet<string> | null,
   ) {}
+
+  /** New venues: the admissions worked out for the old ones are forgotten. */
+  admitTo(venues: ReadonlySet<string> | null): void {
+    this.venues = venues;
+    this.admissionKnown = 0;
+    this.admissionBits = 0;
+    this.admissionBeyond = null;
+  }
 
   /** The position for reading: an empty one (not stored) when the account has none yet. */
   peek(instrumentIndex: number): Position {

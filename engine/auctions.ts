@@ -205,8 +205,9 @@ export class AuctionDesk {
    * auctions cancelled (their bidders' freezes released), with the reason given: a risk officer's
    * cancel-all, or a restriction.
    */
-  withdrawAllOf(acct: Account, c: Command, reason: string, which: (side: Side) => boolean = () => true): void {
+  withdrawAllOf(acct: Account, c: Command, reason: string, which: (side: Side) => boolean = () => true, where: (inst: Instrument) => boolean = () => true): void {
     for (const auction of this.openById()) {
+      if (!where(auction.instrument)) continue;
       if (auction.initiator === acct) {
         if (which(auction.side)) this.cancel(auction, c, reason);
         continue;

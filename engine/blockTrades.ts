@@ -209,9 +209,9 @@ export class BlockDesk {
    * reason given, releasing what it froze, whichever party's terms stood: a risk officer's
    * cancel-all, or a restriction.
    */
-  withdrawAllOf(acct: Account, c: Command, reason: string, which: (side: Side) => boolean = () => true): void {
+  withdrawAllOf(acct: Account, c: Command, reason: string, which: (side: Side) => boolean = () => true, where: (inst: Instrument) => boolean = () => true): void {
     for (const block of this.openById()) {
-      if ((block.proposer === acct || block.counterparty === acct) && which(block.sideOf(acct))) this.close(block, 'withdrawn', c, reason, acct);
+      if ((block.proposer === acct || block.counterparty === acct) && which(block.sideOf(acct)) && where(block.instrument)) this.close(block, 'withdrawn', c, reason, acct);
     }
   }
 

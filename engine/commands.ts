@@ -108,6 +108,13 @@ export interface SetLimit extends Stamp {
   reason?: string;
 }
 
+/**
+ * An operator changes an account's allocation (a new year's) or the venues it is admitted to; what
+ * is not named stays. Its caps and thresholds follow the allocation; its business on a venue it
+ * leaves ends.
+ */
+export interface UpdateAccount extends Stamp { type: 'updateAccount'; accountId: string; allocation?: number | null; venues?: string[] | null; reason: string }
+
 export interface RestrictAccount extends Stamp { type: 'restrictAccount'; accountId: string; restriction: Restriction; reason: string }
 
 export interface CancelAll extends Stamp { type: 'cancelAll'; accountId: string; reason: string }
@@ -203,7 +210,7 @@ export type Command =
   | ProposeBlock | CounterBlock | AcceptBlock | EndBlock | EndOfDay
   | OpenAuction | BidAuction | CancelAuctionBid | EndAuction
   | CreateAccount | Transfer | ListInstrument
-  | SetInstrument | SetInstrumentStatus | MarketStatus | SetLimit | RestrictAccount | CancelAll | FileLargeHolderReport | WaiveLargeHolderReport | PublishWarning;
+  | SetInstrument | SetInstrumentStatus | MarketStatus | SetLimit | UpdateAccount | RestrictAccount | CancelAll | FileLargeHolderReport | WaiveLargeHolderReport | PublishWarning;
 
 export type CommandType = Command['type'];
 
@@ -231,6 +238,7 @@ export const COMMAND_ROLES: Record<CommandType, readonly Role[]> = {
   cancelAuction: ['risk', 'operator'],
   endOfDay: ['operator'],
   createAccount: ['operator'],
+  updateAccount: ['operator'],
   deposit: ['operator'],
   withdraw: ['operator'],
   listInstrument: ['operator'],

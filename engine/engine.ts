@@ -6,7 +6,7 @@ import { ADMISSION_BITS, Account, Position, RESTRICTIONS, type Restriction } fro
 import { ladderBook, type BookFactory, type DepthLevel } from './book.ts';
 import { addTradingDays, describeSessions, isTradingDay, localDay, localMidnight, localMinute, sessionAt } from './calendar.ts';
 import {
-  COMMAND_ROLES, type Actor, type CancelAll, type CommandType, type Role, type CancelOrder, type Command, type CreateAccount, type FileLargeHolderReport, type WaiveLargeHolderReport, type PublishWarning,
+  COMMAND_ROLES, type Actor, type CancelAll, type CommandType, type Role, type CancelOrder, type Command, type CreateAccount, type UpdateAccount, type FileLargeHolderReport, type WaiveLargeHolderReport, type PublishWarning,
   type ListInstrument, type MarketStatus, type ModifyOrder, type PlaceOrder, type RestrictAccount, type SetInstrument, type SetInstrumentStatus,
   type SetLimit, type Transfer,
 } from './commands.ts';
@@ -265,6 +265,7 @@ export class Engine {
     if (barred !== null) return barred;
     switch (command.type) {
       case 'createAccount': return this.createAccount(command);
+      case 'updateAccount': return this.updateAccount(command);
       case 'deposit':
       case 'withdraw': return this.transfer(command);
       case 'listInstrument': return this.listInstrument(command);
@@ -1016,33 +1017,75 @@ export class Engine {
       return reject('INVALID_COMMAND', 'allocation must be a whole number of tonnes, 0 or more');
     }
     if (allocation > 0 && c.accountClass !== 'compliance') return reject('INVALID_COMMAND', 'only compliance accounts have an allocation');
-    let venues: Set<string> | null = null;
-    if (c.venues != null) {
-      if (!Array.isArray(c.venues) || c.venues.length === 0 || !c.venues.every((v) => typeof v === 'string' && CODE_RE.test(v))) {
-        return reject('INVALID_COMMAND', 'venues must be a non-empty list of venue codes such as "CEA"');
-      }
-      venues = new Set(c.venues);
-      // A venue is one that instruments are listed on: a misspelt one would leave the account
-      // silently unable to trade where it was meant to.
-      const unknown = c.strict === true ? [...venues].find((v) => !this.instruments.some((inst) => inst.venue === v)) : undefined;
-      if (unknown !== undefined) {
-        const listed = [...new Set(this.instruments.map((inst) => inst.venue))].sort();
-        return reject('UNKNOWN_VENUE', `no instrument is listed on venue ${unknown}; the venues are ${listed.join(', ')}`);
-      }
-      // A venue listed here none of whose instruments takes the account's class would leave it an
-      // account that can never trade there: refused, naming what the venue takes. (One instrument
-      // listed for some classes only does not shut the others out of the venue's other instruments.)
-      for (const venue of venues) {
-        const listed = this.instruments.filter((inst) => inst.venue === venue);
-        if (listed.length > 0 && !listed.some((inst) => inst.profile.source.admittedClasses.includes(c.accountClass))) {
-          const admits = [...new Set(listed.flatMap((inst) => inst.profile.source.admittedClasses))];
-          return reject('VENUE_NOT_ADMITTED', `${venue} does not admit ${c.accountClass} accounts (it admits ${admits.join(', ')})`);
-        }
-      }
-    }
-    const acct = new Account(c.accountId, c.member, c.accountClass, allocation, venues);
+    const admitted = this.venuesFor(c.venues ?? null, c.accountClass, c.strict === true);
+    if (refused(admitted)) return admitted;
+    const acct = new Account(c.accountId, c.member, c.accountClass, allocation, admitted.venues);
     this.accounts.set(acct.id, acct);
     this.accountEvent(acct, c, 'created', null, null, null);
+    return this.done();
+  }
+
+  /** The venues an account of that class is to be admitted to (null: every venue), checked. */
+  private venuesFor(named: string[] | null, accountClass: AccountClass, strict: boolean): { venues: Set<string> | null } | Rejection {
+    if (named === null) return { venues: null };
+    if (!Array.isArray(named) || named.length === 0 || !named.every((v) => typeof v === 'string' && CODE_RE.test(v))) {
+      return reject('INVALID_COMMAND', 'venues must be a non-empty list of venue codes such as "CEA"');
+    }
+    const venues = new Set(named);
+    // A venue is one that instruments are listed on: a misspelt one would leave the account
+    // silently unable to trade where it was meant to.
+    const unknown = strict ? [...venues].find((v) => !this.instruments.some((inst) => inst.venue === v)) : undefined;
+    if (unknown !== undefined) {
+      const listed = [...new Set(this.instruments.map((inst) => inst.venue))].sort();
+      return reject('UNKNOWN_VENUE', `no instrument is listed on venue ${unknown}; the venues are ${listed.join(', ')}`);
+    }
+    // A venue listed here none of whose instruments takes the account's class would leave it an
+    // account that can never trade there: refused, naming what the venue takes. (One instrument
+    // listed for some classes only does not shut the others out of the venue's other instruments.)
+    for (const venue of venues) {
+      const listed = this.instruments.filter((inst) => inst.venue === venue);
+      if (listed.length > 0 && !listed.some((inst) => inst.profile.source.admittedClasses.includes(accountClass))) {
+        const admits = [...new Set(listed.flatMap((inst) => inst.profile.source.admittedClasses))];
+        return reject('VENUE_NOT_ADMITTED', `${venue} does not admit ${accountClass} accounts (it admits ${admits.join(', ')})`);
+      }
+    }
+    return { venues };
+  }
+
+  private updateAccount(c: UpdateAccount): Result {
+    const acct = this.accountFor(c.accountId);
+    if (refused(acct)) return acct;
+    const r = this.checkReason(c.reason);
+    if (r !== null) return r;
+    if (c.allocation == null && c.venues === undefined) return reject('INVALID_COMMAND', 'name the allocation or the venues to change');
+    const allocation = c.allocation ?? acct.allocation;
+    if (!Number.isSafeInteger(allocation) || allocation < 0 || allocation > MAX_AMOUNT) {
+      return reject('INVALID_COMMAND', 'allocation must be a whole number of tonnes, 0 or more');
+    }
+    if (allocation > 0 && acct.accountClass !== 'compliance') return reject('INVALID_COMMAND', 'only compliance accounts have an allocation');
+    const admitted = c.venues === undefined ? null : this.venuesFor(c.venues, acct.accountClass, true);
+    if (admitted !== null && refused(admitted)) return admitted;
+    acct.allocation = allocation;
+    if (admitted !== null) acct.admitTo(admitted.venues);
+    this.accountEvent(acct, c, 'updated', null, null, c.reason);
+    // Its business on a venue it leaves ends now (an order there could no longer be placed), as a
+    // restriction ends what it forbids.
+    const left = (inst: Instrument): boolean => !this.admittedTo(acct, inst);
+    if (admitted !== null) {
+      this.endOrdersOf(acct, c, 'venue_not_admitted', () => true, left);
+      this.blocks.withdrawAllOf(acct, c, 'venue_not_admitted', () => true, left);
+      this.auctions.withdrawAllOf(acct, c, 'venue_not_admitted', () => true, left);
+    }
+    // Caps and thresholds that add the allocation move with it: what rests past a lower cap is
+    // trimmed, and a holding the new threshold passes (or no longer passes) is told, as when a risk
+    // officer sets them.
+    acct.positions.forEach((pos, i) => {
+      if (pos === undefined) return;
+      const inst = this.instruments[i];
+      this.trimToCap(acct, pos, inst, c);
+      this.holdingFell(pos, acct, inst, c.seq, c.time);
+      this.holdingRose(acct, pos, inst, c.seq, c.time);
+    });
     return this.done();
   }
 
@@ -1336,11 +1379,11 @@ export class Engine {
     return this.done();
   }
 
-  /** Cancels the account's open orders (those on a side `which` picks) with `reason`. */
-  private endOrdersOf(acct: Account, c: Command, reason: string, which: (side: Side) => boolean = () => true): void {
+  /** Cancels the account's open orders (those on a side `which` picks, of instruments `where` picks) with `reason`. */
+  private endOrdersOf(acct: Account, c: Command, reason: string, which: (side: Side) => boolean = () => true, where: (inst: Instrument) => boolean = () => true): void {
     if (acct.openOrders === 0) return;
     for (const order of this.openOrders.values()) {
-      if (order.account !== acct || !which(order.side)) continue;
+      if (order.account !== acct || !which(order.side) || !where(order.instrument)) continue;
       this.endResting(order, 'cancelled', reason, c);
     }
   }
@@ -1367,7 +1410,7 @@ export class Engine {
   }
 
   /** For a cash transfer `symbol` is null and `quantity` is the amount in fen. */
-  private accountEvent(acct: Account, c: Command, change: 'created' | 'deposit' | 'withdraw' | 'restriction', symbol: string | null, quantity: number | null, reason: string | null, reference?: string | null): void {
+  private accountEvent(acct: Account, c: Command, change: 'created' | 'updated' | 'deposit' | 'withdraw' | 'restriction', symbol: string | null, quantity: number | null, reason: string | null, reference?: string | null): void {
     const transfer = change === 'deposit' || change === 'withdraw';
     const cash = transfer && symbol === null;
     const event: AccountEvent = {

@@ -109,7 +109,7 @@ export interface AccountEvent {
   time: number;
   accountId: string;
   /** What changed: created, deposit, withdraw, restriction, cap, threshold. */
-  change: 'created' | 'deposit' | 'withdraw' | 'restriction' | 'limit';
+  change: 'created' | 'updated' | 'deposit' | 'withdraw' | 'restriction' | 'limit';
   /** The account's cash and frozen cash after the change, in fen. */
   cash: number;
   cashFrozen: number;

@@ -167,8 +167,8 @@ export function errorReplies(...statuses: number[]): Record<number, typeof ERROR
 export const params = (properties: Record<string, unknown>) => ({ type: 'object', properties, required: Object.keys(properties), additionalProperties: false });
 export const body = (properties: Record<string, unknown>, required: string[] = []) => ({ type: 'object', properties, required, additionalProperties: false });
 
-/** The reasons that name a risk control on an account (a restriction, a cancel-all, a lowered cap). */
-const RISK_REASONS = new Set(['account_restricted', 'cancelled_by_risk', 'position_cap']);
+/** The reasons that name a control on an account (a restriction, a cancel-all, a lowered cap, a venue taken away). */
+const RISK_REASONS = new Set(['account_restricted', 'cancelled_by_risk', 'position_cap', 'venue_not_admitted']);
 
 /**
  * A reason as a reader may see it: one naming a risk control reads `cancelled_by_exchange` unless

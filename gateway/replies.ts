@@ -5,7 +5,7 @@
 import {
   DAY, DAY_OR_NULL, ID_TEXT, ID_TEXT_OR_NULL, MONEY_TEXT, MONEY_TEXT_OR_NULL, ORDER_VIEW, SIDE, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL,
 } from './http.ts';
-import { isoTime, type WarningEvent } from '../engine/index.ts';
+import { isoTime, type EngineEvent, type WarningEvent } from '../engine/index.ts';
 
 const STATUS = { type: 'string', enum: ['trading', 'halted'] } as const;
 const SESSION = { type: 'string', enum: ['open', 'closed'] } as const;
@@ -386,3 +386,29 @@ export const SETTLEMENT_REPORT = {
   description: 'the rows of the report named in the path',
   anyOf: Object.entries(REPORT_ROWS).map(([name, items]) => ({ title: name, type: 'array', items })),
 };
+
+/**
+ * The orders a risk action cancelled, the block proposals and auction bids it withdrew and the
+ * auctions it cancelled, by their events, each in id order. (A cancelled auction's own bids are
+ * withdrawn with it and listed too.)
+ */
+export function ended(events: readonly EngineEvent[]): { cancelled: string[]; withdrawnBlocks: string[]; withdrawnBids: string[]; cancelledAuctions: string[] } {
+  const cancelled: string[] = [];
+  const withdrawnBlocks: string[] = [];
+  const withdrawnBids: string[] = [];
+  const cancelledAuctions: string[] = [];
+  for (const e of events) {
+    if (e.type === 'order') cancelled.push(String(e.orderId));
+    else if (e.type === 'block') withdrawnBlocks.push(String(e.blockId));
+    else if (e.type === 'auctionBid') withdrawnBids.push(String(e.bidId));
+    else if (e.type === 'auction') cancelledAuctions.push(String(e.auctionId));
+  }
+  // In id order, whichever side or book the engine ended them in first.
+  const byId = (a: string, b: string) => Number(a) - Number(b);
+  return { cancelled: cancelled.sort(byId), withdrawnBlocks: withdrawnBlocks.sort(byId), withdrawnBids: withdrawnBids.sort(byId), cancelledAuctions: cancelledAuctions.sort(byId) };
+}
+
+export const AUCTIONS_ENDED = {
+  withdrawnBids: { type: 'array', items: { type: 'string' }, description: 'the ids of the auction bids withdrawn for the same reason (beyond API.md)' },
+  cancelledAuctions: { type: 'array', items: { type: 'string' }, description: 'the ids of the account\'s own auctions cancelled for the same reason, their bids withdrawn with them (beyond API.md)' },
+} as const;

@@ -6,12 +6,18 @@ import Negotiator from 'negotiator';
 import { formatMoney, parseMoney, type VenueProfile } from '../../engine/index.ts';
 import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts';
 import {
-  ACCOUNT, body, CLIENT_ORDER_ID, DATE, DAY, ERROR_REPLY, errorReplies, fail, freeText, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TONNES, type Gateway,
+  ACCOUNT, body, CLIENT_ORDER_ID, DATE, DAY, ERROR_REPLY, errorReplies, fail, freeText, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TONNES, type Gateway,
 } from '../http.ts';
-import { ACCOUNT_VENUES, CASH, INSTRUMENT_VIEW, SETTLEMENT_REPORT } from '../replies.ts';
+import { ACCOUNT_VENUES, AUCTIONS_ENDED, CASH, ended, INSTRUMENT_VIEW, SETTLEMENT_REPORT } from '../replies.ts';
 import { instrumentEventOf, instrumentViewAt } from './market.ts';
 
 const operator = { config: { role: 'operator' as const } };
+const VENUE = SYMBOL;
+const ACCOUNT_CLASSES = ['compliance', 'institution', 'individual'];
+const ACCOUNT_CLASS = { type: 'string', enum: ACCOUNT_CLASSES } as const;
+const ALLOCATION = { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 } as const;
+/** The venues an account trades on; null: every venue that admits its class. */
+const VENUES = { anyOf: [{ type: 'array', items: VENUE, minItems: 1, maxItems: 20, uniqueItems: true }, { type: 'null' }] } as const;
 /** The forms a settlement report is sent in, as its Content-Type says them. */
 const JSON_FORM = 'application/json; charset=utf-8';
 const CSV_FORM = 'text/csv; charset=utf-8';
@@ -21,7 +27,6 @@ function negotiated(req: FastifyRequest, forms: string[]): string | undefined {
   const accept = req.headers.accept;
   return accept === undefined || accept.trim() === '' ? forms[0] : new Negotiator(req).mediaType(forms);
 }
-const VENUE = SYMBOL;
 
 /** A closed day's settlement that cannot be written now (a full disk, say). */
 const SETTLEMENT_UNAVAILABLE = { ...ERROR_REPLY, description: 'SETTLEMENT_UNAVAILABLE: the day is closed but its settlement could not be written; the journal holds the day, and the next request (or start) writes it again' };
@@ -58,14 +63,13 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     ...operator,
     schema: {
       body: body({
-        accountId: ACCOUNT, member: ACCOUNT, class: { enum: ['compliance', 'institution', 'individual'] },
-        allocation: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 }, venues: { anyOf: [{ type: 'array', items: VENUE, minItems: 1, maxItems: 20, uniqueItems: true }, { type: 'null' }] },
+        accountId: ACCOUNT, member: ACCOUNT, class: { enum: ACCOUNT_CLASSES }, allocation: ALLOCATION, venues: VENUES,
       }, ['accountId', 'member', 'class']),
       response: {
         201: {
           type: 'object',
           description: 'the account as opened',
-          properties: { accountId: TEXT, member: TEXT, class: { type: 'string', enum: ['compliance', 'institution', 'individual'] }, allocation: TONNES, venues: ACCOUNT_VENUES },
+          properties: { accountId: TEXT, member: TEXT, class: ACCOUNT_CLASS, allocation: TONNES, venues: ACCOUNT_VENUES },
           additionalProperties: false,
         },
         ...errorReplies(400, 401, 403, 404, 409, 413, 415, 429, 500),
@@ -76,6 +80,36 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     const r = await submit(g, req, reply, { type: 'createAccount', accountId: b.accountId, member: b.member, accountClass: b.class, allocation: b.allocation, venues: b.venues ?? null, strict: true });
     if (!r.ok) return refuse(reply, r);
     return reply.code(201).send({ accountId: b.accountId, member: b.member, class: b.class, allocation: b.allocation ?? 0, venues: b.venues == null ? null : [...b.venues].sort() });
+  });
+
+  // Beyond API.md: a new year's allocation, or the venues an account may trade, changed in place (its
+  // class and member stay; an account of another class is another account).
+  app.patch<{ Params: { accountId: string }; Body: { allocation?: number; venues?: string[] | null; reason: string } }>('/v1/admin/accounts/:accountId', {
+    ...operator,
+    schema: {
+      params: params({ accountId: ACCOUNT }),
+      body: body({ allocation: ALLOCATION, venues: VENUES, reason: REASON }, ['reason']),
+      response: {
+        200: {
+          type: 'object',
+          description: 'the account as the change left it, and what of its business the change ended',
+          properties: {
+            accountId: TEXT, member: TEXT, class: ACCOUNT_CLASS, allocation: TONNES, venues: ACCOUNT_VENUES,
+            cancelled: { type: 'array', items: { type: 'string' }, description: 'the ids of its open orders cancelled: on a venue it no longer trades, or past a cap lowered with the allocation' },
+            withdrawnBlocks: { type: 'array', items: { type: 'string' }, description: 'the ids of the block proposals it was party to, withdrawn for the same reasons' },
+            ...AUCTIONS_ENDED,
+          },
+          additionalProperties: false,
+        },
+        ...errorReplies(400, 401, 403, 404, 413, 415, 429, 500),
+      },
+    },
+  }, async (req, reply) => {
+    const b = req.body;
+    const r = await submit(g, req, reply, { type: 'updateAccount', accountId: req.params.accountId, allocation: b.allocation, venues: b.venues, reason: b.reason });
+    if (!r.ok) return refuse(reply, r);
+    const a = g.engine.account(req.params.accountId)!;
+    return { accountId: a.id, member: a.member, class: a.accountClass, allocation: a.allocation, venues: a.venues === null ? null : [...a.venues].sort(), ...ended(r.events) };
   });
 
   /** A deposit's or withdrawal's answer: 201 for a new transfer, 200 for a repeated reference. */

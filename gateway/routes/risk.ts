@@ -6,7 +6,7 @@ import { dayOfDate, localMidnight, formatMoney, isoTime, parseMoney, TEXT_LIMITS
 import {
   ACCOUNT, body, DAY, errorReplies, fail, freeText, params, PERCENT, PRICE, REASON, refuse, SINCE, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
 } from '../http.ts';
-import { INSTRUMENT_VIEW, LARGE_HOLDER, WARNING_VIEW, warningView } from '../replies.ts';
+import { AUCTIONS_ENDED, ended, INSTRUMENT_VIEW, LARGE_HOLDER, WARNING_VIEW, warningView } from '../replies.ts';
 import { instrumentEventOf, instrumentViewAt } from './market.ts';
 import { AUDIT_DUPLICATE, type AuditEntry } from '../../persistence/journal.ts';
 
@@ -282,32 +282,6 @@ function auditOutcome(entry: AuditEntry) {
   if (entry.code === AUDIT_DUPLICATE) return { outcome: 'duplicate', duplicateOf: entry.message, error: null };
   return { outcome: 'refused', duplicateOf: null, error: { code: entry.code, message: entry.message } };
 }
-
-/**
- * The orders a risk action cancelled, the block proposals and auction bids it withdrew and the
- * auctions it cancelled, by their events, each in id order. (A cancelled auction's own bids are
- * withdrawn with it and listed too.)
- */
-function ended(events: readonly EngineEvent[]): { cancelled: string[]; withdrawnBlocks: string[]; withdrawnBids: string[]; cancelledAuctions: string[] } {
-  const cancelled: string[] = [];
-  const withdrawnBlocks: string[] = [];
-  const withdrawnBids: string[] = [];
-  const cancelledAuctions: string[] = [];
-  for (const e of events) {
-    if (e.type === 'order') cancelled.push(String(e.orderId));
-    else if (e.type === 'block') withdrawnBlocks.push(String(e.blockId));
-    else if (e.type === 'auctionBid') withdrawnBids.push(String(e.bidId));
-    else if (e.type === 'auction') cancelledAuctions.push(String(e.auctionId));
-  }
-  // In id order, whichever side or book the engine ended them in first.
-  const byId = (a: string, b: string) => Number(a) - Number(b);
-  return { cancelled: cancelled.sort(byId), withdrawnBlocks: withdrawnBlocks.sort(byId), withdrawnBids: withdrawnBids.sort(byId), cancelledAuctions: cancelledAuctions.sort(byId) };
-}
-
-const AUCTIONS_ENDED = {
-  withdrawnBids: { type: 'array', items: { type: 'string' }, description: 'the ids of the auction bids withdrawn for the same reason (beyond API.md)' },
-  cancelledAuctions: { type: 'array', items: { type: 'string' }, description: 'the ids of the account\'s own auctions cancelled for the same reason, their bids withdrawn with them (beyond API.md)' },
-} as const;
 
 /**
  * The fields a command names otherwise than the request that made it: the audit trail speaks the

@@ -196,6 +196,7 @@ export type Op =
   | { op: 'limit-rule'; kind: 'setPositionCap' | 'setLargeHolderThreshold'; inst: number; who: { k: 'class'; c: string } | { k: 'acct'; acct: number }; quantity: number | null; plusAllocation: boolean }
   | { op: 'restrict'; acct: number; restriction: string; liftAfter: number }
   | { op: 'cancelAll'; acct: number }
+  | { op: 'account-update'; acct: number; allocation: number | null | 'bad'; venues: 'keep' | 'all' | 'CEA' | 'HBEA' | 'bad' }
   | { op: 'report'; acct: number; inst: number; text: string }
   | { op: 'clock'; minutes: number }
   /** The last order sent with a clientOrderId, or transfer with a reference, sent again: a duplicate (or, if it was refused, a retry). */
@@ -322,6 +323,11 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
     liftAfter: fc.integer({ min: 0, max: 12 }),
   })),
   w(3, cancelAllArb),
+  w(2, fc.record({
+    op: fc.constant('account-update' as const), acct: fc.nat({ max: 6 }),
+    allocation: fc.oneof(w(3, fc.constant(null)), w(4, fc.integer({ min: 0, max: 120 })), w(1, fc.constant('bad' as const))),
+    venues: fc.oneof(w(4, fc.constant('keep' as const)), w(2, fc.constantFrom('all' as const, 'CEA' as const, 'HBEA' as const)), w(1, fc.constant('bad' as const))),
+  })),
   w(2, fc.record({ op: fc.constant('report' as const), acct: acctArb, inst: instArb, text: fc.oneof(w(8, fc.constant('holding report')), w(1, fc.constant(''))) })),
   w(4, fc.record({ op: fc.constant('clock' as const), minutes: fc.integer({ min: 1, max: 40 }) })),
   w(2, fc.constant({ op: 'resend' as const })),
@@ -547,7 +553,7 @@ export class Driver {
           const cand = this.account(op.acct + k);
           const acct = engine.account(cand.id);
           if (acct === undefined || acct.restriction !== 'none') continue;
-          if (cand.venues !== null && !cand.venues.includes(inst.venue)) continue;
+          if (acct.venues !== null && !acct.venues.has(inst.venue)) continue;
           if (!inst.profile.source.admittedClasses.includes(cand.accountClass)) continue;
           const pos = acct.positions[op.inst];
           if (op.side === 'sell' ? (pos?.available ?? 0) >= quantity : acct.cash >= price * quantity * 1.01 + quantity) {
@@ -666,6 +672,13 @@ export class Driver {
       case 'cancelAll': {
         const accountId = op.acct >= this.accounts.length ? 'NOBODY' : this.accounts[op.acct].id;
         return this.stamp(RISK, { type: 'cancelAll', accountId, reason: 'supervision' });
+      }
+      case 'account-update': {
+        const accountId = op.acct >= this.accounts.length ? 'NOBODY' : this.accounts[op.acct].id;
+        const body: Body = { type: 'updateAccount', accountId, reason: 'annual allocation' };
+        if (op.allocation !== null) body.allocation = op.allocation === 'bad' ? -3 : op.allocation;
+        if (op.venues !== 'keep') body.venues = op.venues === 'all' ? null : op.venues === 'bad' ? ['NOPE'] : [op.venues];
+        return this.stamp(OPERATOR, body);
       }
       case 'report': {
         const a = this.account(op.acct);
