@@ -48,7 +48,7 @@ export interface CreateAccount extends Stamp {
   accountClass: AccountClass;
   allocation?: number;
   venues?: string[] | null;
-  /** The checks of today (STRICT): every venue named must have an instrument listed on it. */
+  /** The checks of today (STRICT): every venue named must have an instrument listed on it, and the id starts with the member's and a dash. */
   strict?: boolean;
 }
 

@@ -1011,6 +1011,11 @@ export class Engine {
     if (typeof c.member !== 'string' || !ACCOUNT_ID_RE.test(c.member)) {
       return reject('INVALID_COMMAND', 'member must be 1–32 letters, digits, dots, dashes or underscores');
     }
+    // An account's id names its member, as the market set-up file requires (STRICT: older journals
+    // took any id).
+    if (c.strict === true && !c.accountId.startsWith(`${c.member}-`)) {
+      return reject('INVALID_COMMAND', `accountId must start with its member's id and a dash: "${c.member}-" (${c.accountId} does not)`);
+    }
     if (!ACCOUNT_CLASSES.includes(c.accountClass)) return reject('INVALID_COMMAND', `class must be one of ${ACCOUNT_CLASSES.join(', ')}`);
     const allocation = c.allocation ?? 0;
     if (!Number.isSafeInteger(allocation) || allocation < 0 || allocation > MAX_AMOUNT) {

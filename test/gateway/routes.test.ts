@@ -456,6 +456,9 @@ t.test('operator routes', async (t) => {
   t.match(created.body, { accountId: 'M3-Z9', member: 'M3', class: 'institution' });
   expectError(t, await api('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M3-Z9', member: 'M3', class: 'institution' } }), 409, 'ACCOUNT_EXISTS');
   expectError(t, await api('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M3-Z8', member: 'M3', class: 'pension' } }), 400, 'INVALID_REQUEST');
+  for (const accountId of ['ACME-1', 'm3-x', 'M3Z8', 'M33-1']) {
+    expectError(t, await api('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId, member: 'M3', class: 'institution' } }), 400, 'INVALID_COMMAND', /accountId must start with its member's id and a dash: "M3-"/, `${accountId} for M3: the id names its member, as in the set-up file`);
+  }
 
   const dep = await api('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M3-Z9', cash: '1000.50' } });
   expectOk(t, dep, 201, 'deposit');
