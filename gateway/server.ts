@@ -246,7 +246,10 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       return fail(reply, 400, 'INVALID_REQUEST', message);
     }
     if (err.statusCode === 429) return fail(reply, 429, 'RATE_LIMITED', err.message);
-    if (err.statusCode === 413) return fail(reply, 413, 'PAYLOAD_TOO_LARGE', 'the request body is larger than the exchange accepts');
+    if (err.statusCode === 413) {
+      const limit = req.routeOptions.bodyLimit;
+      return fail(reply, 413, 'PAYLOAD_TOO_LARGE', `the request body is larger than the ${limit === undefined ? 'exchange accepts' : `${limit / 1024} KiB this route accepts`}`);
+    }
     // Fastify says only "Unsupported Media Type": the caller is told what is taken.
     if (err.statusCode === 415 && err.code !== BODY_REFUSED) return fail(reply, 415, 'INVALID_REQUEST', `the body must be JSON, sent with Content-Type: application/json (not ${JSON.stringify(String(req.headers['content-type'] ?? '').slice(0, 64))})`);
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return fail(reply, err.statusCode, 'INVALID_REQUEST', err.message);
