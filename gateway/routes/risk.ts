@@ -292,6 +292,14 @@ const API_NAMES: Partial<Record<string, Record<string, string>>> = {
   createAccount: { accountClass: 'class' },
 };
 
+/** The fields a command of that type may leave out, with what their absence means. */
+const TRANSFER_DEFAULTS = { cash: null, symbol: null, quantity: null, reference: null };
+const AUDIT_DEFAULTS: Partial<Record<string, Record<string, unknown>>> = {
+  deposit: TRANSFER_DEFAULTS,
+  withdraw: TRANSFER_DEFAULTS,
+  createAccount: { allocation: 0, venues: null },
+};
+
 /**
  * Command fields for the audit trail, as the API writes them: prices and money as decimal strings,
  * ids of orders, blocks, auctions and bids as strings of digits, a listing's whole profile (and its
@@ -300,6 +308,9 @@ const API_NAMES: Partial<Record<string, Record<string, string>>> = {
 function describe(type: string, what: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const names = API_NAMES[type];
+  // What the command left out is said as the engine takes it: one shape per action, whether the
+  // gateway sent it (every field) or the market set-up (only those it uses).
+  for (const [k, v] of Object.entries(AUDIT_DEFAULTS[type] ?? {})) if (!(k in what)) out[names?.[k] ?? k] = v;
   for (const [k, v] of Object.entries(what)) {
     const name = names?.[k] ?? k;
     if (k === 'strict') continue; // how the engine checks the command, not what the operator asked

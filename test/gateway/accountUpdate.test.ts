@@ -59,6 +59,16 @@ t.test('a lower allocation lowers the caps and thresholds that add it: a buy pas
   const updates = (audit.body as { action: string; outcome: string }[]).filter((e) => e.action === 'updateAccount');
   t.match(updates.filter((e) => e.outcome === 'done'), [{ who: /^operator:/, what: { accountId: 'M1-C3', allocation: 0 }, why: reason }], 'in the audit trail, with its reason');
   t.ok(updates.filter((e) => e.outcome === 'refused').length >= 5, 'as are the refused ones');
+  // One shape per action, whoever sent it: the market set-up's deposits name only what they use.
+  const deposits = (audit.body as { action: string; who: string; what: Record<string, unknown> }[]).filter((e) => e.action === 'deposit' && e.what.accountId === 'M1-C3');
+  const setupCash = deposits.find((e) => e.who === 'operator:setup' && e.what.cash !== null);
+  const setupTonnes = deposits.find((e) => e.who === 'operator:setup' && e.what.symbol === 'BEA');
+  const http = deposits.find((e) => e.who !== 'operator:setup');
+  t.same(setupCash?.what, { accountId: 'M1-C3', cash: '12000000.00', symbol: null, quantity: null, reference: null }, 'a set-up cash deposit, every field said');
+  t.same(setupTonnes?.what, { accountId: 'M1-C3', cash: null, symbol: 'BEA', quantity: 100000, reference: null }, 'a set-up deposit of allowances');
+  t.same(Object.keys(http?.what ?? {}).sort(), Object.keys(setupTonnes?.what ?? {}).sort(), 'the same fields as the deposit sent over HTTP');
+  const opened = (audit.body as { action: string; who: string; what: Record<string, unknown> }[]).find((e) => e.action === 'createAccount' && e.what.accountId === 'M1-I1');
+  t.match(opened?.what, { accountId: 'M1-I1', member: 'M1', class: 'institution', allocation: 0, venues: null }, 'an account opened without an allocation: 0');
 });
 
 t.test('venues: leaving one ends the business there and refuses what comes; null admits every venue of the class', async (t) => {

@@ -75,6 +75,11 @@ t.test("the README's first session, pasted after the printed first order", async
   t.match(json(at('/trades')), [{ price: '57.46', quantity: 40, mode: 'listed' }], 'step 3: the trade');
   t.match(json(at('"listedBandPct":"5"')), { instrument: { symbol: 'CEA24' } }, 'step 5: the instrument as changed');
   t.match(answers[at('"listedBandPct":"5"')], /"54\.59".*"60\.33"/, 'step 5: the listed band is now 54.59–60.33 (±5 % of 57.46)');
+  t.match(json(at('/v1/risk/audit')), [
+    { action: 'setInstrument', who: /^risk:/, why: 'volatility', outcome: 'done' },
+    { action: 'publishWarning', who: /^risk:/, outcome: 'done' },
+  ], "step 5: the audit trail after the demo's set-up holds the officer's two actions");
+  t.equal((json(at('/v1/risk/audit')) as unknown[] | undefined)?.length, 2, 'step 5: and nothing else');
   const ws = answers[at('node -e')];
   t.match(ws, /"type":"subscribed"/, 'step 6: the subscriber is subscribed');
   t.match(ws, /"channel":"book:CEA24","type":"snapshot"/, 'step 6: it gets the book snapshot');
