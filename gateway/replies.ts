@@ -408,7 +408,13 @@ export function ended(events: readonly EngineEvent[]): { cancelled: string[]; wi
   return { cancelled: cancelled.sort(byId), withdrawnBlocks: withdrawnBlocks.sort(byId), withdrawnBids: withdrawnBids.sort(byId), cancelledAuctions: cancelledAuctions.sort(byId) };
 }
 
-export const AUCTIONS_ENDED = {
+/** The ids of what an action ended, in an answer's properties: orders and block proposals as `why` says, then bids and auctions. */
+export function endedProperties(orders: string, blocks: string) {
+  const ids = (description: string) => ({ type: 'array', items: { type: 'string' }, description }) as const;
+  return { cancelled: ids(orders), withdrawnBlocks: ids(blocks), ...AUCTIONS_ENDED };
+}
+
+const AUCTIONS_ENDED = {
   withdrawnBids: { type: 'array', items: { type: 'string' }, description: 'the ids of the auction bids withdrawn for the same reason (beyond API.md)' },
   cancelledAuctions: { type: 'array', items: { type: 'string' }, description: 'the ids of the account\'s own auctions cancelled for the same reason, their bids withdrawn with them (beyond API.md)' },
 } as const;

@@ -8,7 +8,7 @@ import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts'
 import {
   ACCOUNT, body, CLIENT_ORDER_ID, DATE, DAY, ERROR_REPLY, errorReplies, fail, freeText, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TONNES, type Gateway,
 } from '../http.ts';
-import { ACCOUNT_VENUES, AUCTIONS_ENDED, CASH, ended, INSTRUMENT_VIEW, SETTLEMENT_REPORT } from '../replies.ts';
+import { ACCOUNT_VENUES, CASH, ended, endedProperties, INSTRUMENT_VIEW, SETTLEMENT_REPORT } from '../replies.ts';
 import { instrumentEventOf, instrumentViewAt } from './market.ts';
 
 const operator = { config: { role: 'operator' as const } };
@@ -95,9 +95,10 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
           description: 'the account as the change left it, and what of its business the change ended',
           properties: {
             accountId: TEXT, member: TEXT, class: ACCOUNT_CLASS, allocation: TONNES, venues: ACCOUNT_VENUES,
-            cancelled: { type: 'array', items: { type: 'string' }, description: 'the ids of its open orders cancelled: on a venue it no longer trades, or past a cap lowered with the allocation' },
-            withdrawnBlocks: { type: 'array', items: { type: 'string' }, description: 'the ids of the block proposals it was party to, withdrawn for the same reasons' },
-            ...AUCTIONS_ENDED,
+            ...endedProperties(
+              'the ids of its open orders cancelled: on a venue it no longer trades, or past a cap lowered with the allocation',
+              'the ids of the block proposals it was party to, withdrawn for the same reasons',
+            ),
           },
           additionalProperties: false,
         },

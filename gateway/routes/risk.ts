@@ -6,7 +6,7 @@ import { dayOfDate, localMidnight, formatMoney, isoTime, parseMoney, TEXT_LIMITS
 import {
   ACCOUNT, body, DAY, errorReplies, fail, freeText, params, PERCENT, PRICE, REASON, refuse, SINCE, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
 } from '../http.ts';
-import { AUCTIONS_ENDED, ended, INSTRUMENT_VIEW, LARGE_HOLDER, WARNING_VIEW, warningView } from '../replies.ts';
+import { ended, endedProperties, INSTRUMENT_VIEW, LARGE_HOLDER, WARNING_VIEW, warningView } from '../replies.ts';
 import { instrumentEventOf, instrumentViewAt } from './market.ts';
 import { AUDIT_DUPLICATE, type AuditEntry } from '../../persistence/journal.ts';
 
@@ -106,9 +106,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
               symbol: TEXT, accountClass: TEXT_OR_NULL, accountId: TEXT_OR_NULL, [field]: { ...TONNES_OR_NULL, description: 'the limit; null when removed' },
               plusAllocation: { type: 'boolean' },
               ...(type === 'setLargeHolderThreshold' ? { alerts: { type: 'array', items: ALERT, description: 'the large-holder alerts the new threshold raised, in account id order' } } : {
-                cancelled: { type: 'array', items: { type: 'string' }, description: 'the ids of the buy orders cancelled because the account\'s holding and open buys passed the new cap' },
-                withdrawnBlocks: { type: 'array', items: { type: 'string' }, description: 'the ids of the buy proposals withdrawn for the same reason' },
-                ...AUCTIONS_ENDED,
+                ...endedProperties('the ids of the buy orders cancelled because the account\'s holding and open buys passed the new cap', 'the ids of the buy proposals withdrawn for the same reason'),
               }),
             },
             additionalProperties: false,
@@ -182,9 +180,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
           type: 'object',
           properties: {
             accountId: TEXT, restriction: { type: 'string', enum: ['none', 'no_buy', 'no_sell', 'frozen'] },
-            cancelled: { type: 'array', items: { type: 'string' }, description: 'the ids of the open orders on a side the restriction forbids, cancelled' },
-            withdrawnBlocks: { type: 'array', items: { type: 'string' }, description: 'the ids of the block proposals the account was party to on a side the restriction forbids, withdrawn' },
-            ...AUCTIONS_ENDED,
+            ...endedProperties('the ids of the open orders on a side the restriction forbids, cancelled', 'the ids of the block proposals the account was party to on a side the restriction forbids, withdrawn'),
           },
           additionalProperties: false,
         },
@@ -204,9 +200,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
         200: {
           type: 'object',
           properties: {
-            cancelled: { type: 'array', items: { type: 'string' }, description: 'the ids of the orders cancelled' },
-            withdrawnBlocks: { type: 'array', items: { type: 'string' }, description: 'the ids of the block proposals the account was party to, withdrawn' },
-            ...AUCTIONS_ENDED,
+            ...endedProperties('the ids of the orders cancelled', 'the ids of the block proposals the account was party to, withdrawn'),
           },
           additionalProperties: false,
         },
