@@ -65,7 +65,7 @@ const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 const WEBSOCKET = {
   get: {
     summary: 'market data and execution reports over a WebSocket',
-    description: 'An upgrade (Connection: Upgrade, Upgrade: websocket, Sec-WebSocket-Version: 13), without a query string or a subprotocol. The messages and channels are in API.md and the README: subscribe, unsubscribe, auth; book, trades, blocks, ticker, kline, warnings, orders.',
+    description: 'An upgrade (Connection: Upgrade, Upgrade: websocket, Sec-WebSocket-Version: 13), without a query string or a subprotocol. The messages and channels are in API.md and the README: subscribe, unsubscribe, auth; book, trades, blocks, auctions, ticker, kline, warnings, orders.',
     responses: {
       101: { description: 'Switching Protocols: the WebSocket is open' },
       400: { description: 'not an upgrade, a handshake that cannot be taken, or a query string', content: { 'application/json': { schema: ERROR_REPLY } } },

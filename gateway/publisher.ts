@@ -286,8 +286,9 @@ export class Publisher {
     const slot = client.messages % limit;
     // The slot holds the arrival `limit` messages back: this one makes one too many within a second.
     if (client.messages >= limit && now - ring[slot] < 1000) {
+      // The messages taken before it are answered first: the close follows them, as their answers were owed.
       client.messages = -1;
-      client.ws.close(1008, `more than ${limit} messages a second`);
+      client.queue = client.queue.then(() => client.ws.close(1008, `more than ${limit} messages a second`));
       return;
     }
     ring[slot] = now;

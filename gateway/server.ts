@@ -27,6 +27,9 @@ import { auctionRoutes } from './routes/auctions.ts';
 import { riskRoutes } from './routes/risk.ts';
 import { adminRoutes } from './routes/admin.ts';
 
+/** Longer path parameters are refused by the router, before any schema (Fastify's default). */
+const MAX_PARAM_LENGTH = 100;
+
 /** The methods a path may be routed for (HEAD comes with every GET). */
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -68,8 +71,8 @@ function boundWords(keyword: string | undefined, params: Record<string, unknown>
 
 /** The key of an `Authorization: Bearer <key>` header (the scheme in any case), or ''. */
 function bearerKey(header: string | string[] | undefined): string {
-  if (typeof header !== 'string' || header.length > 300 || !/^bearer /i.test(header)) return '';
-  return header.slice(7).trim(); // a key longer than any there is, the key ring refuses unread
+  if (typeof header !== 'string' || !/^bearer /i.test(header)) return '';
+  return header.slice(7).trim(); // a key longer than any there is, the key ring refuses unread (an unknown key, not none)
 }
 
 /**
@@ -147,8 +150,15 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     // not by Node with an empty 400.
     http: { requireHostHeader: false, connectionsCheckingInterval: CONNECTION_CHECK_MS },
     bodyLimit: 64 * 1024,
-    // Router errors (an over-long path parameter, a bad URL) get the same error body as the rest.
-    frameworkErrors: (err, _req, reply) => { fail(reply, 400, 'INVALID_REQUEST', err.message); },
+    // Router errors (an over-long path parameter, a bad URL) get the same error body as the rest, in
+    // words of our own: Fastify's quote the whole path back.
+    frameworkErrors: (err, _req, reply) => {
+      const words = (err as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? `a path parameter is longer than ${MAX_PARAM_LENGTH} characters: no id, symbol, date or report name is`
+        : (err as { code?: string }).code === 'FST_ERR_BAD_URL' ? 'the path is not a valid URL (a bad percent-encoding)' : err.message;
+      fail(reply, 400, 'INVALID_REQUEST', words);
+    },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // While it shuts down, the preParsing hook below answers in the API's error shape (Fastify's own
     // 503 has another body, and would also fail /healthz).
     return503OnClosing: false,

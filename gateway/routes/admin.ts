@@ -268,7 +268,8 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
   app.get<{ Params: { date: string; report: ReportName } }>('/v1/settlement/:date/:report', {
     ...operator,
     schema: {
-      params: params({ date: DATE, report: { enum: [...REPORTS] } }),
+      // A report that does not exist is 404 (UNKNOWN_REPORT), as an unknown day is, not a malformed request.
+      params: params({ date: DATE, report: { type: 'string', maxLength: 64, description: `one of ${REPORTS.join(', ')}` } }),
       response: {
         // The handler sends the report file's text as it is (never serialised again): the rows as JSON, or as CSV with Accept: text/csv.
         200: {
@@ -283,6 +284,9 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     },
   }, async (req, reply) => {
     if (!(await available(reply, req.params.date))) return reply;
+    if (!(REPORTS as readonly string[]).includes(req.params.report)) {
+      return fail(reply, 404, 'UNKNOWN_REPORT', `no report ${JSON.stringify(req.params.report)}: a day's reports are ${REPORTS.join(', ')}`);
+    }
     // Content negotiation as HTTP has it: `text/csv;q=0` refuses CSV, `TEXT/CSV` is text/csv, a
     // range more specific than another or with a higher q wins, and at a tie the one the header
     // names first; the forms are offered with the charset they are sent in, so that asking for

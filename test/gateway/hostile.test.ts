@@ -278,6 +278,9 @@ t.test('very long strings and a body over 64 KiB', async (t) => {
   const path = await hit('GET', `/v1/instruments/${'A'.repeat(5000)}/book`);
   t.ok(path.status >= 400 && path.status < 500, `a 5,000-character path parameter → ${path.status}`);
   t.ok(isApiError(path.body), `with an API.md error body: ${path.text.slice(0, 120)}`);
+  expectError(t, path, 400, 'INVALID_REQUEST', /^a path parameter is longer than 100 characters: no id, symbol, date or report name is$/, 'said in words, the path not quoted back');
+  expectError(t, await hit('GET', `/v1/orders/${'1'.repeat(120)}`, { key: 'M1' }), 400, 'INVALID_REQUEST', /longer than 100 characters/, 'a 120-digit order id');
+  expectError(t, await hit('GET', '/v1/orders/%E0%A4%A', { key: 'M1' }), 400, 'INVALID_REQUEST', /^the path is not a valid URL \(a bad percent-encoding\)$/, 'a broken percent-encoding');
   const url = await hit('GET', `/v1/instruments/CEA24/book?depth=${'9'.repeat(20_000)}`);
   t.ok(url.status >= 400 && url.status < 500, `a 20 KB URL → ${url.status}`);
 });
@@ -298,6 +301,9 @@ t.test('bad keys', async (t) => {
   // A key the exchange does not know is told so; no key at all is told to send one.
   expectError(t, await hit('GET', '/v1/orders', { key: 'nope-nope-nope-nope-nope' }), 401, 'UNAUTHENTICATED', /^the API key sent \(Authorization: Bearer\) is not one the exchange knows$/, 'an unknown key');
   expectError(t, await hit('GET', '/v1/orders', { key: null }), 401, 'UNAUTHENTICATED', /^send Authorization: Bearer <api key>$/, 'no key');
+  const long = await hit('GET', '/v1/orders', { key: 'k'.repeat(300) });
+  expectError(t, long, 401, 'UNAUTHENTICATED', /is not one the exchange knows/, 'a key longer than any there is: an unknown key, not none');
+  t.equal(long.headers.get('www-authenticate'), 'Bearer realm="exchange", error="invalid_token"', 'and its 401 says the token is refused');
   const huge = await hit('GET', '/v1/orders', { key: null, headers: { authorization: `Bearer ${'k'.repeat(100_000)}` } });
   t.ok(huge.status >= 400 && huge.status < 500, `a 100 KB key → ${huge.status}`);
 });

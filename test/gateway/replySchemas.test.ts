@@ -386,7 +386,7 @@ t.test('operator: accounts, transfers, a listing, the end of day and the settlem
     t.match(csv.headers.get('content-type'), /^text\/csv/);
     t.match(csv.text, /^date,/, `${name}: CSV with its header`);
   }
-  expectError(t, await api('GET', `/v1/settlement/${DAY}/everything`, { key: 'operator' }), 400, 'INVALID_REQUEST');
+  expectError(t, await api('GET', `/v1/settlement/${DAY}/everything`, { key: 'operator' }), 404, 'UNKNOWN_REPORT');
   const past = await api('GET', `/v1/fills?date=${DAY}`, { key: 'M1' });
   t.ok(past.body.length > 0, "the closed day's fills are there");
   for (const f of past.body) hasKeys(t, f, FILL_KEYS, "a closed day's fill");

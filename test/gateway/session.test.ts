@@ -269,7 +269,7 @@ t.test('audit trail: who did what and why', async (t) => {
   const ops = entries.filter((e) => e.who === WHO.operator);
   t.same(ops.map((e) => e.action), ['createAccount', 'deposit', 'deposit', 'withdraw', 'listInstrument', 'deposit'], "the operator's actions");
   t.match(ops[3].what, { accountId: 'M2-N1', cash: '250000.50' }, 'money as decimal strings');
-  t.same(ops[0].what, { accountId: 'M2-N1', member: 'M2', class: 'institution', venues: null }, "an account's fields in the API's words (class)");
+  t.same(ops[0].what, { accountId: 'M2-N1', member: 'M2', class: 'institution', allocation: 0, venues: null }, "an account's fields in the API's words (class; the allocation left out, 0)");
   const listing = ops[4].what as { venue: string; profile: unknown };
   t.equal(listing.venue, 'HBEA', "the listing's venue");
   t.same(listing.profile, JSON.parse(readFileSync(new URL('../../markets/venues/hbea.json', import.meta.url), 'utf8')), 'and the whole profile it was listed with');
@@ -403,6 +403,9 @@ t.test('end of day, settlement reports, and no second close of the same day', as
   t.equal(await form('text/csv; charset=latin1'), '406 NOT_ACCEPTABLE', 'a charset it is not sent in');
   t.equal(await form('application/xml'), '406 NOT_ACCEPTABLE', 'neither form acceptable: 406 with a code');
   expectError(t, await api('GET', '/v1/settlement/2020-01-02/trades', { key: 'operator', headers: { accept: 'application/xml' } }), 404, 'UNKNOWN_DAY', /2020-01-02/, 'an unknown day is said first');
+  expectError(t, await api('GET', `/v1/settlement/${day.body.date}/nope`, { key: 'operator' }), 404, 'UNKNOWN_REPORT', /^no report "nope": a day's reports are statements, trades, market, large-holders$/, 'a report that does not exist: 404, naming those there are');
+  expectError(t, await api('GET', `/v1/settlement/${day.body.date}/nope`, { key: 'operator', headers: { accept: 'application/xml' } }), 404, 'UNKNOWN_REPORT', undefined, 'before the form is negotiated');
+  expectError(t, await api('GET', '/v1/settlement/2020-01-02/nope', { key: 'operator' }), 404, 'UNKNOWN_DAY', /2020-01-02/, 'an unknown day is said before an unknown report');
   t.equal(await form('text/csv;q=0, application/json;q=0'), '406 NOT_ACCEPTABLE', 'both refused: 406');
   // The day's index is JSON only: an Accept that refuses JSON is told so.
   const index = async (accept: string) => (await api('GET', `/v1/settlement/${day.body.date}`, { key: 'operator', headers: { accept } })).status;
