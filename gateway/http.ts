@@ -42,6 +42,8 @@ export const PRICE = { type: 'string', pattern: '^(0|[1-9][0-9]{0,9})(\\.[0-9]{1
 export const QUANTITY = { type: 'integer', minimum: 1, maximum: 1_000_000_000, description: 'whole tonnes' } as const;
 export const SYMBOL = { type: 'string', pattern: '^[A-Z][A-Z0-9-]{1,15}$' } as const;
 export const ACCOUNT = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$' } as const;
+/** A member's id: the same characters as an account's, its pattern spelt apart so that a refusal words it as a member's (PATTERN_WORDS). */
+export const MEMBER = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$' } as const;
 export const ID = { type: 'string', pattern: '^[1-9][0-9]{0,14}$' } as const;
 /** Pages a member's list by id (`?after=&limit=`, beyond API.md, which lists everything). */
 export const PAGE_QUERY = {
@@ -97,6 +99,7 @@ export const PATTERN_WORDS = new Map<string, string>([
   [MONEY.pattern, 'an amount in CNY as a string, two decimals at most, such as "1000.00"'],
   [SYMBOL.pattern, 'a symbol of 2–16 capital letters, digits and dashes starting with a letter, such as "CEA24"'],
   [ACCOUNT.pattern, 'an account id of 1–32 letters, digits, "_", "." and "-", such as "M1-C1"'],
+  [MEMBER.pattern, 'a member id of 1–32 letters, digits, "_", "." and "-", such as "M1"'],
   [ID.pattern, 'a positive whole number as a string, such as "42"'],
   [DATE.pattern, 'a calendar date, YYYY-MM-DD'],
   [PERCENT.pattern, 'a percentage as a string of up to three whole digits and six decimals, such as "10"'],

@@ -27,6 +27,9 @@ import { auctionRoutes } from './routes/auctions.ts';
 import { riskRoutes } from './routes/risk.ts';
 import { adminRoutes } from './routes/admin.ts';
 
+/** Whether a request's headers announce a body. */
+const hasBody = (h: IncomingHttpHeaders): boolean => h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+
 /** Longer path parameters are refused by the router, before any schema (Fastify's default). */
 const MAX_PARAM_LENGTH = 100;
 
@@ -328,8 +331,11 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   // request in hand when it began is answered, and its client must not send the next one on a
   // connection that the shutdown then closes (it would meet a reset, not knowing whether that
   // request was taken); while draining, its next request goes where the load balancer now sends it.
-  app.addHook('onSend', (_req, reply, payload, done) => {
-    if (!g.ready() || g.draining()) reply.header('connection', 'close');
+  // So does a refusal sent before the body it declares has come (a 401 or 403 is answered before the
+  // body is read): the rest would be read as the connection's next request, or time out into a
+  // second, unasked-for answer (408).
+  app.addHook('onSend', (req, reply, payload, done) => {
+    if (!g.ready() || g.draining() || (reply.statusCode >= 400 && !req.raw.complete && hasBody(req.headers))) reply.header('connection', 'close');
     done(null, payload);
   });
   // No subprotocol: one a client offers is not agreed to (ws would echo the first offered).

@@ -6,7 +6,7 @@ import Negotiator from 'negotiator';
 import { formatMoney, parseMoney, type VenueProfile } from '../../engine/index.ts';
 import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts';
 import {
-  ACCOUNT, body, CLIENT_ORDER_ID, DATE, DAY, ERROR_REPLY, errorReplies, fail, freeText, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TONNES, type Gateway,
+  ACCOUNT, body, CLIENT_ORDER_ID, MEMBER, DATE, DAY, ERROR_REPLY, errorReplies, fail, freeText, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TONNES, type Gateway,
 } from '../http.ts';
 import { ACCOUNT_VENUES, CASH, ended, endedProperties, INSTRUMENT_VIEW, SETTLEMENT_REPORT } from '../replies.ts';
 import { instrumentEventOf, instrumentViewAt } from './market.ts';
@@ -63,7 +63,7 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     ...operator,
     schema: {
       body: body({
-        accountId: ACCOUNT, member: ACCOUNT, class: { enum: ACCOUNT_CLASSES }, allocation: ALLOCATION, venues: VENUES,
+        accountId: ACCOUNT, member: MEMBER, class: { enum: ACCOUNT_CLASSES }, allocation: ALLOCATION, venues: VENUES,
       }, ['accountId', 'member', 'class']),
       response: {
         201: {

@@ -3,6 +3,7 @@
 // against the rate limit (and of guessed keys), impossible dates, unknown symbols and venues. Every answer is below 500 and (from the gateway) an API.md error;
 // nothing a refused request carried takes effect; afterwards /healthz is ok and a normal order works.
 import { gzipSync } from 'node:zlib';
+import { connect } from 'node:net';
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
@@ -148,6 +149,7 @@ t.test('wrong types are refused, never coerced into an order', async (t) => {
     expectError(t, r, 400, 'INVALID_REQUEST', message, JSON.stringify(body));
   }
   expectError(t, await hit('POST', '/v1/admin/deposits', { key: 'operator', body: { accountId: 'M1-C1', cash: '1e6' } }), 400, 'INVALID_REQUEST', /^body\/cash must be an amount in CNY as a string, two decimals at most/);
+  expectError(t, await hit('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M5-C1', member: 'M 5', class: 'institution' } }), 400, 'INVALID_REQUEST', /^body\/member must be a member id of 1–32 letters, digits, "_", "\." and "-", such as "M1"$/, 'a member is worded as a member');
   expectError(t, await hit('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: '5%', reason: 'x' } }), 400, 'INVALID_REQUEST', /^body\/listedBandPct must be a percentage as a string/);
   expectError(t, await hit('GET', '/v1/orders/0x1f', { key: 'M1' }), 400, 'INVALID_REQUEST', /^params\/orderId must be a positive whole number as a string/);
   expectError(t, await hit('GET', '/v1/orders?status=done', { key: 'M1' }), 400, 'INVALID_REQUEST', /^querystring\/status must be one of "open", /);
@@ -306,6 +308,24 @@ t.test('bad keys', async (t) => {
   t.equal(long.headers.get('www-authenticate'), 'Bearer realm="exchange", error="invalid_token"', 'and its 401 says the token is refused');
   const huge = await hit('GET', '/v1/orders', { key: null, headers: { authorization: `Bearer ${'k'.repeat(100_000)}` } });
   t.ok(huge.status >= 400 && huge.status < 500, `a 100 KB key → ${huge.status}`);
+});
+
+t.test('a refusal before a declared body has come closes the connection: one answer, not a second 408 later', async (t) => {
+  for (const [what, auth] of [['no key', ''], ['a member key on an operator route', `Authorization: Bearer ${KEYS.M1}\r\n`]] as const) {
+    const path = auth === '' ? '/v1/orders' : '/v1/admin/deposits';
+    const got = await new Promise<{ text: string; closed: boolean }>((resolve) => {
+      let text = '';
+      const socket = connect(s.port, '127.0.0.1', () => {
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: 50\r\n\r\n{"acc`);
+      });
+      const timer = setTimeout(() => { socket.destroy(); resolve({ text, closed: false }); }, 2000);
+      socket.on('data', (d) => { text += d.toString('latin1'); });
+      socket.on('close', () => { clearTimeout(timer); resolve({ text, closed: true }); });
+    });
+    t.ok(got.closed, `${what}: the server closed the connection after its answer`);
+    t.equal(got.text.match(/^HTTP\/1\.1 /gm)?.length, 1, `${what}: one answer`);
+    t.match(got.text, auth === '' ? /^HTTP\/1\.1 401 [^]*connection: close/i : /^HTTP\/1\.1 403 [^]*connection: close/i, `${what}: the refusal, saying the connection closes`);
+  }
 });
 
 t.test('path and method tricks', async (t) => {
