@@ -77,7 +77,7 @@ export class KeyRing {
 
   /** A ring of the keys given (checked: each key, role and member as add() requires). */
   static of(specs: KeySpec[]): KeyRing {
-    if (!Array.isArray(specs)) throw new Error('the keys must be a JSON array of {"key", "role", "member"?}');
+    if (!Array.isArray(specs)) throw new Error('the keys must be a JSON array of {"key", "role", "member"?, "name"?}');
     if (specs.length === 0) throw new Error('the keys file lists no key: nobody could use the exchange');
     const ring = new KeyRing();
     const seen = new Map<string, number>();

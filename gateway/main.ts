@@ -203,7 +203,7 @@ const { engine } = exchange.gateway;
 const r = exchange.recovered;
 const base = exchange.address ?? `http://${values.host}:${port}`;
 say(`carbon exchange ready on ${base}: data ${resolve(values.data)}, trading day ${engine.tradingDate}, ${engine.instruments.length} instruments, ${engine.accounts.size} accounts`);
-say(`recovery: ${r.created ? 'new data directory' : `snapshot ${r.fromSnapshot ?? 'none'}, ${r.replayed} commands replayed`} in ${r.millis.toFixed(0)} ms`);
+say(`recovery: ${r.created ? 'new data directory' : `snapshot ${r.fromSnapshot ?? 'none'}, ${r.replayed} command${r.replayed === 1 ? '' : 's'} replayed`} in ${r.millis.toFixed(0)} ms`);
 // A snapshot passed over is told: the state is right (an older one or the journal gave it), but
 // a damaged file on the disk is the operator's to look into.
 for (const why of r.skippedSnapshots) process.stderr.write(`warning: skipped ${why}\n`);

@@ -210,8 +210,16 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     // string's or a path's whole number is written in decimal digits, or refused as one.
     const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
     const integers = Object.keys(properties).filter((name) => properties[name].type === 'integer');
-    if (integers.length === 0) return validate;
+    // A query parameter given twice (?depth=5&depth=6) is said so, not refused as of the wrong type.
+    const single = httpPart === 'querystring' ? Object.keys(properties) : [];
+    if (integers.length === 0 && single.length === 0) return validate;
     const checked: FastifyValidationResult = (data: Record<string, unknown> | null | undefined): boolean => {
+      for (const name of single) {
+        if (Array.isArray(data?.[name])) {
+          checked.errors = [{ keyword: 'repeated', instancePath: `/${name}`, schemaPath: `#/properties/${name}`, params: {}, message: 'is given more than once: give it once' }];
+          return false;
+        }
+      }
       for (const name of integers) {
         const value = data?.[name];
         if (typeof value === 'string' && !/^-?[0-9]+$/.test(value)) {

@@ -15,7 +15,9 @@ if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
 }
 const dataDir = (() => {
   try {
-    const { values } = parseArgs({ options: { data: { type: 'string', default: process.env.DATA_DIR || 'data' } } });
+    const { values, tokens } = parseArgs({ options: { data: { type: 'string', default: process.env.DATA_DIR || 'data' } }, tokens: true });
+    // As the exchange's start has it: a flag given twice is a mistake, not a choice of the last one.
+    if (tokens.filter((tk) => tk.kind === 'option' && tk.name === 'data').length > 1) throw new Error('--data is given more than once: give it once');
     if (values.data === '') throw new Error('--data needs a value, not an empty one');
     return resolve(values.data);
   } catch (e) {

@@ -252,6 +252,8 @@ t.test('unknown fields are refused', async (t) => {
   expectError(t, await hit('PATCH', '/v1/risk/instruments/CEA24', { key: 'risk', body: { listedBandPct: '5', reason: 'x', force: true } }), 400, 'INVALID_REQUEST');
   expectError(t, await hit('POST', '/v1/admin/accounts', { key: 'operator', body: { accountId: 'M3-Q1', member: 'M3', class: 'institution', cash: '100.00' } }), 400, 'INVALID_REQUEST');
   expectError(t, await hit('GET', '/v1/instruments/CEA24/book?depth=5&admin=1'), 400, 'INVALID_REQUEST');
+  expectError(t, await hit('GET', '/v1/instruments/CEA24/book?depth=5&depth=6'), 400, 'INVALID_REQUEST', /^querystring\/depth is given more than once: give it once$/, 'a parameter given twice is said so');
+  expectError(t, await hit('GET', '/v1/orders?status=open&status=all', { key: 'M1' }), 400, 'INVALID_REQUEST', /^querystring\/status is given more than once/, 'a text parameter too');
   expectError(t, await hit('GET', '/v1/orders?status=open&all=1', { key: 'M1' }), 400, 'INVALID_REQUEST', /^querystring has a property "all"/);
   // A route that takes no query string refuses one just the same.
   for (const [method, path, key] of [['GET', '/v1/instruments/CEA24/ticker?x=1', null], ['GET', '/v1/instruments?all=1', null], ['DELETE', '/v1/orders/1?force=1', 'M1'], ['POST', '/v1/risk/market/halt?now=1', 'risk']] as const) {

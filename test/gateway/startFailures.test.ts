@@ -130,13 +130,17 @@ t.test('a data directory an exchange runs on: a second exchange and the archive 
   t.teardown(() => again.kill());
   t.equal(((await call(again.base, 'GET', '/v1/orders?status=open', { key: 'M1' })).body as unknown[]).length, 2, 'an exchange starts on it after the crash, with both orders');
   t.equal(await again.stop(), 0);
+  const twice = await runArchive(dataDir, ['--data', join(folder.path, 'elsewhere')]);
+  t.equal(twice.code, 1, '--data given twice: exit code 1');
+  t.equal(twice.output, 'archive: --data is given more than once: give it once\n', 'saying so, as the start does, and archiving neither');
+  t.notOk(existsSync(join(dataDir, 'archive')), 'nothing moved');
   const after = await runArchive(dataDir);
   t.equal(after.code, 0, `once it has stopped, the archive runs: ${after.output.trim()}`);
 });
 
-/** `npm run archive -- --data DIR`, as the README gives it (the command behind it). */
-async function runArchive(dataDir: string): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'persistence', 'archiveCommand.ts'), '--data', dataDir], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' } });
+/** `npm run archive -- --data DIR`, as the README gives it (the command behind it), and any flags more. */
+async function runArchive(dataDir: string, more: string[] = []): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'persistence', 'archiveCommand.ts'), '--data', dataDir, ...more], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' } });
   let output = '';
   child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { output += d.toString(); });

@@ -341,7 +341,7 @@ t.test('a SIGKILL during the first start leaves nothing or the whole market set-
       t.equal(order.status, 201, `the set-up's accounts exist and trade (${await order.text()})`);
       t.equal(order.headers.get('x-exchange-seq'), String(setup.commands.length + 1), 'the first command after the set-up');
       t.equal(await again.stop(), 0, 'a clean shutdown');
-      t.match(again.output, committed ? /recovery: snapshot none, \d+ commands replayed/ : /recovery: new data directory/, committed ? 'the restart recovered the set-up' : 'the restart took the directory for a new one');
+      t.match(again.output, committed ? /recovery: snapshot none, \d+ commands? replayed/ : /recovery: new data directory/, committed ? 'the restart recovered the set-up' : 'the restart took the directory for a new one');
       const after = journalOnDisk(dataDir);
       t.equal(after.commands, setup.commands.length + 1, 'the journal holds the whole set-up and the order');
       const db = new Database(join(dataDir, 'journal.sqlite'), { readonly: true });
