@@ -51,6 +51,12 @@ export interface EngineOptions {
 }
 
 const ACCOUNT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+
+/** Why an account of that class cannot have that allocation, or null: whole tonnes, and compliance accounts only. */
+function allocationRefused(allocation: number, accountClass: AccountClass): Rejection | null {
+  if (!Number.isSafeInteger(allocation) || allocation < 0 || allocation > MAX_AMOUNT) return reject('INVALID_COMMAND', 'allocation must be a whole number of tonnes, 0 or more');
+  return allocation > 0 && accountClass !== 'compliance' ? reject('INVALID_COMMAND', 'only compliance accounts have an allocation') : null;
+}
 const CLIENT_ORDER_ID_RE = /^[\x21-\x7e]{1,64}$/;
 
 /**
@@ -1018,10 +1024,8 @@ export class Engine {
     }
     if (!ACCOUNT_CLASSES.includes(c.accountClass)) return reject('INVALID_COMMAND', `class must be one of ${ACCOUNT_CLASSES.join(', ')}`);
     const allocation = c.allocation ?? 0;
-    if (!Number.isSafeInteger(allocation) || allocation < 0 || allocation > MAX_AMOUNT) {
-      return reject('INVALID_COMMAND', 'allocation must be a whole number of tonnes, 0 or more');
-    }
-    if (allocation > 0 && c.accountClass !== 'compliance') return reject('INVALID_COMMAND', 'only compliance accounts have an allocation');
+    const badAllocation = allocationRefused(allocation, c.accountClass);
+    if (badAllocation !== null) return badAllocation;
     const admitted = this.venuesFor(c.venues ?? null, c.accountClass, c.strict === true);
     if (refused(admitted)) return admitted;
     const acct = new Account(c.accountId, c.member, c.accountClass, allocation, admitted.venues);
@@ -1064,10 +1068,8 @@ export class Engine {
     if (r !== null) return r;
     if (c.allocation == null && c.venues === undefined) return reject('INVALID_COMMAND', 'name the allocation or the venues to change');
     const allocation = c.allocation ?? acct.allocation;
-    if (!Number.isSafeInteger(allocation) || allocation < 0 || allocation > MAX_AMOUNT) {
-      return reject('INVALID_COMMAND', 'allocation must be a whole number of tonnes, 0 or more');
-    }
-    if (allocation > 0 && acct.accountClass !== 'compliance') return reject('INVALID_COMMAND', 'only compliance accounts have an allocation');
+    const badAllocation = allocationRefused(allocation, acct.accountClass);
+    if (badAllocation !== null) return badAllocation;
     const admitted = c.venues === undefined ? null : this.venuesFor(c.venues, acct.accountClass, true);
     if (admitted !== null && refused(admitted)) return admitted;
     acct.allocation = allocation;

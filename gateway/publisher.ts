@@ -288,7 +288,8 @@ export class Publisher {
     if (client.messages >= limit && now - ring[slot] < 1000) {
       // The messages taken before it are answered first: the close follows them, as their answers were owed.
       client.messages = -1;
-      client.queue = client.queue.then(() => client.ws.close(1008, `more than ${limit} messages a second`));
+      const close = () => client.ws.close(1008, `more than ${limit} messages a second`);
+      client.queue = client.queue.then(close, close);
       return;
     }
     ring[slot] = now;
