@@ -597,6 +597,8 @@ export class Publisher {
       note(e.buyAccountId, e.symbol);
       note(e.sellAccountId, e.symbol);
     } else if (e.type === 'account' && e.symbol !== null) note(e.accountId, e.symbol);
+    // An allocation changed moves the thresholds that add it, in every instrument.
+    else if (e.type === 'account' && e.change === 'updated') for (const inst of this.g.engine.instruments) note(e.accountId, inst.symbol);
     else if (e.type === 'largeHolder' || e.type === 'largeHolderClosed') note(e.accountId, e.symbol);
     else if (e.type === 'limit' && e.kind === 'largeHolderThreshold') {
       if (e.accountId !== null) note(e.accountId, e.symbol);

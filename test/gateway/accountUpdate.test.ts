@@ -80,8 +80,17 @@ t.test('venues: leaving one ends the business there and refuses what comes; null
   t.match(r.body, { allocation: 0, venues: ['BEA'], cancelled: [ccer?.orderId] }, 'the allocation stays; the CCER order is cancelled');
   expectError(t, await s.api('POST', '/v1/orders', { key: 'M1', body: { accountId: 'M1-C3', symbol: 'CCER', side: 'buy', type: 'limit', price: '85.00', quantity: 100 } }), 403, 'VENUE_NOT_ADMITTED');
   expectError(t, await s.api('POST', '/v1/orders', { key: 'M1', body: { accountId: 'M1-C3', symbol: 'CEA24', side: 'buy', type: 'limit', price: '57.00', quantity: 100 } }), 403, 'VENUE_NOT_ADMITTED', undefined, 'nor CEA, which it never had');
+  const c = await openSocket(s.wsUrl);
+  t.teardown(() => c.close());
+  c.send({ op: 'subscribe', channels: ['warnings'] });
+  await c.next((m) => m.type === 'subscribed');
+  const from = c.messages.length;
   const all = await s.api('PATCH', '/v1/admin/accounts/M1-C3', { key: 'operator', body: { venues: null, allocation: 800000, reason: 'admitted everywhere' } });
   t.match(all.body, { allocation: 800000, venues: null, cancelled: [] });
+  const left = await c.next((m) => m.type === 'largeHolder', from);
+  t.match(left, { largeHolder: { accountId: 'M1-C3', symbol: 'BEA', action: 'left', holding: 950000, threshold: 1300000 } }, 'the raised allocation lifts the threshold over the holding: the large holder is told to have left (its report is still owed)');
+  const holders = await s.api('GET', '/v1/large-holders?symbol=BEA');
+  t.notOk(JSON.stringify(holders.body).includes('M1-C3'), 'as GET /v1/large-holders no longer lists it');
   expectOk(t, await s.api('POST', '/v1/orders', { key: 'M1', body: { accountId: 'M1-C3', symbol: 'CEA24', side: 'buy', type: 'limit', price: '57.00', quantity: 100 } }), 201, 'CEA24 is taken now');
 });
 
