@@ -52,6 +52,9 @@ export interface EngineOptions {
 
 const ACCOUNT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 
+/** Whether a holding passes a large-holder threshold (none: never). */
+const passes = (holding: number, threshold: number | null): boolean => threshold !== null && holding > threshold;
+
 /** Why an account of that class cannot have that allocation, or null: whole tonnes, and compliance accounts only. */
 function allocationRefused(allocation: number, accountClass: AccountClass): Rejection | null {
   if (!Number.isSafeInteger(allocation) || allocation < 0 || allocation > MAX_AMOUNT) return reject('INVALID_COMMAND', 'allocation must be a whole number of tonnes, 0 or more');
@@ -920,6 +923,7 @@ export class Engine {
   holdingRose(acct: Account, pos: Position, inst: Instrument, seq: number, time: number): void {
     if (pos.largeHolder !== null) return;
     const threshold = this.thresholdOf(acct, pos, inst);
+    // passes(), spelt out so that the alert gets the threshold as a number.
     if (threshold !== null && pos.holding > threshold) this.largeHolderAlert(acct, pos, inst, threshold, seq, time);
   }
 
@@ -939,7 +943,7 @@ export class Engine {
     const lh = pos.largeHolder;
     if (lh === null || lh.filedDay === null) return;
     const threshold = this.thresholdOf(acct, pos, inst);
-    if (threshold !== null && pos.holding > threshold) return;
+    if (passes(pos.holding, threshold)) return;
     this.closeReport(acct, pos, inst, lh.dueDay, threshold, seq, time);
   }
 
@@ -1000,7 +1004,7 @@ export class Engine {
     const pos = acct.positions[inst.index];
     if (pos === undefined || pos.largeHolder === null) return reject('REPORT_NOT_DUE', `account ${acct.id} owes no large-holder report for ${inst.symbol}`);
     const threshold = this.thresholdOf(acct, pos, inst);
-    if (threshold !== null && pos.holding > threshold) {
+    if (passes(pos.holding, threshold)) {
       return reject('STILL_LARGE_HOLDER', `account ${acct.id} holds ${pos.holding} t of ${inst.symbol}, over the threshold in force (${threshold} t): its report is owed; raise or remove the threshold first`);
     }
     this.closeReport(acct, pos, inst, pos.largeHolder.dueDay, threshold, c.seq, c.time);
@@ -1077,8 +1081,8 @@ export class Engine {
     this.accountEvent(acct, c, 'updated', null, null, c.reason);
     // Its business on a venue it leaves ends now (an order there could no longer be placed), as a
     // restriction ends what it forbids.
-    const left = (inst: Instrument): boolean => !this.admittedTo(acct, inst);
     if (admitted !== null) {
+      const left = (inst: Instrument): boolean => !this.admittedTo(acct, inst);
       this.endOrdersOf(acct, c, 'venue_not_admitted', () => true, left);
       this.blocks.withdrawAllOf(acct, c, 'venue_not_admitted', () => true, left);
       this.auctions.withdrawAllOf(acct, c, 'venue_not_admitted', () => true, left);
@@ -1573,7 +1577,7 @@ export class Engine {
     const pos = acct === undefined || inst === undefined ? undefined : acct.positions[inst.index];
     if (acct === undefined || inst === undefined || pos === undefined || pos.largeHolder === null) return null;
     const threshold = this.thresholdOf(acct, pos, inst);
-    return { holding: pos.holding, threshold, dueDate: dateOfDay(pos.largeHolder.dueDay), over: threshold !== null && pos.holding > threshold };
+    return { holding: pos.holding, threshold, dueDate: dateOfDay(pos.largeHolder.dueDay), over: passes(pos.holding, threshold) };
   }
 
   private largeHoldersAmong(accounts: readonly Account[], symbol: string | undefined, withReport: boolean, overOnly = false): LargeHolderView[] {
@@ -1583,7 +1587,7 @@ export class Engine {
         if (pos === undefined || pos.largeHolder === null) continue;
         const inst = this.instruments[pos.instrumentIndex];
         if (symbol !== undefined && inst.symbol !== symbol) continue;
-        if (overOnly && !(pos.holding > (this.thresholdOf(acct, pos, inst) ?? Infinity))) continue;
+        if (overOnly && !passes(pos.holding, this.thresholdOf(acct, pos, inst))) continue;
         const lh = pos.largeHolder;
         out.push({
           accountId: acct.id, symbol: inst.symbol, holding: pos.holding, threshold: lh.threshold, since: dateOfDay(lh.since),

@@ -5,7 +5,7 @@
 import {
   DAY, DAY_OR_NULL, ID_TEXT, ID_TEXT_OR_NULL, MONEY_TEXT, MONEY_TEXT_OR_NULL, ORDER_VIEW, SIDE, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL,
 } from './http.ts';
-import { isoTime, type EngineEvent, type WarningEvent } from '../engine/index.ts';
+import { ACCOUNT_CLASSES, isoTime, type EngineEvent, type WarningEvent } from '../engine/index.ts';
 
 const STATUS = { type: 'string', enum: ['trading', 'halted'] } as const;
 const SESSION = { type: 'string', enum: ['open', 'closed'] } as const;
@@ -236,11 +236,17 @@ export const ACCOUNT_VENUES = {
   description: 'the venues the account may trade, in order; null: every venue whose instruments take its class',
 } as const;
 
+/** An account's class, as the engine knows them. */
+export const ACCOUNT_CLASS = { type: 'string', enum: [...ACCOUNT_CLASSES] } as const;
+
+/** An account's venues as answers give them: in order, or null for every venue of its class. */
+export const venueList = (venues: Iterable<string> | null | undefined): string[] | null => (venues == null ? null : [...venues].sort());
+
 /** GET /v1/account. */
 export const ACCOUNT_VIEW = {
   type: 'object',
   properties: {
-    accountId: TEXT, member: TEXT, class: { type: 'string', enum: ['compliance', 'institution', 'individual'] }, allocation: TONNES, venues: ACCOUNT_VENUES,
+    accountId: TEXT, member: TEXT, class: ACCOUNT_CLASS, allocation: TONNES, venues: ACCOUNT_VENUES,
     restriction: { type: 'string', enum: ['none', 'no_buy', 'no_sell', 'frozen'] },
     cash: CASH,
     holdings: {
@@ -408,13 +414,12 @@ export function ended(events: readonly EngineEvent[]): { cancelled: string[]; wi
   return { cancelled: cancelled.sort(byId), withdrawnBlocks: withdrawnBlocks.sort(byId), withdrawnBids: withdrawnBids.sort(byId), cancelledAuctions: cancelledAuctions.sort(byId) };
 }
 
-/** The ids of what an action ended, in an answer's properties: orders and block proposals as `why` says, then bids and auctions. */
-export function endedProperties(orders: string, blocks: string) {
+/** The ids of what an action ended (ended()), in an answer's properties, each described; bids and auctions as ended "for the same reason" unless said. */
+export function endedProperties(
+  orders: string, blocks: string,
+  bids = 'the ids of the auction bids withdrawn for the same reason (beyond API.md)',
+  auctions = 'the ids of the account\'s own auctions cancelled for the same reason, their bids withdrawn with them (beyond API.md)',
+) {
   const ids = (description: string) => ({ type: 'array', items: { type: 'string' }, description }) as const;
-  return { cancelled: ids(orders), withdrawnBlocks: ids(blocks), ...AUCTIONS_ENDED };
+  return { cancelled: ids(orders), withdrawnBlocks: ids(blocks), withdrawnBids: ids(bids), cancelledAuctions: ids(auctions) };
 }
-
-const AUCTIONS_ENDED = {
-  withdrawnBids: { type: 'array', items: { type: 'string' }, description: 'the ids of the auction bids withdrawn for the same reason (beyond API.md)' },
-  cancelledAuctions: { type: 'array', items: { type: 'string' }, description: 'the ids of the account\'s own auctions cancelled for the same reason, their bids withdrawn with them (beyond API.md)' },
-} as const;

@@ -8,13 +8,11 @@ import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts'
 import {
   ACCOUNT, body, CLIENT_ORDER_ID, MEMBER, DATE, DAY, ERROR_REPLY, errorReplies, fail, freeText, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TONNES, type Gateway,
 } from '../http.ts';
-import { ACCOUNT_VENUES, CASH, ended, endedProperties, INSTRUMENT_VIEW, SETTLEMENT_REPORT } from '../replies.ts';
+import { ACCOUNT_CLASS, ACCOUNT_VENUES, CASH, ended, endedProperties, INSTRUMENT_VIEW, SETTLEMENT_REPORT, venueList } from '../replies.ts';
 import { instrumentEventOf, instrumentViewAt } from './market.ts';
 
 const operator = { config: { role: 'operator' as const } };
 const VENUE = SYMBOL;
-const ACCOUNT_CLASSES = ['compliance', 'institution', 'individual'];
-const ACCOUNT_CLASS = { type: 'string', enum: ACCOUNT_CLASSES } as const;
 const ALLOCATION = { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 } as const;
 /** The venues an account trades on; null: every venue that admits its class. */
 const VENUES = { anyOf: [{ type: 'array', items: VENUE, minItems: 1, maxItems: 20, uniqueItems: true }, { type: 'null' }] } as const;
@@ -63,7 +61,7 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     ...operator,
     schema: {
       body: body({
-        accountId: ACCOUNT, member: MEMBER, class: { enum: ACCOUNT_CLASSES }, allocation: ALLOCATION, venues: VENUES,
+        accountId: ACCOUNT, member: MEMBER, class: { enum: ACCOUNT_CLASS.enum }, allocation: ALLOCATION, venues: VENUES,
       }, ['accountId', 'member', 'class']),
       response: {
         201: {
@@ -79,7 +77,7 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     const b = req.body;
     const r = await submit(g, req, reply, { type: 'createAccount', accountId: b.accountId, member: b.member, accountClass: b.class, allocation: b.allocation, venues: b.venues ?? null, strict: true });
     if (!r.ok) return refuse(reply, r);
-    return reply.code(201).send({ accountId: b.accountId, member: b.member, class: b.class, allocation: b.allocation ?? 0, venues: b.venues == null ? null : [...b.venues].sort() });
+    return reply.code(201).send({ accountId: b.accountId, member: b.member, class: b.class, allocation: b.allocation ?? 0, venues: venueList(b.venues) });
   });
 
   // Beyond API.md: a new year's allocation, or the venues an account may trade, changed in place (its
@@ -110,7 +108,7 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     const r = await submit(g, req, reply, { type: 'updateAccount', accountId: req.params.accountId, allocation: b.allocation, venues: b.venues, reason: b.reason });
     if (!r.ok) return refuse(reply, r);
     const a = g.engine.account(req.params.accountId)!;
-    return { accountId: a.id, member: a.member, class: a.accountClass, allocation: a.allocation, venues: a.venues === null ? null : [...a.venues].sort(), ...ended(r.events) };
+    return { accountId: a.id, member: a.member, class: a.accountClass, allocation: a.allocation, venues: venueList(a.venues), ...ended(r.events) };
   });
 
   /** A deposit's or withdrawal's answer: 201 for a new transfer, 200 for a repeated reference. */

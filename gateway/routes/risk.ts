@@ -6,7 +6,7 @@ import { dayOfDate, localMidnight, formatMoney, isoTime, parseMoney, TEXT_LIMITS
 import {
   ACCOUNT, body, DAY, errorReplies, fail, freeText, params, PERCENT, PRICE, REASON, refuse, SINCE, submit, SYMBOL, TEXT, TEXT_OR_NULL, TIME, TONNES, TONNES_OR_NULL, unknownInstrument, unlisted, type Gateway,
 } from '../http.ts';
-import { ended, endedProperties, INSTRUMENT_VIEW, LARGE_HOLDER, WARNING_VIEW, warningView } from '../replies.ts';
+import { ACCOUNT_CLASS, ended, endedProperties, INSTRUMENT_VIEW, LARGE_HOLDER, WARNING_VIEW, warningView } from '../replies.ts';
 import { instrumentEventOf, instrumentViewAt } from './market.ts';
 import { AUDIT_DUPLICATE, type AuditEntry } from '../../persistence/journal.ts';
 
@@ -17,11 +17,10 @@ const ALERT = {
   properties: { accountId: TEXT, symbol: TEXT, holding: TONNES, threshold: TONNES, dueDate: { ...DAY, description: 'the day the report is due' } },
   additionalProperties: false,
 } as const;
-const CLASS = { enum: ['compliance', 'institution', 'individual'] };
 /** A cap's or threshold's body: each route takes its own field only (maxQuantity, quantity), so that the other's is refused, never ignored. */
 const limitBody = (field: 'maxQuantity' | 'quantity') => body({
   // The one of accountClass and accountId not used may be sent as null, as the answer gives it.
-  symbol: SYMBOL, accountClass: { type: ['string', 'null'], enum: [...CLASS.enum, null] }, accountId: { ...ACCOUNT, type: ['string', 'null'] },
+  symbol: SYMBOL, accountClass: { type: ['string', 'null'], enum: [...ACCOUNT_CLASS.enum, null] }, accountId: { ...ACCOUNT, type: ['string', 'null'] },
   [field]: { type: ['integer', 'null'], minimum: 0, maximum: 1_000_000_000_000, description: 'tonnes; null removes the limit' },
   plusAllocation: { type: 'boolean' }, reason: REASON,
 }, ['symbol', field]);
@@ -38,10 +37,10 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
           properties: {
             instrument: INSTRUMENT_VIEW,
             cancelledOrders: { type: 'integer', description: 'how many resting orders were cancelled for falling outside the new band' },
-            cancelled: { type: 'array', items: { type: 'string' }, description: 'the ids of those orders, as the other risk answers give them' },
-            withdrawnBlocks: { type: 'array', items: { type: 'string' }, description: 'the ids of the block proposals withdrawn for falling outside the new block band' },
-            withdrawnBids: { type: 'array', items: { type: 'string' }, description: 'the ids of the auction bids withdrawn for falling outside the new listed band (a cancelled auction\'s own bids included)' },
-            cancelledAuctions: { type: 'array', items: { type: 'string' }, description: 'the ids of the auctions cancelled for having no price left in the new listed band' },
+            ...endedProperties(
+              'the ids of those orders, as the other risk answers give them', 'the ids of the block proposals withdrawn for falling outside the new block band',
+              'the ids of the auction bids withdrawn for falling outside the new listed band (a cancelled auction\'s own bids included)', 'the ids of the auctions cancelled for having no price left in the new listed band',
+            ),
           },
           additionalProperties: false,
         },

@@ -8,7 +8,7 @@ import {
   type PageQuery,
   type Gateway,
 } from '../http.ts';
-import { ACCOUNT_VIEW, BLOCK_REPLY, BLOCK_VIEW, ORDER_REPLY } from '../replies.ts';
+import { ACCOUNT_VIEW, BLOCK_REPLY, BLOCK_VIEW, ORDER_REPLY, venueList } from '../replies.ts';
 import { fillsOf, type Fill } from '../history.ts';
 
 const member = { config: { role: 'member' as const } };
@@ -215,7 +215,7 @@ export function tradingRoutes(app: FastifyInstance, g: Gateway): void {
     if (id === null) return reply;
     const a = g.engine.account(id)!;
     return {
-      accountId: a.id, member: a.member, class: a.accountClass, allocation: a.allocation, venues: a.venues === null ? null : [...a.venues].sort(), restriction: a.restriction,
+      accountId: a.id, member: a.member, class: a.accountClass, allocation: a.allocation, venues: venueList(a.venues), restriction: a.restriction,
       cash: { available: formatMoney(a.cash), frozen: formatMoney(a.cashFrozen) },
       holdings: a.positions.flatMap((pos) => {
         if (pos === undefined) return [];
