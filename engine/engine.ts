@@ -1523,7 +1523,10 @@ export class Engine {
     return this.sessionCheck(inst, mode, time) === null;
   }
 
-  /** Live statistics of the day: MARKET-RULES section 4 (prices in fen; changePct in hundredths of a percent). */
+  /**
+   * Live statistics of the day: MARKET-RULES section 4 (prices in fen; changePct in hundredths of a
+   * percent), with the trading day they are of and the last seq applied, which they stand at.
+   */
   ticker(symbol: string) {
     const inst = this.bySymbol.get(symbol);
     if (inst === undefined) return undefined;
@@ -1532,7 +1535,7 @@ export class Engine {
     const volume = s.volume;
     const turnover = s.turnover;
     return {
-      symbol, status: this.marketHalted ? 'halted' as const : inst.status, prevClose, open: s.open, high: s.high, low: s.low, last: s.last,
+      symbol, date: this.tradingDate, seq: this.lastSeq, status: this.marketHalted ? 'halted' as const : inst.status, prevClose, open: s.open, high: s.high, low: s.low, last: s.last,
       vwap: s.listedVolume === 0 ? null : divideHalfUp(s.listedTurnover, s.listedVolume),
       changeHundredths: s.last === null ? 0 : (s.last >= prevClose ? 1 : -1) * divideHalfUp(Math.abs(s.last - prevClose) * 10_000, prevClose),
       listedVolume: s.listedVolume, listedTurnover: s.listedTurnover, blockVolume: s.blockVolume, blockTurnover: s.blockTurnover,

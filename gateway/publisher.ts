@@ -92,6 +92,9 @@ type Side = Map<number, [number, number]>; // price → [quantity, orders]
 /** An account's large-holder standing in an instrument as a batch left it (Engine.largeHolderStanding), keyed `account symbol`. */
 type Standing = { accountId: string; symbol: string; now: ReturnType<Gateway['engine']['largeHolderStanding']> };
 
+/** A ticker's figures, to tell whether they changed: the seq it stands at moves with every command on its symbol. */
+const tickerText = (view: unknown): string => JSON.stringify(view, (key, value) => (key === 'exchangeSeq' ? undefined : value));
+
 /** The top of book and ticker of the symbols a batch changed, and the large-holder standings it moved, as they stood when it was sealed. */
 interface Sealed { lastSeq: number; books: Map<string, { bids: DepthLevel[]; asks: DepthLevel[] }>; tickers: Map<string, unknown>; largeHolders: Map<string, Standing> }
 
@@ -380,7 +383,7 @@ export class Publisher {
           if (ch.groups.size === 0 && name.startsWith('ticker:')) {
             const state = this.tickerState(name.slice(7));
             state.view = snapshot?.ticker;
-            state.sent = JSON.stringify(state.view);
+            state.sent = tickerText(state.view);
           }
           if (snapshot !== null) this.reply(client, { channel: name, type: 'snapshot', seq: ch.seq, ...snapshot });
         }
@@ -819,7 +822,10 @@ export class Publisher {
     return t;
   }
 
-  /** At most one ticker message per symbol every 100 ms, and only when it changed; the last change is never lost. */
+  /**
+   * At most one ticker message per symbol every 100 ms, and only when it changed (its figures, not
+   * only the seq it stands at); the last change is never lost.
+   */
   private tickerChanged(symbol: string, view: unknown): void {
     const t = this.tickerState(symbol);
     t.view = view;
@@ -828,7 +834,7 @@ export class Publisher {
     const fire = () => {
       const s = this.tickerState(symbol);
       s.timer = null;
-      const text = JSON.stringify(s.view);
+      const text = tickerText(s.view);
       if (text === s.sent) return;
       s.sent = text;
       s.sentAt = Date.now();

@@ -88,7 +88,10 @@ export const TICKER_VIEW = {
   type: 'object',
   description: 'the day\'s statistics so far',
   properties: {
-    symbol: TEXT, status: STATUS, open: MONEY_TEXT_OR_NULL, high: MONEY_TEXT_OR_NULL, low: MONEY_TEXT_OR_NULL, last: MONEY_TEXT_OR_NULL,
+    symbol: TEXT,
+    date: { ...DAY, description: 'the trading day these statistics are of: it changes when the end of day rolls the ticker over to the next day' },
+    exchangeSeq: { type: 'integer', minimum: 0, description: 'the journal\'s sequence number the ticker stands at (the book\'s exchangeSeq, the REST book\'s seq): of two tickers, the higher is the newer' },
+    status: STATUS, open: MONEY_TEXT_OR_NULL, high: MONEY_TEXT_OR_NULL, low: MONEY_TEXT_OR_NULL, last: MONEY_TEXT_OR_NULL,
     close: { ...MONEY_TEXT_OR_NULL, description: 'the day\'s official close, which exists only once the day has closed; the end of day rolls the ticker over to the next day at once, so it is null here, and the closed day\'s close is the next day\'s prevClose (and the 1d K-line\'s close, and the market report\'s)' }, prevClose: MONEY_TEXT,
     changePct: { type: 'string', description: 'change of the last price against prevClose, in percent, two decimals' },
     vwap: MONEY_TEXT_OR_NULL, listedVolume: TONNES, listedTurnover: MONEY_TEXT, blockVolume: TONNES,

@@ -155,7 +155,7 @@ export function publishesLargeHolders(g: Gateway, symbol: string): boolean {
 
 export function tickerView(t: NonNullable<ReturnType<Gateway['engine']['ticker']>>) {
   return {
-    symbol: t.symbol, status: t.status, open: money(t.open), high: money(t.high), low: money(t.low), last: money(t.last),
+    symbol: t.symbol, date: t.date, exchangeSeq: t.seq, status: t.status, open: money(t.open), high: money(t.high), low: money(t.low), last: money(t.last),
     close: null, prevClose: money(t.prevClose), changePct: (t.changeHundredths < 0 ? '-' : '') + formatMoney(Math.abs(t.changeHundredths)),
     vwap: money(t.vwap), listedVolume: t.listedVolume, listedTurnover: money(t.listedTurnover), blockVolume: t.blockVolume,
     blockTurnover: money(t.blockTurnover), auctionVolume: t.auctionVolume, auctionTurnover: money(t.auctionTurnover),

@@ -60,9 +60,15 @@ t.test('ticker: an update only when the ticker changed', async (t) => {
   await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.03', quantity: 5 });
   await sleep(300); // past the 100 ms ticker throttle
   t.same(c.on('ticker:CEA24').filter((m) => m.type === 'update'), [], 'a resting order changes nothing on the ticker');
-  await order('M2', { accountId: 'M2-C1', side: 'sell', price: '57.03', quantity: 5 });
+  const sell = await order('M2', { accountId: 'M2-C1', side: 'sell', price: '57.03', quantity: 5 });
   const u = await c.next((m) => m.channel === 'ticker:CEA24' && m.type === 'update');
-  t.match(u.ticker, { last: '57.03' });
+  t.match(u.ticker, { last: '57.03', date: '2026-03-10' });
+  const snapshotSeq = c.on('ticker:CEA24')[0].ticker.exchangeSeq;
+  t.equal(u.ticker.exchangeSeq, Number(sell.headers.get('x-exchange-seq')), 'the update stands at the trade\'s seq');
+  t.ok(u.ticker.exchangeSeq > snapshotSeq, `newer than the snapshot (${snapshotSeq})`);
+  const rest = await s.api('GET', '/v1/instruments/CEA24/ticker');
+  t.same({ ...rest.body, exchangeSeq: 0 }, { ...u.ticker, exchangeSeq: 0 }, 'REST reads the same ticker');
+  t.ok(rest.body.exchangeSeq >= u.ticker.exchangeSeq, 'and at the same seq or a later one');
   await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.04', quantity: 5 });
   await sleep(300);
   t.equal(c.on('ticker:CEA24').filter((m) => m.type === 'update').length, 1, 'still one update');
@@ -173,7 +179,8 @@ t.test("kline: the day's end closes the day's bars that the clock has not closed
   const gdea = (key: string, body: Record<string, unknown>) => s.api('POST', '/v1/orders', { key, body: { symbol: 'GDEA', type: 'limit', price: '38.90', quantity: 10, ...body } });
   t.equal((await gdea('M2', { accountId: 'M2-C2', side: 'sell' })).status, 201);
   t.equal((await gdea('M1', { accountId: 'M1-I1', side: 'buy' })).body.fills?.length, 1, 'a GDEA trade at 15:20');
-  const c = await subscribed(['kline:GDEA:1h', 'kline:GDEA:1d']);
+  const c = await subscribed(['kline:GDEA:1h', 'kline:GDEA:1d', 'ticker:GDEA']);
+  t.match(c.on('ticker:GDEA')[0].ticker, { date: '2026-03-10', last: '38.90' });
   t.match(c.on('kline:GDEA:1h')[0], { type: 'snapshot', closed: false, bars: [{ openTime: '2026-03-10T15:00:00.000+08:00' }] }, 'the hour is open before the end of day');
 
   clock = Date.parse('2026-03-10T15:31:00+08:00');
@@ -184,6 +191,8 @@ t.test("kline: the day's end closes the day's bars that the clock has not closed
     'the hour is announced closed at the end of day');
   t.match(await c.next((m) => m.channel === 'kline:GDEA:1d' && m.closed === true, from, 3000), { type: 'update', bar: { openTime: '2026-03-10T00:00:00.000+08:00', close: '38.90' } },
     'the day with its official close');
+  t.match(await c.next((m) => m.channel === 'ticker:GDEA' && m.type === 'update', from, 3000), { ticker: { date: '2026-03-11', last: null, prevClose: '38.90' } },
+    'the ticker rolls over to the next day, which it names');
   const late = await subscribed(['kline:GDEA:1h']);
   t.match(late.on('kline:GDEA:1h')[0], { type: 'snapshot', closed: true }, 'a later snapshot says it is closed');
 
