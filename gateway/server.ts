@@ -78,6 +78,18 @@ function bearerKey(header: string | string[] | undefined): string {
   return header.slice(7).trim(); // a key longer than any there is, the key ring refuses unread (an unknown key, not none)
 }
 
+/** Whether a request's raw headers (name, value, name, value…) carry Authorization more than once. */
+function repeatedAuthorization(raw: string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === 13 && raw[i].toLowerCase() === 'authorization') {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
+}
+
 /**
  * A URL as it may be logged: the query parameters some route takes (`known`, names as decoded) as
  * they came, every other one `[hidden]`, name and value: a key, token or signature may come under
@@ -400,8 +412,12 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     }
     const role = config?.role;
     if (role === undefined) return done(null, payload);
-    const header = req.headers.authorization;
-    const key = bearerKey(header);
+    if (repeatedAuthorization(req.raw.rawHeaders)) {
+      // Node keeps the first and drops the rest: which key acts must not be a guess.
+      fail(reply, 400, 'INVALID_REQUEST', 'the Authorization header is given more than once: send one, with one key');
+      return;
+    }
+    const key = bearerKey(req.headers.authorization);
     const p = key === '' ? null : g.keys.lookup(key);
     // A reply sent from a hook ends the request: done() is not called then, and the reply (a
     // thenable) is not returned, which would make Fastify wait on it as on an async hook.

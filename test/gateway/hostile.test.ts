@@ -308,6 +308,12 @@ t.test('bad keys', async (t) => {
   const long = await hit('GET', '/v1/orders', { key: 'k'.repeat(300) });
   expectError(t, long, 401, 'UNAUTHENTICATED', /is not one the exchange knows/, 'a key longer than any there is: an unknown key, not none');
   t.equal(long.headers.get('www-authenticate'), 'Bearer realm="exchange", error="invalid_token"', 'and its 401 says the token is refused');
+  // Two Authorization headers: Node would keep the first; which key acts is not left to a guess.
+  for (const [what, second] of [['two keys', KEYS.M2], ['one key twice', KEYS.M1]]) {
+    const twice = await rawRequest(s.port, `GET /v1/orders HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer ${KEYS.M1}\r\nauthorization: Bearer ${second}`);
+    t.equal(twice.status, 400, `${what} in two headers`);
+    t.match(JSON.parse(twice.body), { error: { code: 'INVALID_REQUEST', message: 'the Authorization header is given more than once: send one, with one key' } });
+  }
   const huge = await hit('GET', '/v1/orders', { key: null, headers: { authorization: `Bearer ${'k'.repeat(100_000)}` } });
   t.ok(huge.status >= 400 && huge.status < 500, `a 100 KB key → ${huge.status}`);
 });
