@@ -18,6 +18,9 @@ export interface Fill {
   quantity: number;
   fee: number;
   time: number;
+  /** An auction trade's auction, both sides; and the bid it filled, on the bidder's side only (null otherwise). */
+  auctionId: number | null;
+  bidId: number | null;
 }
 
 const RECENT_TRADES = 1000;
@@ -54,7 +57,20 @@ function fillOf(t: TradeEvent, side: 'buy' | 'sell'): Fill {
   return {
     tradeId: t.tradeId, orderId: buy ? t.buyOrderId : t.sellOrderId, blockId: t.blockId, accountId: buy ? t.buyAccountId : t.sellAccountId,
     symbol: t.symbol, side, mode: t.mode, price: t.price, quantity: t.quantity, fee: buy ? t.buyFee : t.sellFee, time: t.time,
+    auctionId: null, bidId: null,
   };
+}
+
+/**
+ * An auction trade's two fills named after the bid whose fill it was (the bid's event, which
+ * follows its trade in the auction's close, carries the trade's id): the auction on both, the bid
+ * on the bidder's only (a sealed bid is its bidder's).
+ */
+export function ofBid(fills: readonly Fill[], bid: AuctionBidEvent): void {
+  for (const f of fills) {
+    f.auctionId = bid.auctionId;
+    if (f.side === bid.side) f.bidId = bid.bidId;
+  }
 }
 
 /** Fills in trade order, a trade's buy before its sell (as the facts hold them). */
@@ -82,6 +98,8 @@ export class History {
   readonly auctionBids = new Map<number, AuctionBidEvent>();
   /** Today's risk warnings, oldest first. */
   readonly warnings: WarningEvent[] = [];
+  /** An auction's trades' fills, by trade id, until the bid event that follows each names them (ofBid). */
+  private readonly auctionFills = new Map<number, [Fill, Fill]>();
   /** Today's fills by account. */
   private readonly fills = new Map<string, Fill[]>();
   private readonly recent = new Map<string, TradeEvent[]>();
@@ -214,11 +232,19 @@ export class History {
       this.orders.set(e.orderId, e);
     } else if (e.type === 'block') this.blocks.set(e.blockId, e);
     else if (e.type === 'auction') this.auctions.set(e.auctionId, e);
-    else if (e.type === 'auctionBid') this.auctionBids.set(e.bidId, e);
-    else if (e.type === 'warning') this.warnings.push(e);
+    else if (e.type === 'auctionBid') {
+      this.auctionBids.set(e.bidId, e);
+      const fills = e.tradeId === null ? undefined : this.auctionFills.get(e.tradeId);
+      if (fills !== undefined) {
+        ofBid(fills, e);
+        this.auctionFills.delete(e.tradeId as number);
+      }
+    } else if (e.type === 'warning') this.warnings.push(e);
     else if (e.type === 'trade') {
-      this.addFill(fillOf(e, 'buy'));
-      this.addFill(fillOf(e, 'sell'));
+      const fills = fillsOf(e);
+      this.addFill(fills[0]);
+      this.addFill(fills[1]);
+      if (e.mode === 'auction') this.auctionFills.set(e.tradeId, fills);
       // A listed trade changes the resting order it hit without an order event of its own (the
       // trade carries what is left of it); the taker's own order event follows the trade.
       if (e.buyOrderId !== null && e.sellOrderId !== null) {
@@ -230,6 +256,7 @@ export class History {
       this.blocks.clear();
       this.auctions.clear();
       this.auctionBids.clear();
+      this.auctionFills.clear();
       this.warnings.length = 0;
       this.fills.clear();
     }

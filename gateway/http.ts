@@ -301,7 +301,7 @@ export function fillView(f: Fill) {
   return {
     tradeId: String(f.tradeId), orderId: idText(f.orderId), blockId: idText(f.blockId),
     accountId: f.accountId, symbol: f.symbol, side: f.side, mode: f.mode, price: formatMoney(f.price), quantity: f.quantity,
-    amount: formatMoney(f.price * f.quantity), fee: formatMoney(f.fee), time: isoTime(f.time),
+    amount: formatMoney(f.price * f.quantity), fee: formatMoney(f.fee), time: isoTime(f.time), auctionId: idText(f.auctionId), bidId: idText(f.bidId),
   };
 }
 
@@ -312,6 +312,8 @@ export const FILL_VIEW = {
   properties: {
     tradeId: ID_TEXT, orderId: ID_TEXT_OR_NULL, blockId: ID_TEXT_OR_NULL, accountId: TEXT, symbol: TEXT, side: SIDE,
     mode: { type: 'string', enum: ['listed', 'block', 'auction'] }, price: MONEY_TEXT, quantity: TONNES, amount: MONEY_TEXT, fee: MONEY_TEXT, time: TIME,
+    auctionId: { ...ID_TEXT_OR_NULL, description: 'an auction trade\'s auction; null for a listed or block trade' },
+    bidId: { ...ID_TEXT_OR_NULL, description: 'the caller\'s bid an auction trade filled; null on the initiator\'s side and for a listed or block trade' },
   },
   additionalProperties: false,
 } as const;

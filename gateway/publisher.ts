@@ -11,7 +11,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import {
-  INTERVAL_NAMES, KLINE_INTERVALS, dayOfDate, formatMoney, isoTime, localMidnight, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderClosedEvent, type LargeHolderEvent, type TradeEvent,
+  INTERVAL_NAMES, KLINE_INTERVALS, dayOfDate, formatMoney, isoTime, localMidnight, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderClosedEvent, type LargeHolderEvent, type TradeEvent, type AuctionBidEvent,
 } from '../engine/index.ts';
 import type { Committed } from '../persistence/sequencer.ts';
 import type { Gateway } from './http.ts';
@@ -19,7 +19,7 @@ import { klineView, publishedLargeHolders, publishesLargeHolders, tickerView } f
 import { blockView } from './routes/trading.ts';
 import { auctionView, bidView } from './routes/auctions.ts';
 import { warningView } from './replies.ts';
-import { fillsOf, statusAfterFill } from './history.ts';
+import { fillsOf, ofBid, statusAfterFill } from './history.ts';
 import { fillView, noSuchInstrument, orderView, ownedBy } from './http.ts';
 import { frameHeaderLength, textFrame } from './frames.ts';
 
@@ -103,6 +103,8 @@ export class Publisher {
   private readonly clients = new Set<Client>();
   /** Committed top of book per symbol. */
   private readonly books = new Map<string, { bids: Side; asks: Side }>();
+  /** An auction's trades of a committed batch until the bid event that follows each (their fills are told with the bid's ids). */
+  private readonly auctionTrades = new Map<number, TradeEvent>();
   private readonly tickers = new Map<string, { view: unknown; sent: string; sentAt: number; timer: NodeJS.Timeout | null }>();
   /** Per kline channel: the bar last published as open, and the timer that announces its close. */
   private readonly openBars = new Map<string, { openTime: number; timer: NodeJS.Timeout | undefined }>();
@@ -656,7 +658,9 @@ export class Publisher {
         this.ordersChanged(e.buyAccountId);
         this.ordersChanged(e.sellAccountId);
         this.publish(`${e.mode === 'listed' ? 'trades' : e.mode === 'block' ? 'blocks' : 'auctions'}:${e.symbol}`, 'trade', () => tradeView(e));
-        this.executions(e);
+        // An auction trade's fills wait for the bid event that follows the trade, which names them.
+        if (e.mode === 'auction') this.auctionTrades.set(e.tradeId, e);
+        else this.executions(e);
         if (e.mode === 'listed') traded.add(e.symbol);
         break;
       case 'order':
@@ -682,11 +686,17 @@ export class Publisher {
         this.toMember(e.accountId, () => ({ auction: auctionView(e, true) }), 'auction');
         break;
       }
-      case 'auctionBid':
+      case 'auctionBid': {
+        const trade = e.tradeId === null ? undefined : this.auctionTrades.get(e.tradeId);
+        if (trade !== undefined) {
+          this.auctionTrades.delete(trade.tradeId);
+          this.executions(trade, e);
+        }
         // Sealed: only to the bidder's member.
         this.ordersChanged(e.accountId);
         this.toMember(e.accountId, () => ({ bid: bidView(e) }), 'bid');
         break;
+      }
       case 'warning':
         this.publish('warnings', 'warning', () => ({ warning: warningView(e) }));
         break;
@@ -767,9 +777,11 @@ export class Publisher {
    * execution report as the trade left it (filled and remaining quantity, average price, status),
    * as the taker gets its own after its fills.
    */
-  private executions(t: TradeEvent): void {
+  private executions(t: TradeEvent, bid?: AuctionBidEvent): void {
     const maker = t.mode === 'listed' ? this.g.history.makerAfter(t) : undefined;
-    for (const f of fillsOf(t)) {
+    const fills = fillsOf(t);
+    if (bid !== undefined) ofBid(fills, bid);
+    for (const f of fills) {
       this.toMember(f.accountId, () => ({
         // GET /v1/fills's record, and the order as the trade left it.
         fill: {

@@ -67,7 +67,14 @@ t.test('an auction from opening to allocation, over HTTP and WebSocket', async (
   t.same(market.on('trades:CEA24').filter((m) => m.type === 'trade'), [], 'auction trades are not listed trades');
   // Each bidder hears its fill and its bid's outcome.
   t.match(await m2.next((m) => m.channel === 'orders' && m.type === 'bid' && m.bid.status !== 'open'), { bid: { bidId: '1', status: 'partially_filled', filled: 50_000, tradePrice: '60.00' } });
-  t.match(m2.on('orders').find((m) => m.type === 'execution' && m.fill !== undefined), { fill: { accountId: 'M2-C1', quantity: 50_000, price: '60.00', mode: 'auction', orderId: null } }, 'its fill came before');
+  t.match(m2.on('orders').find((m) => m.type === 'execution' && m.fill !== undefined), { fill: { accountId: 'M2-C1', quantity: 50_000, price: '60.00', mode: 'auction', orderId: null, auctionId: '1', bidId: '1' } },
+    'its fill came before, naming the auction and the bid');
+  const sold = m1.on('orders').filter((m) => m.type === 'execution' && m.fill !== undefined).map((m) => m.fill);
+  t.same(sold.map((f) => [f.accountId, f.side, f.quantity, f.auctionId, f.bidId]), [['M1-C1', 'sell', 50_000, '1', null], ['M1-C1', 'sell', 50_000, '1', null]],
+    'the initiator\'s fills name the auction, not the sealed bids');
+  const m2Fills = (await s.api('GET', '/v1/fills', { key: 'M2' })).body as { mode: string }[];
+  t.match(m2Fills.filter((f) => f.mode === 'auction'), [{ accountId: 'M2-C1', auctionId: '1', bidId: '1', orderId: null, blockId: null }], 'GET /v1/fills names them too');
+  t.match((await s.api('GET', '/v1/fills', { key: 'M1' })).body.filter((f: { mode: string }) => f.mode === 'auction'), [{ auctionId: '1', bidId: null }, { auctionId: '1', bidId: null }]);
   t.match((await s.api('GET', '/v1/account?accountId=M2-C1', { key: 'M2' })).body, { cash: { frozen: '0.00' } }, 'the rest of the bid\'s freeze is released');
   t.match((await s.api('GET', '/v1/instruments/CEA24/ticker')).body, { auctionVolume: 100_000, auctionTurnover: '6000000.00' });
   // The public trades list has them, newest first, with the listed and block trades, or alone.
@@ -213,7 +220,10 @@ t.test('the end of day allocates what is open, says so, and ends the day\'s list
     const [auctionId, key] = which.split(' ');
     t.same((await bidsOf(auctionId, key, date)).body, read, `auction ${auctionId}'s bids as ${key} read them live`);
   }
-  t.match((await bidsOf(id, 'M2', date)).body, [{ accountId: 'M2-C1', status: 'filled', filled: 7000, tradePrice: '58.00' }], 'the bid the end allocated, filled');
+  const allocatedBid = (await bidsOf(id, 'M2', date)).body;
+  t.match(allocatedBid, [{ accountId: 'M2-C1', status: 'filled', filled: 7000, tradePrice: '58.00' }], 'the bid the end allocated, filled');
+  t.match((await s.api('GET', `/v1/fills?date=${date}`, { key: 'M2' })).body.filter((f: { mode: string }) => f.mode === 'auction'),
+    [{ auctionId: '1', bidId: '1' }, { auctionId: id, bidId: allocatedBid[0].bidId, quantity: 7000, tradeId: allocatedBid[0].tradeId }], 'the closed day\'s fills name their auctions and bids');
   const all = liveBids.get('1 risk') as { bidId: string }[];
   t.ok(all.length >= 2);
   const paged = await s.api('GET', `/v1/auctions/1/bids?date=${date}&limit=1&after=${all[0].bidId}`, { key: 'risk' });
