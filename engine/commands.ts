@@ -9,7 +9,9 @@ export type Role = 'member' | 'risk' | 'operator';
 /*
  * STRICT. Some checks came after the first journals were written: an account's venues must be
  * venues instruments are listed on, a new listing's profile must name each symbol once and give
- * every trade mode its sessions. The gateway asks for them (`strict: true`) on what it submits; a
+ * every trade mode its sessions, a risk control must change something (a halt of what is halted,
+ * a restriction the account has already, would say `done` in the audit trail and replace the
+ * reason the control was taken for). The gateway asks for them (`strict: true`) on what it submits; a
  * command journaled before they existed has no such field and replays as it was taken.
  */
 
@@ -85,6 +87,8 @@ export interface SetInstrument extends Stamp {
   referencePrice?: number | null;
   status?: 'trading' | 'halted' | null;
   reason: string;
+  /** Refuses a change that changes nothing (NO_CHANGE), and keeps a halt's reason when the status named is the one it has: see STRICT. */
+  strict?: boolean;
 }
 
 /**
@@ -92,9 +96,17 @@ export interface SetInstrument extends Stamp {
  * checks the band's width, so a band the end of day widened past what a listing may have can
  * still be halted.
  */
-export interface SetInstrumentStatus extends Stamp { type: 'setInstrumentStatus'; symbol: string; status: 'trading' | 'halted'; reason: string }
+export interface SetInstrumentStatus extends Stamp {
+  type: 'setInstrumentStatus'; symbol: string; status: 'trading' | 'halted'; reason: string;
+  /** Refuses a change to the status it has (NO_CHANGE): see STRICT. */
+  strict?: boolean;
+}
 
-export interface MarketStatus extends Stamp { type: 'haltMarket' | 'resumeMarket'; reason: string }
+export interface MarketStatus extends Stamp {
+  type: 'haltMarket' | 'resumeMarket'; reason: string;
+  /** Refuses a halt of a halted market and a resume of one trading (NO_CHANGE): see STRICT. */
+  strict?: boolean;
+}
 
 /** A cap or threshold for a class (optionally on top of the allocation) or for one account. */
 export interface SetLimit extends Stamp {
@@ -115,7 +127,11 @@ export interface SetLimit extends Stamp {
  */
 export interface UpdateAccount extends Stamp { type: 'updateAccount'; accountId: string; allocation?: number | null; venues?: string[] | null; reason: string }
 
-export interface RestrictAccount extends Stamp { type: 'restrictAccount'; accountId: string; restriction: Restriction; reason: string }
+export interface RestrictAccount extends Stamp {
+  type: 'restrictAccount'; accountId: string; restriction: Restriction; reason: string;
+  /** Refuses the restriction the account has (NO_CHANGE): see STRICT. */
+  strict?: boolean;
+}
 
 export interface CancelAll extends Stamp { type: 'cancelAll'; accountId: string; reason: string }
 

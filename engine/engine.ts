@@ -17,7 +17,7 @@ import { OpenOrders } from './openOrders.ts';
 import { AuctionDesk } from './auctions.ts';
 import { BlockDesk } from './blockTrades.ts';
 import { endOfDay } from './endOfDay.ts';
-import { buyFeeReserve, divideHalfUp, formatMoney, MAX_AMOUNT, parsePercent, priceFault, tradeFee, isPositiveInt } from './money.ts';
+import { buyFeeReserve, divideHalfUp, formatMoney, formatPercent, MAX_AMOUNT, parsePercent, priceFault, tradeFee, isPositiveInt } from './money.ts';
 import { BUY, Order, SELL, sideName, type Side, type TimeInForce } from './order.ts';
 import { restore, snapshot, stateHash, type EngineSnapshot } from './snapshot.ts';
 import { ACCOUNT_CLASSES, CODE_RE, ProfileError, dateOfDay, dayOfDate, validateProfile, type AccountClass, type ClassLimit, type TradeMode } from './profile.ts';
@@ -1240,10 +1240,15 @@ export class Engine {
     if (c.listedBandPct == null && c.blockBandPct == null && c.referencePrice == null && c.status == null) {
       return reject('INVALID_COMMAND', 'name at least one of listedBandPct, blockBandPct, referencePrice, status');
     }
+    const sameStatus = c.status == null || c.status === inst.status;
+    if (c.strict === true && sameStatus && listedRate === inst.listedBandRate && blockRate === inst.blockBandRate && reference === inst.referencePrice) {
+      return reject('NO_CHANGE', `nothing to change: ${inst.symbol} is ${inst.status}, its listed band ${formatPercent(listedRate)} % and its block band ${formatPercent(blockRate)} % about ${formatMoney(reference)} already`);
+    }
     const wide = bandTooWide(reference, listedRate, inst.profile.tick, 'a reference price');
     if (wide !== null) return reject('BAND_TOO_WIDE', wide);
 
-    if (c.status != null) {
+    // A halt named again with a band change keeps the reason it was halted for (strict).
+    if (c.status != null && !(c.strict === true && sameStatus)) {
       inst.status = c.status;
       inst.statusReason = c.status === 'halted' ? c.reason : null;
     }
@@ -1266,6 +1271,7 @@ export class Engine {
     const r = this.checkReason(c.reason);
     if (r !== null) return r;
     if (c.status !== 'trading' && c.status !== 'halted') return reject('INVALID_COMMAND', 'status must be "trading" or "halted"');
+    if (c.strict === true && c.status === inst.status) return statusUnchanged(inst, this.marketHalted);
     inst.status = c.status;
     inst.statusReason = c.status === 'halted' ? c.reason : null;
     this.instrumentEvent(inst, c, c.reason);
@@ -1286,6 +1292,11 @@ export class Engine {
   private setMarketStatus(c: MarketStatus): Result {
     const r = this.checkReason(c.reason);
     if (r !== null) return r;
+    if (c.strict === true && this.marketHalted === (c.type === 'haltMarket')) {
+      return reject('NO_CHANGE', this.marketHalted
+        ? `the market is halted already (${this.marketHaltReason}): a halt's reason stands until the market is resumed; publish a risk warning to say more`
+        : 'the market is not halted');
+    }
     this.marketHalted = c.type === 'haltMarket';
     this.marketHaltReason = this.marketHalted ? c.reason : null;
     this.emit({ type: 'market', seq: c.seq, time: c.time, status: this.marketHalted ? 'halted' : 'trading', reason: c.reason });
@@ -1375,6 +1386,9 @@ export class Engine {
     const r = this.checkReason(c.reason);
     if (r !== null) return r;
     if (!RESTRICTIONS.includes(c.restriction)) return reject('INVALID_COMMAND', `restriction must be one of ${RESTRICTIONS.join(', ')}`);
+    if (c.strict === true && acct.restriction === c.restriction) {
+      return reject('NO_CHANGE', acct.restriction === 'none' ? `${acct.id} has no restriction` : `${acct.id} is ${acct.restriction} already (${acct.restrictionReason})`);
+    }
     acct.restriction = c.restriction as Restriction;
     acct.restrictionReason = c.restriction === 'none' ? null : c.reason;
     this.accountEvent(acct, c, 'restriction', null, null, c.reason);
@@ -1646,3 +1660,9 @@ export class Engine {
   }
 }
 
+/** A halt of a halted instrument, or a resume of one trading (strict). */
+function statusUnchanged(inst: Instrument, marketHalted: boolean): Rejection {
+  return reject('NO_CHANGE', inst.status === 'halted'
+    ? `${inst.symbol} is halted already (${inst.statusReason}): a halt's reason stands until it is resumed; publish a risk warning to say more`
+    : `${inst.symbol} is not halted${marketHalted ? ' (the market is: resume the market)' : ''}`);
+}

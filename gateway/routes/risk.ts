@@ -44,7 +44,7 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
           },
           additionalProperties: false,
         },
-        ...errorReplies(400, 401, 403, 404, 413, 415, 422, 429, 500),
+        ...errorReplies(400, 401, 403, 404, 409, 413, 415, 422, 429, 500),
       },
     },
   }, async (req, reply) => {
@@ -52,9 +52,9 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
     // A status alone is a halt or a resume, which leaves the bands as they are and so never checks
     // their width (a band the end of day widened past a listing's may still be halted).
     const statusAlone = b.status !== undefined && b.listedBandPct === undefined && b.blockBandPct === undefined && b.referencePrice === undefined;
-    const r = await submit(g, req, reply, statusAlone ? { type: 'setInstrumentStatus', symbol: req.params.symbol, status: b.status as 'trading' | 'halted', reason: b.reason } : {
+    const r = await submit(g, req, reply, statusAlone ? { type: 'setInstrumentStatus', symbol: req.params.symbol, status: b.status as 'trading' | 'halted', reason: b.reason, strict: true } : {
       type: 'setInstrument', symbol: req.params.symbol, listedBandPct: b.listedBandPct ?? null, blockBandPct: b.blockBandPct ?? null,
-      referencePrice: b.referencePrice === undefined ? null : parseMoney(b.referencePrice), status: b.status ?? null, reason: b.reason,
+      referencePrice: b.referencePrice === undefined ? null : parseMoney(b.referencePrice), status: b.status ?? null, reason: b.reason, strict: true,
     });
     if (!r.ok) return refuse(reply, r);
     const { cancelled, withdrawnBlocks, withdrawnBids, cancelledAuctions } = ended(r.events);
@@ -83,11 +83,11 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
         body: body({ reason: REASON }, ['reason']),
         response: {
           200: { type: 'object', properties: { status: { type: 'string', enum: ['trading', 'halted'] }, reason: TEXT }, additionalProperties: false },
-          ...errorReplies(400, 401, 403, 413, 415, 429, 500),
+          ...errorReplies(400, 401, 403, 409, 413, 415, 429, 500),
         },
       },
     }, async (req, reply) => {
-      const r = await submit(g, req, reply, { type, reason: req.body.reason });
+      const r = await submit(g, req, reply, { type, reason: req.body.reason, strict: true });
       // What the command left (not the engine now, which may hold a later one not yet committed).
       return r.ok ? { status: type === 'haltMarket' ? 'halted' : 'trading', reason: req.body.reason } : refuse(reply, r);
     });
@@ -183,11 +183,11 @@ export function riskRoutes(app: FastifyInstance, g: Gateway): void {
           },
           additionalProperties: false,
         },
-        ...errorReplies(400, 401, 403, 404, 413, 415, 429, 500),
+        ...errorReplies(400, 401, 403, 404, 409, 413, 415, 429, 500),
       },
     },
   }, async (req, reply) => {
-    const r = await submit(g, req, reply, { type: 'restrictAccount', accountId: req.params.accountId, restriction: req.body.restriction, reason: req.body.reason });
+    const r = await submit(g, req, reply, { type: 'restrictAccount', accountId: req.params.accountId, restriction: req.body.restriction, reason: req.body.reason, strict: true });
     return r.ok ? { accountId: req.params.accountId, restriction: req.body.restriction, ...ended(r.events) } : refuse(reply, r);
   });
 

@@ -109,3 +109,47 @@ t.test("a reference price a risk officer corrected stands through an end of day 
   t.teardown(() => again.close());
   t.same((await again.api('GET', '/v1/instruments/CEA23')).body, before, 'the same after a restart');
 });
+
+t.test('a control that changes nothing is refused (409 NO_CHANGE), audited as refused, and keeps the reason it was taken for', async (t) => {
+  const order = () => s.api('POST', '/v1/orders', { key: 'M2', body: { accountId: 'M2-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '57.00', quantity: 1 } });
+  // An instrument halted twice: the second says who is first, and the halt keeps its reason.
+  expectOk(t, await patch('CEA24', { status: 'halted', reason: 'first halt' }), 200);
+  expectError(t, await patch('CEA24', { status: 'halted', reason: 'second halt' }), 409, 'NO_CHANGE',
+    /^CEA24 is halted already \(first halt\): a halt's reason stands until it is resumed; publish a risk warning to say more$/, 'a halt of a halted instrument');
+  expectError(t, await order(), 503, 'INSTRUMENT_HALTED', /^CEA24 is halted \(first halt\)$/, 'members are told the first reason');
+  // A band change naming the status it has: the band changes, the halt's reason stays.
+  const banded = await patch('CEA24', { status: 'halted', listedBandPct: '5', reason: 'narrow while halted' });
+  expectOk(t, banded, 200, 'a band change with the same status');
+  t.match(banded.body.instrument, { status: 'halted', listedBand: { pct: '5' } });
+  expectError(t, await order(), 503, 'INSTRUMENT_HALTED', /^CEA24 is halted \(first halt\)$/, 'still the first reason');
+  expectOk(t, await patch('CEA24', { status: 'trading', reason: 'resumed' }), 200);
+  expectError(t, await patch('CEA24', { status: 'trading', reason: 'resumed again' }), 409, 'NO_CHANGE', /^CEA24 is not halted$/, 'a resume of a trading instrument');
+  expectError(t, await patch('CEA24', { listedBandPct: '5.0', reason: 'the same band' }), 409, 'NO_CHANGE',
+    /^nothing to change: CEA24 is trading, its listed band 5 % and its block band 30 % about 57\.46 already$/, 'a band it has');
+  expectError(t, await patch('CEA24', { referencePrice: '57.46', status: 'trading', reason: 'the same reference' }), 409, 'NO_CHANGE', /^nothing to change/);
+  expectOk(t, await patch('CEA24', { listedBandPct: '10', reason: 'back' }), 200);
+
+  // The market.
+  const market = (what: 'halt' | 'resume', reason: string) => s.api('POST', `/v1/risk/market/${what}`, { key: 'risk', body: { reason } });
+  expectOk(t, await market('halt', 'market first'), 200);
+  expectError(t, await market('halt', 'market second'), 409, 'NO_CHANGE', /^the market is halted already \(market first\): a halt's reason stands until the market is resumed/);
+  expectError(t, await patch('CEA24', { status: 'trading', reason: 'x' }), 409, 'NO_CHANGE', /^CEA24 is not halted \(the market is: resume the market\)$/, 'an instrument resumed under a market halt');
+  expectError(t, await order(), 503, 'MARKET_HALTED', /^the market is halted \(market first\)$/);
+  expectOk(t, await market('resume', 'market over'), 200);
+  expectError(t, await market('resume', 'market over again'), 409, 'NO_CHANGE', /^the market is not halted$/);
+
+  // An account's restriction.
+  const restrict = (restriction: string, reason: string) => s.api('PATCH', '/v1/risk/accounts/M2-I1', { key: 'risk', body: { restriction, reason } });
+  expectOk(t, await restrict('no_buy', 'inquiry 1'), 200);
+  expectError(t, await restrict('no_buy', 'inquiry 2'), 409, 'NO_CHANGE', /^M2-I1 is no_buy already \(inquiry 1\)$/);
+  expectOk(t, await restrict('frozen', 'inquiry 2'), 200, 'another restriction is a change');
+  expectOk(t, await restrict('none', 'closed'), 200);
+  expectError(t, await restrict('none', 'closed again'), 409, 'NO_CHANGE', /^M2-I1 has no restriction$/);
+
+  const audit = (await s.api('GET', '/v1/risk/audit', { key: 'risk' })).body as { why: string; outcome: string; error: { code: string } | null }[];
+  const refused = ['second halt', 'resumed again', 'market second', 'market over again', 'inquiry 2', 'closed again'];
+  for (const why of refused.filter((w) => w !== 'inquiry 2')) {
+    t.match(audit.find((a) => a.why === why), { outcome: 'refused', error: { code: 'NO_CHANGE' } }, `"${why}" is in the trail as refused`);
+  }
+  t.same(audit.filter((a) => a.why === 'inquiry 2').map((a) => a.outcome), ['refused', 'done'], 'the same reason refused once, then taken for another restriction');
+});
