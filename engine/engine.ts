@@ -141,6 +141,12 @@ function badPrice(inst: Instrument, price: number): Rejection {
   return reject('PRICE_OUT_OF_BAND', `price ${formatMoney(price)} is outside today's band ${formatMoney(inst.bandLow)}–${formatMoney(inst.bandHigh)}`);
 }
 
+/** A buy order's new terms cost more than it holds and the account has available together. */
+function noFundsToModify(acct: Account, order: Order, cash: number): Rejection {
+  return reject('INSUFFICIENT_FUNDS',
+    `order ${order.id} would need ${formatMoney(cash)} (price × quantity and fees); it holds ${formatMoney(order.frozenCash)} and account ${acct.id} has ${formatMoney(acct.cash)} available, ${formatMoney(order.frozenCash + acct.cash)} together`);
+}
+
 /** `forWhat`: what the amount pays for. A message of its own, off the hot path. */
 function noFunds(acct: Account, cash: number, forWhat = 'price × quantity and fees'): Rejection {
   const held = acct.cashFrozen > 0 ? `; ${formatMoney(acct.cashFrozen)} more is held by its open buy orders and block proposals` : '';
@@ -757,6 +763,8 @@ export class Engine {
       newReserve = notional + buyFeeReserve(notional, newRemaining, profile.fees.listed.buy);
       const extra = newReserve - order.frozenCash;
       const more = newRemaining - oldRemaining;
+      // What the order holds counts towards its new terms (a message of its own says so).
+      if (extra > 0 && acct.cash < extra) return noFundsToModify(acct, order, newReserve);
       if (more > 0 || extra > 0) {
         const r = this.checkBuy(acct, pos, inst, more > 0 ? more : 0, extra > 0 ? extra : 0);
         if (r !== null) return r;

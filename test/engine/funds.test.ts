@@ -71,6 +71,20 @@ t.test('freezing cash for buys', async (t) => {
     ok(h.order('B3-A', hb('buy', '40.67', 100)));
     t.same(funds(h, 'B3-A'), { cash: 0, cashFrozen: 408_784 });
   });
+
+  t.test("a buy's modification the cash cannot cover names what its new terms need, what it holds and what the account has", async (t) => {
+    const h = hubeiMarket();
+    h.open('B1-A', { cash: '5000.00' });
+    const bid = id(h.order('B1-A', hb('buy', '40.00', 100))); // holds 4000.00 + 20.00 + 0.50 = 4020.50
+    const before = stateWithoutClock(h.engine);
+    // 44.00 × 110 = 4840.00, + 24.20 fee + 0.55 = 4864.75 against 4020.50 + 979.50 = 5000.00: it fits.
+    // 44.00 × 120 = 5280.00, + 26.40 + 0.60 = 5307.00: it does not.
+    const r = expectReject(t, h, () => h.modify('B1-A', bid, { price: '44.00', quantity: 120 }), 'INSUFFICIENT_FUNDS');
+    t.equal(r?.message, `order ${bid} would need 5307.00 (price × quantity and fees); it holds 4020.50 and account B1-A has 979.50 available, 5000.00 together`);
+    t.same(stateWithoutClock(h.engine), before, 'nothing changed');
+    ok(h.modify('B1-A', bid, { price: '44.00', quantity: 110 }));
+    t.same(funds(h, 'B1-A'), { cash: 500_000 - 486_475, cashFrozen: 486_475 });
+  });
 });
 
 t.test('fills and fees', async (t) => {
