@@ -3,7 +3,7 @@
 // the same reports, byte for byte, so a re-run for a day rewrites identical files. The reports refuse
 // to exist (SettlementError) unless every total reconciles.
 import { isoTime } from './calendar.ts';
-import { idText, type AccountEvent, type EndOfDayEvent, type EngineEvent, type TradeEvent } from './events.ts';
+import { idText, type AccountEvent, type AuctionBidEvent, type EndOfDayEvent, type EngineEvent, type TradeEvent } from './events.ts';
 import { divideHalfUp, formatMoney } from './money.ts';
 
 export class SettlementError extends Error {
@@ -48,6 +48,8 @@ export interface TradeRegisterRow {
   date: string; tradeId: string; seq: number; time: string; symbol: string; mode: string; price: string; quantity: number;
   amount: string; buyAccountId: string; sellAccountId: string; buyOrderId: string | null; sellOrderId: string | null;
   blockId: string | null; buyFee: string; sellFee: string;
+  /** An auction trade's auction and the bid it filled (null for listed and block trades). */
+  auctionId: string | null; bidId: string | null;
 }
 
 export interface MarketReportRow {
@@ -125,17 +127,22 @@ export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, pr
     for (const [symbol, q] of a.holdings) tonnes(w, symbol).opening = q;
   }
 
+  // An auction trade's bid, which the bid's event (after its trade's) names.
+  const bidOf = new Map<number, AuctionBidEvent>();
+  for (const e of dayEvents) if (e.type === 'auctionBid' && e.tradeId !== null) bidOf.set(e.tradeId, e);
   const trades: TradeRegisterRow[] = [];
   let cashPaid = 0, cashReceived = 0, fees = 0, tonnesBought = 0, tonnesSold = 0;
   for (const e of dayEvents) {
     if (e.type === 'trade') {
       const t = e as TradeEvent;
       const amount = t.price * t.quantity;
+      const bid = t.mode === 'auction' ? bidOf.get(t.tradeId) : undefined;
       trades.push({
         // Ids as strings of digits, as every answer of the API has them (a member's fills match by equality).
         date, tradeId: String(t.tradeId), seq: t.seq, time: isoTime(t.time), symbol: t.symbol, mode: t.mode, price: formatMoney(t.price),
         quantity: t.quantity, amount: formatMoney(amount), buyAccountId: t.buyAccountId, sellAccountId: t.sellAccountId,
         buyOrderId: idText(t.buyOrderId), sellOrderId: idText(t.sellOrderId), blockId: idText(t.blockId), buyFee: formatMoney(t.buyFee), sellFee: formatMoney(t.sellFee),
+        auctionId: bid === undefined ? null : String(bid.auctionId), bidId: bid === undefined ? null : String(bid.bidId),
       });
       cashPaid += amount + t.buyFee;
       cashReceived += amount - t.sellFee;
@@ -299,7 +306,7 @@ export function toCsv<T extends object>(rows: readonly T[], columns: readonly (k
 }
 
 export const CSV_COLUMNS = {
-  trades: ['date', 'tradeId', 'seq', 'time', 'symbol', 'mode', 'price', 'quantity', 'amount', 'buyAccountId', 'sellAccountId', 'buyOrderId', 'sellOrderId', 'blockId', 'buyFee', 'sellFee'] as (keyof TradeRegisterRow & string)[],
+  trades: ['date', 'tradeId', 'seq', 'time', 'symbol', 'mode', 'price', 'quantity', 'amount', 'buyAccountId', 'sellAccountId', 'buyOrderId', 'sellOrderId', 'blockId', 'buyFee', 'sellFee', 'auctionId', 'bidId'] as (keyof TradeRegisterRow & string)[],
   market: ['date', 'symbol', 'prevClose', 'open', 'high', 'low', 'last', 'close', 'changePct', 'average', 'totalVolume', 'totalTurnover', 'listedVolume', 'listedTurnover', 'blockVolume', 'blockTurnover', 'auctionVolume', 'auctionTurnover', 'trades', 'cumulativeVolume', 'cumulativeTurnover'] as (keyof MarketReportRow & string)[],
   largeHolders: ['date', 'accountId', 'symbol', 'holding', 'threshold', 'since', 'dueDate', 'filed', 'overdue'] as (keyof LargeHolderRow & string)[],
   statements: ['date', 'accountId', 'member', 'kind', 'seq', 'time', 'ref', 'symbol', 'side', 'mode', 'price', 'quantity', 'amount', 'fee', 'cash', 'tonnes', 'reference'] as const,

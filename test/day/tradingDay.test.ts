@@ -78,7 +78,7 @@ interface ExpectedStatement {
 }
 
 const STATEMENT_COLUMNS = ['date', 'accountId', 'member', 'kind', 'seq', 'time', 'ref', 'symbol', 'side', 'mode', 'price', 'quantity', 'amount', 'fee', 'cash', 'tonnes', 'reference'];
-const TRADE_COLUMNS = ['date', 'tradeId', 'seq', 'time', 'symbol', 'mode', 'price', 'quantity', 'amount', 'buyAccountId', 'sellAccountId', 'buyOrderId', 'sellOrderId', 'blockId', 'buyFee', 'sellFee'];
+const TRADE_COLUMNS = ['date', 'tradeId', 'seq', 'time', 'symbol', 'mode', 'price', 'quantity', 'amount', 'buyAccountId', 'sellAccountId', 'buyOrderId', 'sellOrderId', 'blockId', 'buyFee', 'sellFee', 'auctionId', 'bidId'];
 const MARKET_COLUMNS = ['date', 'symbol', 'prevClose', 'open', 'high', 'low', 'last', 'close', 'changePct', 'average', 'totalVolume', 'totalTurnover', 'listedVolume', 'listedTurnover', 'blockVolume', 'blockTurnover', 'auctionVolume', 'auctionTurnover', 'trades', 'cumulativeVolume', 'cumulativeTurnover'];
 const HOLDER_COLUMNS = ['date', 'accountId', 'symbol', 'holding', 'threshold', 'since', 'dueDate', 'filed', 'overdue'];
 
@@ -209,7 +209,7 @@ t.test('two trading days through the sequencer and journal, settled and written'
     cumulativeVolume: 62_833, cumulativeTurnover: '2605669.70',
   };
   const tr = (tradeId: number, seq: number, time: string, mode: string, price: string, quantity: number, amount: string, buyAccountId: string, sellAccountId: string, buyOrderId: number | null, sellOrderId: number | null, blockId: number | null, fee: string) => ({
-    date: DAY1, tradeId, seq, time, symbol: 'HBEA', mode, price, quantity, amount, buyAccountId, sellAccountId, buyOrderId, sellOrderId, blockId, buyFee: fee, sellFee: fee,
+    date: DAY1, tradeId, seq, time, symbol: 'HBEA', mode, price, quantity, amount, buyAccountId, sellAccountId, buyOrderId, sellOrderId, blockId, buyFee: fee, sellFee: fee, auctionId: null, bidId: null,
   });
   const t0935 = iso(DAY1, '09:35'), t1005 = iso(DAY1, '10:05'), t1100 = iso(DAY1, '11:00'), t1305 = iso(DAY1, '13:05'), t1340 = iso(DAY1, '13:40');
   const trades1 = [
@@ -359,7 +359,7 @@ t.test('two trading days through the sequencer and journal, settled and written'
   };
   const trades2 = [{
     date: DAY2, tradeId: 6, seq: sT6, time: t0932, symbol: 'HBEA', mode: 'listed', price: '41.00', quantity: 1000, amount: '41000.00',
-    buyAccountId: 'B2-A', sellAccountId: 'B1-A', buyOrderId: 7, sellOrderId: 6, blockId: null, buyFee: '205.00', sellFee: '205.00',
+    buyAccountId: 'B2-A', sellAccountId: 'B1-A', buyOrderId: 7, sellOrderId: 6, blockId: null, buyFee: '205.00', sellFee: '205.00', auctionId: null, bidId: null,
   }];
   const holders2 = [{ date: DAY2, accountId: 'L1-A', symbol: 'HBEA', holding: 510_000, threshold: 500_000, since: DAY1, dueDate: '2026-11-24', filed: DAY2, overdue: false }];
   const totals2 = { tradeCount: 1, cashPaid: '41205.00', cashReceived: '40795.00', fees: '410.00', tonnesBought: 1000, tonnesSold: 1000 };

@@ -12,7 +12,7 @@ import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  Engine, SELL, formatMoney, parseMoney, type AuctionEvent, type Command, type EndOfDayEvent, type EngineSnapshot, type MarketReportRow,
+  Engine, SELL, formatMoney, parseMoney, type AuctionBidEvent, type AuctionEvent, type Command, type EndOfDayEvent, type EngineSnapshot, type MarketReportRow,
   type Statement, type TradeEvent, type TradeRegisterRow, type VenueProfile,
 } from '../../engine/index.ts';
 import type { Genesis } from '../../persistence/journal.ts';
@@ -206,6 +206,13 @@ t.test('an auction the end of day allocates after a restart is in that day\'s se
   t.same(register.map((r) => [r.tradeId, r.mode, r.buyAccountId, r.sellAccountId, r.price, r.quantity, r.buyFee, r.sellFee, r.buyOrderId, r.blockId]),
     trades.map((x) => [String(x.tradeId), 'auction', x.buyAccountId, x.sellAccountId, formatMoney(x.price), x.quantity, formatMoney(x.buyFee), formatMoney(x.sellFee), null, null]),
     'one register row per auction trade, mode auction');
+  // Each row names its auction and the bid it filled, as the bid's closing fact has them.
+  const filledBids = eodResult.events.filter((e): e is AuctionBidEvent => e.type === 'auctionBid' && e.tradeId !== null);
+  t.same(register.map((r) => [r.tradeId, r.auctionId, r.bidId]), trades.map((x) => {
+    const b = filledBids.find((y) => y.tradeId === x.tradeId)!;
+    return [String(x.tradeId), String(b.auctionId), String(b.bidId)];
+  }), 'with its auction and bid');
+  t.same(new Set(register.map((r) => r.auctionId)), new Set(['1', '2']), 'both auctions');
 
   const statements = read<Statement[]>('statements');
   t.same(statements.map((s) => s.accountId), ACCOUNTS.slice().sort());
