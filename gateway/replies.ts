@@ -367,6 +367,8 @@ const REPORT_ROWS = {
       date: DAY, tradeId: ID_TEXT, seq: { type: 'integer' }, time: TIME, symbol: TEXT, mode: { type: 'string', enum: ['listed', 'block', 'auction'] },
       price: MONEY_TEXT, quantity: TONNES, amount: MONEY_TEXT, buyAccountId: TEXT, sellAccountId: TEXT, buyOrderId: ID_TEXT_OR_NULL,
       sellOrderId: ID_TEXT_OR_NULL, blockId: ID_TEXT_OR_NULL, buyFee: MONEY_TEXT, sellFee: MONEY_TEXT,
+      auctionId: { ...ID_TEXT_OR_NULL, description: 'an auction trade\'s auction (null for a listed or block trade; absent from days published before it was kept)' },
+      bidId: { ...ID_TEXT_OR_NULL, description: 'the bid an auction trade filled' },
     },
     additionalProperties: false,
   },
