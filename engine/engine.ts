@@ -1559,6 +1559,7 @@ export class Engine {
     return {
       symbol, date: this.tradingDate, seq: this.lastSeq, status: this.marketHalted ? 'halted' as const : inst.status, prevClose, open: s.open, high: s.high, low: s.low, last: s.last,
       vwap: s.listedVolume === 0 ? null : divideHalfUp(s.listedTurnover, s.listedVolume),
+      average: volume === 0 ? null : divideHalfUp(turnover, volume),
       changeHundredths: s.last === null ? 0 : (s.last >= prevClose ? 1 : -1) * divideHalfUp(Math.abs(s.last - prevClose) * 10_000, prevClose),
       listedVolume: s.listedVolume, listedTurnover: s.listedTurnover, blockVolume: s.blockVolume, blockTurnover: s.blockTurnover,
       auctionVolume: s.auctionVolume, auctionTurnover: s.auctionTurnover, volume, turnover,

@@ -33,6 +33,12 @@ export interface VenueProfile {
   tradingWeekdays: number[];
   holidays: string[];
   closeRule: { method: 'vwap'; thinListedVolume: number | null; whenThin: 'open' | 'previous_close' };
+  /**
+   * The price the venue publishes as its day's headline (MARKET-RULES section 4): its close, when
+   * absent, or the day's average price of all its trades (Beijing, Chongqing). The close, which
+   * becomes the next day's reference, follows closeRule either way.
+   */
+  headline?: 'close' | 'average';
   fees: Record<TradeMode, { buy: string; sell: string }>;
   admittedClasses: AccountClass[];
   positionCaps: Record<AccountClass, ClassLimit | null>;
@@ -82,7 +88,7 @@ export class ProfileError extends Error {
 const PROFILE_FIELDS = new Set([
   'venue', 'name', 'exchange', 'kind', 'listedMode', 'instruments', 'tick', 'lot', 'listedBandPct', 'blockBandPct',
   'blockMinQuantity', 'blockBandExemptFromQuantity', 'maxListedOrderQuantity', 'marketDepthLevels', 'pickDepthLevels',
-  'pickQuantity', 'sessions', 'tradingWeekdays', 'holidays', 'closeRule', 'fees', 'admittedClasses', 'positionCaps',
+  'pickQuantity', 'sessions', 'tradingWeekdays', 'holidays', 'closeRule', 'headline', 'fees', 'admittedClasses', 'positionCaps',
   'largeHolder', 'auction', 'notes',
 ]);
 /** An instrument symbol or a venue code: 2–16 capitals, digits or dashes, starting with a capital. */
@@ -255,6 +261,9 @@ export function validateProfile(value: unknown, where: string, strictChecks = fa
     thinListedVolume: close.thinListedVolume === null || close.thinListedVolume === undefined ? null : int(close.thinListedVolume, 'closeRule.thinListedVolume', 0),
     whenThin: oneOf(close.whenThin ?? 'open', 'closeRule.whenThin', ['open', 'previous_close'] as const),
   };
+
+  // Kept only when given, so that the profiles listed before it existed read as they were written.
+  if (p.headline !== undefined) profile.headline = oneOf(p.headline, 'headline', ['close', 'average'] as const);
 
   const fees = strict(p.fees, 'fees', TRADE_MODES);
   const compiledFees = {} as Record<TradeMode, { buy: number; sell: number }>;

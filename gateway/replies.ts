@@ -30,6 +30,7 @@ export const INSTRUMENT_VIEW = {
     tradingDate: { ...DAY, description: 'the trading day orders are taken for (after the end of day, the next one)' },
     listedSession: { ...SESSION, description: 'whether a listed order sent now falls within the trading day and a listed session of the instrument\'s calendar (a halt is told by status)' },
     blockSession: { ...SESSION, description: 'the same for a block proposal or its answer' },
+    headline: { type: 'string', enum: ['close', 'average'], description: 'the price the venue publishes as its day\'s headline: the close, or the average of all the day\'s trades (the ticker\'s and the market report\'s average; Beijing, Chongqing)' },
   },
   additionalProperties: false,
 } as const;
@@ -94,7 +95,9 @@ export const TICKER_VIEW = {
     status: STATUS, open: MONEY_TEXT_OR_NULL, high: MONEY_TEXT_OR_NULL, low: MONEY_TEXT_OR_NULL, last: MONEY_TEXT_OR_NULL,
     close: { ...MONEY_TEXT_OR_NULL, description: 'the day\'s official close, which exists only once the day has closed; the end of day rolls the ticker over to the next day at once, so it is null here, and the closed day\'s close is the next day\'s prevClose (and the 1d K-line\'s close, and the market report\'s)' }, prevClose: MONEY_TEXT,
     changePct: { type: 'string', description: 'change of the last price against prevClose, in percent, two decimals' },
-    vwap: MONEY_TEXT_OR_NULL, listedVolume: TONNES, listedTurnover: MONEY_TEXT, blockVolume: TONNES,
+    vwap: { ...MONEY_TEXT_OR_NULL, description: 'the average price of the day\'s listed trades (null without one)' },
+    average: { ...MONEY_TEXT_OR_NULL, description: 'the average price of all the day\'s trades, listed, block and auction (null without one): the headline price of a venue whose instruments say headline: average' },
+    listedVolume: TONNES, listedTurnover: MONEY_TEXT, blockVolume: TONNES,
     blockTurnover: MONEY_TEXT, auctionVolume: TONNES, auctionTurnover: MONEY_TEXT,
     volume: TONNES, turnover: MONEY_TEXT, cumulativeVolume: TONNES, cumulativeTurnover: MONEY_TEXT,
     bandLow: MONEY_TEXT, bandHigh: MONEY_TEXT,

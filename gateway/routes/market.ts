@@ -16,7 +16,7 @@ export function instrumentView(g: Gateway, symbol: string) {
     lot: i.profile.lot, status: g.engine.marketHalted ? 'halted' : i.status, instrumentStatus: i.status, prevClose: formatMoney(i.prevClose), referencePrice: formatMoney(i.referencePrice),
     listedBand: { low: formatMoney(i.bandLow), high: formatMoney(i.bandHigh), pct: formatPercent(i.listedBandRate) },
     blockBand: { low: formatMoney(i.blockLow), high: formatMoney(i.blockHigh), pct: formatPercent(i.blockBandRate) },
-    tradingDate: g.engine.tradingDate, listedSession: session('listed'), blockSession: session('block'),
+    tradingDate: g.engine.tradingDate, listedSession: session('listed'), blockSession: session('block'), headline: i.profile.source.headline ?? 'close',
   };
 }
 
@@ -157,7 +157,7 @@ export function tickerView(t: NonNullable<ReturnType<Gateway['engine']['ticker']
   return {
     symbol: t.symbol, date: t.date, exchangeSeq: t.seq, status: t.status, open: money(t.open), high: money(t.high), low: money(t.low), last: money(t.last),
     close: null, prevClose: money(t.prevClose), changePct: (t.changeHundredths < 0 ? '-' : '') + formatMoney(Math.abs(t.changeHundredths)),
-    vwap: money(t.vwap), listedVolume: t.listedVolume, listedTurnover: money(t.listedTurnover), blockVolume: t.blockVolume,
+    vwap: money(t.vwap), average: money(t.average), listedVolume: t.listedVolume, listedTurnover: money(t.listedTurnover), blockVolume: t.blockVolume,
     blockTurnover: money(t.blockTurnover), auctionVolume: t.auctionVolume, auctionTurnover: money(t.auctionTurnover),
     volume: t.volume, turnover: money(t.turnover), cumulativeVolume: t.cumulativeVolume, cumulativeTurnover: money(t.cumulativeTurnover),
     bandLow: money(t.bandLow), bandHigh: money(t.bandHigh),
