@@ -353,6 +353,87 @@ export function notYours(g: Gateway, reply: FastifyReply, accountId: string, min
 }
 
 /**
+ * The first property named twice in one object of valid JSON text (as JSON.parse reads the name),
+ * or null when none is: JSON.parse keeps the last of them without a word, and a client (or a proxy
+ * in front of the exchange) may have meant the first. `parsed` is JSON.parse's reading of the text:
+ * when it holds as many properties as the text names, no name repeats, and nothing more is looked
+ * at (one pass over the characters, which is all a well-formed body costs).
+ */
+export function repeatedKey(text: string, parsed: unknown): string | null {
+  if (countKeys(parsed) === keysNamed(text)) return null;
+  // Which one: each open object's names so far (null for an array).
+  const names: (Set<string> | null)[] = [];
+  for (let i = 0, n = text.length; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b) names.push(new Set());
+    else if (c === 0x5b) names.push(null);
+    else if (c === 0x7d || c === 0x5d) names.pop();
+    else if (c === 0x22) {
+      const end = stringEnd(text, i);
+      if (isKey(text, end)) {
+        const name = JSON.parse(text.slice(i, end + 1)) as string;
+        const seen = names[names.length - 1] as Set<string>;
+        if (seen.has(name)) return name;
+        seen.add(name);
+      }
+      i = end;
+    }
+  }
+  return null;
+}
+
+/** The index of the closing quote of the JSON string opening at `from`. */
+function stringEnd(text: string, from: number): number {
+  let i = from + 1;
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) return i;
+    i += c === 0x5c ? 2 : 1;
+  }
+}
+
+/** Whether the string closing at `end` is a property's name: a colon follows it, after blanks. */
+function isKey(text: string, end: number): boolean {
+  let j = end + 1;
+  for (;;) {
+    const d = text.charCodeAt(j);
+    if (d !== 0x20 && d !== 0x09 && d !== 0x0a && d !== 0x0d) return d === 0x3a;
+    j++;
+  }
+}
+
+/** How many property names valid JSON text writes. */
+function keysNamed(text: string): number {
+  let keys = 0;
+  for (let i = 0, n = text.length; i < n; i++) {
+    if (text.charCodeAt(i) !== 0x22) continue;
+    i = stringEnd(text, i);
+    if (isKey(text, i)) keys++;
+  }
+  return keys;
+}
+
+/** How many properties a parsed JSON value holds, nested ones included (without recursion: a body may nest deep). */
+function countKeys(value: unknown): number {
+  let keys = 0;
+  const todo: unknown[] = [value];
+  while (todo.length > 0) {
+    const v = todo.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) if (x !== null && typeof x === 'object') todo.push(x);
+      continue;
+    }
+    for (const k in v) {
+      keys++;
+      const x = (v as Record<string, unknown>)[k];
+      if (x !== null && typeof x === 'object') todo.push(x);
+    }
+  }
+  return keys;
+}
+
+/**
  * Where JSON text first goes wrong: the index of the first character that cannot continue it (the
  * text's length when it ends too soon), or -1 when it is valid JSON (RFC 8259, as JSON.parse reads
  * it). Node 20's parser names the position of some mistakes only, and quotes the text around it,

@@ -14,7 +14,7 @@ import secureJson from 'secure-json-parse';
 import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import { dayOfDate } from '../engine/index.ts';
-import { DATE, ERROR_REPLY, errorReplies, fail, jsonErrorAt, PATTERN_WORDS, UNAVAILABLE, type Gateway } from './http.ts';
+import { DATE, ERROR_REPLY, errorReplies, fail, jsonErrorAt, PATTERN_WORDS, repeatedKey, UNAVAILABLE, type Gateway } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
 import { MonotonicRateStore } from './rateStore.ts';
@@ -197,15 +197,23 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     if (refused !== null) return done(refused, undefined);
     const text = (raw as Buffer).toString('utf8');
     if (/^[ \t\r\n]*$/.test(text)) return done(null, undefined); // JSON's own blanks only
+    let parsed: unknown;
     try {
-      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      parsed = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
     } catch (e) {
       const message = (e as Error).message;
       if (message.includes('forbidden prototype property')) return done(bodyError(400, 'the body has a property named __proto__, or constructor.prototype, which is never taken'), undefined);
       // Only where the syntax breaks, counting from 1: the parser's own message may quote the body.
       const at = jsonErrorAt(text);
-      done(bodyError(400, `the body is not valid JSON${at < 0 ? '' : at >= text.length ? ' (it ends before its last value does)' : ` (at character ${at + 1})`}`), undefined);
+      return done(bodyError(400, `the body is not valid JSON${at < 0 ? '' : at >= text.length ? ' (it ends before its last value does)' : ` (at character ${at + 1})`}`), undefined);
     }
+    const twice = repeatedKey(text, parsed);
+    if (twice !== null) {
+      // A name is quoted when it reads as one (a key pasted as a name is not written back).
+      const what = /^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(twice) ? `the property ${twice}` : 'a property';
+      return done(bodyError(400, `the body names ${what} more than once in one object: name each property once`), undefined);
+    }
+    done(null, parsed);
   });
 
   // Bodies are JSON and must have the declared types exactly: a string where a number belongs is

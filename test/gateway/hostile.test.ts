@@ -45,6 +45,13 @@ t.test('malformed JSON is a 400 INVALID_REQUEST', async (t) => {
   ] as const) {
     expectError(t, await post(text), 400, 'INVALID_REQUEST', new RegExp(`^the body is not valid JSON \\(${says}\\)$`), text);
   }
+  // A property named twice: JSON.parse would keep the last in silence (a proxy may have read the first).
+  const before = (await hit('GET', '/v1/orders?status=all', { key: 'M1' })).body.length;
+  const twice = JSON.stringify({ accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '57.00', quantity: 1 }).replace('}', ',"quantity":90000}');
+  expectError(t, await post(twice), 400, 'INVALID_REQUEST', /^the body names the property quantity more than once in one object: name each property once$/, 'quantity twice');
+  expectError(t, await post('{"accountId": "M1-C1", "test-member-M1-key-0001": 1, "test-member-M1-key-0001": 2}'), 400, 'INVALID_REQUEST',
+    /^the body names a property more than once/, 'a name that does not read as one is not written back');
+  t.equal((await hit('GET', '/v1/orders?status=all', { key: 'M1' })).body.length, before, 'no order was placed');
   expectError(t, await post('{"__proto__": {"polluted": true}, "symbol": "CEA24"}'), 400, 'INVALID_REQUEST', /property named __proto__/, '__proto__');
   expectError(t, await post('{"constructor": {"prototype": {"polluted": true}}}'), 400, 'INVALID_REQUEST', /constructor\.prototype/, 'constructor.prototype');
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was polluted');
