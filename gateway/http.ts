@@ -382,6 +382,17 @@ export function repeatedKey(text: string, parsed: unknown): string | null {
   return null;
 }
 
+/**
+ * What is wrong with JSON text (`what`: the body, the message) that names a property twice in one
+ * object, or null. The name is quoted when it reads as one (a key pasted as a name is not written back).
+ */
+export function repeatedKeyFault(text: string, parsed: unknown, what: string): string | null {
+  const twice = repeatedKey(text, parsed);
+  if (twice === null) return null;
+  const property = /^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(twice) ? `the property ${twice}` : 'a property';
+  return `${what} names ${property} more than once in one object: name each property once`;
+}
+
 /** The index of the closing quote of the JSON string opening at `from`. */
 function stringEnd(text: string, from: number): number {
   let i = from + 1;

@@ -20,7 +20,7 @@ import { blockView } from './routes/trading.ts';
 import { auctionView, bidView } from './routes/auctions.ts';
 import { warningView } from './replies.ts';
 import { fillsOf, ofBid, statusAfterFill } from './history.ts';
-import { fillView, noSuchInstrument, orderView, ownedBy } from './http.ts';
+import { fillView, noSuchInstrument, orderView, ownedBy, repeatedKeyFault } from './http.ts';
 import { frameHeaderLength, textFrame } from './frames.ts';
 
 const BOOK_LEVELS = 20;
@@ -311,6 +311,8 @@ export class Publisher {
       return this.refuse(client, 'INVALID_REQUEST', 'messages are JSON objects with an "op"');
     }
     if (msg === null || typeof msg !== 'object') return this.refuse(client, 'INVALID_REQUEST', 'messages are JSON objects with an "op"');
+    const twice = repeatedKeyFault(text, msg, 'the message');
+    if (twice !== null) return this.refuse(client, 'INVALID_REQUEST', twice);
     if (msg.op !== 'auth' && msg.op !== 'subscribe' && msg.op !== 'unsubscribe') {
       return this.refuse(client, 'INVALID_REQUEST', 'op must be subscribe, unsubscribe or auth');
     }

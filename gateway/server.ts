@@ -14,7 +14,7 @@ import secureJson from 'secure-json-parse';
 import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import { dayOfDate } from '../engine/index.ts';
-import { DATE, ERROR_REPLY, errorReplies, fail, jsonErrorAt, PATTERN_WORDS, repeatedKey, UNAVAILABLE, type Gateway } from './http.ts';
+import { DATE, ERROR_REPLY, errorReplies, fail, jsonErrorAt, PATTERN_WORDS, repeatedKeyFault, UNAVAILABLE, type Gateway } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
 import { MonotonicRateStore } from './rateStore.ts';
@@ -207,12 +207,8 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
       const at = jsonErrorAt(text);
       return done(bodyError(400, `the body is not valid JSON${at < 0 ? '' : at >= text.length ? ' (it ends before its last value does)' : ` (at character ${at + 1})`}`), undefined);
     }
-    const twice = repeatedKey(text, parsed);
-    if (twice !== null) {
-      // A name is quoted when it reads as one (a key pasted as a name is not written back).
-      const what = /^[A-Za-z][A-Za-z0-9_]{0,31}$/.test(twice) ? `the property ${twice}` : 'a property';
-      return done(bodyError(400, `the body names ${what} more than once in one object: name each property once`), undefined);
-    }
+    const twice = repeatedKeyFault(text, parsed, 'the body');
+    if (twice !== null) return done(bodyError(400, twice), undefined);
     done(null, parsed);
   });
 

@@ -99,6 +99,10 @@ t.test('errors: unknown channel, unknown instrument, orders without auth, bad me
   await expectErr({ op: 'subscribe', channels: ['orders'] }, 'UNAUTHENTICATED');
   await expectErr('{not json', /INVALID/);
   await expectErr({ op: 'dance' }, /INVALID/);
+  const from = c.messages.length;
+  c.send('{"op": "subscribe", "channels": ["trades:CEA24"], "channels": ["book:CEA24"]}');
+  t.match(await c.next((x) => x.type === 'error', from), { code: 'INVALID_REQUEST', message: 'the message names the property channels more than once in one object: name each property once' },
+    'a property named twice (JSON.parse would take the second)');
   await expectErr({ op: 'subscribe', channels: 'book:CEA24' }, /INVALID/);
   await expectErr({ op: 'subscribe', channels: [] }, /INVALID/);
   await expectErr({ op: 'subscribe', channels: ['x'.repeat(10_000)] }, /INVALID|UNKNOWN/);
