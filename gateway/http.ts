@@ -204,6 +204,12 @@ export async function sendPastDay(g: Gateway, reply: FastifyReply, q: PastDayQue
  * refusal of a command submitted (its answer carries x-exchange-seq) in exchange_rejects_total.
  */
 export function fail(reply: FastifyReply, status: number, code: string, message: string) {
+  // Refusals of who the caller is or what it may do are what a security review reads the log for:
+  // said at warn, with the principal the key belongs to (never the key).
+  if (status === 401 || status === 403) {
+    const p = reply.request.principal;
+    reply.request.log.warn({ principal: p == null ? null : `${p.role}:${p.id}`, code, refusal: message }, `refused ${status} ${code}`);
+  }
   const metrics = (reply.server as { metrics?: Metrics }).metrics;
   if (metrics !== undefined) {
     metrics.onHttpError(status, code);

@@ -433,6 +433,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     }
     if (typeof role === 'string' ? p.role !== role : !role.includes(p.role)) {
       const roles = typeof role === 'string' ? `the role ${role}` : `the roles ${role.join(', ')}`;
+      req.principal = p; // for the refusal's log line, which names who was refused
       fail(reply, 403, 'NOT_PERMITTED', `this route is for ${roles}; your key is ${p.role}`);
       return;
     }

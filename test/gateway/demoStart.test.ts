@@ -105,7 +105,20 @@ t.test('the printed first order fits the market at hand, and no key reaches the 
   await fetch(`${ex.base}/v1/account?accountId=${encodeURIComponent(key)}`, { headers: { authorization: `Bearer ${key}` } });
   await fetch(`${ex.base}/v1/${key}`);
   await fetch(`${ex.base}/v1/instruments/CEA24/klines?interval=1m&limit=2`);
+  // Refusals of who the caller is or what it may do: at warn, with the principal, never the key.
+  const halt = await fetch(`${ex.base}/v1/risk/market/halt`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{"reason":"x"}' });
+  t.equal(halt.status, 403);
+  t.equal((await fetch(`${ex.base}/v1/account?accountId=M2-C1`, { headers: { authorization: `Bearer ${key}` } })).status, 403, "another member's account");
+  t.equal((await fetch(`${ex.base}/v1/orders`, { headers: { authorization: `Bearer ${key}x` } })).status, 401, 'a key the exchange does not know');
   await new Promise((resolve) => setTimeout(resolve, 300));
+  const warned = ex.output.split('\n').filter((line) => line.startsWith('{') && line.includes('"msg":"refused '))
+    .map((line) => JSON.parse(line) as { level: number; principal: string | null; code: string; msg: string });
+  t.ok(warned.length > 3, 'the earlier requests without a key among them');
+  t.match(warned.slice(-3), [
+    { level: 40, principal: 'member:M1', code: 'NOT_PERMITTED', msg: 'refused 403 NOT_PERMITTED' },
+    { level: 40, principal: 'member:M1', code: 'ACCOUNT_NOT_OWNED' },
+    { level: 40, principal: null, code: 'UNAUTHENTICATED', msg: 'refused 401 UNAUTHENTICATED' },
+  ], 'each refusal logged at warn, naming who');
   t.match(ex.output, /"reqId":"r\w+"/, 'the request log is on, with request ids');
   t.match(ex.output, /"url":"\/v1\/account\?\[hidden\]&accountId=M1-C1"/, 'a key in the query string is hidden, the parameters a route takes kept');
   t.match(ex.output, /"url":"\/v1\/instruments\?symbol=CEA24&\[hidden\]"/, 'a parameter under another name: hidden');
