@@ -1,7 +1,7 @@
 // Market profiles: the per-venue rules of MARKET-RULES as data. A profile is read from JSON
 // (markets/venues/*.json), validated field by field, and compiled into integers the hot path uses.
 // A profile that fails validation throws a ProfileError naming the file and the field.
-import { parsePercent, parseRate, parseMoney } from './money.ts';
+import { formatPercent, parsePercent, parseRate, parseMoney } from './money.ts';
 
 export const ACCOUNT_CLASSES = ['compliance', 'institution', 'individual'] as const;
 export type AccountClass = (typeof ACCOUNT_CLASSES)[number];
@@ -91,6 +91,8 @@ const PROFILE_FIELDS = new Set([
   'pickQuantity', 'sessions', 'tradingWeekdays', 'holidays', 'closeRule', 'headline', 'fees', 'admittedClasses', 'positionCaps',
   'largeHolder', 'auction', 'notes',
 ]);
+/** The highest fee rate a profile taken now may charge: 10 % of turnover (parts per 10^8); a guard against a percentage typed as a rate. */
+const MAX_FEE_RATE = 10_000_000;
 /** An instrument symbol or a venue code: 2–16 capitals, digits or dashes, starting with a capital. */
 export const CODE_RE = /^[A-Z][A-Z0-9-]{1,15}$/;
 const TIME_RE = /^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$/;
@@ -134,7 +136,10 @@ export function validateProfile(value: unknown, where: string, strictChecks = fa
   };
   const rate = (v: unknown, field: string): number => {
     const r = typeof v === 'string' ? parseRate(v) : null;
-    return r !== null ? r : fail(field, 'must be a rate of turnover as a decimal string below 1, such as "0.005"');
+    if (r === null) return fail(field, 'must be a rate of turnover as a decimal string below 1, such as "0.005"');
+    // A guard against a percentage typed as a rate ("0.5" for 0.5 %): the dearest published fee is 4 %.
+    if (strictChecks && r > MAX_FEE_RATE) return fail(field, `is ${formatPercent(r)} % of turnover: a fee rate is at most 0.1 (10 %); it is a fraction, "0.005" for 0.5 %`);
+    return r;
   };
   /** An object whose keys must all be among `known`, so that a misspelt key is not silently ignored. */
   const strict = (v: unknown, field: string, known: readonly string[]): Record<string, unknown> => {

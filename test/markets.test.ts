@@ -140,6 +140,12 @@ t.test('venue profiles', async (t) => {
   t.same(hbea.fees.listed, { buy: '0.005', sell: '0.005' }, 'Hubei listed 0.5 % each side');
   t.same(hbea.fees.block, { buy: '0.005', sell: '0.005' }, 'Hubei block 0.5 % each side');
   t.equal(validateProfile(hbea, 'hbea.json').fees.listed.buy, 500_000, '0.5 % is 500,000 parts per 10^8');
+  // A fee rate above 10 % of turnover is a percentage typed as a rate: refused where a profile is
+  // taken now (a markets file, a listing over HTTP), taken as journaled before the check existed.
+  const dear = (buy: string) => ({ ...hbea, fees: { ...hbea.fees, block: { buy, sell: '0.005' } } });
+  t.throws(() => validateProfile(dear('0.5'), 'hbea.json', true), { message: 'hbea.json: fees.block.buy: is 50 % of turnover: a fee rate is at most 0.1 (10 %); it is a fraction, "0.005" for 0.5 %' });
+  t.equal(validateProfile(dear('0.1'), 'hbea.json', true).fees.block.buy, 10_000_000, '10 % itself is taken');
+  t.equal(validateProfile(dear('0.5'), 'hbea.json').fees.block.buy, 50_000_000, 'a journaled listing replays as taken');
 
   const gdea = venueJson('gdea');
   t.same(gdea.sessions.listed, [['09:30', '11:30'], ['13:30', '15:30']], 'Guangdong sessions');

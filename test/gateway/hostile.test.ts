@@ -218,6 +218,11 @@ t.test('huge, negative and zero numbers', async (t) => {
     const profile = JSON.parse(readFileSync(new URL('../../markets/venues/fjea.json', import.meta.url), 'utf8'));
     expectError(t, await hit('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'FJEA-X', name: 'Too dear', vintage: null, profile, listingPrice: price } }), 422, 'BAND_TOO_WIDE', undefined, `a listing price of ${price}`);
   }
+  // A fee typed as a percentage ("0.5" for 0.5 %): 50 % of turnover is refused, naming the field.
+  const fjea = JSON.parse(readFileSync(new URL('../../markets/venues/fjea.json', import.meta.url), 'utf8'));
+  const dear = { ...fjea, fees: { ...fjea.fees, listed: { buy: '0.5', sell: '0.99' } } };
+  expectError(t, await hit('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'FJEA-F', name: 'Dear', vintage: null, profile: dear, listingPrice: '25.00' } }), 400, 'INVALID_COMMAND',
+    /^profile: fees\.listed\.buy: is 50 % of turnover: a fee rate is at most 0\.1 \(10 %\)/, 'a fee of 50 %');
   t.match((await hit('GET', '/v1/instruments/CEA24')).body, { referencePrice: '57.46' }, 'the reference price is unchanged');
   t.equal((await hit('GET', '/v1/instruments/FJEA-X')).status, 404, 'nothing was listed');
 
