@@ -1301,9 +1301,7 @@ export class Engine {
     const r = this.checkReason(c.reason);
     if (r !== null) return r;
     if (c.strict === true && this.marketHalted === (c.type === 'haltMarket')) {
-      return reject('NO_CHANGE', this.marketHalted
-        ? `the market is halted already (${this.marketHaltReason}): a halt's reason stands until the market is resumed; publish a risk warning to say more`
-        : 'the market is not halted');
+      return reject('NO_CHANGE', this.marketHalted ? haltedAlready('the market', this.marketHaltReason, 'the market') : 'the market is not halted');
     }
     this.marketHalted = c.type === 'haltMarket';
     this.marketHaltReason = this.marketHalted ? c.reason : null;
@@ -1672,6 +1670,11 @@ export class Engine {
 /** A halt of a halted instrument, or a resume of one trading (strict). */
 function statusUnchanged(inst: Instrument, marketHalted: boolean): Rejection {
   return reject('NO_CHANGE', inst.status === 'halted'
-    ? `${inst.symbol} is halted already (${inst.statusReason}): a halt's reason stands until it is resumed; publish a risk warning to say more`
+    ? haltedAlready(inst.symbol, inst.statusReason, 'it')
     : `${inst.symbol} is not halted${marketHalted ? ' (the market is: resume the market)' : ''}`);
+}
+
+/** A halt of what is halted (strict): the first halt's reason stands. */
+function haltedAlready(what: string, reason: string | null, resumed: string): string {
+  return `${what} is halted already (${reason}): a halt's reason stands until ${resumed} is resumed; publish a risk warning to say more`;
 }
