@@ -11,6 +11,7 @@ import type { Fill, History } from './history.ts';
 import type { PastDayQuery, PastDays } from './pastDays.ts';
 import type { KeyRing, Principal } from './keys.ts';
 import type { Metrics } from './metrics.ts';
+import { pass } from './arrivalOrder.ts';
 
 export interface Gateway {
   engine: Engine;
@@ -242,6 +243,7 @@ export function principal(req: FastifyRequest): Principal {
 export function submit(g: Gateway, req: FastifyRequest, reply: FastifyReply, command: CommandBody): Promise<Result> {
   const p = principal(req);
   const outcome = g.sequencer.submit({ role: p.role, id: p.role === 'member' ? (p.member as string) : p.id }, command);
+  pass(req); // the next request on its connection may act now: its command comes after this one
   // The command was stamped and applied synchronously: its sequence number is the engine's last.
   reply.header('x-exchange-seq', String(g.engine.lastSequence));
   return outcome;

@@ -15,6 +15,7 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import { dayOfDate } from '../engine/index.ts';
 import { DATE, ERROR_REPLY, errorReplies, fail, jsonErrorAt, PATTERN_WORDS, repeatedKeyFault, UNAVAILABLE, type Gateway } from './http.ts';
+import { arrive, inTurn, pass } from './arrivalOrder.ts';
 import { openApiDocument } from './openapi.ts';
 import { Publisher, type PublisherOptions } from './publisher.ts';
 import { MonotonicRateStore } from './rateStore.ts';
@@ -359,6 +360,7 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   // body is read): the rest would be read as the connection's next request, or time out into a
   // second, unasked-for answer (408).
   app.addHook('onSend', (req, reply, payload, done) => {
+    pass(req);
     if (!g.ready() || g.draining() || (reply.statusCode >= 400 && !req.raw.complete && hasBody(req.headers))) reply.header('connection', 'close');
     done(null, payload);
   });
@@ -375,6 +377,15 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
   // limit (a route's onRequest hook), so that guessing keys is counted against the caller's address
   // like any other request.
   app.decorateRequest('principal', null);
+  // A connection's requests take effect in the order they arrived (arrivalOrder.ts): each takes its
+  // place here, acts in its turn (the preHandler hook below) and lets the next one act once it has
+  // submitted its command (http.ts `submit`) or been answered (the onSend hook above).
+  app.decorateRequest('line', null);
+  app.decorateRequest('place', -1);
+  app.addHook('onRequest', (req, _reply, done) => {
+    arrive(req);
+    done();
+  });
   const wsPerAddress = options.wsPerAddress ?? 100;
   /** Open WebSocket connections (and upgrades under way) by address. */
   const wsOpen = new Map<string, number>();
@@ -441,11 +452,11 @@ export async function buildServer(g: Gateway, options: ServerOptions = {}): Prom
     done(null, payload);
   });
 
-  // A read waits until everything applied before it is committed: between a command's apply and
-  // its batch's commit the engine already shows it, and a reply must never show what could be lost.
+  // A request acts in its turn: once those sent before it on its connection have. A read then waits
+  // until everything applied before it is committed: between a command's apply and its batch's
+  // commit the engine already shows it, and a reply must never show what could be lost.
   app.addHook('preHandler', (req, _reply, done) => {
-    if (req.method === 'GET') g.sequencer.committed().then(() => done(), done);
-    else done();
+    inTurn(req, req.method === 'GET' ? () => { g.sequencer.committed().then(() => done(), done); } : done);
   });
 
   app.addHook('onClose', async () => publisher.close());
