@@ -918,8 +918,14 @@ export class Publisher {
     const timer = setTimeout(() => {
       if (this.openBars.get(key)?.openTime !== openTime) return;
       if (!this.isClosed(openTime, interval)) return this.armClose(key, symbol, interval, openTime);
-      this.barClosed(key, symbol, interval, openTime);
-      this.scheduleFlush();
+      // Its time is up, but a trade stamped in its last moments may still be on its way to the
+      // disk: every command applied by now is, and those applied from now on are stamped after the
+      // bar's end. Its close is announced once they are published, so that a bar announced closed
+      // never changes again.
+      void this.g.sequencer.durable(this.g.engine.lastSequence).then(() => {
+        this.barClosed(key, symbol, interval, openTime);
+        this.scheduleFlush();
+      });
     // Checked at least every second: the exchange's clock is the one that counts, and it may be
     // set or stepped (a test's clock, a time correction) while the timer waits.
     }, Math.min(1000, Math.max(0, closesAt - this.g.sequencer.now())));

@@ -75,8 +75,8 @@ export class Sequencer {
     return this.committedSeq;
   }
 
-  /** Resolves once the command `seq` is durable. */
-  private durable(seq: number): Promise<void> {
+  /** Resolves once the command `seq` is durable, after the listeners of its batch's commit (onCommit) have been told. */
+  durable(seq: number): Promise<void> {
     if (seq <= this.committedSeq) return Promise.resolve();
     return new Promise((resolve) => this.seqWaiters.push({ seq, resolve }));
   }

@@ -4,7 +4,7 @@
 // when the ticker changed; `kline` sends one update per committed batch, and announces a bar closed
 // when the exchange's clock passes its end, without waiting for the next trade, and only once.
 import t from 'tap';
-import { KEYS, seqGaps, startServer, type SocketClient, type WsMessage, subscribedSocket } from '../support/server.ts';
+import { holdCommits, KEYS, sendApplied, seqGaps, startServer, type ApiReply, type SocketClient, type WsMessage, subscribedSocket } from '../support/server.ts';
 
 let clock = Date.parse('2026-03-10T10:00:50+08:00');
 const s = await startServer({ now: () => clock });
@@ -219,5 +219,36 @@ t.test("kline: a day's bar closes at its end of day, also when that runs after m
   t.match(await c.next((m) => m.channel === 'kline:CEA24:1d' && m.closed === true, 0, 3000), { bar: { openTime: '2026-03-11T00:00:00.000+08:00', close } }, 'closed at the end of day, with the official close');
   await sleep(1200);
   t.equal(c.on('kline:CEA24:1d').filter((m) => m.closed === true).length, 1, 'once');
+  t.same(seqGaps(c.messages), []);
+});
+
+t.test('kline: a trade stamped in a bar\'s last moments and committed after its minute ended is in the bar announced closed; nothing follows the close', async (t) => {
+  const c = await subscribed(['kline:CEA24:1m', 'trades:CEA24']);
+  clock = Date.parse('2026-03-12T10:05:59.900+08:00');
+  t.equal((await order('M2', { accountId: 'M2-C1', side: 'sell', price: '57.10', quantity: 5 })).status, 201);
+  const first = await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.10', quantity: 2 });
+  t.equal(first.body.fills?.length, 1, 'a trade in the minute 10:05');
+  const bar = '2026-03-12T10:05:00.000+08:00';
+  await c.next((m) => m.channel === 'kline:CEA24:1m' && m.bar?.openTime === bar);
+  // The next trade is stamped in the same minute, and its batch held back from the disk while the
+  // minute ends on the clock and the bar's timer finds its time up.
+  const release = holdCommits(s.dataDir);
+  let late: { reply: Promise<ApiReply> };
+  try {
+    late = await sendApplied(s, () => order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.10', quantity: 3 }));
+    clock = Date.parse('2026-03-12T10:06:00.100+08:00');
+    await sleep(400);
+  } finally {
+    release();
+  }
+  t.equal((await late.reply).body.fills?.length, 1, 'the late trade');
+  await sleep(200);
+  const ofBar = c.on('kline:CEA24:1m').filter((m) => m.bar?.openTime === bar);
+  const closes = ofBar.filter((m) => m.closed === true);
+  t.equal(closes.length, 1, 'announced closed once');
+  t.equal(ofBar.at(-1), closes[0], 'and nothing of the bar after it');
+  const rest = (await s.api('GET', '/v1/instruments/CEA24/klines?interval=1m&limit=5')).body as { openTime: string; volume: number; close: string }[];
+  t.match(closes[0]?.bar, rest.find((b) => b.openTime === bar), 'the closed bar is the one REST shows, the late trade in it');
+  t.equal(closes[0]?.bar.volume, 5, 'both trades: 2 t and 3 t');
   t.same(seqGaps(c.messages), []);
 });
