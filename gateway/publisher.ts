@@ -105,7 +105,10 @@ export class Publisher {
   private readonly books = new Map<string, { bids: Side; asks: Side }>();
   /** An auction's trades of a committed batch until the bid event that follows each (their fills are told with the bid's ids). */
   private readonly auctionTrades = new Map<number, TradeEvent>();
+  /** Per symbol: the ticker last published, when it was written (performance.now(); Infinity while its window is not written yet), and the timer of the next. */
   private readonly tickers = new Map<string, { view: unknown; sent: string; sentAt: number; timer: NodeJS.Timeout | null }>();
+  /** The tickers published in the window not written yet: written, they note when (flushNow). */
+  private tickersInWindow: { sentAt: number }[] = [];
   /** Per kline channel: the bar last published as open, and the timer that announces its close. */
   private readonly openBars = new Map<string, { openTime: number; timer: NodeJS.Timeout | undefined }>();
   /**
@@ -539,6 +542,10 @@ export class Publisher {
     const frames = this.pendingFrames;
     const channels = this.pendingChannels;
     if (frames.length === 0) return;
+    if (this.tickersInWindow.length > 0) {
+      for (const t of this.tickersInWindow) t.sentAt = this.lastFlush;
+      this.tickersInWindow = [];
+    }
     this.pendingFrames = [];
     this.pendingChannels = [];
     // Each frame to the groups of its channel, in order: the work is one step per frame and group
@@ -838,25 +845,36 @@ export class Publisher {
 
   /**
    * At most one ticker message per symbol every 100 ms, and only when it changed (its figures, not
-   * only the seq it stands at); the last change is never lost.
+   * only the seq it stands at); the last change is never lost. The 100 ms are counted from when the
+   * last one was written to the sockets, not from when it was published into the write window: a
+   * message that waited for its window's end would otherwise leave less than 100 ms before the next.
    */
   private tickerChanged(symbol: string, view: unknown): void {
     const t = this.tickerState(symbol);
     t.view = view;
-    if (t.timer !== null) return;
-    const wait = t.sentAt + this.tickerMs - Date.now();
-    const fire = () => {
-      const s = this.tickerState(symbol);
-      s.timer = null;
-      const text = tickerText(s.view);
-      if (text === s.sent) return;
-      s.sent = text;
-      s.sentAt = Date.now();
-      this.publish(`ticker:${symbol}`, 'update', () => ({ ticker: s.view }));
-      this.scheduleFlush();
-    };
-    if (wait <= 0) fire();
-    else t.timer = setTimeout(fire, wait);
+    if (t.timer === null) this.tickerWhenDue(symbol, t);
+  }
+
+  /** Publishes the symbol's ticker once 100 ms have passed since the last was written (if it changed). */
+  private tickerWhenDue(symbol: string, t: { view: unknown; sent: string; sentAt: number; timer: NodeJS.Timeout | null }): void {
+    // Published but not written yet: its window closes within flushMs (with nothing left to write,
+    // it went to nobody, and the last window written stands for it).
+    if (t.sentAt === Infinity && this.pendingFrames.length === 0) t.sentAt = this.lastFlush;
+    const wait = t.sentAt === Infinity ? this.flushMs + 1 : t.sentAt + this.tickerMs - performance.now();
+    if (wait > 0) {
+      t.timer = setTimeout(() => {
+        t.timer = null;
+        this.tickerWhenDue(symbol, t);
+      }, Math.ceil(wait));
+      return;
+    }
+    const text = tickerText(t.view);
+    if (text === t.sent) return;
+    t.sent = text;
+    t.sentAt = Infinity;
+    this.tickersInWindow.push(t);
+    this.publish(`ticker:${symbol}`, 'update', () => ({ ticker: t.view }));
+    this.scheduleFlush();
   }
 
   /**
