@@ -11,7 +11,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import {
-  INTERVAL_NAMES, KLINE_INTERVALS, dayOfDate, formatMoney, isoTime, localMidnight, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderClosedEvent, type LargeHolderEvent, type TradeEvent, type AuctionBidEvent,
+  INTERVAL_NAMES, KLINE_INTERVALS, dayOfDate, divideHalfUp, formatMoney, isoTime, localMidnight, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderClosedEvent, type LargeHolderEvent, type TradeEvent, type AuctionBidEvent, type EndOfDayEvent, type InstrumentEvent,
 } from '../engine/index.ts';
 import type { Committed } from '../persistence/sequencer.ts';
 import type { Gateway } from './http.ts';
@@ -20,7 +20,7 @@ import { blockView } from './routes/trading.ts';
 import { auctionView, bidView } from './routes/auctions.ts';
 import { warningView } from './replies.ts';
 import { fillsOf, ofBid, statusAfterFill } from './history.ts';
-import { fillView, noSuchInstrument, orderView, ownedBy, repeatedKeyFault } from './http.ts';
+import { fillView, money, noSuchInstrument, orderView, ownedBy, repeatedKeyFault } from './http.ts';
 import { frameHeaderLength, textFrame } from './frames.ts';
 
 const BOOK_LEVELS = 20;
@@ -105,8 +105,12 @@ export class Publisher {
   private readonly books = new Map<string, { bids: Side; asks: Side }>();
   /** An auction's trades of a committed batch until the bid event that follows each (their fills are told with the bid's ids). */
   private readonly auctionTrades = new Map<number, TradeEvent>();
-  /** Per symbol: the ticker last published, when it was written (performance.now(); Infinity while its window is not written yet), and the timer of the next. */
-  private readonly tickers = new Map<string, { view: unknown; sent: string; sentAt: number; timer: NodeJS.Timeout | null }>();
+  /** Per followed symbol: its ticker's state (TickerState). */
+  private readonly tickers = new Map<string, TickerState>();
+  /** The instrument events of the batch being published, by symbol: the bands a closed day's last ticker shows. */
+  private readonly bandsInBatch = new Map<string, InstrumentEvent>();
+  /** The closed day's last tickers an end of day in the batch being published made, by symbol. */
+  private readonly dayEndTickers = new Map<string, unknown>();
   /** The tickers published in the window not written yet: written, they note when (flushNow). */
   private tickersInWindow: { sentAt: number }[] = [];
   /** Per kline channel: the bar last published as open, and the timer that announces its close. */
@@ -640,6 +644,7 @@ export class Publisher {
     while (this.sealed.length > 0 && this.sealed[0].lastSeq < lastSeq) this.sealed.shift();
     const sealed = this.sealed.length > 0 && this.sealed[0].lastSeq === lastSeq ? this.sealed.shift() : undefined;
     const traded = new Set<string>();
+    this.bandsInBatch.clear();
     for (const { command, result } of batch) {
       if (!result.ok) {
         // A member's order the engine refused: a rejected execution report to that member.
@@ -655,6 +660,9 @@ export class Publisher {
     for (const symbol of closedDays) this.dayBar(symbol);
     if (sealed !== undefined) {
       for (const [symbol, depth] of sealed.books) if (this.listened(`book:${symbol}`)) this.bookUpdate(symbol, depth, lastSeq);
+      // A closed day's last ticker goes first, at once; the next day's follows after the interval.
+      for (const [symbol, view] of this.dayEndTickers) this.tickerNow(symbol, view);
+      this.dayEndTickers.clear();
       for (const [symbol, view] of sealed.tickers) if (this.listened(`ticker:${symbol}`)) this.tickerChanged(symbol, view);
     }
     this.scheduleFlush();
@@ -709,7 +717,11 @@ export class Publisher {
       case 'warning':
         this.publish('warnings', 'warning', () => ({ warning: warningView(e) }));
         break;
+      case 'instrument':
+        this.bandsInBatch.set(e.symbol, e);
+        break;
       case 'endOfDay':
+        this.closedDayTickers(e);
         this.openDayFrom = localMidnight(dayOfDate(e.nextDate)!);
         // The day's warnings no longer stand (a new subscriber's snapshot has none): said, with a
         // seq, so that a subscriber drops them as a late one never gets them.
@@ -839,7 +851,7 @@ export class Publisher {
 
   private tickerState(symbol: string) {
     let t = this.tickers.get(symbol);
-    if (t === undefined) { t = { view: null, sent: '', sentAt: 0, timer: null }; this.tickers.set(symbol, t); }
+    if (t === undefined) { t = { view: null, final: null, sent: '', sentAt: 0, timer: null }; this.tickers.set(symbol, t); }
     return t;
   }
 
@@ -855,8 +867,43 @@ export class Publisher {
     if (t.timer === null) this.tickerWhenDue(symbol, t);
   }
 
+  /**
+   * The closed day's last ticker of each instrument somebody follows, with the day's official figures
+   * as the end of day took them (the market report's): its close, the change of the close, and the
+   * trades the end of day itself made (auctions it allocated), which the next day's ticker, rolled
+   * over at once, never shows. Its status and bands are those of the day's end: the last ticker's,
+   * or those a risk officer's command set earlier in the same batch.
+   */
+  private closedDayTickers(e: EndOfDayEvent): void {
+    for (const i of e.instruments) {
+      if (!this.listened(`ticker:${i.symbol}`)) continue;
+      const last = this.tickers.get(i.symbol)?.view as ReturnType<typeof tickerView> | null | undefined;
+      if (last === undefined || last === null) continue;
+      const changed = this.bandsInBatch.get(i.symbol);
+      const volume = i.listedVolume + i.blockVolume + i.auctionVolume;
+      const turnover = i.listedTurnover + i.blockTurnover + i.auctionTurnover;
+      const change = divideHalfUp(Math.abs(i.close - i.prevClose) * 10_000, i.prevClose);
+      this.dayEndTickers.set(i.symbol, {
+        symbol: i.symbol, date: e.date, exchangeSeq: e.seq, status: last.status, open: formatMoney(i.open), high: money(i.high), low: money(i.low), last: money(i.last),
+        close: formatMoney(i.close), prevClose: formatMoney(i.prevClose), changePct: (i.close < i.prevClose && change > 0 ? '-' : '') + formatMoney(change),
+        vwap: i.listedVolume === 0 ? null : formatMoney(divideHalfUp(i.listedTurnover, i.listedVolume)), average: volume === 0 ? null : formatMoney(divideHalfUp(turnover, volume)),
+        listedVolume: i.listedVolume, listedTurnover: formatMoney(i.listedTurnover), blockVolume: i.blockVolume, blockTurnover: formatMoney(i.blockTurnover),
+        auctionVolume: i.auctionVolume, auctionTurnover: formatMoney(i.auctionTurnover), volume, turnover: formatMoney(turnover),
+        cumulativeVolume: i.cumulativeVolume, cumulativeTurnover: formatMoney(i.cumulativeTurnover),
+        bandLow: changed === undefined ? last.bandLow : formatMoney(changed.bandLow), bandHigh: changed === undefined ? last.bandHigh : formatMoney(changed.bandHigh),
+      });
+    }
+  }
+
+  /** Publishes a closed day's last ticker when the interval allows, before the next day's (which waits the interval after it). */
+  private tickerNow(symbol: string, view: unknown): void {
+    const t = this.tickerState(symbol);
+    t.final = view;
+    if (t.timer === null) this.tickerWhenDue(symbol, t);
+  }
+
   /** Publishes the symbol's ticker once 100 ms have passed since the last was written (if it changed). */
-  private tickerWhenDue(symbol: string, t: { view: unknown; sent: string; sentAt: number; timer: NodeJS.Timeout | null }): void {
+  private tickerWhenDue(symbol: string, t: TickerState): void {
     // Published but not written yet: its window closes within flushMs (with nothing left to write,
     // it went to nobody, and the last window written stands for it).
     if (t.sentAt === Infinity && this.pendingFrames.length === 0) t.sentAt = this.lastFlush;
@@ -868,13 +915,23 @@ export class Publisher {
       }, Math.ceil(wait));
       return;
     }
-    const text = tickerText(t.view);
+    const final = t.final;
+    t.final = null;
+    const view = final ?? t.view;
+    const text = tickerText(view);
     if (text === t.sent) return;
     t.sent = text;
     t.sentAt = Infinity;
     this.tickersInWindow.push(t);
-    this.publish(`ticker:${symbol}`, 'update', () => ({ ticker: t.view }));
+    this.publish(`ticker:${symbol}`, 'update', () => ({ ticker: view }));
     this.scheduleFlush();
+    // After a closed day's last ticker, the next day's, once the interval has passed.
+    if (final !== null) {
+      t.timer = setTimeout(() => {
+        t.timer = null;
+        this.tickerWhenDue(symbol, t);
+      }, this.tickerMs);
+    }
   }
 
   /**
@@ -961,6 +1018,13 @@ export class Publisher {
     if (bar !== undefined) this.publish(key, 'update', () => ({ bar: klineView(bar), closed: true }));
   }
 }
+
+/**
+ * A followed ticker: the latest view, a closed day's last ticker still to send before it, the text
+ * last sent (without its seq), when it was written (performance.now(); Infinity while its write
+ * window is open) and the timer of the next.
+ */
+interface TickerState { view: unknown; final: unknown; sent: string; sentAt: number; timer: NodeJS.Timeout | null }
 
 function levels(side: Side, bids: boolean): [string, number, number][] {
   return [...side.entries()].sort((a, b) => (bids ? b[0] - a[0] : a[0] - b[0])).map(([p, [q, n]]) => [formatMoney(p), q, n]);

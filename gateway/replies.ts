@@ -93,7 +93,7 @@ export const TICKER_VIEW = {
     date: { ...DAY, description: 'the trading day these statistics are of: it changes when the end of day rolls the ticker over to the next day' },
     exchangeSeq: { type: 'integer', minimum: 0, description: 'the journal\'s sequence number the ticker stands at (the book\'s exchangeSeq, the REST book\'s seq): of two tickers, the higher is the newer' },
     status: STATUS, open: MONEY_TEXT_OR_NULL, high: MONEY_TEXT_OR_NULL, low: MONEY_TEXT_OR_NULL, last: MONEY_TEXT_OR_NULL,
-    close: { ...MONEY_TEXT_OR_NULL, description: 'the day\'s official close, which exists only once the day has closed; the end of day rolls the ticker over to the next day at once, so it is null here, and the closed day\'s close is the next day\'s prevClose (and the 1d K-line\'s close, and the market report\'s)' }, prevClose: MONEY_TEXT,
+    close: { ...MONEY_TEXT_OR_NULL, description: 'the day\'s official close, which exists only once the day has closed; the end of day rolls the ticker over to the next day at once, so it is null here, and the closed day\'s close is the next day\'s prevClose (and the 1d K-line\'s close, and the market report\'s); the ticker channel sends the closed day\'s last ticker, with it, before the next day\'s' }, prevClose: MONEY_TEXT,
     changePct: { type: 'string', description: 'change of the last price against prevClose, in percent, two decimals' },
     vwap: { ...MONEY_TEXT_OR_NULL, description: 'the average price of the day\'s listed trades (null without one)' },
     average: { ...MONEY_TEXT_OR_NULL, description: 'the average price of all the day\'s trades, listed, block and auction (null without one): the headline price of a venue whose instruments say headline: average' },

@@ -178,7 +178,7 @@ t.test('a band change withdraws the bids outside it and cancels an auction with 
 });
 
 t.test('the end of day allocates what is open, says so, and ends the day\'s list; the closed day is read by ?date=', async (t) => {
-  const market = await subscribed(['auctions:CEA24']);
+  const market = await subscribed(['auctions:CEA24', 'ticker:CEA24']);
   const opened = await open({ reservePct: null });
   t.equal(opened.status, 201, 'reservePct: null is the venue\'s first reserve');
   t.equal(opened.body.auction.low, '57.46');
@@ -205,6 +205,18 @@ t.test('the end of day allocates what is open, says so, and ends the day\'s list
   t.not(allocated.auction.time, opened.body.auction.openedAt);
   t.match(await market.next((m) => m.channel === 'auctions:CEA24' && m.type === 'endOfDay'), { date: eod.body.date, nextDate: eod.body.nextDate });
   t.same((await s.api('GET', '/v1/auctions')).body, [], 'the next day starts with none');
+  // The ticker: the closed day's last, with what the end of day allocated and the official close
+  // (the market report's figures), then the next day's.
+  const marketReport = await s.api('GET', `/v1/settlement/${eod.body.date}/market`, { key: 'operator' });
+  t.equal(marketReport.status, 200, marketReport.text.slice(0, 200));
+  const report = (marketReport.body as { symbol: string }[]).find((i) => i.symbol === 'CEA24') as Record<string, unknown>;
+  const final = await market.next((m) => m.channel === 'ticker:CEA24' && m.type === 'update' && m.ticker.date === eod.body.date, 0, 3000);
+  t.match(final.ticker, {
+    close: report.close, auctionVolume: 107_000, auctionTurnover: report.auctionTurnover, volume: report.totalVolume, turnover: report.totalTurnover,
+    cumulativeVolume: report.cumulativeVolume, changePct: report.changePct, average: report.average,
+  }, 'the closed day\'s last ticker has the auction the end of day allocated, and the official close');
+  const rolled = await market.next((m) => m.channel === 'ticker:CEA24' && m.type === 'update', market.messages.indexOf(final) + 1, 3000);
+  t.match(rolled.ticker, { date: eod.body.nextDate, close: null, prevClose: report.close, auctionVolume: 0, cumulativeVolume: report.cumulativeVolume }, 'then the next day\'s');
   t.same(seqGaps(market.messages), []);
 
   // The closed day, by ?date=: the auctions over before its end as they were read live; the one

@@ -191,8 +191,11 @@ t.test("kline: the day's end closes the day's bars that the clock has not closed
     'the hour is announced closed at the end of day');
   t.match(await c.next((m) => m.channel === 'kline:GDEA:1d' && m.closed === true, from, 3000), { type: 'update', bar: { openTime: '2026-03-10T00:00:00.000+08:00', close: '38.90' } },
     'the day with its official close');
-  t.match(await c.next((m) => m.channel === 'ticker:GDEA' && m.type === 'update', from, 3000), { ticker: { date: '2026-03-11', last: null, prevClose: '38.90' } },
-    'the ticker rolls over to the next day, which it names');
+  const final = await c.next((m) => m.channel === 'ticker:GDEA' && m.type === 'update', from, 3000);
+  t.match(final.ticker, { date: '2026-03-10', exchangeSeq: Number(eod.headers.get('x-exchange-seq')), close: '38.90', last: '38.90', volume: 10 },
+    'first the closed day\'s last ticker, with its official close');
+  const rolled = await c.next((m) => m.channel === 'ticker:GDEA' && m.type === 'update', c.messages.indexOf(final) + 1, 3000);
+  t.match(rolled.ticker, { date: '2026-03-11', close: null, last: null, prevClose: '38.90' }, 'then the ticker rolls over to the next day, which it names');
   const late = await subscribed(['kline:GDEA:1h']);
   t.match(late.on('kline:GDEA:1h')[0], { type: 'snapshot', closed: true }, 'a later snapshot says it is closed');
 
