@@ -228,28 +228,35 @@ t.test("kline: a day's bar closes at its end of day, also when that runs after m
 t.test('kline: a trade stamped in a bar\'s last moments and committed after its minute ended is in the bar announced closed; nothing follows the close', async (t) => {
   const c = await subscribed(['kline:CEA24:1m', 'trades:CEA24']);
   clock = Date.parse('2026-03-12T10:05:59.900+08:00');
-  t.equal((await order('M2', { accountId: 'M2-C1', side: 'sell', price: '57.10', quantity: 5 })).status, 201);
+  t.equal((await order('M2', { accountId: 'M2-C1', side: 'sell', price: '57.10', quantity: 6 })).status, 201);
   const first = await order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.10', quantity: 2 });
   t.equal(first.body.fills?.length, 1, 'a trade in the minute 10:05');
   const bar = '2026-03-12T10:05:00.000+08:00';
   await c.next((m) => m.channel === 'kline:CEA24:1m' && m.bar?.openTime === bar);
   // The next trade is stamped in the same minute, and its batch held back from the disk while the
-  // minute ends on the clock and the bar's timer finds its time up.
+  // minute ends on the clock and the bar's timer finds its time up; a trade of the next minute
+  // follows it, also held back.
   const release = holdCommits(s.dataDir);
   let late: { reply: Promise<ApiReply> };
+  let next: { reply: Promise<ApiReply> };
   try {
     late = await sendApplied(s, () => order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.10', quantity: 3 }));
     clock = Date.parse('2026-03-12T10:06:00.100+08:00');
     await sleep(400);
+    next = await sendApplied(s, () => order('M1', { accountId: 'M1-C1', side: 'buy', price: '57.10', quantity: 1 }));
   } finally {
     release();
   }
   t.equal((await late.reply).body.fills?.length, 1, 'the late trade');
+  t.equal((await next.reply).body.fills?.length, 1, 'the next minute\'s');
   await sleep(200);
   const ofBar = c.on('kline:CEA24:1m').filter((m) => m.bar?.openTime === bar);
   const closes = ofBar.filter((m) => m.closed === true);
   t.equal(closes.length, 1, 'announced closed once');
   t.equal(ofBar.at(-1), closes[0], 'and nothing of the bar after it');
+  const nextBar = c.on('kline:CEA24:1m').filter((m) => m.bar?.openTime === '2026-03-12T10:06:00.000+08:00');
+  t.match(nextBar, [{ closed: false, bar: { volume: 1 } }], 'the next minute\'s bar, with its trade only');
+  t.ok(c.messages.indexOf(closes[0]) < c.messages.indexOf(nextBar[0]), 'after the close of the one before');
   const rest = (await s.api('GET', '/v1/instruments/CEA24/klines?interval=1m&limit=5')).body as { openTime: string; volume: number; close: string }[];
   t.match(closes[0]?.bar, rest.find((b) => b.openTime === bar), 'the closed bar is the one REST shows, the late trade in it');
   t.equal(closes[0]?.bar.volume, 5, 'both trades: 2 t and 3 t');
