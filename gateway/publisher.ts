@@ -660,7 +660,7 @@ export class Publisher {
     for (const symbol of closedDays) this.dayBar(symbol);
     if (sealed !== undefined) {
       for (const [symbol, depth] of sealed.books) if (this.listened(`book:${symbol}`)) this.bookUpdate(symbol, depth, lastSeq);
-      // A closed day's last ticker goes first, at once; the next day's follows after the interval.
+      // A closed day's last ticker goes first (when the interval allows); the next day's follows it after the interval.
       for (const [symbol, view] of this.dayEndTickers) this.tickerNow(symbol, view);
       this.dayEndTickers.clear();
       for (const [symbol, view] of sealed.tickers) if (this.listened(`ticker:${symbol}`)) this.tickerChanged(symbol, view);
