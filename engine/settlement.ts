@@ -3,7 +3,7 @@
 // the same reports, byte for byte, so a re-run for a day rewrites identical files. The reports refuse
 // to exist (SettlementError) unless every total reconciles.
 import { isoTime } from './calendar.ts';
-import { idText, type AccountEvent, type AuctionBidEvent, type EndOfDayEvent, type EngineEvent, type TradeEvent } from './events.ts';
+import { idText, type AccountEvent, type AuctionBidEvent, type DayInstrumentStats, type EndOfDayEvent, type EngineEvent, type TradeEvent } from './events.ts';
 import { divideHalfUp, formatMoney } from './money.ts';
 
 export class SettlementError extends Error {
@@ -89,6 +89,20 @@ const pct = (close: number, prev: number): string => {
   return (close < prev && hundredths > 0 ? '-' : '') + formatMoney(hundredths);
 };
 const priceOrNull = (v: number | null): string | null => (v === null ? null : formatMoney(v));
+
+/** An instrument's row of the market report: its day's statistics as the end of day took them (also the closed day's last ticker). */
+export function marketRow(date: string, s: DayInstrumentStats): MarketReportRow {
+  const volume = s.listedVolume + s.blockVolume + s.auctionVolume;
+  const turnover = s.listedTurnover + s.blockTurnover + s.auctionTurnover;
+  return {
+    date, symbol: s.symbol, prevClose: formatMoney(s.prevClose), open: formatMoney(s.open), high: priceOrNull(s.high), low: priceOrNull(s.low), last: priceOrNull(s.last),
+    close: formatMoney(s.close), changePct: pct(s.close, s.prevClose), average: volume === 0 ? null : formatMoney(divideHalfUp(turnover, volume)),
+    totalVolume: volume, totalTurnover: formatMoney(turnover), listedVolume: s.listedVolume, listedTurnover: formatMoney(s.listedTurnover),
+    blockVolume: s.blockVolume, blockTurnover: formatMoney(s.blockTurnover), auctionVolume: s.auctionVolume,
+    auctionTurnover: formatMoney(s.auctionTurnover), trades: s.trades, cumulativeVolume: s.cumulativeVolume,
+    cumulativeTurnover: formatMoney(s.cumulativeTurnover),
+  };
+}
 
 /** Refuses the day when an amount (fen) or quantity is past what a Number keeps exact. */
 function exact(date: string, sums: [string, number][]): void {
@@ -232,18 +246,7 @@ export function settle(dayEvents: readonly EngineEvent[], eod: EndOfDayEvent, pr
     });
   }
 
-  const market: MarketReportRow[] = eod.instruments.map((s) => {
-    const volume = s.listedVolume + s.blockVolume + s.auctionVolume;
-    const turnover = s.listedTurnover + s.blockTurnover + s.auctionTurnover;
-    return {
-      date, symbol: s.symbol, prevClose: formatMoney(s.prevClose), open: formatMoney(s.open), high: priceOrNull(s.high), low: priceOrNull(s.low), last: priceOrNull(s.last),
-      close: formatMoney(s.close), changePct: pct(s.close, s.prevClose), average: volume === 0 ? null : formatMoney(divideHalfUp(turnover, volume)),
-      totalVolume: volume, totalTurnover: formatMoney(turnover), listedVolume: s.listedVolume, listedTurnover: formatMoney(s.listedTurnover),
-      blockVolume: s.blockVolume, blockTurnover: formatMoney(s.blockTurnover), auctionVolume: s.auctionVolume,
-      auctionTurnover: formatMoney(s.auctionTurnover), trades: s.trades, cumulativeVolume: s.cumulativeVolume,
-      cumulativeTurnover: formatMoney(s.cumulativeTurnover),
-    };
-  });
+  const market: MarketReportRow[] = eod.instruments.map((s) => marketRow(date, s));
 
   const largeHolders: LargeHolderRow[] = eod.largeHolders.map((l) => ({
     date, accountId: l.accountId, symbol: l.symbol, holding: l.holding, threshold: l.threshold, since: l.since, dueDate: l.dueDate,

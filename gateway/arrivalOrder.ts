@@ -60,7 +60,7 @@ export function arrive(req: FastifyRequest): void {
 /** Calls `go` once every request before this one on its connection has passed: at once, mostly. */
 export function inTurn(req: FastifyRequest, go: () => void): void {
   const line = req.line;
-  if (line === null || req.place === line.passed || req.place < 0 || line.closed) {
+  if (line === null || req.place === line.passed || line.closed) {
     go();
     return;
   }

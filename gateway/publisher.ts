@@ -11,7 +11,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import {
-  INTERVAL_NAMES, KLINE_INTERVALS, dayOfDate, divideHalfUp, formatMoney, isoTime, localMidnight, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderClosedEvent, type LargeHolderEvent, type TradeEvent, type AuctionBidEvent, type EndOfDayEvent, type InstrumentEvent,
+  INTERVAL_NAMES, KLINE_INTERVALS, dayOfDate, divideHalfUp, formatMoney, isoTime, localMidnight, marketRow, type DepthLevel, type EngineEvent, type KlineInterval, type LargeHolderClosedEvent, type LargeHolderEvent, type TradeEvent, type AuctionBidEvent, type EndOfDayEvent, type InstrumentEvent,
 } from '../engine/index.ts';
 import type { Committed } from '../persistence/sequencer.ts';
 import type { Gateway } from './http.ts';
@@ -20,7 +20,7 @@ import { blockView } from './routes/trading.ts';
 import { auctionView, bidView } from './routes/auctions.ts';
 import { warningView } from './replies.ts';
 import { fillsOf, ofBid, statusAfterFill } from './history.ts';
-import { fillView, money, noSuchInstrument, orderView, ownedBy, repeatedKeyFault } from './http.ts';
+import { fillView, noSuchInstrument, orderView, ownedBy, repeatedKeyFault } from './http.ts';
 import { frameHeaderLength, textFrame } from './frames.ts';
 
 const BOOK_LEVELS = 20;
@@ -880,16 +880,14 @@ export class Publisher {
       const last = this.tickers.get(i.symbol)?.view as ReturnType<typeof tickerView> | null | undefined;
       if (last === undefined || last === null) continue;
       const changed = this.bandsInBatch.get(i.symbol);
-      const volume = i.listedVolume + i.blockVolume + i.auctionVolume;
-      const turnover = i.listedTurnover + i.blockTurnover + i.auctionTurnover;
-      const change = divideHalfUp(Math.abs(i.close - i.prevClose) * 10_000, i.prevClose);
+      const r = marketRow(e.date, i);
       this.dayEndTickers.set(i.symbol, {
-        symbol: i.symbol, date: e.date, exchangeSeq: e.seq, status: last.status, open: formatMoney(i.open), high: money(i.high), low: money(i.low), last: money(i.last),
-        close: formatMoney(i.close), prevClose: formatMoney(i.prevClose), changePct: (i.close < i.prevClose && change > 0 ? '-' : '') + formatMoney(change),
-        vwap: i.listedVolume === 0 ? null : formatMoney(divideHalfUp(i.listedTurnover, i.listedVolume)), average: volume === 0 ? null : formatMoney(divideHalfUp(turnover, volume)),
-        listedVolume: i.listedVolume, listedTurnover: formatMoney(i.listedTurnover), blockVolume: i.blockVolume, blockTurnover: formatMoney(i.blockTurnover),
-        auctionVolume: i.auctionVolume, auctionTurnover: formatMoney(i.auctionTurnover), volume, turnover: formatMoney(turnover),
-        cumulativeVolume: i.cumulativeVolume, cumulativeTurnover: formatMoney(i.cumulativeTurnover),
+        symbol: i.symbol, date: e.date, exchangeSeq: e.seq, status: last.status, open: r.open, high: r.high, low: r.low, last: r.last,
+        close: r.close, prevClose: r.prevClose, changePct: r.changePct,
+        vwap: i.listedVolume === 0 ? null : formatMoney(divideHalfUp(i.listedTurnover, i.listedVolume)), average: r.average,
+        listedVolume: i.listedVolume, listedTurnover: r.listedTurnover, blockVolume: i.blockVolume, blockTurnover: r.blockTurnover,
+        auctionVolume: i.auctionVolume, auctionTurnover: r.auctionTurnover, volume: r.totalVolume, turnover: r.totalTurnover,
+        cumulativeVolume: i.cumulativeVolume, cumulativeTurnover: r.cumulativeTurnover,
         bandLow: changed === undefined ? last.bandLow : formatMoney(changed.bandLow), bandHigh: changed === undefined ? last.bandHigh : formatMoney(changed.bandHigh),
       });
     }
