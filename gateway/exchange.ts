@@ -84,6 +84,9 @@ export async function startExchange(o: ExchangeOptions): Promise<Exchange> {
   // once; one with a journal keeps its own market and needs no trial.
   const trial = existsSync(journalFile(o.dataDir)) ? null : trySetup(setup, o.now ?? Date.now);
   const given = o.keys === undefined ? null : keyRing(o.keys, o.keysFile);
+  // A set-up the engine refuses stops the start before the directory is made or locked: nothing of
+  // it is left behind, and the corrected file makes the market on the next start.
+  if (trial !== null && trial.refused !== null) throw trial.refused;
   const startup = new Startup();
   const standby = o.listen === undefined ? null : await StandbyServer.listen(o.listen.port, o.listen.host, startup, o.requestTimeoutMs);
   if (standby !== null) o.onListening?.(standby.address);
@@ -134,9 +137,9 @@ async function start(o: ExchangeOptions, setup: ReturnType<typeof loadMarkets>, 
   const recovered = await recoverInTurns(o.dataDir, { genesis, progress: startup.recovery, signal: o.signal });
   const { engine, journal, snapshots } = recovered;
   if (recovered.created) {
-    // A set-up the engine refuses (the trial's, or one made now for an empty journal file left
-    // before) is reported (SetupError) before anything is journalled, the genesis included, so that
-    // the directory stays new and the corrected file makes the market on the next start.
+    // The set-up of a journal file found empty (a start killed while creating it) is tried now; a
+    // refusal (SetupError) comes before anything is journalled, the genesis included, so that the
+    // directory stays new and the corrected file makes the market on the next start.
     const { refused } = trial ?? trySetup(setup, now);
     if (refused !== null) {
       journal.db.close(); // not journal.close(): that would commit the genesis it holds for the first batch
