@@ -11,6 +11,11 @@
 // - bare-reply: the same app answering what ours answers to a resting order (the order reply of
 //   API.md through the same response schema, and the x-exchange-seq header). A control: it shows
 //   how much of the gap is the size of the answer rather than the exchange's work.
+// - bare-durable: the bare app made durable in the least way an order entry can be: each request's
+//   body goes into the open batch; a batch is sealed once a turn and written as one row of a SQLite
+//   WAL journal (synchronous=FULL) on a writer thread, two batches in flight at most, as ours does;
+//   the answer goes once its batch is committed. No engine, no keys, no facts. A control: what this
+//   machine allows any durable order entry, against which ours can also be read.
 // - ours: startExchange on a temporary data directory, the demo market, the journal as it ships
 //   (synchronous=FULL), rateLimit 0, logger off, fixed keys for M1–M3 and an operator.
 // All get the same request bodies: limit orders on CEA24 from the ten accounts of M1–M3 that are
@@ -31,11 +36,13 @@
 import autocannon from 'autocannon';
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import Fastify from 'fastify';
 import { DEMO_MARKETS_FILE } from '../engine/setup.ts';
 import type { KeySpec } from '../gateway/keys.ts';
@@ -118,8 +125,81 @@ interface OrderBody {
   symbol: string; side: string; type: string; price?: string; quantity: number; timeInForce?: string; clientOrderId?: string; accountId?: string;
 }
 
-type Kind = 'bare' | 'bare-reply' | 'ours';
-const KINDS: Kind[] = ['bare', 'bare-reply', 'ours'];
+type Kind = 'bare' | 'bare-reply' | 'bare-durable' | 'ours';
+const KINDS: Kind[] = ['bare', 'bare-reply', 'bare-durable', 'ours'];
+
+// The bare-durable app's writer thread: one connection to its journal, one transaction a batch.
+const DURABLE_WRITER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.sqlite);
+const db = new Database(workerData.file);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = FULL');
+db.exec('CREATE TABLE IF NOT EXISTS batches (batch INTEGER PRIMARY KEY, commands TEXT NOT NULL)');
+const insert = db.prepare('INSERT INTO batches (batch, commands) VALUES (?, ?)');
+const write = db.transaction((batch, text) => insert.run(batch, text));
+parentPort.on('message', (m) => {
+  if (m === 'close') { db.close(); parentPort.postMessage('closed'); return; }
+  const started = performance.now();
+  write(m.batch, m.text);
+  parentPort.postMessage({ batch: m.batch, ms: performance.now() - started });
+});
+`;
+
+/** Group commit as the sequencer does it: bodies gathered in a turn, one row a batch, at most two batches in flight. */
+class DurableBatches {
+  private readonly writer: Worker;
+  private open: { body: unknown; done: () => void }[] = [];
+  private readonly inFlight = new Map<number, (() => void)[]>();
+  private scheduled = false;
+  private next = 1;
+  /** Bodies and batches written, and the writer's time in them (the transaction and its fsync). */
+  readonly stats = { commands: 0, batches: 0, commitMs: 0, maxCommitMs: 0 };
+
+  constructor(file: string) {
+    this.writer = new Worker(DURABLE_WRITER, { eval: true, workerData: { file, sqlite: createRequire(import.meta.url).resolve('better-sqlite3') } });
+    this.writer.on('message', (m: { batch: number; ms: number } | 'closed') => {
+      if (m === 'closed') return;
+      const { batch, ms } = m;
+      const done = this.inFlight.get(batch)!;
+      this.stats.batches++;
+      this.stats.commands += done.length;
+      this.stats.commitMs += ms;
+      if (ms > this.stats.maxCommitMs) this.stats.maxCommitMs = ms;
+      this.inFlight.delete(batch);
+      for (const d of done) d();
+      if (this.open.length > 0) this.flush();
+    });
+  }
+
+  /** Resolves once the body is committed. */
+  add(body: unknown): Promise<void> {
+    return new Promise((done) => {
+      this.open.push({ body, done });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.open.length === 0 || this.inFlight.size >= 2) return;
+    const batch = this.next++;
+    const sealed = this.open;
+    this.open = [];
+    this.inFlight.set(batch, sealed.map((w) => w.done));
+    this.writer.postMessage({ batch, text: JSON.stringify(sealed.map((w) => w.body)) });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.writer.on('message', (m) => { if (m === 'closed') void this.writer.terminate().then(() => resolve()); });
+      this.writer.postMessage('close');
+    });
+  }
+}
 
 async function serve(kind: Kind): Promise<void> {
   const send = (m: FromChild) => process.send!(m);
@@ -129,8 +209,23 @@ async function serve(kind: Kind): Promise<void> {
   if (kind !== 'ours') {
     // 'bare' answers a small object; 'bare-reply' answers what ours answers to a resting order (the
     // order reply of API.md through the same response schema, with the x-exchange-seq header), so
-    // that the two baselines tell apart what the size of the answer costs and what the exchange does.
+    // that the two baselines tell apart what the size of the answer costs and what the exchange does;
+    // 'bare-durable' answers bare's small object once the body is committed.
     const sameReply = kind === 'bare-reply';
+    let durable: DurableBatches | null = null;
+    let durableDir: string | null = null;
+    if (kind === 'bare-durable') {
+      const dir = mkdtempSync(join(tmpdir(), 'bench-gateway-durable-'));
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      const batches = new DurableBatches(join(dir, 'journal.sqlite'));
+      durable = batches;
+      durableDir = dir;
+      counters = () => {
+        const out = { ...batches.stats };
+        Object.assign(batches.stats, { commands: 0, batches: 0, commitMs: 0, maxCommitMs: 0 });
+        return out;
+      };
+    }
     let n = 0;
     const app = Fastify({
       logger: false,
@@ -150,6 +245,7 @@ async function serve(kind: Kind): Promise<void> {
       reply.code(201);
       const b = req.body;
       const orderId = String(++n);
+      if (durable !== null) await durable.add(b);
       if (!sameReply) return { orderId, symbol: b.symbol, side: b.side, quantity: b.quantity, status: 'new' };
       reply.header('x-exchange-seq', orderId);
       return {
@@ -162,7 +258,11 @@ async function serve(kind: Kind): Promise<void> {
       };
     });
     url = await app.listen({ port: 0, host: HOST });
-    close = () => app.close();
+    close = async () => {
+      await app.close();
+      await durable?.close();
+      if (durableDir !== null) rmSync(durableDir, { recursive: true, force: true });
+    };
   } else {
     const { startExchange } = await import('../gateway/exchange.ts');
     const dataDir = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
@@ -450,7 +550,7 @@ function threadsPerRequest(r: Run): string {
 /** Server CPU (all its threads) per answered request, in microseconds: steadier than req/s on a shared machine. */
 const cpuPerRequest = (r: Run): number => Math.round((r.server.cpuMs * 1000) / Math.max(1, r.total));
 
-const LABELS: Record<Kind, string> = { bare: 'bare fastify', 'bare-reply': 'bare, our reply', ours: 'ours' };
+const LABELS: Record<Kind, string> = { bare: 'bare fastify', 'bare-reply': 'bare, our reply', 'bare-durable': 'bare, durable', ours: 'ours' };
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -485,29 +585,38 @@ async function main(): Promise<void> {
   for (const k of KINDS) servers[k] = await Server.start(k, o.serverProf);
   const bareWarm = await warmUp(servers.bare, lists, o, LABELS.bare);
   await warmUp(servers['bare-reply'], lists, o, LABELS['bare-reply']);
+  await warmUp(servers['bare-durable'], lists, o, LABELS['bare-durable']);
   await fund(servers.ours.url, Math.ceil(Math.max(bareWarm, 10_000) * 1.5 * (o.rounds * o.duration + o.warmup)));
   await warmUp(servers.ours, lists, o, LABELS.ours);
-  const runs: Record<Kind, Run[]> = { bare: [], 'bare-reply': [], ours: [] };
-  const ratioOf = (base: Kind, r: number): number => runs.ours[r].reqPerSec / runs[base][r].reqPerSec;
+  const runs: Record<Kind, Run[]> = { bare: [], 'bare-reply': [], 'bare-durable': [], ours: [] };
+  const ratioOf = (base: Kind, r: number, of: Kind = 'ours'): number => runs[of][r].reqPerSec / runs[base][r].reqPerSec;
   for (let r = 0; r < o.rounds; r++) {
     for (const k of KINDS) runs[k].push(await measure(servers[k], lists, o, `round ${r + 1}/${o.rounds} ${LABELS[k]}`));
-    progress(`  round ${r + 1}/${o.rounds}: ${KINDS.map((k) => `${LABELS[k]} ${group(runs[k][r].reqPerSec)} req/s`).join(', ')}; ratio ${ratioOf('bare', r).toFixed(2)} (${ratioOf('bare-reply', r).toFixed(2)} against our reply)`);
+    progress(`  round ${r + 1}/${o.rounds}: ${KINDS.map((k) => `${LABELS[k]} ${group(runs[k][r].reqPerSec)} req/s`).join(', ')}; ratio ${ratioOf('bare', r).toFixed(2)} (${ratioOf('bare-reply', r).toFixed(2)} against our reply; bare, durable ${ratioOf('bare', r, 'bare-durable').toFixed(2)} of bare)`);
   }
   for (const k of KINDS) await servers[k].stop();
-  const all = { bare: combine(runs.bare), 'bare-reply': combine(runs['bare-reply']), ours: combine(runs.ours) };
+  const all = { bare: combine(runs.bare), 'bare-reply': combine(runs['bare-reply']), 'bare-durable': combine(runs['bare-durable']), ours: combine(runs.ours) };
   for (const k of KINDS) console.log(describe(LABELS[k], all[k]));
   const s = all.ours.server;
   const rej = Object.entries(s.rejections ?? {}).map(([c, n]) => `${c} ${group(n)}`).join(', ');
   console.log(
     `  ours: ${group(s.commands ?? 0)} commands in ${group(s.batches ?? 0)} journal batches (${((s.commands ?? 0) / Math.max(1, s.batches ?? 0)).toFixed(1)} per commit, ` +
-    `commits took ${(((s.commitMs ?? 0) / 1000 / all.ours.seconds) * 100).toFixed(0)} % of the wall time, slowest ${round2(s.maxCommitMs ?? 0)} ms), ${group(s.trades ?? 0)} trades, rejections: ${rej === '' ? 'none' : rej}; journal in ${tmpdir()}`,
+    `commits took ${(((s.commitMs ?? 0) / 1000 / all.ours.seconds) * 100).toFixed(0)} % of the wall time, ${round2((s.commitMs ?? 0) / Math.max(1, s.batches ?? 0))} ms each, slowest ${round2(s.maxCommitMs ?? 0)} ms), ${group(s.trades ?? 0)} trades, rejections: ${rej === '' ? 'none' : rej}; journal in ${tmpdir()}`,
+  );
+  const d = all['bare-durable'].server;
+  console.log(
+    `  bare, durable: ${group(d.commands ?? 0)} bodies in ${group(d.batches ?? 0)} batches (${((d.commands ?? 0) / Math.max(1, d.batches ?? 0)).toFixed(1)} per commit, ` +
+    `commits took ${(((d.commitMs ?? 0) / 1000 / all['bare-durable'].seconds) * 100).toFixed(0)} % of the wall time, ${round2((d.commitMs ?? 0) / Math.max(1, d.batches ?? 0))} ms each, slowest ${round2(d.maxCommitMs ?? 0)} ms)`,
   );
   const ratio = round2(median(runs.ours.map((_, r) => ratioOf('bare', r))));
   const ratioSameReply = round2(median(runs.ours.map((_, r) => ratioOf('bare-reply', r))));
+  const durableRatio = round2(median(runs.ours.map((_, r) => ratioOf('bare', r, 'bare-durable'))));
+  const ratioDurable = round2(median(runs.ours.map((_, r) => ratioOf('bare-durable', r))));
   console.log(`ratio ours/bare ${ratio.toFixed(2)} (goal ≥ 0.80: ${ratio >= 0.8 ? 'met' : 'missed'}); against the bare app answering our reply ${ratioSameReply.toFixed(2)}`);
+  console.log(`the bare app made durable: ${durableRatio.toFixed(2)} of bare; ours against it ${ratioDurable.toFixed(2)}`);
   console.log(JSON.stringify({
     bareReqPerSec: Math.round(all.bare.reqPerSec), bareSameReplyReqPerSec: Math.round(all['bare-reply'].reqPerSec), oursReqPerSec: Math.round(all.ours.reqPerSec),
-    ratio, ratioSameReply, bareP99ms: all.bare.p99, oursP99ms: all.ours.p99,
+    ratio, ratioSameReply, bareDurableReqPerSec: Math.round(all['bare-durable'].reqPerSec), durableRatio, ratioDurable, bareP99ms: all.bare.p99, oursP99ms: all.ours.p99,
     bareCpuUsPerReq: cpuPerRequest(all.bare), oursCpuUsPerReq: cpuPerRequest(all.ours), non2xx: all.bare.non2xx + all['bare-reply'].non2xx + all.ours.non2xx,
   }));
 }
