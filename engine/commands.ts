@@ -219,6 +219,14 @@ export interface EndOfDay extends Stamp {
    * in force, a risk officer's when one set it, rather than the previous close it replaced.
    */
   strict?: boolean;
+  /**
+   * The next trading day is the first on or after the clock's day (the command's stamp, UTC+8)
+   * whose sessions have not all ended, rather than the one after the closed day: a day the exchange
+   * missed (the end of day run late) took no order, and is skipped rather than left to be closed
+   * before the clock's own day can trade. The gateway asks for it; ends of day journaled before it
+   * existed replay as taken.
+   */
+  toClock?: boolean;
 }
 
 export type Command =

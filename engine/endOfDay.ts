@@ -108,7 +108,7 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
   }
 
   const closed = e.tradingDay;
-  e.tradingDay = nextTradingDay(e, closed);
+  e.tradingDay = c.toClock === true ? tradingDayFrom(e, nextTradingDay(e, closed), stampDay, minute) : nextTradingDay(e, closed);
   e.clearDay();
   e.emit({
     type: 'endOfDay', seq: c.seq, time: c.time, date: dateOfDay(closed), nextDate: e.tradingDate,
@@ -117,9 +117,37 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
   return { ok: true, events: e.collected() };
 }
 
-/** A new market's first trading day: `day` itself if any listed instrument trades on it, else the next that one does. */
-export function firstTradingDay(e: Engine, day: number): number {
-  return e.instruments.length === 0 || e.instruments.some((inst) => isTradingDay(inst.profile, day)) ? day : nextTradingDay(e, day);
+/**
+ * A new market's first trading day, started at `time`: today if a listed instrument trades today
+ * and its sessions have not all ended, else the next day one trades (first started on a Sunday with
+ * the published calendars, or on a Monday evening, it trades from the next weekday).
+ */
+export function firstTradingDay(e: Engine, time: number): number {
+  const today = localDay(time);
+  const first = e.instruments.length === 0 || e.instruments.some((inst) => isTradingDay(inst.profile, today)) ? today : nextTradingDay(e, today);
+  return tradingDayFrom(e, first, today, localMinute(time));
+}
+
+/**
+ * The trading day `day`, or the first later one, that is not over at `minute` of the clock's `today`:
+ * not before today, and not today once the sessions of every instrument trading today have ended
+ * (one open all day never ends).
+ */
+function tradingDayFrom(e: Engine, day: number, today: number, minute: number): number {
+  while (day < today || (day === today && sessionsOver(e, day, minute))) day = nextTradingDay(e, day);
+  return day;
+}
+
+/** Whether some instrument trades on `day` and the last sessions of all that do have ended by `minute`. */
+function sessionsOver(e: Engine, day: number, minute: number): boolean {
+  let trading = false;
+  for (const inst of e.instruments) {
+    if (!isTradingDay(inst.profile, day)) continue;
+    trading = true;
+    const end = lastSessionEnd(inst.profile);
+    if (end === null || minute < end) return false;
+  }
+  return trading;
 }
 
 /** The first later day on which any listed venue trades. */

@@ -116,15 +116,17 @@ interface SetupTrial { firstDay: string; refused: unknown }
 
 /**
  * Applies the set-up to a scratch engine. A new market's first trading day is today if one of its
- * instruments trades today, else the next day one does: first started on a Sunday with the
- * published calendars, it trades from Monday and has no Sunday to close.
+ * instruments trades today and today's sessions have not all ended, else the next day one trades
+ * (firstTradingDay): first started on a Sunday, or on a Monday evening, with the published
+ * calendars, it trades from the next weekday and has no day to close that it never opened.
  */
 function trySetup(setup: ReturnType<typeof loadMarkets>, now: () => number): SetupTrial {
-  const today = localDay(now());
+  const time = now();
+  const today = localDay(time);
   try {
     const scratch = new Engine({ tradingDate: dateOfDay(today) });
-    applySetup(scratch, setup, 1, now());
-    return { firstDay: dateOfDay(firstTradingDay(scratch, today)), refused: null };
+    applySetup(scratch, setup, 1, time);
+    return { firstDay: dateOfDay(firstTradingDay(scratch, time)), refused: null };
   } catch (e) {
     return { firstDay: dateOfDay(today), refused: e };
   }

@@ -205,7 +205,7 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
       },
     },
   }, async (req, reply) => {
-    const r = await submit(g, req, reply, { type: 'endOfDay', date: req.body?.date ?? g.engine.tradingDate, strict: true });
+    const r = await submit(g, req, reply, { type: 'endOfDay', date: req.body?.date ?? g.engine.tradingDate, strict: true, toClock: true });
     if (!r.ok) return refuse(reply, r);
     const eod = r.events.find((e) => e.type === 'endOfDay');
     if (eod === undefined || eod.type !== 'endOfDay') return fail(reply, 500, 'INTERNAL', 'the end of day left no summary');

@@ -2,8 +2,8 @@
 // 13:00–15:00 China Standard Time (UTC+8), Monday to Friday less exchange holidays; outside them new
 // orders are refused with MARKET_CLOSED naming the sessions, while resting DAY orders wait.
 import t from 'tap';
-import type { Result } from '../../engine/index.ts';
-import { Harness, ok } from '../support/harness.ts';
+import { dateOfDay, firstTradingDay, type Result } from '../../engine/index.ts';
+import { cst, Harness, ok } from '../support/harness.ts';
 import { expectReject, guangdong, national, nationalWithSessions } from './fixtures.ts';
 
 const SESSIONS = '09:30–11:30, 13:00–15:00';
@@ -118,4 +118,39 @@ t.test('listed all day but block trades 13:00–15:00: the end of day waits for 
   expectReject(t, h, () => h.operator({ type: 'endOfDay', date: '2026-11-20' }), 'SESSION_OPEN', 'CEA24 trades until 15:00');
   h.at('2026-11-20', '15:00');
   ok(h.operator({ type: 'endOfDay', date: '2026-11-20' }));
+});
+
+t.test('an end of day run late: with toClock, the next trading day is the clock\'s; without (journals from before it), the calendar\'s next', async (t) => {
+  const close = (toClock: boolean, date: string, time: string, closing = '2026-11-19') => {
+    const h = market(closing); // a Thursday
+    h.at(date, time);
+    const r = ok(h.operator({ type: 'endOfDay', date: closing, toClock }));
+    return (r.events.find((e) => e.type === 'endOfDay') as { nextDate: string }).nextDate;
+  };
+  t.equal(close(false, '2026-11-23', '10:00'), '2026-11-20', 'without: Friday, as journalled ends of day were applied');
+  t.equal(close(true, '2026-11-19', '15:00'), '2026-11-20', 'in time: Friday');
+  t.equal(close(true, '2026-11-20', '09:00'), '2026-11-20', 'the next morning, before its sessions: Friday');
+  t.equal(close(true, '2026-11-20', '14:59'), '2026-11-20', 'Friday while a session is on: Friday');
+  t.equal(close(true, '2026-11-20', '15:00'), '2026-11-23', 'Friday after its last session: Monday');
+  t.equal(close(true, '2026-11-22', '10:00'), '2026-11-23', 'on Sunday: Monday');
+  t.equal(close(true, '2026-11-23', '10:00'), '2026-11-23', 'on Monday: Monday');
+  t.equal(close(true, '2026-09-30', '16:00', '2026-09-29'), '2026-10-08', 'after the last session before National Day: the first day after the holidays');
+  // All day long (the demo's profile) sessions never end: the clock's day itself.
+  const h = new Harness({ tradingDate: '2026-11-19', time: '09:00' });
+  h.list(national(), 'CEA24', '57.46');
+  h.at('2026-11-21', '23:59');
+  const r = ok(h.operator({ type: 'endOfDay', date: '2026-11-19', toClock: true }));
+  t.equal((r.events.find((e) => e.type === 'endOfDay') as { nextDate: string }).nextDate, '2026-11-21', 'all day: Saturday at 23:59 is a trading day still');
+});
+
+t.test('a new market\'s first trading day: today until its sessions are over', async (t) => {
+  const first = (date: string, time: string) => {
+    const h = market(date);
+    return dateOfDay(firstTradingDay(h.engine, cst(date, time)));
+  };
+  t.equal(first('2026-11-23', '08:00'), '2026-11-23', 'Monday morning: Monday');
+  t.equal(first('2026-11-23', '14:59'), '2026-11-23', 'Monday in its last session: Monday');
+  t.equal(first('2026-11-23', '15:00'), '2026-11-24', 'Monday once it is over: Tuesday');
+  t.equal(first('2026-11-21', '10:00'), '2026-11-23', 'Saturday: Monday');
+  t.equal(first('2026-11-20', '20:00'), '2026-11-23', 'Friday evening: Monday');
 });

@@ -74,3 +74,53 @@ t.test('the demo (allDay) trades every day: a Sunday is its first trading day; a
   clock = cst('2026-11-23', '00:00');
   t.same(new Set(await sessions()), new Set(['2026-11-23 open open']), 'from midnight: open');
 });
+
+t.test('first started on a Monday evening, after its sessions: Tuesday, with no Monday to close', async (t) => {
+  let clock = cst('2026-11-23', '20:00');
+  const ex = await startExchange({ dataDir: join(folder.path, 'monday-evening'), marketsFile, keys: KEY_SPECS, rateLimit: 0, now: () => clock });
+  t.teardown(() => ex.close());
+  const base = await ex.listen(0, '127.0.0.1');
+  t.equal(ex.gateway.engine.tradingDate, '2026-11-24', 'the first trading day is the Tuesday');
+  expectError(t, await call(base, 'POST', '/v1/admin/end-of-day', { key: KEYS.operator, body: {} }), 409, 'DAY_NOT_STARTED', /2026-11-24 has not begun/);
+  clock = cst('2026-11-24', '10:00');
+  const order = { accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '57.00', quantity: 100 };
+  t.equal((await call(base, 'POST', '/v1/orders', { key: KEYS.M1, body: order })).status, 201, 'Tuesday in session: taken');
+});
+
+t.test('an end of day run late moves the exchange to the clock\'s trading day, not to a day it missed; a restart replays it', async (t) => {
+  let clock = cst('2026-11-19', '10:00'); // a Thursday
+  const dataDir = join(folder.path, 'late');
+  let ex = await startExchange({ dataDir, marketsFile, keys: KEY_SPECS, rateLimit: 0, now: () => clock });
+  let base = await ex.listen(0, '127.0.0.1');
+  const order = (price: string) => ({ accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price, quantity: 100 });
+  const thursday = await call(base, 'POST', '/v1/orders', { key: KEYS.M1, body: order('57.00') });
+  t.equal(thursday.status, 201, 'Thursday\'s order rests');
+  // Nobody closes Thursday; on Monday morning the exchange still stands on it.
+  clock = cst('2026-11-23', '10:00');
+  expectError(t, await call(base, 'POST', '/v1/orders', { key: KEYS.M1, body: order('57.10') }), 503, 'MARKET_CLOSED', /^orders are taken for the trading day 2026-11-19, not 2026-11-23$/);
+  const closed = await call(base, 'POST', '/v1/admin/end-of-day', { key: KEYS.operator, body: {} });
+  t.equal(closed.status, 200, closed.text.slice(0, 200));
+  t.match(closed.body, { date: '2026-11-19', nextDate: '2026-11-23' }, 'Thursday closed, Monday next: Friday, which took no order, is skipped');
+  const expired = await call(base, 'GET', `/v1/orders/${(thursday.body as { order: { orderId: string } }).order.orderId}`, { key: KEYS.M1 });
+  t.equal(expired.status, 404, 'Thursday\'s order is of a closed day');
+  const monday = await call(base, 'POST', '/v1/orders', { key: KEYS.M1, body: order('57.10') });
+  t.equal(monday.status, 201, `Monday's order is taken at once (${monday.text.slice(0, 120)})`);
+  expectError(t, await call(base, 'POST', '/v1/admin/end-of-day', { key: KEYS.operator, body: { date: '2026-11-20' } }), 409, 'DAY_ALREADY_CLOSED', /the exchange did not trade then/);
+  t.equal((await call(base, 'GET', '/v1/settlement/2026-11-20', { key: KEYS.operator })).status, 404, 'no settlement for Friday');
+  const settled = await call(base, 'GET', '/v1/settlement/2026-11-19', { key: KEYS.operator });
+  t.equal(settled.status, 200, `Thursday's settlement (${settled.text.slice(0, 120)})`);
+
+  // Run late once Monday's sessions are over (Guangdong's last ends 15:30): Tuesday next.
+  clock = cst('2026-11-23', '16:00');
+  t.match((await call(base, 'POST', '/v1/admin/end-of-day', { key: KEYS.operator, body: {} })).body, { date: '2026-11-23', nextDate: '2026-11-24' }, 'in time: the next day');
+  clock = cst('2026-11-25', '16:00'); // Wednesday, after its sessions: Tuesday closed late
+  t.match((await call(base, 'POST', '/v1/admin/end-of-day', { key: KEYS.operator, body: {} })).body, { date: '2026-11-24', nextDate: '2026-11-26' }, 'after Wednesday\'s sessions: Thursday next, Wednesday never opened');
+
+  await ex.close();
+  ex = await startExchange({ dataDir, marketsFile, keys: KEY_SPECS, rateLimit: 0, now: () => clock });
+  t.teardown(() => ex.close());
+  base = await ex.listen(0, '127.0.0.1');
+  t.equal(ex.gateway.engine.tradingDate, '2026-11-26', 'the journal replays to the same trading day');
+  const listed = (await call(base, 'GET', '/v1/orders', { key: KEYS.M1 })).body as unknown[];
+  t.same(listed, [], 'and today no order');
+});
