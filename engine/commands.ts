@@ -145,6 +145,15 @@ export interface WaiveLargeHolderReport extends Stamp { type: 'waiveLargeHolderR
 /** A risk officer's warning to the market (MARKET-RULES section 8): about one instrument, or every one when symbol is null. */
 export interface PublishWarning extends Stamp { type: 'publishWarning'; symbol?: string | null; text: string }
 
+/**
+ * An operator changes the calendar of every instrument of a venue on the running exchange: holidays
+ * added or removed (the trading day or later), and the last day the calendar is known for
+ * (`calendarThrough`; null for no end; absent: unchanged).
+ */
+export interface SetCalendar extends Stamp {
+  type: 'setCalendar'; venue: string; addHolidays?: string[]; removeHolidays?: string[]; calendarThrough?: string | null; reason: string;
+}
+
 /** A block trade (大宗协议) proposal: to one named account, or open to every admitted account. */
 export interface ProposeBlock extends Stamp {
   type: 'proposeBlock';
@@ -234,7 +243,7 @@ export type Command =
   | ProposeBlock | CounterBlock | AcceptBlock | EndBlock | EndOfDay
   | OpenAuction | BidAuction | CancelAuctionBid | EndAuction
   | CreateAccount | Transfer | ListInstrument
-  | SetInstrument | SetInstrumentStatus | MarketStatus | SetLimit | UpdateAccount | RestrictAccount | CancelAll | FileLargeHolderReport | WaiveLargeHolderReport | PublishWarning;
+  | SetInstrument | SetInstrumentStatus | MarketStatus | SetLimit | UpdateAccount | RestrictAccount | CancelAll | FileLargeHolderReport | WaiveLargeHolderReport | PublishWarning | SetCalendar;
 
 export type CommandType = Command['type'];
 
@@ -263,6 +272,7 @@ export const COMMAND_ROLES: Record<CommandType, readonly Role[]> = {
   endOfDay: ['operator'],
   createAccount: ['operator'],
   updateAccount: ['operator'],
+  setCalendar: ['operator'],
   deposit: ['operator'],
   withdraw: ['operator'],
   listInstrument: ['operator'],

@@ -17,6 +17,7 @@ import { OpenOrders } from './openOrders.ts';
 import { AuctionDesk } from './auctions.ts';
 import { BlockDesk } from './blockTrades.ts';
 import { endOfDay } from './endOfDay.ts';
+import { setCalendar } from './calendarChange.ts';
 import { buyFeeReserve, divideHalfUp, formatMoney, formatPercent, MAX_AMOUNT, parsePercent, priceFault, tradeFee, isPositiveInt } from './money.ts';
 import { BUY, Order, SELL, sideName, type Side, type TimeInForce } from './order.ts';
 import { restore, snapshot, stateHash, type EngineSnapshot } from './snapshot.ts';
@@ -181,6 +182,10 @@ function notTradingDay(inst: Instrument, day: number): Rejection {
   const why = holidays.has(day) ? 'a holiday in its calendar' : `a ${WEEKDAYS[(day + 4) % 7]}, and it trades on ${traded}`;
   return reject('MARKET_CLOSED', `${dateOfDay(day)} is not a trading day of ${inst.symbol} (venue ${inst.venue}): ${why}`);
 }
+function beyondCalendar(inst: Instrument, day: number, through: number): Rejection {
+  return reject('MARKET_CLOSED', `${dateOfDay(day)} is after the calendar of ${inst.symbol} (venue ${inst.venue}), known through ${dateOfDay(through)}: its holidays are not entered yet, and an operator extends it before it trades`);
+}
+
 /** Whether a price on `side` lies within the levels down to `worst`, the deepest a pick may reach. */
 const withinLevels = (side: Side, price: number, worst: number): boolean => (side === BUY ? price >= worst : price <= worst);
 
@@ -295,6 +300,7 @@ export class Engine {
       case 'fileLargeHolderReport': return this.fileLargeHolderReport(command);
       case 'waiveLargeHolderReport': return this.waiveLargeHolderReport(command);
       case 'publishWarning': return this.publishWarning(command);
+      case 'setCalendar': return setCalendar(this, command);
       case 'proposeBlock': return this.blocks.propose(command);
       case 'counterBlock': return this.blocks.counter(command);
       case 'acceptBlock': return this.blocks.accept(command);
@@ -863,6 +869,7 @@ export class Engine {
       return reject('MARKET_CLOSED', `orders are taken for the trading day ${this.tradingDate}, not ${dateOfDay(day)}`);
     }
     if (!isTradingDay(profile, day)) return notTradingDay(inst, day);
+    if (profile.through !== null && day > profile.through) return beyondCalendar(inst, day, profile.through);
     const range = sessionAt(profile, mode, localMinute(time));
     if (range === null) {
       return reject('MARKET_CLOSED', `${mode} trading in ${inst.symbol} is closed now; its sessions are ${describeSessions(profile, mode)} (UTC+8)`);

@@ -32,6 +32,12 @@ export interface VenueProfile {
   sessions: Record<TradeMode, [string, string][]>;
   tradingWeekdays: number[];
   holidays: string[];
+  /**
+   * The last day the calendar (its holidays) is known for: a day after it is not traded, as a
+   * holiday not yet published might fall on it, until an operator extends the calendar. Absent or
+   * null: no end (a profile listed before it existed, or the demo's all-day profiles).
+   */
+  calendarThrough?: string | null;
   closeRule: { method: 'vwap'; thinListedVolume: number | null; whenThin: 'open' | 'previous_close' };
   /**
    * The price the venue publishes as its day's headline (MARKET-RULES section 4): its close, when
@@ -76,6 +82,8 @@ export interface CompiledProfile {
   auction: { minQuantity: number; limitRate: number; reserveRates: number[] } | null;
   weekdays: boolean[]; // index 0 = Sunday … 6 = Saturday
   holidays: Set<number>; // day numbers
+  /** The day number of calendarThrough, or null for none. */
+  through: number | null;
 }
 
 export class ProfileError extends Error {
@@ -88,7 +96,7 @@ export class ProfileError extends Error {
 const PROFILE_FIELDS = new Set([
   'venue', 'name', 'exchange', 'kind', 'listedMode', 'instruments', 'tick', 'lot', 'listedBandPct', 'blockBandPct',
   'blockMinQuantity', 'blockBandExemptFromQuantity', 'maxListedOrderQuantity', 'marketDepthLevels', 'pickDepthLevels',
-  'pickQuantity', 'sessions', 'tradingWeekdays', 'holidays', 'closeRule', 'headline', 'fees', 'admittedClasses', 'positionCaps',
+  'pickQuantity', 'sessions', 'tradingWeekdays', 'holidays', 'calendarThrough', 'closeRule', 'headline', 'fees', 'admittedClasses', 'positionCaps',
   'largeHolder', 'auction', 'notes',
 ]);
 /** The highest fee rate a profile taken now may charge: 10 % of turnover (parts per 10^8); a guard against a percentage typed as a rate. */
@@ -258,6 +266,14 @@ export function validateProfile(value: unknown, where: string, strictChecks = fa
     holidays.add(day as number);
     profile.holidays.push(d as string);
   });
+  let through: number | null = null;
+  if (p.calendarThrough !== undefined && p.calendarThrough !== null) {
+    through = typeof p.calendarThrough === 'string' ? dayOfDate(p.calendarThrough) : null;
+    if (through === null) fail('calendarThrough', 'must be a real date "YYYY-MM-DD" (the last day the holidays are known for), or null for none');
+    const after = profile.holidays.findIndex((d) => (dayOfDate(d) as number) > (through as number));
+    if (after >= 0) fail(`holidays[${after}]`, `${profile.holidays[after]} is after calendarThrough ${p.calendarThrough as string}: extend calendarThrough to take it`);
+    profile.calendarThrough = p.calendarThrough as string;
+  }
 
   const close = strict(p.closeRule, 'closeRule', ['method', 'thinListedVolume', 'whenThin']);
   if (close.method !== 'vwap') fail('closeRule.method', 'must be "vwap" (volume-weighted average of the day\'s listed trades)');
@@ -318,5 +334,6 @@ export function validateProfile(value: unknown, where: string, strictChecks = fa
     auction,
     weekdays,
     holidays,
+    through,
   };
 }

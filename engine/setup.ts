@@ -70,7 +70,7 @@ function readJson(file: string): unknown {
 /** The same profile with every mode open 00:00–24:00 on every day of the week, without holidays. */
 function openAllDay(profile: VenueProfile): VenueProfile {
   const day = (): [string, string][] => [['00:00', '24:00']];
-  return { ...profile, sessions: { listed: day(), block: day(), auction: day() }, tradingWeekdays: [1, 2, 3, 4, 5, 6, 7], holidays: [] };
+  return { ...profile, sessions: { listed: day(), block: day(), auction: day() }, tradingWeekdays: [1, 2, 3, 4, 5, 6, 7], holidays: [], calendarThrough: null };
 }
 
 /**

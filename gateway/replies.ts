@@ -31,6 +31,7 @@ export const INSTRUMENT_VIEW = {
     listedSession: { ...SESSION, description: 'whether a listed order sent now falls within the trading day and a listed session of the instrument\'s calendar (a halt is told by status)' },
     blockSession: { ...SESSION, description: 'the same for a block proposal or its answer' },
     headline: { type: 'string', enum: ['close', 'average'], description: 'the price the venue publishes as its day\'s headline: the close, or the average of all the day\'s trades (the ticker\'s and the market report\'s average; Beijing, Chongqing)' },
+    calendarThrough: { ...DAY_OR_NULL, description: 'the last day the instrument\'s calendar (its holidays) is known for: a later day does not trade until an operator extends it; null for no end' },
   },
   additionalProperties: false,
 } as const;

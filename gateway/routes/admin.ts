@@ -6,12 +6,20 @@ import Negotiator from 'negotiator';
 import { formatMoney, parseMoney, type VenueProfile } from '../../engine/index.ts';
 import { REPORTS, type ReportName } from '../../persistence/settlementWriter.ts';
 import {
-  ACCOUNT, body, CLIENT_ORDER_ID, MEMBER, DATE, DAY, ERROR_REPLY, errorReplies, fail, freeText, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TONNES, type Gateway,
+  ACCOUNT, body, CLIENT_ORDER_ID, MEMBER, DATE, DAY, DAY_OR_NULL, ERROR_REPLY, errorReplies, fail, freeText, MONEY, MONEY_TEXT, params, PRICE, QUANTITY, REASON, refuse, submit, SYMBOL, TEXT, TEXT_OR_NULL, TONNES, type Gateway,
 } from '../http.ts';
 import { ACCOUNT_CLASS, ACCOUNT_VENUES, CASH, ended, endedProperties, INSTRUMENT_VIEW, SETTLEMENT_REPORT, venueList } from '../replies.ts';
 import { instrumentEventOf, instrumentViewAt } from './market.ts';
 
 const operator = { config: { role: 'operator' as const } };
+
+/** The calendar of each instrument of a venue: its holidays from the trading day on, and how far it is known. */
+function calendarsOf(g: Gateway, venue: string) {
+  const today = g.engine.tradingDate;
+  return g.engine.instruments.filter((i) => i.venue === venue).map((i) => ({
+    symbol: i.symbol, holidays: i.profile.source.holidays.filter((d) => d >= today), calendarThrough: i.profile.source.calendarThrough ?? null,
+  }));
+}
 const VENUE = SYMBOL;
 const ALLOCATION = { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 } as const;
 /** The venues an account trades on; null: every venue that admits its class. */
@@ -109,6 +117,54 @@ export function adminRoutes(app: FastifyInstance, g: Gateway): void {
     if (!r.ok) return refuse(reply, r);
     const a = g.engine.account(req.params.accountId)!;
     return { accountId: a.id, member: a.member, class: a.accountClass, allocation: a.allocation, venues: venueList(a.venues), ...ended(r.events) };
+  });
+
+  // Beyond API.md: a venue's calendar changed on the running exchange (the next year's holidays, once
+  // published; a day closed at short notice), for every instrument of the venue.
+  const dates = (description: string) => ({ type: 'array', items: DATE, maxItems: 1000, uniqueItems: true, description });
+  app.patch<{ Params: { venue: string }; Body: { addHolidays?: string[]; removeHolidays?: string[]; calendarThrough?: string | null; reason: string } }>('/v1/admin/venues/:venue/calendar', {
+    ...operator,
+    schema: {
+      params: params({ venue: VENUE }),
+      body: body({
+        addHolidays: dates('days to make holidays: the trading day or later'),
+        removeHolidays: dates('holidays to trade on after all: the trading day or later'),
+        calendarThrough: { anyOf: [DATE, { type: 'null' }], description: 'the last day the holidays are known for (a later day does not trade until it is extended); null for no end; absent: unchanged' },
+        reason: REASON,
+      }, ['reason']),
+      response: {
+        200: {
+          type: 'object',
+          description: 'the calendar of each instrument of the venue as the change left it',
+          properties: {
+            venue: TEXT,
+            instruments: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  symbol: TEXT,
+                  holidays: { type: 'array', items: DAY, description: 'its holidays from the trading day on' },
+                  calendarThrough: { ...DAY_OR_NULL, description: 'the last day its calendar is known for; null for no end' },
+                },
+                additionalProperties: false,
+              },
+            },
+          },
+          additionalProperties: false,
+        },
+        ...errorReplies(400, 401, 403, 404, 409, 413, 415, 429, 500),
+      },
+    },
+  }, async (req, reply) => {
+    const b = req.body;
+    const venue = req.params.venue;
+    const r = await submit(g, req, reply, {
+      type: 'setCalendar', venue, addHolidays: b.addHolidays ?? [], removeHolidays: b.removeHolidays ?? [],
+      ...(b.calendarThrough === undefined ? {} : { calendarThrough: b.calendarThrough }), reason: b.reason,
+    });
+    if (!r.ok) return refuse(reply, r);
+    return { venue, instruments: calendarsOf(g, venue) };
   });
 
   /** A deposit's or withdrawal's answer: 201 for a new transfer, 200 for a repeated reference. */

@@ -17,6 +17,7 @@ export function instrumentView(g: Gateway, symbol: string) {
     listedBand: { low: formatMoney(i.bandLow), high: formatMoney(i.bandHigh), pct: formatPercent(i.listedBandRate) },
     blockBand: { low: formatMoney(i.blockLow), high: formatMoney(i.blockHigh), pct: formatPercent(i.blockBandRate) },
     tradingDate: g.engine.tradingDate, listedSession: session('listed'), blockSession: session('block'), headline: i.profile.source.headline ?? 'close',
+    calendarThrough: i.profile.source.calendarThrough ?? null,
   };
 }
 

@@ -306,7 +306,7 @@ function describe(type: string, what: Record<string, unknown>): Record<string, u
   for (const [k, v] of Object.entries(AUDIT_DEFAULTS[type] ?? {})) if (!(k in what)) out[names?.[k] ?? k] = v;
   for (const [k, v] of Object.entries(what)) {
     const name = names?.[k] ?? k;
-    if (k === 'strict') continue; // how the engine checks the command, not what the operator asked
+    if (k === 'strict' || k === 'toClock') continue; // how the engine takes the command, not what the operator asked
     if (k === 'profile') {
       out.venue = (v as { venue: string }).venue;
       out.profile = v;

@@ -2,11 +2,12 @@
 // 13:00–15:00 China Standard Time (UTC+8), Monday to Friday less exchange holidays; outside them new
 // orders are refused with MARKET_CLOSED naming the sessions, while resting DAY orders wait.
 import t from 'tap';
-import { dateOfDay, firstTradingDay, type Result } from '../../engine/index.ts';
+import { dateOfDay, dayOfDate, Engine, firstTradingDay, type Result } from '../../engine/index.ts';
 import { cst, Harness, ok } from '../support/harness.ts';
 import { expectReject, guangdong, national, nationalWithSessions } from './fixtures.ts';
 
 const SESSIONS = '09:30–11:30, 13:00–15:00';
+const localDayOf = (date: string) => dayOfDate(date) as number;
 const id = (r: Result) => ok(r).orderId as number;
 const cea = (side: 'buy' | 'sell', price: string, quantity: number) => ({ symbol: 'CEA24', side, price, quantity });
 
@@ -153,4 +154,56 @@ t.test('a new market\'s first trading day: today until its sessions are over', a
   t.equal(first('2026-11-23', '15:00'), '2026-11-24', 'Monday once it is over: Tuesday');
   t.equal(first('2026-11-21', '10:00'), '2026-11-23', 'Saturday: Monday');
   t.equal(first('2026-11-20', '20:00'), '2026-11-23', 'Friday evening: Monday');
+});
+
+t.test('a calendar known through the year\'s end: the next year does not trade until an operator enters its holidays', async (t) => {
+  const h = market('2026-12-31'); // the shipped profiles' calendarThrough
+  h.at('2026-12-31', '15:00');
+  const eod = ok(h.operator({ type: 'endOfDay', date: '2026-12-31', toClock: true }));
+  t.equal((eod.events.find((e) => e.type === 'endOfDay') as { nextDate: string }).nextDate, '2027-01-01', 'New Year\'s Day is a weekday of the calendar');
+  h.at('2027-01-01', '10:00');
+  expectReject(t, h, () => h.order('B1-A', cea('buy', '57.00', 10)), 'MARKET_CLOSED', /^2027-01-01 is after the calendar of CEA24 \(venue CEA\), known through 2026-12-31: its holidays are not entered yet, and an operator extends it before it trades$/);
+  const calendar = (change: Record<string, unknown>) => h.operator({ type: 'setCalendar', venue: 'CEA', reason: '2027 calendar published', ...change } as never);
+  const profile = () => h.engine.instrument('CEA24')!.profile;
+
+  expectReject(t, h, () => calendar({ addHolidays: ['2027-01-01'] }), 'INVALID_COMMAND', /^2027-01-01, a holiday of CEA24, is after calendarThrough 2026-12-31: extend calendarThrough to take it$/);
+  expectReject(t, h, () => calendar({ addHolidays: ['2026-12-31'], calendarThrough: '2027-12-31' }), 'DAY_ALREADY_CLOSED', /^2026-12-31 is before the trading day 2027-01-01/);
+  expectReject(t, h, () => calendar({ calendarThrough: '2026-12-31' }), 'INVALID_COMMAND', /^calendarThrough 2026-12-31 is before the trading day 2027-01-01/);
+  expectReject(t, h, () => calendar({ addHolidays: ['2027-02-10'], removeHolidays: ['2027-02-10'], calendarThrough: '2027-12-31' }), 'INVALID_COMMAND', '2027-02-10 is both added and removed');
+  expectReject(t, h, () => calendar({ addHolidays: ['2027-02-30'] }), 'INVALID_COMMAND', 'addHolidays: "2027-02-30" is not a real date');
+  expectReject(t, h, () => h.operator({ type: 'setCalendar', venue: 'XX', reason: 'r', calendarThrough: '2027-12-31' } as never), 'UNKNOWN_VENUE', 'the venues are CEA');
+  expectReject(t, h, () => calendar({ calendarThrough: '2027-12-31', reason: '' }), 'INVALID_COMMAND');
+  expectReject(t, h, () => h.run({ role: 'risk', id: 'r1' }, { type: 'setCalendar', venue: 'CEA', calendarThrough: '2027-12-31', reason: 'r' } as never), 'NOT_PERMITTED');
+  t.equal(profile().through, localDayOf('2026-12-31'), 'nothing refused changed the calendar');
+
+  ok(calendar({ addHolidays: ['2027-01-01', '2027-02-15', '2027-02-16'], calendarThrough: '2027-12-31' }));
+  t.same(profile().source.holidays.filter((d) => d >= '2027'), ['2027-01-01', '2027-02-15', '2027-02-16'], 'the holidays entered');
+  t.equal(profile().source.calendarThrough, '2027-12-31');
+  expectReject(t, h, () => h.order('B1-A', cea('buy', '57.00', 10)), 'MARKET_CLOSED', /^2027-01-01 is not a trading day of CEA24 \(venue CEA\): a holiday in its calendar$/);
+  expectReject(t, h, () => calendar({ addHolidays: ['2027-01-01'] }), 'NO_CHANGE', 'the calendar of CEA has those holidays already');
+
+  // The day that turned out a holiday closes as a day without trades; the next weekday trades.
+  h.at('2027-01-01', '16:00');
+  const next = ok(h.operator({ type: 'endOfDay', date: '2027-01-01', toClock: true }));
+  t.equal((next.events.find((e) => e.type === 'endOfDay') as { nextDate: string }).nextDate, '2027-01-04');
+  h.at('2027-01-04', '10:00');
+  ok(h.order('B1-A', cea('buy', '57.00', 10)));
+  // A holiday taken back: that day trades after all.
+  ok(calendar({ removeHolidays: ['2027-02-16'] }));
+  t.notOk(profile().holidays.has(localDayOf('2027-02-16')), '2027-02-16 trades');
+
+  // What the calendar is now is what a snapshot keeps.
+  const restored = Engine.restore(JSON.parse(JSON.stringify(h.engine.snapshot())));
+  const again = restored.instrument('CEA24')!.profile;
+  t.same([...again.holidays].sort(), [...profile().holidays].sort(), 'the holidays, through a snapshot');
+  t.equal(again.through, localDayOf('2027-12-31'));
+});
+
+t.test('today made a holiday: orders are refused from then on, whatever session was found open before', async (t) => {
+  const h = market('2026-11-20');
+  h.at('2026-11-20', '10:00');
+  ok(h.order('B1-A', cea('buy', '57.00', 10))); // the session found open is remembered
+  ok(h.operator({ type: 'setCalendar', venue: 'CEA', addHolidays: ['2026-11-20'], reason: 'closed at short notice' } as never));
+  h.at('2026-11-20', '10:01');
+  expectReject(t, h, () => h.order('B1-A', cea('buy', '57.00', 10)), 'MARKET_CLOSED', 'a holiday in its calendar');
 });

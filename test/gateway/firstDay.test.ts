@@ -124,3 +124,52 @@ t.test('an end of day run late moves the exchange to the clock\'s trading day, n
   const listed = (await call(base, 'GET', '/v1/orders', { key: KEYS.M1 })).body as unknown[];
   t.same(listed, [], 'and today no order');
 });
+
+t.test('a venue\'s calendar over HTTP: the next year does not trade until an operator enters it; the change is audited and replayed', async (t) => {
+  let clock = cst('2026-12-31', '10:00');
+  const dataDir = join(folder.path, 'calendar');
+  let ex = await startExchange({ dataDir, marketsFile, keys: KEY_SPECS, rateLimit: 0, now: () => clock });
+  let base = await ex.listen(0, '127.0.0.1');
+  const instrument = async () => (await call(base, 'GET', '/v1/instruments/CEA24')).body as { calendarThrough: string | null; listedSession: string };
+  t.equal((await instrument()).calendarThrough, '2026-12-31', 'the shipped calendar is known through 2026-12-31');
+  clock = cst('2026-12-31', '16:00');
+  t.match((await call(base, 'POST', '/v1/admin/end-of-day', { key: KEYS.operator, body: {} })).body, { date: '2026-12-31', nextDate: '2027-01-01' });
+  clock = cst('2027-01-01', '10:00');
+  const order = { accountId: 'M1-C1', symbol: 'CEA24', side: 'buy', type: 'limit', price: '57.00', quantity: 100 };
+  expectError(t, await call(base, 'POST', '/v1/orders', { key: KEYS.M1, body: order }), 503, 'MARKET_CLOSED', /after the calendar of CEA24 \(venue CEA\), known through 2026-12-31/);
+  t.equal((await instrument()).listedSession, 'closed', 'the instrument says its session is closed');
+
+  const path = '/v1/admin/venues/CEA/calendar';
+  const change = { addHolidays: ['2027-01-01', '2027-02-15'], calendarThrough: '2027-12-31', reason: '2027 calendar published' };
+  for (const key of [KEYS.M1, KEYS.risk]) expectError(t, await call(base, 'PATCH', path, { key, body: change }), 403, 'NOT_PERMITTED');
+  expectError(t, await call(base, 'PATCH', path, { key: KEYS.operator, body: { ...change, addHolidays: ['1 Jan'] } }), 400, 'INVALID_REQUEST');
+  expectError(t, await call(base, 'PATCH', path, { key: KEYS.operator, body: { addHolidays: ['2027-01-01'] } }), 400, 'INVALID_REQUEST', /reason/);
+  expectError(t, await call(base, 'PATCH', '/v1/admin/venues/NOPE/calendar', { key: KEYS.operator, body: change }), 404, 'UNKNOWN_VENUE');
+  expectError(t, await call(base, 'PATCH', path, { key: KEYS.operator, body: { addHolidays: ['2027-01-01'], reason: 'r' } }), 400, 'INVALID_COMMAND', /extend calendarThrough/);
+  const done = await call(base, 'PATCH', path, { key: KEYS.operator, body: change });
+  t.equal(done.status, 200, done.text.slice(0, 200));
+  t.same(done.body, {
+    venue: 'CEA',
+    instruments: ['CEA23', 'CEA24', 'CEA25'].map((symbol) => ({ symbol, holidays: ['2027-01-01', '2027-02-15'], calendarThrough: '2027-12-31' })),
+  }, 'every instrument of the venue, its holidays from the trading day on');
+  expectError(t, await call(base, 'PATCH', path, { key: KEYS.operator, body: change }), 409, 'NO_CHANGE');
+  expectError(t, await call(base, 'POST', '/v1/orders', { key: KEYS.M1, body: order }), 503, 'MARKET_CLOSED', /a holiday in its calendar/);
+  const audit = (await call(base, 'GET', '/v1/risk/audit', { key: KEYS.risk })).body as { action: string; what: Record<string, unknown>; why: string; outcome: string }[];
+  t.match(audit.filter((a) => a.action === 'setCalendar').map((a) => [a.outcome, a.what, a.why]), [
+    ['refused', { venue: 'NOPE' }, '2027 calendar published'],
+    ['refused', { venue: 'CEA', addHolidays: ['2027-01-01'], removeHolidays: [] }, 'r'],
+    ['done', { venue: 'CEA', addHolidays: ['2027-01-01', '2027-02-15'], removeHolidays: [], calendarThrough: '2027-12-31' }, '2027 calendar published'],
+    ['refused', {}, '2027 calendar published'],
+  ], 'in the audit trail, with what was refused');
+  t.notOk(audit.some((a) => 'toClock' in a.what || 'strict' in a.what), 'how the engine takes a command is not in the trail');
+
+  await ex.close();
+  ex = await startExchange({ dataDir, marketsFile, keys: KEY_SPECS, rateLimit: 0, now: () => clock });
+  t.teardown(() => ex.close());
+  base = await ex.listen(0, '127.0.0.1');
+  t.equal((await instrument()).calendarThrough, '2027-12-31', 'after a restart, the calendar as changed');
+  clock = cst('2027-01-01', '16:00');
+  t.match((await call(base, 'POST', '/v1/admin/end-of-day', { key: KEYS.operator, body: {} })).body, { date: '2027-01-01', nextDate: '2027-01-04' });
+  clock = cst('2027-01-04', '10:00');
+  t.equal((await call(base, 'POST', '/v1/orders', { key: KEYS.M1, body: order })).status, 201, 'Monday trades');
+});

@@ -489,7 +489,7 @@ t.test('operator routes', async (t) => {
 
   // A profile read from the Hubei venue file, kept open all day so that the end of day below runs at any hour.
   const profile = JSON.parse(readFileSync(new URL('../../markets/venues/hbea.json', import.meta.url), 'utf8'));
-  const allDay = { ...profile, sessions: { listed: [['00:00', '24:00']], block: [['00:00', '24:00']], auction: [['00:00', '24:00']] }, tradingWeekdays: [1, 2, 3, 4, 5, 6, 7], holidays: [] };
+  const allDay = { ...profile, sessions: { listed: [['00:00', '24:00']], block: [['00:00', '24:00']], auction: [['00:00', '24:00']] }, tradingWeekdays: [1, 2, 3, 4, 5, 6, 7], holidays: [], calendarThrough: null };
   const listed = await api('POST', '/v1/admin/instruments', { key: 'operator', body: { symbol: 'HBEA-T', name: 'Hubei test', vintage: null, profile: allDay, listingPrice: '40.00' } });
   expectOk(t, listed, 201, 'list');
   t.match(listed.body, { symbol: 'HBEA-T', venue: 'HBEA', prevClose: '40.00', listedBand: { low: '36.00', high: '44.00' } });

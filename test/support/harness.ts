@@ -19,7 +19,7 @@ export function loadProfile(name: string, change: Partial<VenueProfile> = {}): V
 /** The same profile with every mode open all day, every day, as the demo has it. */
 export function allDay(profile: VenueProfile): VenueProfile {
   const day: [string, string][] = [['00:00', '24:00']];
-  return { ...profile, sessions: { listed: day, block: day, auction: day }, tradingWeekdays: [1, 2, 3, 4, 5, 6, 7], holidays: [] };
+  return { ...profile, sessions: { listed: day, block: day, auction: day }, tradingWeekdays: [1, 2, 3, 4, 5, 6, 7], holidays: [], calendarThrough: null };
 }
 
 /** Milliseconds since the epoch of a local (UTC+8) date and time. */
