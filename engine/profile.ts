@@ -99,6 +99,8 @@ const PROFILE_FIELDS = new Set([
   'pickQuantity', 'sessions', 'tradingWeekdays', 'holidays', 'calendarThrough', 'closeRule', 'headline', 'fees', 'admittedClasses', 'positionCaps',
   'largeHolder', 'auction', 'notes',
 ]);
+/** The largest quantity an order, a block proposal or an auction carries over HTTP (the gateway's QUANTITY). */
+export const MAX_ORDER_QUANTITY = 1_000_000_000;
 /** The highest fee rate a profile taken now may charge: 10 % of turnover (parts per 10^8); a guard against a percentage typed as a rate. */
 const MAX_FEE_RATE = 10_000_000;
 /** An instrument symbol or a venue code: 2–16 capitals, digits or dashes, starting with a capital. */
@@ -321,6 +323,19 @@ export function validateProfile(value: unknown, where: string, strictChecks = fa
     });
     profile.auction = { minQuantity, limitPct: a.limitPct as string, reservePcts: reservePcts as string[] };
     auction = { minQuantity, limitRate, reserveRates };
+  }
+
+  // Numbers each valid alone that together leave a mode nobody can use, or a rule switched off.
+  if (strictChecks) {
+    if (profile.maxListedOrderQuantity < profile.lot) {
+      fail('maxListedOrderQuantity', `${profile.maxListedOrderQuantity} t is less than the lot, ${profile.lot} t: no listed order could be placed`);
+    }
+    if (profile.blockMinQuantity > MAX_ORDER_QUANTITY) fail('blockMinQuantity', `is above ${MAX_ORDER_QUANTITY.toLocaleString('en-US')} t, the largest quantity a proposal can carry: no block trade could be proposed`);
+    if (auction !== null && auction.minQuantity > MAX_ORDER_QUANTITY) fail('auction.minQuantity', `is above ${MAX_ORDER_QUANTITY.toLocaleString('en-US')} t, the largest quantity an auction can offer: no auction could be opened`);
+    const exempt = profile.blockBandExemptFromQuantity;
+    if (exempt !== null && exempt <= profile.blockMinQuantity) {
+      fail('blockBandExemptFromQuantity', `${exempt} t is not above the block minimum, ${profile.blockMinQuantity} t: every block trade would be exempt from the block band (for no band, leave the exemption null and set blockBandPct "100")`);
+    }
   }
 
   return {

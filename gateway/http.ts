@@ -2,6 +2,7 @@
 // reply of API.md, and the views that turn engine integers into decimal strings and ISO times.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
+  MAX_ORDER_QUANTITY,
   dateOfDay, divideHalfUp, formatMoney, httpStatusOf, idText, isoTime, TEXT_LIMITS, type CommandBody, type Engine, type OrderEvent, type Result, type Role,
 } from '../engine/index.ts';
 import type { Journal } from '../persistence/journal.ts';
@@ -40,7 +41,7 @@ declare module 'fastify' {
 }
 
 export const PRICE = { type: 'string', pattern: '^(0|[1-9][0-9]{0,9})(\\.[0-9]{1,2})?$', maxLength: 13, description: 'CNY per tonne, two decimals at most' } as const;
-export const QUANTITY = { type: 'integer', minimum: 1, maximum: 1_000_000_000, description: 'whole tonnes' } as const;
+export const QUANTITY = { type: 'integer', minimum: 1, maximum: MAX_ORDER_QUANTITY, description: 'whole tonnes' } as const;
 export const SYMBOL = { type: 'string', pattern: '^[A-Z][A-Z0-9-]{1,15}$' } as const;
 export const ACCOUNT = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$' } as const;
 /** A member's id: the same characters as an account's, its pattern spelt apart so that a refusal words it as a member's (PATTERN_WORDS). */

@@ -147,6 +147,21 @@ t.test('venue profiles', async (t) => {
   t.equal(validateProfile(dear('0.1'), 'hbea.json', true).fees.block.buy, 10_000_000, '10 % itself is taken');
   t.equal(validateProfile(dear('0.5'), 'hbea.json').fees.block.buy, 50_000_000, 'a journaled listing replays as taken');
 
+  // Numbers each valid alone that together leave a mode nobody can use, or the block band switched
+  // off: refused where a profile is taken now, taken as journaled before the checks existed.
+  const shea = venueJson('shea');
+  const together: [string, Record<string, unknown>, string][] = [
+    ['no listed order possible', { lot: 10, maxListedOrderQuantity: 5 }, 'shea.json: maxListedOrderQuantity: 5 t is less than the lot, 10 t: no listed order could be placed'],
+    ['no block proposal possible', { blockMinQuantity: 2_000_000_000, blockBandExemptFromQuantity: null }, 'shea.json: blockMinQuantity: is above 1,000,000,000 t, the largest quantity a proposal can carry: no block trade could be proposed'],
+    ['no auction possible', { auction: { minQuantity: 1_000_000_001, limitPct: '10', reservePcts: ['0'] } }, 'shea.json: auction.minQuantity: is above 1,000,000,000 t, the largest quantity an auction can offer: no auction could be opened'],
+    ['every block exempt from the band', { blockMinQuantity: 100_000, blockBandExemptFromQuantity: 100_000 }, 'shea.json: blockBandExemptFromQuantity: 100000 t is not above the block minimum, 100000 t: every block trade would be exempt from the block band (for no band, leave the exemption null and set blockBandPct "100")'],
+  ];
+  for (const [what, change, message] of together) {
+    t.throws(() => validateProfile({ ...shea, ...change }, 'shea.json', true), { message }, what);
+    t.doesNotThrow(() => validateProfile({ ...shea, ...change }, 'shea.json'), `${what}: a journaled listing replays as taken`);
+  }
+  t.doesNotThrow(() => validateProfile({ ...shea, lot: 10, maxListedOrderQuantity: 10, blockBandExemptFromQuantity: 100_001 }, 'shea.json', true), 'the edges are taken');
+
   const gdea = venueJson('gdea');
   t.same(gdea.sessions.listed, [['09:30', '11:30'], ['13:30', '15:30']], 'Guangdong sessions');
   t.same(gdea.closeRule, { method: 'vwap', thinListedVolume: 100, whenThin: 'open' }, 'Guangdong thin-volume close');
