@@ -5,7 +5,7 @@
 // than traded as a weekday when it may be a holiday nobody entered.
 import type { SetCalendar } from './commands.ts';
 import type { Engine, Result } from './engine.ts';
-import { reject, type Rejection } from './errors.ts';
+import { reject, unknownVenue, type Rejection } from './errors.ts';
 import { CODE_RE, dateOfDay, dayOfDate } from './profile.ts';
 
 /** The most dates one change may name: a few years' holidays. */
@@ -29,10 +29,7 @@ export function setCalendar(e: Engine, c: SetCalendar): Result {
   if (r !== null) return r;
   if (typeof c.venue !== 'string' || !CODE_RE.test(c.venue)) return reject('INVALID_COMMAND', 'venue must be a venue code such as "CEA"');
   const listed = e.instruments.filter((inst) => inst.venue === c.venue);
-  if (listed.length === 0) {
-    const venues = [...new Set(e.instruments.map((inst) => inst.venue))].sort();
-    return reject('UNKNOWN_VENUE', `no instrument is listed on venue ${c.venue}; the venues are ${venues.join(', ')}`);
-  }
+  if (listed.length === 0) return unknownVenue(c.venue, e.instruments);
   const add = daysOf(c.addHolidays, 'addHolidays');
   if (!Array.isArray(add)) return add;
   const remove = daysOf(c.removeHolidays, 'removeHolidays');

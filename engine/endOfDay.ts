@@ -108,7 +108,7 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
   }
 
   const closed = e.tradingDay;
-  e.tradingDay = c.toClock === true ? tradingDayFrom(e, nextTradingDay(e, closed), stampDay, minute) : nextTradingDay(e, closed);
+  e.tradingDay = c.toClock === true ? openDayAfter(e, closed, stampDay, minute) : nextTradingDay(e, closed);
   e.clearDay();
   e.emit({
     type: 'endOfDay', seq: c.seq, time: c.time, date: dateOfDay(closed), nextDate: e.tradingDate,
@@ -124,18 +124,18 @@ export function endOfDay(e: Engine, c: EndOfDay): Result {
  */
 export function firstTradingDay(e: Engine, time: number): number {
   const today = localDay(time);
-  const first = e.instruments.length === 0 || e.instruments.some((inst) => isTradingDay(inst.profile, today)) ? today : nextTradingDay(e, today);
-  return tradingDayFrom(e, first, today, localMinute(time));
+  return openDayAfter(e, today - 1, today, localMinute(time));
 }
 
 /**
- * The trading day `day`, or the first later one, that is not over at `minute` of the clock's `today`:
- * not before today, and not today once the sessions of every instrument trading today have ended
- * (one open all day never ends).
+ * The first trading day after `day` that is not over at `minute` of the clock's `today`: not before
+ * today, and not today once the sessions of every instrument trading today have ended (one open all
+ * day never ends).
  */
-function tradingDayFrom(e: Engine, day: number, today: number, minute: number): number {
-  while (day < today || (day === today && sessionsOver(e, day, minute))) day = nextTradingDay(e, day);
-  return day;
+function openDayAfter(e: Engine, day: number, today: number, minute: number): number {
+  let next = nextTradingDay(e, day);
+  while (next < today || (next === today && sessionsOver(e, next, minute))) next = nextTradingDay(e, next);
+  return next;
 }
 
 /** Whether some instrument trades on `day` and the last sessions of all that do have ended by `minute`. */

@@ -10,7 +10,7 @@ import {
   type ListInstrument, type MarketStatus, type ModifyOrder, type PlaceOrder, type RestrictAccount, type SetInstrument, type SetInstrumentStatus,
   type SetLimit, type Transfer,
 } from './commands.ts';
-import { refused, reject, type RejectCode, type Rejection } from './errors.ts';
+import { refused, reject, unknownVenue, type RejectCode, type Rejection } from './errors.ts';
 import type { AccountEvent, EngineEvent, OrderEvent } from './events.ts';
 import { bandTooWide, Instrument } from './instrument.ts';
 import { OpenOrders } from './openOrders.ts';
@@ -1063,10 +1063,7 @@ export class Engine {
     // A venue is one that instruments are listed on: a misspelt one would leave the account
     // silently unable to trade where it was meant to.
     const unknown = strict ? [...venues].find((v) => !this.instruments.some((inst) => inst.venue === v)) : undefined;
-    if (unknown !== undefined) {
-      const listed = [...new Set(this.instruments.map((inst) => inst.venue))].sort();
-      return reject('UNKNOWN_VENUE', `no instrument is listed on venue ${unknown}; the venues are ${listed.join(', ')}`);
-    }
+    if (unknown !== undefined) return unknownVenue(unknown, this.instruments);
     // A venue listed here none of whose instruments takes the account's class would leave it an
     // account that can never trade there: refused, naming what the venue takes. (One instrument
     // listed for some classes only does not shut the others out of the venue's other instruments.)

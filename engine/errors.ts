@@ -74,6 +74,12 @@ export function reject(code: RejectCode, message: string): Rejection {
   return { ok: false, code, message };
 }
 
+/** A venue no instrument is listed on, naming those that are. */
+export function unknownVenue(venue: string, instruments: readonly { venue: string }[]): Rejection {
+  const listed = [...new Set(instruments.map((inst) => inst.venue))].sort();
+  return reject('UNKNOWN_VENUE', `no instrument is listed on venue ${venue}; the venues are ${listed.join(', ')}`);
+}
+
 export function httpStatusOf(code: RejectCode): number {
   return REJECT_CODES[code].status;
 }

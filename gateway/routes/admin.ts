@@ -12,6 +12,13 @@ import { ACCOUNT_CLASS, ACCOUNT_VENUES, CASH, ended, endedProperties, INSTRUMENT
 import { instrumentEventOf, instrumentViewAt } from './market.ts';
 
 const operator = { config: { role: 'operator' as const } };
+const VENUE = SYMBOL;
+const ALLOCATION = { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 } as const;
+/** The venues an account trades on; null: every venue that admits its class. */
+const VENUES = { anyOf: [{ type: 'array', items: VENUE, minItems: 1, maxItems: 20, uniqueItems: true }, { type: 'null' }] } as const;
+/** The forms a settlement report is sent in, as its Content-Type says them. */
+const JSON_FORM = 'application/json; charset=utf-8';
+const CSV_FORM = 'text/csv; charset=utf-8';
 
 /** The calendar of each instrument of a venue: its holidays from the trading day on, and how far it is known. */
 function calendarsOf(g: Gateway, venue: string) {
@@ -20,13 +27,6 @@ function calendarsOf(g: Gateway, venue: string) {
     symbol: i.symbol, holidays: i.profile.source.holidays.filter((d) => d >= today), calendarThrough: i.profile.source.calendarThrough ?? null,
   }));
 }
-const VENUE = SYMBOL;
-const ALLOCATION = { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 } as const;
-/** The venues an account trades on; null: every venue that admits its class. */
-const VENUES = { anyOf: [{ type: 'array', items: VENUE, minItems: 1, maxItems: 20, uniqueItems: true }, { type: 'null' }] } as const;
-/** The forms a settlement report is sent in, as its Content-Type says them. */
-const JSON_FORM = 'application/json; charset=utf-8';
-const CSV_FORM = 'text/csv; charset=utf-8';
 
 /** The form of `forms` the request's Accept header prefers (the first without one, or with a blank one); undefined when it accepts none. */
 function negotiated(req: FastifyRequest, forms: string[]): string | undefined {
